@@ -1,0 +1,221 @@
+package command
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// Version is ujumbe's version, overridden at build time with
+// -ldflags "-X github.com/ujumbe/ujumbe/command.Version=…".
+var Version = "0.1.0-dev"
+
+// Exit codes, as SPEC §2 defines them.
+const (
+	exitOK      = 0 // success, or nothing to do
+	exitError   = 1 // any error, including an apply that stopped partway
+	exitChanges = 2 // plan -detailed-exitcode: sends are pending
+	exitLocked  = 3 // the state is locked by another run
+)
+
+// cli carries what every command needs: the streams, the working directory
+// chosen with -chdir, the environment and a context cancelled on the first
+// SIGINT or SIGTERM.
+type cli struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	dir    string   // configuration directory (-chdir), "." by default
+	env    []string // the process environment, KEY=VALUE
+}
+
+// getenv returns the value of the environment variable key, or "".
+func (c *cli) getenv(key string) string {
+	for i := len(c.env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(c.env[i], "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// path resolves p against the configuration directory unless it is absolute.
+func (c *cli) path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.dir, p)
+}
+
+// A subcommand is one entry of the command table.
+type subcommand struct {
+	name     string
+	synopsis string
+	// help is the text printed by `ujumbe NAME -help`: usage line first,
+	// then a description and the command's options.
+	help string
+	run  func(c *cli, args []string) int
+}
+
+// commands is the command table; `ujumbe -help` lists it in this order.
+var commands = []*subcommand{
+	validateCommand,
+	fmtCommand,
+	planCommand,
+	applyCommand,
+	refreshCommand,
+	showCommand,
+	stateCommand,
+	reportCommand,
+	sandboxCommand,
+	versionCommand,
+}
+
+func lookup(name string) *subcommand {
+	for _, sc := range commands {
+		if sc.name == name {
+			return sc
+		}
+	}
+	return nil
+}
+
+// Main runs ujumbe with args (without the program name) and returns the
+// process exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c := &cli{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, dir: ".", env: os.Environ()}
+	return c.main(args)
+}
+
+func (c *cli) main(args []string) int {
+	fs := flag.NewFlagSet("ujumbe", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	chdir := fs.String("chdir", "", "")
+	showVersion := fs.Bool("version", false, "")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(c.stdout, mainHelp())
+			return exitOK
+		}
+		fmt.Fprintf(c.stderr, "Error: %v\n\n%s", err, mainHelp())
+		return exitError
+	}
+	if *showVersion {
+		return versionCommand.run(c, nil)
+	}
+	args = fs.Args()
+	if len(args) == 0 {
+		fmt.Fprint(c.stderr, mainHelp())
+		return exitError
+	}
+	if *chdir != "" {
+		if st, err := os.Stat(*chdir); err != nil || !st.IsDir() {
+			fmt.Fprintf(c.stderr, "Error: -chdir=%s: not a directory\n", *chdir)
+			return exitError
+		}
+		c.dir = *chdir
+	}
+	sc := lookup(args[0])
+	if sc == nil {
+		fmt.Fprintf(c.stderr, "Error: unknown command %q.\n\n%s", args[0], mainHelp())
+		return exitError
+	}
+	if wantsHelp(args[1:]) {
+		fmt.Fprint(c.stdout, sc.help)
+		return exitOK
+	}
+	return sc.run(c, args[1:])
+}
+
+// wantsHelp reports whether the command's own arguments ask for help. Only
+// flags before the first positional argument count, as flag parsing would.
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
+}
+
+func mainHelp() string {
+	var b strings.Builder
+	b.WriteString(`Usage: ujumbe [global options] <command> [options] [args]
+
+ujumbe plans and sends WhatsApp campaigns declared in HCL files, through the
+Briq API, keeping every message_id in a local state file so that no customer
+is ever messaged twice.
+
+Commands:
+`)
+	names := make([]*subcommand, len(commands))
+	copy(names, commands)
+	width := 0
+	for _, sc := range names {
+		width = max(width, len(sc.name))
+	}
+	for _, sc := range names {
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, sc.name, sc.synopsis)
+	}
+	b.WriteString(`
+Global options (before the command):
+  -chdir=DIR   Use DIR as the configuration directory.
+  -help        Show this help; "ujumbe COMMAND -help" shows a command's help.
+  -version     Same as the "version" command.
+`)
+	return b.String()
+}
+
+// notBuilt is the body of a command whose implementation has not landed yet.
+func notBuilt(c *cli, name string) int {
+	fmt.Fprintf(c.stderr, "Error: \"ujumbe %s\" is not built yet in this version (%s).\n", name, Version)
+	return exitError
+}
+
+// multiFlag collects the values of a repeatable flag such as -var.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// newFlagSet returns a flag set for a command whose parse errors are printed
+// with a pointer to the command's help.
+func (c *cli) newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseFlags parses args and prints a usage error. It returns false when the
+// command must stop with exitError.
+func (c *cli) parseFlags(fs *flag.FlagSet, args []string) bool {
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintf(c.stderr, "Error: %v\n\nRun \"ujumbe %s -help\" for the command's options.\n", err, fs.Name())
+		return false
+	}
+	return true
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
