@@ -8,6 +8,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"golang.org/x/term"
+
+	"github.com/ujumbe/ujumbe/state"
 )
 
 // view holds the output choices shared by commands: machine-readable JSON,
@@ -25,9 +27,10 @@ func (v *view) addFlags(fs interface {
 	fs.BoolVar(&v.noColor, "no-color", false, "")
 }
 
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
+// isTerminal reports whether stream (standard input, output or error) is a
+// terminal.
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
@@ -132,4 +135,24 @@ func jsonDiagnostics(diags hcl.Diagnostics) []diagJSON {
 		out = append(out, jsonDiagnostic(d))
 	}
 	return out
+}
+
+// printWarnings prints the state's loading warnings as warning diagnostics.
+func (c *cli) printWarnings(v view, ws []state.Warning) {
+	var diags hcl.Diagnostics
+	for _, w := range ws {
+		diags = append(diags, sourceless(hcl.DiagWarning, w.Summary, w.Detail))
+	}
+	c.printDiags(v, diags, nil)
+}
+
+// writeJSON prints v as indented JSON on stdout.
+func (c *cli) writeJSON(v any) int {
+	enc := json.NewEncoder(c.stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		fmt.Fprintf(c.stderr, "Error: %v\n", err)
+		return exitError
+	}
+	return exitOK
 }

@@ -1,5 +1,18 @@
 package command
 
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/plan"
+	"github.com/ujumbe/ujumbe/state"
+)
+
 var planCommand = &subcommand{
 	name:     "plan",
 	synopsis: "Show which messages apply would send",
@@ -17,6 +30,8 @@ Options:
   -detailed-exitcode    Exit 0 when nothing is to be sent, 2 when sends are
                         pending, 1 on error.
   -target=ADDR          Plan only sends under ADDR (repeatable).
+  -replace=ADDR         Plan to send ADDR again even though it was sent
+                        (repeatable).
   -exclude=ADDR         Leave out sends under ADDR (repeatable).
   -var 'name=value'     Set a variable (repeatable).
   -var-file=FILE        Set variables from an HCL file (repeatable).
@@ -30,6 +45,97 @@ Options:
 	run: runPlan,
 }
 
+type planOptions struct {
+	config   configFlags
+	state    stateFlags
+	addrs    addrFlags
+	view     view
+	out      string
+	detailed bool
+}
+
+func (o *planOptions) add(fs *flag.FlagSet) {
+	o.config.add(fs)
+	o.state.add(fs, true)
+	o.addrs.add(fs)
+	o.view.addFlags(fs)
+}
+
 func runPlan(c *cli, args []string) int {
-	return notBuilt(c, "plan")
+	var o planOptions
+	fs := c.newFlagSet("plan")
+	o.add(fs)
+	fs.StringVar(&o.out, "out", "", "")
+	fs.BoolVar(&o.detailed, "detailed-exitcode", false, "")
+	if !c.parseFlags(fs, args) {
+		return exitError
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(c.stderr, "Error: plan takes no arguments, got %q.\n", fs.Args())
+		return exitError
+	}
+	cfg, diags := c.loadConfig(o.config)
+	if diags.HasErrors() {
+		c.printDiags(o.view, diags, filesOf(cfg))
+		return exitError
+	}
+	st, warnings, err := state.Read(c.statePath(o.state))
+	if err != nil {
+		c.printDiags(o.view, append(diags, errorDiag("Cannot read the state", err)), cfg.Files)
+		return exitError
+	}
+	c.printWarnings(o.view, warnings)
+	p, d := c.buildPlan(cfg, st, o.addrs)
+	diags = append(diags, d...)
+	c.printDiags(o.view, diags, cfg.Files)
+	if diags.HasErrors() {
+		return exitError
+	}
+	if o.view.json {
+		if err := json.NewEncoder(c.stdout).Encode(p.Document(true)); err != nil {
+			return exitError
+		}
+	} else if err := plan.Render(c.stdout, p.Document(false), plan.RenderOptions{Color: c.color(o.view, c.stdout)}); err != nil {
+		return exitError
+	}
+	if o.out != "" {
+		f := plan.NewFile(p, inputDigests(cfg), c.variablesDigest(o.config), o.addrs.options(), plan.DefaultTTL)
+		if err := f.Write(c.path(o.out)); err != nil {
+			c.printDiags(o.view, hcl.Diagnostics{errorDiag("Cannot save the plan", err)}, nil)
+			return exitError
+		}
+		if !o.view.json {
+			fmt.Fprintf(c.stdout, "\nSaved the plan to: %s\n\nTo send exactly these messages, run:\n  ujumbe apply %q\n", o.out, o.out)
+		}
+	}
+	if o.detailed && p.Pending() {
+		return exitChanges
+	}
+	return exitOK
+}
+
+// buildPlan plans cfg against st now, narrowed by the address flags.
+func (c *cli) buildPlan(cfg *config.Config, st *state.State, a addrFlags) (*plan.Plan, hcl.Diagnostics) {
+	var opts plan.Options
+	var diags, d hcl.Diagnostics
+	opts.Targets, d = parsePatterns("target", a.targets)
+	diags = append(diags, d...)
+	opts.Excludes, d = parsePatterns("exclude", a.excludes)
+	diags = append(diags, d...)
+	opts.Replace, d = parsePatterns("replace", a.replace)
+	diags = append(diags, d...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	p, d := plan.Build(cfg, st, time.Now(), opts)
+	return p, append(diags, d...)
+}
+
+// filesOf returns cfg's files for the diagnostic printer; cfg may be nil
+// when loading failed early.
+func filesOf(cfg *config.Config) map[string]*hcl.File {
+	if cfg == nil {
+		return nil
+	}
+	return cfg.Files
 }

@@ -1,19 +1,140 @@
 package command
 
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/ujumbe/ujumbe/sandbox"
+)
+
 var sandboxCommand = &subcommand{
 	name:     "sandbox",
 	synopsis: "Run a Briq-compatible API on loopback",
 	help: `Usage: ujumbe [global options] sandbox [options]
 
   Runs a Briq-compatible WhatsApp API on loopback for trying ujumbe without
-  an account. Prints its URL and API key; Ctrl-C stops it.
+  an account: sends, interactive messages, message status and listing,
+  conversations with the 24-hour window, senders and templates, all with
+  Briq's validation and error codes. Statuses advance pending, sent,
+  delivered, read; simulated recipients answer interactive messages.
+  Prints its URL and API key, then serves until Ctrl-C.
+
+  Point ujumbe at it with base_url in the provider "briq" block and the
+  printed key in BRIQ_API_KEY. GET /_sandbox/stats shows what it accepted
+  per recipient and any duplicates; POST /_sandbox/advance?by=1h moves its
+  clock; POST /_sandbox/reset forgets everything.
 
 Options:
-  -listen=ADDR   Address to listen on (default 127.0.0.1:8089).
+  -listen=ADDR          Loopback address to listen on (default 127.0.0.1:8089).
+  -api-key=KEY          Key clients must send (default: a random one).
+  -templates=FILE       JSON file of templates:
+                        [{"name":"bf_offer","status":"APPROVED","params":["1","2"]}]
+  -data=FILE            Keep conversations and messages in FILE across restarts.
+  -seed=N               Seed of every random choice (default 0).
+  -json                 Print the URL and key as one JSON object.
+
+  Simulated recipients:
+  -silent=P             Share of recipients who never answer (default 0.2).
+  -answer=ID=WEIGHT     Weight of an interactive option id; repeatable. Without
+                        it every option is equally likely; with it, options not
+                        named are never chosen.
+  -opt-out=P            Share of recipients who answer templates with STOP.
+
+  Faults (P is a probability from 0 to 1):
+  -rate=N               Accept at most N sends per second; 429 beyond.
+  -latency=D            Delay every answer by D (e.g. 200ms).
+  -jitter=D             Add a random delay up to D.
+  -fail-5xx=P           Answer a share of sends 500/502/503, unrecorded.
+  -drop-after-accept=P  Record a share of sends, then close the connection.
+  -unreachable=P        Share of recipients that are unreachable (422).
+  -provider-fail=P      Share of sends failing at the provider (422, recorded).
+  -reauth               Fail every send with WHATSAPP_REAUTH_REQUIRED.
+  -no-workspace         Fail every request with 403 WORKSPACE_REQUIRED.
+
+Exit status: 0 after a clean stop, 1 if the sandbox cannot start.
 `,
 	run: runSandbox,
 }
 
 func runSandbox(c *cli, args []string) int {
-	return notBuilt(c, "sandbox")
+	fs := c.newFlagSet("sandbox")
+	var (
+		opts    sandbox.Options
+		listen  string
+		silent  float64
+		answers multiFlag
+		asJSON  bool
+	)
+	fs.StringVar(&listen, "listen", "127.0.0.1:8089", "")
+	fs.StringVar(&opts.APIKey, "api-key", "", "")
+	fs.StringVar(&opts.TemplatesFile, "templates", "", "")
+	fs.StringVar(&opts.DataFile, "data", "", "")
+	fs.Uint64Var(&opts.Seed, "seed", 0, "")
+	fs.BoolVar(&asJSON, "json", false, "")
+	fs.Float64Var(&silent, "silent", 0.2, "")
+	fs.Var(&answers, "answer", "")
+	fs.Float64Var(&opts.OptOut, "opt-out", 0, "")
+	f := &opts.Faults
+	fs.IntVar(&f.RateLimit, "rate", 0, "")
+	fs.DurationVar(&f.Latency, "latency", 0, "")
+	fs.DurationVar(&f.Jitter, "jitter", 0, "")
+	fs.Float64Var(&f.Fail5xx, "fail-5xx", 0, "")
+	fs.Float64Var(&f.DropAfterAccept, "drop-after-accept", 0, "")
+	fs.Float64Var(&f.Unreachable, "unreachable", 0, "")
+	fs.Float64Var(&f.ProviderFail, "provider-fail", 0, "")
+	fs.BoolVar(&f.Reauth, "reauth", false, "")
+	fs.BoolVar(&f.NoWorkspace, "no-workspace", false, "")
+	if !c.parseFlags(fs, args) {
+		return exitError
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(c.stderr, "Error: unexpected argument %q\n\nRun \"ujumbe sandbox -help\" for the command's options.\n", fs.Arg(0))
+		return exitError
+	}
+	opts.Silent = &silent
+	if len(answers) > 0 {
+		opts.Answers = map[string]float64{}
+		for _, a := range answers {
+			id, w, ok := strings.Cut(a, "=")
+			weight, err := strconv.ParseFloat(w, 64)
+			if !ok || id == "" || err != nil {
+				fmt.Fprintf(c.stderr, "Error: invalid value %q for flag -answer: want ID=WEIGHT, e.g. yes=3\n", a)
+				return exitError
+			}
+			opts.Answers[id] = weight
+		}
+	}
+	opts.TemplatesFile, opts.DataFile = c.path(opts.TemplatesFile), c.path(opts.DataFile)
+
+	srv, err := sandbox.New(opts)
+	if err != nil {
+		c.printDiags(view{}, hcl.Diagnostics{errorDiag("Cannot start the sandbox", err)}, nil)
+		return exitError
+	}
+	url, err := srv.Start(listen)
+	if err != nil {
+		srv.Close()
+		c.printDiags(view{}, hcl.Diagnostics{errorDiag("Cannot start the sandbox", err)}, nil)
+		return exitError
+	}
+	if asJSON {
+		line, _ := json.Marshal(map[string]string{"url": url, "api_key": srv.APIKey()})
+		fmt.Fprintf(c.stdout, "%s\n", line)
+	} else {
+		fmt.Fprintf(c.stdout, "Sandbox listening on %s\nAPI key: %s\n\nUse it with base_url = %q in the provider \"briq\" block and\nBRIQ_API_KEY=%s in the environment. Press Ctrl-C to stop.\n",
+			url, srv.APIKey(), url, srv.APIKey())
+	}
+
+	<-c.ctx.Done()
+	if err := srv.Close(); err != nil {
+		c.printDiags(view{}, hcl.Diagnostics{errorDiag("Sandbox did not stop cleanly", err)}, nil)
+		return exitError
+	}
+	if !asJSON {
+		fmt.Fprintln(c.stdout, "Sandbox stopped.")
+	}
+	return exitOK
 }

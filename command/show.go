@@ -1,5 +1,13 @@
 package command
 
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/ujumbe/ujumbe/state"
+)
+
 var showCommand = &subcommand{
 	name:     "show",
 	synopsis: "Show per campaign and message what was sent and how it went",
@@ -17,6 +25,101 @@ Options:
 	run: runShow,
 }
 
+// funnel counts the sends of one message by how far they got.
+type funnel struct {
+	Address   string         `json:"address"`
+	Sent      int            `json:"sent"` // accepted by the provider
+	Delivered int            `json:"delivered"`
+	Read      int            `json:"read"`
+	Replied   int            `json:"replied"`
+	Answers   map[string]int `json:"answers,omitempty"` // replies by button/row id, or "text"
+	Failed    int            `json:"failed"`
+	Expired   int            `json:"expired"`
+	Unknown   int            `json:"unknown"`
+	Retry     int            `json:"retry"`
+}
+
 func runShow(c *cli, args []string) int {
-	return notBuilt(c, "show")
+	var sf stateFlags
+	var v view
+	fs := c.newFlagSet("show")
+	sf.add(fs, false)
+	v.addFlags(fs)
+	if !c.parseFlags(fs, args) {
+		return exitError
+	}
+	st, warnings, err := state.Read(c.statePath(sf))
+	if err != nil {
+		c.printDiags(v, hcl.Diagnostics{errorDiag("Cannot read the state", err)}, nil)
+		return exitError
+	}
+	c.printWarnings(v, warnings)
+	var funnels []*funnel
+	index := map[string]*funnel{}
+	for s := range st.Sends(state.Pattern{}) {
+		addr := "campaign." + s.Addr.Campaign + ".message." + s.Addr.Message
+		f := index[addr]
+		if f == nil {
+			f = &funnel{Address: addr, Answers: map[string]int{}}
+			index[addr] = f
+			funnels = append(funnels, f)
+		}
+		f.count(s)
+	}
+	if v.json {
+		return c.writeJSON(map[string]any{"messages": funnels, "opt_outs": len(st.OptOuts())})
+	}
+	if len(funnels) == 0 {
+		fmt.Fprintln(c.stdout, "The state has no sends yet.")
+		return exitOK
+	}
+	for _, f := range funnels {
+		fmt.Fprintf(c.stdout, "%s\n  sent %d, delivered %d, read %d, replied %d", f.Address, f.Sent, f.Delivered, f.Read, f.Replied)
+		for _, part := range []struct {
+			n    int
+			what string
+		}{{f.Failed, "failed"}, {f.Expired, "expired"}, {f.Unknown, "unknown"}, {f.Retry, "to retry"}} {
+			if part.n > 0 {
+				fmt.Fprintf(c.stdout, ", %d %s", part.n, part.what)
+			}
+		}
+		fmt.Fprintln(c.stdout)
+		for _, id := range sortedKeys(f.Answers) {
+			fmt.Fprintf(c.stdout, "    answered %q: %d\n", id, f.Answers[id])
+		}
+	}
+	if n := len(st.OptOuts()); n > 0 {
+		fmt.Fprintf(c.stdout, "opted out: %d\n", n)
+	}
+	return exitOK
+}
+
+func (f *funnel) count(s state.Send) {
+	switch s.Outcome {
+	case state.OutcomeAccepted:
+		f.Sent++
+	case state.OutcomeFailed:
+		f.Failed++
+	case state.OutcomeExpired:
+		f.Expired++
+	case state.OutcomeUnknown:
+		f.Unknown++
+	case state.OutcomeRetry:
+		f.Retry++
+	}
+	switch s.ProviderStatus {
+	case state.StatusRead:
+		f.Read++
+		f.Delivered++
+	case state.StatusDelivered:
+		f.Delivered++
+	}
+	if r := s.Reply; r != nil {
+		f.Replied++
+		id := r.ID
+		if id == "" {
+			id = "text"
+		}
+		f.Answers[id]++
+	}
 }

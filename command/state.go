@@ -1,9 +1,24 @@
 package command
 
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/ujumbe/ujumbe/state"
+)
+
 var stateCommand = &subcommand{
 	name:     "state",
 	synopsis: "Inspect and edit the state: list, show, rm, mv",
-	help: `Usage: ujumbe [global options] state <subcommand> [options] [args]
+	help:     stateHelp,
+	run:      runState,
+}
+
+const stateHelp = `Usage: ujumbe [global options] state <subcommand> [options] [args]
 
 Subcommands:
   list [ADDR]     List the sends in the state, or those under ADDR.
@@ -17,10 +32,144 @@ campaign.NAME.message.NAME["KEY"].
 Options:
   -state=PATH       State file (default ujumbe.state in the config dir).
   -lock-timeout=D   How long to wait for the state lock (default 0s).
-`,
-	run: runState,
-}
+`
 
 func runState(c *cli, args []string) int {
-	return notBuilt(c, "state")
+	if len(args) == 0 {
+		fmt.Fprint(c.stderr, stateHelp)
+		return exitError
+	}
+	sub, args := args[0], args[1:]
+	var sf stateFlags
+	var v view
+	fs := c.newFlagSet("state " + sub)
+	sf.add(fs, true)
+	v.addFlags(fs)
+	if !c.parseFlags(fs, args) {
+		return exitError
+	}
+	args = fs.Args()
+	want := map[string][2]int{"list": {0, 1}, "show": {1, 1}, "rm": {1, -1}, "mv": {2, 2}}
+	n, ok := want[sub]
+	if !ok {
+		fmt.Fprintf(c.stderr, "Error: unknown state subcommand %q.\n\n%s", sub, stateHelp)
+		return exitError
+	}
+	if len(args) < n[0] || (n[1] >= 0 && len(args) > n[1]) {
+		fmt.Fprintf(c.stderr, "Error: wrong number of addresses for \"state %s\".\n\n%s", sub, stateHelp)
+		return exitError
+	}
+	patterns, diags := parsePatterns(sub, args)
+	if diags.HasErrors() {
+		c.printDiags(v, diags, nil)
+		return exitError
+	}
+	path := c.statePath(sf)
+	switch sub {
+	case "list", "show":
+		st, warnings, err := state.Read(path)
+		if err != nil {
+			c.printDiags(v, hcl.Diagnostics{errorDiag("Cannot read the state", err)}, nil)
+			return exitError
+		}
+		c.printWarnings(v, warnings)
+		if sub == "list" {
+			p := state.Pattern{}
+			if len(patterns) > 0 {
+				p = patterns[0]
+			}
+			for s := range st.Sends(p) {
+				fmt.Fprintln(c.stdout, s.Addr)
+			}
+			return exitOK
+		}
+		a, ok := patterns[0].Addr()
+		s, found := st.Get(a)
+		if !ok || !found {
+			fmt.Fprintf(c.stderr, "Error: no send at %s in %s.\n", patterns[0], path)
+			return exitError
+		}
+		printSend(c.stdout, s)
+		return exitOK
+	}
+
+	store, warnings, err := state.Open(c.ctx, path, state.Options{LockTimeout: sf.lockTimeout, Operation: "state " + sub})
+	if err != nil {
+		c.printDiags(v, hcl.Diagnostics{errorDiag("Cannot open the state", err)}, nil)
+		if errors.Is(err, state.ErrLocked) {
+			return exitLocked
+		}
+		return exitError
+	}
+	defer store.Close()
+	c.printWarnings(v, warnings)
+	var total int
+	if sub == "mv" {
+		total, err = store.Move(patterns[0], patterns[1])
+	} else {
+		for _, p := range patterns {
+			var n int
+			if n, err = store.Remove(p); err != nil {
+				break
+			}
+			total += n
+		}
+	}
+	if err != nil {
+		c.printDiags(v, hcl.Diagnostics{errorDiag("Cannot change the state", err)}, nil)
+		return exitError
+	}
+	if err := store.Close(); err != nil {
+		c.printDiags(v, hcl.Diagnostics{errorDiag("Cannot write the state", err)}, nil)
+		return exitError
+	}
+	if sub == "mv" {
+		fmt.Fprintf(c.stdout, "Moved %d sends from %s to %s.\n", total, patterns[0], patterns[1])
+	} else {
+		fmt.Fprintf(c.stdout, "Removed %d sends. ujumbe no longer knows they were sent: the next apply sends them again unless you remove them from the configuration too.\n", total)
+	}
+	return exitOK
+}
+
+// printSend writes every recorded attribute of one send.
+func printSend(w io.Writer, s state.Send) {
+	fmt.Fprintf(w, "# %s\n", s.Addr)
+	attr := func(name string, v any) {
+		switch v := v.(type) {
+		case string:
+			if v == "" {
+				return
+			}
+			fmt.Fprintf(w, "%-16s = %q\n", name, v)
+		case time.Time:
+			if v.IsZero() {
+				return
+			}
+			fmt.Fprintf(w, "%-16s = %q\n", name, v.UTC().Format(time.RFC3339Nano))
+		default:
+			fmt.Fprintf(w, "%-16s = %v\n", name, v)
+		}
+	}
+	attr("phone", s.Phone)
+	attr("outcome", s.Outcome.String())
+	attr("attempts", s.Attempts)
+	attr("message_id", s.MessageID)
+	attr("conversation_id", s.ConversationID)
+	attr("status", s.ProviderStatus.String())
+	attr("error_code", s.ErrorCode)
+	attr("error_message", s.ErrorMessage)
+	attr("content_digest", s.Digest.String())
+	attr("intent_at", s.IntentAt)
+	attr("result_at", s.ResultAt)
+	attr("delivered_at", s.DeliveredAt)
+	attr("read_at", s.ReadAt)
+	if r := s.Reply; r != nil {
+		fmt.Fprintln(w, "reply {")
+		for _, kv := range [][2]string{{"id", r.ID}, {"title", r.Title}, {"text", r.Text}, {"message_id", r.MessageID}} {
+			if kv[1] != "" {
+				fmt.Fprintf(w, "  %-10s = %q\n", kv[0], kv[1])
+			}
+		}
+		fmt.Fprintf(w, "  %-10s = %q\n}\n", "at", r.At.UTC().Format(time.RFC3339))
+	}
 }

@@ -1,5 +1,13 @@
 package command
 
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/ujumbe/ujumbe/config"
+)
+
 var validateCommand = &subcommand{
 	name:     "validate",
 	synopsis: "Check the configuration and the CSV files",
@@ -22,5 +30,80 @@ Options:
 }
 
 func runValidate(c *cli, args []string) int {
-	return notBuilt(c, "validate")
+	var v view
+	var vars, varFiles multiFlag
+	fs := c.newFlagSet("validate")
+	fs.Var(&vars, "var", "")
+	fs.Var(&varFiles, "var-file", "")
+	v.addFlags(fs)
+	if !c.parseFlags(fs, args) {
+		return exitError
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(c.stderr, "Error: validate takes no arguments, got %q.\n\nRun \"ujumbe validate -help\" for the command's options.\n", fs.Arg(0))
+		return exitError
+	}
+	// -var-file paths are relative to the configuration directory, as
+	// after Terraform's -chdir.
+	files := make([]string, len(varFiles))
+	for i, f := range varFiles {
+		files[i] = c.path(f)
+	}
+	cfg, diags := config.Load(c.dir, config.LoadOptions{Vars: vars, VarFiles: files, Env: c.env})
+	// Check renders every message for every recipient; it also runs after
+	// load errors, so that one validate shows every problem.
+	diags = append(diags, cfg.Check()...)
+	valid := !diags.HasErrors()
+
+	if v.json {
+		out := validateJSON{Valid: valid, Diagnostics: jsonDiagnostics(diags)}
+		for _, d := range diags {
+			if d.Severity == hcl.DiagError {
+				out.ErrorCount++
+			} else {
+				out.WarningCount++
+			}
+		}
+		if valid {
+			n := cfg.Counts()
+			out.Counts = &n
+		}
+		enc := json.NewEncoder(c.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			fmt.Fprintf(c.stderr, "Error: write JSON: %v\n", err)
+			return exitError
+		}
+		if !valid {
+			return exitError
+		}
+		return exitOK
+	}
+
+	c.printDiags(v, diags, cfg.Files)
+	if !valid {
+		return exitError
+	}
+	n := cfg.Counts()
+	fmt.Fprintf(c.stdout, "Success! %s, %s, %s (%d filtered, %d suppressed).\n",
+		countNoun(n.Campaigns, "campaign"), countNoun(n.Messages, "message"),
+		countNoun(n.Recipients, "recipient"), n.Filtered, n.Suppressed)
+	return exitOK
+}
+
+// validateJSON is the -json output of validate, shaped like Terraform's.
+type validateJSON struct {
+	Valid        bool           `json:"valid"`
+	ErrorCount   int            `json:"error_count"`
+	WarningCount int            `json:"warning_count"`
+	Diagnostics  []diagJSON     `json:"diagnostics"`
+	Counts       *config.Counts `json:"counts,omitempty"`
+}
+
+// countNoun returns "1 campaign" or "4 campaigns".
+func countNoun(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -1,0 +1,11 @@
+// Package apply executes a plan: it sends the plan's due sends through the
+// Briq client under one shared rate limiter, with a pool of workers that hide
+// the provider's latency, and records every send in the state — the intent
+// durably before the request leaves, the outcome durably before it is
+// reported. It stops at once on errors that would fail every send, stops a
+// campaign whose failure rate climbs, honours 429 Retry-After for all
+// workers, and on cancellation lets in-flight sends finish and be recorded.
+//
+// apply never re-reads the configuration and never prints: progress and the
+// summary go to the caller through Options.Progress and the returned Summary.
+package apply

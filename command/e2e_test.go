@@ -1,0 +1,464 @@
+package command
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ujumbe/ujumbe/sandbox"
+	"github.com/ujumbe/ujumbe/state"
+)
+
+// world is one end-to-end setup: a configuration directory with n
+// recipients and a sandbox on loopback that ujumbe processes send to.
+type world struct {
+	t   *testing.T
+	dir string
+	srv *sandbox.Server
+	url string
+	n   int
+}
+
+// campaignHCL is the configuration of the end-to-end tests: one template
+// campaign to every row of customers.csv, at a rate high enough to keep the
+// tests short.
+const campaignHCL = `
+variable "base_url" {
+  type = string
+}
+
+variable "rate" {
+  type    = number
+  default = 2000
+}
+
+provider "briq" {
+  base_url = var.base_url
+  rate     = var.rate
+}
+
+recipients "customers" {
+  csv   = "customers.csv"
+  phone = row.phone
+}
+
+campaign "launch" {
+  recipients = recipients.customers
+
+  message "hello" {
+    template  = "welcome"
+    variables = { "1" = row.name }
+  }
+}
+`
+
+// phoneOf returns the i-th test number: a valid Tanzanian mobile number.
+func phoneOf(i int) string { return fmt.Sprintf("25571%07d", i) }
+
+func newWorld(t *testing.T, n int, opts sandbox.Options) *world {
+	t.Helper()
+	dir := t.TempDir()
+	var csv bytes.Buffer
+	csv.WriteString("name,phone\n")
+	for i := range n {
+		fmt.Fprintf(&csv, "Customer %d,%s\n", i, phoneOf(i))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "customers.csv"), csv.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(campaignHCL), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts.Templates = append(opts.Templates, sandbox.Template{Name: "welcome", Status: "APPROVED", Params: []string{"1"}})
+	srv, err := sandbox.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return &world{t: t, dir: dir, srv: srv, url: url, n: n}
+}
+
+// command returns an ujumbe process for args, run in the world's directory.
+func (w *world) command(args ...string) *exec.Cmd {
+	cmd := exec.Command("ujumbe", args...)
+	cmd.Dir = w.dir
+	cmd.Env = append(os.Environ(), "BRIQ_API_KEY="+w.srv.APIKey(), "UJUMBE_VAR_base_url="+w.url, "NO_COLOR=1")
+	return cmd
+}
+
+// run runs ujumbe to completion and returns its output and exit code.
+func (w *world) run(args ...string) (stdout, stderr string, code int) {
+	w.t.Helper()
+	cmd := w.command(args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	default:
+		w.t.Fatalf("run ujumbe %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// mustRun runs ujumbe and fails the test unless it exits with want.
+func (w *world) mustRun(want int, args ...string) string {
+	w.t.Helper()
+	out, errOut, code := w.run(args...)
+	if code != want {
+		w.t.Fatalf("ujumbe %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out, errOut)
+	}
+	return out
+}
+
+func (w *world) state() *state.State {
+	w.t.Helper()
+	st, _, err := state.Read(filepath.Join(w.dir, defaultStateName))
+	if err != nil {
+		w.t.Fatalf("read state: %v", err)
+	}
+	return st
+}
+
+// audit compares what the sandbox accepted with what the state records and
+// fails the test on a duplicate or a lost message_id. It returns the number
+// of sends the state records as unknown.
+func (w *world) audit() (accepted, unknown int) {
+	w.t.Helper()
+	stats := w.srv.Stats()
+	if len(stats.Duplicates) > 0 {
+		w.t.Fatalf("the sandbox accepted %d duplicates, first %+v", len(stats.Duplicates), stats.Duplicates[0])
+	}
+	for phone, n := range stats.ByRecipient {
+		if n > 1 {
+			w.t.Fatalf("%s got %d messages", phone, n)
+		}
+	}
+	st := w.state()
+	byPhone := map[string]state.Send{}
+	for s := range st.Sends(state.Pattern{}) {
+		byPhone[s.Phone] = s
+		if s.Outcome == state.OutcomeUnknown {
+			unknown++
+		}
+	}
+	ids := map[string]bool{}
+	for _, m := range stats.Messages {
+		ids[m.ID] = true
+		s, ok := byPhone[m.To]
+		switch {
+		case !ok:
+			w.t.Fatalf("the sandbox accepted message %s to %s, which the state does not know: a lost message_id", m.ID, m.To)
+		case s.Outcome == state.OutcomeUnknown:
+			// In doubt: refresh will find it; never sent again meanwhile.
+		case s.MessageID != m.ID:
+			w.t.Fatalf("state records message_id %q for %s, the sandbox accepted %q", s.MessageID, m.To, m.ID)
+		}
+	}
+	for _, s := range byPhone {
+		if s.Outcome == state.OutcomeAccepted {
+			accepted++
+			if !ids[s.MessageID] {
+				w.t.Fatalf("state records message_id %s for %s, unknown to the sandbox", s.MessageID, s.Phone)
+			}
+		}
+	}
+	return accepted, unknown
+}
+
+func TestApplySendsEveryoneOnce(t *testing.T) {
+	w := newWorld(t, 2000, sandbox.Options{})
+	out := w.mustRun(exitOK, "apply", "-auto-approve")
+	if !strings.Contains(out, "Apply finished: 2000 sent.") {
+		t.Errorf("apply output lacks the summary:\n%s", out)
+	}
+	accepted, unknown := w.audit()
+	if accepted != 2000 || unknown != 0 {
+		t.Fatalf("state: %d accepted, %d unknown; want 2000, 0", accepted, unknown)
+	}
+	if got := w.srv.Stats().Accepted; got != 2000 {
+		t.Fatalf("the sandbox accepted %d, want 2000", got)
+	}
+
+	out = w.mustRun(exitOK, "apply", "-auto-approve")
+	if !strings.Contains(out, "No changes.") || !strings.Contains(out, "Plan: 0 to send, 2000 done.") {
+		t.Errorf("second apply:\n%s", out)
+	}
+	if got := w.srv.Stats().Accepted; got != 2000 {
+		t.Fatalf("after a second apply the sandbox accepted %d, want still 2000", got)
+	}
+	w.mustRun(exitOK, "plan", "-detailed-exitcode")
+}
+
+func TestApplyNeedsApproval(t *testing.T) {
+	w := newWorld(t, 3, sandbox.Options{})
+	_, errOut, _ := w.run("apply")
+	if !strings.Contains(errOut, "-auto-approve") {
+		t.Errorf("apply without a terminal or -auto-approve:\n%s", errOut)
+	}
+	if got := w.srv.Stats().Accepted; got != 0 {
+		t.Fatalf("an unapproved apply sent %d messages", got)
+	}
+}
+
+// TestApplyKill9 kills apply at random moments and resumes it, 20 times:
+// no recipient may get two messages, no accepted message may be missing
+// from the state, and each kill may leave at most the sends that were in
+// flight as unknown.
+func TestApplyKill9(t *testing.T) {
+	const n, parallelism = 5000, 16
+	w := newWorld(t, n, sandbox.Options{Faults: sandbox.Faults{Latency: 2 * time.Millisecond, Jitter: 8 * time.Millisecond}})
+	rng := newTestRand(t)
+	prevUnknown := 0
+	for kill := 0; kill < 20; kill++ {
+		cmd := w.command("apply", "-auto-approve", fmt.Sprintf("-parallelism=%d", parallelism))
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(100+rng.IntN(400)) * time.Millisecond)
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		_ = cmd.Wait()
+		_, unknown := w.audit()
+		if unknown-prevUnknown > parallelism {
+			t.Fatalf("kill %d left %d new unknown sends, more than the %d in flight", kill, unknown-prevUnknown, parallelism)
+		}
+		prevUnknown = unknown
+	}
+	w.mustRun(exitOK, "apply", "-auto-approve")
+	accepted, unknown := w.audit()
+	if accepted+unknown != n {
+		t.Fatalf("after resuming: %d accepted + %d unknown, want %d", accepted, unknown, n)
+	}
+	t.Logf("20 kills: %d accepted, %d unknown (in doubt, for refresh), 0 duplicates", accepted, unknown)
+}
+
+// TestConcurrentApplies runs two applies at once on one state: one sends,
+// the other finds the state locked and exits 3, or waits and finds nothing
+// to do.
+func TestConcurrentApplies(t *testing.T) {
+	w := newWorld(t, 1000, sandbox.Options{Faults: sandbox.Faults{Latency: 5 * time.Millisecond}})
+	type result struct {
+		out, errOut string
+		code        int
+	}
+	results := make(chan result, 2)
+	for range 2 {
+		go func() {
+			cmd := w.command("apply", "-auto-approve", "-var=rate=500")
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			err := cmd.Run()
+			code := 0
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				code = exit.ExitCode()
+			}
+			results <- result{out.String(), errb.String(), code}
+		}()
+	}
+	a, b := <-results, <-results
+	if a.code == exitLocked {
+		a, b = b, a
+	}
+	if a.code != exitOK || b.code != exitLocked {
+		t.Fatalf("exit codes %d and %d, want 0 and 3\n%s\n%s\n%s\n%s", a.code, b.code, a.out, a.errOut, b.out, b.errOut)
+	}
+	if !strings.Contains(b.errOut, "locked") || !strings.Contains(b.errOut, "apply") {
+		t.Errorf("the locked run does not name the holder:\n%s", b.errOut)
+	}
+	if accepted, _ := w.audit(); accepted != 1000 {
+		t.Fatalf("%d accepted, want 1000", accepted)
+	}
+
+	// With a lock timeout the second run waits and has nothing left to do.
+	w2 := newWorld(t, 300, sandbox.Options{Faults: sandbox.Faults{Latency: 5 * time.Millisecond}})
+	for range 2 {
+		go func() {
+			cmd := w2.command("apply", "-auto-approve", "-lock-timeout=60s", "-var=rate=300")
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			err := cmd.Run()
+			code := 0
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				code = exit.ExitCode()
+			}
+			results <- result{out.String(), errb.String(), code}
+		}()
+	}
+	a, b = <-results, <-results
+	if a.code != exitOK || b.code != exitOK {
+		t.Fatalf("with -lock-timeout: exit codes %d and %d, want 0 and 0\n%s\n%s", a.code, b.code, a.errOut, b.errOut)
+	}
+	if accepted, _ := w2.audit(); accepted != 300 {
+		t.Fatalf("%d accepted, want 300", accepted)
+	}
+}
+
+// TestApplyFaults sends through 429 bursts, 5% 5xx and 2% connections
+// dropped after the message was accepted: nobody gets two messages, and
+// every send the client could not be sure of is unknown, not retried.
+func TestApplyFaults(t *testing.T) {
+	const n = 2000
+	w := newWorld(t, n, sandbox.Options{Seed: 7, Faults: sandbox.Faults{
+		RateLimit:       400,
+		Fail5xx:         0.05,
+		DropAfterAccept: 0.02,
+	}})
+	for range 5 {
+		if _, _, code := w.run("apply", "-auto-approve", "-var=rate=1000"); code == exitOK {
+			break
+		}
+	}
+	w.mustRun(exitOK, "apply", "-auto-approve", "-var=rate=1000")
+	accepted, unknown := w.audit()
+	stats := w.srv.Stats()
+	fivexx := int64(0)
+	for code, k := range stats.Rejected {
+		if strings.HasPrefix(code, "INTERNAL") || strings.HasPrefix(code, "HTTP_5") || strings.Contains(code, "UNAVAILABLE") {
+			fivexx += k
+		}
+	}
+	if int64(unknown) != stats.Dropped+fivexx {
+		t.Errorf("%d unknown sends, want %d dropped + %d 5xx (rejected: %v)", unknown, stats.Dropped, fivexx, stats.Rejected)
+	}
+	if accepted+unknown != n {
+		t.Errorf("%d accepted + %d unknown, want %d", accepted, unknown, n)
+	}
+	if stats.Rejected["RATE_LIMITED"] == 0 {
+		t.Errorf("no 429 was provoked: rejected %v", stats.Rejected)
+	}
+	t.Logf("faults: %d accepted, %d unknown, rejected %v", accepted, unknown, stats.Rejected)
+}
+
+func TestSavedPlans(t *testing.T) {
+	w := newWorld(t, 50, sandbox.Options{})
+	w.mustRun(exitOK, "plan", "-out=first.plan")
+
+	// Expired: the plan's deadline has passed.
+	b, err := os.ReadFile(filepath.Join(w.dir, "first.plan"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := os.Stat(filepath.Join(w.dir, "first.plan")); info.Mode().Perm() != 0o600 {
+		t.Errorf("plan file mode %v, want 0600", info.Mode().Perm())
+	}
+	expired := bytes.Replace(b, []byte(`"expires_at":"`), []byte(`"expires_at":"2001-01-01T00:00:00Z","was":"`), 1)
+	if err := os.WriteFile(filepath.Join(w.dir, "expired.plan"), expired, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code := w.run("apply", "expired.plan")
+	if code != exitError || !strings.Contains(errOut, "expired") {
+		t.Fatalf("expired plan: exit %d\n%s", code, errOut)
+	}
+
+	// A changed CSV makes the plan stale.
+	csvPath := filepath.Join(w.dir, "customers.csv")
+	orig, _ := os.ReadFile(csvPath)
+	os.WriteFile(csvPath, append(orig, []byte("Late,"+phoneOf(9999)+"\n")...), 0o644)
+	_, errOut, code = w.run("apply", "first.plan")
+	if code != exitError || !strings.Contains(errOut, "customers.csv") {
+		t.Fatalf("plan after a CSV change: exit %d\n%s", code, errOut)
+	}
+	os.WriteFile(csvPath, orig, 0o644)
+	if got := w.srv.Stats().Accepted; got != 0 {
+		t.Fatalf("refused plans sent %d messages", got)
+	}
+
+	// The saved plan applies as made; afterwards it is stale.
+	out := w.mustRun(exitOK, "apply", "first.plan")
+	if !strings.Contains(out, "50 sent") {
+		t.Errorf("applying the saved plan:\n%s", out)
+	}
+	_, errOut, code = w.run("apply", "first.plan")
+	if code != exitError || !strings.Contains(errOut, "stale") {
+		t.Fatalf("reapplied plan: exit %d\n%s", code, errOut)
+	}
+	if accepted, _ := w.audit(); accepted != 50 {
+		t.Fatalf("%d accepted, want 50", accepted)
+	}
+}
+
+func TestCorruptStateIsAnError(t *testing.T) {
+	w := newWorld(t, 20, sandbox.Options{})
+	w.mustRun(exitOK, "apply", "-auto-approve")
+	path := filepath.Join(w.dir, defaultStateName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(b[len(b)/2:], "#garbage#")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"plan", "apply"} {
+		_, errOut, code := w.run(cmd, "-auto-approve")
+		if cmd == "plan" {
+			_, errOut, code = w.run(cmd)
+		}
+		if code != exitError || !strings.Contains(errOut, defaultStateName) {
+			t.Errorf("%s on a damaged state: exit %d\n%s", cmd, code, errOut)
+		}
+	}
+	if got := w.srv.Stats().Accepted; got != 20 {
+		t.Fatalf("the sandbox accepted %d, want the first 20 only", got)
+	}
+}
+
+// TestApplyInterrupt sends SIGINT during a slow apply: in-flight sends
+// finish and are recorded, no new ones start, the exit code is 1, and a
+// later apply finishes the job without duplicates.
+func TestApplyInterrupt(t *testing.T) {
+	const n = 400
+	w := newWorld(t, n, sandbox.Options{Faults: sandbox.Faults{Latency: 100 * time.Millisecond}})
+	cmd := w.command("apply", "-auto-approve", "-var=rate=100")
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	_ = cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitError {
+		t.Fatalf("interrupted apply: %v, want exit 1\n%s\n%s", err, out.String(), errb.String())
+	}
+	accepted, unknown := w.audit()
+	if unknown != 0 {
+		t.Fatalf("an interrupted apply left %d unknown sends: in-flight sends must finish and be recorded", unknown)
+	}
+	if accepted == 0 || accepted == n {
+		t.Fatalf("%d accepted before the interrupt; the test needs a partial run", accepted)
+	}
+	if !strings.Contains(errb.String(), "nterrupted") {
+		t.Errorf("stderr does not say the apply was interrupted:\n%s", errb.String())
+	}
+	w.mustRun(exitOK, "apply", "-auto-approve", "-var=rate=1000")
+	if accepted, _ := w.audit(); accepted != n {
+		t.Fatalf("%d accepted after resuming, want %d", accepted, n)
+	}
+}
+
+// newTestRand returns a random source whose seed the test log shows, so a
+// failing run can be repeated.
+func newTestRand(t *testing.T) *rand.Rand {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("random seed %d", seed)
+	return rand.New(rand.NewPCG(seed, 0))
+}

@@ -1,0 +1,103 @@
+package command
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ujumbe/ujumbe/briq"
+	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/sandbox"
+)
+
+// provider is the Briq endpoint a command talks to: the real service, or
+// with -sandbox an embedded sandbox on loopback.
+type provider struct {
+	client *briq.Client
+	// closeFn stops the embedded sandbox, if any.
+	closeFn func() error
+}
+
+func (p *provider) close() error {
+	if p.closeFn == nil {
+		return nil
+	}
+	return p.closeFn()
+}
+
+// errNoAPIKey is returned when no API key is configured for a real send.
+var errNoAPIKey = errors.New("no API key: set BRIQ_API_KEY in the environment, or api_key in the provider \"briq\" block (from a sensitive variable), or rehearse with -sandbox")
+
+// openProvider connects to Briq, or with sandbox to an embedded sandbox
+// whose data lives in the rehearsal directory beside the rehearsal state.
+func (c *cli) openProvider(cfg *config.Config, sandboxed bool, conns int) (*provider, error) {
+	opts := briq.Options{
+		BaseURL:  cfg.Provider.BaseURL,
+		APIKey:   c.getenv("BRIQ_API_KEY"),
+		Version:  Version,
+		MaxConns: conns,
+	}
+	if opts.APIKey == "" {
+		opts.APIKey = cfg.Provider.APIKey
+	}
+	p := &provider{}
+	if sandboxed {
+		dir := filepath.Join(c.dir, rehearsalDir)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create rehearsal directory: %w", err)
+		}
+		so := sandbox.Options{DataFile: filepath.Join(dir, "sandbox.data")}
+		if tf := filepath.Join(c.dir, "templates.json"); fileExists(tf) {
+			so.TemplatesFile = tf
+		}
+		srv, err := sandbox.New(so)
+		if err != nil {
+			return nil, fmt.Errorf("start the embedded sandbox: %w", err)
+		}
+		url, err := srv.Start("127.0.0.1:0")
+		if err != nil {
+			srv.Close()
+			return nil, fmt.Errorf("start the embedded sandbox: %w", err)
+		}
+		opts.BaseURL, opts.APIKey = url, srv.APIKey()
+		p.closeFn = srv.Close
+	} else if opts.APIKey == "" {
+		return nil, errNoAPIKey
+	}
+	client, err := briq.New(opts)
+	if err != nil {
+		p.close()
+		return nil, err
+	}
+	p.client = client
+	return p, nil
+}
+
+func fileExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && !st.IsDir()
+}
+
+// senderID resolves the provider block's sender (a number or
+// phone_number_id) to the sender_id first contacts go out on; "" lets Briq
+// pick the workspace's sender.
+func (c *cli) senderID(p *provider, want string) (string, error) {
+	if want == "" {
+		return "", nil
+	}
+	senders, err := p.client.ListSenders(c.ctx, briq.SenderQuery{})
+	if err != nil {
+		return "", fmt.Errorf("list senders: %w", err)
+	}
+	norm := strings.TrimPrefix(want, "+")
+	var known []string
+	for _, s := range senders {
+		if strings.TrimPrefix(s.DisplayNumber, "+") == norm || s.PhoneNumberID == want {
+			return s.ID, nil
+		}
+		known = append(known, s.DisplayNumber)
+	}
+	return "", fmt.Errorf("sender %q is not one of the workspace's senders %v", want, known)
+}

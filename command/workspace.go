@@ -1,0 +1,140 @@
+package command
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/state"
+)
+
+// defaultStateName is the state file's name in the configuration directory.
+const defaultStateName = "ujumbe.state"
+
+// rehearsalDir holds the state and the embedded sandbox's data of -sandbox
+// runs, apart from the real state.
+const rehearsalDir = ".ujumbe-sandbox"
+
+// configFlags are the flags that choose the configuration's variables.
+type configFlags struct {
+	vars, varFiles multiFlag
+}
+
+func (f *configFlags) add(fs *flag.FlagSet) {
+	fs.Var(&f.vars, "var", "")
+	fs.Var(&f.varFiles, "var-file", "")
+}
+
+// loadConfig loads the configuration of the working directory.
+func (c *cli) loadConfig(f configFlags) (*config.Config, hcl.Diagnostics) {
+	return config.Load(c.dir, config.LoadOptions{Vars: f.vars, VarFiles: f.varFiles, Env: c.env})
+}
+
+// stateFlags choose the state file and how long to wait for its lock.
+type stateFlags struct {
+	path        string
+	lockTimeout time.Duration
+	sandbox     bool
+}
+
+func (f *stateFlags) add(fs *flag.FlagSet, withLock bool) {
+	fs.StringVar(&f.path, "state", "", "")
+	fs.BoolVar(&f.sandbox, "sandbox", false, "")
+	if withLock {
+		fs.DurationVar(&f.lockTimeout, "lock-timeout", 0, "")
+	}
+}
+
+// statePath is the state file to use: -state, or ujumbe.state in the
+// configuration directory, or the rehearsal state with -sandbox. A
+// rehearsal never touches the real state, even with -state.
+func (c *cli) statePath(f stateFlags) string {
+	if f.sandbox {
+		return filepath.Join(c.dir, rehearsalDir, defaultStateName)
+	}
+	if f.path != "" {
+		return f.path
+	}
+	return filepath.Join(c.dir, defaultStateName)
+}
+
+// addrFlags are the repeatable address flags -target, -exclude and -replace.
+type addrFlags struct {
+	targets, excludes, replace multiFlag
+}
+
+func (f *addrFlags) add(fs *flag.FlagSet) {
+	fs.Var(&f.targets, "target", "")
+	fs.Var(&f.excludes, "exclude", "")
+	fs.Var(&f.replace, "replace", "")
+}
+
+// options lists the flags as given, for the saved plan's record.
+func (f *addrFlags) options() []string {
+	var out []string
+	for _, v := range f.targets {
+		out = append(out, "-target="+v)
+	}
+	for _, v := range f.excludes {
+		out = append(out, "-exclude="+v)
+	}
+	for _, v := range f.replace {
+		out = append(out, "-replace="+v)
+	}
+	return out
+}
+
+// parsePatterns parses the addresses given to one flag.
+func parsePatterns(flagName string, values []string) ([]state.Pattern, hcl.Diagnostics) {
+	var out []state.Pattern
+	var diags hcl.Diagnostics
+	for _, v := range values {
+		p, err := state.ParseAddr(v)
+		if err != nil {
+			diags = append(diags, sourceless(hcl.DiagError, "Invalid -"+flagName+" address",
+				capitalize(err.Error())+". Addresses look like campaign.NAME, campaign.NAME.message.NAME or campaign.NAME.message.NAME[\"KEY\"]."))
+			continue
+		}
+		out = append(out, p)
+	}
+	return out, diags
+}
+
+// inputDigests returns a digest of each input file the configuration read
+// (HCL, variable and CSV files), keyed by path, for saved plans.
+func inputDigests(cfg *config.Config) map[string]string {
+	out := make(map[string]string, len(cfg.Files))
+	for name, f := range cfg.Files {
+		sum := sha256.Sum256(f.Bytes)
+		out[name] = hex.EncodeToString(sum[:])
+	}
+	return out
+}
+
+// variablesDigest digests the variable values given on the command line and
+// in the environment, which a saved plan must be applied with.
+func (c *cli) variablesDigest(f configFlags) string {
+	var parts []string
+	for _, v := range f.vars {
+		parts = append(parts, "var:"+v)
+	}
+	for _, v := range f.varFiles {
+		parts = append(parts, "var-file:"+v)
+	}
+	var env []string
+	for _, kv := range c.env {
+		if strings.HasPrefix(kv, "UJUMBE_VAR_") {
+			env = append(env, "env:"+kv)
+		}
+	}
+	sort.Strings(env)
+	sum := sha256.Sum256([]byte(strings.Join(append(parts, env...), "\x00")))
+	return hex.EncodeToString(sum[:])
+}

@@ -1,0 +1,96 @@
+package config
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Check renders every message of every campaign for every recipient, with
+// reply unknown in follow-ups, and evaluates per-recipient time zones: what
+// `ujumbe validate` needs beyond Load to promise that no send will fail on
+// its content. Messages whose content depends on no recipient were checked
+// by Load already. For each message the first few recipients with problems
+// are reported in full, the rest counted.
+func (c *Config) Check() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, camp := range c.Campaigns {
+		if camp.Recipients == nil {
+			continue
+		}
+		rs := camp.Recipients.Recipients
+		if w := camp.Window; w != nil && w.loc == nil && w.zone != nil && !w.zone.broken {
+			diags = append(diags, checkEach(rs, w.zone.Range(), "the send_window of campaign."+camp.Name,
+				func(r *Recipient) hcl.Diagnostics {
+					_, d := w.Location(r)
+					return d
+				})...)
+		}
+		for _, m := range camp.Messages {
+			if m.checked || m.roots&^rootReply == 0 {
+				// Problems were reported by Load, or the content is the
+				// same for everyone and Load checked it.
+				continue
+			}
+			diags = append(diags, checkEach(rs, m.DeclRange, m.Addr(), func(r *Recipient) hcl.Diagnostics {
+				s := m.scope(r, cty.UnknownVal(replyType))
+				_, d := m.render(s)
+				if m.when != nil {
+					_, _, wd := s.bool(m.when, "when")
+					d = append(d, wd...)
+				}
+				return d
+			})...)
+		}
+	}
+	return diags
+}
+
+// checkEach runs fn for every recipient, spread over the CPUs, and returns
+// the diagnostics of the first maxListed recipients with problems in CSV
+// order, plus a count of the others at subject.
+func checkEach(rs []*Recipient, subject hcl.Range, what string, fn func(*Recipient) hcl.Diagnostics) hcl.Diagnostics {
+	type part struct {
+		groups []hcl.Diagnostics // of the first maxListed recipients with problems
+		n      int               // recipients with problems
+	}
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(rs)/1024))
+	parts := make([]part, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := &parts[w]
+			for _, r := range rs[w*len(rs)/workers : (w+1)*len(rs)/workers] {
+				d := fn(r)
+				if !d.HasErrors() {
+					continue
+				}
+				p.n++
+				if p.n <= maxListed {
+					p.groups = append(p.groups, d)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var diags hcl.Diagnostics
+	listed, total := 0, 0
+	for _, p := range parts {
+		total += p.n
+		for _, g := range p.groups {
+			if listed < maxListed {
+				diags = append(diags, g...)
+				listed++
+			}
+		}
+	}
+	if total > maxListed {
+		diags = append(diags, errorf(subject, "More recipients with problems",
+			"%s fails for %d more recipients besides the %d shown.", what, total-maxListed, maxListed))
+	}
+	return diags
+}

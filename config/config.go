@@ -1,0 +1,114 @@
+package config
+
+import (
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Config is a loaded configuration: the desired campaigns and everything they
+// refer to. A Config is read-only after Load returns and safe for concurrent
+// use, Render and When included.
+type Config struct {
+	// Dir is the configuration directory as given to Load.
+	Dir string
+
+	// Files holds every parsed file, HCL and CSV, keyed by the file name that
+	// source ranges use, for hcl.NewDiagnosticTextWriter.
+	Files map[string]*hcl.File
+
+	// Provider is never nil: it holds the defaults when there is no
+	// provider "briq" block.
+	Provider *Provider
+
+	Recipients map[string]*RecipientSet
+	Suppress   map[string]*SuppressSet
+	Campaigns  []*Campaign // declaration order
+	Moved      []*Moved
+
+	// root is the EvalContext with var, local and the function table; every
+	// per-recipient evaluation runs in a child of it.
+	root *hcl.EvalContext
+	// suppressOrder is Suppress sorted by name, for Suppressed.
+	suppressOrder []*SuppressSet
+}
+
+// Counts are the totals `ujumbe validate` reports.
+type Counts struct {
+	Campaigns int
+	Messages  int
+	// Recipients counts the rows of every recipients block that passed its
+	// where filter; a set used by two campaigns counts once.
+	Recipients int
+	// Filtered counts the rows that where left out.
+	Filtered int
+	// Suppressed counts the recipients (among Recipients) whose phone number
+	// is in a suppress block: they are never messaged.
+	Suppressed int
+}
+
+// Counts returns the totals of c.
+func (c *Config) Counts() Counts {
+	var n Counts
+	n.Campaigns = len(c.Campaigns)
+	for _, camp := range c.Campaigns {
+		n.Messages += len(camp.Messages)
+	}
+	for _, set := range c.Recipients {
+		n.Recipients += len(set.Recipients)
+		n.Filtered += set.Filtered
+		if len(c.suppressOrder) == 0 {
+			continue
+		}
+		for _, r := range set.Recipients {
+			if _, ok := c.Suppressed(r.Phone); ok {
+				n.Suppressed++
+			}
+		}
+	}
+	return n
+}
+
+// Suppressed reports whether phone (E.164 digits, no '+') is listed in a
+// suppress block, and the name of the first such block in name order.
+func (c *Config) Suppressed(phone string) (block string, ok bool) {
+	for _, s := range c.suppressOrder {
+		if _, ok := s.Phones[phone]; ok {
+			return s.Name, true
+		}
+	}
+	return "", false
+}
+
+// Provider holds the settings of the provider "briq" block.
+type Provider struct {
+	// APIKey is the value of api_key, "" when unset. It is a secret: never
+	// print it, log it or store it.
+	APIKey string
+	// BaseURL is the API's base URL, "https://karibu.briq.tz" by default.
+	BaseURL string
+	// Sender is the sending number or phone_number_id, "" to let the
+	// workspace choose its single active sender.
+	Sender string
+	// Rate is the number of messages per second shared by all campaigns,
+	// 20 by default.
+	Rate float64
+	// Burst is the rate limiter's burst, 1 by default.
+	Burst int
+	// MaxRecipients is the campaign size above which apply asks for explicit
+	// confirmation; 0 means no limit.
+	MaxRecipients int
+	// OptOutKeywords are the replies that add a recipient to the opt-outs,
+	// compared case-insensitively; ["STOP", "UNSUBSCRIBE"] by default.
+	OptOutKeywords []string
+	// DeclRange is the provider block's header, or an empty range when the
+	// configuration has no provider block.
+	DeclRange hcl.Range
+}
+
+// Moved records that an address was renamed, so that sends recorded under
+// From count as sends of To.
+type Moved struct {
+	// From and To are addresses as written: "campaign.a" or
+	// "campaign.a.message.b". Both have the same shape.
+	From, To  string
+	DeclRange hcl.Range
+}

@@ -1,0 +1,25 @@
+// Package config turns a directory of ujumbe configuration files (*.hcl) and
+// the CSV files they name into the desired campaigns: variables, locals, the
+// provider settings, recipient and suppression lists, campaigns with their
+// messages, and moved blocks.
+//
+// Loading has two phases, as in Terraform. The structural phase decodes every
+// block against a fixed schema, resolves names (after = message.x,
+// recipients = recipients.y), checks references with Expression.Variables and
+// evaluates everything that does not depend on a recipient, so that each
+// problem is reported once, at its source range. The data phase reads the CSV
+// files, evaluates phone, key and where for every row and normalizes phone
+// numbers to E.164. Expressions that depend on a recipient (row, recipient,
+// reply) are kept as hcl.Expression and evaluated per recipient in a child
+// of the root EvalContext by Message.Render and Message.When.
+//
+// Everything a user can fix is reported as hcl.Diagnostics with file, line
+// and column, CSV rows included: the CSV bytes are registered in
+// Config.Files so that the diagnostic printer shows the offending line.
+//
+// Config owns no I/O beyond reading the configuration directory, var-files
+// and CSV files. It must not touch the network, the state or the terminal,
+// and it never prints: diagnostics are returned to the caller. Sensitive
+// values (variables with sensitive = true) carry a cty mark and are refused
+// wherever they could reach output.
+package config

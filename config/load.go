@@ -1,0 +1,202 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// LoadOptions are the inputs of Load besides the directory.
+type LoadOptions struct {
+	// Vars are -var values, "name=value", in command-line order.
+	Vars []string
+	// VarFiles are -var-file paths, opened as given (the caller resolves
+	// them against the directory it means).
+	VarFiles []string
+	// Env is the environment, os.Environ style; UJUMBE_VAR_name=value sets
+	// variable name.
+	Env []string
+}
+
+// rootSchema lists the top-level blocks; there are no top-level attributes.
+var rootSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "variable", LabelNames: []string{"name"}},
+		{Type: "locals"},
+		{Type: "provider", LabelNames: []string{"name"}},
+		{Type: "recipients", LabelNames: []string{"name"}},
+		{Type: "suppress", LabelNames: []string{"name"}},
+		{Type: "campaign", LabelNames: []string{"name"}},
+		{Type: "moved"},
+	},
+}
+
+// loader holds the state of one Load.
+type loader struct {
+	dir    string
+	opts   LoadOptions
+	parser *hclparse.Parser
+	cfg    *Config
+	diags  hcl.Diagnostics
+
+	vars   map[string]*variable
+	locals map[string]*local
+	tables map[string]*csvTable // CSV files read so far, by name
+}
+
+// Load reads every *.hcl file of dir and the files they name, and returns the
+// configuration with every problem found, each at its source range. The
+// Config is never nil; when the diagnostics contain errors it is incomplete
+// and only Files (for printing the diagnostics) is dependable.
+//
+// Precedence of variable values, lowest first: the default, UJUMBE_VAR_name,
+// each -var-file in order, each -var in order.
+func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
+	l := &loader{
+		dir:    filepath.Clean(dir),
+		opts:   opts,
+		parser: hclparse.NewParser(),
+		vars:   map[string]*variable{},
+		locals: map[string]*local{},
+		tables: map[string]*csvTable{},
+	}
+	l.cfg = &Config{
+		Dir:        dir,
+		Files:      map[string]*hcl.File{},
+		Provider:   defaultProvider(),
+		Recipients: map[string]*RecipientSet{},
+		Suppress:   map[string]*SuppressSet{},
+	}
+	l.load()
+	for name, f := range l.parser.Files() {
+		l.cfg.Files[name] = f
+	}
+	return l.cfg, l.diags
+}
+
+func (l *loader) load() {
+	bodies := l.parseDir()
+	if bodies == nil {
+		return
+	}
+	var blocks hcl.Blocks
+	for _, body := range bodies {
+		content, diags := body.Content(rootSchema)
+		l.diags = append(l.diags, diags...)
+		blocks = append(blocks, content.Blocks...)
+	}
+	byType := map[string]hcl.Blocks{}
+	for _, b := range blocks {
+		byType[b.Type] = append(byType[b.Type], b)
+	}
+
+	// Each step needs the names the previous ones defined.
+	l.decodeVariables(byType["variable"])
+	l.decodeLocals(byType["locals"])
+	l.cfg.root = &hcl.EvalContext{
+		Variables: map[string]cty.Value{
+			"var":   l.varObject(),
+			"local": l.localObject(),
+		},
+		Functions: functions,
+	}
+	l.decodeProviders(byType["provider"])
+	l.decodeRecipients(byType["recipients"])
+	l.decodeSuppress(byType["suppress"])
+	l.decodeCampaigns(byType["campaign"])
+	l.decodeMoved(byType["moved"])
+}
+
+// parseDir parses the directory's *.hcl files in name order and returns
+// their bodies, or nil when there is nothing to load.
+func (l *loader) parseDir() []hcl.Body {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		l.diags = append(l.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Cannot read the configuration directory",
+			Detail:   fmt.Sprintf("Reading %s failed: %s.", l.dir, err),
+		})
+		return nil
+	}
+	var names []string
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".hcl") || ignoredFile(name) {
+			continue
+		}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		l.diags = append(l.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "No configuration files",
+			Detail:   fmt.Sprintf("The directory %s has no *.hcl files. Run ujumbe in the directory of your campaign files, or point to it with -chdir=DIR.", l.dir),
+		})
+		return nil
+	}
+	bodies := make([]hcl.Body, 0, len(names))
+	for _, name := range names {
+		f, diags := l.parser.ParseHCLFile(l.path(name))
+		l.diags = append(l.diags, diags...)
+		if f != nil {
+			bodies = append(bodies, f.Body)
+		}
+	}
+	return bodies
+}
+
+// ignoredFile reports whether name is an editor's temporary or backup file,
+// which Terraform skips too.
+func ignoredFile(name string) bool {
+	return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "#") || strings.HasSuffix(name, "~")
+}
+
+// path returns the name of a file of the configuration directory as ranges
+// and Config.Files show it.
+func (l *loader) path(name string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(l.dir, name)
+}
+
+// blockName returns the block's first label after checking that it is a
+// valid identifier, since names become parts of addresses.
+func (l *loader) blockName(b *hcl.Block) (string, bool) {
+	name := b.Labels[0]
+	if !validName(name) {
+		l.diags = append(l.diags, errorf(b.LabelRanges[0], "Invalid name",
+			"%q is not a valid %s name. A name starts with a letter or underscore and may contain letters, digits, underscores and dashes.", name, b.Type))
+		return name, false
+	}
+	return name, true
+}
+
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case c == '_', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+		case i > 0 && (c == '-' || c >= '0' && c <= '9'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// duplicate reports a block whose name was already declared at prev.
+func (l *loader) duplicate(b *hcl.Block, name string, prev hcl.Range) {
+	l.diags = append(l.diags, errorf(b.DefRange, fmt.Sprintf("Duplicate %s", b.Type),
+		"A %s named %q was already declared at %s. Names must be unique.", b.Type, name, prev))
+}

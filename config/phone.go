@@ -1,0 +1,369 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Phone numbers are normalized with github.com/nyaruka/phonenumbers (Google's
+// libphonenumber): Parse with the default region, then IsValidNumber, then
+// E.164 without the '+'. That path costs about 10 µs per number, five times
+// the per-row budget, almost all of it in building and looking up regular
+// expressions. So the common shapes (digits with spaces, dashes, dots or
+// parentheses, with or without a leading '+', the country code or the
+// national prefix) take a fast path that replays what Parse and
+// IsValidNumber would do with the same library metadata and precompiled
+// patterns. The fast path only ever answers "valid, and this is the number";
+// whenever a step could go more than one way (national prefixes that are
+// patterns, carrier codes, country codes shared by several regions, leading
+// zeros, international dialling prefixes) it steps aside and the library
+// decides. TestPhoneFastPathAgreesWithLibrary checks the two agree.
+
+// phoneNormalizer normalizes numbers for one default region.
+type phoneNormalizer struct {
+	region string       // default region in upper case, "" for none
+	rules  *regionRules // the default region's rules, nil for none
+}
+
+// newPhoneNormalizer returns a normalizer for region ("" for numbers that
+// must carry their country code). The region must be supported; see
+// validRegion.
+func newPhoneNormalizer(region string) *phoneNormalizer {
+	n := &phoneNormalizer{region: strings.ToUpper(region)}
+	if n.region != "" {
+		n.rules = rulesForRegion(n.region)
+	}
+	return n
+}
+
+// validRegion reports whether region is a region code the phone library
+// knows, such as "TZ".
+func validRegion(region string) bool {
+	return phonenumbers.GetSupportedRegions()[strings.ToUpper(region)]
+}
+
+// errPhone* are the reasons a number is refused; the diagnostic text explains
+// what to do about each.
+var (
+	errPhoneEmpty       = errors.New("the phone number is empty")
+	errPhoneCountryCode = errors.New("the number has no valid country code")
+	errPhoneInvalid     = errors.New("the number is not a valid phone number")
+	errPhoneExtension   = errors.New("the number has an extension, which WhatsApp cannot reach")
+)
+
+// normalize returns raw as E.164 digits without the '+'.
+func (n *phoneNormalizer) normalize(raw string) (string, error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return "", errPhoneEmpty
+	}
+	if e164, ok := n.fast(s); ok {
+		return e164, nil
+	}
+	return n.slow(s)
+}
+
+// slow normalizes s with the library alone.
+func (n *phoneNormalizer) slow(s string) (string, error) {
+	region := n.region
+	if region == "" && !strings.HasPrefix(s, "+") && !strings.HasPrefix(s, "＋") {
+		// Without a default region a number can only be international;
+		// Briq itself writes those as digits without the '+'.
+		s = "+" + s
+	}
+	num, err := phonenumbers.Parse(s, region)
+	if err != nil {
+		switch {
+		case errors.Is(err, phonenumbers.ErrInvalidCountryCode):
+			return "", errPhoneCountryCode
+		case errors.Is(err, phonenumbers.ErrNotANumber):
+			return "", errPhoneInvalid
+		default:
+			return "", fmt.Errorf("%w: %v", errPhoneInvalid, err)
+		}
+	}
+	if num.GetExtension() != "" {
+		return "", errPhoneExtension
+	}
+	if !phonenumbers.IsValidNumber(num) {
+		return "", errPhoneInvalid
+	}
+	return strings.TrimPrefix(phonenumbers.Format(num, phonenumbers.E164), "+"), nil
+}
+
+// fast returns the E.164 digits of s when s has one of the simple shapes
+// described at the top of this file and the result is certain; ok is false
+// when the library must decide.
+func (n *phoneNormalizer) fast(s string) (e164 string, ok bool) {
+	plus, digits, ok := simpleDigits(s)
+	if !ok {
+		return "", false
+	}
+	if plus || n.rules == nil {
+		return fastInternational(digits)
+	}
+	return n.rules.fastNational(digits)
+}
+
+// simpleDigits splits s into an optional leading '+' and its ASCII digits,
+// allowing spaces, dashes, dots and parentheses between them. It fails on
+// anything else (letters, extensions, other scripts' digits, a second '+').
+// When s is only digits, the returned string is s itself, so a number that
+// is already normalized costs no allocation.
+func simpleDigits(s string) (plus bool, digits string, ok bool) {
+	if strings.HasPrefix(s, "+") {
+		plus, s = true, s[1:]
+	}
+	if len(s) > 40 {
+		return false, "", false
+	}
+	clean := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')':
+			clean = false
+		default:
+			return false, "", false
+		}
+	}
+	if clean {
+		digits = s
+	} else {
+		var b [40]byte
+		k := 0
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c >= '0' && c <= '9' {
+				b[k] = c
+				k++
+			}
+		}
+		digits = string(b[:k])
+	}
+	if len(digits) < 7 || len(digits) > 17 {
+		return false, "", false
+	}
+	return plus, digits, true
+}
+
+// fastInternational handles digits that start with a country code.
+func fastInternational(digits string) (string, bool) {
+	if digits[0] == '0' {
+		return "", false
+	}
+	// Country codes are prefix-free, so the first known prefix is the one
+	// the library's extractCountryCode picks.
+	for l := 1; l <= 3; l++ {
+		cc, _ := strconv.Atoi(digits[:l])
+		regions := phonenumbers.GetRegionCodesForCountryCode(cc)
+		if len(regions) == 0 {
+			continue
+		}
+		if len(regions) != 1 || regions[0] == "001" {
+			// Shared or non-geographic country codes need the library's
+			// region resolution.
+			return "", false
+		}
+		rules := rulesForRegion(regions[0])
+		if rules == nil {
+			return "", false
+		}
+		nsn := digits[l:]
+		if !rules.plainNational(nsn) || !rules.valid(nsn) {
+			return "", false
+		}
+		return digits, true
+	}
+	return "", false
+}
+
+// fastNational handles digits written without '+' for the rules' region:
+// with the country code, with the national prefix, or bare.
+func (r *regionRules) fastNational(digits string) (string, bool) {
+	if r.idd == nil || r.idd.MatchString(digits) || !r.fastOK {
+		return "", false
+	}
+	if rest, found := strings.CutPrefix(digits, r.cc); found {
+		// Parse strips a leading country code when the number is not valid
+		// with it and is valid without it.
+		if r.general.re.MatchString(digits) || !r.general.re.MatchString(rest) {
+			return "", false
+		}
+		if !r.plainNational(rest) || !r.valid(rest) {
+			return "", false
+		}
+		return digits, true
+	}
+	if r.nationalPrefix != "" && strings.HasPrefix(digits, r.nationalPrefix) {
+		// Parse strips the national prefix unless the number was viable
+		// with it and is not without it.
+		rest := digits[len(r.nationalPrefix):]
+		if r.general.re.MatchString(digits) || rest == "" || rest[0] == '0' || !r.valid(rest) {
+			return "", false
+		}
+		return r.cc + rest, true
+	}
+	if !r.plainNational(digits) || !r.valid(digits) {
+		return "", false
+	}
+	return r.cc + digits, true
+}
+
+// regionRules are one region's validation patterns, compiled once.
+type regionRules struct {
+	region string
+	cc     string // country calling code
+	// fastOK is false when the region's national prefix handling is more
+	// than a fixed digit string, so national-format numbers go to the library.
+	fastOK bool
+	// nationalPrefix is the national prefix for parsing when it is a plain
+	// digit string ("0"), else "".
+	nationalPrefix string
+	// prefixRe matches the start of a number that Parse would try to strip a
+	// national prefix from; nil when there is none.
+	prefixRe *regexp.Regexp
+	idd      *regexp.Regexp // international dialling prefix, anchored
+	general  descRule
+	types    []descRule // every number type; mobile first, as it is the usual case
+}
+
+// descRule is one PhoneNumberDesc: possible lengths and the full pattern.
+type descRule struct {
+	lengths []int32
+	re      *regexp.Regexp
+}
+
+// match is the library's isNumberMatchingDesc.
+func (d descRule) match(nsn string) bool {
+	if len(d.lengths) > 0 {
+		found := false
+		for _, l := range d.lengths {
+			if int(l) == len(nsn) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return d.re.MatchString(nsn)
+}
+
+// valid is the library's getNumberTypeHelper(nsn) != UNKNOWN.
+func (r *regionRules) valid(nsn string) bool {
+	if !r.general.match(nsn) {
+		return false
+	}
+	for _, t := range r.types {
+		if t.match(nsn) {
+			return true
+		}
+	}
+	return false
+}
+
+// plainNational reports whether nsn is a national significant number that
+// Parse would keep as it is: no leading zero (which E.164 would keep but
+// the number's integer form would not) and nothing a national prefix
+// pattern could strip.
+func (r *regionRules) plainNational(nsn string) bool {
+	if nsn == "" || nsn[0] == '0' {
+		return false
+	}
+	return r.prefixRe == nil || !r.prefixRe.MatchString(nsn)
+}
+
+var (
+	rulesOnce  sync.Once
+	rulesMeta  map[string]*phonenumbers.PhoneMetadata
+	rulesMu    sync.RWMutex
+	rulesCache = map[string]*regionRules{}
+)
+
+// rulesForRegion returns the compiled rules of a geographic region, or nil
+// when the library has no metadata for it.
+func rulesForRegion(region string) *regionRules {
+	rulesMu.RLock()
+	r, ok := rulesCache[region]
+	rulesMu.RUnlock()
+	if ok {
+		return r
+	}
+	rulesOnce.Do(func() {
+		rulesMeta = map[string]*phonenumbers.PhoneMetadata{}
+		coll, err := phonenumbers.MetadataCollection()
+		if err != nil {
+			// Without metadata every number takes the library's own path,
+			// which reports the problem itself.
+			return
+		}
+		for _, m := range coll.GetMetadata() {
+			rulesMeta[m.GetId()] = m
+		}
+	})
+	r = compileRules(rulesMeta[region])
+	rulesMu.Lock()
+	rulesCache[region] = r
+	rulesMu.Unlock()
+	return r
+}
+
+var plainDigits = regexp.MustCompile(`^[0-9]+$`)
+
+func compileRules(m *phonenumbers.PhoneMetadata) *regionRules {
+	if m == nil || m.GetGeneralDesc() == nil || len(m.GetGeneralDesc().PossibleLength) == 0 {
+		return nil
+	}
+	r := &regionRules{
+		region:  m.GetId(),
+		cc:      strconv.Itoa(int(m.GetCountryCode())),
+		general: compileDesc(m.GetGeneralDesc()),
+		// A region that shares its country code (NANPA's +1, +44 with the
+		// Crown dependencies) resolves numbers across several regions.
+		fastOK: m.GetNationalPrefixTransformRule() == "" &&
+			len(phonenumbers.GetRegionCodesForCountryCode(int(m.GetCountryCode()))) == 1,
+	}
+	if idd := m.GetInternationalPrefix(); idd != "" {
+		// The library looks for the prefix at the very start of the number.
+		r.idd = regexp.MustCompile("^(?:" + idd + ")")
+	}
+	if np := m.GetNationalPrefixForParsing(); np != "" {
+		r.prefixRe = regexp.MustCompile("^(?:" + np + ")")
+		if plainDigits.MatchString(np) {
+			r.nationalPrefix = np
+		} else {
+			r.fastOK = false
+		}
+	}
+	descs := []*phonenumbers.PhoneNumberDesc{
+		m.GetFixedLine(), m.GetPremiumRate(), m.GetTollFree(), m.GetSharedCost(),
+		m.GetVoip(), m.GetPersonalNumber(), m.GetPager(), m.GetUan(), m.GetVoicemail(),
+	}
+	if !m.GetSameMobileAndFixedLinePattern() {
+		// getNumberTypeHelper only tries mobile when its pattern differs
+		// from fixed line.
+		descs = append([]*phonenumbers.PhoneNumberDesc{m.GetMobile()}, descs...)
+	}
+	for _, d := range descs {
+		if d == nil || d.GetNationalNumberPattern() == "" {
+			continue // matches nothing, as in the library
+		}
+		r.types = append(r.types, compileDesc(d))
+	}
+	return r
+}
+
+func compileDesc(d *phonenumbers.PhoneNumberDesc) descRule {
+	return descRule{
+		lengths: d.PossibleLength,
+		re:      regexp.MustCompile("^(?:" + d.GetNationalNumberPattern() + ")$"),
+	}
+}

@@ -1,0 +1,130 @@
+package config
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// The provider's defaults.
+const (
+	defaultBaseURL = "https://karibu.briq.tz"
+	defaultRate    = 20
+	defaultBurst   = 1
+)
+
+var providerSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "api_key"},
+		{Name: "base_url"},
+		{Name: "sender"},
+		{Name: "rate"},
+		{Name: "burst"},
+		{Name: "max_recipients"},
+		{Name: "opt_out_keywords"},
+	},
+}
+
+func defaultProvider() *Provider {
+	return &Provider{
+		BaseURL:        defaultBaseURL,
+		Rate:           defaultRate,
+		Burst:          defaultBurst,
+		OptOutKeywords: []string{"STOP", "UNSUBSCRIBE"},
+	}
+}
+
+func (l *loader) decodeProviders(blocks hcl.Blocks) {
+	var seen *hcl.Block
+	for _, b := range blocks {
+		if b.Labels[0] != "briq" {
+			l.diags = append(l.diags, errorf(b.LabelRanges[0], "Unsupported provider",
+				"ujumbe sends through Briq, so the only provider is \"briq\".%s", didYouMean(b.Labels[0], []string{"briq"})))
+			continue
+		}
+		if seen != nil {
+			l.duplicate(b, "briq", seen.DefRange)
+			continue
+		}
+		seen = b
+		l.decodeProvider(b)
+	}
+}
+
+func (l *loader) decodeProvider(b *hcl.Block) {
+	p := l.cfg.Provider
+	p.DeclRange = b.DefRange
+	content, diags := b.Body.Content(providerSchema)
+	l.diags = append(l.diags, diags...)
+	const what = "the provider block"
+	attrs := content.Attributes
+	if a, ok := attrs["api_key"]; ok {
+		if s, ok := l.staticString(a, what, true); ok {
+			p.APIKey = s
+		}
+	}
+	if a, ok := attrs["base_url"]; ok {
+		if s, ok := l.staticString(a, what, false); ok {
+			u, err := url.Parse(s)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				l.diags = append(l.diags, errorf(a.Expr.Range(), "Invalid base_url",
+					"base_url must be an http or https URL such as %q; %q is not.", defaultBaseURL, s))
+			} else {
+				p.BaseURL = strings.TrimRight(s, "/")
+			}
+		}
+	}
+	if a, ok := attrs["sender"]; ok {
+		if s, ok := l.staticString(a, what, false); ok {
+			// Briq: "sender", the number or phone_number_id, maxLength 64.
+			if len(s) > 64 {
+				l.diags = append(l.diags, errorf(a.Expr.Range(), "Invalid sender",
+					"sender is a WhatsApp number or phone_number_id of at most 64 characters; this one has %d.", len(s)))
+			} else {
+				p.Sender = s
+			}
+		}
+	}
+	if a, ok := attrs["rate"]; ok {
+		if f, ok := l.staticNumber(a, what, false, 0); ok {
+			if f == 0 {
+				l.diags = append(l.diags, errorf(a.Expr.Range(), "Invalid value",
+					"rate is messages per second and must be more than 0."))
+			} else {
+				p.Rate = f
+			}
+		}
+	}
+	if a, ok := attrs["burst"]; ok {
+		if f, ok := l.staticNumber(a, what, true, 1); ok {
+			p.Burst = int(f)
+		}
+	}
+	if a, ok := attrs["max_recipients"]; ok {
+		if f, ok := l.staticNumber(a, what, true, 0); ok {
+			p.MaxRecipients = int(f)
+		}
+	}
+	if a, ok := attrs["opt_out_keywords"]; ok {
+		if v, ok := l.staticValue(a.Expr, what); ok {
+			lv, err := convert.Convert(v, cty.List(cty.String))
+			if err != nil || lv.IsNull() || v.IsMarked() {
+				l.diags = append(l.diags, errorf(a.Expr.Range(), "Incorrect value type",
+					"opt_out_keywords must be a list of strings, such as [\"STOP\", \"UNSUBSCRIBE\"]."))
+			} else {
+				p.OptOutKeywords = []string{}
+				for _, k := range lv.AsValueSlice() {
+					if k.IsNull() || strings.TrimSpace(k.AsString()) == "" {
+						l.diags = append(l.diags, errorf(a.Expr.Range(), "Invalid value",
+							"opt_out_keywords cannot contain empty or null keywords."))
+						continue
+					}
+					p.OptOutKeywords = append(p.OptOutKeywords, strings.TrimSpace(k.AsString()))
+				}
+			}
+		}
+	}
+}

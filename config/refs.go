@@ -1,0 +1,253 @@
+package config
+
+import (
+	"math"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+)
+
+// refScope says which names an expression may refer to, besides var, local
+// and the functions, which every expression may use.
+type refScope struct {
+	// what names the place for messages: "a local value", "the phone of
+	// recipients \"customers\"".
+	what string
+	// columns is the CSV header `row` has, nil when row is not available
+	// here. noColumns is set when row is available but the header could not
+	// be read, so column names cannot be checked.
+	columns   []string
+	noColumns bool
+	rowOK     bool
+	recipient bool
+	// reply is replyAbsent outside messages, replyNoAfter in a message
+	// without after, replyOK in a follow-up.
+	reply replyScope
+	// use collects the columns read, when row is available.
+	use *rowUse
+}
+
+type replyScope int
+
+const (
+	replyAbsent replyScope = iota
+	replyNoAfter
+	replyOK
+)
+
+// newExpr checks the references of e against sc and returns it wrapped for
+// evaluation. Problems are reported once, at the reference's range, and
+// mark the expression broken.
+func (l *loader) newExpr(e hcl.Expression, sc refScope) *expr {
+	x := &expr{Expression: e, col: -1}
+	for _, t := range e.Variables() {
+		if !l.checkRef(t, sc, x) {
+			x.broken = true
+		}
+	}
+	if x.broken {
+		return x
+	}
+	if sc.rowOK && sc.columns != nil {
+		if t, diags := hcl.AbsTraversalForExpr(e); !diags.HasErrors() && len(t) == 2 && t.RootName() == "row" {
+			if name, ok := traverserName(t[1]); ok {
+				x.col = indexOf(sc.columns, name)
+			}
+		}
+	}
+	return x
+}
+
+func indexOf(list []string, s string) int {
+	for i, v := range list {
+		if v == s {
+			return i
+		}
+	}
+	return -1
+}
+
+// checkRef checks one traversal, reporting what is wrong with it.
+func (l *loader) checkRef(t hcl.Traversal, sc refScope, x *expr) bool {
+	root := t.RootName()
+	rng := t.SourceRange()
+	var attr string
+	var attrOK bool
+	var attrRange hcl.Range
+	if len(t) > 1 {
+		attr, attrOK = traverserName(t[1])
+		attrRange = hcl.RangeBetween(t[0].SourceRange(), t[1].SourceRange())
+	}
+	switch root {
+	case "var":
+		if attrOK {
+			if _, ok := l.vars[attr]; !ok {
+				l.diags = append(l.diags, errorf(attrRange, "Reference to undeclared variable",
+					"No variable named %q is declared.%s Declare it with a variable block.", attr, didYouMean(attr, sortedKeys(l.vars))))
+				return false
+			}
+		}
+		return true
+	case "local":
+		if attrOK {
+			if _, ok := l.locals[attr]; !ok {
+				l.diags = append(l.diags, errorf(attrRange, "Reference to undefined local value",
+					"No local value named %q is defined.%s", attr, didYouMean(attr, sortedKeys(l.locals))))
+				return false
+			}
+		}
+		return true
+	case "row":
+		if !sc.rowOK {
+			l.diags = append(l.diags, errorf(rng, "Invalid reference to row",
+				"row is a CSV row; it is available in the phone, key and where of recipients and suppress blocks, in messages and in send_window, but not in %s.", sc.what))
+			return false
+		}
+		x.roots |= rootRow
+		if !attrOK {
+			// row as a whole (keys(row), row[var.column]).
+			if sc.use != nil {
+				sc.use.all = true
+			}
+			return true
+		}
+		if sc.noColumns {
+			return true
+		}
+		col := indexOf(sc.columns, attr)
+		if col < 0 {
+			l.diags = append(l.diags, errorf(attrRange, "Unknown CSV column",
+				"The CSV file of %s has no column %q.%s Its columns are %s.", sc.what, attr, didYouMean(attr, sc.columns), describeNames(sc.columns)))
+			return false
+		}
+		if sc.use != nil {
+			sc.use.add(col)
+		}
+		return true
+	case "recipient":
+		if !sc.recipient {
+			l.diags = append(l.diags, errorf(rng, "Invalid reference to recipient",
+				"recipient (key and phone) is available in messages and send_window, but not in %s.", sc.what))
+			return false
+		}
+		x.roots |= rootRecipient
+		return l.checkAttr(attr, attrOK, attrRange, "recipient", recipientType)
+	case "reply":
+		switch sc.reply {
+		case replyAbsent:
+			l.diags = append(l.diags, errorf(rng, "Invalid reference to reply",
+				"reply is the answer to a message's after message; it is available only in messages with after, not in %s.", sc.what))
+			return false
+		case replyNoAfter:
+			l.diags = append(l.diags, errorf(rng, "Invalid reference to reply",
+				"reply is the answer to the message named by after, but this message has no after. Add after = message.<name> to make it a follow-up."))
+			return false
+		}
+		x.roots |= rootReply
+		return l.checkAttr(attr, attrOK, attrRange, "reply", replyType)
+	}
+	names := []string{"var", "local"}
+	if sc.rowOK {
+		names = append(names, "row")
+	}
+	if sc.recipient {
+		names = append(names, "recipient")
+	}
+	if sc.reply == replyOK {
+		names = append(names, "reply")
+	}
+	l.diags = append(l.diags, errorf(t[0].SourceRange(), "Unknown variable",
+		"There is no variable named %q.%s The names available in %s are %s.", root, didYouMean(root, names), sc.what, describeNames(names)))
+	return false
+}
+
+// checkAttr checks the attribute selected from an object of type ty.
+func (l *loader) checkAttr(attr string, ok bool, rng hcl.Range, root string, ty cty.Type) bool {
+	if !ok || ty.HasAttribute(attr) {
+		return true
+	}
+	names := sortedKeys(ty.AttributeTypes())
+	l.diags = append(l.diags, errorf(rng, "Unsupported attribute",
+		"%s has no attribute %q.%s Its attributes are %s.", root, attr, didYouMean(attr, names), describeNames(names)))
+	return false
+}
+
+// staticValue evaluates an expression that depends on nothing per recipient
+// (provider settings, file names, times) in the root context.
+func (l *loader) staticValue(e hcl.Expression, what string) (cty.Value, bool) {
+	x := l.newExpr(e, refScope{what: what})
+	if x.broken {
+		return cty.NilVal, false
+	}
+	v, diags := e.Value(l.cfg.root)
+	l.diags = append(l.diags, diags...)
+	if diags.HasErrors() || !v.IsWhollyKnown() {
+		return cty.NilVal, false
+	}
+	return v, true
+}
+
+// staticString evaluates e as a string with staticValue. Sensitive values
+// are refused unless allowSensitive (the API key).
+func (l *loader) staticString(attr *hcl.Attribute, what string, allowSensitive bool) (string, bool) {
+	v, ok := l.staticValue(attr.Expr, what)
+	if !ok {
+		return "", false
+	}
+	if v.IsMarked() {
+		if !allowSensitive {
+			l.diags = append(l.diags, errorf(attr.Expr.Range(), "Sensitive value not allowed",
+				"%s cannot use a sensitive value: it is shown in plans and messages.", attr.Name))
+			return "", false
+		}
+		v, _ = v.Unmark()
+	}
+	sv, err := convert.Convert(v, cty.String)
+	if err != nil || sv.IsNull() {
+		l.diags = append(l.diags, errorf(attr.Expr.Range(), "Incorrect value type",
+			"%s must be a string, but this is %s.", attr.Name, describeValue(v)))
+		return "", false
+	}
+	return sv.AsString(), true
+}
+
+// staticNumber evaluates e as a number with staticValue. whole requires a
+// whole number; the result must be at least min.
+func (l *loader) staticNumber(attr *hcl.Attribute, what string, whole bool, min float64) (float64, bool) {
+	v, ok := l.staticValue(attr.Expr, what)
+	if !ok {
+		return 0, false
+	}
+	v, _ = v.Unmark()
+	nv, err := convert.Convert(v, cty.Number)
+	if err != nil || nv.IsNull() {
+		l.diags = append(l.diags, errorf(attr.Expr.Range(), "Incorrect value type",
+			"%s must be a number, but this is %s.", attr.Name, describeValue(v)))
+		return 0, false
+	}
+	f, _ := nv.AsBigFloat().Float64()
+	switch {
+	case whole && !nv.AsBigFloat().IsInt():
+		l.diags = append(l.diags, errorf(attr.Expr.Range(), "Invalid value",
+			"%s must be a whole number, not %s.", attr.Name, nv.AsBigFloat().Text('g', -1)))
+		return 0, false
+	case f < min:
+		l.diags = append(l.diags, errorf(attr.Expr.Range(), "Invalid value",
+			"%s must be at least %g; it is %s.", attr.Name, min, nv.AsBigFloat().Text('g', -1)))
+		return 0, false
+	case math.IsInf(f, 0) || f > math.MaxInt32:
+		l.diags = append(l.diags, errorf(attr.Expr.Range(), "Invalid value",
+			"%s is too large: %s.", attr.Name, nv.AsBigFloat().Text('g', -1)))
+		return 0, false
+	}
+	return f, true
+}
+
+// describeValue is typeName with null spelled out.
+func describeValue(v cty.Value) string {
+	if v.IsNull() {
+		return "null"
+	}
+	return typeName(v.Type())
+}

@@ -1,0 +1,395 @@
+package config
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Reply is a recipient's answer to a message: the chosen button or list row
+// (ID and Title) or free text (Text), and when it arrived. In expressions it
+// is reply.id, reply.title, reply.text and reply.at (RFC 3339, UTC); fields
+// that are not set are "".
+type Reply struct {
+	ID, Title, Text string
+	At              time.Time
+}
+
+// Payload is the content of one send, exactly as it goes to Briq. Targeting
+// (to, conversation_id, sender) is not part of it.
+type Payload struct {
+	Kind Kind `json:"kind"`
+	// TemplateName and Variables are set for KindTemplate; Variables is
+	// empty (possibly nil) for a template without parameters.
+	TemplateName string            `json:"template_name,omitempty"`
+	Variables    map[string]string `json:"variables,omitempty"`
+	// Body is set for KindText.
+	Body string `json:"body,omitempty"`
+	// Media is set for KindMedia.
+	Media *Media `json:"media,omitempty"`
+	// Interactive is set for KindInteractive: the evaluated object as
+	// canonical JSON (keys sorted, null attributes left out).
+	Interactive json.RawMessage `json:"interactive,omitempty"`
+}
+
+// Media is the content of a media message.
+type Media struct {
+	Kind     string `json:"kind"` // IMAGE, DOCUMENT or VIDEO
+	URL      string `json:"url"`
+	Caption  string `json:"caption,omitempty"`
+	Filename string `json:"filename,omitempty"`
+}
+
+// digestVersion prefixes the digested encoding, so that a future change of
+// encoding cannot collide with today's digests.
+const digestVersion = "ujumbe.payload.v1\n"
+
+// Digest returns "sha256:<hex>" of p's canonical encoding. Equal content has
+// equal digests on every run and machine.
+func (p *Payload) Digest() string {
+	// encoding/json writes struct fields in order and map keys sorted, and
+	// Interactive is canonical already, so the encoding is deterministic.
+	b, err := json.Marshal(p)
+	if err != nil {
+		// Only an invalid Interactive can fail, and Render never makes one.
+		panic(fmt.Sprintf("config: digest of an invalid payload: %v", err))
+	}
+	h := sha256.New()
+	h.Write([]byte(digestVersion))
+	h.Write(b)
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// Render evaluates m's content for r, with reply as the answer to m.After
+// (nil when there is none yet: reply is then null). It checks the
+// per-recipient limits (lengths, interactive limits, string template
+// variables) and returns diagnostics at the expression, naming r, on
+// failure; the payload is nil then.
+func (m *Message) Render(r *Recipient, reply *Reply) (*Payload, hcl.Diagnostics) {
+	p, diags := m.render(m.scope(r, replyValue(reply)))
+	if p == nil && !diags.HasErrors() {
+		// Every input is known, so this is a bug, not a user error.
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Content not known",
+			Detail: fmt.Sprintf("The content of %s for recipient %q could not be determined.", m.Addr(), r.Key), Subject: m.DeclRange.Ptr()})
+	}
+	return p, diags
+}
+
+// When evaluates m's when condition for r and reply, with Render's scope;
+// it is true when m has no condition. Without an answer reply is null, and
+// HCL refuses reply.id on null; so when that fails, the condition is tried
+// again with a reply whose attributes are all null, which makes
+// reply.id == "yes" false while reply == null stays true.
+func (m *Message) When(r *Recipient, reply *Reply) (bool, hcl.Diagnostics) {
+	if m.when == nil {
+		return true, nil
+	}
+	ok, known, diags := m.scope(r, replyValue(reply)).bool(m.when, "when")
+	if reply == nil && diags.HasErrors() && m.when.roots&rootReply != 0 {
+		ok2, known2, diags2 := m.scope(r, noAnswer).bool(m.when, "when")
+		if !diags2.HasErrors() {
+			ok, known, diags = ok2, known2, diags2
+		}
+	}
+	if !known {
+		return false, diags
+	}
+	return ok, diags
+}
+
+// noAnswer is reply with every attribute null, for When.
+var noAnswer = cty.ObjectVal(map[string]cty.Value{
+	"id":    cty.NullVal(cty.String),
+	"title": cty.NullVal(cty.String),
+	"text":  cty.NullVal(cty.String),
+	"at":    cty.NullVal(cty.String),
+})
+
+// scope returns the evaluation scope of m for r.
+func (m *Message) scope(r *Recipient, reply cty.Value) *evalScope {
+	s := &evalScope{root: m.root, shape: m.shape, row: r.row, key: r.Key, phone: r.Phone, line: r.Line, stale: true}
+	if r.set != nil && r.set.block != nil && r.set.block.table != nil {
+		s.file = r.set.block.table.name
+	}
+	if m.hasAfter {
+		s.reply = reply
+	}
+	return s
+}
+
+// replyValue returns `reply` for r: null when there is no answer.
+func replyValue(r *Reply) cty.Value {
+	if r == nil {
+		return cty.NullVal(replyType)
+	}
+	at := ""
+	if !r.At.IsZero() {
+		at = r.At.UTC().Format(time.RFC3339)
+	}
+	return cty.ObjectVal(map[string]cty.Value{
+		"id":    cty.StringVal(r.ID),
+		"title": cty.StringVal(r.Title),
+		"text":  cty.StringVal(r.Text),
+		"at":    cty.StringVal(at),
+	})
+}
+
+// render evaluates m's content in s. The payload is nil when there are
+// errors or, in an unknown scope, when some of the content is unknown.
+func (m *Message) render(s *evalScope) (*Payload, hcl.Diagnostics) {
+	r := renderer{s: s, known: true}
+	p := &Payload{Kind: m.Kind}
+	switch m.Kind {
+	case KindTemplate:
+		p.TemplateName = m.template
+		p.Variables = r.variables(m)
+	case KindText:
+		p.Body = r.str(m.text, "text", maxTextLen, true)
+	case KindMedia:
+		p.Media = r.media(m.media)
+	case KindInteractive:
+		p.Interactive = r.interactive(m.interactive)
+	}
+	if !r.known || r.diags.HasErrors() {
+		return nil, r.diags
+	}
+	return p, r.diags
+}
+
+// renderer accumulates the outcome of one render.
+type renderer struct {
+	s     *evalScope
+	diags hcl.Diagnostics
+	known bool // false once a part is unknown or failed
+}
+
+// str evaluates a string attribute and checks its length. Empty strings are
+// refused when required.
+func (r *renderer) str(e *expr, what string, max int, required bool) string {
+	v, ok, diags := r.s.str(e, what, false)
+	r.diags = append(r.diags, diags...)
+	if !ok {
+		r.known = false
+		return ""
+	}
+	r.checkLen(e, what, v, max, required)
+	return v
+}
+
+func (r *renderer) checkLen(e *expr, what, v string, max int, required bool) {
+	if required && strings.TrimSpace(v) == "" {
+		r.diags = append(r.diags, r.s.errorf(e, "Empty "+what, "The %s is empty; WhatsApp does not send empty %s.", what, what))
+		return
+	}
+	if n := utf8.RuneCountInString(v); n > max {
+		r.diags = append(r.diags, r.s.errorf(e, capitalize(what)+" too long",
+			"The %s has %d characters; WhatsApp accepts at most %d.", what, n, max))
+	}
+}
+
+// variables evaluates the template variables: a map of strings, none empty.
+func (r *renderer) variables(m *Message) map[string]string {
+	if m.items != nil {
+		out := make(map[string]string, len(m.items))
+		for i := range m.items {
+			it := &m.items[i]
+			v, ok, diags := r.s.str(it.e, it.what, true)
+			r.diags = append(r.diags, diags...)
+			if !ok {
+				r.known = false
+				continue
+			}
+			if r.emptyVariable(it.e, it.key, v) {
+				continue
+			}
+			out[it.key] = v
+		}
+		return out
+	}
+	if m.variables == nil {
+		return nil
+	}
+	e := m.variables
+	v, diags := r.s.value(e)
+	r.diags = append(r.diags, diags...)
+	switch {
+	case diags.HasErrors():
+		r.known = false
+		return nil
+	case v.ContainsMarked():
+		r.diags = append(r.diags, r.s.errorf(e, "Sensitive value not allowed",
+			"The template variables use a sensitive value. Message content appears in plans and state, so it cannot contain sensitive values."))
+		r.known = false
+		return nil
+	case !v.IsKnown():
+		r.known = false
+		return nil
+	case v.IsNull() || !(v.Type().IsObjectType() || v.Type().IsMapType()):
+		r.diags = append(r.diags, r.s.errorf(e, "Incorrect value type",
+			"variables must be an object of strings such as { \"1\" = row.first_name }, but this is %s.", describeValue(v)))
+		r.known = false
+		return nil
+	}
+	out := map[string]string{}
+	for it := v.ElementIterator(); it.Next(); {
+		k, ev := it.Element()
+		key := k.AsString()
+		switch {
+		case ev.Type() != cty.String && ev.Type() != cty.DynamicPseudoType:
+			r.diags = append(r.diags, r.s.errorf(e, "Incorrect value type",
+				"The template variable %q must be a string, but it is %s. Convert it with tostring() if that is what you mean.", key, describeValue(ev)))
+			r.known = false
+		case !ev.IsKnown():
+			r.known = false
+		case ev.IsNull():
+			r.diags = append(r.diags, r.s.errorf(e, "Missing value",
+				"The template variable %q is null; it must be a string.", key))
+			r.known = false
+		default:
+			if !r.emptyVariable(e, key, ev.AsString()) {
+				out[key] = ev.AsString()
+			}
+		}
+	}
+	return out
+}
+
+// emptyVariable reports an empty template variable, which WhatsApp refuses.
+func (r *renderer) emptyVariable(e *expr, key, v string) bool {
+	if strings.TrimSpace(v) != "" {
+		return false
+	}
+	r.diags = append(r.diags, r.s.errorf(e, "Empty template variable",
+		"The template variable %q is empty, and WhatsApp refuses template parameters without text. Give a fallback, as in coalesce(row.first_name, \"there\").", key))
+	return true
+}
+
+func (r *renderer) media(mc *mediaContent) *Media {
+	out := &Media{Kind: mc.kind}
+	if mc.url != nil {
+		out.URL = r.str(mc.url, "media url", 2048, true)
+		if out.URL != "" {
+			u, err := url.Parse(out.URL)
+			if err != nil || u.Scheme != "https" || u.Host == "" {
+				r.diags = append(r.diags, r.s.errorf(mc.url, "Invalid media URL",
+					"The media url must be a public https:// URL that WhatsApp can download; %q is not.", out.URL))
+			}
+		}
+	}
+	if mc.caption != nil {
+		out.Caption = r.str(mc.caption, "caption", maxCaptionLen, false)
+	}
+	if mc.filename != nil {
+		out.Filename = r.str(mc.filename, "filename", maxFilenameLen, false)
+	}
+	return out
+}
+
+func (r *renderer) interactive(e *expr) json.RawMessage {
+	v, diags := r.s.value(e)
+	r.diags = append(r.diags, diags...)
+	if diags.HasErrors() {
+		r.known = false
+		return nil
+	}
+	if v.ContainsMarked() {
+		r.diags = append(r.diags, r.s.errorf(e, "Sensitive value not allowed",
+			"The interactive message uses a sensitive value. Message content appears in plans and state, so it cannot contain sensitive values."))
+		r.known = false
+		return nil
+	}
+	for _, p := range checkInteractive(v) {
+		d := r.s.errorf(e, p.summary, "%s", p.detail)
+		d.Subject = rangeAt(e.Expression, p.path).Ptr()
+		r.diags = append(r.diags, d)
+	}
+	if !v.IsWhollyKnown() {
+		r.known = false
+		return nil
+	}
+	var b bytes.Buffer
+	if err := writeJSON(&b, v); err != nil {
+		r.diags = append(r.diags, r.s.errorf(e, "Invalid interactive object", "%s.", capitalize(err.Error())))
+		r.known = false
+		return nil
+	}
+	return b.Bytes()
+}
+
+// writeJSON writes v as canonical JSON: object keys sorted, null object
+// attributes left out (so that header = cond ? {...} : null means "no
+// header"), numbers in their shortest exact decimal form.
+func writeJSON(b *bytes.Buffer, v cty.Value) error {
+	if v.IsNull() {
+		b.WriteString("null")
+		return nil
+	}
+	ty := v.Type()
+	switch {
+	case ty == cty.String:
+		enc, _ := json.Marshal(v.AsString())
+		b.Write(enc)
+	case ty == cty.Bool:
+		if v.True() {
+			b.WriteString("true")
+		} else {
+			b.WriteString("false")
+		}
+	case ty == cty.Number:
+		f := v.AsBigFloat()
+		if f.IsInf() {
+			return fmt.Errorf("the number %s cannot be sent as JSON", f.String())
+		}
+		b.WriteString(f.Text('f', -1))
+	case ty.IsObjectType() || ty.IsMapType():
+		elems := map[string]cty.Value{}
+		for it := v.ElementIterator(); it.Next(); {
+			k, ev := it.Element()
+			if !ev.IsNull() {
+				elems[k.AsString()] = ev
+			}
+		}
+		keys := make([]string, 0, len(elems))
+		for k := range elems {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		b.WriteByte('{')
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			enc, _ := json.Marshal(k)
+			b.Write(enc)
+			b.WriteByte(':')
+			if err := writeJSON(b, elems[k]); err != nil {
+				return err
+			}
+		}
+		b.WriteByte('}')
+	case ty.IsListType() || ty.IsTupleType() || ty.IsSetType():
+		b.WriteByte('[')
+		for i, ev := range v.AsValueSlice() {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			if err := writeJSON(b, ev); err != nil {
+				return err
+			}
+		}
+		b.WriteByte(']')
+	default:
+		return fmt.Errorf("a value of type %s cannot be sent as JSON", ty.FriendlyName())
+	}
+	return nil
+}

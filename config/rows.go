@@ -1,0 +1,362 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Reading a CSV file is a pipeline: one goroutine parses records into chunks
+// of compactly stored rows, one worker per CPU evaluates where, phone and key
+// and normalizes the phone numbers of whole chunks, and a final pass in CSV
+// order builds the recipients and finds duplicates. Normalization dominates
+// the cost, so it is what the workers spread over the cores.
+
+const (
+	// chunkRows is the number of rows handed to a worker at a time.
+	chunkRows = 4096
+	// maxListed is how many rows with the same kind of problem are reported
+	// one by one for a CSV file; the rest are counted.
+	maxListed = 10
+)
+
+// problemClass groups row problems for capping.
+type problemClass int
+
+const (
+	classCSV problemClass = iota
+	classEval
+	classPhone
+	classKey
+	classDuplicatePhone
+	classDuplicateKey
+	numClasses
+)
+
+// classNoun names a class in the "N more" summary.
+var classNoun = [numClasses]string{
+	classCSV:            "malformed rows",
+	classEval:           "rows whose expressions failed",
+	classPhone:          "invalid phone numbers",
+	classKey:            "empty keys",
+	classDuplicatePhone: "duplicate phone numbers",
+	classDuplicateKey:   "duplicate keys",
+}
+
+// problems collects the row problems of one CSV pass, keeping maxListed
+// diagnostics per class and counting the rest.
+type problems struct {
+	listed [numClasses]hcl.Diagnostics
+	count  [numClasses]int
+}
+
+func (p *problems) add(c problemClass, d ...*hcl.Diagnostic) {
+	p.count[c]++
+	if len(p.listed[c]) < maxListed {
+		p.listed[c] = append(p.listed[c], d...)
+	}
+}
+
+// merge adds q's problems to p, in order.
+func (p *problems) merge(q *problems) {
+	for c := range numClasses {
+		room := maxListed - len(p.listed[c])
+		if room > 0 {
+			p.listed[c] = append(p.listed[c], q.listed[c][:min(room, len(q.listed[c]))]...)
+		}
+		p.count[c] += q.count[c]
+	}
+}
+
+// diagnostics returns the listed problems and, per class with more, a
+// count at subject.
+func (p *problems) diagnostics(file string, subject hcl.Range) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for c := range numClasses {
+		diags = append(diags, p.listed[c]...)
+		if more := p.count[c] - min(p.count[c], maxListed); more > 0 {
+			diags = append(diags, errorf(subject, "More problems in "+file,
+				"%s has %d more %s besides the %d shown.", file, more, classNoun[c], maxListed))
+		}
+	}
+	return diags
+}
+
+// chunk is a run of rows from one CSV file.
+type chunk struct {
+	data   string   // the fields of all rows, concatenated
+	starts []uint32 // where each row's fields start in data
+	ends   []uint32 // per row, one end offset per column, relative to the row's start
+	lines  []int32
+	ncols  int
+
+	// Filled by a worker.
+	kept     []bool
+	keys     []string
+	phones   []string
+	filtered int
+	probs    problems
+}
+
+func (c *chunk) len() int { return len(c.lines) }
+
+// row returns row i.
+func (c *chunk) row(i int) rowData {
+	end := uint32(len(c.data))
+	if i+1 < len(c.starts) {
+		end = c.starts[i+1]
+	}
+	return rowData{data: c.data[c.starts[i]:end], ends: c.ends[i*c.ncols : (i+1)*c.ncols : (i+1)*c.ncols]}
+}
+
+// readChunks parses db's records into chunks and sends them on out, in
+// order; CSV problems go into the chunk where the bad record was.
+func readChunks(db *dataBlock, out chan<- *chunk) {
+	defer close(out)
+	ncols := len(db.table.header)
+	var buf []byte
+	c := &chunk{ncols: ncols}
+	flush := func() {
+		c.data = string(buf)
+		buf = buf[:0]
+		out <- c
+		c = &chunk{ncols: ncols}
+	}
+	for {
+		rec, line, diag, err := db.rows.next()
+		if err == io.EOF {
+			break
+		}
+		if diag != nil {
+			c.probs.add(classCSV, diag)
+			continue
+		}
+		c.starts = append(c.starts, uint32(len(buf)))
+		start := len(buf)
+		for _, f := range rec {
+			buf = append(buf, f...)
+			c.ends = append(c.ends, uint32(len(buf)-start))
+		}
+		c.lines = append(c.lines, int32(line))
+		if c.len() == chunkRows {
+			flush()
+		}
+	}
+	flush()
+}
+
+// evalRows runs the pipeline over db's rows and returns the chunks in CSV
+// order with every row evaluated.
+func (l *loader) evalRows(db *dataBlock) []*chunk {
+	read := make(chan *chunk, 4)
+	go readChunks(db, read)
+
+	type job struct {
+		seq int
+		c   *chunk
+	}
+	jobs := make(chan job)
+	var mu sync.Mutex
+	var chunks []*chunk
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := &evalScope{root: l.cfg.root, shape: db.shape, file: db.table.name}
+			norm := newPhoneNormalizer(db.region)
+			for j := range jobs {
+				db.evalChunk(j.c, s, norm)
+				mu.Lock()
+				for len(chunks) <= j.seq {
+					chunks = append(chunks, nil)
+				}
+				chunks[j.seq] = j.c
+				mu.Unlock()
+			}
+		}()
+	}
+	seq := 0
+	for c := range read {
+		jobs <- job{seq, c}
+		seq++
+	}
+	close(jobs)
+	wg.Wait()
+	return chunks
+}
+
+// evalChunk evaluates where, phone and key for every row of c.
+func (db *dataBlock) evalChunk(c *chunk, s *evalScope, norm *phoneNormalizer) {
+	n := c.len()
+	c.kept = make([]bool, n)
+	c.phones = make([]string, n)
+	if db.key != nil {
+		c.keys = make([]string, n)
+	}
+	for i := range n {
+		line := int(c.lines[i])
+		s.reset(c.row(i), line)
+		if db.where != nil {
+			keep, ok, diags := s.bool(db.where, "where")
+			if !ok {
+				c.probs.add(classEval, diags...)
+				continue
+			}
+			if !keep {
+				c.filtered++
+				continue
+			}
+		}
+		raw, ok, diags := s.str(db.phone, "phone", false)
+		if !ok {
+			c.probs.add(classEval, diags...)
+			continue
+		}
+		phone, err := norm.normalize(raw)
+		if err != nil {
+			c.probs.add(classPhone, db.phoneError(line, raw, err))
+			continue
+		}
+		c.phones[i] = phone
+		if db.key != nil {
+			key, ok, diags := s.str(db.key, "key", false)
+			if !ok {
+				c.probs.add(classEval, diags...)
+				continue
+			}
+			if key == "" {
+				c.probs.add(classKey, errorf(db.rowRange(line, db.key), "Empty recipient key",
+					"The key of the row on line %d of %s is empty. Every recipient needs a key: it identifies the recipient in the state.", line, db.table.name))
+				continue
+			}
+			c.keys[i] = key
+		}
+		c.kept[i] = true
+	}
+}
+
+// rowRange is the range to report a problem of row line with: the field when
+// e reads one column, else the whole line.
+func (db *dataBlock) rowRange(line int, e *expr) hcl.Range {
+	if e != nil && e.col >= 0 {
+		return db.table.fieldRange(line, e.col, nil)
+	}
+	return db.table.lineRange(line)
+}
+
+// phoneError describes an invalid phone number.
+func (db *dataBlock) phoneError(line int, raw string, err error) *hcl.Diagnostic {
+	var hint string
+	switch err {
+	case errPhoneEmpty:
+		return errorf(db.rowRange(line, db.phone), "Missing phone number",
+			"The row on line %d of %s has no phone number.", line, db.table.name)
+	case errPhoneCountryCode:
+		if db.region == "" {
+			hint = " Write numbers with their country code (+255 712 345 678), or set default_region for numbers written without it."
+		} else {
+			hint = fmt.Sprintf(" It was read as a number of region %s (default_region).", db.region)
+		}
+	default:
+		if db.region != "" {
+			hint = fmt.Sprintf(" Numbers without a country code are read as numbers of region %s (default_region).", db.region)
+		}
+	}
+	return errorf(db.rowRange(line, db.phone), "Invalid phone number",
+		"The phone number %q on line %d of %s is not valid: %s.%s", raw, line, db.table.name, err, hint)
+}
+
+// loadRecipients evaluates the rows of a recipients block and keeps those
+// that pass where, after checking phone numbers and keys are unique.
+func (l *loader) loadRecipients(set *RecipientSet) {
+	db := set.block
+	chunks := l.evalRows(db)
+	var probs problems
+	kept := 0
+	for _, c := range chunks {
+		probs.merge(&c.probs)
+		for i := range c.len() {
+			if c.kept[i] {
+				kept++
+			}
+		}
+	}
+
+	// Recipients live in one slab: a million rows are a million structs,
+	// not a million allocations.
+	slab := make([]Recipient, 0, kept)
+	set.Recipients = make([]*Recipient, 0, kept)
+	for _, c := range chunks {
+		for i := range c.len() {
+			if !c.kept[i] {
+				continue
+			}
+			r := Recipient{Phone: c.phones[i], Line: int(c.lines[i]), row: c.row(i), set: set}
+			r.Key = r.Phone
+			if c.keys != nil {
+				r.Key = c.keys[i]
+			}
+			slab = append(slab, r)
+			set.Recipients = append(set.Recipients, &slab[len(slab)-1])
+		}
+		set.Filtered += c.filtered
+	}
+
+	probs.merge(findDuplicates(set))
+	l.diags = append(l.diags, probs.diagnostics(db.table.name, db.csvAttr.Expr.Range())...)
+}
+
+// findDuplicates reports phone numbers and keys used by more than one
+// recipient, each at its later row. The two checks run side by side.
+func findDuplicates(set *RecipientSet) *problems {
+	db := set.block
+	var phones, keys problems
+	var wg sync.WaitGroup
+	if db.key != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			seen := make(map[string]int32, len(set.Recipients))
+			for _, r := range set.Recipients {
+				if first, dup := seen[r.Key]; dup {
+					keys.add(classDuplicateKey, errorf(db.rowRange(r.Line, db.key), "Duplicate recipient key",
+						"The key %q on line %d of %s is already used on line %d. Keys identify recipients in the state, so each must be unique.",
+						r.Key, r.Line, db.table.name, first))
+					continue
+				}
+				seen[r.Key] = int32(r.Line)
+			}
+		}()
+	}
+	seen := make(map[string]int32, len(set.Recipients))
+	for _, r := range set.Recipients {
+		if first, dup := seen[r.Phone]; dup {
+			phones.add(classDuplicatePhone, errorf(db.rowRange(r.Line, db.phone), "Duplicate phone number",
+				"The phone number on line %d of %s (%s) is already on line %d. List each recipient once, or filter the extra rows out with where.",
+				r.Line, db.table.name, r.Phone, first))
+			continue
+		}
+		seen[r.Phone] = int32(r.Line)
+	}
+	wg.Wait()
+	phones.merge(&keys)
+	return &phones
+}
+
+// loadSuppress collects the phone numbers of a suppress block.
+func (l *loader) loadSuppress(s *SuppressSet, db *dataBlock) {
+	var probs problems
+	for _, c := range l.evalRows(db) {
+		probs.merge(&c.probs)
+		for i := range c.len() {
+			if c.kept[i] {
+				s.Phones[c.phones[i]] = struct{}{}
+			}
+		}
+	}
+	l.diags = append(l.diags, probs.diagnostics(db.table.name, db.csvAttr.Expr.Range())...)
+}

@@ -1,0 +1,10 @@
+locals {
+  a = local.b
+  b = local.a
+  c = local.nope
+  d = row.phone
+}
+
+locals {
+  c = "again"
+}

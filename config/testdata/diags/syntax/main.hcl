@@ -1,0 +1,5 @@
+campaign "broken" {
+  recipients = recipients.customers
+  message "offer" {
+    template = "offer
+  }

@@ -1,0 +1,24 @@
+recipients "customers" {
+  csv   = "customers.csv"
+  phone = row.phone
+  key   = row.id
+}
+
+campaign "vars" {
+  recipients = recipients.customers
+
+  message "number" {
+    template  = "offer"
+    variables = { "1" = 25, "2" = row.first_name }
+  }
+
+  message "whole" {
+    template  = "offer"
+    variables = merge({ "1" = true }, { "2" = row.first_name })
+  }
+
+  message "not_object" {
+    template  = "offer"
+    variables = ["a", "b"]
+  }
+}

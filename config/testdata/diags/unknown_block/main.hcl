@@ -1,0 +1,6 @@
+campain "typo" {
+}
+
+recipient "customers" {
+  csv = "customers.csv"
+}

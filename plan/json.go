@@ -1,0 +1,193 @@
+package plan
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/state"
+)
+
+// FormatVersion is the version of the JSON plan document and of saved plans.
+const FormatVersion = "1"
+
+// samplesPerMessage is how many sends of each message the plan shows with
+// their rendered content.
+const samplesPerMessage = 3
+
+// Document is the machine-readable plan (`plan -json`). The human renderer
+// reads only this, so the two never disagree.
+type Document struct {
+	FormatVersion string         `json:"format_version"`
+	CreatedAt     time.Time      `json:"created_at"`
+	Lineage       string         `json:"lineage"`
+	Serial        uint64         `json:"serial"`
+	Filtered      bool           `json:"filtered,omitempty"`
+	Summary       map[string]int `json:"summary"` // sends per class name, every class present
+	Messages      []MessageDoc   `json:"messages"`
+	// Sends lists every send when the document is built with all sends.
+	Sends []SendDoc `json:"sends,omitempty"`
+}
+
+// MessageDoc summarises one message's sends.
+type MessageDoc struct {
+	Address string         `json:"address"` // campaign.NAME.message.NAME
+	Kind    string         `json:"kind,omitempty"`
+	Counts  map[string]int `json:"counts"` // only classes present
+	// NextDue is the earliest due time of its scheduled sends.
+	NextDue *time.Time `json:"next_due,omitempty"`
+	// Samples are a few sends with their rendered content, those apply
+	// would send first.
+	Samples []SendDoc `json:"samples,omitempty"`
+}
+
+// SendDoc is one send.
+type SendDoc struct {
+	Address        string     `json:"address"`
+	Class          string     `json:"class"`
+	Mark           string     `json:"mark"`
+	Reason         string     `json:"reason,omitempty"`
+	Due            *time.Time `json:"due,omitempty"`
+	Phone          string     `json:"phone,omitempty"`
+	Digest         string     `json:"digest,omitempty"`
+	ConversationID string     `json:"conversation_id,omitempty"`
+	// Content is the rendered request content (samples only).
+	Content json.RawMessage `json:"content,omitempty"`
+}
+
+// Document builds the plan's JSON document; withSends includes every send.
+func (p *Plan) Document(withSends bool) *Document {
+	d := &Document{
+		FormatVersion: FormatVersion,
+		CreatedAt:     p.CreatedAt.UTC(),
+		Lineage:       p.Lineage,
+		Serial:        p.Serial,
+		Filtered:      p.Filtered,
+		Summary:       map[string]int{},
+	}
+	for _, c := range Classes {
+		d.Summary[c.Name()] = 0
+	}
+	index := map[string]int{}
+	for i := range p.Items {
+		it := &p.Items[i]
+		d.Summary[it.Class.Name()]++
+		addr := messageAddr(it.Addr)
+		mi, ok := index[addr]
+		if !ok {
+			mi = len(d.Messages)
+			index[addr] = mi
+			md := MessageDoc{Address: addr, Counts: map[string]int{}}
+			if it.Message != nil {
+				md.Kind = it.Message.Kind.String()
+			}
+			d.Messages = append(d.Messages, md)
+		}
+		md := &d.Messages[mi]
+		md.Counts[it.Class.Name()]++
+		if it.Class == Scheduled && !it.Due.IsZero() && (md.NextDue == nil || it.Due.Before(*md.NextDue)) {
+			due := it.Due.UTC()
+			md.NextDue = &due
+		}
+		if withSends {
+			d.Sends = append(d.Sends, sendDoc(it, false))
+		}
+	}
+	for i := range d.Messages {
+		d.Messages[i].Samples = p.samples(d.Messages[i].Address)
+	}
+	return d
+}
+
+// samples picks the sends of one message to show with content: those apply
+// sends, else scheduled ones, else whatever there is.
+func (p *Plan) samples(msgAddr string) []SendDoc {
+	var out []SendDoc
+	for _, want := range []func(Class) bool{
+		Class.Sends,
+		func(c Class) bool { return c == Scheduled },
+		func(c Class) bool { return !c.Sends() && c != Scheduled },
+	} {
+		for i := range p.Items {
+			it := &p.Items[i]
+			if len(out) == samplesPerMessage {
+				return out
+			}
+			if want(it.Class) && messageAddr(it.Addr) == msgAddr {
+				out = append(out, sendDoc(it, true))
+			}
+		}
+		if len(out) > 0 {
+			return out
+		}
+	}
+	return out
+}
+
+func sendDoc(it *Item, withContent bool) SendDoc {
+	sd := SendDoc{
+		Address:        it.Addr.String(),
+		Class:          it.Class.Name(),
+		Mark:           it.Class.String(),
+		Reason:         it.Reason,
+		Phone:          it.Phone,
+		ConversationID: it.ConversationID,
+	}
+	if it.Digest != (state.Digest{}) {
+		sd.Digest = it.Digest.String()
+	}
+	if !it.Due.IsZero() {
+		due := it.Due.UTC()
+		sd.Due = &due
+	}
+	if withContent && it.Message != nil && sd.Digest != "" {
+		sd.Content = content(it)
+	}
+	return sd
+}
+
+// content renders an item's request content again for display, with the
+// answer Build used. Rendering is deterministic, so this is what was digested.
+func content(it *Item) json.RawMessage {
+	p, diags := it.Message.Render(it.Recipient, it.Reply)
+	if diags.HasErrors() {
+		return nil
+	}
+	return RequestContent(p)
+}
+
+// RequestContent is the JSON request body fields of p, without targeting
+// (to, sender, conversation_id), in the shape Briq's send endpoints take.
+func RequestContent(p *config.Payload) json.RawMessage {
+	body := map[string]any{"type": p.Kind.String()}
+	switch p.Kind {
+	case config.KindTemplate:
+		body["template_name"] = p.TemplateName
+		if len(p.Variables) > 0 {
+			body["variables"] = p.Variables
+		}
+	case config.KindText:
+		body["body"] = p.Body
+	case config.KindMedia:
+		body["media_kind"] = p.Media.Kind
+		body["media_url"] = p.Media.URL
+		if p.Media.Caption != "" {
+			body["caption"] = p.Media.Caption
+		}
+		if p.Media.Filename != "" {
+			body["filename"] = p.Media.Filename
+		}
+	case config.KindInteractive:
+		body["interactive"] = p.Interactive
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil
+	}
+	return b
+}
+
+// messageAddr is the address of the message of the send at a.
+func messageAddr(a state.Addr) string {
+	return "campaign." + a.Campaign + ".message." + a.Message
+}

@@ -1,0 +1,505 @@
+package plan
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/state"
+)
+
+// windowLength is Briq's customer-service window: a template or an inbound
+// message opens it for 24 hours, and text, media and interactive messages
+// need it open (briq-whatsapp-api.md §15).
+const windowLength = 24 * time.Hour
+
+// DefaultMaxAttempts bounds how often a send that failed transiently is tried.
+const DefaultMaxAttempts = 5
+
+// Item is one send — (campaign, message, recipient key) — and its class.
+type Item struct {
+	Addr  state.Addr
+	Class Class
+	// Reason says, for people, why the send has its class.
+	Reason string
+	// Due is when a Send became due or when a Scheduled send will be; it is
+	// zero for a send that waits on another send or on a reply.
+	Due time.Time
+	// Phone is the recipient's number, E.164 digits.
+	Phone string
+	// Digest is the content digest of what would be sent (Send, Retry) or
+	// of what the configuration wants now (Done, Drift); zero otherwise.
+	Digest state.Digest
+	// Replace marks the operator's explicit resend (-replace) of a send the
+	// state already has.
+	Replace bool
+	// ConversationID is, for a follow-up that is due, the thread of the
+	// earlier sends, into which it goes.
+	ConversationID string
+	// WindowEnd is when the 24h window a due follow-up needs closes; zero
+	// when none applies.
+	WindowEnd time.Time
+	// Attempts is how often the send was tried before.
+	Attempts int
+	// Message and Recipient are nil for orphans.
+	Message   *config.Message
+	Recipient *config.Recipient
+	// Reply is the answer to the message this one follows, as Build used it
+	// for `when` and the content; nil when there is none.
+	Reply *config.Reply
+}
+
+// Plan is the outcome of Build. Items are in configuration order —
+// campaigns and messages as declared, recipients in CSV order — followed by
+// orphans sorted by address.
+type Plan struct {
+	CreatedAt time.Time
+	// Lineage and Serial identify the state the plan was made from; apply
+	// refuses a saved plan whose state has moved on.
+	Lineage string
+	Serial  uint64
+	Items   []Item
+	// Filtered reports that -target or -exclude left sends out.
+	Filtered bool
+}
+
+// Options narrow or widen a plan.
+type Options struct {
+	Targets  []state.Pattern // only sends matching one of these (all when empty)
+	Excludes []state.Pattern // minus sends matching one of these
+	Replace  []state.Pattern // resend these even though the state has them
+	// MaxAttempts bounds retries; DefaultMaxAttempts when zero.
+	MaxAttempts int
+}
+
+// Count returns the number of items per class.
+func (p *Plan) Count() map[Class]int {
+	n := map[Class]int{}
+	for i := range p.Items {
+		n[p.Items[i].Class]++
+	}
+	return n
+}
+
+// Pending reports whether apply would send anything.
+func (p *Plan) Pending() bool {
+	for i := range p.Items {
+		if p.Items[i].Class.Sends() {
+			return true
+		}
+	}
+	return false
+}
+
+// Build classifies every send the configuration wants, and every send the
+// state holds that it no longer wants, at time now. It reads cfg and st and
+// changes neither. Problems found while rendering a message for a recipient
+// are returned as diagnostics; a plan with errors must not be applied.
+func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*Plan, hcl.Diagnostics) {
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultMaxAttempts
+	}
+	b := &builder{cfg: cfg, st: st, now: now, opts: opts}
+	p := &Plan{CreatedAt: now, Lineage: st.Lineage(), Serial: st.Serial()}
+	var diags hcl.Diagnostics
+	for _, c := range cfg.Campaigns {
+		classes := map[*config.Message][]Class{}
+		for _, m := range ordered(c.Messages) {
+			items, d := b.message(c, m, classes)
+			diags = append(diags, d...)
+			for i := range items {
+				if b.selected(items[i].Addr) {
+					p.Items = append(p.Items, items[i])
+				} else {
+					p.Filtered = true
+				}
+			}
+		}
+	}
+	for _, it := range b.orphans() {
+		if b.selected(it.Addr) {
+			p.Items = append(p.Items, it)
+		} else {
+			p.Filtered = true
+		}
+	}
+	return p, diags
+}
+
+type builder struct {
+	cfg  *config.Config
+	st   *state.State
+	now  time.Time
+	opts Options
+}
+
+func (b *builder) selected(a state.Addr) bool {
+	if len(b.opts.Targets) > 0 && !matchAny(b.opts.Targets, a) {
+		return false
+	}
+	return !matchAny(b.opts.Excludes, a)
+}
+
+func matchAny(ps []state.Pattern, a state.Addr) bool {
+	for _, p := range ps {
+		if p.Match(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// ordered returns msgs with every message after the one it follows, keeping
+// declaration order otherwise; config has already rejected cycles.
+func ordered(msgs []*config.Message) []*config.Message {
+	depth := func(m *config.Message) int {
+		d := 0
+		for a := m.After; a != nil && d <= len(msgs); a = a.After {
+			d++
+		}
+		return d
+	}
+	out := append([]*config.Message(nil), msgs...)
+	sort.SliceStable(out, func(i, j int) bool { return depth(out[i]) < depth(out[j]) })
+	return out
+}
+
+// maxRenderDiags caps the per-recipient diagnostics one message reports.
+const maxRenderDiags = 10
+
+// message classifies m for every recipient of c, spreading recipients over
+// the CPUs. classes receives m's classes by recipient index, for the
+// messages that follow m.
+func (b *builder) message(c *config.Campaign, m *config.Message, classes map[*config.Message][]Class) ([]Item, hcl.Diagnostics) {
+	rs := c.Recipients.Recipients
+	items := make([]Item, len(rs))
+	parent := classes[m.After]
+	workers := runtime.GOMAXPROCS(0)
+	chunk := (len(rs) + workers - 1) / workers
+	diags := make([]hcl.Diagnostics, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min((w+1)*chunk, len(rs))
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				pc := Class(0)
+				if parent != nil {
+					pc = parent[i]
+				}
+				var d hcl.Diagnostics
+				items[i], d = b.classify(c, m, rs[i], pc)
+				if len(diags[w]) < maxRenderDiags {
+					diags[w] = append(diags[w], d...)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	own := make([]Class, len(items))
+	for i := range items {
+		own[i] = items[i].Class
+	}
+	classes[m] = own
+	var all hcl.Diagnostics
+	for _, d := range diags {
+		all = append(all, d...)
+	}
+	return items, all
+}
+
+// classify gives the send (c, m, r) its class. parentClass is the class of
+// the same recipient's send of m.After (zero for a first contact).
+func (b *builder) classify(c *config.Campaign, m *config.Message, r *config.Recipient, parentClass Class) (Item, hcl.Diagnostics) {
+	addr := state.Addr{Campaign: c.Name, Message: m.Name, Key: r.Key}
+	it := Item{Addr: addr, Phone: r.Phone, Message: m, Recipient: r}
+	s, recorded := b.st.Get(addr)
+	replace := matchAny(b.opts.Replace, addr)
+	if recorded && !replace {
+		it.Attempts = s.Attempts
+		switch s.Outcome {
+		case state.OutcomeAccepted:
+			return b.done(it, s)
+		case state.OutcomeUnknown:
+			it.Class, it.Reason = Unknown, fmt.Sprintf("sent at %s but its outcome was never recorded; run \"ujumbe refresh\"", stamp(s.IntentAt))
+			return it, nil
+		case state.OutcomeFailed:
+			it.Class, it.Reason = Expired, "failed permanently: "+errorText(s)
+			return it, nil
+		case state.OutcomeExpired:
+			it.Class, it.Reason = Expired, "the provider refused it: "+errorText(s)
+			return it, nil
+		case state.OutcomeRetry:
+			if s.Attempts >= b.opts.MaxAttempts {
+				it.Class, it.Reason = Expired, fmt.Sprintf("gave up after %d attempts: %s", s.Attempts, errorText(s))
+				return it, nil
+			}
+		}
+	}
+	if !recorded {
+		if name, ok := b.cfg.Suppressed(r.Phone); ok {
+			it.Class, it.Reason = Orphan, "suppressed by suppress."+name
+			return it, nil
+		}
+		if _, ok := b.st.OptOut(r.Phone); ok {
+			it.Class, it.Reason = Orphan, "the recipient opted out"
+			return it, nil
+		}
+	}
+	it, diags := b.due(c, m, r, it, parentClass)
+	if replace && recorded && it.Class == Send {
+		it.Replace = true
+		it.Reason = "replace requested; " + it.Reason
+	}
+	if recorded && !replace && s.Outcome == state.OutcomeRetry && it.Class == Send {
+		it.Class, it.Reason = Retry, fmt.Sprintf("attempt %d failed: %s", s.Attempts, errorText(s))
+	}
+	return it, diags
+}
+
+// done classifies a send the provider accepted: Done, or Drift when the
+// configuration now wants different content.
+func (b *builder) done(it Item, s state.Send) (Item, hcl.Diagnostics) {
+	var reply *config.Reply
+	if it.Message.After != nil {
+		reply = b.reply(state.Addr{Campaign: it.Addr.Campaign, Message: it.Message.After.Name, Key: it.Addr.Key})
+	}
+	it.Reply = reply
+	p, diags := it.Message.Render(it.Recipient, reply)
+	if diags.HasErrors() {
+		it.Class, it.Reason = Done, "sent "+stamp(s.ResultAt)
+		return it, nil
+	}
+	it.Digest = digest(p)
+	if it.Digest != s.Digest {
+		it.Class, it.Reason = Drift, "sent "+stamp(s.ResultAt)+" with different content; -replace sends the new content"
+		return it, nil
+	}
+	it.Class, it.Reason = Done, "sent "+stamp(s.ResultAt)
+	return it, nil
+}
+
+// due works out when a send not yet accepted can go: now (Send), later
+// (Scheduled) or never (Expired).
+func (b *builder) due(c *config.Campaign, m *config.Message, r *config.Recipient, it Item, parentClass Class) (Item, hcl.Diagnostics) {
+	due := b.now
+	windowEnd := time.Time{} // zero: no 24h window applies
+	var reply *config.Reply
+	if m.After != nil {
+		parentAddr := state.Addr{Campaign: c.Name, Message: m.After.Name, Key: r.Key}
+		ps, ok := b.st.Get(parentAddr)
+		if !ok || ps.Outcome != state.OutcomeAccepted {
+			switch parentClass {
+			case Send, Retry, Scheduled, Unknown:
+				it.Class, it.Reason = Scheduled, "waits for message."+m.After.Name
+			default:
+				it.Class, it.Reason = Expired, "message."+m.After.Name+" will not be sent"
+			}
+			return it, nil
+		}
+		it.ConversationID = b.conversation(c, m, r.Key)
+		due = ps.ResultAt.Add(m.Delay)
+		if m.Kind != config.KindTemplate {
+			windowEnd = b.windowEnd(c, m, r.Key)
+		}
+		reply = b.reply(parentAddr)
+		if m.HasWhen {
+			take, diags := m.When(r, reply)
+			if diags.HasErrors() {
+				return it, diags
+			}
+			switch {
+			case reply != nil && !take:
+				it.Class, it.Reason = Expired, fmt.Sprintf("branch not taken: the answer to message.%s was %q", m.After.Name, replyWord(reply))
+				return it, nil
+			case reply == nil && !take:
+				// Only an answer can make this branch due.
+				if !windowEnd.IsZero() && !b.now.Before(windowEnd) {
+					it.Class, it.Reason = Expired, fmt.Sprintf("no answer to message.%s before the 24h window closed at %s", m.After.Name, stamp(windowEnd))
+					return it, nil
+				}
+				it.Class, it.Reason = Scheduled, "awaits an answer to message."+m.After.Name
+				return it, nil
+			}
+		}
+	}
+	if due.Before(b.now) {
+		due = b.now
+	}
+	if !c.StartAt.IsZero() && due.Before(c.StartAt) {
+		due = c.StartAt
+	}
+	if w := c.Window; w != nil {
+		loc, diags := w.Location(r)
+		if diags.HasErrors() {
+			return it, diags
+		}
+		due = nextInWindow(due, w.From, w.To, loc)
+	}
+	switch {
+	case !c.StopAt.IsZero() && !due.Before(c.StopAt):
+		it.Class, it.Reason = Expired, "stop_at "+stamp(c.StopAt)+" comes before it is due"
+		return it, nil
+	case !windowEnd.IsZero() && !due.Before(windowEnd):
+		it.Class, it.Reason = Expired, "the 24h window closes at "+stamp(windowEnd)+", before it is due"
+		return it, nil
+	}
+	p, diags := m.Render(r, reply)
+	if diags.HasErrors() {
+		return it, diags
+	}
+	it.Reply = reply
+	it.Digest = digest(p)
+	it.Due = due
+	it.WindowEnd = windowEnd
+	if due.After(b.now) {
+		it.Class, it.Reason = Scheduled, "due "+stamp(due)
+	} else {
+		it.Class = Send
+		if m.After == nil {
+			it.Reason = "first contact"
+		} else {
+			it.Reason = "follows message." + m.After.Name
+		}
+	}
+	return it, diags
+}
+
+// reply returns the recorded answer to the send at a, or nil.
+func (b *builder) reply(a state.Addr) *config.Reply {
+	s, ok := b.st.Get(a)
+	if !ok || s.Reply == nil {
+		return nil
+	}
+	return &config.Reply{ID: s.Reply.ID, Title: s.Reply.Title, Text: s.Reply.Text, At: s.Reply.At}
+}
+
+// conversation returns the thread of the sends m follows: the
+// conversation_id of the nearest accepted ancestor that has one.
+func (b *builder) conversation(c *config.Campaign, m *config.Message, key string) string {
+	for a := m.After; a != nil; a = a.After {
+		if s, ok := b.st.Get(state.Addr{Campaign: c.Name, Message: a.Name, Key: key}); ok && s.ConversationID != "" {
+			return s.ConversationID
+		}
+	}
+	return ""
+}
+
+// windowEnd is when the 24h window for m's recipient closes, by Briq's
+// rule: 24h after the latest template accepted or answer received in the
+// chain of messages m follows.
+func (b *builder) windowEnd(c *config.Campaign, m *config.Message, key string) time.Time {
+	var opened time.Time
+	for a := m.After; a != nil; a = a.After {
+		s, ok := b.st.Get(state.Addr{Campaign: c.Name, Message: a.Name, Key: key})
+		if !ok || s.Outcome != state.OutcomeAccepted {
+			continue
+		}
+		if a.Kind == config.KindTemplate && s.ResultAt.After(opened) {
+			opened = s.ResultAt
+		}
+		if s.Reply != nil && s.Reply.At.After(opened) {
+			opened = s.Reply.At
+		}
+	}
+	return opened.Add(windowLength)
+}
+
+// orphans lists the sends the state holds that the configuration no longer
+// wants: their campaign, message or recipient is gone.
+func (b *builder) orphans() []Item {
+	type msgKey struct{ campaign, message string }
+	msgs := map[msgKey]*config.Campaign{}
+	for _, c := range b.cfg.Campaigns {
+		for _, m := range c.Messages {
+			msgs[msgKey{c.Name, m.Name}] = c
+		}
+	}
+	keys := map[*config.RecipientSet]map[string]bool{}
+	var out []Item
+	for s := range b.st.Sends(state.Pattern{}) {
+		c, ok := msgs[msgKey{s.Addr.Campaign, s.Addr.Message}]
+		if ok {
+			set := keys[c.Recipients]
+			if set == nil {
+				set = make(map[string]bool, len(c.Recipients.Recipients))
+				for _, r := range c.Recipients.Recipients {
+					set[r.Key] = true
+				}
+				keys[c.Recipients] = set
+			}
+			if set[s.Addr.Key] {
+				continue
+			}
+		}
+		reason := "no longer in the configuration"
+		if ok {
+			reason = "the recipient is no longer in " + c.Recipients.CSVPath
+		}
+		out = append(out, Item{Addr: s.Addr, Class: Orphan, Reason: reason, Phone: s.Phone, Attempts: s.Attempts})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Addr.String() < out[j].Addr.String() })
+	return out
+}
+
+// digest is the state's digest of a payload's content.
+func digest(p *config.Payload) state.Digest {
+	return state.DigestOf([]byte(p.Digest()))
+}
+
+func errorText(s state.Send) string {
+	switch {
+	case s.ErrorCode != "" && s.ErrorMessage != "":
+		return s.ErrorCode + ": " + s.ErrorMessage
+	case s.ErrorCode != "":
+		return s.ErrorCode
+	case s.ErrorMessage != "":
+		return s.ErrorMessage
+	}
+	return "no detail recorded"
+}
+
+func replyWord(r *config.Reply) string {
+	if r.ID != "" {
+		return r.ID
+	}
+	return r.Text
+}
+
+// stamp formats t for plans: minutes are enough, and UTC keeps golden files
+// independent of the machine's zone.
+func stamp(t time.Time) string {
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// StillDue re-checks at send time the time rules that made it due —
+// start_at, stop_at, the send window and the 24h window — so that apply,
+// even of a saved plan, may do less than the plan but never more. When the
+// send is no longer due, the reason says why.
+func (it *Item) StillDue(now time.Time) (bool, string) {
+	c := it.Message.Campaign
+	switch {
+	case !c.StartAt.IsZero() && now.Before(c.StartAt):
+		return false, "start_at " + stamp(c.StartAt) + " has not come"
+	case !c.StopAt.IsZero() && !now.Before(c.StopAt):
+		return false, "stop_at " + stamp(c.StopAt) + " has passed"
+	case !it.WindowEnd.IsZero() && !now.Before(it.WindowEnd):
+		return false, "the 24h window closed at " + stamp(it.WindowEnd)
+	}
+	if w := c.Window; w != nil {
+		loc, diags := w.Location(it.Recipient)
+		if diags.HasErrors() || !nextInWindow(now, w.From, w.To, loc).Equal(now) {
+			return false, "outside the send window"
+		}
+	}
+	return true, ""
+}

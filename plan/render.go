@@ -1,0 +1,115 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/mitchellh/colorstring"
+)
+
+// RenderOptions control the human plan.
+type RenderOptions struct {
+	Color bool
+}
+
+var classColor = map[string]string{
+	"send": "[green]", "retry": "[yellow]", "scheduled": "[cyan]", "done": "[dark_gray]",
+	"drift": "[yellow]", "unknown": "[magenta]", "expired": "[red]", "orphan": "[red]",
+}
+
+// summaryWords are the phrases of the summary line, in Classes order.
+var summaryWords = map[string]string{
+	"send": "to send", "retry": "to retry", "scheduled": "scheduled", "done": "done",
+	"drift": "drifted", "unknown": "unknown", "expired": "expired", "orphan": "orphaned",
+}
+
+// Render writes the human plan for d: per message its counts and a few
+// rendered sends, then the summary line. It reads nothing but d.
+func Render(w io.Writer, d *Document, opts RenderOptions) error {
+	col := colorstring.Colorize{Colors: colorstring.DefaultColors, Disable: !opts.Color, Reset: true}
+	var b bytes.Buffer
+	if d.Filtered {
+		b.WriteString(col.Color("[yellow]Warning:[reset] -target or -exclude is in effect: this plan covers only part of the configuration.\n\n"))
+	}
+	for _, m := range d.Messages {
+		kind := ""
+		if m.Kind != "" {
+			kind = " (" + m.Kind + ")"
+		}
+		b.WriteString(col.Color("[bold]" + m.Address + "[reset]" + kind + "\n"))
+		var counts []string
+		for _, c := range Classes {
+			if n := m.Counts[c.Name()]; n > 0 {
+				counts = append(counts, col.Color(fmt.Sprintf("%s%s[reset] %d %s", classColor[c.Name()], c, n, summaryWords[c.Name()])))
+			}
+		}
+		b.WriteString("  " + strings.Join(counts, ", "))
+		if m.NextDue != nil {
+			b.WriteString(", next due " + stamp(*m.NextDue))
+		}
+		b.WriteString("\n")
+		for _, s := range m.Samples {
+			fmt.Fprintf(&b, "  %s %s", col.Color(classColor[s.Class]+s.Mark+"[reset]"), s.Address)
+			if s.Phone != "" {
+				fmt.Fprintf(&b, " to %s", s.Phone)
+			}
+			b.WriteString("\n")
+			if s.Reason != "" {
+				fmt.Fprintf(&b, "      %s\n", s.Reason)
+			}
+			if len(s.Content) > 0 {
+				fmt.Fprintf(&b, "      %s\n", contentLine(s.Content))
+			}
+		}
+		if shown, total := len(m.Samples), sum(m.Counts); total > shown {
+			fmt.Fprintf(&b, "  … and %d more\n", total-shown)
+		}
+		b.WriteString("\n")
+	}
+	if d.Summary["send"]+d.Summary["retry"] == 0 {
+		b.WriteString(col.Color("[bold][green]No changes.[reset] Nothing is due to be sent now.\n"))
+	}
+	b.WriteString(col.Color("[bold]" + SummaryLine(d.Summary) + "[reset]\n"))
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// SummaryLine is the plan's last line, e.g.
+// "Plan: 1204 to send, 310 scheduled, 88 done, 2 unknown."
+func SummaryLine(counts map[string]int) string {
+	parts := []string{fmt.Sprintf("%d to send", counts["send"])}
+	for _, c := range Classes[1:] {
+		if n := counts[c.Name()]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, summaryWords[c.Name()]))
+		}
+	}
+	return "Plan: " + strings.Join(parts, ", ") + "."
+}
+
+// contentLine is a one-line view of a request body: its type and fields.
+func contentLine(raw json.RawMessage) string {
+	var body map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return string(raw)
+	}
+	var typ string
+	_ = json.Unmarshal(body["type"], &typ)
+	delete(body, "type")
+	rest, _ := json.Marshal(body)
+	line := typ + " " + string(rest)
+	if r := []rune(line); len(r) > 160 {
+		line = string(r[:159]) + "…"
+	}
+	return line
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}

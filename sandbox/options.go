@@ -1,0 +1,332 @@
+package sandbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Options configures a Server. The zero value is a working sandbox: a random
+// API key, the wall clock, one active default sender, no templates, default
+// status and reply timing, no faults and no data file.
+type Options struct {
+	// APIKey is the key clients must send in X-API-Key. Empty means New
+	// generates a random one; APIKey reports it.
+	APIKey string
+
+	// Now is the base clock. Nil means time.Now. The sandbox's own clock is
+	// Now plus every Advance so far.
+	Now func() time.Time
+
+	// Seed seeds every random draw: fault shares, unreachable recipients,
+	// simulated answers. The same seed and the same sequence of requests
+	// give the same outcomes.
+	Seed uint64
+
+	// Senders are the workspace's WhatsApp numbers. Nil means one active
+	// default sender (DefaultSender); an empty non-nil slice means none, so
+	// every send fails with 400 "no active sender".
+	Senders []Sender
+
+	// Templates are the workspace's message templates. Names must be unique.
+	Templates []Template
+
+	// TemplatesFile, when set, names a JSON file of further templates in
+	// the format ReadTemplates accepts.
+	TemplatesFile string
+
+	// DataFile, when set, is an append-only file of every change to
+	// conversations, messages and the clock, replayed by New, so a sandbox
+	// started again on the same file sees earlier conversations and replies.
+	// The file is locked while the Server is open.
+	DataFile string
+
+	// StatusDelays says how long after acceptance a message reads as sent,
+	// delivered and read. The zero value means 1s, 5s and 60s.
+	StatusDelays StatusDelays
+
+	// Answers weighs the options of interactive messages by their id
+	// (button reply id or list row id). Empty means every option is equally
+	// likely. Otherwise an option's weight is Answers[id]; options it does
+	// not list are never chosen, and a message none of whose options has a
+	// positive weight gets no answer.
+	Answers map[string]float64
+
+	// Silent is the share of recipients who never answer anything. Nil
+	// means 0.2.
+	Silent *float64
+
+	// OptOut is the share of recipients who answer every template with the
+	// text "STOP".
+	OptOut float64
+
+	// ReplyDelay bounds how long after an outbound message its simulated
+	// answer arrives, in sandbox time. The zero value means [1m, 10m].
+	ReplyDelay ReplyDelay
+
+	// Faults are the faults injected from the start; SetFaults changes them.
+	Faults Faults
+}
+
+// StatusDelays are the ages at which an accepted outbound message reads as
+// sent, delivered and read. They must not decrease in that order.
+type StatusDelays struct {
+	Sent, Delivered, Read time.Duration
+}
+
+// ReplyDelay is the inclusive range of simulated answer delays.
+type ReplyDelay struct {
+	Min, Max time.Duration
+}
+
+// Faults are the failures the sandbox injects. Shares are probabilities in
+// [0, 1] drawn from the seeded generator, one draw per request and purpose.
+type Faults struct {
+	// RateLimit is the number of sends accepted per second of sandbox time
+	// across all clients (fixed one-second windows); a send over it gets 429
+	// with Retry-After in seconds and is not accepted. Zero means no limit.
+	// Only sends that would otherwise be recorded count, so validation
+	// failures never use up the budget.
+	RateLimit int
+
+	// Latency delays every /v1 response by Latency plus a uniform draw in
+	// [0, Jitter), in real time. For a send the delay comes after the
+	// message is recorded, so a client that times out is left in doubt
+	// about a message the sandbox accepted.
+	Latency, Jitter time.Duration
+
+	// Fail5xx is the share of sends answered 500, 502 or 503 before any
+	// validation; such a send is not recorded.
+	Fail5xx float64
+
+	// DropAfterAccept is the share of accepted sends whose connection is
+	// closed without an answer once the message is recorded.
+	DropAfterAccept float64
+
+	// Unreachable is the share of recipients (a deterministic function of
+	// the seed and the phone number) every send to whom fails with 422
+	// RECIPIENT_UNREACHABLE; nothing is recorded.
+	Unreachable float64
+
+	// ProviderFail is the share of sends that reach the provider and fail
+	// there: recorded with status failed and answered 422 with code
+	// PROVIDER_UNAVAILABLE or SEND_FAILED and a pollable data.message_id.
+	ProviderFail float64
+
+	// Reauth makes every send fail as ProviderFail does, with code
+	// WHATSAPP_REAUTH_REQUIRED.
+	Reauth bool
+
+	// NoWorkspace makes every /v1 request fail with 403 WORKSPACE_REQUIRED,
+	// as for a key whose app is not linked to a workspace.
+	NoWorkspace bool
+}
+
+// Sender is one of the workspace's WhatsApp numbers, as GET
+// /v1/whatsapp/senders lists it.
+type Sender struct {
+	// ID is the sender's uuid (sender_id). Empty means one derived from
+	// PhoneNumberID.
+	ID string `json:"id"`
+	// DisplayNumber is the number in E.164 digits, matched by the G3
+	// "sender" field with or without a leading "+".
+	DisplayNumber string `json:"display_number"`
+	// PhoneNumberID is Meta's id for the number, also matched by "sender".
+	PhoneNumberID string `json:"phone_number_id"`
+	Label         string `json:"label"`
+	// IsDefault marks the sender used when a send names none.
+	IsDefault bool `json:"is_default"`
+	IsActive  bool `json:"is_active"`
+}
+
+// DefaultSender is the one sender of a sandbox whose Options.Senders is nil.
+var DefaultSender = Sender{
+	ID:            "0f6f3c1e-5b7a-4d2e-9c41-7a2f1d3b8e55",
+	DisplayNumber: "255700000001",
+	PhoneNumberID: "100000000000001",
+	Label:         "Sandbox",
+	IsDefault:     true,
+	IsActive:      true,
+}
+
+// Template is a message template as the sandbox knows it. The JSON form is
+// the templates file format:
+//
+//	[{"name":"bf_offer","status":"APPROVED","params":["1","2"],"language":"en_US","category":"MARKETING"}]
+type Template struct {
+	Name string `json:"name"`
+	// Status is one of Briq's template statuses; only APPROVED can be sent.
+	// Empty means APPROVED.
+	Status string `json:"status"`
+	// Params are the placeholder names, the keys of a send's variables; a
+	// send must give exactly len(Params) variables.
+	Params   []string `json:"params"`
+	Language string   `json:"language"`
+	Category string   `json:"category"`
+}
+
+// templateStatuses are the statuses Briq documents for WaTemplate.
+var templateStatuses = []string{
+	"DRAFT", "IN_REVIEW", "APPROVED", "PAUSED", "REJECTED", "DISABLED",
+	"IN_APPEAL", "PENDING_DELETION", "DELETED", "LIMIT_EXCEEDED", "ARCHIVED",
+}
+
+// ReadTemplates reads a templates file: a JSON array of Template objects.
+// Unknown fields are an error, so a misspelt "params" is not silently empty.
+func ReadTemplates(path string) ([]Template, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read templates: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var ts []Template
+	if err := dec.Decode(&ts); err != nil {
+		return nil, fmt.Errorf("read templates %s: %w", path, err)
+	}
+	return ts, nil
+}
+
+// Defaults of the Options fields whose zero value means "default".
+const (
+	defaultSilent     = 0.2
+	defaultReplyMin   = time.Minute
+	defaultReplyMax   = 10 * time.Minute
+	windowLength      = 24 * time.Hour
+	maxRequestBody    = 1 << 20
+	defaultSentAfter  = time.Second
+	defaultDelivered  = 5 * time.Second
+	defaultReadAfter  = time.Minute
+	templateTimestamp = "2025-01-01T00:00:00Z"
+)
+
+// settings are Options after defaults are filled in and checked.
+type settings struct {
+	Options
+	silent    float64
+	senders   []Sender
+	templates []Template // sorted by name
+	byName    map[string]*Template
+}
+
+// normalize fills in defaults and checks opts.
+func normalize(opts Options) (*settings, error) {
+	s := &settings{Options: opts}
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	s.silent = defaultSilent
+	if opts.Silent != nil {
+		s.silent = *opts.Silent
+	}
+	if s.StatusDelays == (StatusDelays{}) {
+		s.StatusDelays = StatusDelays{Sent: defaultSentAfter, Delivered: defaultDelivered, Read: defaultReadAfter}
+	}
+	if d := s.StatusDelays; d.Sent < 0 || d.Delivered < d.Sent || d.Read < d.Delivered {
+		return nil, fmt.Errorf("status delays %v, %v, %v: must be non-negative and not decreasing", d.Sent, d.Delivered, d.Read)
+	}
+	if s.ReplyDelay == (ReplyDelay{}) {
+		s.ReplyDelay = ReplyDelay{Min: defaultReplyMin, Max: defaultReplyMax}
+	}
+	if d := s.ReplyDelay; d.Min < 0 || d.Max < d.Min {
+		return nil, fmt.Errorf("reply delay [%v, %v]: must be non-negative and ordered", d.Min, d.Max)
+	}
+	for id, w := range opts.Answers {
+		if w < 0 {
+			return nil, fmt.Errorf("answer weight %s=%v: must not be negative", id, w)
+		}
+	}
+	if err := checkShares(share{"silent", s.silent}, share{"opt-out", s.OptOut}); err != nil {
+		return nil, err
+	}
+	if err := opts.Faults.check(); err != nil {
+		return nil, err
+	}
+
+	s.senders = opts.Senders
+	if s.senders == nil {
+		s.senders = []Sender{DefaultSender}
+	}
+	s.senders = slices.Clone(s.senders)
+	for i := range s.senders {
+		sd := &s.senders[i]
+		if sd.ID == "" {
+			sd.ID = uuidFor("sender:" + sd.PhoneNumberID + ":" + sd.DisplayNumber)
+		}
+		if !isUUID(sd.ID) {
+			return nil, fmt.Errorf("sender %d: id %q is not a uuid", i+1, sd.ID)
+		}
+	}
+
+	ts := slices.Clone(opts.Templates)
+	if opts.TemplatesFile != "" {
+		more, err := ReadTemplates(opts.TemplatesFile)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, more...)
+	}
+	seen := make(map[string]bool, len(ts))
+	for i := range ts {
+		t := &ts[i]
+		if t.Status == "" {
+			t.Status = "APPROVED"
+		}
+		switch {
+		case t.Name == "":
+			return nil, fmt.Errorf("template %d: name is empty", i+1)
+		case seen[t.Name]:
+			return nil, fmt.Errorf("template %q: defined twice", t.Name)
+		case !slices.Contains(templateStatuses, t.Status):
+			return nil, fmt.Errorf("template %q: unknown status %q", t.Name, t.Status)
+		}
+		seen[t.Name] = true
+	}
+	slices.SortFunc(ts, func(a, b Template) int { return strings.Compare(a.Name, b.Name) })
+	s.templates = ts
+	s.byName = make(map[string]*Template, len(ts))
+	for i := range s.templates {
+		s.byName[s.templates[i].Name] = &s.templates[i]
+	}
+	return s, nil
+}
+
+// check reports a share outside [0, 1] or a negative duration or rate.
+func (f Faults) check() error {
+	if f.RateLimit < 0 {
+		return fmt.Errorf("rate limit %d: must not be negative", f.RateLimit)
+	}
+	if f.Latency < 0 || f.Jitter < 0 {
+		return errors.New("latency and jitter must not be negative")
+	}
+	return checkShares(share{"fail-5xx", f.Fail5xx}, share{"drop-after-accept", f.DropAfterAccept},
+		share{"unreachable", f.Unreachable}, share{"provider-fail", f.ProviderFail})
+}
+
+type share struct {
+	name string
+	p    float64
+}
+
+func checkShares(shares ...share) error {
+	for _, s := range shares {
+		// Written so that NaN fails too.
+		if !(s.p >= 0 && s.p <= 1) {
+			return fmt.Errorf("%s share %v: must be between 0 and 1", s.name, s.p)
+		}
+	}
+	return nil
+}
+
+// uuidFor derives a stable uuid from name, for objects whose ids must not
+// change between runs.
+func uuidFor(name string) string {
+	return uuid.NewSHA1(uuid.NameSpaceOID, []byte("ujumbe-sandbox:"+name)).String()
+}

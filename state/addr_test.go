@@ -1,0 +1,138 @@
+package state
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestAddrString(t *testing.T) {
+	tests := []struct {
+		key, want string
+	}{
+		{"C-1042", `campaign.black_friday.message.ask["C-1042"]`},
+		{`say "hi"`, `campaign.black_friday.message.ask["say \"hi\""]`},
+		{`back\slash`, `campaign.black_friday.message.ask["back\\slash"]`},
+		{"two\nlines", `campaign.black_friday.message.ask["two\nlines"]`},
+		{"${var}", `campaign.black_friday.message.ask["$${var}"]`},
+		{"%{if}", `campaign.black_friday.message.ask["%%{if}"]`},
+		{"$5", `campaign.black_friday.message.ask["$5"]`},
+		{"Amélie", `campaign.black_friday.message.ask["Amélie"]`},
+		{"bell\a", `campaign.black_friday.message.ask["bell\u0007"]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			a := addr(tt.key)
+			if got := a.String(); got != tt.want {
+				t.Errorf("String() = %s, want %s", got, tt.want)
+			}
+			p, err := ParseAddr(a.String())
+			if err != nil {
+				t.Fatalf("ParseAddr(%s): %v", a, err)
+			}
+			if d := cmp.Diff(a.Pattern(), p); d != "" {
+				t.Errorf("ParseAddr(String()) round trip (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestParseAddr(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Pattern
+	}{
+		{"campaign.black_friday", Pattern{Campaign: "black_friday"}},
+		{"campaign.black_friday.message.ask", Pattern{Campaign: "black_friday", Message: "ask"}},
+		{`campaign.black_friday.message.ask["C-1042"]`, Pattern{"black_friday", "ask", "C-1042"}},
+		{`campaign.b-f.message.ask_2["\u00e9"]`, Pattern{"b-f", "ask_2", "é"}},
+		{`campaign.x.message.y[1042]`, Pattern{"x", "y", "1042"}},
+		{` campaign.x `, Pattern{Campaign: "x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseAddr(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+			back, err := ParseAddr(got.String())
+			if err != nil || back != got {
+				t.Errorf("ParseAddr(%q) = %v, %v; want %v", got.String(), back, err, got)
+			}
+		})
+	}
+}
+
+func TestParseAddrErrors(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"", "invalid address"},
+		{"campaign", "expected campaign.NAME"},
+		{"message.x", "expected campaign.NAME"},
+		{"campaign.x.msg.y", "expected campaign.NAME"},
+		{"campaign.x.message", "expected campaign.NAME"},
+		{`campaign.x["k"]`, "expected campaign.NAME"},
+		{`campaign.x.message.y["k"].z`, "expected campaign.NAME"},
+		{`campaign.x.message.y[""]`, "recipient key is empty"},
+		{`campaign.x.message.y["k"`, "column"},
+		{`campaign.x.message.y["${k}"]`, "invalid address"},
+		{`campaign.x.message.y[k]`, "invalid address"},
+		{`campaign.x.message.y[*]`, "invalid address"},
+		{`campaign.x.message.y["` + strings.Repeat("k", maxField+1) + `"]`, "longer than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			_, err := ParseAddr(tt.in)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("ParseAddr(%q) = %v, want an error containing %q", tt.in, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestPatternMatch(t *testing.T) {
+	a := Addr{"bf", "ask", "K1"}
+	tests := []struct {
+		p    Pattern
+		want bool
+	}{
+		{Pattern{}, true},
+		{Pattern{Campaign: "bf"}, true},
+		{Pattern{Campaign: "other"}, false},
+		{Pattern{Campaign: "bf", Message: "ask"}, true},
+		{Pattern{Campaign: "bf", Message: "thanks"}, false},
+		{Pattern{"bf", "ask", "K1"}, true},
+		{Pattern{"bf", "ask", "K2"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.p.String(), func(t *testing.T) {
+			if got := tt.p.Match(a); got != tt.want {
+				t.Errorf("%v.Match(%v) = %v, want %v", tt.p, a, got, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzAddrRoundTrip(f *testing.F) {
+	for _, k := range []string{"C-1042", `"`, `\`, "${", "%{", "\x00", "é", "\u2028", "\U0001F600"} {
+		f.Add(k)
+	}
+	f.Fuzz(func(t *testing.T, key string) {
+		a := addr(key)
+		if a.Validate() != nil {
+			return
+		}
+		p, err := ParseAddr(a.String())
+		if err != nil {
+			t.Fatalf("ParseAddr(%s): %v", a, err)
+		}
+		if p != a.Pattern() {
+			t.Fatalf("round trip of %q gave %q", key, p.Key)
+		}
+	})
+}

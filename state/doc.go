@@ -1,0 +1,29 @@
+// Package state owns ujumbe's record of every send: the model (Addr, Send,
+// Outcome), its files on disk, durable writes and the lock. It is the part
+// that makes "never send twice, never lose a message_id" (SPEC §4) true.
+//
+// The rest of the program sees a small interface: Read loads a state without
+// locking it (plan, show); Open locks and loads it for writing (apply,
+// refresh, state rm|mv) and returns a Store whose RecordIntent and
+// RecordResult return only once the record is on disk; Close compacts the
+// files and releases the lock. Nobody outside this package knows the file
+// layout, which is, for a state at PATH:
+//
+//	PATH         snapshot: the records that rebuild the state from nothing
+//	PATH.backup  the previous snapshot
+//	PATH.wal     journal: every change since the snapshot, appended
+//	PATH.lock    stable lock file (flock) holding the holder's description
+//
+// Snapshot and journal are text files of checksummed lines, each
+// "CRC SP JSON LF" where CRC is a chained CRC-32C in eight hex digits, so
+// they can be read with cut and jq, a torn last line is told apart from
+// damage in the middle, and a lost or reordered line is detected. A
+// snapshot is only ever replaced whole (temporary file, fsync, rename,
+// fsync of the directory); the journal is only appended to, one fdatasync
+// per group of concurrent records.
+//
+// Package state must not: import other ujumbe packages, do network I/O,
+// print anything, or store secrets (no API takes one). It does not decide
+// what to send; it refuses only transitions that would break the rules, such
+// as a second intent for a send already accepted.
+package state

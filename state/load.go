@@ -1,0 +1,267 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// ErrCorrupt marks a state that cannot be read as written: a damaged
+// snapshot, damage anywhere in the journal but its last line, or files that
+// do not belong together. It is never answered with an empty state.
+var ErrCorrupt = errors.New("state is damaged")
+
+// CorruptError says which file is damaged, where, and what to do.
+type CorruptError struct {
+	State   string // the state's path
+	File    string // the damaged file: the state or its journal
+	Line    int    // 1-based line, or 0 when the file as a whole is wrong
+	Problem string
+
+	retry bool // an unlocked reader may have raced a compaction
+}
+
+func (e *CorruptError) Error() string {
+	where := ""
+	if e.Line > 0 {
+		where = fmt.Sprintf(" at line %d", e.Line)
+	}
+	return fmt.Sprintf("state file %s is damaged%s: %s. Nothing was changed. "+
+		"Keep a copy of every %s* file, then restore the previous snapshot: copy %s over %s and remove %s.wal. "+
+		"Sends recorded after that snapshot will be missing from the state, so check them with the provider before the next apply",
+		e.File, where, e.Problem, e.State, backupOf(e.State), e.State, e.State)
+}
+
+// Is makes errors.Is(err, ErrCorrupt) true.
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+// Warning is something the user should hear about that did not stop loading,
+// such as a torn last journal record.
+type Warning struct {
+	Summary string
+	Detail  string
+}
+
+// journalInfo describes the journal found when loading.
+type journalInfo struct {
+	exists  bool
+	base    uint64 // serial of the snapshot it continues
+	records int    // good records after the header
+	end     int64  // offset just past the last good line
+	crc     uint32 // CRC of the last good line
+	torn    int64  // bytes discarded at the end
+}
+
+// last is the serial of the journal's last record.
+func (j journalInfo) last() uint64 { return j.base + uint64(j.records) }
+
+// loaded is what load found.
+type loaded struct {
+	st         *State
+	snapshot   bool   // the snapshot file exists
+	snapSerial uint64 // its serial
+	j          journalInfo
+	warns      []Warning
+}
+
+// load reads the snapshot at path and replays the journal beside it.
+// Missing files mean an empty state that has never been written. locked
+// says whether the caller holds the lock; without it an unterminated last
+// line is a record still being written, and it is skipped without a warning.
+func load(path string, locked bool) (loaded, error) {
+	l := loaded{st: newState()}
+	f, err := os.Open(path)
+	switch {
+	case err == nil:
+		err = readSnapshot(f, path, l.st)
+		f.Close()
+		if err != nil {
+			return l, err
+		}
+		l.snapshot, l.snapSerial = true, l.st.serial
+	case !errors.Is(err, os.ErrNotExist):
+		return l, fmt.Errorf("read state %s: %w", path, err)
+	}
+
+	wal := path + ".wal"
+	f, err = os.Open(wal)
+	if errors.Is(err, os.ErrNotExist) {
+		return l, nil
+	}
+	if err != nil {
+		return l, fmt.Errorf("read state journal %s: %w", wal, err)
+	}
+	defer f.Close()
+	l.j, err = replay(f, wal, l.st, l.snapshot, locked)
+	if err != nil {
+		return l, err
+	}
+	if l.j.torn > 0 {
+		what := "It was left as it is; the next run that locks the state removes it."
+		if locked {
+			what = "It has been removed."
+		}
+		l.warns = append(l.warns, Warning{
+			Summary: "Discarded an incomplete record at the end of the state journal",
+			Detail: fmt.Sprintf("%s ends with %d bytes (from byte %d) that are not a complete record, left by a run that stopped while writing. "+
+				"That record was never reported as saved, so nothing recorded is lost. %s", wal, l.j.torn, l.j.end, what),
+		})
+	}
+	return l, nil
+}
+
+// readSnapshot loads a snapshot into the empty st.
+func readSnapshot(r io.Reader, name string, st *State) error {
+	corrupt := func(line int, format string, args ...any) error {
+		return &CorruptError{State: name, File: name, Line: line, Problem: fmt.Sprintf(format, args...)}
+	}
+	lr := newLineReader(r)
+	line, complete, err := lr.next()
+	if errors.Is(err, io.EOF) {
+		return corrupt(0, "the file is empty")
+	}
+	if err != nil {
+		return fmt.Errorf("read state %s: %w", name, err)
+	}
+	if !complete {
+		return corrupt(1, "incomplete header")
+	}
+	payload, crc, err := unframe(line, 0)
+	if err != nil {
+		return corrupt(1, "%v", err)
+	}
+	h, err := parseHeader(payload, formatState)
+	if err != nil {
+		return corrupt(1, "%v", err)
+	}
+	st.lineage, st.serial = h.Lineage, h.Serial
+	d := newDecoder()
+	want := h.Sends + h.OptOuts
+	for n := 1; ; n++ {
+		line, complete, err := lr.next()
+		if errors.Is(err, io.EOF) {
+			if n-1 != want {
+				return corrupt(0, "ends after %d of %d records", n-1, want)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read state %s: %w", name, err)
+		}
+		switch {
+		case n > want:
+			return corrupt(n+1, "unexpected data after the last of %d records", want)
+		case !complete:
+			return corrupt(n+1, "the line is incomplete (the file was cut short)")
+		}
+		payload, crc, err = unframe(line, crc)
+		if err != nil {
+			return corrupt(n+1, "%v", err)
+		}
+		rec, err := d.record(payload)
+		if err == nil && rec.op != opSend && rec.op != opOptOut {
+			err = fmt.Errorf("unexpected %s record", opNames[rec.op])
+		}
+		if err == nil {
+			_, err = st.apply(&rec)
+		}
+		if err != nil {
+			return corrupt(n+1, "%v", err)
+		}
+	}
+}
+
+// replay applies the journal in r to st, which holds the snapshot (if
+// snapshot) or nothing.
+func replay(r io.Reader, name string, st *State, snapshot, locked bool) (journalInfo, error) {
+	var j journalInfo
+	corrupt := func(line int, format string, args ...any) error {
+		return &CorruptError{State: strings.TrimSuffix(name, ".wal"), File: name, Line: line, Problem: fmt.Sprintf(format, args...)}
+	}
+	lr := newLineReader(r)
+	line, complete, err := lr.next()
+	switch {
+	case errors.Is(err, io.EOF):
+		// Journals are created whole by rename, so an empty or headless one
+		// is not something this package leaves behind; still, it holds no
+		// records, so the state is whatever the snapshot says.
+		return j, nil
+	case err != nil:
+		return j, fmt.Errorf("read state journal %s: %w", name, err)
+	}
+	payload, crc, err := unframe(line, 0)
+	if !complete || err != nil && lr.atEOF() {
+		j.torn = lr.off
+		return j, nil
+	}
+	if err != nil {
+		return j, corrupt(1, "%v", err)
+	}
+	h, err := parseHeader(payload, formatJournal)
+	if err != nil {
+		return j, corrupt(1, "%v", err)
+	}
+	switch {
+	case snapshot && h.Lineage != st.lineage:
+		return j, corrupt(1, "it belongs to another state (lineage %s; the snapshot's is %s)", h.Lineage, st.lineage)
+	case h.Serial > st.serial:
+		var err error
+		if snapshot {
+			err = corrupt(1, "it continues the snapshot of serial %d, but the snapshot is at serial %d (was an older snapshot put back?)", h.Serial, st.serial)
+		} else {
+			err = corrupt(1, "it continues the snapshot of serial %d, but the snapshot %s is missing", h.Serial, strings.TrimSuffix(name, ".wal"))
+		}
+		// Without the lock, a compaction may have replaced both files
+		// between the two reads: reading again tells.
+		err.(*CorruptError).retry = !locked
+		return j, err
+	case !snapshot:
+		st.lineage, st.serial = h.Lineage, h.Serial
+	}
+	j.exists, j.base, j.end, j.crc = true, h.Serial, lr.off, crc
+	d := newDecoder()
+	for n := 2; ; n++ {
+		line, complete, err := lr.next()
+		if errors.Is(err, io.EOF) {
+			return j, nil
+		}
+		if err != nil {
+			return j, fmt.Errorf("read state journal %s: %w", name, err)
+		}
+		if !complete {
+			// The last line of the file without its LF: a write that never
+			// finished (or, for an unlocked reader, is finishing now).
+			if locked {
+				j.torn = lr.off - j.end
+			}
+			return j, nil
+		}
+		payload, crc, err = unframe(line, j.crc)
+		if err != nil {
+			if lr.atEOF() {
+				j.torn = lr.off - j.end
+				return j, nil
+			}
+			return j, corrupt(n, "%v, and it is not the last line, so it is not an interrupted write", err)
+		}
+		// Records the snapshot already holds are left over from a
+		// compaction that stopped before it replaced the journal.
+		if seq := j.base + uint64(j.records) + 1; seq > st.serial {
+			rec, err := d.record(payload)
+			if err == nil {
+				_, err = st.apply(&rec)
+			}
+			if err != nil {
+				return j, corrupt(n, "%v", err)
+			}
+			st.serial = seq
+		}
+		j.records++
+		j.end, j.crc = lr.off, crc
+	}
+}
+
+// backupOf names the previous snapshot of the state at path.
+func backupOf(path string) string { return path + ".backup" }

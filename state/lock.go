@@ -1,0 +1,168 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/sys/unix"
+)
+
+// ErrLocked marks a failure to lock a state another run holds.
+var ErrLocked = errors.New("state is locked")
+
+// LockInfo describes the run that holds a state's lock.
+type LockInfo struct {
+	ID        string    `json:"id"`
+	PID       int       `json:"pid"`
+	Host      string    `json:"host"`
+	User      string    `json:"user"`
+	Operation string    `json:"operation"`
+	Started   time.Time `json:"started"`
+}
+
+// LockError is returned by Open when the lock stayed taken until the lock
+// timeout; errors.Is(err, ErrLocked) is true for it.
+type LockError struct {
+	Path   string    // the state's path
+	Holder *LockInfo // nil when the holder could not be told
+	Waited time.Duration
+}
+
+func (e *LockError) Error() string {
+	who := "another run (it left no description)"
+	if h := e.Holder; h != nil {
+		op := ""
+		if h.Operation != "" {
+			op = fmt.Sprintf(" running %q", h.Operation)
+		}
+		who = fmt.Sprintf("pid %d on %s (user %s)%s since %s, lock ID %s",
+			h.PID, h.Host, h.User, op, h.Started.Format(time.RFC3339), h.ID)
+	}
+	waited := "did not wait (lock timeout 0)"
+	if e.Waited > 0 {
+		waited = "waited " + e.Waited.Round(time.Millisecond).String()
+	}
+	return fmt.Sprintf("state %s is locked by %s; %s", e.Path, who, waited)
+}
+
+// Unwrap makes errors.Is(err, ErrLocked) true.
+func (e *LockError) Unwrap() error { return ErrLocked }
+
+// Back-off between attempts to take a held lock.
+const (
+	lockFirstDelay = 50 * time.Millisecond
+	lockMaxDelay   = time.Second
+)
+
+// fileLock is an exclusive flock on the stable file PATH.lock. The kernel
+// releases it when the process dies, so a crash leaves no stale lock. The
+// file is never renamed or removed, so every run locks the same inode (the
+// state file itself cannot be locked: it is replaced by rename).
+type fileLock struct {
+	f *os.File
+}
+
+// lock takes the lock of the state at path, waiting up to timeout, and
+// writes info into the lock file for a run that finds it taken.
+func lock(ctx context.Context, path string, timeout time.Duration, info LockInfo) (*fileLock, error) {
+	name := path + ".lock"
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock state %s: %w", path, err)
+	}
+	start := time.Now()
+	delay := lockFirstDelay
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("lock state %s: flock %s: %w", path, name, err)
+		}
+		left := timeout - time.Since(start)
+		if left <= 0 {
+			e := &LockError{Path: path, Holder: readHolder(f)}
+			if timeout > 0 {
+				e.Waited = time.Since(start)
+			}
+			f.Close()
+			return nil, e
+		}
+		t := time.NewTimer(min(delay, left))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			f.Close()
+			return nil, fmt.Errorf("lock state %s: %w", path, ctx.Err())
+		case <-t.C:
+		}
+		delay = min(2*delay, lockMaxDelay)
+	}
+	js, _ := json.Marshal(info) // a struct of strings, ints and a time always encodes
+	if err := writeHolder(f, js); err != nil {
+		unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		f.Close()
+		return nil, fmt.Errorf("lock state %s: write %s: %w", path, name, err)
+	}
+	return &fileLock{f: f}, nil
+}
+
+func writeHolder(f *os.File, js []byte) error {
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	_, err := f.WriteAt(append(js, '\n'), 0)
+	return err
+}
+
+// readHolder returns the description the holder wrote, or nil when it is
+// missing or half written.
+func readHolder(f *os.File) *LockInfo {
+	b := make([]byte, 4096)
+	n, _ := f.ReadAt(b, 0)
+	var info LockInfo
+	if n == 0 || json.Unmarshal(b[:n], &info) != nil || info.PID == 0 {
+		return nil
+	}
+	return &info
+}
+
+// release empties the lock file, so it names no holder, and unlocks it.
+func (l *fileLock) release() error {
+	err := l.f.Truncate(0)
+	if uerr := unix.Flock(int(l.f.Fd()), unix.LOCK_UN); err == nil {
+		err = uerr
+	}
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("unlock state: %w", err)
+	}
+	return nil
+}
+
+// newLockInfo describes this process running operation.
+func newLockInfo(operation string, now time.Time) LockInfo {
+	host, _ := os.Hostname()
+	name := ""
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	return LockInfo{
+		ID:        uuid.NewString(),
+		PID:       os.Getpid(),
+		Host:      host,
+		User:      name,
+		Operation: operation,
+		Started:   now.UTC().Truncate(time.Second),
+	}
+}

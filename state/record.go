@@ -1,0 +1,431 @@
+package state
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+)
+
+// op is the kind of a record. Snapshots hold opSend and opOptOut records;
+// the journal holds every kind but opSend.
+type op uint8
+
+const (
+	opSend op = iota + 1
+	opOptOut
+	opIntent
+	opResult
+	opRefresh
+	opRemove
+	opMove
+)
+
+var opNames = [...]string{"", "send", "opt_out", "intent", "result", "refresh", "rm", "mv"}
+
+// record is one line of a state file: a whole send or opt-out (snapshot),
+// or one change (journal).
+type record struct {
+	op op
+	// send carries the address and the fields the op sets: everything for
+	// opSend; Phone, Digest, IntentAt for opIntent; the result fields and
+	// ResultAt for opResult; the refreshed fields and UpdatedAt for opRefresh.
+	send     Send
+	replace  bool    // opIntent
+	from, to Pattern // opRemove (from), opMove
+	optOut   OptOut  // opOptOut
+}
+
+// The record encoding is a flat JSON object with short keys, written and read
+// by hand because encoding/json would make loading a million sends take
+// several seconds. Empty and zero fields are left out.
+//
+//	op   record kind             c, m, k   campaign, message, recipient key
+//	ph   phone                   dg        content digest (hex)
+//	n    attempts                o         outcome name
+//	id   message_id              cv        conversation_id
+//	st   provider status         ec, em    error code and message
+//	ti   intent time             tr        result time
+//	tu   update time             tdl, trd  delivered and read times
+//	rid, rtl, rtx, rat, rmi      reply id, title, text, time, message id
+//	rpl  replace (true)          from, to  address patterns (rm, mv)
+//	tx, ta                       opt-out text and time
+//
+// Times are Unix milliseconds.
+
+// appendRecord appends r's JSON encoding to dst.
+func appendRecord(dst []byte, r *record) []byte {
+	dst = append(dst, `{"op":"`...)
+	dst = append(dst, opNames[r.op]...)
+	dst = append(dst, '"')
+	switch r.op {
+	case opOptOut:
+		o := &r.optOut
+		dst = appendStr(dst, "ph", o.Phone)
+		dst = appendStr(dst, "id", o.MessageID)
+		dst = appendStr(dst, "tx", o.Text)
+		dst = appendInt(dst, "ta", millis(o.At))
+	case opRemove:
+		dst = appendStr(dst, "from", r.from.String())
+	case opMove:
+		dst = appendStr(dst, "from", r.from.String())
+		dst = appendStr(dst, "to", r.to.String())
+	default:
+		s := &r.send
+		dst = appendStr(dst, "c", s.Addr.Campaign)
+		dst = appendStr(dst, "m", s.Addr.Message)
+		dst = appendStr(dst, "k", s.Addr.Key)
+		dst = appendStr(dst, "ph", s.Phone)
+		if s.Digest != (Digest{}) {
+			dst = append(dst, `,"dg":"`...)
+			dst = hex.AppendEncode(dst, s.Digest[:])
+			dst = append(dst, '"')
+		}
+		dst = appendInt(dst, "n", int64(s.Attempts))
+		if s.Outcome != OutcomeUnknown {
+			dst = appendStr(dst, "o", s.Outcome.String())
+		}
+		dst = appendStr(dst, "id", s.MessageID)
+		dst = appendStr(dst, "cv", s.ConversationID)
+		dst = appendStr(dst, "st", s.ProviderStatus.String())
+		dst = appendStr(dst, "ec", s.ErrorCode)
+		dst = appendStr(dst, "em", s.ErrorMessage)
+		dst = appendInt(dst, "ti", millis(s.IntentAt))
+		dst = appendInt(dst, "tr", millis(s.ResultAt))
+		dst = appendInt(dst, "tu", millis(s.UpdatedAt))
+		dst = appendInt(dst, "tdl", millis(s.DeliveredAt))
+		dst = appendInt(dst, "trd", millis(s.ReadAt))
+		if rp := s.Reply; rp != nil {
+			dst = appendStr(dst, "rid", rp.ID)
+			dst = appendStr(dst, "rtl", rp.Title)
+			dst = appendStr(dst, "rtx", rp.Text)
+			dst = appendInt(dst, "rat", millis(rp.At))
+			dst = appendStr(dst, "rmi", rp.MessageID)
+		}
+		if r.replace {
+			dst = append(dst, `,"rpl":true`...)
+		}
+	}
+	return append(dst, '}')
+}
+
+func appendStr(dst []byte, key, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	dst = append(dst, ',', '"')
+	dst = append(dst, key...)
+	dst = append(dst, '"', ':')
+	return appendJSONString(dst, v)
+}
+
+func appendInt(dst []byte, key string, v int64) []byte {
+	if v == 0 {
+		return dst
+	}
+	dst = append(dst, ',', '"')
+	dst = append(dst, key...)
+	dst = append(dst, '"', ':')
+	return strconv.AppendInt(dst, v, 10)
+}
+
+// appendJSONString appends s, which must be valid UTF-8, as a JSON string.
+func appendJSONString(dst []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		start = i + 1
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// decoder reads records. It interns campaign and message names, which repeat
+// on every line, so a loaded state holds one copy of each.
+type decoder struct {
+	names map[string]string
+}
+
+func newDecoder() *decoder { return &decoder{names: map[string]string{}} }
+
+func (d *decoder) intern(b []byte) string {
+	if s, ok := d.names[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	d.names[s] = s
+	return s
+}
+
+// record decodes one record written by appendRecord.
+func (d *decoder) record(b []byte) (record, error) {
+	var r record
+	sc := scanner{b: b}
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return r, errors.New("not a JSON object")
+	}
+	sc.i = 1
+	var from, to string
+	var text string
+	var at int64
+	reply := func() *Reply {
+		if r.send.Reply == nil {
+			r.send.Reply = &Reply{}
+		}
+		return r.send.Reply
+	}
+	s := &r.send
+	for sc.err == nil {
+		key := sc.key()
+		switch string(key) {
+		case "op":
+			name := sc.raw()
+			if i := slices.Index(opNames[:], string(name)); i > 0 {
+				r.op = op(i)
+			} else {
+				sc.fail("unknown op %q", name)
+			}
+		case "c":
+			s.Addr.Campaign = d.intern(sc.raw())
+		case "m":
+			s.Addr.Message = d.intern(sc.raw())
+		case "k":
+			s.Addr.Key = sc.str()
+		case "ph":
+			s.Phone = sc.str()
+		case "dg":
+			if v := sc.raw(); len(v) != hex.EncodedLen(len(s.Digest)) {
+				sc.fail("bad digest")
+			} else if _, err := hex.Decode(s.Digest[:], v); err != nil {
+				sc.fail("bad digest: %v", err)
+			}
+		case "n":
+			s.Attempts = int(sc.num())
+		case "o":
+			name := sc.raw()
+			i := slices.Index(outcomeNames[:], string(name))
+			if i < 0 {
+				sc.fail("unknown outcome %q", name)
+			}
+			s.Outcome = Outcome(i)
+		case "id":
+			s.MessageID = sc.str()
+		case "cv":
+			s.ConversationID = sc.str()
+		case "st":
+			st, err := ParseProviderStatus(string(sc.raw()))
+			if err != nil {
+				sc.fail("%v", err)
+			}
+			s.ProviderStatus = st
+		case "ec":
+			s.ErrorCode = sc.str()
+		case "em":
+			s.ErrorMessage = sc.str()
+		case "ti":
+			s.IntentAt = fromMillis(sc.num())
+		case "tr":
+			s.ResultAt = fromMillis(sc.num())
+		case "tu":
+			s.UpdatedAt = fromMillis(sc.num())
+		case "tdl":
+			s.DeliveredAt = fromMillis(sc.num())
+		case "trd":
+			s.ReadAt = fromMillis(sc.num())
+		case "rid":
+			reply().ID = sc.str()
+		case "rtl":
+			reply().Title = sc.str()
+		case "rtx":
+			reply().Text = sc.str()
+		case "rat":
+			reply().At = fromMillis(sc.num())
+		case "rmi":
+			reply().MessageID = sc.str()
+		case "rpl":
+			r.replace = sc.boolean()
+		case "from":
+			from = sc.str()
+		case "to":
+			to = sc.str()
+		case "tx":
+			text = sc.str()
+		case "ta":
+			at = sc.num()
+		default:
+			if sc.err == nil {
+				sc.fail("unknown field %q", key)
+			}
+		}
+		if sc.err != nil || sc.i == len(b)-1 {
+			break
+		}
+		sc.expect(',')
+	}
+	if sc.err != nil {
+		return r, sc.err
+	}
+	return r, d.finish(&r, from, to, text, at)
+}
+
+// finish moves the fields of opt-out, rm and mv records to their places and
+// checks that r has what its op needs.
+func (d *decoder) finish(r *record, from, to, text string, at int64) error {
+	var err error
+	switch r.op {
+	case 0:
+		return errors.New("no op")
+	case opOptOut:
+		r.optOut = OptOut{Phone: r.send.Phone, At: fromMillis(at), Text: text, MessageID: r.send.MessageID}
+		r.send = Send{}
+		if r.optOut.Phone == "" {
+			return errors.New("opt_out without phone")
+		}
+	case opRemove:
+		r.from, err = ParseAddr(from)
+	case opMove:
+		r.from, err = ParseAddr(from)
+		if err == nil {
+			r.to, err = ParseAddr(to)
+		}
+	default:
+		if a := r.send.Addr; a.Campaign == "" || a.Message == "" || a.Key == "" {
+			return fmt.Errorf("%s record without a complete address", opNames[r.op])
+		}
+	}
+	return err
+}
+
+// scanner walks a flat JSON object; the first error sticks.
+type scanner struct {
+	b   []byte
+	i   int
+	err error
+}
+
+func (sc *scanner) fail(format string, args ...any) {
+	if sc.err == nil {
+		sc.err = fmt.Errorf("byte %d: %s", sc.i, fmt.Sprintf(format, args...))
+	}
+}
+
+func (sc *scanner) expect(c byte) {
+	if sc.err == nil && (sc.i >= len(sc.b) || sc.b[sc.i] != c) {
+		sc.fail("expected %q", c)
+		return
+	}
+	sc.i++
+}
+
+// key reads `"name":` and returns name, which never needs unescaping.
+func (sc *scanner) key() []byte {
+	sc.expect('"')
+	if sc.err != nil {
+		return nil
+	}
+	start := sc.i
+	for sc.i < len(sc.b) && sc.b[sc.i] != '"' && sc.b[sc.i] != '\\' {
+		sc.i++
+	}
+	k := sc.b[start:sc.i]
+	sc.expect('"')
+	sc.expect(':')
+	return k
+}
+
+// raw reads a string value and returns its bytes, aliasing the input unless
+// the string has escapes.
+func (sc *scanner) raw() []byte {
+	sc.expect('"')
+	if sc.err != nil {
+		return nil
+	}
+	start := sc.i
+	escaped := false
+	for ; sc.i < len(sc.b); sc.i++ {
+		c := sc.b[sc.i]
+		switch {
+		case c == '"':
+			sc.i++
+			if !escaped {
+				return sc.b[start : sc.i-1]
+			}
+			// Escapes are rare (quotes or newlines in an error message);
+			// leave them to the standard library.
+			var s string
+			if err := json.Unmarshal(sc.b[start-1:sc.i], &s); err != nil {
+				sc.fail("bad string: %v", err)
+				return nil
+			}
+			return []byte(s)
+		case c == '\\':
+			escaped = true
+			sc.i++
+		case c < 0x20:
+			sc.fail("control character in string")
+			return nil
+		}
+	}
+	sc.fail("unterminated string")
+	return nil
+}
+
+func (sc *scanner) str() string { return string(sc.raw()) }
+
+func (sc *scanner) num() int64 {
+	neg := sc.i < len(sc.b) && sc.b[sc.i] == '-'
+	if neg {
+		sc.i++
+	}
+	var v int64
+	digits := 0
+	for ; sc.i < len(sc.b) && sc.b[sc.i] >= '0' && sc.b[sc.i] <= '9'; sc.i++ {
+		d := int64(sc.b[sc.i] - '0')
+		if v > (1<<63-1-d)/10 {
+			sc.fail("number out of range")
+			return 0
+		}
+		v = v*10 + d
+		digits++
+	}
+	if digits == 0 {
+		sc.fail("expected a number")
+	}
+	if neg {
+		return -v
+	}
+	return v
+}
+
+func (sc *scanner) boolean() bool {
+	switch {
+	case len(sc.b)-sc.i >= 4 && string(sc.b[sc.i:sc.i+4]) == "true":
+		sc.i += 4
+		return true
+	case len(sc.b)-sc.i >= 5 && string(sc.b[sc.i:sc.i+5]) == "false":
+		sc.i += 5
+		return false
+	}
+	sc.fail("expected true or false")
+	return false
+}

@@ -1,0 +1,164 @@
+package state
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+)
+
+// Outcome is what became of a send's latest attempt.
+type Outcome uint8
+
+const (
+	// OutcomeUnknown: an intent was recorded but no result, or the result
+	// left it in doubt (timeout after writing, dropped connection, 5xx, a
+	// reply without a message_id). Such a send is never sent again
+	// automatically; refresh resolves it with RecordResult.
+	OutcomeUnknown Outcome = iota
+	// OutcomeAccepted: the provider accepted it and gave a message_id.
+	OutcomeAccepted
+	// OutcomeFailed: rejected for good for this recipient.
+	OutcomeFailed
+	// OutcomeRetry: certainly never accepted (connection refused, 429, a
+	// send refresh found absent); the caller may send it again.
+	OutcomeRetry
+	// OutcomeExpired: can no longer be sent (the 24h window closed).
+	OutcomeExpired
+)
+
+var outcomeNames = [...]string{"unknown", "accepted", "failed", "retry", "expired"}
+
+// String returns the outcome's name as the state files and the CLI spell it.
+func (o Outcome) String() string {
+	if int(o) < len(outcomeNames) {
+		return outcomeNames[o]
+	}
+	return fmt.Sprintf("outcome(%d)", uint8(o))
+}
+
+// ProviderStatus is the provider's delivery status of an accepted message.
+type ProviderStatus uint8
+
+const (
+	StatusNone ProviderStatus = iota // not reported
+	StatusPending
+	StatusSent
+	StatusDelivered
+	StatusRead
+	StatusFailed
+)
+
+var statusNames = [...]string{"", "pending", "sent", "delivered", "read", "failed"}
+
+// String returns the status as Briq spells it ("" for StatusNone).
+func (s ProviderStatus) String() string {
+	if int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return fmt.Sprintf("status(%d)", uint8(s))
+}
+
+// ParseProviderStatus maps Briq's status names (pending, sent, delivered,
+// read, failed) to a ProviderStatus.
+func ParseProviderStatus(s string) (ProviderStatus, error) {
+	for i, n := range statusNames {
+		if i > 0 && n == s {
+			return ProviderStatus(i), nil
+		}
+	}
+	return StatusNone, fmt.Errorf("unknown provider status %q", s)
+}
+
+// Digest identifies the content of a send, so plan can tell a send made with
+// different content (drift). It is the first 16 bytes of a SHA-256.
+type Digest [16]byte
+
+// DigestOf returns the digest of content.
+func DigestOf(content []byte) Digest {
+	sum := sha256.Sum256(content)
+	return Digest(sum[:16])
+}
+
+// String returns the digest in hex.
+func (d Digest) String() string { return hex.EncodeToString(d[:]) }
+
+// Send is everything the state knows about one send. Times are UTC with
+// millisecond precision; a zero time means "not yet".
+type Send struct {
+	Addr     Addr
+	Phone    string // recipient number the send went to
+	Digest   Digest // content of the latest attempt
+	Attempts int    // intents recorded for this address
+
+	IntentAt time.Time // latest intent
+	Outcome  Outcome
+
+	MessageID      string
+	ConversationID string
+	ProviderStatus ProviderStatus
+	ErrorCode      string
+	ErrorMessage   string
+	ResultAt       time.Time // latest result
+	UpdatedAt      time.Time // latest change of any kind
+
+	// Filled by refresh.
+	DeliveredAt time.Time
+	ReadAt      time.Time
+	Reply       *Reply
+}
+
+// Reply is the recipient's answer to a send.
+type Reply struct {
+	ID        string // button or list row id, for interactive answers
+	Title     string // button or list row title
+	Text      string // free text
+	At        time.Time
+	MessageID string // the inbound message's id
+}
+
+// OptOut records that a phone number asked not to be messaged again.
+type OptOut struct {
+	Phone     string
+	At        time.Time
+	Text      string // what the recipient wrote
+	MessageID string // the inbound message that carried it
+}
+
+// Intent says a send is about to be attempted. RecordIntent returns once it
+// is durable; only then may the request leave.
+type Intent struct {
+	Addr   Addr
+	Phone  string
+	Digest Digest
+	At     time.Time // zero: Options.Now
+	// Replace allows an intent for a send that is not retryable (accepted,
+	// unknown, failed or expired): the operator's explicit resend
+	// (-replace=ADDR). Without it, only a new send or OutcomeRetry may start.
+	Replace bool
+}
+
+// Result is the outcome of the attempt started by the latest intent.
+type Result struct {
+	Addr           Addr
+	Outcome        Outcome
+	MessageID      string // required with OutcomeAccepted
+	ConversationID string
+	ProviderStatus ProviderStatus
+	ErrorCode      string
+	ErrorMessage   string    // shortened to 1024 bytes
+	At             time.Time // zero: Options.Now
+}
+
+// Update carries what refresh learnt about a send that has a message_id.
+// Zero fields leave the recorded value unchanged.
+type Update struct {
+	Addr           Addr
+	ProviderStatus ProviderStatus
+	DeliveredAt    time.Time
+	ReadAt         time.Time
+	Reply          *Reply
+	ErrorCode      string
+	ErrorMessage   string
+	At             time.Time // zero: Options.Now
+}

@@ -1,0 +1,441 @@
+package state
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"iter"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Version is the format version of the files this package writes. It refuses
+// files of a later version.
+const Version = 1
+
+var (
+	// ErrConflict marks a change the recorded state does not allow, such as
+	// a second intent for an accepted send or a result without an intent.
+	ErrConflict = errors.New("conflicts with the recorded state")
+	// ErrNoMatch marks a Remove or Move whose pattern selects no send.
+	ErrNoMatch = errors.New("no send matches")
+)
+
+// State is the set of recorded sends and opt-outs. Its methods are safe for
+// concurrent use; a Store changes it only after taking its lock.
+type State struct {
+	mu      sync.RWMutex
+	lineage string
+	serial  uint64
+	n       int
+	groups  map[groupKey]*group
+	optOuts map[string]OptOut
+}
+
+// groupKey names the sends of one message of one campaign.
+type groupKey struct{ campaign, message string }
+
+type group struct {
+	key   groupKey
+	sends map[string]*rec // by recipient key
+}
+
+func newState() *State {
+	return &State{groups: map[groupKey]*group{}, optOuts: map[string]OptOut{}}
+}
+
+// Lineage returns the random id given to the state when it was first written,
+// or "" for a state that has never been written. It never changes, so a saved
+// plan can tell its state from a different one at the same path.
+func (st *State) Lineage() string {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return st.lineage
+}
+
+// Serial returns the number of changes committed since the state was
+// created; every committed record adds one.
+func (st *State) Serial() uint64 {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return st.serial
+}
+
+// Len returns the number of sends.
+func (st *State) Len() int {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	return st.n
+}
+
+// Get returns the send at a.
+func (st *State) Get(a Addr) (Send, bool) {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	g, r := st.lookup(a)
+	if r == nil {
+		return Send{}, false
+	}
+	return r.send(Addr{g.key.campaign, g.key.message, a.Key}), true
+}
+
+// Sends yields the sends p selects in address order (campaign, message, then
+// key, bytewise). Sends recorded while the loop runs may or may not appear;
+// the loop body may record into the Store that owns st.
+func (st *State) Sends(p Pattern) iter.Seq[Send] {
+	return func(yield func(Send) bool) {
+		st.mu.RLock()
+		var gs []*group
+		for k, g := range st.groups {
+			if (p.Campaign == "" || p.Campaign == k.campaign) && (p.Message == "" || p.Message == k.message) {
+				gs = append(gs, g)
+			}
+		}
+		st.mu.RUnlock()
+		slices.SortFunc(gs, func(a, b *group) int {
+			return cmp.Or(cmp.Compare(a.key.campaign, b.key.campaign), cmp.Compare(a.key.message, b.key.message))
+		})
+		type item struct {
+			key string
+			r   *rec
+		}
+		var items []item
+		for _, g := range gs {
+			// Copy one group's entries under the lock and yield without it,
+			// so a loop body that records (and so needs the write lock)
+			// cannot deadlock. Records are immutable once stored.
+			items = items[:0]
+			st.mu.RLock()
+			if p.Key != "" {
+				if r := g.sends[p.Key]; r != nil {
+					items = append(items, item{p.Key, r})
+				}
+			} else {
+				for k, r := range g.sends {
+					items = append(items, item{k, r})
+				}
+			}
+			st.mu.RUnlock()
+			slices.SortFunc(items, func(a, b item) int { return cmp.Compare(a.key, b.key) })
+			for _, it := range items {
+				if !yield(it.r.send(Addr{g.key.campaign, g.key.message, it.key})) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// OptOut returns the opt-out recorded for phone.
+func (st *State) OptOut(phone string) (OptOut, bool) {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	o, ok := st.optOuts[phone]
+	return o, ok
+}
+
+// OptOuts returns every opt-out, by phone number.
+func (st *State) OptOuts() []OptOut {
+	st.mu.RLock()
+	out := make([]OptOut, 0, len(st.optOuts))
+	for _, o := range st.optOuts {
+		out = append(out, o)
+	}
+	st.mu.RUnlock()
+	slices.SortFunc(out, func(a, b OptOut) int { return cmp.Compare(a.Phone, b.Phone) })
+	return out
+}
+
+func (st *State) lookup(a Addr) (*group, *rec) {
+	g := st.groups[groupKey{a.Campaign, a.Message}]
+	if g == nil {
+		return nil, nil
+	}
+	return g, g.sends[a.Key]
+}
+
+// put stores r at a, replacing what was there.
+func (st *State) put(a Addr, r *rec) {
+	k := groupKey{a.Campaign, a.Message}
+	g := st.groups[k]
+	if g == nil {
+		g = &group{key: k, sends: map[string]*rec{}}
+		st.groups[k] = g
+	}
+	if _, ok := g.sends[a.Key]; !ok {
+		st.n++
+	}
+	g.sends[a.Key] = r
+}
+
+func (st *State) remove(g *group, key string) {
+	delete(g.sends, key)
+	st.n--
+	if len(g.sends) == 0 {
+		delete(st.groups, g.key)
+	}
+}
+
+// apply makes the change r describes, or returns why it may not, leaving st
+// unchanged. It returns how many sends were touched. The caller holds the
+// write lock and, for journal records, adds one to the serial.
+func (st *State) apply(r *record) (int, error) {
+	a := r.send.Addr
+	switch r.op {
+	case opSend:
+		if _, cur := st.lookup(a); cur != nil {
+			return 0, fmt.Errorf("%s appears twice", a)
+		}
+		st.put(a, pack(&r.send))
+		return 1, nil
+
+	case opOptOut:
+		o := r.optOut
+		o.At = fromMillis(millis(o.At))
+		st.optOuts[o.Phone] = o
+		return 1, nil
+
+	case opIntent:
+		s := Send{Addr: a, Phone: r.send.Phone, Digest: r.send.Digest, Attempts: 1,
+			IntentAt: r.send.IntentAt, UpdatedAt: r.send.IntentAt}
+		if _, cur := st.lookup(a); cur != nil {
+			if cur.outcome != OutcomeRetry && !r.replace {
+				return 0, conflictf("%s is already %s%s; only an explicit replace sends it again", a, cur.outcome, idNote(cur.messageID()))
+			}
+			s.Attempts = int(cur.attempts) + 1
+		}
+		st.put(a, pack(&s))
+		return 1, nil
+
+	case opResult:
+		_, cur := st.lookup(a)
+		if cur == nil {
+			return 0, conflictf("%s has no recorded intent", a)
+		}
+		if cur.outcome != OutcomeUnknown {
+			return 0, conflictf("%s has no attempt in doubt: it is %s%s", a, cur.outcome, idNote(cur.messageID()))
+		}
+		s := cur.send(a)
+		s.Outcome = r.send.Outcome
+		s.MessageID = r.send.MessageID
+		s.ConversationID = r.send.ConversationID
+		s.ProviderStatus = r.send.ProviderStatus
+		s.ErrorCode = r.send.ErrorCode
+		s.ErrorMessage = r.send.ErrorMessage
+		s.ResultAt = r.send.ResultAt
+		s.UpdatedAt = r.send.ResultAt
+		st.put(a, pack(&s))
+		return 1, nil
+
+	case opRefresh:
+		_, cur := st.lookup(a)
+		if cur == nil || cur.messageID() == "" {
+			return 0, conflictf("%s has no message_id to refresh", a)
+		}
+		s := cur.send(a)
+		u := &r.send
+		if u.ProviderStatus != StatusNone {
+			s.ProviderStatus = u.ProviderStatus
+		}
+		if !u.DeliveredAt.IsZero() {
+			s.DeliveredAt = u.DeliveredAt
+		}
+		if !u.ReadAt.IsZero() {
+			s.ReadAt = u.ReadAt
+		}
+		if u.Reply != nil {
+			s.Reply = u.Reply
+		}
+		if u.ErrorCode != "" || u.ErrorMessage != "" {
+			s.ErrorCode, s.ErrorMessage = u.ErrorCode, u.ErrorMessage
+		}
+		s.UpdatedAt = u.UpdatedAt
+		st.put(a, pack(&s))
+		return 1, nil
+
+	case opRemove:
+		var victims []Addr
+		st.each(r.from, func(a Addr, _ *rec) { victims = append(victims, a) })
+		if len(victims) == 0 {
+			return 0, fmt.Errorf("remove %s: %w", patternText(r.from), ErrNoMatch)
+		}
+		for _, a := range victims {
+			g, _ := st.lookup(a)
+			st.remove(g, a.Key)
+		}
+		return len(victims), nil
+
+	case opMove:
+		return st.move(r.from, r.to)
+	}
+	return 0, fmt.Errorf("unknown operation %d", r.op)
+}
+
+// move re-addresses the sends from selects to the same place under to; both
+// patterns fix the same parts. Nothing moves if any destination is taken.
+func (st *State) move(from, to Pattern) (int, error) {
+	type move struct {
+		from, to Addr
+		r        *rec
+	}
+	var moves []move
+	st.each(from, func(a Addr, r *rec) {
+		b := a
+		b.Campaign = to.Campaign
+		if to.Message != "" {
+			b.Message = to.Message
+		}
+		if to.Key != "" {
+			b.Key = to.Key
+		}
+		moves = append(moves, move{a, b, r})
+	})
+	if len(moves) == 0 {
+		return 0, fmt.Errorf("move %s: %w", from, ErrNoMatch)
+	}
+	for _, m := range moves {
+		if _, cur := st.lookup(m.to); cur != nil {
+			return 0, conflictf("cannot move %s to %s: %s already exists", from, to, m.to)
+		}
+	}
+	for _, m := range moves {
+		g, _ := st.lookup(m.from)
+		st.remove(g, m.from.Key)
+		st.put(m.to, m.r)
+	}
+	return len(moves), nil
+}
+
+// each calls fn for every send p selects, in no particular order; fn must
+// not change st.
+func (st *State) each(p Pattern, fn func(Addr, *rec)) {
+	for k, g := range st.groups {
+		if (p.Campaign != "" && p.Campaign != k.campaign) || (p.Message != "" && p.Message != k.message) {
+			continue
+		}
+		for key, r := range g.sends {
+			if p.Key == "" || p.Key == key {
+				fn(Addr{k.campaign, k.message, key}, r)
+			}
+		}
+	}
+}
+
+func patternText(p Pattern) string {
+	if p.Campaign == "" {
+		return "every send"
+	}
+	return p.String()
+}
+
+func idNote(id string) string {
+	if id == "" {
+		return ""
+	}
+	return " (message_id " + id + ")"
+}
+
+// conflict is an ErrConflict with its own message.
+type conflict struct{ msg string }
+
+func conflictf(format string, args ...any) error {
+	return &conflict{fmt.Sprintf(format, args...)}
+}
+
+func (c *conflict) Error() string        { return c.msg }
+func (c *conflict) Is(target error) bool { return target == ErrConflict }
+
+// rec is the compact form of a Send kept in memory: about a third of a Send's
+// size, because a state of a million sends is loaded by every plan. The
+// address lives in the maps that lead to it. A rec is never changed once
+// stored; a change stores a new one.
+type rec struct {
+	str      string    // phone, message id, conversation id, error code, error message
+	end      [4]uint16 // where each of the first four ends in str
+	digest   Digest
+	attempts int32
+	outcome  Outcome
+	status   ProviderStatus
+	// Unix milliseconds; 0 is the zero time.
+	intentAt, resultAt, updatedAt, deliveredAt, readAt int64
+	reply                                              *Reply
+}
+
+// pack builds the rec for s. Its text fields must be checked (at most
+// maxField bytes each) before.
+func pack(s *Send) *rec {
+	r := &rec{
+		digest:      s.Digest,
+		attempts:    int32(min(s.Attempts, 1<<31-1)),
+		outcome:     s.Outcome,
+		status:      s.ProviderStatus,
+		intentAt:    millis(s.IntentAt),
+		resultAt:    millis(s.ResultAt),
+		updatedAt:   millis(s.UpdatedAt),
+		deliveredAt: millis(s.DeliveredAt),
+		readAt:      millis(s.ReadAt),
+	}
+	fields := [...]string{s.Phone, s.MessageID, s.ConversationID, s.ErrorCode, s.ErrorMessage}
+	n := 0
+	for _, f := range fields {
+		n += len(f)
+	}
+	b := make([]byte, 0, n)
+	for i, f := range fields {
+		b = append(b, f...)
+		if i < len(r.end) {
+			r.end[i] = uint16(len(b))
+		}
+	}
+	r.str = string(b)
+	if s.Reply != nil {
+		rp := *s.Reply
+		rp.At = fromMillis(millis(rp.At))
+		r.reply = &rp
+	}
+	return r
+}
+
+func (r *rec) phone() string     { return r.str[:r.end[0]] }
+func (r *rec) messageID() string { return r.str[r.end[0]:r.end[1]] }
+
+// send expands r into the Send at a.
+func (r *rec) send(a Addr) Send {
+	s := Send{
+		Addr:           a,
+		Phone:          r.phone(),
+		Digest:         r.digest,
+		Attempts:       int(r.attempts),
+		IntentAt:       fromMillis(r.intentAt),
+		Outcome:        r.outcome,
+		MessageID:      r.messageID(),
+		ConversationID: r.str[r.end[1]:r.end[2]],
+		ProviderStatus: r.status,
+		ErrorCode:      r.str[r.end[2]:r.end[3]],
+		ErrorMessage:   r.str[r.end[3]:],
+		ResultAt:       fromMillis(r.resultAt),
+		UpdatedAt:      fromMillis(r.updatedAt),
+		DeliveredAt:    fromMillis(r.deliveredAt),
+		ReadAt:         fromMillis(r.readAt),
+	}
+	if r.reply != nil {
+		rp := *r.reply // callers get their own copy
+		s.Reply = &rp
+	}
+	return s
+}
+
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
