@@ -37,8 +37,8 @@ type Options struct {
 	SenderID, Sender string
 	// RequestTimeout bounds one request; the client's default when zero.
 	RequestTimeout time.Duration
-	// NeverReachedRetries is how often a send that certainly never reached
-	// Briq is tried again within the run (default 3).
+	// NeverReachedRetries is how often a request that certainly never
+	// reached Briq is repeated within the run (default 3).
 	NeverReachedRetries int
 	Breaker             Breaker
 	// Now is the clock (time.Now when nil).
@@ -65,7 +65,7 @@ type Summary struct {
 	Unknown     int // outcome in doubt: left for refresh
 	Retry       int // failed transiently; the next apply tries again
 	Skipped     int // no longer due at send time (stop_at, send window)
-	RateLimited int // 429 answers (each retried)
+	RateLimited int // 429 answers (each request repeated after Retry-After)
 }
 
 // Errors that stop a run; the returned error wraps one of them.
@@ -96,7 +96,7 @@ func Run(ctx context.Context, items []*plan.Item, c Client, j Journal, opts Opti
 		journal:  j,
 		throttle: newThrottle(opts.Rate, opts.Burst, opts.Now),
 		breaker:  newBreaker(opts.Breaker),
-		queue:    newQueue(items),
+		stopped:  make(chan struct{}),
 		started:  opts.Now(),
 		total:    len(items),
 	}
@@ -106,12 +106,28 @@ func Run(ctx context.Context, items []*plan.Item, c Client, j Journal, opts Opti
 	stopOnCancel := context.AfterFunc(ctx, func() { r.stop(ErrInterrupted) })
 	defer stopOnCancel()
 
+	work := make(chan *plan.Item)
+	go func() {
+		defer close(work)
+		for _, it := range items {
+			select {
+			case work <- it:
+			case <-r.stopped:
+				return
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	for range opts.Parallelism {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.worker(ctx, sendCtx)
+			for it := range work {
+				if r.throttle.wait(ctx) != nil || r.isStopped() {
+					continue // drain: the run is over
+				}
+				r.send(ctx, sendCtx, it)
+			}
 		}()
 	}
 	wg.Wait()
@@ -126,7 +142,7 @@ type run struct {
 	journal  Journal
 	throttle *throttle
 	breaker  *breaker
-	queue    *queue
+	stopped  chan struct{} // closed when the run must start no more sends
 	started  time.Time
 	total    int
 
@@ -139,53 +155,69 @@ type run struct {
 // stop ends the run early for reason; the first reason wins.
 func (r *run) stop(reason error) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.err == nil {
 		r.err = reason
-	}
-	r.mu.Unlock()
-	r.queue.close()
-}
-
-func (r *run) worker(ctx, sendCtx context.Context) {
-	for {
-		w := r.queue.pop()
-		if w == nil {
-			return
-		}
-		if err := r.throttle.wait(ctx); err != nil {
-			r.queue.finish(nil)
-			return
-		}
-		r.queue.finish(r.send(sendCtx, w))
+		close(r.stopped)
 	}
 }
 
-// work is one item on its way.
-type work struct {
-	item         *plan.Item
-	neverReached int // attempts that certainly never reached Briq
+func (r *run) isStopped() bool {
+	select {
+	case <-r.stopped:
+		return true
+	default:
+		return false
+	}
 }
 
-// send performs one attempt and returns w when it must be tried again.
-func (r *run) send(ctx context.Context, w *work) *work {
-	it := w.item
+// send makes one attempt at it: the intent, the request — repeated, under
+// the same intent, while Briq answers 429 or the request certainly never
+// reached it — and the result.
+func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 	now := r.opts.Now()
 	if ok, _ := it.StillDue(now); !ok {
-		r.count(func(s *Summary) { s.Skipped++ }, false, false)
-		return nil
+		r.count(func(s *Summary) { s.Skipped++ }, false)
+		return
 	}
 	payload, diags := it.Message.Render(it.Recipient, it.Reply)
 	if diags.HasErrors() || state.DigestOf([]byte(payload.Digest())) != it.Digest {
 		// The plan rendered this content a moment ago: a difference is a bug,
 		// and sending something other than what was planned is not an option.
 		r.stop(fmt.Errorf("%w: content of %s changed after planning", ErrFatal, it.Addr))
-		return nil
+		return
 	}
 	if err := r.journal.RecordIntent(state.Intent{Addr: it.Addr, Phone: it.Phone, Digest: it.Digest, At: now, Replace: it.Replace}); err != nil {
 		r.stop(fmt.Errorf("%w: %v", ErrJournal, err))
-		return nil
+		return
 	}
-	res, err := r.deliver(ctx, it, payload)
+	var res *briq.SendResult
+	var err error
+	for neverReached := 0; ; {
+		res, err = r.deliver(sendCtx, it, payload)
+		var be *briq.Error
+		switch class := briq.ClassOf(err); {
+		case class == briq.RateLimited && errors.As(err, &be):
+			r.throttle.slowDown(be.RetryAfter)
+			r.count(func(s *Summary) { s.RateLimited++ }, false)
+		case class == briq.NeverReached && neverReached < r.opts.NeverReachedRetries:
+			neverReached++
+			sleep(ctx, time.Duration(neverReached)*500*time.Millisecond)
+		default:
+			r.record(it, res, err)
+			return
+		}
+		// Not accepted: wait for the next token like any other send. An
+		// interrupt here records the attempt as not accepted.
+		if werr := r.throttle.wait(ctx); werr != nil || r.isStopped() {
+			r.record(it, res, err)
+			return
+		}
+	}
+}
+
+// record writes the outcome of it's attempt and acts on its class.
+func (r *run) record(it *plan.Item, res *briq.SendResult, err error) {
 	result := state.Result{Addr: it.Addr, At: r.opts.Now()}
 	if res != nil {
 		result.MessageID, result.ConversationID = res.MessageID, res.ConversationID
@@ -197,83 +229,77 @@ func (r *run) send(ctx context.Context, w *work) *work {
 		if result.MessageID == "" {
 			result.MessageID = be.MessageID
 		}
-		if result.ErrorCode == "" {
+		if result.ErrorCode == "" && be.HTTPStatus != 0 {
 			result.ErrorCode = fmt.Sprintf("HTTP_%d", be.HTTPStatus)
 		}
 	} else if err != nil {
 		result.ErrorMessage = err.Error()
 	}
 	class := briq.ClassOf(err)
-	var again *work
 	switch class {
 	case briq.Accepted:
 		result.Outcome = state.OutcomeAccepted
-	case briq.RateLimited:
-		result.Outcome = state.OutcomeRetry
-		r.throttle.slowDown(be.RetryAfter)
-		again = w
-	case briq.NeverReached:
-		result.Outcome = state.OutcomeRetry
-		if w.neverReached++; w.neverReached <= r.opts.NeverReachedRetries {
-			again = w
-		}
 	case briq.Permanent:
 		result.Outcome = state.OutcomeFailed
 	case briq.WindowClosed:
 		result.Outcome = state.OutcomeExpired
-	case briq.ProviderFailed, briq.Fatal:
+	case briq.RateLimited, briq.NeverReached, briq.ProviderFailed, briq.Fatal:
+		// Not accepted, or failed at the provider with nothing delivered:
+		// the next apply may try again.
 		result.Outcome = state.OutcomeRetry
 	default: // InDoubt, and anything unclassified
 		result.Outcome = state.OutcomeUnknown
 	}
 	if err := r.journal.RecordResult(result); err != nil {
 		r.stop(fmt.Errorf("%w: %v", ErrJournal, err))
-		return nil
+		return
 	}
 	if class == briq.Fatal {
 		r.stop(fmt.Errorf("%w: %s: %v", ErrFatal, it.Addr, err))
 	}
-	failed := class != briq.Accepted && class != briq.RateLimited && class != briq.WindowClosed
 	r.count(func(s *Summary) {
-		switch {
-		case class == briq.RateLimited:
-			s.RateLimited++
-		case again != nil:
-		case result.Outcome == state.OutcomeAccepted:
+		switch result.Outcome {
+		case state.OutcomeAccepted:
 			s.Sent++
-		case result.Outcome == state.OutcomeFailed:
+		case state.OutcomeFailed:
 			s.Failed++
-		case result.Outcome == state.OutcomeExpired:
+		case state.OutcomeExpired:
 			s.Expired++
-		case result.Outcome == state.OutcomeUnknown:
+		case state.OutcomeUnknown:
 			s.Unknown++
 		default:
 			s.Retry++
 		}
-	}, again == nil, failed)
+	}, true)
 	if class == briq.Accepted {
 		r.throttle.succeeded()
 	}
-	if again != nil && class == briq.NeverReached {
-		time.Sleep(time.Duration(w.neverReached) * 500 * time.Millisecond)
+	if trip, n := r.breaker.record(class != briq.Accepted && class != briq.WindowClosed); trip {
+		r.stop(fmt.Errorf("%w: %d of the last outcomes failed or are in doubt", ErrBreaker, n))
 	}
-	return again
 }
 
-// count updates the summary, reports progress and feeds the breaker.
-func (r *run) count(f func(*Summary), finished, failed bool) {
+// sleep waits for d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// count updates the summary and reports progress; finished marks an item
+// that is done with.
+func (r *run) count(f func(*Summary), finished bool) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	f(&r.sum)
 	if finished {
 		r.done++
 	}
-	p := Progress{Total: r.total, Done: r.done, Summary: r.sum, Rate: r.throttle.limit(), Started: r.started}
 	if r.opts.Progress != nil {
-		r.opts.Progress(p)
-	}
-	r.mu.Unlock()
-	if r.breaker.record(failed) {
-		r.stop(fmt.Errorf("%w: %d failed or in doubt among the last outcomes", ErrBreaker, r.breaker.failures))
+		r.opts.Progress(Progress{Total: r.total, Done: r.done, Summary: r.sum, Rate: r.throttle.limit(), Started: r.started})
 	}
 }
 

@@ -37,8 +37,9 @@ func newBreaker(cfg Breaker) *breaker {
 	return &breaker{cfg: cfg, ring: make([]bool, cfg.Window)}
 }
 
-// record adds an outcome and reports whether the apply must stop.
-func (b *breaker) record(failed bool) bool {
+// record adds an outcome and reports whether the apply must stop, with the
+// number of failures in the window.
+func (b *breaker) record(failed bool) (bool, int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.n == len(b.ring) && b.ring[b.next] {
@@ -54,7 +55,7 @@ func (b *breaker) record(failed bool) bool {
 		b.consecutive = 0
 	}
 	if b.cfg.MaxConsecutive > 0 && b.consecutive >= b.cfg.MaxConsecutive {
-		return true
+		return true, b.failures
 	}
-	return b.n >= b.cfg.MinSamples && float64(b.failures)/float64(b.n) >= b.cfg.MaxShare
+	return b.n >= b.cfg.MinSamples && float64(b.failures)/float64(b.n) >= b.cfg.MaxShare, b.failures
 }

@@ -21,7 +21,7 @@ func TestBreaker(t *testing.T) {
 			b := newBreaker(cfg)
 			got := -1
 			for i, c := range tt.outcomes {
-				if b.record(c == 'f') && got < 0 {
+				if trip, _ := b.record(c == 'f'); trip && got < 0 {
 					got = i
 				}
 			}

@@ -59,7 +59,8 @@ func (t *throttle) wait(ctx context.Context) error {
 }
 
 // slowDown records a 429: every worker pauses for retryAfter (at least a
-// second) and the rate halves.
+// second) and the rate halves. The 429s of requests that were in flight
+// together answer one burst, so while a pause is on they only extend it.
 func (t *throttle) slowDown(retryAfter time.Duration) {
 	if retryAfter < time.Second {
 		retryAfter = time.Second
@@ -67,11 +68,13 @@ func (t *throttle) slowDown(retryAfter time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
+	if now.After(t.pauseTill) {
+		t.lim.SetLimitAt(now, max(t.lim.Limit()/2, t.min))
+	}
 	if till := now.Add(retryAfter); till.After(t.pauseTill) {
 		t.pauseTill = till
 	}
 	t.lastSlow = now
-	t.lim.SetLimitAt(now, max(t.lim.Limit()/2, t.min))
 }
 
 // succeeded lets the rate grow back after a quiet spell.

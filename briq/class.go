@@ -85,7 +85,7 @@ func ClassOf(err error) Class {
 }
 
 // ErrNotFound matches, with errors.Is, any *Error from a 404 answer.
-var ErrNotFound = errors.New("not found")
+var ErrNotFound = errors.New("briq: not found")
 
 // APIError is one entry of a Briq error envelope's "errors" list.
 type APIError struct {

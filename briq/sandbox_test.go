@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -427,4 +428,36 @@ func TestSandboxParallelSends(t *testing.T) {
 	if st.Accepted != n || len(st.ByRecipient) != n || len(st.Duplicates) != 0 || st.Sends != n {
 		t.Errorf("stats: %d sends, %d accepted, %d recipients, %d duplicates; want %d, %d, %d, 0", st.Sends, st.Accepted, len(st.ByRecipient), len(st.Duplicates), n, n, n)
 	}
+}
+
+// BenchmarkSandboxSend measures template first contacts from GOMAXPROCS
+// goroutines through one client to an in-process sandbox over loopback
+// (client and server share the CPUs and the allocation count).
+func BenchmarkSandboxSend(b *testing.B) {
+	srv, err := sandbox.New(sandbox.Options{APIKey: "bench-key", Templates: sandboxTemplates})
+	if err != nil {
+		b.Fatal(err)
+	}
+	url, err := srv.Start("127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = srv.Close() })
+	c, err := briq.New(briq.Options{BaseURL: url, APIKey: "bench-key", MaxConns: 64})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(c.CloseIdleConnections)
+	var seq atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := &briq.MessageRequest{To: fmt.Sprintf("2557%08d", seq.Add(1)), Type: briq.TypeTemplate, TemplateName: "welcome", Variables: map[string]string{"1": "A"}}
+			if _, err := c.SendMessage(context.Background(), req); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -77,7 +77,9 @@ type SendResult struct {
 // SendMessage sends one message through the G2 endpoint.
 //
 // It always returns a non-nil *SendResult. The error is nil exactly when the
-// outcome is Accepted (2xx with a message_id); otherwise it is an *Error whose
+// outcome is Accepted: a 2xx answer with a message_id, whatever its
+// "success" or "status" say (the message exists at Briq; a "failed" status
+// is in the result for the caller to record). Otherwise the error is an *Error whose
 // Class says what happened, and the result still carries whatever ids Briq
 // returned (a 422 provider failure's pollable message_id, for one). The
 // request is sent at most once: nothing here or in net/http retries it.

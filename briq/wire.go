@@ -51,8 +51,8 @@ func (e *envelope[T]) apiErrors() []APIError {
 	return []APIError{{Message: string(e.Detail)}}
 }
 
-// fill copies the server's error entries into e (redacted), the deciding
-// entry's code, message and field on top.
+// fillAPIErrors copies the server's error entries into e, redacted, and the
+// deciding entry's code, message and field into e's own fields.
 func (c *Client) fillAPIErrors(e *Error, errs []APIError, decider int) {
 	if len(errs) == 0 {
 		return

@@ -101,7 +101,7 @@ func runApply(c *cli, args []string) int {
 		c.printDiags(o.view, diags, filesOf(cfg))
 		return exitError
 	}
-	store, warnings, err := state.Open(c.ctx, c.statePath(o.state), state.Options{LockTimeout: o.state.lockTimeout, Operation: "apply"})
+	store, warnings, err := c.openState(o.state, "apply")
 	if err != nil {
 		return fail("Cannot open the state", err, cfg.Files)
 	}

@@ -321,11 +321,11 @@ func TestApplyFaults(t *testing.T) {
 		DropAfterAccept: 0.02,
 	}})
 	for range 5 {
-		if _, _, code := w.run("apply", "-auto-approve", "-var=rate=1000"); code == exitOK {
+		if _, _, code := w.run("apply", "-auto-approve", "-var=rate=600"); code == exitOK {
 			break
 		}
 	}
-	w.mustRun(exitOK, "apply", "-auto-approve", "-var=rate=1000")
+	w.mustRun(exitOK, "apply", "-auto-approve", "-var=rate=600")
 	accepted, unknown := w.audit()
 	stats := w.srv.Stats()
 	fivexx := int64(0)

@@ -93,7 +93,7 @@ func runState(c *cli, args []string) int {
 		return exitOK
 	}
 
-	store, warnings, err := state.Open(c.ctx, path, state.Options{LockTimeout: sf.lockTimeout, Operation: "state " + sub})
+	store, warnings, err := c.openState(sf, "state "+sub)
 	if err != nil {
 		c.printDiags(v, hcl.Diagnostics{errorDiag("Cannot open the state", err)}, nil)
 		if errors.Is(err, state.ErrLocked) {

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"flag"
+	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -63,6 +65,18 @@ func (c *cli) statePath(f stateFlags) string {
 		return f.path
 	}
 	return filepath.Join(c.dir, defaultStateName)
+}
+
+// openState locks and loads the state for operation op. A rehearsal's
+// directory is created on first use.
+func (c *cli) openState(f stateFlags, op string) (*state.Store, []state.Warning, error) {
+	path := c.statePath(f)
+	if f.sandbox {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, nil, fmt.Errorf("create rehearsal directory: %w", err)
+		}
+	}
+	return state.Open(c.ctx, path, state.Options{LockTimeout: f.lockTimeout, Operation: op})
 }
 
 // addrFlags are the repeatable address flags -target, -exclude and -replace.

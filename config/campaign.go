@@ -237,8 +237,8 @@ func (l *loader) decodeSendWindow(c *Campaign, b *hcl.Block) *SendWindow {
 	}
 	var use rowUse
 	sc := refScope{what: what, rowOK: true, recipient: true, use: &use}
-	if c.Recipients != nil {
-		sc.columns = c.Recipients.Columns
+	if c.Recipients != nil && c.Recipients.Columns != nil {
+		sc.columns, sc.csv = c.Recipients.Columns, c.Recipients.block.table.name
 	}
 	sc.noColumns = sc.columns == nil
 	zone := l.newExpr(a.Expr, sc)

@@ -250,6 +250,11 @@ func (t *csvTable) fieldRange(line, field int, r *csv.Reader) hcl.Range {
 		}
 		end++
 	}
+	if end == off && off > lr.Start.Byte {
+		// An empty field: point at the comma before it, so the range is
+		// not empty and stays on its line.
+		off--
+	}
 	c := 1 + utf8.RuneCount(t.src[lr.Start.Byte:off])
 	return hcl.Range{
 		Filename: t.name,

@@ -56,6 +56,7 @@ type limitProblem struct {
 	path    []any // attribute names (string) and list indexes (int)
 	summary string
 	detail  string
+	tooLong bool // a length limit, whose value may be long to quote
 }
 
 // ival is a value inside an interactive object, with its path.
@@ -152,6 +153,7 @@ func (c *limits) text(x ival, name string, max int, required bool) (string, bool
 		c.add(f, "Empty "+pathString(f.path), "%s is empty; WhatsApp requires text here.", pathString(f.path))
 	case utf8.RuneCountInString(s) > max:
 		c.add(f, "Text too long", "%s has %d characters; WhatsApp allows at most %d.", pathString(f.path), utf8.RuneCountInString(s), max)
+		c.probs[len(c.probs)-1].tooLong = true
 	}
 	return s, true
 }
@@ -163,7 +165,7 @@ func checkInteractive(v cty.Value) []limitProblem {
 	c := &limits{}
 	root := ival{v: v}
 	if v.IsKnown() && !v.IsNull() && !v.Type().IsObjectType() && !v.Type().IsMapType() {
-		c.add(root, "Incorrect value type", "interactive must be an object such as { type = \"button\", body = { text = \"...\" }, action = { ... } }.")
+		c.add(root, "Incorrect value type", "interactive must be an object with type, body and action, as WhatsApp defines interactive messages; this is %s.", typeName(v.Type()))
 		return c.probs
 	}
 	typ, known := c.text(root, "type", 100, true)

@@ -82,7 +82,9 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 
 func (l *loader) load() {
 	bodies := l.parseDir()
-	if bodies == nil {
+	if bodies == nil || l.diags.HasErrors() {
+		// After a syntax error the rest would be judged on a partial
+		// file, and mostly report its consequences.
 		return
 	}
 	var blocks hcl.Blocks

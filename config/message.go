@@ -231,7 +231,7 @@ func (l *loader) decodeMessage(m *Message, content *hcl.BodyContent, inCycle boo
 		sc.reply = replyOK
 	}
 	if set := m.Campaign.Recipients; set != nil && set.Columns != nil {
-		sc.columns = set.Columns
+		sc.columns, sc.csv = set.Columns, set.block.table.name
 	} else {
 		sc.noColumns = true
 	}

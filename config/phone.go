@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -54,6 +53,8 @@ var (
 	errPhoneEmpty       = errors.New("the phone number is empty")
 	errPhoneCountryCode = errors.New("the number has no valid country code")
 	errPhoneInvalid     = errors.New("the number is not a valid phone number")
+	errPhoneShort       = errors.New("the number is too short")
+	errPhoneLong        = errors.New("the number is too long")
 	errPhoneExtension   = errors.New("the number has an extension, which WhatsApp cannot reach")
 )
 
@@ -82,10 +83,12 @@ func (n *phoneNormalizer) slow(s string) (string, error) {
 		switch {
 		case errors.Is(err, phonenumbers.ErrInvalidCountryCode):
 			return "", errPhoneCountryCode
-		case errors.Is(err, phonenumbers.ErrNotANumber):
-			return "", errPhoneInvalid
+		case errors.Is(err, phonenumbers.ErrTooShortNSN), errors.Is(err, phonenumbers.ErrTooShortAfterIDD):
+			return "", errPhoneShort
+		case errors.Is(err, phonenumbers.ErrNumTooLong):
+			return "", errPhoneLong
 		default:
-			return "", fmt.Errorf("%w: %v", errPhoneInvalid, err)
+			return "", errPhoneInvalid
 		}
 	}
 	if num.GetExtension() != "" {

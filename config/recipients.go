@@ -172,6 +172,9 @@ func (l *loader) decodeDataBlock(b *hcl.Block, schema *hcl.BodySchema, nameOK bo
 	var use rowUse
 	sc := refScope{rowOK: true, columns: db.table.headerOrNil(), use: &use}
 	sc.noColumns = sc.columns == nil
+	if db.table != nil {
+		sc.csv = db.table.name
+	}
 	unknown := &evalScope{root: l.cfg.root, unknown: true}
 	if a, found := content.Attributes["phone"]; found {
 		sc.what = "the phone of " + what

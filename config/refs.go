@@ -26,6 +26,8 @@ type refScope struct {
 	reply replyScope
 	// use collects the columns read, when row is available.
 	use *rowUse
+	// csv names the CSV file row comes from, for messages.
+	csv string
 }
 
 type replyScope int
@@ -118,7 +120,7 @@ func (l *loader) checkRef(t hcl.Traversal, sc refScope, x *expr) bool {
 		col := indexOf(sc.columns, attr)
 		if col < 0 {
 			l.diags = append(l.diags, errorf(attrRange, "Unknown CSV column",
-				"The CSV file of %s has no column %q.%s Its columns are %s.", sc.what, attr, didYouMean(attr, sc.columns), describeNames(sc.columns)))
+				"%s has no column %q.%s Its columns are %s.", sc.csv, attr, didYouMean(attr, sc.columns), describeNames(sc.columns)))
 			return false
 		}
 		if sc.use != nil {

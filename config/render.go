@@ -192,8 +192,12 @@ func (r *renderer) checkLen(e *expr, what, v string, max int, required bool) {
 		return
 	}
 	if n := utf8.RuneCountInString(v); n > max {
-		r.diags = append(r.diags, r.s.errorf(e, capitalize(what)+" too long",
-			"The %s has %d characters; WhatsApp accepts at most %d.", what, n, max))
+		d := r.s.errorf(e, capitalize(what)+" too long",
+			"The %s has %d characters; Briq accepts at most %d.", what, n, max)
+		// The printer would quote the values the expression read, which
+		// can be thousands of characters here.
+		d.Expression, d.EvalContext = nil, nil
+		r.diags = append(r.diags, d)
 	}
 }
 
@@ -247,7 +251,7 @@ func (r *renderer) variables(m *Message) map[string]string {
 		switch {
 		case ev.Type() != cty.String && ev.Type() != cty.DynamicPseudoType:
 			r.diags = append(r.diags, r.s.errorf(e, "Incorrect value type",
-				"The template variable %q must be a string, but it is %s. Convert it with tostring() if that is what you mean.", key, describeValue(ev)))
+				"The template variable %q must be a string, but this is %s. Convert it with tostring() if that is what you mean.", key, describeValue(ev)))
 			r.known = false
 		case !ev.IsKnown():
 			r.known = false
@@ -311,6 +315,9 @@ func (r *renderer) interactive(e *expr) json.RawMessage {
 	for _, p := range checkInteractive(v) {
 		d := r.s.errorf(e, p.summary, "%s", p.detail)
 		d.Subject = rangeAt(e.Expression, p.path).Ptr()
+		if p.tooLong {
+			d.Expression, d.EvalContext = nil, nil // as in checkLen
+		}
 		r.diags = append(r.diags, d)
 	}
 	if !v.IsWhollyKnown() {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"io"
+	"strings"
 	"runtime"
 	"sync"
 
@@ -251,20 +252,16 @@ func (db *dataBlock) rowRange(line int, e *expr) hcl.Range {
 // phoneError describes an invalid phone number.
 func (db *dataBlock) phoneError(line int, raw string, err error) *hcl.Diagnostic {
 	var hint string
-	switch err {
-	case errPhoneEmpty:
+	international := strings.HasPrefix(strings.TrimSpace(raw), "+")
+	switch {
+	case err == errPhoneEmpty:
 		return errorf(db.rowRange(line, db.phone), "Missing phone number",
 			"The row on line %d of %s has no phone number.", line, db.table.name)
-	case errPhoneCountryCode:
-		if db.region == "" {
-			hint = " Write numbers with their country code (+255 712 345 678), or set default_region for numbers written without it."
-		} else {
-			hint = fmt.Sprintf(" It was read as a number of region %s (default_region).", db.region)
-		}
-	default:
-		if db.region != "" {
-			hint = fmt.Sprintf(" Numbers without a country code are read as numbers of region %s (default_region).", db.region)
-		}
+	case err == errPhoneCountryCode && db.region == "":
+		hint = " Write numbers with their country code (+255 712 345 678), or set default_region for numbers written without it."
+	case err == errPhoneExtension || international:
+	case db.region != "":
+		hint = fmt.Sprintf(" Numbers without a country code are read as numbers of region %s (default_region).", db.region)
 	}
 	return errorf(db.rowRange(line, db.phone), "Invalid phone number",
 		"The phone number %q on line %d of %s is not valid: %s.%s", raw, line, db.table.name, err, hint)

@@ -118,7 +118,7 @@ type lineReader struct {
 }
 
 func newLineReader(r io.Reader) *lineReader {
-	return &lineReader{r: bufio.NewReaderSize(r, 1<<20)}
+	return &lineReader{r: bufio.NewReaderSize(r, 64<<10)}
 }
 
 // next returns the next line without its LF and whether it had one; a line

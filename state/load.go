@@ -250,6 +250,9 @@ func replay(r io.Reader, name string, st *State, snapshot, locked bool) (journal
 		// compaction that stopped before it replaced the journal.
 		if seq := j.base + uint64(j.records) + 1; seq > st.serial {
 			rec, err := d.record(payload)
+			if err == nil && rec.op == opSend {
+				err = errors.New("unexpected send record")
+			}
 			if err == nil {
 				_, err = st.apply(&rec)
 			}

@@ -291,6 +291,9 @@ func (d *decoder) record(b []byte) (record, error) {
 // finish moves the fields of opt-out, rm and mv records to their places and
 // checks that r has what its op needs.
 func (d *decoder) finish(r *record, from, to, text string, at int64) error {
+	if rp := r.send.Reply; rp != nil && *rp == (Reply{}) {
+		r.send.Reply = nil // an empty reply is no reply, as appendRecord writes it
+	}
 	var err error
 	switch r.op {
 	case 0:

@@ -244,7 +244,7 @@ func (s *Store) Refresh(u Update) error {
 		err = checkID("error code", u.ErrorCode, false)
 	}
 	var reply *Reply
-	if err == nil && u.Reply != nil {
+	if err == nil && u.Reply != nil && *u.Reply != (Reply{}) {
 		reply = &Reply{ID: u.Reply.ID, Title: cleanText(u.Reply.Title, maxText), Text: cleanText(u.Reply.Text, maxText),
 			At: u.Reply.At, MessageID: u.Reply.MessageID}
 		err = errors.Join(checkID("reply id", reply.ID, false), checkID("reply message_id", reply.MessageID, false))

@@ -1,5 +1,5 @@
 locals {
-  long = join("", [for i in range(5000) : "x"])
+  long = join("", [for i in range(1000) : "xxxxx"])
 }
 
 recipients "customers" {

@@ -22,3 +22,17 @@ campaign "vars" {
     variables = ["a", "b"]
   }
 }
+
+campaign "per_row" {
+  recipients = recipients.customers
+
+  message "empty" {
+    template  = "offer"
+    variables = { "1" = row.first_name }
+  }
+
+  message "whole" {
+    template  = "offer"
+    variables = { for k, v in { "1" = row.first_name } : k => v }
+  }
+}

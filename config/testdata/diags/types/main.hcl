@@ -10,8 +10,14 @@ recipients "key_list" {
   key   = [row.id]
 }
 
+recipients "ok" {
+  csv   = "customers.csv"
+  phone = row.phone
+  key   = row.id
+}
+
 campaign "types" {
-  recipients = recipients.customers
+  recipients = recipients.ok
 
   message "offer" {
     template = "offer"

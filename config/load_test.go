@@ -1,0 +1,298 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// writeDir writes files into a new temporary directory and returns it.
+func writeDir(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// mustLoad loads dir and fails the test on any diagnostic.
+func mustLoad(t *testing.T, dir string, opts LoadOptions) *Config {
+	t.Helper()
+	cfg, diags := Load(dir, opts)
+	diags = append(diags, cfg.Check()...)
+	if len(diags) > 0 {
+		t.Fatalf("unexpected diagnostics:\n%s", diagText(cfg.Files, diags))
+	}
+	return cfg
+}
+
+const oneCampaign = `
+recipients "r" {
+  csv   = "r.csv"
+  phone = row.phone
+}
+campaign "c" {
+  recipients = recipients.r
+  message "m" {
+    template  = "t"
+    variables = { "1" = var.v }
+  }
+}
+`
+
+func TestVariablePrecedence(t *testing.T) {
+	dir := writeDir(t, map[string]string{
+		"main.hcl": `variable "v" { default = "default" }` + oneCampaign,
+		"r.csv":    "phone\n+255712345678\n",
+		"a.hcl":    `v = "file a"`,
+		"b.json":   `{"v": "file b"}`,
+	})
+	env := []string{"UJUMBE_VAR_v=env", "UJUMBE_VAR_undeclared=ignored", "PATH=/bin"}
+	tests := []struct {
+		name string
+		opts LoadOptions
+		want string
+	}{
+		{"default", LoadOptions{}, "default"},
+		{"environment", LoadOptions{Env: env}, "env"},
+		{"var-file beats environment", LoadOptions{Env: env, VarFiles: []string{filepath.Join(dir, "a.hcl")}}, "file a"},
+		{"later var-file wins", LoadOptions{VarFiles: []string{filepath.Join(dir, "a.hcl"), filepath.Join(dir, "b.json")}}, "file b"},
+		{"-var beats var-file", LoadOptions{Env: env, VarFiles: []string{filepath.Join(dir, "a.hcl")}, Vars: []string{"v=flag"}}, "flag"},
+		{"later -var wins", LoadOptions{Vars: []string{"v=one", "v=two=2"}}, "two=2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// The var-files are not in dir's *.hcl set: a.hcl would be, so
+			// the configuration lives in a subdirectory.
+			cfg := mustLoad(t, configDir(t, dir), tt.opts)
+			m := cfg.Campaigns[0].Messages[0]
+			p, diags := m.Render(cfg.Recipients["r"].Recipients[0], nil)
+			if diags.HasErrors() {
+				t.Fatal(diagText(cfg.Files, diags))
+			}
+			if got := p.Variables["1"]; got != tt.want {
+				t.Errorf("var.v = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// configDir copies main.hcl and r.csv of dir into a subdirectory, so that
+// var-files in dir are not part of the configuration.
+func configDir(t *testing.T, dir string) string {
+	t.Helper()
+	sub := filepath.Join(dir, "config")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"main.hcl", "r.csv"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sub, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return sub
+}
+
+func TestVariableTypes(t *testing.T) {
+	dir := writeDir(t, map[string]string{
+		"main.hcl": `
+variable "v" { type = string }
+variable "n" { type = number }
+variable "tags" {
+  type    = object({ a = string, b = optional(string, "bee") })
+  default = { a = "ay" }
+}
+variable "key" {
+  type      = string
+  sensitive = true
+}
+provider "briq" {
+  api_key = var.key
+  rate    = var.n
+}
+` + oneCampaign,
+		"r.csv": "phone\n+255712345678\n",
+	})
+	cfg := mustLoad(t, dir, LoadOptions{Vars: []string{"v=x", "n=2.5", "key=s3cret"}})
+	if got := cfg.Provider.Rate; got != 2.5 {
+		t.Errorf("rate = %v, want 2.5", got)
+	}
+	if got := cfg.Provider.APIKey; got != "s3cret" {
+		t.Errorf("api key = %q", got)
+	}
+	v := cfg.root.Variables["var"]
+	if !v.GetAttr("key").HasMark(sensitive) {
+		t.Errorf("var.key is not marked sensitive")
+	}
+	if got := v.GetAttr("tags").GetAttr("b").AsString(); got != "bee" {
+		t.Errorf("optional attribute default = %q, want bee", got)
+	}
+	// A complex value on the command line is an HCL expression.
+	cfg = mustLoad(t, dir, LoadOptions{Vars: []string{"v=x", "n=1", "key=k", `tags={ a = "A", b = "B" }`}})
+	if got := cfg.root.Variables["var"].GetAttr("tags").GetAttr("b").AsString(); got != "B" {
+		t.Errorf("tags.b = %q, want B", got)
+	}
+}
+
+func TestLoadRecipients(t *testing.T) {
+	dir := writeDir(t, map[string]string{
+		"main.hcl": `
+recipients "r" {
+  csv            = "data/r.csv"
+  phone          = row.phone
+  key            = "K-${row.id}"
+  where          = row.opt_in != "no"
+  default_region = "tz"
+}
+suppress "s" {
+  csv            = "data/stop.csv"
+  phone          = row.number
+  default_region = "TZ"
+}
+campaign "c" {
+  recipients = recipients.r
+  message "m" { template = "t" }
+}
+`,
+		// BOM, CRLF, quoted fields with commas, quotes and a line break.
+		"data/r.csv": "\xef\xbb\xbfid,name,phone,opt_in\r\n" +
+			"1,\"Asha, \"\"A\"\"\",+255 712 345 678,yes\r\n" +
+			"2,\"Baraka\r\nJr\",0712345679,no\r\n" +
+			"3,Neema,255754123456,\r\n",
+		"data/stop.csv": "number\n0754 123 456\n",
+	})
+	cfg := mustLoad(t, dir, LoadOptions{})
+	set := cfg.Recipients["r"]
+	type rec struct {
+		Key, Phone, Name string
+		Line             int
+	}
+	var got []rec
+	for _, r := range set.Recipients {
+		name, _ := r.Column("name")
+		got = append(got, rec{r.Key, r.Phone, name, r.Line})
+	}
+	want := []rec{
+		{"K-1", "255712345678", `Asha, "A"`, 2},
+		{"K-3", "255754123456", "Neema", 5},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("wrong recipients (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"id", "name", "phone", "opt_in"}, set.Columns); diff != "" {
+		t.Errorf("wrong columns (-want +got):\n%s", diff)
+	}
+	if _, ok := set.Recipients[0].Column("nope"); ok {
+		t.Errorf("Column of a missing column reported ok")
+	}
+	if block, ok := cfg.Suppressed("255754123456"); !ok || block != "s" {
+		t.Errorf("Suppressed = %q, %v", block, ok)
+	}
+	want2 := Counts{Campaigns: 1, Messages: 1, Recipients: 2, Filtered: 1, Suppressed: 1}
+	if diff := cmp.Diff(want2, cfg.Counts()); diff != "" {
+		t.Errorf("wrong counts (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadCampaign(t *testing.T) {
+	dir := writeDir(t, map[string]string{
+		"main.hcl": `
+provider "briq" {
+  base_url         = "http://127.0.0.1:8080/"
+  sender           = "255700000001"
+  burst            = 5
+  max_recipients   = 1000
+  opt_out_keywords = ["stop", "ACHA"]
+}
+recipients "r" {
+  csv   = "r.csv"
+  phone = row.phone
+}
+campaign "c" {
+  recipients     = recipients.r
+  start_at       = "2026-11-27T08:00:00+03:00"
+  stop_at        = "2026-11-30T20:00:00Z"
+  max_recipients = 50
+  send_window {
+    from      = "20:00"
+    to        = "06:30"
+    time_zone = "Africa/Nairobi"
+  }
+  message "later" {
+    after = message.first
+    delay = "1d12h"
+    when  = reply == null
+    text  = "again"
+  }
+  message "first" {
+    template = "t"
+  }
+}
+moved {
+  from = campaign.old
+  to   = campaign.c
+}
+moved {
+  from = campaign.c.message.earlier
+  to   = campaign.c.message.later
+}
+`,
+		"r.csv": "phone\n+255712345678\n",
+	})
+	cfg := mustLoad(t, dir, LoadOptions{})
+	p := cfg.Provider
+	if p.BaseURL != "http://127.0.0.1:8080" || p.Sender != "255700000001" || p.Burst != 5 || p.Rate != 20 || p.MaxRecipients != 1000 {
+		t.Errorf("wrong provider %+v", p)
+	}
+	if diff := cmp.Diff([]string{"stop", "ACHA"}, p.OptOutKeywords); diff != "" {
+		t.Errorf("wrong keywords (-want +got):\n%s", diff)
+	}
+	c := cfg.Campaigns[0]
+	if c.StartAt.Format(time.RFC3339) != "2026-11-27T08:00:00+03:00" || !c.StopAt.Equal(time.Date(2026, 11, 30, 20, 0, 0, 0, time.UTC)) || c.MaxRecipients != 50 {
+		t.Errorf("wrong campaign times or size: %v %v %d", c.StartAt, c.StopAt, c.MaxRecipients)
+	}
+	if c.Window.From != 20*time.Hour || c.Window.To != 6*time.Hour+30*time.Minute {
+		t.Errorf("wrong window %v-%v", c.Window.From, c.Window.To)
+	}
+	loc, diags := c.Window.Location(c.Recipients.Recipients[0])
+	if diags.HasErrors() || loc.String() != "Africa/Nairobi" {
+		t.Errorf("Location = %v, %v", loc, diags)
+	}
+	later, first := c.Messages[0], c.Messages[1]
+	if later.After != first || later.Delay != 36*time.Hour || !later.HasWhen || later.Kind != KindText || first.Kind != KindTemplate {
+		t.Errorf("wrong messages: %+v %+v", later, first)
+	}
+	if got := later.Addr(); got != "campaign.c.message.later" {
+		t.Errorf("Addr = %q", got)
+	}
+	want := []*Moved{
+		{From: "campaign.old", To: "campaign.c"},
+		{From: "campaign.c.message.earlier", To: "campaign.c.message.later"},
+	}
+	if diff := cmp.Diff(want, cfg.Moved, cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".DeclRange" }, cmp.Ignore())); diff != "" {
+		t.Errorf("wrong moved (-want +got):\n%s", diff)
+	}
+}
+
+func TestDefaultProvider(t *testing.T) {
+	dir := writeDir(t, map[string]string{"main.hcl": oneCampaign + `variable "v" { default = "x" }`, "r.csv": "phone\n+255712345678\n"})
+	cfg := mustLoad(t, dir, LoadOptions{})
+	want := &Provider{BaseURL: "https://karibu.briq.tz", Rate: 20, Burst: 1, OptOutKeywords: []string{"STOP", "UNSUBSCRIBE"}}
+	if diff := cmp.Diff(want, cfg.Provider); diff != "" {
+		t.Errorf("wrong provider (-want +got):\n%s", diff)
+	}
+}

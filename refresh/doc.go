@@ -1,0 +1,30 @@
+// Package refresh brings the state up to date with the provider: it pulls the
+// delivery status and the replies of the sends that still need them, records
+// opt-out replies, and resolves sends whose outcome is unknown (SPEC §4.1).
+//
+// It owns:
+//   - choosing which sends need the provider: accepted sends within a
+//     look-back (Options.LookBack) whose status is not final (read, failed)
+//     or that have no reply yet, and every unknown send;
+//   - reading them cheaply: workspace-wide listings of
+//     GET /v1/whatsapp/messages with since, direction and status filters,
+//     200 messages a page, so the cost grows with the provider's traffic
+//     since the oldest outstanding send, not with one request per send; a
+//     capped fallback to GET /v1/whatsapp/messages/{id} for the few sends the
+//     listing does not show; a count of every request made;
+//   - the matching rule that turns an unknown send into an accepted one
+//     (its message found at the provider), a retry (certainly absent) or
+//     leaves it unknown (ambiguous or too recent), described on [Run];
+//   - recognising opt-out replies (Options.OptOutKeywords).
+//
+// It must not:
+//   - send anything: it only reads from the provider (GET requests);
+//   - import config, plan, apply or command, print, or read flags and the
+//     environment; the caller passes the client, the opened (locked) store
+//     and the options;
+//   - call a send absent unless the provider's listing says so and the
+//     intent is older than Options.Settle: a send wrongly called absent is
+//     sent twice, one wrongly left unknown only waits for the next refresh;
+//   - move a provider status backwards (pending < sent < delivered < read;
+//     failed is final), or replace a reply already recorded.
+package refresh

@@ -1,0 +1,122 @@
+package state
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite the files under testdata")
+
+// FuzzJournal checks that any prefix of a valid journal loads, and loads to
+// exactly the records it holds whole. Its seeds in testdata/fuzz/FuzzJournal
+// are real journals, written by TestJournalSeeds -update.
+func FuzzJournal(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte, cut uint) {
+		full := newState()
+		_, fullErr := replay(bytes.NewReader(data), "fuzz.wal", full, false, true)
+		n := int(cut % uint(len(data)+1))
+		prefix := newState()
+		j, err := replay(bytes.NewReader(data[:n]), "fuzz.wal", prefix, false, true)
+		if fullErr != nil {
+			return // not a valid journal; it only had not to panic
+		}
+		if err != nil {
+			t.Fatalf("the first %d bytes of a valid journal: %v", n, err)
+		}
+		whole := newState()
+		jw, err := replay(bytes.NewReader(data[:j.end]), "fuzz.wal", whole, false, true)
+		if err != nil || jw.torn != 0 || jw.records != j.records {
+			t.Fatalf("the %d whole lines of the prefix: %+v, %v", j.records, jw, err)
+		}
+		if d := cmp.Diff(contentsOf(whole), contentsOf(prefix)); d != "" {
+			t.Fatalf("prefix of %d bytes differs from its whole lines (-whole +prefix):\n%s", n, d)
+		}
+		if prefix.Serial() > full.Serial() {
+			t.Fatalf("prefix has serial %d, the whole journal %d", prefix.Serial(), full.Serial())
+		}
+	})
+}
+
+// FuzzRecord feeds the hand-written record decoder anything: it must not
+// panic, and what it accepts must encode back to something it reads the same.
+func FuzzRecord(f *testing.F) {
+	for _, r := range []record{
+		{op: opSend, send: fullSend()},
+		{op: opIntent, replace: true, send: Send{Addr: addr("k"), Phone: "+1", IntentAt: t0}},
+		{op: opOptOut, optOut: OptOut{Phone: "+1", Text: "STOP \"now\""}},
+		{op: opMove, from: Pattern{Campaign: "a"}, to: Pattern{Campaign: "b"}},
+	} {
+		f.Add(appendRecord(nil, &r))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		r, err := newDecoder().record(payload)
+		if err != nil {
+			return
+		}
+		again, err := newDecoder().record(appendRecord(nil, &r))
+		if err != nil {
+			t.Fatalf("re-encoding %s: %v", payload, err)
+		}
+		if d := cmp.Diff(r, again, cmp.AllowUnexported(record{})); d != "" {
+			t.Fatalf("%s read back differently (-first +second):\n%s", payload, d)
+		}
+	})
+}
+
+// TestJournalSeeds checks that the committed FuzzJournal seeds are valid
+// journals (so the fuzzer tests the property it claims), and writes them
+// with -update.
+func TestJournalSeeds(t *testing.T) {
+	dir := filepath.Join("testdata", "fuzz", "FuzzJournal")
+	if *update {
+		writeJournalSeeds(t, dir)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("no seeds in %s (run go test -run TestJournalSeeds -update): %v", dir, err)
+	}
+	for _, e := range entries {
+		t.Run(e.Name(), func(t *testing.T) {
+			b := readFile(t, filepath.Join(dir, e.Name()))
+			var data string
+			var cut uint
+			if _, err := fmt.Sscanf(string(b), "go test fuzz v1\n[]byte(%q)\nuint(%d)\n", &data, &cut); err != nil {
+				t.Fatalf("seed file: %v", err)
+			}
+			j, err := replay(bytes.NewReader([]byte(data)), e.Name(), newState(), false, true)
+			if err != nil || !j.exists || j.records == 0 {
+				t.Fatalf("seed is not a valid journal with records: %+v, %v", j, err)
+			}
+		})
+	}
+}
+
+func writeJournalSeeds(t *testing.T, dir string) {
+	path := statePath(t)
+	s := mustOpen(t, path)
+	populate(t, s, "C", 12)
+	if _, err := s.Remove(Pattern{"black_friday", "ask", ""}); err != nil {
+		t.Fatal(err)
+	}
+	populate(t, s, "D", 6)
+	if _, err := s.Move(Pattern{Campaign: "black_friday"}, Pattern{Campaign: "cyber_monday"}); err != nil {
+		t.Fatal(err)
+	}
+	journal := readFile(t, path+".wal")
+	s.abandon()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i, cut := range []int{len(journal), len(journal) / 2, len(journal) - 3, 100} {
+		seed := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nuint(%d)\n", journal, cut)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("journal-%d", i)), []byte(seed), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
