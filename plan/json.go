@@ -11,8 +11,8 @@ import (
 // FormatVersion is the version of the JSON plan document and of saved plans.
 const FormatVersion = "1"
 
-// samplesPerMessage is how many sends of each message the plan shows with
-// their rendered content.
+// samplesPerMessage is how many of each message's due sends the plan shows
+// with their rendered content.
 const samplesPerMessage = 3
 
 // Document is the machine-readable plan (`plan -json`). The human renderer
@@ -36,8 +36,8 @@ type MessageDoc struct {
 	Counts  map[string]int `json:"counts"` // only classes present
 	// NextDue is the earliest due time of its scheduled sends.
 	NextDue *time.Time `json:"next_due,omitempty"`
-	// Samples are a few sends with their rendered content, those apply
-	// would send first.
+	// Samples are a few sends with their rendered content: the first that
+	// apply would send, and one of each other class but done.
 	Samples []SendDoc `json:"samples,omitempty"`
 }
 
@@ -99,27 +99,27 @@ func (p *Plan) Document(withSends bool) *Document {
 	return d
 }
 
-// samples picks the sends of one message to show with content: those apply
-// sends, else scheduled ones, else whatever there is.
+// samples picks the sends of one message to show with their content: the
+// first few that apply sends, and the first of every other class but done,
+// so a reviewer sees an example of each reason.
 func (p *Plan) samples(msgAddr string) []SendDoc {
 	var out []SendDoc
-	for _, want := range []func(Class) bool{
-		Class.Sends,
-		func(c Class) bool { return c == Scheduled },
-		func(c Class) bool { return !c.Sends() && c != Scheduled },
-	} {
-		for i := range p.Items {
-			it := &p.Items[i]
-			if len(out) == samplesPerMessage {
-				return out
-			}
-			if want(it.Class) && messageAddr(it.Addr) == msgAddr {
-				out = append(out, sendDoc(it, true))
-			}
+	sending := 0
+	seen := map[Class]bool{Done: true}
+	for i := range p.Items {
+		it := &p.Items[i]
+		if messageAddr(it.Addr) != msgAddr {
+			continue
 		}
-		if len(out) > 0 {
-			return out
+		switch {
+		case it.Class.Sends() && sending < samplesPerMessage:
+			sending++
+		case !it.Class.Sends() && !seen[it.Class]:
+			seen[it.Class] = true
+		default:
+			continue
 		}
+		out = append(out, sendDoc(it, true))
 	}
 	return out
 }

@@ -1,0 +1,242 @@
+package plan
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/state"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+// t0 is when the scenario's first sends were accepted; now is when it plans.
+var (
+	t0  = time.Date(2026, 11, 21, 9, 0, 0, 0, time.UTC)
+	now = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+)
+
+// scenario loads testdata/classes and records a state that puts its sends
+// in every class (see the comments below).
+func scenario(t *testing.T) (*config.Config, *state.State) {
+	t.Helper()
+	cfg, diags := config.Load("testdata/classes", config.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	c := cfg.Campaigns[0]
+	msg := map[string]*config.Message{}
+	for _, m := range c.Messages {
+		msg[m.Name] = m
+	}
+	rec := map[string]*config.Recipient{}
+	for _, r := range c.Recipients.Recipients {
+		rec[r.Key] = r
+	}
+	store, _, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "ujumbe.state"), state.Options{Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	send := func(message, key string, at time.Time, outcome state.Outcome, code string, d state.Digest) {
+		t.Helper()
+		a := state.Addr{Campaign: "promo", Message: message, Key: key}
+		if d == (state.Digest{}) {
+			p, diags := msg[message].Render(rec[key], nil)
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			d = digest(p)
+		}
+		phone := "255712000099" // the orphan's recipient is gone from the CSV
+		if r := rec[key]; r != nil {
+			phone = r.Phone
+		}
+		must(store.RecordIntent(state.Intent{Addr: a, Phone: phone, Digest: d, At: at}))
+		if outcome == state.OutcomeUnknown {
+			return
+		}
+		r := state.Result{Addr: a, Outcome: outcome, ErrorCode: code, At: at.Add(time.Second)}
+		if outcome == state.OutcomeAccepted {
+			r.MessageID, r.ConversationID = "msg-"+message+"-"+key, "conv-"+key
+		}
+		must(store.RecordResult(r))
+	}
+	send("offer", "p1", t0, state.OutcomeAccepted, "", state.Digest{})                          // = offer; + ask
+	send("offer", "p2", t0, state.OutcomeAccepted, "", state.DigestOf([]byte("older content"))) // ~ offer
+	send("offer", "p3", t0, state.OutcomeUnknown, "", state.Digest{})                           // ? offer; ask waits
+	send("offer", "p4", t0, state.OutcomeRetry, "HTTP_503", state.Digest{})                     // ! offer
+	send("offer", "p5", t0, state.OutcomeFailed, "VALIDATION_ERROR", state.Digest{})            // x offer and everything after
+	send("offer", "p7", t0, state.OutcomeAccepted, "", state.Digest{})                          // p7 answered yes
+	send("ask", "p7", t0.Add(10*time.Minute), state.OutcomeAccepted, "", state.Digest{})        //
+	send("offer", "p8", t0, state.OutcomeAccepted, "", state.Digest{})                          // p8 has not answered
+	send("ask", "p8", t0.Add(10*time.Minute), state.OutcomeAccepted, "", state.Digest{})        //
+	send("offer", "gone", t0, state.OutcomeAccepted, "", state.DigestOf([]byte("removed row"))) // - orphan
+	must(store.Refresh(state.Update{
+		Addr:  state.Addr{Campaign: "promo", Message: "ask", Key: "p7"},
+		Reply: &state.Reply{ID: "yes", Title: "Yes", At: t0.Add(15 * time.Minute), MessageID: "in-p7"},
+		At:    t0.Add(16 * time.Minute),
+	}))
+	return cfg, store.State()
+}
+
+func TestBuildClasses(t *testing.T) {
+	cfg, st := scenario(t)
+	p, diags := Build(cfg, st, now, Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	got := map[string]string{}
+	for _, it := range p.Items {
+		got[it.Addr.String()] = it.Class.String()
+	}
+	want := map[string]string{
+		`campaign.promo.message.offer["p1"]`: "=", `campaign.promo.message.ask["p1"]`: "+",
+		`campaign.promo.message.code["p1"]`: ">", `campaign.promo.message.nudge["p1"]`: ">",
+		`campaign.promo.message.offer["p2"]`: "~", `campaign.promo.message.ask["p2"]`: "+",
+		`campaign.promo.message.code["p2"]`: ">", `campaign.promo.message.nudge["p2"]`: ">",
+		`campaign.promo.message.offer["p3"]`: "?", `campaign.promo.message.ask["p3"]`: ">",
+		`campaign.promo.message.code["p3"]`: ">", `campaign.promo.message.nudge["p3"]`: ">",
+		`campaign.promo.message.offer["p4"]`: "!", `campaign.promo.message.ask["p4"]`: ">",
+		`campaign.promo.message.code["p4"]`: ">", `campaign.promo.message.nudge["p4"]`: ">",
+		`campaign.promo.message.offer["p5"]`: "x", `campaign.promo.message.ask["p5"]`: "x",
+		`campaign.promo.message.code["p5"]`: "x", `campaign.promo.message.nudge["p5"]`: "x",
+		`campaign.promo.message.offer["p6"]`: "+", `campaign.promo.message.ask["p6"]`: ">",
+		`campaign.promo.message.code["p6"]`: ">", `campaign.promo.message.nudge["p6"]`: ">",
+		`campaign.promo.message.offer["p7"]`: "=", `campaign.promo.message.ask["p7"]`: "=",
+		`campaign.promo.message.code["p7"]`: "+", `campaign.promo.message.nudge["p7"]`: "x",
+		`campaign.promo.message.offer["p8"]`: "=", `campaign.promo.message.ask["p8"]`: "=",
+		`campaign.promo.message.code["p8"]`: ">", `campaign.promo.message.nudge["p8"]`: ">",
+		`campaign.promo.message.offer["p9"]`: "-", `campaign.promo.message.ask["p9"]`: "-",
+		`campaign.promo.message.code["p9"]`: "-", `campaign.promo.message.nudge["p9"]`: "-",
+		`campaign.promo.message.offer["gone"]`: "-",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("classes (-want +got):\n%s", diff)
+	}
+	for _, it := range p.Items {
+		switch it.Addr.String() {
+		case `campaign.promo.message.ask["p1"]`:
+			if it.ConversationID != "conv-p1" || !it.WindowEnd.Equal(t0.Add(24*time.Hour+time.Second)) {
+				t.Errorf("ask to p1: conversation %q, window end %v", it.ConversationID, it.WindowEnd)
+			}
+		case `campaign.promo.message.nudge["p8"]`:
+			if want := t0.Add(10*time.Minute + time.Second + 20*time.Hour); !it.Due.Equal(want) {
+				t.Errorf("nudge to p8 due %v, want %v", it.Due, want)
+			}
+		case `campaign.promo.message.code["p7"]`:
+			if it.Reply == nil || it.Reply.ID != "yes" {
+				t.Errorf("code to p7 planned without the answer: %+v", it.Reply)
+			}
+		}
+	}
+}
+
+// TestBuildTimeRules moves the clock: past the 24h window the unanswered
+// follow-ups expire; past stop_at everything unsent does.
+func TestBuildTimeRules(t *testing.T) {
+	cfg, st := scenario(t)
+	classOf := func(p *Plan, addr string) string {
+		for _, it := range p.Items {
+			if it.Addr.String() == addr {
+				return it.Class.String() + " " + it.Reason
+			}
+		}
+		return "missing"
+	}
+	later := t0.Add(30 * time.Hour)
+	p, _ := Build(cfg, st, later, Options{})
+	for addr, want := range map[string]string{
+		`campaign.promo.message.code["p8"]`:  "x no answer to message.ask before the 24h window closed at 2026-11-22 09:00 UTC",
+		`campaign.promo.message.nudge["p8"]`: "x the 24h window closes at 2026-11-22 09:00 UTC, before it is due",
+		`campaign.promo.message.offer["p6"]`: "+ first contact",
+	} {
+		if got := classOf(p, addr); got != want {
+			t.Errorf("at t0+30h %s: %q, want %q", addr, got, want)
+		}
+	}
+	p, _ = Build(cfg, st, time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), Options{})
+	if got := classOf(p, `campaign.promo.message.offer["p6"]`); got != "x stop_at 2026-12-01 00:00 UTC comes before it is due" {
+		t.Errorf("after stop_at: %q", got)
+	}
+}
+
+func TestBuildTargetsAndReplace(t *testing.T) {
+	cfg, st := scenario(t)
+	target, _ := state.ParseAddr(`campaign.promo.message.offer`)
+	exclude, _ := state.ParseAddr(`campaign.promo.message.offer["p6"]`)
+	replace, _ := state.ParseAddr(`campaign.promo.message.offer["p1"]`)
+	p, diags := Build(cfg, st, now, Options{Targets: []state.Pattern{target}, Excludes: []state.Pattern{exclude}, Replace: []state.Pattern{replace}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if !p.Filtered {
+		t.Error("a targeted plan is not marked filtered")
+	}
+	for _, it := range p.Items {
+		if it.Addr.Message != "offer" || it.Addr.Key == "p6" {
+			t.Errorf("%s is outside the target", it.Addr)
+		}
+		if it.Addr.Key == "p1" && (it.Class != Send || !it.Replace) {
+			t.Errorf("replaced send: class %s, replace %v", it.Class, it.Replace)
+		}
+	}
+}
+
+// TestRenderGolden pins the human and JSON plans of the scenario.
+func TestRenderGolden(t *testing.T) {
+	cfg, st := scenario(t)
+	p, diags := Build(cfg, st, now, Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	p.Lineage = "00000000-0000-4000-8000-000000000000" // random in the state
+	var human bytes.Buffer
+	if err := Render(&human, p.Document(false), RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "testdata/classes.plan.golden", human.Bytes())
+	js, err := json.MarshalIndent(p.Document(true), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "testdata/classes.plan.json.golden", append(js, '\n'))
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", path, diff)
+	}
+}
+
+func TestSummaryLine(t *testing.T) {
+	got := SummaryLine(map[string]int{"send": 1204, "scheduled": 310, "done": 88, "unknown": 2})
+	if want := "Plan: 1204 to send, 310 scheduled, 88 done, 2 unknown."; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
