@@ -4,13 +4,16 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ujumbe/ujumbe/apply"
+	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/plan"
+	"github.com/ujumbe/ujumbe/refresh"
 	"github.com/ujumbe/ujumbe/state"
 )
 
@@ -58,6 +61,15 @@ type applyOptions struct {
 	waitTimeout time.Duration
 }
 
+// waitPoll is how long apply -wait sleeps at most while sends wait for
+// answers, whose arrival time nobody knows.
+const waitPoll = 5 * time.Minute
+
+// waitCoalesce gathers sends falling due close together into one round:
+// apply -wait wakes for the first and sends those due up to this much later
+// with it.
+const waitCoalesce = time.Minute
+
 func runApply(c *cli, args []string) int {
 	var o applyOptions
 	fs := c.newFlagSet("apply")
@@ -70,109 +82,263 @@ func runApply(c *cli, args []string) int {
 	if !c.parseFlags(fs, args) {
 		return exitError
 	}
-	if fs.NArg() > 1 {
+	switch {
+	case fs.NArg() > 1:
 		fmt.Fprintf(c.stderr, "Error: apply takes at most one argument, the saved plan; got %q.\n", fs.Args())
 		return exitError
-	}
-	if o.parallelism < 1 {
+	case o.parallelism < 1:
 		fmt.Fprintln(c.stderr, "Error: -parallelism must be at least 1.")
 		return exitError
-	}
-	if o.wait {
-		return notBuilt(c, "apply -wait")
-	}
-	fail := func(summary string, err error, files map[string]*hcl.File) int {
-		c.printDiags(o.view, hcl.Diagnostics{errorDiag(summary, err)}, files)
-		if errors.Is(err, state.ErrLocked) {
-			return exitLocked
-		}
+	case o.wait && fs.NArg() == 1:
+		fmt.Fprintln(c.stderr, "Error: -wait cannot be used with a saved plan, which covers one moment; plan and apply without a plan file.")
 		return exitError
 	}
-
-	var saved *plan.File
+	a := &applier{cli: c, o: o}
 	if fs.NArg() == 1 {
 		var err error
-		if saved, err = plan.ReadFile(c.path(fs.Arg(0))); err != nil {
-			return fail("Cannot read the saved plan", err, nil)
+		if a.saved, err = plan.ReadFile(c.path(fs.Arg(0))); err != nil {
+			return a.fail("Cannot read the saved plan", err)
 		}
 	}
-	cfg, diags := c.loadConfig(o.config)
+	return a.run()
+}
+
+// applier is one apply command: its configuration, state, provider and
+// clock, kept for the rounds of -wait.
+type applier struct {
+	*cli
+	o        applyOptions
+	saved    *plan.File
+	cfg      *config.Config
+	store    *state.Store
+	prov     *provider
+	approved bool
+	senderID string
+	resolved bool // senderID is known
+}
+
+func (a *applier) fail(summary string, err error) int {
+	var files map[string]*hcl.File
+	if a.cfg != nil {
+		files = a.cfg.Files
+	}
+	a.printDiags(a.o.view, hcl.Diagnostics{errorDiag(summary, err)}, files)
+	if errors.Is(err, state.ErrLocked) {
+		return exitLocked
+	}
+	return exitError
+}
+
+func (a *applier) run() int {
+	var diags hcl.Diagnostics
+	a.cfg, diags = a.loadConfig(a.o.config)
 	if diags.HasErrors() {
-		c.printDiags(o.view, diags, filesOf(cfg))
+		a.printDiags(a.o.view, diags, filesOf(a.cfg))
 		return exitError
 	}
-	store, warnings, err := c.openState(o.state, "apply")
+	a.printDiags(a.o.view, diags, a.cfg.Files)
+	store, warnings, err := a.openState(a.o.state, "apply")
 	if err != nil {
-		return fail("Cannot open the state", err, cfg.Files)
+		return a.fail("Cannot open the state", err)
 	}
-	c.printWarnings(o.view, warnings)
+	a.store = store
 	defer store.Close()
+	a.printWarnings(a.o.view, warnings)
 	st := store.State()
-	if saved != nil {
-		if err := saved.Check(time.Now(), st.Lineage(), st.Serial(), inputDigests(cfg), c.variablesDigest(o.config)); err != nil {
-			return fail("Saved plan refused", err, cfg.Files)
+	if a.saved != nil {
+		if err := a.saved.Check(time.Now(), st.Lineage(), st.Serial(), inputDigests(a.cfg), a.variablesDigest(a.o.config)); err != nil {
+			return a.fail("Saved plan refused", err)
 		}
 	}
-	p, d := c.buildPlan(cfg, st, o.addrs)
-	diags = append(diags, d...)
-	c.printDiags(o.view, diags, cfg.Files)
+	if a.prov, err = a.openProvider(a.cfg, a.o.state.sandbox, a.o.parallelism); err != nil {
+		return a.fail("Cannot reach the provider", err)
+	}
+	defer a.prov.close()
+	a.approved = a.saved != nil || a.o.autoApprove
+
+	var deadline time.Time
+	if a.o.waitTimeout > 0 {
+		deadline = a.prov.now().Add(a.o.waitTimeout)
+	}
+	var total apply.Summary
+	for round := 0; ; round++ {
+		p, code := a.round(round, &total)
+		if code != exitOK || !a.o.wait {
+			if code == exitOK && a.store != nil {
+				if err := a.store.Close(); err != nil {
+					return a.fail("Cannot write the state", err)
+				}
+			}
+			return code
+		}
+		wake, scheduled, awaiting := nextWake(p, a.prov.now())
+		if scheduled == 0 || (!deadline.IsZero() && !wake.Before(deadline)) {
+			if scheduled == 0 {
+				fmt.Fprintln(a.stdout, "\nNothing more is scheduled.")
+			} else {
+				fmt.Fprintf(a.stdout, "\nStopped waiting (-wait-timeout): %d sends are still scheduled.\n", scheduled)
+			}
+			if !a.o.view.json {
+				fmt.Fprintln(a.stdout)
+				a.printFunnels(a.store.State())
+			}
+			return exitOK
+		}
+		if !a.o.view.json && wake.Sub(a.prov.now()) >= waitPoll {
+			fmt.Fprintf(a.stdout, "Waiting until %s: %d sends scheduled, %d awaiting an answer.\n", wake.UTC().Format("2006-01-02 15:04 UTC"), scheduled, awaiting)
+		}
+		if err := a.prov.sleep(a.ctx, wake.Sub(a.prov.now())); err != nil {
+			return a.fail("Apply stopped", apply.ErrInterrupted)
+		}
+	}
+}
+
+// round refreshes, plans and sends what is due once, and returns the plan.
+func (a *applier) round(round int, total *apply.Summary) (*plan.Plan, int) {
+	if a.o.refresh {
+		sum, err := refresh.Run(a.ctx, a.prov.client, a.store, refresh.Options{Now: a.prov.now, OptOutKeywords: a.cfg.Provider.OptOutKeywords})
+		if err != nil {
+			return nil, a.fail("Refresh failed", err)
+		}
+		if line := refreshLine(sum); line != "" && !a.o.view.json {
+			fmt.Fprintln(a.stdout, line)
+		}
+	}
+	p, diags := a.buildPlan(a.cfg, a.store.State(), a.o.addrs, a.prov.now())
+	a.printDiags(a.o.view, diags, a.cfg.Files)
 	if diags.HasErrors() {
-		return exitError
+		return nil, exitError
+	}
+	approves := func(*plan.Item) bool { return true }
+	if a.saved != nil {
+		approves = a.saved.Approves()
 	}
 	var items []*plan.Item
-	approves := func(*plan.Item) bool { return true }
-	if saved != nil {
-		approves = saved.Approves()
-	}
 	for i := range p.Items {
 		if it := &p.Items[i]; it.Class.Sends() && approves(it) {
 			items = append(items, it)
 		}
 	}
-	if err := plan.Render(c.stdout, p.Document(false), plan.RenderOptions{Color: c.color(o.view, c.stdout)}); err != nil {
-		return exitError
+	switch {
+	case a.o.view.json:
+	case round == 0:
+		if err := plan.Render(a.stdout, p.Document(false), plan.RenderOptions{Color: a.color(a.o.view, a.stdout)}); err != nil {
+			return nil, exitError
+		}
+	case len(items) > 0:
+		// Later rounds of -wait: one line each; the first showed the plan.
+		fmt.Fprintf(a.stdout, "%s  %s\n", a.prov.now().UTC().Format("2006-01-02 15:04 UTC"), plan.SummaryLine(p.Document(false).Summary))
 	}
 	if len(items) == 0 {
-		return exitOK
+		if a.o.view.json && !a.o.wait {
+			return p, a.writeJSON(applyJSON{Plan: p.Document(false).Summary, Applied: *total})
+		}
+		return p, exitOK
 	}
-	if saved == nil && !o.autoApprove {
-		ok, err := c.confirm(len(items))
+	if !a.approved {
+		ok, err := a.confirm(len(items))
 		if err != nil {
-			return fail("Cannot apply", err, nil)
+			return nil, a.fail("Cannot apply", err)
 		}
 		if !ok {
-			fmt.Fprintln(c.stdout, "\nApply cancelled.")
-			return exitError
+			fmt.Fprintln(a.stdout, "\nApply cancelled.")
+			return nil, exitError
 		}
+		a.approved = true
 	}
-
-	prov, err := c.openProvider(cfg, o.state.sandbox, o.parallelism)
-	if err != nil {
-		return fail("Cannot reach the provider", err, nil)
+	if !a.resolved {
+		id, err := a.resolveSender(a.prov, a.cfg.Provider.Sender)
+		if err != nil {
+			return nil, a.fail("Cannot resolve the sender", err)
+		}
+		a.senderID, a.resolved = id, true
 	}
-	defer prov.close()
-	senderID, err := c.senderID(prov, cfg.Provider.Sender)
-	if err != nil {
-		return fail("Cannot resolve the sender", err, nil)
-	}
-	prog := c.newProgress(o.view, len(items))
-	sum, runErr := apply.Run(c.ctx, items, prov.client, store, apply.Options{
-		Rate:        cfg.Provider.Rate,
-		Burst:       cfg.Provider.Burst,
-		Parallelism: o.parallelism,
-		SenderID:    senderID,
-		Sender:      cfg.Provider.Sender,
+	prog := a.newProgress(a.o.view, len(items))
+	sum, runErr := apply.Run(a.ctx, items, a.prov.client, a.store, apply.Options{
+		Rate:        a.cfg.Provider.Rate,
+		Burst:       a.cfg.Provider.Burst,
+		Parallelism: a.o.parallelism,
+		SenderID:    a.senderID,
+		Sender:      a.cfg.Provider.Sender,
+		Now:         a.prov.now,
 		Progress:    prog.update,
 	})
 	prog.finish()
-	if err := store.Close(); err != nil && runErr == nil {
-		runErr = err
+	total.Add(sum)
+	if a.o.view.json {
+		res := applyJSON{Plan: p.Document(false).Summary, Applied: sum}
+		if runErr != nil {
+			res.Error = runErr.Error()
+		}
+		a.writeJSON(res)
+	} else {
+		a.printSummary(sum)
 	}
-	c.printSummary(sum)
 	if runErr != nil {
-		return fail("Apply stopped", runErr, nil)
+		return nil, a.fail("Apply stopped", runErr)
 	}
-	return exitOK
+	return p, exitOK
+}
+
+// applyJSON is apply's -json output, one document per round that sends.
+type applyJSON struct {
+	Plan    map[string]int `json:"plan"`
+	Applied apply.Summary  `json:"applied"`
+	Error   string         `json:"error,omitempty"`
+}
+
+// nextWake returns when apply -wait should look again: the earliest due
+// time of a scheduled send, but no later than waitPoll while sends await
+// an answer; and how many sends are scheduled and awaiting. Sends that wait
+// for another send wake with it.
+func nextWake(p *plan.Plan, now time.Time) (wake time.Time, scheduled, awaiting int) {
+	var dues []time.Time
+	for i := range p.Items {
+		it := &p.Items[i]
+		if it.Class != plan.Scheduled {
+			continue
+		}
+		scheduled++
+		switch {
+		case it.AwaitsReply:
+			awaiting++
+		case !it.Due.IsZero():
+			dues = append(dues, it.Due)
+		}
+	}
+	if len(dues) > 0 {
+		slices.SortFunc(dues, time.Time.Compare)
+		wake = dues[0]
+		for _, d := range dues {
+			if d.Sub(dues[0]) <= waitCoalesce {
+				wake = d
+			}
+		}
+	}
+	if poll := now.Add(waitPoll); awaiting > 0 && (wake.IsZero() || poll.Before(wake)) {
+		wake = poll
+	}
+	return wake, scheduled, awaiting
+}
+
+// refreshLine summarises a refresh in one line, or "" when it found nothing.
+func refreshLine(s refresh.Summary) string {
+	var parts []string
+	for _, p := range []struct {
+		n    int
+		what string
+	}{
+		{s.Statuses, "statuses"}, {s.Replies, "replies"}, {s.OptOuts, "opt-outs"},
+		{s.Found, "unknown sends found"}, {s.Absent, "unknown sends absent (due again)"},
+	} {
+		if p.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.what))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("Refreshed: %s (%d requests).", strings.Join(parts, ", "), s.Requests)
 }
 
 // confirm asks the operator, on a terminal, to type "yes".

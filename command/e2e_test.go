@@ -334,8 +334,11 @@ func TestApplyFaults(t *testing.T) {
 			fivexx += k
 		}
 	}
-	if int64(unknown) != stats.Dropped+fivexx {
-		t.Errorf("%d unknown sends, want %d dropped + %d 5xx (rejected: %v)", unknown, stats.Dropped, fivexx, stats.Rejected)
+	// The refresh before the second apply found every dropped send at the
+	// sandbox; the 5xx ones were never recorded there, but are too recent to
+	// be called absent, so they stay unknown.
+	if stats.Dropped == 0 || int64(unknown) != fivexx {
+		t.Errorf("%d unknown sends, want the %d 5xx (dropped %d, rejected: %v)", unknown, fivexx, stats.Dropped, stats.Rejected)
 	}
 	if accepted+unknown != n {
 		t.Errorf("%d accepted + %d unknown, want %d", accepted, unknown, n)

@@ -85,7 +85,19 @@ func runPlan(c *cli, args []string) int {
 		return exitError
 	}
 	c.printWarnings(o.view, warnings)
-	p, d := c.buildPlan(cfg, st, o.addrs)
+	now := time.Now()
+	if o.state.sandbox {
+		// A rehearsal plans on the embedded sandbox's clock, which apply
+		// -wait moves forward.
+		prov, err := c.openProvider(cfg, true, 1)
+		if err != nil {
+			c.printDiags(o.view, hcl.Diagnostics{errorDiag("Cannot start the sandbox", err)}, nil)
+			return exitError
+		}
+		now = prov.now()
+		prov.close()
+	}
+	p, d := c.buildPlan(cfg, st, o.addrs, now)
 	diags = append(diags, d...)
 	c.printDiags(o.view, diags, cfg.Files)
 	if diags.HasErrors() {
@@ -114,8 +126,8 @@ func runPlan(c *cli, args []string) int {
 	return exitOK
 }
 
-// buildPlan plans cfg against st now, narrowed by the address flags.
-func (c *cli) buildPlan(cfg *config.Config, st *state.State, a addrFlags) (*plan.Plan, hcl.Diagnostics) {
+// buildPlan plans cfg against st at now, narrowed by the address flags.
+func (c *cli) buildPlan(cfg *config.Config, st *state.State, a addrFlags, now time.Time) (*plan.Plan, hcl.Diagnostics) {
 	var opts plan.Options
 	var diags, d hcl.Diagnostics
 	opts.Targets, d = parsePatterns("target", a.targets)
@@ -127,7 +139,7 @@ func (c *cli) buildPlan(cfg *config.Config, st *state.State, a addrFlags) (*plan
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	p, d := plan.Build(cfg, st, time.Now(), opts)
+	p, d := plan.Build(cfg, st, now, opts)
 	return p, append(diags, d...)
 }
 

@@ -1,11 +1,13 @@
 package command
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ujumbe/ujumbe/briq"
 	"github.com/ujumbe/ujumbe/config"
@@ -16,6 +18,11 @@ import (
 // with -sandbox an embedded sandbox on loopback.
 type provider struct {
 	client *briq.Client
+	// now is the clock sends are timed and planned by: the wall clock, or
+	// the embedded sandbox's.
+	now func() time.Time
+	// sleep waits for d: in real time, or by moving the sandbox's clock.
+	sleep func(ctx context.Context, d time.Duration) error
 	// closeFn stops the embedded sandbox, if any.
 	closeFn func() error
 }
@@ -42,7 +49,7 @@ func (c *cli) openProvider(cfg *config.Config, sandboxed bool, conns int) (*prov
 	if opts.APIKey == "" {
 		opts.APIKey = cfg.Provider.APIKey
 	}
-	p := &provider{}
+	p := &provider{now: time.Now, sleep: sleepCtx}
 	if sandboxed {
 		dir := filepath.Join(c.dir, rehearsalDir)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -63,6 +70,15 @@ func (c *cli) openProvider(cfg *config.Config, sandboxed bool, conns int) (*prov
 		}
 		opts.BaseURL, opts.APIKey = url, srv.APIKey()
 		p.closeFn = srv.Close
+		// A rehearsal runs on the sandbox's clock: waiting moves it forward
+		// instead of sleeping, so a campaign of days rehearses in seconds.
+		p.now = srv.Now
+		p.sleep = func(ctx context.Context, d time.Duration) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return srv.Advance(max(d, 0))
+		}
 	} else if opts.APIKey == "" {
 		return nil, errNoAPIKey
 	}
@@ -75,15 +91,27 @@ func (c *cli) openProvider(cfg *config.Config, sandboxed bool, conns int) (*prov
 	return p, nil
 }
 
+// sleepCtx waits for d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
 func fileExists(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && !st.IsDir()
 }
 
-// senderID resolves the provider block's sender (a number or
+// resolveSender resolves the provider block's sender (a number or
 // phone_number_id) to the sender_id first contacts go out on; "" lets Briq
 // pick the workspace's sender.
-func (c *cli) senderID(p *provider, want string) (string, error) {
+func (c *cli) resolveSender(p *provider, want string) (string, error) {
 	if want == "" {
 		return "", nil
 	}

@@ -1,22 +1,212 @@
 package command
 
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/ujumbe/ujumbe/refresh"
+	"github.com/ujumbe/ujumbe/state"
+)
+
 var refreshCommand = &subcommand{
 	name:     "refresh",
 	synopsis: "Pull delivery statuses and replies into the state",
 	help: `Usage: ujumbe [global options] refresh [options]
 
-  Asks the provider for the delivery status and replies of the sends that
-  still need them, and resolves sends whose outcome is unknown.
+  Asks the provider for the delivery status and the replies of the sends
+  that still need them (accepted in the last 7 days), records replies that
+  are opt-out keywords (the provider block's opt_out_keywords, by default
+  STOP and UNSUBSCRIBE) as opt-outs, and resolves sends whose outcome is
+  unknown: a send whose message is found at the provider gets its
+  message_id; one that certainly never arrived is due again; one that
+  several messages could be stays unknown and is named.
+
+  It reads message listings page by page rather than asking about each send,
+  and says how many requests it made. It needs a valid configuration, for
+  the provider block.
 
 Options:
+  -var 'name=value'     Set a variable (repeatable).
+  -var-file=FILE        Set variables from an HCL file (repeatable).
   -state=PATH           State file (default ujumbe.state in the config dir).
   -lock-timeout=D       How long to wait for the state lock (default 0s).
   -sandbox              Refresh the rehearsal state from the embedded sandbox.
+  -json                 Print the summary as JSON.
   -no-color             Do not colour the output.
+
+Exit status: 0 success, 1 error, 3 the state is locked by another run.
 `,
 	run: runRefresh,
 }
 
+// refreshJSON is the -json form of a refresh summary.
+type refreshJSON struct {
+	Requests int         `json:"requests"`
+	Lookups  int         `json:"lookups"`
+	Statuses int         `json:"statuses_updated"`
+	Replies  int         `json:"replies_recorded"`
+	OptOuts  int         `json:"opt_outs_recorded"`
+	Unknown  unknownJSON `json:"unknown"`
+	// NotReached counts sends left for the next refresh by the lookup cap.
+	NotReached int    `json:"not_reached"`
+	Error      string `json:"error,omitempty"`
+}
+
+type unknownJSON struct {
+	Found     int      `json:"found"`
+	Absent    int      `json:"absent"`
+	Ambiguous []string `json:"ambiguous"`
+	TooRecent int      `json:"too_recent"`
+}
+
 func runRefresh(c *cli, args []string) int {
-	return notBuilt(c, "refresh")
+	var (
+		cf configFlags
+		sf stateFlags
+		v  view
+	)
+	fs := c.newFlagSet("refresh")
+	cf.add(fs)
+	sf.add(fs, true)
+	v.addFlags(fs)
+	if !c.parseFlags(fs, args) {
+		return exitError
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(c.stderr, "Error: refresh takes no arguments, got %q.\n", fs.Args())
+		return exitError
+	}
+	cfg, diags := c.loadConfig(cf)
+	c.printDiags(v, diags, filesOf(cfg))
+	if diags.HasErrors() {
+		return exitError
+	}
+	fail := func(summary string, err error) int {
+		c.printDiags(v, hcl.Diagnostics{errorDiag(summary, err)}, nil)
+		if errors.Is(err, state.ErrLocked) {
+			return exitLocked
+		}
+		return exitError
+	}
+	store, warnings, err := state.Open(c.ctx, c.statePath(sf), state.Options{LockTimeout: sf.lockTimeout, Operation: "refresh"})
+	if err != nil {
+		return fail("Cannot open the state", err)
+	}
+	defer store.Close()
+	c.printWarnings(v, warnings)
+	prov, err := c.openProvider(cfg, sf.sandbox, refresh.DefaultParallelism)
+	if err != nil {
+		return fail("Cannot reach the provider", err)
+	}
+	defer prov.close()
+
+	sum, runErr := refresh.Run(c.ctx, prov.client, store, refresh.Options{OptOutKeywords: cfg.Provider.OptOutKeywords})
+	if err := store.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if v.json {
+		out := refreshJSON{Requests: sum.Requests, Lookups: sum.Lookups, Statuses: sum.Statuses, Replies: sum.Replies,
+			OptOuts: sum.OptOuts, NotReached: sum.NotReached,
+			Unknown: unknownJSON{Found: sum.Found, Absent: sum.Absent, Ambiguous: []string{}, TooRecent: sum.TooRecent}}
+		for _, a := range sum.Ambiguous {
+			out.Unknown.Ambiguous = append(out.Unknown.Ambiguous, a.String())
+		}
+		if runErr != nil {
+			out.Error = runErr.Error()
+		}
+		if err := json.NewEncoder(c.stdout).Encode(out); err != nil {
+			return exitError
+		}
+	} else {
+		fmt.Fprintln(c.stdout, refreshSummary(sum, runErr))
+		if len(sum.Ambiguous) > 0 {
+			c.printDiags(v, hcl.Diagnostics{ambiguousDiag(sum.Ambiguous)}, nil)
+		}
+	}
+	if runErr != nil {
+		summary := "Refresh stopped"
+		if errors.Is(runErr, context.Canceled) {
+			summary = "Refresh interrupted"
+		}
+		if v.json {
+			return exitError
+		}
+		return fail(summary, runErr)
+	}
+	return exitOK
+}
+
+// refreshSummary is the one-paragraph account of a refresh.
+func refreshSummary(s refresh.Summary, err error) string {
+	var b strings.Builder
+	verb := "finished"
+	if err != nil {
+		verb = "stopped"
+	}
+	fmt.Fprintf(&b, "Refresh %s after %s to the provider", verb, plural(s.Requests, "request"))
+	if s.Lookups > 0 {
+		fmt.Fprintf(&b, " (%d of them single-message lookups)", s.Lookups)
+	}
+	fmt.Fprintf(&b, ": %s updated, %s recorded, %s recorded.",
+		plural(s.Statuses, "status"), plural(s.Replies, "reply"), plural(s.OptOuts, "opt-out"))
+	var unknown []string
+	for _, part := range []struct {
+		n    int
+		what string
+	}{
+		{s.Found, "found at the provider (message_id recorded)"},
+		{s.Absent, "certainly never arrived (due again)"},
+		{len(s.Ambiguous), "still unknown (several messages could be theirs)"},
+		{s.TooRecent, "too recent to call absent (the next refresh will)"},
+	} {
+		if part.n > 0 {
+			unknown = append(unknown, fmt.Sprintf("%d %s", part.n, part.what))
+		}
+	}
+	if len(unknown) > 0 {
+		fmt.Fprintf(&b, " Unknown sends: %s.", strings.Join(unknown, ", "))
+	}
+	if s.NotReached > 0 {
+		fmt.Fprintf(&b, " %s not in the provider's listing were left for the next refresh (lookup cap).", plural(s.NotReached, "send"))
+	}
+	return b.String()
+}
+
+// plural writes n and the noun, in the plural unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	switch {
+	case strings.HasSuffix(noun, "s"):
+		noun += "es"
+	case strings.HasSuffix(noun, "y"):
+		noun = strings.TrimSuffix(noun, "y") + "ies"
+	default:
+		noun += "s"
+	}
+	return fmt.Sprintf("%d %s", n, noun)
+}
+
+// ambiguousDiag names the unknown sends refresh could not match.
+func ambiguousDiag(addrs []state.Addr) *hcl.Diagnostic {
+	const shown = 10
+	var b strings.Builder
+	for i, a := range addrs {
+		if i == shown {
+			fmt.Fprintf(&b, "  … and %d more\n", len(addrs)-shown)
+			break
+		}
+		fmt.Fprintf(&b, "  %s\n", a)
+	}
+	return sourceless(hcl.DiagWarning, "Some unknown sends match several messages",
+		"More than one message at the provider could be each of these sends, and Briq offers no idempotency key to tell which:\n"+
+			b.String()+
+			"They stay unknown, so they are never sent again automatically. Look at the recipients' conversations at the provider: "+
+			"if the message arrived, leave the send as it is; to send it anyway, run \"ujumbe apply -replace=ADDR\".")
 }

@@ -1,21 +1,159 @@
 package command
 
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/jszwec/csvutil"
+
+	"github.com/ujumbe/ujumbe/atomicfile"
+	"github.com/ujumbe/ujumbe/state"
+)
+
 var reportCommand = &subcommand{
 	name:     "report",
 	synopsis: "Write one CSV row per recipient and message",
 	help: `Usage: ujumbe [global options] report -csv=FILE [options]
 
-  Writes one row per recipient and message with its outcome: key, phone,
-  campaign, message, status, message_id, sent/delivered/read times and the
-  reply.
+  Writes one CSV row per send in the state (recipient and message), in
+  address order: key, phone, campaign, message, status (the outcome:
+  accepted, unknown, retry, failed or expired), provider_status (pending,
+  sent, delivered, read or failed), message_id, conversation_id, sent_at,
+  delivered_at, read_at (RFC 3339, UTC; delivered and read times are when
+  refresh first saw them), reply_id, reply_title, reply_text, replied_at,
+  opted_out, attempts and error_code. Run "ujumbe refresh" first for fresh
+  statuses and replies.
+
+  A reply that starts with =, +, -, @, a tab or a carriage return is written
+  with a leading ' so that a spreadsheet does not run it as a formula.
+  The file is replaced whole, with mode 0600; reading the state needs no
+  lock.
 
 Options:
-  -csv=FILE     Where to write the report ("-" for stdout).
+  -csv=FILE     Where to write the report ("-" for standard output).
   -state=PATH   State file (default ujumbe.state in the config dir).
+  -sandbox      Report on the rehearsal state.
 `,
 	run: runReport,
 }
 
+// reportRow is one line of the report.
+type reportRow struct {
+	Key            string `csv:"key"`
+	Phone          string `csv:"phone"`
+	Campaign       string `csv:"campaign"`
+	Message        string `csv:"message"`
+	Status         string `csv:"status"`
+	ProviderStatus string `csv:"provider_status"`
+	MessageID      string `csv:"message_id"`
+	ConversationID string `csv:"conversation_id"`
+	SentAt         string `csv:"sent_at"`
+	DeliveredAt    string `csv:"delivered_at"`
+	ReadAt         string `csv:"read_at"`
+	ReplyID        string `csv:"reply_id"`
+	ReplyTitle     string `csv:"reply_title"`
+	ReplyText      string `csv:"reply_text"`
+	RepliedAt      string `csv:"replied_at"`
+	OptedOut       bool   `csv:"opted_out"`
+	Attempts       int    `csv:"attempts"`
+	ErrorCode      string `csv:"error_code"`
+}
+
 func runReport(c *cli, args []string) int {
-	return notBuilt(c, "report")
+	var (
+		sf  stateFlags
+		out string
+	)
+	fs := c.newFlagSet("report")
+	sf.add(fs, false)
+	fs.StringVar(&out, "csv", "", "")
+	if !c.parseFlags(fs, args) {
+		return exitError
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(c.stderr, "Error: report takes no arguments, got %q.\n", fs.Args())
+		return exitError
+	}
+	if out == "" {
+		fmt.Fprintln(c.stderr, "Error: -csv=FILE is required (\"-\" writes to standard output).\n\nRun \"ujumbe report -help\" for the command's options.")
+		return exitError
+	}
+	fail := func(summary string, err error) int {
+		c.printDiags(view{}, hcl.Diagnostics{errorDiag(summary, err)}, nil)
+		return exitError
+	}
+	st, warnings, err := state.Read(c.statePath(sf))
+	if err != nil {
+		return fail("Cannot read the state", err)
+	}
+	c.printWarnings(view{}, warnings)
+
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	enc := csvutil.NewEncoder(w)
+	if err := enc.EncodeHeader(reportRow{}); err != nil {
+		return fail("Cannot write the report", err)
+	}
+	rows := 0
+	for s := range st.Sends(state.Pattern{}) {
+		if err := enc.Encode(reportRowOf(st, s)); err != nil {
+			return fail("Cannot write the report", err)
+		}
+		rows++
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		return fail("Cannot write the report", err)
+	}
+	if out == "-" {
+		if _, err := c.stdout.Write(buf.Bytes()); err != nil {
+			return fail("Cannot write the report", err)
+		}
+		return exitOK
+	}
+	if err := atomicfile.WriteFile(c.path(out), buf.Bytes(), 0o600); err != nil {
+		return fail("Cannot write the report", err)
+	}
+	fmt.Fprintf(c.stdout, "Wrote %s to %s.\n", plural(rows, "row"), out)
+	return exitOK
+}
+
+func reportRowOf(st *state.State, s state.Send) reportRow {
+	row := reportRow{
+		Key: s.Addr.Key, Phone: s.Phone, Campaign: s.Addr.Campaign, Message: s.Addr.Message,
+		Status: s.Outcome.String(), ProviderStatus: s.ProviderStatus.String(),
+		MessageID: s.MessageID, ConversationID: s.ConversationID,
+		DeliveredAt: rfc3339(s.DeliveredAt), ReadAt: rfc3339(s.ReadAt),
+		Attempts: s.Attempts, ErrorCode: s.ErrorCode,
+	}
+	if s.Outcome == state.OutcomeAccepted {
+		row.SentAt = rfc3339(s.ResultAt)
+	}
+	if r := s.Reply; r != nil {
+		row.ReplyID, row.ReplyTitle, row.ReplyText = defuse(r.ID), defuse(r.Title), defuse(r.Text)
+		row.RepliedAt = rfc3339(r.At)
+	}
+	_, row.OptedOut = st.OptOut(s.Phone)
+	return row
+}
+
+// rfc3339 formats t in UTC, or "" for the zero time.
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// defuse keeps a spreadsheet from reading a recipient's text as a formula
+// (OWASP's advice on CSV injection): such text gets a leading quote.
+func defuse(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

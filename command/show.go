@@ -54,7 +54,16 @@ func runShow(c *cli, args []string) int {
 		return exitError
 	}
 	c.printWarnings(v, warnings)
-	var funnels []*funnel
+	if v.json {
+		return c.writeJSON(map[string]any{"messages": funnels(st), "opt_outs": len(st.OptOuts())})
+	}
+	c.printFunnels(st)
+	return exitOK
+}
+
+// funnels counts the state's sends per message, in address order.
+func funnels(st *state.State) []*funnel {
+	var out []*funnel
 	index := map[string]*funnel{}
 	for s := range st.Sends(state.Pattern{}) {
 		addr := "campaign." + s.Addr.Campaign + ".message." + s.Addr.Message
@@ -62,18 +71,21 @@ func runShow(c *cli, args []string) int {
 		if f == nil {
 			f = &funnel{Address: addr, Answers: map[string]int{}}
 			index[addr] = f
-			funnels = append(funnels, f)
+			out = append(out, f)
 		}
 		f.count(s)
 	}
-	if v.json {
-		return c.writeJSON(map[string]any{"messages": funnels, "opt_outs": len(st.OptOuts())})
-	}
-	if len(funnels) == 0 {
+	return out
+}
+
+// printFunnels writes show's human output.
+func (c *cli) printFunnels(st *state.State) {
+	fs := funnels(st)
+	if len(fs) == 0 {
 		fmt.Fprintln(c.stdout, "The state has no sends yet.")
-		return exitOK
+		return
 	}
-	for _, f := range funnels {
+	for _, f := range fs {
 		fmt.Fprintf(c.stdout, "%s\n  sent %d, delivered %d, read %d, replied %d", f.Address, f.Sent, f.Delivered, f.Read, f.Replied)
 		for _, part := range []struct {
 			n    int
@@ -91,7 +103,6 @@ func runShow(c *cli, args []string) int {
 	if n := len(st.OptOuts()); n > 0 {
 		fmt.Fprintf(c.stdout, "opted out: %d\n", n)
 	}
-	return exitOK
 }
 
 func (f *funnel) count(s state.Send) {

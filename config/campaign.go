@@ -243,6 +243,7 @@ func (l *loader) decodeSendWindow(c *Campaign, b *hcl.Block) *SendWindow {
 	sc.noColumns = sc.columns == nil
 	zone := l.newExpr(a.Expr, sc)
 	l.prepare(zone)
+	l.compileFast(zone, sc.columns)
 	if zone.broken {
 		return w
 	}

@@ -238,6 +238,7 @@ func (l *loader) decodeMessage(m *Message, content *hcl.BodyContent, inCycle boo
 	newExpr := func(e hcl.Expression) *expr {
 		x := l.newExpr(e, sc)
 		l.prepare(x)
+		l.compileFast(x, sc.columns)
 		m.roots |= x.roots
 		return x
 	}
@@ -377,6 +378,7 @@ func (l *loader) templateItems(vars *expr, sc refScope) []templateItem {
 		x := l.newExpr(p.Value, sc)
 		l.diags = l.diags[:n]
 		l.prepare(x)
+		l.compileFast(x, sc.columns)
 		items = append(items, templateItem{key: key, what: fmt.Sprintf("template variable %q", key), e: x})
 	}
 	return items

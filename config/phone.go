@@ -24,17 +24,22 @@ import (
 // zeros, international dialling prefixes) it steps aside and the library
 // decides. TestPhoneFastPathAgreesWithLibrary checks the two agree.
 
-// phoneNormalizer normalizes numbers for one default region.
+// phoneNormalizer normalizes numbers for one default region. It is not
+// safe for concurrent use: each worker has its own, so that its cache needs
+// no lock.
 type phoneNormalizer struct {
 	region string       // default region in upper case, "" for none
 	rules  *regionRules // the default region's rules, nil for none
+	// byCC caches the rules of country calling codes met so far; nil
+	// when the code has no fast path.
+	byCC map[int]*regionRules
 }
 
 // newPhoneNormalizer returns a normalizer for region ("" for numbers that
 // must carry their country code). The region must be supported; see
 // validRegion.
 func newPhoneNormalizer(region string) *phoneNormalizer {
-	n := &phoneNormalizer{region: strings.ToUpper(region)}
+	n := &phoneNormalizer{region: strings.ToUpper(region), byCC: map[int]*regionRules{}}
 	if n.region != "" {
 		n.rules = rulesForRegion(n.region)
 	}
@@ -109,7 +114,7 @@ func (n *phoneNormalizer) fast(s string) (e164 string, ok bool) {
 		return "", false
 	}
 	if plus || n.rules == nil {
-		return fastInternational(digits)
+		return n.fastInternational(digits)
 	}
 	return n.rules.fastNational(digits)
 }
@@ -157,7 +162,7 @@ func simpleDigits(s string) (plus bool, digits string, ok bool) {
 }
 
 // fastInternational handles digits that start with a country code.
-func fastInternational(digits string) (string, bool) {
+func (n *phoneNormalizer) fastInternational(digits string) (string, bool) {
 	if digits[0] == '0' {
 		return "", false
 	}
@@ -165,16 +170,20 @@ func fastInternational(digits string) (string, bool) {
 	// the library's extractCountryCode picks.
 	for l := 1; l <= 3; l++ {
 		cc, _ := strconv.Atoi(digits[:l])
-		regions := phonenumbers.GetRegionCodesForCountryCode(cc)
-		if len(regions) == 0 {
-			continue
+		rules, known := n.byCC[cc]
+		if !known {
+			regions := phonenumbers.GetRegionCodesForCountryCode(cc)
+			switch {
+			case len(regions) == 0:
+				continue
+			case len(regions) == 1 && regions[0] != "001":
+				rules = rulesForRegion(regions[0])
+			default:
+				// Shared or non-geographic country codes need the
+				// library's region resolution.
+			}
+			n.byCC[cc] = rules
 		}
-		if len(regions) != 1 || regions[0] == "001" {
-			// Shared or non-geographic country codes need the library's
-			// region resolution.
-			return "", false
-		}
-		rules := rulesForRegion(regions[0])
 		if rules == nil {
 			return "", false
 		}
@@ -231,8 +240,8 @@ type regionRules struct {
 	nationalPrefix string
 	// prefixRe matches the start of a number that Parse would try to strip a
 	// national prefix from; nil when there is none.
-	prefixRe *regexp.Regexp
-	idd      *regexp.Regexp // international dialling prefix, anchored
+	prefixRe *digitMatcher
+	idd      *digitMatcher // international dialling prefix, anchored
 	general  descRule
 	types    []descRule // every number type; mobile first, as it is the usual case
 }
@@ -240,7 +249,7 @@ type regionRules struct {
 // descRule is one PhoneNumberDesc: possible lengths and the full pattern.
 type descRule struct {
 	lengths []int32
-	re      *regexp.Regexp
+	re      *digitMatcher
 }
 
 // match is the library's isNumberMatchingDesc.
@@ -336,10 +345,10 @@ func compileRules(m *phonenumbers.PhoneMetadata) *regionRules {
 	}
 	if idd := m.GetInternationalPrefix(); idd != "" {
 		// The library looks for the prefix at the very start of the number.
-		r.idd = regexp.MustCompile("^(?:" + idd + ")")
+		r.idd = newDigitMatcher("^(?:"+idd+")", true)
 	}
 	if np := m.GetNationalPrefixForParsing(); np != "" {
-		r.prefixRe = regexp.MustCompile("^(?:" + np + ")")
+		r.prefixRe = newDigitMatcher("^(?:"+np+")", true)
 		if plainDigits.MatchString(np) {
 			r.nationalPrefix = np
 		} else {
@@ -367,6 +376,6 @@ func compileRules(m *phonenumbers.PhoneMetadata) *regionRules {
 func compileDesc(d *phonenumbers.PhoneNumberDesc) descRule {
 	return descRule{
 		lengths: d.PossibleLength,
-		re:      regexp.MustCompile("^(?:" + d.GetNationalNumberPattern() + ")$"),
+		re:      newDigitMatcher("^(?:"+d.GetNationalNumberPattern()+")$", false),
 	}
 }

@@ -196,9 +196,13 @@ func (l *loader) decodeDataBlock(b *hcl.Block, schema *hcl.BodySchema, nameOK bo
 		}
 	}
 	for _, e := range []*expr{db.phone, db.key, db.where} {
-		if e != nil && e.broken {
+		if e == nil {
+			continue
+		}
+		if e.broken {
 			ok = false
 		}
+		l.compileFast(e, sc.columns)
 	}
 	if !ok || db.phone == nil {
 		db.rows = nil

@@ -2,10 +2,13 @@ package config
 
 import (
 	"fmt"
+	"hash/maphash"
 	"io"
-	"strings"
+	"os"
 	"runtime"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -271,7 +274,9 @@ func (db *dataBlock) phoneError(line int, raw string, err error) *hcl.Diagnostic
 // that pass where, after checking phone numbers and keys are unique.
 func (l *loader) loadRecipients(set *RecipientSet) {
 	db := set.block
+	zt0 := time.Now()
 	chunks := l.evalRows(db)
+	zt1 := time.Now()
 	var probs problems
 	kept := 0
 	for _, c := range chunks {
@@ -303,7 +308,12 @@ func (l *loader) loadRecipients(set *RecipientSet) {
 		set.Filtered += c.filtered
 	}
 
+	zt2 := time.Now()
 	probs.merge(findDuplicates(set))
+	zt3 := time.Now()
+	if os.Getenv("ZZ") != "" {
+		fmt.Fprintf(os.Stderr, "evalRows %v merge %v dups %v\n", zt1.Sub(zt0), zt2.Sub(zt1), zt3.Sub(zt2))
+	}
 	l.diags = append(l.diags, probs.diagnostics(db.table.name, db.csvAttr.Expr.Range())...)
 }
 
@@ -311,37 +321,73 @@ func (l *loader) loadRecipients(set *RecipientSet) {
 // recipient, each at its later row. The two checks run side by side.
 func findDuplicates(set *RecipientSet) *problems {
 	db := set.block
+	rs := set.Recipients
 	var phones, keys problems
 	var wg sync.WaitGroup
 	if db.key != nil {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			seen := make(map[string]int32, len(set.Recipients))
-			for _, r := range set.Recipients {
-				if first, dup := seen[r.Key]; dup {
+			idx := newDupIndex(len(rs))
+			for i, r := range rs {
+				if first := idx.add(r.Key, i, func(j int) string { return rs[j].Key }); first >= 0 {
 					keys.add(classDuplicateKey, errorf(db.rowRange(r.Line, db.key), "Duplicate recipient key",
 						"The key %q on line %d of %s is already used on line %d. Keys identify recipients in the state, so each must be unique.",
-						r.Key, r.Line, db.table.name, first))
-					continue
+						r.Key, r.Line, db.table.name, rs[first].Line))
 				}
-				seen[r.Key] = int32(r.Line)
 			}
 		}()
 	}
-	seen := make(map[string]int32, len(set.Recipients))
-	for _, r := range set.Recipients {
-		if first, dup := seen[r.Phone]; dup {
+	idx := newDupIndex(len(rs))
+	for i, r := range rs {
+		if first := idx.add(r.Phone, i, func(j int) string { return rs[j].Phone }); first >= 0 {
 			phones.add(classDuplicatePhone, errorf(db.rowRange(r.Line, db.phone), "Duplicate phone number",
 				"The phone number on line %d of %s (%s) is already on line %d. List each recipient once, or filter the extra rows out with where.",
-				r.Line, db.table.name, r.Phone, first))
-			continue
+				r.Line, db.table.name, r.Phone, rs[first].Line))
 		}
-		seen[r.Phone] = int32(r.Line)
 	}
 	wg.Wait()
 	phones.merge(&keys)
 	return &phones
+}
+
+// dupIndex finds repeated strings among many. Unlike a map of strings, it
+// holds only hashes and positions, in one pointer-free table: a million
+// entries give the garbage collector nothing to scan.
+type dupIndex struct {
+	seed  maphash.Seed
+	slots []dupSlot // open addressing, linear probing; a power of two long
+	mask  uint64
+}
+
+type dupSlot struct {
+	hash uint64 // 0 for an empty slot
+	pos  int
+}
+
+func newDupIndex(n int) *dupIndex {
+	size := 1
+	for size < 2*n {
+		size <<= 1
+	}
+	return &dupIndex{seed: maphash.MakeSeed(), slots: make([]dupSlot, size), mask: uint64(size - 1)}
+}
+
+// add records s at pos and returns the position of an earlier equal
+// string, or -1. at returns the string at a recorded position, to tell equal
+// strings from colliding hashes.
+func (d *dupIndex) add(s string, pos int, at func(int) string) int {
+	h := maphash.String(d.seed, s) | 1
+	for i := h & d.mask; ; i = (i + 1) & d.mask {
+		sl := &d.slots[i]
+		switch {
+		case sl.hash == 0:
+			*sl = dupSlot{hash: h, pos: pos}
+			return -1
+		case sl.hash == h && at(sl.pos) == s:
+			return sl.pos
+		}
+	}
 }
 
 // loadSuppress collects the phone numbers of a suppress block.

@@ -32,6 +32,10 @@ type expr struct {
 	// reference, a type error, a limit exceeded by a constant): it is then
 	// never evaluated per recipient, so the problem is reported once.
 	broken bool
+	// fastStr and fastBool evaluate the expression without HCL when its
+	// shape allows (see fastexpr.go); nil otherwise.
+	fastStr  strFunc
+	fastBool boolFunc
 }
 
 // rowData is one CSV row stored compactly: its fields concatenated, and the
@@ -186,8 +190,8 @@ func (s *evalScope) value(e *expr) (cty.Value, hcl.Diagnostics) {
 // in messages ("text", "phone"). Numbers and bools are converted, as HCL
 // does for string attributes, unless strict.
 func (s *evalScope) str(e *expr, what string, strict bool) (str string, ok bool, diags hcl.Diagnostics) {
-	if e.col >= 0 && !s.unknown {
-		return s.row.field(e.col), true, nil
+	if e.fastStr != nil && !s.unknown {
+		return e.fastStr(s.row), true, nil
 	}
 	v, diags := s.value(e)
 	if diags.HasErrors() {
@@ -217,6 +221,9 @@ func (s *evalScope) str(e *expr, what string, strict bool) (str string, ok bool,
 
 // bool evaluates e as a boolean, with str's conventions.
 func (s *evalScope) bool(e *expr, what string) (b bool, ok bool, diags hcl.Diagnostics) {
+	if e.fastBool != nil && !s.unknown {
+		return e.fastBool(s.row), true, nil
+	}
 	v, diags := s.value(e)
 	if diags.HasErrors() {
 		return false, false, diags

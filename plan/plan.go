@@ -41,6 +41,9 @@ type Item struct {
 	// ConversationID is, for a follow-up that is due, the thread of the
 	// earlier sends, into which it goes.
 	ConversationID string
+	// AwaitsReply marks a Scheduled send that only an answer to the message
+	// it follows can make due; it has no Due.
+	AwaitsReply bool
 	// WindowEnd is when the 24h window a due follow-up needs closes; zero
 	// when none applies.
 	WindowEnd time.Time
@@ -106,19 +109,33 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 	}
 	b := &builder{cfg: cfg, st: st, now: now, opts: opts}
 	p := &Plan{CreatedAt: now, Lineage: st.Lineage(), Serial: st.Serial()}
+	// Items is allocated once and classified in place: appending a million
+	// Items would copy them again and again and hold two copies at once.
+	wanted := 0
+	for _, c := range cfg.Campaigns {
+		wanted += len(c.Messages) * len(c.Recipients.Recipients)
+	}
+	p.Items = make([]Item, 0, wanted)
 	var diags hcl.Diagnostics
 	for _, c := range cfg.Campaigns {
 		classes := map[*config.Message][]Class{}
 		for _, m := range ordered(c.Messages) {
-			items, d := b.message(c, m, classes)
-			diags = append(diags, d...)
+			start := len(p.Items)
+			p.Items = p.Items[:start+len(c.Recipients.Recipients)]
+			items := p.Items[start:]
+			diags = append(diags, b.message(c, m, classes, items)...)
+			// Keep the selected items, moving each down over those left out.
+			kept := start
 			for i := range items {
 				if b.selected(items[i].Addr) {
-					p.Items = append(p.Items, items[i])
+					p.Items[kept] = items[i]
+					kept++
 				} else {
 					p.Filtered = true
 				}
 			}
+			clear(p.Items[kept:])
+			p.Items = p.Items[:kept]
 		}
 	}
 	for _, it := range b.orphans() {
@@ -172,12 +189,11 @@ func ordered(msgs []*config.Message) []*config.Message {
 // maxRenderDiags caps the per-recipient diagnostics one message reports.
 const maxRenderDiags = 10
 
-// message classifies m for every recipient of c, spreading recipients over
-// the CPUs. classes receives m's classes by recipient index, for the
-// messages that follow m.
-func (b *builder) message(c *config.Campaign, m *config.Message, classes map[*config.Message][]Class) ([]Item, hcl.Diagnostics) {
+// message classifies m for every recipient of c into items (one per
+// recipient, in order), spreading recipients over the CPUs. classes receives
+// m's classes by recipient index, for the messages that follow m.
+func (b *builder) message(c *config.Campaign, m *config.Message, classes map[*config.Message][]Class, items []Item) hcl.Diagnostics {
 	rs := c.Recipients.Recipients
-	items := make([]Item, len(rs))
 	parent := classes[m.After]
 	workers := runtime.GOMAXPROCS(0)
 	chunk := (len(rs) + workers - 1) / workers
@@ -214,7 +230,7 @@ func (b *builder) message(c *config.Campaign, m *config.Message, classes map[*co
 	for _, d := range diags {
 		all = append(all, d...)
 	}
-	return items, all
+	return all
 }
 
 // classify gives the send (c, m, r) its class. parentClass is the class of
@@ -327,7 +343,7 @@ func (b *builder) due(c *config.Campaign, m *config.Message, r *config.Recipient
 					it.Class, it.Reason = Expired, fmt.Sprintf("no answer to message.%s before the 24h window closed at %s", m.After.Name, stamp(windowEnd))
 					return it, nil
 				}
-				it.Class, it.Reason = Scheduled, "awaits an answer to message."+m.After.Name
+				it.Class, it.Reason, it.AwaitsReply = Scheduled, "awaits an answer to message."+m.After.Name, true
 				return it, nil
 			}
 		}

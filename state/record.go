@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // op is the kind of a record. Snapshots hold opSend and opOptOut records;
@@ -168,18 +169,20 @@ type decoder struct {
 
 func newDecoder() *decoder { return &decoder{names: map[string]string{}} }
 
-func (d *decoder) intern(b []byte) string {
-	if s, ok := d.names[string(b)]; ok {
-		return s
+func (d *decoder) intern(s string) string {
+	if in, ok := d.names[s]; ok {
+		return in
 	}
-	s := string(b)
+	s = strings.Clone(s) // not a piece of the line it came from
 	d.names[s] = s
 	return s
 }
 
-// record decodes one record written by appendRecord.
-func (d *decoder) record(b []byte) (record, error) {
+// record decodes one record written by appendRecord. The record's strings
+// are pieces of one copy of line: the state copies what it keeps.
+func (d *decoder) record(line []byte) (record, error) {
 	var r record
+	b := string(line)
 	sc := scanner{b: b}
 	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
 		return r, errors.New("not a JSON object")
@@ -197,33 +200,33 @@ func (d *decoder) record(b []byte) (record, error) {
 	s := &r.send
 	for sc.err == nil {
 		key := sc.key()
-		switch string(key) {
+		switch key {
 		case "op":
-			name := sc.raw()
-			if i := slices.Index(opNames[:], string(name)); i > 0 {
+			name := sc.str()
+			if i := slices.Index(opNames[:], name); i > 0 {
 				r.op = op(i)
 			} else {
 				sc.fail("unknown op %q", name)
 			}
 		case "c":
-			s.Addr.Campaign = d.intern(sc.raw())
+			s.Addr.Campaign = d.intern(sc.str())
 		case "m":
-			s.Addr.Message = d.intern(sc.raw())
+			s.Addr.Message = d.intern(sc.str())
 		case "k":
 			s.Addr.Key = sc.str()
 		case "ph":
 			s.Phone = sc.str()
 		case "dg":
-			if v := sc.raw(); len(v) != hex.EncodedLen(len(s.Digest)) {
+			if v := sc.str(); len(v) != hex.EncodedLen(len(s.Digest)) {
 				sc.fail("bad digest")
-			} else if _, err := hex.Decode(s.Digest[:], v); err != nil {
+			} else if _, err := hex.Decode(s.Digest[:], []byte(v)); err != nil {
 				sc.fail("bad digest: %v", err)
 			}
 		case "n":
 			s.Attempts = int(sc.num())
 		case "o":
-			name := sc.raw()
-			i := slices.Index(outcomeNames[:], string(name))
+			name := sc.str()
+			i := slices.Index(outcomeNames[:], name)
 			if i < 0 {
 				sc.fail("unknown outcome %q", name)
 			}
@@ -233,7 +236,7 @@ func (d *decoder) record(b []byte) (record, error) {
 		case "cv":
 			s.ConversationID = sc.str()
 		case "st":
-			st, err := ParseProviderStatus(string(sc.raw()))
+			st, err := ParseProviderStatus(sc.str())
 			if err != nil {
 				sc.fail("%v", err)
 			}
@@ -321,7 +324,7 @@ func (d *decoder) finish(r *record, from, to, text string, at int64) error {
 
 // scanner walks a flat JSON object; the first error sticks.
 type scanner struct {
-	b   []byte
+	b   string
 	i   int
 	err error
 }
@@ -341,10 +344,10 @@ func (sc *scanner) expect(c byte) {
 }
 
 // key reads `"name":` and returns name, which never needs unescaping.
-func (sc *scanner) key() []byte {
+func (sc *scanner) key() string {
 	sc.expect('"')
 	if sc.err != nil {
-		return nil
+		return ""
 	}
 	start := sc.i
 	for sc.i < len(sc.b) && sc.b[sc.i] != '"' && sc.b[sc.i] != '\\' {
@@ -356,12 +359,11 @@ func (sc *scanner) key() []byte {
 	return k
 }
 
-// raw reads a string value and returns its bytes, aliasing the input unless
-// the string has escapes.
-func (sc *scanner) raw() []byte {
+// str reads a string value: a piece of the input unless it has escapes.
+func (sc *scanner) str() string {
 	sc.expect('"')
 	if sc.err != nil {
-		return nil
+		return ""
 	}
 	start := sc.i
 	escaped := false
@@ -376,24 +378,22 @@ func (sc *scanner) raw() []byte {
 			// Escapes are rare (quotes or newlines in an error message);
 			// leave them to the standard library.
 			var s string
-			if err := json.Unmarshal(sc.b[start-1:sc.i], &s); err != nil {
+			if err := json.Unmarshal([]byte(sc.b[start-1:sc.i]), &s); err != nil {
 				sc.fail("bad string: %v", err)
-				return nil
+				return ""
 			}
-			return []byte(s)
+			return s
 		case c == '\\':
 			escaped = true
 			sc.i++
 		case c < 0x20:
 			sc.fail("control character in string")
-			return nil
+			return ""
 		}
 	}
 	sc.fail("unterminated string")
-	return nil
+	return ""
 }
-
-func (sc *scanner) str() string { return string(sc.raw()) }
 
 func (sc *scanner) num() int64 {
 	neg := sc.i < len(sc.b) && sc.b[sc.i] == '-'

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -30,6 +31,7 @@ type State struct {
 	serial  uint64
 	n       int
 	groups  map[groupKey]*group
+	last    *group // the group used last: loading meets one group at a time
 	optOuts map[string]OptOut
 }
 
@@ -147,26 +149,56 @@ func (st *State) OptOuts() []OptOut {
 	return out
 }
 
+// group returns the group of campaign and message, creating it if create.
+// The caller holds the write lock if create.
+func (st *State) group(campaign, message string, create bool) *group {
+	if g := st.last; g != nil && g.key.campaign == campaign && g.key.message == message {
+		return g
+	}
+	k := groupKey{campaign, message}
+	g := st.groups[k]
+	if g == nil && create {
+		// Copies, so that the state does not keep alive whatever buffer
+		// the caller's strings are part of.
+		k = groupKey{strings.Clone(campaign), strings.Clone(message)}
+		g = &group{key: k, sends: map[string]*rec{}}
+		st.groups[k] = g
+	}
+	if g != nil && create {
+		st.last = g
+	}
+	return g
+}
+
 func (st *State) lookup(a Addr) (*group, *rec) {
-	g := st.groups[groupKey{a.Campaign, a.Message}]
+	g := st.group(a.Campaign, a.Message, false)
 	if g == nil {
 		return nil, nil
 	}
 	return g, g.sends[a.Key]
 }
 
-// put stores r at a, replacing what was there.
+// put stores r (whose key is a.Key) at a, replacing what was there.
 func (st *State) put(a Addr, r *rec) {
-	k := groupKey{a.Campaign, a.Message}
-	g := st.groups[k]
-	if g == nil {
-		g = &group{key: k, sends: map[string]*rec{}}
-		st.groups[k] = g
+	g := st.group(a.Campaign, a.Message, true)
+	n := len(g.sends)
+	// Delete first: assigning over an existing entry need not replace its
+	// key, and the old key would keep the old rec's string alive.
+	delete(g.sends, a.Key)
+	g.sends[r.key()] = r
+	st.n += len(g.sends) - n
+}
+
+// insert stores r at a, which must be free.
+func (st *State) insert(a Addr, r *rec) error {
+	g := st.group(a.Campaign, a.Message, true)
+	n := len(g.sends)
+	g.sends[r.key()] = r
+	if len(g.sends) == n {
+		return fmt.Errorf("%s appears twice", a)
 	}
-	if _, ok := g.sends[a.Key]; !ok {
-		st.n++
-	}
-	g.sends[a.Key] = r
+	st.n++
+	return nil
 }
 
 func (st *State) remove(g *group, key string) {
@@ -174,6 +206,9 @@ func (st *State) remove(g *group, key string) {
 	st.n--
 	if len(g.sends) == 0 {
 		delete(st.groups, g.key)
+		if st.last == g {
+			st.last = nil
+		}
 	}
 }
 
@@ -184,15 +219,11 @@ func (st *State) apply(r *record) (int, error) {
 	a := r.send.Addr
 	switch r.op {
 	case opSend:
-		if _, cur := st.lookup(a); cur != nil {
-			return 0, fmt.Errorf("%s appears twice", a)
-		}
-		st.put(a, pack(&r.send))
-		return 1, nil
+		return 1, st.insert(a, pack(&r.send))
 
 	case opOptOut:
-		o := r.optOut
-		o.At = fromMillis(millis(o.At))
+		o := OptOut{Phone: strings.Clone(r.optOut.Phone), At: fromMillis(millis(r.optOut.At)),
+			Text: strings.Clone(r.optOut.Text), MessageID: strings.Clone(r.optOut.MessageID)}
 		st.optOuts[o.Phone] = o
 		return 1, nil
 
@@ -302,7 +333,8 @@ func (st *State) move(from, to Pattern) (int, error) {
 	for _, m := range moves {
 		g, _ := st.lookup(m.from)
 		st.remove(g, m.from.Key)
-		st.put(m.to, m.r)
+		s := m.r.send(m.to) // repacked: the key is part of the rec
+		st.put(m.to, pack(&s))
 	}
 	return len(moves), nil
 }
@@ -346,13 +378,13 @@ func conflictf(format string, args ...any) error {
 func (c *conflict) Error() string        { return c.msg }
 func (c *conflict) Is(target error) bool { return target == ErrConflict }
 
-// rec is the compact form of a Send kept in memory: about a third of a Send's
-// size, because a state of a million sends is loaded by every plan. The
-// address lives in the maps that lead to it. A rec is never changed once
-// stored; a change stores a new one.
+// rec is the compact form of a Send kept in memory, about a third of a
+// Send's size, because every plan loads a state of up to a million sends.
+// Its text fields share one string, of which the key is also the map key.
+// A rec is never changed once stored; a change stores a new one.
 type rec struct {
-	str      string    // phone, message id, conversation id, error code, error message
-	end      [4]uint16 // where each of the first four ends in str
+	str      string    // key, phone, message id, conversation id, error code, error message
+	end      [5]uint16 // where each of the first five ends in str
 	digest   Digest
 	attempts int32
 	outcome  Outcome
@@ -376,7 +408,7 @@ func pack(s *Send) *rec {
 		deliveredAt: millis(s.DeliveredAt),
 		readAt:      millis(s.ReadAt),
 	}
-	fields := [...]string{s.Phone, s.MessageID, s.ConversationID, s.ErrorCode, s.ErrorMessage}
+	fields := [...]string{s.Addr.Key, s.Phone, s.MessageID, s.ConversationID, s.ErrorCode, s.ErrorMessage}
 	n := 0
 	for _, f := range fields {
 		n += len(f)
@@ -389,31 +421,30 @@ func pack(s *Send) *rec {
 		}
 	}
 	r.str = string(b)
-	if s.Reply != nil {
-		rp := *s.Reply
-		rp.At = fromMillis(millis(rp.At))
-		r.reply = &rp
+	if rp := s.Reply; rp != nil {
+		r.reply = &Reply{ID: strings.Clone(rp.ID), Title: strings.Clone(rp.Title), Text: strings.Clone(rp.Text),
+			At: fromMillis(millis(rp.At)), MessageID: strings.Clone(rp.MessageID)}
 	}
 	return r
 }
 
-func (r *rec) phone() string     { return r.str[:r.end[0]] }
-func (r *rec) messageID() string { return r.str[r.end[0]:r.end[1]] }
+func (r *rec) key() string       { return r.str[:r.end[0]] }
+func (r *rec) messageID() string { return r.str[r.end[1]:r.end[2]] }
 
 // send expands r into the Send at a.
 func (r *rec) send(a Addr) Send {
 	s := Send{
 		Addr:           a,
-		Phone:          r.phone(),
+		Phone:          r.str[r.end[0]:r.end[1]],
 		Digest:         r.digest,
 		Attempts:       int(r.attempts),
 		IntentAt:       fromMillis(r.intentAt),
 		Outcome:        r.outcome,
 		MessageID:      r.messageID(),
-		ConversationID: r.str[r.end[1]:r.end[2]],
+		ConversationID: r.str[r.end[2]:r.end[3]],
 		ProviderStatus: r.status,
-		ErrorCode:      r.str[r.end[2]:r.end[3]],
-		ErrorMessage:   r.str[r.end[3]:],
+		ErrorCode:      r.str[r.end[3]:r.end[4]],
+		ErrorMessage:   r.str[r.end[4]:],
 		ResultAt:       fromMillis(r.resultAt),
 		UpdatedAt:      fromMillis(r.updatedAt),
 		DeliveredAt:    fromMillis(r.deliveredAt),

@@ -1,0 +1,161 @@
+package config
+
+import (
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Evaluating an HCL expression for a row costs a few microseconds: building
+// `row` as a cty map, walking the syntax tree, calling cty functions for ==
+// and friends, allocating at every step. A million-row file makes that the
+// whole budget. But the expressions that run for every row are nearly always
+// a handful of shapes: row.col, "K-${row.id}", row.opt_in == "yes",
+// a && b, !a. Those are compiled here into Go closures over the stored row,
+// with the same results as HCL (strings are NFC-normalized as cty.StringVal
+// does); any other shape is evaluated by HCL. TestFastExprMatchesHCL checks
+// the two agree.
+
+// strFunc returns a string-valued expression's value for a row.
+type strFunc func(r rowData) string
+
+// boolFunc returns a bool-valued expression's value for a row.
+type boolFunc func(r rowData) bool
+
+// fastCompiler compiles expressions that read only row, var and local.
+type fastCompiler struct {
+	root    *hcl.EvalContext
+	columns []string
+}
+
+// constant returns e's value when it reads no per-row name, evaluated once.
+func (fc *fastCompiler) constant(e hclsyntax.Expression) (cty.Value, bool) {
+	for _, t := range e.Variables() {
+		if r := t.RootName(); r != "var" && r != "local" {
+			return cty.NilVal, false
+		}
+	}
+	v, diags := e.Value(fc.root)
+	if diags.HasErrors() || !v.IsWhollyKnown() || v.IsNull() || v.IsMarked() {
+		return cty.NilVal, false
+	}
+	return v, true
+}
+
+// column returns the column position e reads when it is row.<col>.
+func (fc *fastCompiler) column(e hclsyntax.Expression) (int, bool) {
+	st, ok := e.(*hclsyntax.ScopeTraversalExpr)
+	if !ok || len(st.Traversal) != 2 || st.Traversal.RootName() != "row" {
+		return 0, false
+	}
+	name, ok := traverserName(st.Traversal[1])
+	if !ok {
+		return 0, false
+	}
+	col := indexOf(fc.columns, name)
+	return col, col >= 0
+}
+
+// str compiles a string-valued expression.
+func (fc *fastCompiler) str(e hclsyntax.Expression) (strFunc, bool) {
+	if v, ok := fc.constant(e); ok {
+		if v.Type() != cty.String {
+			return nil, false
+		}
+		s := v.AsString()
+		return func(rowData) string { return s }, true
+	}
+	if col, ok := fc.column(e); ok {
+		return func(r rowData) string { return norm.NFC.String(r.field(col)) }, true
+	}
+	switch e := e.(type) {
+	case *hclsyntax.ParenthesesExpr:
+		return fc.str(e.Expression)
+	case *hclsyntax.TemplateWrapExpr:
+		return fc.str(e.Wrapped)
+	case *hclsyntax.TemplateExpr:
+		parts := make([]strFunc, len(e.Parts))
+		for i, p := range e.Parts {
+			f, ok := fc.str(p)
+			if !ok {
+				return nil, false
+			}
+			parts[i] = f
+		}
+		return func(r rowData) string {
+			var b strings.Builder
+			for _, p := range parts {
+				b.WriteString(p(r))
+			}
+			// A concatenation of normalized strings need not be normal.
+			return norm.NFC.String(b.String())
+		}, true
+	}
+	return nil, false
+}
+
+// bool compiles a bool-valued expression.
+func (fc *fastCompiler) bool(e hclsyntax.Expression) (boolFunc, bool) {
+	if v, ok := fc.constant(e); ok {
+		if v.Type() != cty.Bool {
+			return nil, false
+		}
+		b := v.True()
+		return func(rowData) bool { return b }, true
+	}
+	switch e := e.(type) {
+	case *hclsyntax.ParenthesesExpr:
+		return fc.bool(e.Expression)
+	case *hclsyntax.UnaryOpExpr:
+		if e.Op != hclsyntax.OpLogicalNot {
+			return nil, false
+		}
+		f, ok := fc.bool(e.Val)
+		if !ok {
+			return nil, false
+		}
+		return func(r rowData) bool { return !f(r) }, true
+	case *hclsyntax.BinaryOpExpr:
+		switch e.Op {
+		case hclsyntax.OpEqual, hclsyntax.OpNotEqual:
+			// Only string operands: == across types has its own rules.
+			lhs, ok1 := fc.str(e.LHS)
+			rhs, ok2 := fc.str(e.RHS)
+			if !ok1 || !ok2 {
+				return nil, false
+			}
+			if e.Op == hclsyntax.OpEqual {
+				return func(r rowData) bool { return lhs(r) == rhs(r) }, true
+			}
+			return func(r rowData) bool { return lhs(r) != rhs(r) }, true
+		case hclsyntax.OpLogicalAnd, hclsyntax.OpLogicalOr:
+			lhs, ok1 := fc.bool(e.LHS)
+			rhs, ok2 := fc.bool(e.RHS)
+			if !ok1 || !ok2 {
+				return nil, false
+			}
+			if e.Op == hclsyntax.OpLogicalAnd {
+				return func(r rowData) bool { return lhs(r) && rhs(r) }, true
+			}
+			return func(r rowData) bool { return lhs(r) || rhs(r) }, true
+		}
+	}
+	return nil, false
+}
+
+// compileFast sets x's compiled forms when its shape allows.
+func (l *loader) compileFast(x *expr, columns []string) {
+	if x.broken || columns == nil || x.roots&^rootRow != 0 {
+		return
+	}
+	e, ok := x.Expression.(hclsyntax.Expression)
+	if !ok {
+		return
+	}
+	fc := &fastCompiler{root: l.cfg.root, columns: columns}
+	x.fastStr, _ = fc.str(e)
+	x.fastBool, _ = fc.bool(e)
+}

@@ -1,0 +1,150 @@
+package plan_test
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ujumbe/ujumbe/bench/fixture"
+	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/plan"
+	"github.com/ujumbe/ujumbe/state"
+)
+
+// BenchmarkPlan measures plan for 100k and 1M recipients × one template
+// message, against an empty state and against a full one (every send
+// accepted, compacted into a snapshot). The inputs are built once per size,
+// outside the timer: the full state alone takes about a minute for 1M.
+//
+// Sub-benchmarks, each reporting ns/recipient:
+//   - load: config.Load (HCL, CSV, phone normalisation), state-independent;
+//   - read: state.Read of the full state;
+//   - load+read+build: config.Load, state.Read and plan.Build, what the plan
+//     command does before printing;
+//   - build: plan.Build alone, also reporting the live heap of the inputs and
+//     the plan (live-MiB);
+//   - render: Plan.Document and Render to io.Discard, the printing.
+//
+// Targets (issue 4): the whole plan command for 1M in ≤ 5 s and ≤ 1 GiB
+// RSS, the state load of 1M sends ≤ 2 s. bench/run measures the command.
+func BenchmarkPlan(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("recipients=%d", n), func(b *testing.B) {
+			empty := b.TempDir()
+			if err := fixture.WriteConfig(empty, n); err != nil {
+				b.Fatal(err)
+			}
+			full := b.TempDir()
+			// Only the sub-benchmarks that -bench selects pay for the full state.
+			fill := sync.OnceValue(func() error {
+				if err := fixture.WriteConfig(full, n); err != nil {
+					return err
+				}
+				return fixture.FillState(full)
+			})
+			b.Run("state=empty", func(b *testing.B) { benchPlanDir(b, empty, n, plan.Send, nil) })
+			b.Run("state=full", func(b *testing.B) { benchPlanDir(b, full, n, plan.Done, fill) })
+		})
+	}
+}
+
+// benchPlanDir runs the sub-benchmarks on the configuration in dir, whose
+// plan must put all n sends in class want. prepare, when not nil, makes dir
+// first.
+func benchPlanDir(b *testing.B, dir string, n int, want plan.Class, prepare func() error) {
+	if prepare != nil {
+		if err := prepare(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	statePath := filepath.Join(dir, fixture.StateName)
+	now := time.Now()
+	loadAll := func(b *testing.B) (*config.Config, *state.State) {
+		cfg, err := fixture.Load(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, _, err := state.Read(statePath)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return cfg, st
+	}
+	build := func(b *testing.B, cfg *config.Config, st *state.State) *plan.Plan {
+		p, diags := plan.Build(cfg, st, now, plan.Options{})
+		if diags.HasErrors() {
+			b.Fatal(diags.Error())
+		}
+		return p
+	}
+	perRecipient := func(b *testing.B) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/recipient")
+	}
+
+	if want == plan.Send {
+		b.Run("load", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := fixture.Load(dir); err != nil {
+					b.Fatal(err)
+				}
+			}
+			perRecipient(b)
+		})
+	} else {
+		b.Run("read", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				st, _, err := state.Read(statePath)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if st.Len() != n {
+					b.Fatalf("the state holds %d sends, want %d", st.Len(), n)
+				}
+			}
+			perRecipient(b)
+		})
+	}
+	b.Run("load+read+build", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			cfg, st := loadAll(b)
+			build(b, cfg, st)
+		}
+		perRecipient(b)
+	})
+
+	cfg, st := loadAll(b)
+	b.Run("build", func(b *testing.B) {
+		b.ReportAllocs()
+		var p *plan.Plan
+		for b.Loop() {
+			p = build(b, cfg, st)
+		}
+		perRecipient(b)
+		if got := p.Count()[want]; got != n {
+			b.Fatalf("%d of %d sends are %s, want all", got, n, want.Name())
+		}
+		// What the command holds at its peak: configuration, state and plan.
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "live-MiB")
+		runtime.KeepAlive(p)
+	})
+	p := build(b, cfg, st)
+	b.Run("render", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := plan.Render(io.Discard, p.Document(false), plan.RenderOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		perRecipient(b)
+	})
+}

@@ -1,0 +1,313 @@
+package refresh
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ujumbe/ujumbe/briq"
+	"github.com/ujumbe/ujumbe/state"
+)
+
+// followed is an accepted send within the look-back, and what this run
+// learnt about it.
+type followed struct {
+	send       state.Send
+	needStatus bool // its recorded status is not final
+
+	seen            bool      // the outbound listing showed its message
+	conv            string    // its conversation
+	created         time.Time // its message's created_at at the provider
+	status          state.ProviderStatus
+	errCode, errMsg string
+	reply           *state.Reply // the earliest answer found
+}
+
+func (f *followed) needReply() bool   { return f.send.Reply == nil }
+func (f *followed) outstanding() bool { return f.needStatus || f.needReply() }
+
+// observe takes a status the provider reported, if it moves the send on.
+func (f *followed) observe(status string) {
+	if s, err := state.ParseProviderStatus(status); err == nil && advances(s, f.status) {
+		f.status = s
+	}
+}
+
+// followSet is the followed sends, indexed.
+type followSet struct {
+	byID      map[string]*followed   // by message_id
+	byConv    map[string][]*followed // seen ones by conversation, oldest first
+	convPhone map[string]string      // conversation_id -> phone
+	optOuts   map[string]state.OptOut
+}
+
+// follow pulls statuses, replies and opt-outs for the followed sends and
+// records them.
+func (r *run) follow(ctx context.Context) error {
+	fs := r.collect()
+	if len(fs.byID) == 0 {
+		return nil
+	}
+	if err := r.readOutbound(ctx, fs); err != nil {
+		return err
+	}
+	if err := r.readInbound(ctx, fs); err != nil {
+		return err
+	}
+	if err := r.lookUp(ctx, fs); err != nil {
+		return err
+	}
+	return r.record(ctx, fs)
+}
+
+func (r *run) collect() *followSet {
+	fs := &followSet{byID: map[string]*followed{}, byConv: map[string][]*followed{},
+		convPhone: map[string]string{}, optOuts: map[string]state.OptOut{}}
+	cutoff := r.now.Add(-r.opts.LookBack)
+	for s := range r.store.State().Sends(state.Pattern{}) {
+		if s.Outcome != state.OutcomeAccepted || s.MessageID == "" || s.IntentAt.Before(cutoff) {
+			continue
+		}
+		fs.byID[s.MessageID] = &followed{send: s, needStatus: !final(s.ProviderStatus), status: s.ProviderStatus,
+			conv: s.ConversationID}
+		if s.ConversationID != "" {
+			fs.convPhone[s.ConversationID] = s.Phone
+		}
+	}
+	return fs
+}
+
+// since returns the oldest intent among the sends keep selects, less the
+// skew margin, and whether keep selected any.
+func (r *run) since(fs *followSet, keep func(*followed) bool) (time.Time, bool) {
+	var t time.Time
+	for _, f := range fs.byID {
+		if keep(f) && (t.IsZero() || f.send.IntentAt.Before(t)) {
+			t = f.send.IntentAt
+		}
+	}
+	return t.Add(-r.opts.Skew), !t.IsZero()
+}
+
+// readOutbound lists the outbound messages since the oldest outstanding
+// send: which followed sends the listing shows, when each was created and,
+// when the listing says, its status. Without statuses in the listing it
+// reads it once more per status some send has yet to reach.
+func (r *run) readOutbound(ctx context.Context, fs *followSet) error {
+	since, ok := r.since(fs, (*followed).outstanding)
+	if !ok {
+		return nil
+	}
+	statusless := false
+	err := r.eachMessage(ctx, briq.MessageQuery{Direction: briq.DirectionOutbound, Since: since}, func(m *briq.Message) {
+		f := fs.byID[m.ID]
+		if f == nil {
+			return
+		}
+		f.seen, f.created = true, m.CreatedAt.Time
+		if m.ConversationID != "" {
+			f.conv = m.ConversationID
+		}
+		if m.Status != "" {
+			f.observe(m.Status)
+		} else if f.needStatus {
+			statusless = true
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for _, want := range []state.ProviderStatus{state.StatusSent, state.StatusDelivered, state.StatusRead, state.StatusFailed} {
+		if !statusless {
+			break
+		}
+		since, ok := r.since(fs, func(f *followed) bool { return f.needStatus && advances(want, f.status) })
+		if !ok {
+			continue
+		}
+		q := briq.MessageQuery{Direction: briq.DirectionOutbound, Status: want.String(), Since: since}
+		err := r.eachMessage(ctx, q, func(m *briq.Message) {
+			if f := fs.byID[m.ID]; f != nil {
+				// A status on the item wins over the filter, in case a
+				// server ignores a filter value it does not know.
+				f.observe(cmp.Or(m.Status, want.String()))
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, f := range fs.byID {
+		if f.seen && f.conv != "" {
+			fs.byConv[f.conv] = append(fs.byConv[f.conv], f)
+		}
+	}
+	for _, list := range fs.byConv {
+		// Equal creation times are told apart by intent, then address, so
+		// the choice does not depend on map order.
+		slices.SortFunc(list, func(a, b *followed) int {
+			return cmp.Or(a.created.Compare(b.created), a.send.IntentAt.Compare(b.send.IntentAt), compareAddr(a.send.Addr, b.send.Addr))
+		})
+	}
+	return nil
+}
+
+// readInbound lists the inbound messages since the oldest followed send.
+func (r *run) readInbound(ctx context.Context, fs *followSet) error {
+	since, _ := r.since(fs, func(*followed) bool { return true })
+	return r.eachMessage(ctx, briq.MessageQuery{Direction: briq.DirectionInbound, Since: since}, func(m *briq.Message) {
+		r.inbound(fs, m, nil)
+	})
+}
+
+// inbound takes in an inbound message: an opt-out for its phone if its text
+// is a keyword, and the reply of the send it answers (owner, when known)
+// if that send has none yet and no earlier answer was found. Messages in
+// conversations of no followed send are not ours and are ignored.
+func (r *run) inbound(fs *followSet, m *briq.Message, owner *followed) {
+	phone := fs.convPhone[m.ConversationID]
+	if owner != nil {
+		phone = owner.send.Phone
+	}
+	if phone == "" {
+		return
+	}
+	// An answer whose content cannot be read is an answer all the same.
+	content, _ := briq.ParseReplyContent(m.Content)
+	at := m.CreatedAt.Time
+	if r.isOptOut(content.Text, content.ID) {
+		if o, ok := fs.optOuts[phone]; !ok || at.Before(o.At) {
+			fs.optOuts[phone] = state.OptOut{Phone: phone, At: at, Text: cmp.Or(content.Text, content.ID), MessageID: m.ID}
+		}
+	}
+	f := owner
+	if f == nil {
+		f = fs.answered(m)
+	}
+	if f == nil || !f.needReply() {
+		return
+	}
+	if f.reply == nil || at.Before(f.reply.At) {
+		f.reply = &state.Reply{ID: content.ID, Title: content.Title, Text: content.Text, At: at, MessageID: m.ID}
+	}
+}
+
+// answered returns the followed send an inbound message answers: the one its
+// paired_message_id names or, as Briq does not say how free text is paired,
+// for a message without one the latest followed send in its conversation
+// created at or before it.
+func (fs *followSet) answered(m *briq.Message) *followed {
+	if m.PairedMessageID != "" {
+		return fs.byID[m.PairedMessageID]
+	}
+	var last *followed
+	for _, f := range fs.byConv[m.ConversationID] {
+		if f.created.After(m.CreatedAt.Time) {
+			break
+		}
+		last = f
+	}
+	return last
+}
+
+// lookUp fetches, one by one and newest first, the sends whose status is
+// not final that the outbound listing did not show, up to
+// Options.MaxLookups; the answer comes with the status. A send that only
+// lacks a reply is not looked up: an answer makes its conversation active
+// again, and the inbound listing shows it.
+func (r *run) lookUp(ctx context.Context, fs *followSet) error {
+	var todo []*followed
+	for _, f := range fs.byID {
+		if !f.seen && f.needStatus && !final(f.status) {
+			todo = append(todo, f)
+		}
+	}
+	slices.SortFunc(todo, func(a, b *followed) int { return b.send.IntentAt.Compare(a.send.IntentAt) })
+	n := min(len(todo), max(r.opts.MaxLookups, 0))
+	r.count(func(s *Summary) { s.NotReached += len(todo) - n })
+	var mu sync.Mutex // guards fs and the followed sends
+	return forEach(ctx, n, r.opts.Parallelism, func(ctx context.Context, i int) error {
+		f := todo[i]
+		d, err := call(ctx, r, func() (*briq.MessageDetail, error) {
+			r.lookups.Add(1)
+			return r.c.GetMessage(ctx, f.send.MessageID)
+		})
+		if errors.Is(err, briq.ErrNotFound) {
+			// The provider no longer knows the message: nothing to learn.
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		f.observe(d.Status)
+		if f.status == state.StatusFailed {
+			f.errCode, f.errMsg = d.ErrorCode, d.ErrorMessage
+		}
+		if d.Reply != nil {
+			r.inbound(fs, d.Reply, f)
+		}
+		return nil
+	})
+}
+
+// record writes what the run learnt: status and reply updates, then new
+// opt-outs, submitting many at once so the store commits them in groups.
+func (r *run) record(ctx context.Context, fs *followSet) error {
+	var updates []state.Update
+	for _, f := range fs.byID {
+		u := state.Update{Addr: f.send.Addr}
+		if f.status != f.send.ProviderStatus {
+			u.ProviderStatus = f.status
+			if f.status >= state.StatusDelivered && f.status != state.StatusFailed && f.send.DeliveredAt.IsZero() {
+				u.DeliveredAt = r.now
+			}
+			if f.status == state.StatusRead && f.send.ReadAt.IsZero() {
+				u.ReadAt = r.now
+			}
+			u.ErrorCode, u.ErrorMessage = f.errCode, f.errMsg
+		}
+		if f.needReply() {
+			u.Reply = f.reply
+		}
+		if u.ProviderStatus != state.StatusNone || u.Reply != nil {
+			updates = append(updates, u)
+		}
+	}
+	err := forEach(ctx, len(updates), writers, func(_ context.Context, i int) error {
+		u := updates[i]
+		if err := r.store.Refresh(u); err != nil {
+			return err
+		}
+		r.count(func(s *Summary) {
+			if u.ProviderStatus != state.StatusNone {
+				s.Statuses++
+			}
+			if u.Reply != nil {
+				s.Replies++
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	st := r.store.State()
+	var optOuts []state.OptOut
+	for phone, o := range fs.optOuts {
+		if _, ok := st.OptOut(phone); !ok {
+			optOuts = append(optOuts, o)
+		}
+	}
+	return forEach(ctx, len(optOuts), writers, func(_ context.Context, i int) error {
+		if err := r.store.OptOut(optOuts[i]); err != nil {
+			return err
+		}
+		r.count(func(s *Summary) { s.OptOuts++ })
+		return nil
+	})
+}

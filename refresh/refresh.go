@@ -1,0 +1,261 @@
+package refresh
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ujumbe/ujumbe/briq"
+	"github.com/ujumbe/ujumbe/state"
+)
+
+// Defaults of the Options fields whose zero value means "default".
+const (
+	DefaultLookBack    = 7 * 24 * time.Hour
+	DefaultSkew        = 5 * time.Minute
+	DefaultSettle      = 2 * time.Minute
+	DefaultMaxLookups  = 100
+	DefaultParallelism = 8
+	DefaultRetryDelay  = time.Second
+)
+
+// DefaultOptOutKeywords are the replies that opt a recipient out when
+// Options.OptOutKeywords is nil.
+var DefaultOptOutKeywords = []string{"STOP", "UNSUBSCRIBE"}
+
+// Client is the part of the Briq client refresh reads through; *briq.Client
+// implements it. Refresh only ever reads.
+type Client interface {
+	ListMessages(ctx context.Context, q briq.MessageQuery) (*briq.Page[briq.Message], error)
+	ListConversations(ctx context.Context, q briq.ConversationQuery) (*briq.Page[briq.Conversation], error)
+	GetMessage(ctx context.Context, messageID string) (*briq.MessageDetail, error)
+}
+
+// Store is the part of an opened state store refresh records into;
+// *state.Store implements it. Each method returns once its record is
+// durable.
+type Store interface {
+	State() *state.State
+	Refresh(u state.Update) error
+	RecordResult(r state.Result) error
+	OptOut(o state.OptOut) error
+}
+
+// Options configure Run. The zero value uses every default.
+type Options struct {
+	// LookBack bounds which accepted sends are followed: those whose intent
+	// is at most LookBack old (DefaultLookBack when zero). Older sends keep
+	// the status and reply they have. Unknown sends are resolved whatever
+	// their age.
+	LookBack time.Duration
+	// Skew is the margin taken off every "since" given to the provider, for
+	// the difference between this machine's clock and the provider's
+	// (DefaultSkew when zero). A larger margin costs longer listings and,
+	// for unknown sends, more candidates (so more ambiguous ones).
+	Skew time.Duration
+	// Settle is how old an unknown send's intent must be before refresh
+	// may call it absent (DefaultSettle when zero), so a request still on
+	// its way to the provider is not taken for one that never left.
+	Settle time.Duration
+	// MaxLookups caps the GET /v1/whatsapp/messages/{id} requests made for
+	// sends the listing did not show whose status is not final
+	// (DefaultMaxLookups when zero; negative means none). The newest such
+	// sends are looked up first; the rest wait for the next refresh and are
+	// counted in Summary.NotReached.
+	MaxLookups int
+	// OptOutKeywords are the replies that opt a recipient out, compared
+	// with the reply's trimmed text (or a button's id) case-insensitively.
+	// Nil means DefaultOptOutKeywords; an empty non-nil slice means none.
+	OptOutKeywords []string
+	// Parallelism bounds concurrent requests for per-recipient lookups
+	// (DefaultParallelism when zero). Listings are read one page at a time.
+	Parallelism int
+	// RetryDelay is the first wait before a read that failed transiently
+	// (429, 5xx, a lost connection) is tried again; it doubles on each of
+	// the at most three retries, and a longer Retry-After wins.
+	// DefaultRetryDelay when zero.
+	RetryDelay time.Duration
+	// Now is the clock: the look-back, Settle, and the delivered and read
+	// times recorded. time.Now when nil.
+	Now func() time.Time
+}
+
+// Summary counts what a Run did.
+type Summary struct {
+	// Requests is every request made, retries included; Lookups is how
+	// many of them were GET /v1/whatsapp/messages/{id}.
+	Requests, Lookups int
+	// Statuses is the number of sends whose provider status moved on.
+	Statuses int
+	// Replies is the number of replies recorded.
+	Replies int
+	// OptOuts is the number of phone numbers newly opted out.
+	OptOuts int
+	// Found is the number of unknown sends found at the provider, now
+	// accepted with their message_id; Absent the number certainly absent,
+	// now due again.
+	Found, Absent int
+	// Ambiguous lists the unknown sends left unknown because more than one
+	// message at the provider could be theirs, in address order.
+	Ambiguous []state.Addr
+	// TooRecent is the number of unknown sends with no message at the
+	// provider but an intent younger than Options.Settle; left unknown.
+	TooRecent int
+	// NotReached is the number of sends whose status is not final that
+	// were neither in the listing nor looked up (Options.MaxLookups).
+	NotReached int
+}
+
+// Run brings the state in store up to date with the provider behind c. The
+// caller holds the store open (and so locked) for the whole run.
+//
+// First it resolves unknown sends. For each recipient phone with unknown
+// sends it lists the phone's conversations (GET /v1/whatsapp/conversations
+// ?recipient=PHONE, keeping only those whose recipient_phone is that phone)
+// and, in each, the outbound messages since the earliest of those intents
+// less Options.Skew. A message is a candidate for an unknown send when no
+// send in the state (to that phone) records its message_id, it was created
+// no earlier than the send's intent less Skew, and its status is not
+// failed (a failed message reached nobody, so sending again duplicates
+// nothing). Then:
+//   - exactly one candidate, and it is a candidate of no other unknown send
+//     to the phone: the send is accepted with that message_id and
+//     conversation_id;
+//   - no candidate, and the intent is older than Options.Settle: the send
+//     certainly never reached the provider and becomes a retry, due again;
+//   - no candidate but a younger intent: left unknown (TooRecent);
+//   - otherwise: left unknown (Ambiguous).
+//
+// Briq has no idempotency key or client reference (briq-whatsapp-api.md
+// §20), so this rule is the best the API allows, and it has limits: a
+// message sent to the same phone by another tool or by hand after the
+// intent is taken for the send; two unknown sends to one phone within Skew
+// of each other stay ambiguous; a failed message (not a candidate) makes
+// its send due again; and the listing is trusted to be complete.
+//
+// Then, for accepted sends within Options.LookBack, it reads every outbound
+// message since the oldest send that still needs a status or a reply (less
+// Skew), 200 a page, taking each message's status when the listing gives
+// one; when it does not (the documented item has no status field), it reads
+// the listing again once per status (sent, delivered, read, failed) that
+// some send has not reached yet. It reads every inbound message since the
+// oldest followed send (less Skew): a message whose paired_message_id is a
+// followed send is its reply (the earliest one counts); one without a
+// paired_message_id answers the latest followed send created before it in
+// its conversation; one whose text is an opt-out keyword opts its
+// conversation's phone out. Sends with a status that is not final that the
+// outbound listing did not show are looked up one by one, up to
+// Options.MaxLookups. Statuses only move
+// forward; delivered and read times are when refresh first saw them (Briq
+// reports no per-status time), so they are upper bounds.
+//
+// The Summary counts what was done even when Run returns an error; every
+// change it counts is durable.
+func Run(ctx context.Context, c Client, store Store, opts Options) (Summary, error) {
+	r := newRun(c, store, opts)
+	err := r.resolveUnknown(ctx)
+	if err == nil {
+		err = r.follow(ctx)
+	}
+	return r.summary(), err
+}
+
+// run is one Run's working set.
+type run struct {
+	c        Client
+	store    Store
+	opts     Options
+	now      time.Time
+	keywords []string
+
+	requests, lookups atomic.Int64
+	mu                sync.Mutex // guards sum
+	sum               Summary
+}
+
+func newRun(c Client, store Store, opts Options) *run {
+	if opts.LookBack <= 0 {
+		opts.LookBack = DefaultLookBack
+	}
+	if opts.Skew <= 0 {
+		opts.Skew = DefaultSkew
+	}
+	if opts.Settle <= 0 {
+		opts.Settle = DefaultSettle
+	}
+	if opts.MaxLookups == 0 {
+		opts.MaxLookups = DefaultMaxLookups
+	}
+	if opts.Parallelism <= 0 {
+		opts.Parallelism = DefaultParallelism
+	}
+	if opts.RetryDelay <= 0 {
+		opts.RetryDelay = DefaultRetryDelay
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.OptOutKeywords == nil {
+		opts.OptOutKeywords = DefaultOptOutKeywords
+	}
+	r := &run{c: c, store: store, opts: opts, now: opts.Now()}
+	for _, k := range opts.OptOutKeywords {
+		if k = strings.TrimSpace(k); k != "" {
+			r.keywords = append(r.keywords, k)
+		}
+	}
+	return r
+}
+
+func (r *run) count(f func(*Summary)) {
+	r.mu.Lock()
+	f(&r.sum)
+	r.mu.Unlock()
+}
+
+func (r *run) summary() Summary {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.sum
+	s.Requests, s.Lookups = int(r.requests.Load()), int(r.lookups.Load())
+	s.Ambiguous = slices.Clone(s.Ambiguous)
+	slices.SortFunc(s.Ambiguous, compareAddr)
+	return s
+}
+
+// isOptOut reports whether an answer's text (or a button's id or payload)
+// is one of the opt-out keywords.
+func (r *run) isOptOut(text, id string) bool {
+	text, id = strings.TrimSpace(text), strings.TrimSpace(id)
+	for _, k := range r.keywords {
+		if strings.EqualFold(text, k) || strings.EqualFold(id, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// normalizePhone makes a number from the provider comparable with the
+// state's (E.164 digits without "+").
+func normalizePhone(p string) string {
+	return strings.TrimPrefix(strings.TrimSpace(p), "+")
+}
+
+func compareAddr(a, b state.Addr) int {
+	return strings.Compare(a.String(), b.String())
+}
+
+// final reports whether a provider status can no longer change.
+func final(s state.ProviderStatus) bool {
+	return s == state.StatusRead || s == state.StatusFailed
+}
+
+// advances reports whether status next moves a send on from cur: statuses
+// only go forward, pending < sent < delivered < read, and failed (the
+// largest value) ends any status that is not final.
+func advances(next, cur state.ProviderStatus) bool {
+	return !final(cur) && next > cur
+}

@@ -1,0 +1,262 @@
+package state
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The tests below run this test binary again as a helper process, chosen by
+// the environment variable helperEnv, and kill it with SIGKILL.
+const helperEnv = "UJUMBE_STATE_TEST_HELPER"
+
+func TestMain(m *testing.M) {
+	switch os.Getenv(helperEnv) {
+	case "":
+		os.Exit(m.Run())
+	case "hold-lock":
+		helperHoldLock()
+	case "writer":
+		helperWriter()
+	default:
+		fmt.Fprintln(os.Stderr, "unknown helper", os.Getenv(helperEnv))
+		os.Exit(2)
+	}
+}
+
+// helperHoldLock locks the state and waits to be killed.
+func helperHoldLock() {
+	s, _, err := Open(context.Background(), os.Getenv("STATE"), Options{Operation: "helper-hold"})
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	defer s.Close()
+	fmt.Println("LOCKED")
+	io.Copy(io.Discard, os.Stdin) // until the test closes stdin or kills us
+}
+
+// helperWriter sends as fast as it can with WORKERS concurrent workers,
+// printing "I KEY" once an intent is durable and "R KEY" once its result is,
+// until it is killed. It compacts every 32 KiB so kills land in compactions
+// too.
+func helperWriter() {
+	s, _, err := Open(context.Background(), os.Getenv("STATE"), Options{Operation: "helper-writer", compactAt: 32 << 10})
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	workers, _ := strconv.Atoi(os.Getenv("WORKERS"))
+	run := os.Getenv("RUN")
+	var out sync.Mutex
+	say := func(kind, key string) {
+		out.Lock()
+		defer out.Unlock()
+		fmt.Printf("%s %s\n", kind, key) // one write, unbuffered
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for {
+				key := fmt.Sprintf("%s-%06d", run, next.Add(1))
+				a := addr(key)
+				if err := s.RecordIntent(Intent{Addr: a, Phone: "+255700000000", Digest: DigestOf([]byte(key))}); err != nil {
+					say("ERROR", err.Error())
+					os.Exit(1)
+				}
+				say("I", key)
+				if err := s.RecordResult(Result{Addr: a, Outcome: OutcomeAccepted, MessageID: "msg-" + key, ProviderStatus: StatusPending}); err != nil {
+					say("ERROR", err.Error())
+					os.Exit(1)
+				}
+				say("R", key)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func helper(t *testing.T, kind, path string, env ...string) (*exec.Cmd, *bufio.Scanner, io.WriteCloser) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), append([]string{helperEnv + "=" + kind, "STATE=" + path}, env...)...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, bufio.NewScanner(stdout), stdin
+}
+
+func TestLockAcrossProcesses(t *testing.T) {
+	path := statePath(t)
+	cmd, out, _ := helper(t, "hold-lock", path)
+	if !out.Scan() || out.Text() != "LOCKED" {
+		t.Fatalf("helper said %q, %v", out.Text(), out.Err())
+	}
+
+	for _, timeout := range []time.Duration{0, 300 * time.Millisecond} {
+		_, _, err := Open(context.Background(), path, Options{LockTimeout: timeout})
+		var le *LockError
+		if !errors.Is(err, ErrLocked) || !errors.As(err, &le) {
+			t.Fatalf("Open with timeout %v = %v, want ErrLocked", timeout, err)
+		}
+		h := le.Holder
+		if h == nil || h.PID != cmd.Process.Pid || h.Operation != "helper-hold" || h.ID == "" || h.Started.IsZero() {
+			t.Fatalf("holder = %+v, want the helper (pid %d)", h, cmd.Process.Pid)
+		}
+		if le.Waited < timeout {
+			t.Errorf("gave up after %v, before the timeout %v", le.Waited, timeout)
+		}
+		for _, part := range []string{path, fmt.Sprintf("pid %d", h.PID), `running "helper-hold"`, h.ID} {
+			if !strings.Contains(err.Error(), part) {
+				t.Errorf("%q does not say %q", err, part)
+			}
+		}
+	}
+	// Unlocked readers do not care.
+	mustRead(t, path)
+
+	// The kernel releases the lock of a killed holder: a waiting Open gets it.
+	got := make(chan error, 1)
+	go func() {
+		s, _, err := Open(context.Background(), path, Options{LockTimeout: time.Minute})
+		if err == nil {
+			err = s.Close()
+		}
+		got <- err
+	}()
+	cmd.Process.Signal(syscall.SIGKILL)
+	if err := <-got; err != nil {
+		t.Fatalf("Open after the holder died: %v", err)
+	}
+}
+
+func TestLockInProcess(t *testing.T) {
+	path := statePath(t)
+	s := mustOpen(t, path)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := Open(ctx, path, Options{LockTimeout: time.Minute}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Open with a cancelled context = %v", err)
+	}
+	released := make(chan error, 1)
+	go func() {
+		s2, _, err := Open(context.Background(), path, Options{LockTimeout: time.Minute})
+		if err == nil {
+			err = s2.Close()
+		}
+		released <- err
+	}()
+	mustClose(t, s)
+	if err := <-released; err != nil {
+		t.Fatalf("Open waiting for Close: %v", err)
+	}
+	if b := readFile(t, path+".lock"); len(b) != 0 {
+		t.Errorf("a released lock file still names a holder: %s", b)
+	}
+}
+
+// TestKill9 kills a writer at random moments and checks after each kill that
+// the state opens, that every intent and result the writer was told is
+// durable is there, and that at most the writes in flight are in doubt.
+func TestKill9(t *testing.T) {
+	kills := 20
+	if testing.Short() {
+		kills = 5
+	}
+	const workers = 8
+	path := statePath(t)
+	durable := map[string]string{} // key -> "I" or "R"
+	for run := range kills {
+		cmd, out, _ := helper(t, "writer", path, fmt.Sprintf("WORKERS=%d", workers), fmt.Sprintf("RUN=r%02d", run))
+		lines := make(chan string)
+		go func() {
+			for out.Scan() {
+				lines <- out.Text()
+			}
+			close(lines)
+		}()
+		// Kill after a random number of results, at a random moment.
+		target := 1 + rand.IntN(400)
+		results := 0
+		for line := range lines {
+			kind, key, _ := strings.Cut(line, " ")
+			switch kind {
+			case "I", "R":
+				durable[key] = kind
+			default:
+				t.Fatalf("helper: %s", line)
+			}
+			if kind == "R" {
+				results++
+			}
+			if results == target {
+				time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
+				cmd.Process.Signal(syscall.SIGKILL)
+				target = -1
+			}
+		}
+		cmd.Wait()
+
+		st, warns, err := Read(path)
+		if err != nil {
+			t.Fatalf("kill %d: the state does not load: %v", run, err)
+		}
+		unknown := 0
+		for key, kind := range durable {
+			snd, ok := st.Get(addr(key))
+			switch {
+			case !ok:
+				t.Fatalf("kill %d: %s was durable (%s) but is missing", run, key, kind)
+			case kind == "R" && (snd.Outcome != OutcomeAccepted || snd.MessageID != "msg-"+key):
+				t.Fatalf("kill %d: %s was accepted as msg-%s but the state says %v %q", run, key, key, snd.Outcome, snd.MessageID)
+			case kind == "I" && snd.Outcome != OutcomeUnknown && snd.Outcome != OutcomeAccepted:
+				// Unknown, or accepted if the result became durable just
+				// before the kill, too late to be printed.
+				t.Fatalf("kill %d: intent %s loaded as %v", run, key, snd.Outcome)
+			}
+		}
+		for snd := range st.Sends(Pattern{}) {
+			if snd.Outcome == OutcomeUnknown && strings.HasPrefix(snd.Addr.Key, fmt.Sprintf("r%02d-", run)) {
+				unknown++
+			}
+		}
+		if unknown > workers {
+			t.Errorf("kill %d: %d sends in doubt with %d workers", run, unknown, workers)
+		}
+		t.Logf("kill %d after %d results: %d sends, %d in doubt, %d warnings", run, results, st.Len(), unknown, len(warns))
+	}
+	// A locked open repairs whatever the last kill left, and the state closes
+	// cleanly.
+	s, _, err := Open(context.Background(), path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := s.State().Len()
+	mustClose(t, s)
+	if got := mustRead(t, path).Len(); got != n {
+		t.Errorf("%d sends after Close, %d before", got, n)
+	}
+}
