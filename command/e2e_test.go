@@ -18,7 +18,8 @@ import (
 )
 
 // world is one end-to-end setup: a configuration directory with n
-// recipients and a sandbox on loopback that ujumbe processes send to.
+// recipients and a sandbox on loopback that ujumbe processes send to (or
+// none, for rehearsals with their embedded sandbox).
 type world struct {
 	t   *testing.T
 	dir string
@@ -94,7 +95,10 @@ func newWorld(t *testing.T, n int, opts sandbox.Options) *world {
 func (w *world) command(args ...string) *exec.Cmd {
 	cmd := exec.Command("ujumbe", args...)
 	cmd.Dir = w.dir
-	cmd.Env = append(os.Environ(), "BRIQ_API_KEY="+w.srv.APIKey(), "UJUMBE_VAR_base_url="+w.url, "NO_COLOR=1")
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	if w.srv != nil {
+		cmd.Env = append(cmd.Env, "BRIQ_API_KEY="+w.srv.APIKey(), "UJUMBE_VAR_base_url="+w.url)
+	}
 	return cmd
 }
 

@@ -1,9 +1,13 @@
 package command
 
 import (
+	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,7 +45,7 @@ var errNoAPIKey = errors.New("no API key: set BRIQ_API_KEY in the environment, o
 // whose data lives in the rehearsal directory beside the rehearsal state.
 func (c *cli) openProvider(cfg *config.Config, sandboxed bool, conns int) (*provider, error) {
 	opts := briq.Options{
-		BaseURL:  cfg.Provider.BaseURL,
+		BaseURL:  cmp.Or(c.getenv("BRIQ_BASE_URL"), cfg.Provider.BaseURL),
 		APIKey:   c.getenv("BRIQ_API_KEY"),
 		Version:  Version,
 		MaxConns: conns,
@@ -55,10 +59,11 @@ func (c *cli) openProvider(cfg *config.Config, sandboxed bool, conns int) (*prov
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("create rehearsal directory: %w", err)
 		}
-		so := sandbox.Options{DataFile: filepath.Join(dir, "sandbox.data")}
-		if tf := filepath.Join(c.dir, "templates.json"); fileExists(tf) {
-			so.TemplatesFile = tf
+		so, err := c.rehearsalOptions()
+		if err != nil {
+			return nil, err
 		}
+		so.DataFile = filepath.Join(dir, "sandbox.data")
 		srv, err := sandbox.New(so)
 		if err != nil {
 			return nil, fmt.Errorf("start the embedded sandbox: %w", err)
@@ -89,6 +94,47 @@ func (c *cli) openProvider(cfg *config.Config, sandboxed bool, conns int) (*prov
 	}
 	p.client = client
 	return p, nil
+}
+
+// rehearsalFile is the optional file in the configuration directory that
+// tunes the embedded sandbox's simulated customers.
+const rehearsalFile = "sandbox.json"
+
+// rehearsalSettings are the contents of sandbox.json.
+type rehearsalSettings struct {
+	// Seed changes who answers what (the same seed, the same answers).
+	Seed uint64 `json:"seed"`
+	// Silent is the share of customers who never answer (default 0.2).
+	Silent *float64 `json:"silent"`
+	// Answers weighs the buttons and list rows by id (default: equal).
+	Answers map[string]float64 `json:"answers"`
+	// OptOut is the share of customers who answer templates with STOP.
+	OptOut float64 `json:"opt_out"`
+}
+
+// rehearsalOptions are the embedded sandbox's options: the templates of
+// templates.json and the customers of sandbox.json, when present.
+func (c *cli) rehearsalOptions() (sandbox.Options, error) {
+	var so sandbox.Options
+	if tf := filepath.Join(c.dir, "templates.json"); fileExists(tf) {
+		so.TemplatesFile = tf
+	}
+	path := filepath.Join(c.dir, rehearsalFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return so, nil
+	}
+	var rs rehearsalSettings
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(&rs)
+	}
+	if err != nil {
+		return so, fmt.Errorf("read %s: %w", path, err)
+	}
+	so.Seed, so.Silent, so.Answers, so.OptOut = rs.Seed, rs.Silent, rs.Answers, rs.OptOut
+	return so, nil
 }
 
 // sleepCtx waits for d or until ctx is done.

@@ -105,7 +105,7 @@ func runRefresh(c *cli, args []string) int {
 	}
 	defer prov.close()
 
-	sum, runErr := refresh.Run(c.ctx, prov.client, store, refresh.Options{OptOutKeywords: cfg.Provider.OptOutKeywords})
+	sum, runErr := refresh.Run(c.ctx, prov.client, store, refresh.Options{Now: prov.now, OptOutKeywords: cfg.Provider.OptOutKeywords})
 	if err := store.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
@@ -172,7 +172,7 @@ func refreshSummary(s refresh.Summary, err error) string {
 		fmt.Fprintf(&b, " Unknown sends: %s.", strings.Join(unknown, ", "))
 	}
 	if s.NotReached > 0 {
-		fmt.Fprintf(&b, " %s not in the provider's listing were left for the next refresh (lookup cap).", plural(s.NotReached, "send"))
+		fmt.Fprintf(&b, " Left for the next refresh (lookup cap): %s not in the provider's listing.", plural(s.NotReached, "send"))
 	}
 	return b.String()
 }

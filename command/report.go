@@ -141,12 +141,15 @@ func reportRowOf(st *state.State, s state.Send) reportRow {
 	return row
 }
 
-// rfc3339 formats t in UTC, or "" for the zero time.
+// reportTime is RFC 3339 in UTC with the state's millisecond precision.
+const reportTime = "2006-01-02T15:04:05.000Z07:00"
+
+// rfc3339 formats t for the report, or "" for the zero time.
 func rfc3339(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format(time.RFC3339Nano)
+	return t.UTC().Format(reportTime)
 }
 
 // defuse keeps a spreadsheet from reading a recipient's text as a formula

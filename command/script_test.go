@@ -3,9 +3,13 @@ package command
 import (
 	"flag"
 	"os"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/ujumbe/ujumbe/sandbox"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and testscript cmp targets")
@@ -17,10 +21,81 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs the end-to-end scripts in testdata/script, where the
-// command "ujumbe" is this package's Main in a child process.
+// command "ujumbe" is this package's Main in a child process. Scripts can
+// start a sandbox with sandbox-start and check what it received with
+// sandbox-stats.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: *update,
+		Setup: func(env *testscript.Env) error {
+			env.Values[scriptSandboxKey{}] = &scriptSandbox{}
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"sandbox-start": sandboxStart,
+			"sandbox-stats": sandboxStats,
+		},
 	})
+}
+
+type scriptSandboxKey struct{}
+
+// scriptSandbox holds a script's sandbox once sandbox-start has run.
+type scriptSandbox struct{ srv *sandbox.Server }
+
+// sandboxStart starts a sandbox for the script, knowing the templates of
+// templates.json in the working directory if there is one, and points
+// ujumbe at it with BRIQ_BASE_URL and BRIQ_API_KEY.
+// Usage: sandbox-start [-latency D]
+func sandboxStart(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! sandbox-start")
+	}
+	fs := flag.NewFlagSet("sandbox-start", flag.ContinueOnError)
+	latency := fs.Duration("latency", 0, "")
+	if err := fs.Parse(args); err != nil {
+		ts.Fatalf("sandbox-start: %v", err)
+	}
+	opts := sandbox.Options{Faults: sandbox.Faults{Latency: *latency}}
+	if tf := ts.MkAbs("templates.json"); fileExists(tf) {
+		opts.TemplatesFile = tf
+	}
+	srv, err := sandbox.New(opts)
+	ts.Check(err)
+	url, err := srv.Start("127.0.0.1:0")
+	ts.Check(err)
+	ts.Defer(func() { srv.Close() })
+	ts.Value(scriptSandboxKey{}).(*scriptSandbox).srv = srv
+	ts.Setenv("BRIQ_BASE_URL", url)
+	ts.Setenv("BRIQ_API_KEY", srv.APIKey())
+}
+
+// sandboxStats checks a figure of the script's sandbox.
+// Usage: sandbox-stats accepted|duplicates|max-per-recipient N
+func sandboxStats(ts *testscript.TestScript, neg bool, args []string) {
+	srv := ts.Value(scriptSandboxKey{}).(*scriptSandbox).srv
+	if srv == nil || len(args) != 2 {
+		ts.Fatalf("usage: sandbox-stats accepted|duplicates|max-per-recipient N, after sandbox-start")
+	}
+	want, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	st := srv.Stats()
+	var got int
+	switch args[0] {
+	case "accepted":
+		got = st.Accepted
+	case "duplicates":
+		got = len(st.Duplicates)
+	case "max-per-recipient":
+		for _, n := range st.ByRecipient {
+			got = max(got, n)
+		}
+	default:
+		ts.Fatalf("sandbox-stats: unknown figure %q", args[0])
+	}
+	if (got == want) == neg {
+		ts.Fatalf("sandbox %s = %d, want %s%d", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
+	}
+	ts.Logf("sandbox %s = %d (at %s)", args[0], got, st.Now.Format(time.RFC3339))
 }

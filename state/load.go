@@ -139,11 +139,25 @@ func readSnapshot(r io.Reader, name string, st *State) error {
 	st.lineage, st.serial = h.Lineage, h.Serial
 	d := newDecoder()
 	want := h.Sends + h.OptOuts
+	// The sends of a group come together; they are stored a group at once.
+	var group groupKey
+	var recs []rec
+	flush := func() error {
+		if len(recs) == 0 {
+			return nil
+		}
+		err := st.insertGroup(group.campaign, group.message, recs)
+		recs = recs[:0]
+		return err
+	}
 	for n := 1; ; n++ {
 		line, complete, err := lr.next()
 		if errors.Is(err, io.EOF) {
 			if n-1 != want {
 				return corrupt(0, "ends after %d of %d records", n-1, want)
+			}
+			if err := flush(); err != nil {
+				return corrupt(0, "%v", err)
 			}
 			return nil
 		}
@@ -160,12 +174,20 @@ func readSnapshot(r io.Reader, name string, st *State) error {
 		if err != nil {
 			return corrupt(n+1, "%v", err)
 		}
-		rec, err := d.record(payload)
-		if err == nil && rec.op != opSend && rec.op != opOptOut {
-			err = fmt.Errorf("unexpected %s record", opNames[rec.op])
-		}
-		if err == nil {
-			_, err = st.apply(&rec)
+		r, err := d.record(payload)
+		a := r.send.Addr
+		switch {
+		case err != nil:
+		case r.op == opSend:
+			if a.Campaign != group.campaign || a.Message != group.message {
+				err = flush()
+				group = groupKey{a.Campaign, a.Message}
+			}
+			recs = append(recs, pack(&r.send))
+		case r.op == opOptOut:
+			_, err = st.apply(&r)
+		default:
+			err = fmt.Errorf("unexpected %s record", opNames[r.op])
 		}
 		if err != nil {
 			return corrupt(n+1, "%v", err)

@@ -1,0 +1,222 @@
+package command
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ujumbe/ujumbe/refresh"
+	"github.com/ujumbe/ujumbe/sandbox"
+	"github.com/ujumbe/ujumbe/state"
+)
+
+// sendAddr is the address of the world campaign's send to recipient i,
+// whose key is its phone number.
+func sendAddr(i int) state.Addr {
+	return state.Addr{Campaign: "launch", Message: "hello", Key: phoneOf(i)}
+}
+
+// refreshRequests reads the request count from refresh's summary.
+func refreshRequests(t *testing.T, out string) string {
+	t.Helper()
+	m := regexp.MustCompile(`Refresh finished after (\d+) requests? to the provider`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("refresh printed no summary:\n%s", out)
+	}
+	return m[1]
+}
+
+// TestRefreshResolvesDroppedSends drops the connection of a tenth of the
+// accepted sends: refresh must give every unknown send the message_id the
+// sandbox made, with no duplicate, and the next apply must send nothing.
+func TestRefreshResolvesDroppedSends(t *testing.T) {
+	const n = 300
+	w := newWorld(t, n, sandbox.Options{Seed: 5, Faults: sandbox.Faults{DropAfterAccept: 0.1}})
+	for range 5 {
+		if _, _, code := w.run("apply", "-auto-approve", "-refresh=false"); code == exitOK {
+			break
+		}
+	}
+	accepted, unknown := w.audit()
+	if unknown == 0 || accepted+unknown != n {
+		t.Fatalf("after apply: %d accepted, %d unknown; want some unknown, %d in all", accepted, unknown, n)
+	}
+	if err := w.srv.SetFaults(sandbox.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+
+	out := w.mustRun(exitOK, "refresh")
+	t.Logf("%d unknown: %s", unknown, out)
+	if !strings.Contains(out, "Unknown sends: "+strconv.Itoa(unknown)+" found at the provider (message_id recorded).") {
+		t.Errorf("refresh output:\n%s", out)
+	}
+	refreshRequests(t, out)
+	accepted, unknown = w.audit()
+	if accepted != n || unknown != 0 {
+		t.Fatalf("after refresh: %d accepted, %d unknown; want %d, 0", accepted, unknown, n)
+	}
+	stats := w.srv.Stats()
+	claimed := map[string]bool{}
+	for s := range w.state().Sends(state.Pattern{}) {
+		claimed[s.MessageID] = true
+	}
+	for _, m := range stats.Messages {
+		if !claimed[m.ID] {
+			t.Errorf("sandbox message %s to %s is claimed by no send", m.ID, m.To)
+		}
+	}
+
+	out = w.mustRun(exitOK, "apply", "-auto-approve")
+	if !strings.Contains(out, "No changes.") {
+		t.Errorf("apply after refresh:\n%s", out)
+	}
+	if got := w.srv.Stats().Accepted; got != stats.Accepted || got != n {
+		t.Fatalf("the sandbox accepted %d, want still %d", got, n)
+	}
+}
+
+// TestRefreshAbsentSendBecomesDue records an intent whose request never
+// left: apply leaves it alone, refresh finds it absent, and the next apply
+// sends it, once.
+func TestRefreshAbsentSendBecomesDue(t *testing.T) {
+	const n = 5
+	w := newWorld(t, n, sandbox.Options{})
+	store, _, err := state.Open(context.Background(), filepath.Join(w.dir, defaultStateName), state.Options{Operation: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := sendAddr(n - 1)
+	if err := store.RecordIntent(state.Intent{Addr: lost, Phone: phoneOf(n - 1), At: time.Now().Add(-10 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.mustRun(exitOK, "apply", "-auto-approve", "-refresh=false")
+	if got := w.srv.Stats().Accepted; got != n-1 {
+		t.Fatalf("apply sent %d, want %d: an unknown send must wait for refresh", got, n-1)
+	}
+
+	out := w.mustRun(exitOK, "refresh")
+	if !strings.Contains(out, "Unknown sends: 1 certainly never arrived (due again).") {
+		t.Errorf("refresh output:\n%s", out)
+	}
+	if s, _ := w.state().Get(lost); s.Outcome != state.OutcomeRetry {
+		t.Fatalf("%s is %s after refresh, want retry", lost, s.Outcome)
+	}
+	w.mustRun(exitOK, "apply", "-auto-approve")
+	if accepted, unknown := w.audit(); accepted != n || unknown != 0 {
+		t.Fatalf("%d accepted, %d unknown; want %d, 0", accepted, unknown, n)
+	}
+}
+
+// TestRefreshOptOuts has a quarter of the recipients answer STOP: refresh
+// records their opt-outs and replies, and a later campaign to the same
+// list skips them.
+func TestRefreshOptOuts(t *testing.T) {
+	const n = 40
+	w := newWorld(t, n, sandbox.Options{Seed: 9, OptOut: 0.25})
+	w.mustRun(exitOK, "apply", "-auto-approve")
+	if err := w.srv.Advance(11 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	out := w.mustRun(exitOK, "refresh", "-json")
+	var sum refreshJSON
+	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+		t.Fatalf("refresh -json: %v\n%s", err, out)
+	}
+	st := w.state()
+	stopped := map[string]bool{}
+	for s := range st.Sends(state.Pattern{}) {
+		if s.ProviderStatus != state.StatusRead {
+			t.Errorf("%s is %q, want read", s.Addr, s.ProviderStatus)
+		}
+		if s.Reply != nil {
+			if s.Reply.Text != "STOP" {
+				t.Errorf("%s: reply %+v", s.Addr, s.Reply)
+			}
+			stopped[s.Phone] = true
+		}
+	}
+	var optedOut []string
+	for _, o := range st.OptOuts() {
+		optedOut = append(optedOut, o.Phone)
+	}
+	if len(stopped) == 0 || len(optedOut) != len(stopped) {
+		t.Fatalf("%d STOP replies, opt-outs %v", len(stopped), optedOut)
+	}
+	for _, p := range optedOut {
+		if !stopped[p] {
+			t.Errorf("%s is opted out without a STOP reply", p)
+		}
+	}
+	want := refreshJSON{Requests: sum.Requests, Statuses: n, Replies: len(stopped), OptOuts: len(stopped),
+		Unknown: unknownJSON{Ambiguous: []string{}}}
+	if diff := cmp.Diff(want, sum); diff != "" || sum.Requests > 4 {
+		t.Errorf("refresh -json (-want +got):\n%s", diff)
+	}
+
+	// A second campaign to the same list reaches only those who stayed.
+	second := strings.ReplaceAll(campaignHCL[strings.Index(campaignHCL, `campaign "launch"`):], `"launch"`, `"followup"`)
+	if err := os.WriteFile(filepath.Join(w.dir, "second.hcl"), []byte(second), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.mustRun(exitOK, "apply", "-auto-approve")
+	for phone, got := range w.srv.Stats().ByRecipient {
+		if want := map[bool]int{true: 1, false: 2}[stopped[phone]]; got != want {
+			t.Errorf("%s got %d messages, want %d", phone, got, want)
+		}
+	}
+}
+
+// TestRefreshLocked runs refresh while another process holds the state:
+// exit 3, naming the holder.
+func TestRefreshLocked(t *testing.T) {
+	w := newWorld(t, 3, sandbox.Options{})
+	store, _, err := state.Open(context.Background(), filepath.Join(w.dir, defaultStateName), state.Options{Operation: "apply"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	_, errOut, code := w.run("refresh")
+	// The diagnostic is wrapped at 80 columns.
+	errOut = strings.Join(strings.Fields(errOut), " ")
+	if code != exitLocked || !strings.Contains(errOut, "is locked by pid") || !strings.Contains(errOut, `running "apply"`) {
+		t.Fatalf("refresh on a locked state: exit %d\n%s", code, errOut)
+	}
+	if got := w.srv.Stats().Requests; got != 0 {
+		t.Errorf("a locked refresh made %d requests", got)
+	}
+}
+
+func TestRefreshSummary(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		sum  refresh.Summary
+		want string
+	}{
+		{"nothing", refresh.Summary{Requests: 1},
+			"Refresh finished after 1 request to the provider: 0 statuses updated, 0 replies recorded, 0 opt-outs recorded."},
+		{"everything", refresh.Summary{Requests: 57, Lookups: 3, Statuses: 1, Replies: 1, OptOuts: 2, Found: 4, Absent: 1,
+			Ambiguous: []state.Addr{sendAddr(1), sendAddr(2)}, TooRecent: 1, NotReached: 1},
+			"Refresh finished after 57 requests to the provider (3 of them single-message lookups): 1 status updated, " +
+				"1 reply recorded, 2 opt-outs recorded. Unknown sends: 4 found at the provider (message_id recorded), " +
+				"1 certainly never arrived (due again), 2 still unknown (several messages could be theirs), " +
+				"1 too recent to call absent (the next refresh will). Left for the next refresh (lookup cap): " +
+				"1 send not in the provider's listing."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := refreshSummary(tc.sum, nil); got != tc.want {
+				t.Errorf("got  %q\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
