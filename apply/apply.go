@@ -194,6 +194,7 @@ func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 	var res *briq.SendResult
 	var err error
 	for neverReached := 0; ; {
+		r.throttle.depart()
 		res, err = r.deliver(sendCtx, it, payload)
 		var be *briq.Error
 		switch class := briq.ClassOf(err); {

@@ -42,3 +42,47 @@ func TestThrottleSlowDownAndRecover(t *testing.T) {
 		t.Errorf("the rate recovered to %v, want the configured 100", got)
 	}
 }
+
+func TestThrottleDepartSpreadsLateSends(t *testing.T) {
+	// Ten workers got their tokens on time but were all held up, and ask to
+	// leave at the same instant; more keep coming. No second may see more
+	// than the rate (10/s, burst 1) leave.
+	clock := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	th := newThrottle(10, 1, func() time.Time { return clock })
+	th.clock = func() time.Time { return clock }
+	th.sleep = func(d time.Duration) { clock = clock.Add(d) }
+	var left []time.Time
+	for range 35 {
+		th.depart()
+		left = append(left, clock)
+	}
+	for i := range left {
+		n := 0
+		for _, u := range left[i:] {
+			if u.Sub(left[i]) < time.Second {
+				n++
+			}
+		}
+		if n > 10 {
+			t.Fatalf("%d departures in the second from %v, want at most 10", n, left[i].Format("15:04:05.000"))
+		}
+	}
+	if got, want := left[10].Sub(left[0]), time.Second; got != want {
+		t.Errorf("the eleventh departure left %v after the first, want %v", got, want)
+	}
+
+	// After a 429 halves the rate, the allowance shrinks with it.
+	th.slowDown(0)
+	if got := th.limit(); got != 5 {
+		t.Fatalf("rate %v after a 429, want 5", got)
+	}
+	clock = clock.Add(time.Second) // the pause
+	start := len(left)
+	for range 12 {
+		th.depart()
+		left = append(left, clock)
+	}
+	if got, want := left[start+5].Sub(left[start]), time.Second; got != want {
+		t.Errorf("at 5/s the sixth departure left %v after the first, want %v", got, want)
+	}
+}

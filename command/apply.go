@@ -200,8 +200,12 @@ func (a *applier) round(round int, total *apply.Summary) (*plan.Plan, int) {
 		if err != nil {
 			return nil, a.fail("Refresh failed", err)
 		}
-		if line := refreshLine(sum); line != "" && !a.o.view.json {
-			fmt.Fprintln(a.stdout, line)
+		changed := sum.Statuses + sum.Replies + sum.OptOuts + sum.Found + sum.Absent + len(sum.Ambiguous) + sum.TooRecent + sum.NotReached
+		if changed > 0 && !a.o.view.json {
+			fmt.Fprintln(a.stdout, refreshSummary(sum, nil))
+		}
+		if len(sum.Ambiguous) > 0 {
+			a.printDiags(a.o.view, hcl.Diagnostics{ambiguousDiag(sum.Ambiguous)}, nil)
 		}
 	}
 	p, diags := a.buildPlan(a.cfg, a.store.State(), a.o.addrs, a.prov.now())
@@ -321,25 +325,6 @@ func nextWake(p *plan.Plan, now time.Time) (wake time.Time, scheduled, awaiting 
 	return wake, scheduled, awaiting
 }
 
-// refreshLine summarises a refresh in one line, or "" when it found nothing.
-func refreshLine(s refresh.Summary) string {
-	var parts []string
-	for _, p := range []struct {
-		n    int
-		what string
-	}{
-		{s.Statuses, "statuses"}, {s.Replies, "replies"}, {s.OptOuts, "opt-outs"},
-		{s.Found, "unknown sends found"}, {s.Absent, "unknown sends absent (due again)"},
-	} {
-		if p.n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.what))
-		}
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	return fmt.Sprintf("Refreshed: %s (%d requests).", strings.Join(parts, ", "), s.Requests)
-}
 
 // confirm asks the operator, on a terminal, to type "yes".
 func (c *cli) confirm(n int) (bool, error) {

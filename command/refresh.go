@@ -23,8 +23,9 @@ var refreshCommand = &subcommand{
   are opt-out keywords (the provider block's opt_out_keywords, by default
   STOP and UNSUBSCRIBE) as opt-outs, and resolves sends whose outcome is
   unknown: a send whose message is found at the provider gets its
-  message_id; one that certainly never arrived is due again; one that
-  several messages could be stays unknown and is named.
+  message_id; one that certainly never arrived (attempted over 2 minutes
+  ago) is due again; one that several messages could be stays unknown and
+  is named.
 
   It reads message listings page by page rather than asking about each send,
   and says how many requests it made. It needs a valid configuration, for

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ujumbe/ujumbe/refresh"
 	"github.com/ujumbe/ujumbe/sandbox"
@@ -218,5 +220,30 @@ func TestRefreshSummary(t *testing.T) {
 				t.Errorf("got  %q\nwant %q", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestAmbiguousDiag(t *testing.T) {
+	var addrs []state.Addr
+	for i := range 12 {
+		addrs = append(addrs, sendAddr(i))
+	}
+	var buf bytes.Buffer
+	c := &cli{stderr: &buf}
+	c.printDiags(view{noColor: true}, hcl.Diagnostics{ambiguousDiag(addrs)}, nil)
+	out := buf.String()
+	for _, want := range []string{
+		"Warning: Some unknown sends match several messages",
+		`campaign.launch.message.hello["255710000000"]`,
+		`campaign.launch.message.hello["255710000009"]`,
+		"… and 2 more",
+		`ujumbe apply -replace=ADDR`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("diagnostic lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, `hello["255710000010"]`) {
+		t.Errorf("diagnostic lists more than 10 sends:\n%s", out)
 	}
 }

@@ -22,16 +22,15 @@ var reportCommand = &subcommand{
   Writes one CSV row per send in the state (recipient and message), in
   address order: key, phone, campaign, message, status (the outcome:
   accepted, unknown, retry, failed or expired), provider_status (pending,
-  sent, delivered, read or failed), message_id, conversation_id, sent_at,
-  delivered_at, read_at (RFC 3339, UTC; delivered and read times are when
-  refresh first saw them), reply_id, reply_title, reply_text, replied_at,
-  opted_out, attempts and error_code. Run "ujumbe refresh" first for fresh
-  statuses and replies.
+  sent, delivered, read or failed), message_id, conversation_id, sent_at
+  (when the accepted request left), delivered_at, read_at (RFC 3339, UTC;
+  delivered and read times are when refresh first saw them), reply_id,
+  reply_title, reply_text, replied_at, opted_out, attempts and error_code.
+  Run "ujumbe refresh" first for fresh statuses and replies.
 
   A reply that starts with =, +, -, @, a tab or a carriage return is written
-  with a leading ' so that a spreadsheet does not run it as a formula.
-  The file is replaced whole, with mode 0600; reading the state needs no
-  lock.
+  with a leading ' so that a spreadsheet does not run it as a formula. The
+  file is replaced whole, with mode 0600. Reading the state needs no lock.
 
 Options:
   -csv=FILE     Where to write the report ("-" for standard output).
@@ -131,7 +130,9 @@ func reportRowOf(st *state.State, s state.Send) reportRow {
 		Attempts: s.Attempts, ErrorCode: s.ErrorCode,
 	}
 	if s.Outcome == state.OutcomeAccepted {
-		row.SentAt = rfc3339(s.ResultAt)
+		// The intent is written just before the request leaves; the result
+		// of a send refresh found is recorded long after.
+		row.SentAt = rfc3339(s.IntentAt)
 	}
 	if r := s.Reply; r != nil {
 		row.ReplyID, row.ReplyTitle, row.ReplyText = defuse(r.ID), defuse(r.Title), defuse(r.Text)

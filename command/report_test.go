@@ -78,7 +78,7 @@ func TestReport(t *testing.T) {
 			ProviderStatus: s.ProviderStatus.String(), MessageID: s.MessageID, ConversationID: s.ConversationID,
 			DeliveredAt: stamp(s.DeliveredAt), ReadAt: stamp(s.ReadAt), Attempts: 1}
 		if s.Outcome == state.OutcomeAccepted {
-			row.SentAt = stamp(s.ResultAt)
+			row.SentAt = stamp(s.IntentAt)
 			if row.ProviderStatus != "read" || row.MessageID == "" || row.SentAt == "" || row.ReadAt == "" {
 				t.Errorf("%s: %+v, want read with a message_id and times", s.Addr, row)
 			}

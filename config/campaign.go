@@ -49,7 +49,7 @@ func (w *SendWindow) Location(r *Recipient) (*time.Location, hcl.Diagnostics) {
 		return w.loc, nil
 	}
 	s := &evalScope{root: w.root, shape: w.shape, row: r.row, key: r.Key, phone: r.Phone,
-		file: r.set.block.table.name, line: r.Line, stale: true}
+		file: r.set.block.table.name, line: r.Line, stale: true, roots: w.zone.roots}
 	return w.location(s)
 }
 

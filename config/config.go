@@ -33,16 +33,16 @@ type Config struct {
 
 // Counts are the totals `ujumbe validate` reports.
 type Counts struct {
-	Campaigns int
-	Messages  int
+	Campaigns int `json:"campaigns"`
+	Messages  int `json:"messages"`
 	// Recipients counts the rows of every recipients block that passed its
 	// where filter; a set used by two campaigns counts once.
-	Recipients int
+	Recipients int `json:"recipients"`
 	// Filtered counts the rows that where left out.
-	Filtered int
+	Filtered int `json:"filtered"`
 	// Suppressed counts the recipients (among Recipients) whose phone number
 	// is in a suppress block: they are never messaged.
-	Suppressed int
+	Suppressed int `json:"suppressed"`
 }
 
 // Counts returns the totals of c.

@@ -26,6 +26,9 @@ type digitMatcher struct {
 
 	dfa    [][10]int32 // state -> digit -> next state, -1 when none
 	accept []bool      // whether a state matches at the end of the input
+	// within says whether a state matches before the end of the input,
+	// for prefix patterns.
+	within []bool
 }
 
 // maxDFAStates bounds the automaton of one pattern.
@@ -54,7 +57,7 @@ func (m *digitMatcher) MatchString(s string) bool {
 	}
 	state := int32(0)
 	for i := 0; i < len(s); i++ {
-		if m.prefix && m.accept[state] {
+		if m.prefix && m.within[state] {
 			return true
 		}
 		c := s[i] - '0'
@@ -125,19 +128,25 @@ func (m *digitMatcher) build(prog *syntax.Prog) {
 	index := map[string]int32{key(start): 0}
 	for i := 0; i < len(states); i++ {
 		if !ok || len(states) > maxDFAStates {
-			m.dfa, m.accept = nil, nil
+			m.dfa, m.accept, m.within = nil, nil, nil
 			return
 		}
 		set := states[i]
-		// Acceptance: the closure at the end of the input reaches Match.
+		// Acceptance: the closure at the end of the input reaches Match;
+		// within the input, the state itself holds Match.
 		end := map[uint32]bool{}
 		for pc := range set {
-			closure(end, pc, false, true)
+			closure(end, pc, i == 0, true)
 		}
-		accept := false
+		accept, within := false, false
 		for pc := range end {
 			if prog.Inst[pc].Op == syntax.InstMatch {
 				accept = true
+			}
+		}
+		for pc := range set {
+			if prog.Inst[pc].Op == syntax.InstMatch {
+				within = true
 			}
 		}
 		var row [10]int32
@@ -167,8 +176,9 @@ func (m *digitMatcher) build(prog *syntax.Prog) {
 		}
 		m.dfa = append(m.dfa, row)
 		m.accept = append(m.accept, accept)
+		m.within = append(m.within, within)
 	}
 	if !ok {
-		m.dfa, m.accept = nil, nil
+		m.dfa, m.accept, m.within = nil, nil, nil
 	}
 }

@@ -81,12 +81,17 @@ func acceptedSamples(m *digitMatcher, rnd *rand.Rand, n int) []string {
 			if m.accept[state] && rnd.Intn(3) == 0 {
 				break
 			}
-			d := rnd.Intn(10)
-			next := m.dfa[state][d]
-			if next < 0 {
-				continue
+			var live []int
+			for d, next := range m.dfa[state] {
+				if next >= 0 {
+					live = append(live, d)
+				}
 			}
-			state, s = next, append(s, byte('0'+d))
+			if len(live) == 0 {
+				break
+			}
+			d := live[rnd.Intn(len(live))]
+			state, s = m.dfa[state][d], append(s, byte('0'+d))
 		}
 		out = append(out, string(s))
 		if len(out) == n {

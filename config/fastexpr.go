@@ -19,11 +19,14 @@ import (
 // does); any other shape is evaluated by HCL. TestFastExprMatchesHCL checks
 // the two agree.
 
-// strFunc returns a string-valued expression's value for a row.
-type strFunc func(r rowData) string
+// strFunc returns a string-valued expression's value for a row; ok is false
+// when a function call failed, and HCL must evaluate the expression to
+// report why.
+type strFunc func(r rowData) (s string, ok bool)
 
-// boolFunc returns a bool-valued expression's value for a row.
-type boolFunc func(r rowData) bool
+// boolFunc returns a bool-valued expression's value for a row, with
+// strFunc's ok.
+type boolFunc func(r rowData) (b bool, ok bool)
 
 // fastCompiler compiles expressions that read only row, var and local.
 type fastCompiler struct {
@@ -66,10 +69,10 @@ func (fc *fastCompiler) str(e hclsyntax.Expression) (strFunc, bool) {
 			return nil, false
 		}
 		s := v.AsString()
-		return func(rowData) string { return s }, true
+		return func(rowData) (string, bool) { return s, true }, true
 	}
 	if col, ok := fc.column(e); ok {
-		return func(r rowData) string { return norm.NFC.String(r.field(col)) }, true
+		return func(r rowData) (string, bool) { return norm.NFC.String(r.field(col)), true }, true
 	}
 	switch e := e.(type) {
 	case *hclsyntax.ParenthesesExpr:
@@ -85,16 +88,77 @@ func (fc *fastCompiler) str(e hclsyntax.Expression) (strFunc, bool) {
 			}
 			parts[i] = f
 		}
-		return func(r rowData) string {
+		return func(r rowData) (string, bool) {
 			var b strings.Builder
 			for _, p := range parts {
-				b.WriteString(p(r))
+				s, ok := p(r)
+				if !ok {
+					return "", false
+				}
+				b.WriteString(s)
 			}
 			// A concatenation of normalized strings need not be normal.
-			return norm.NFC.String(b.String())
+			return norm.NFC.String(b.String()), true
+		}, true
+	case *hclsyntax.FunctionCallExpr:
+		call, ok := fc.call(e, cty.String)
+		if !ok {
+			return nil, false
+		}
+		return func(r rowData) (string, bool) {
+			v, ok := call(r)
+			if !ok {
+				return "", false
+			}
+			return v.AsString(), true
 		}, true
 	}
 	return nil, false
+}
+
+// call compiles a call of a function of the table whose arguments are
+// constants or compile to strings, and whose result has type want. The
+// function itself runs, so the result is the one HCL would get.
+func (fc *fastCompiler) call(e *hclsyntax.FunctionCallExpr, want cty.Type) (func(rowData) (cty.Value, bool), bool) {
+	f, ok := functions[e.Name]
+	if !ok || e.ExpandFinal {
+		return nil, false
+	}
+	args := make([]strFunc, len(e.Args))
+	consts := make([]cty.Value, len(e.Args))
+	types := make([]cty.Type, len(e.Args))
+	for i, a := range e.Args {
+		if v, ok := fc.constant(a); ok {
+			consts[i], types[i] = v, v.Type()
+			continue
+		}
+		if args[i], ok = fc.str(a); !ok {
+			return nil, false
+		}
+		types[i] = cty.String
+	}
+	if rt, err := f.ReturnType(types); err != nil || !rt.Equals(want) {
+		return nil, false
+	}
+	return func(r rowData) (cty.Value, bool) {
+		vals := make([]cty.Value, len(args))
+		for i, a := range args {
+			if a == nil {
+				vals[i] = consts[i]
+				continue
+			}
+			s, ok := a(r)
+			if !ok {
+				return cty.NilVal, false
+			}
+			vals[i] = cty.StringVal(s)
+		}
+		v, err := f.Call(vals)
+		if err != nil || !v.IsKnown() || v.IsNull() || v.IsMarked() || !v.Type().Equals(want) {
+			return cty.NilVal, false
+		}
+		return v, true
+	}, true
 }
 
 // bool compiles a bool-valued expression.
@@ -104,7 +168,7 @@ func (fc *fastCompiler) bool(e hclsyntax.Expression) (boolFunc, bool) {
 			return nil, false
 		}
 		b := v.True()
-		return func(rowData) bool { return b }, true
+		return func(rowData) (bool, bool) { return b, true }, true
 	}
 	switch e := e.(type) {
 	case *hclsyntax.ParenthesesExpr:
@@ -117,7 +181,10 @@ func (fc *fastCompiler) bool(e hclsyntax.Expression) (boolFunc, bool) {
 		if !ok {
 			return nil, false
 		}
-		return func(r rowData) bool { return !f(r) }, true
+		return func(r rowData) (bool, bool) {
+			b, ok := f(r)
+			return !b, ok
+		}, true
 	case *hclsyntax.BinaryOpExpr:
 		switch e.Op {
 		case hclsyntax.OpEqual, hclsyntax.OpNotEqual:
@@ -127,21 +194,43 @@ func (fc *fastCompiler) bool(e hclsyntax.Expression) (boolFunc, bool) {
 			if !ok1 || !ok2 {
 				return nil, false
 			}
-			if e.Op == hclsyntax.OpEqual {
-				return func(r rowData) bool { return lhs(r) == rhs(r) }, true
-			}
-			return func(r rowData) bool { return lhs(r) != rhs(r) }, true
+			equal := e.Op == hclsyntax.OpEqual
+			return func(r rowData) (bool, bool) {
+				a, ok1 := lhs(r)
+				b, ok2 := rhs(r)
+				return (a == b) == equal, ok1 && ok2
+			}, true
 		case hclsyntax.OpLogicalAnd, hclsyntax.OpLogicalOr:
 			lhs, ok1 := fc.bool(e.LHS)
 			rhs, ok2 := fc.bool(e.RHS)
 			if !ok1 || !ok2 {
 				return nil, false
 			}
-			if e.Op == hclsyntax.OpLogicalAnd {
-				return func(r rowData) bool { return lhs(r) && rhs(r) }, true
-			}
-			return func(r rowData) bool { return lhs(r) || rhs(r) }, true
+			and := e.Op == hclsyntax.OpLogicalAnd
+			return func(r rowData) (bool, bool) {
+				a, ok := lhs(r)
+				if !ok {
+					return false, false
+				}
+				// HCL short-circuits && and || too.
+				if a != and {
+					return a, true
+				}
+				return rhs(r)
+			}, true
 		}
+	case *hclsyntax.FunctionCallExpr:
+		call, ok := fc.call(e, cty.Bool)
+		if !ok {
+			return nil, false
+		}
+		return func(r rowData) (bool, bool) {
+			v, ok := call(r)
+			if !ok {
+				return false, false
+			}
+			return v.True(), true
+		}, true
 	}
 	return nil, false
 }

@@ -96,7 +96,7 @@ type templateItem struct {
 
 // mediaContent is a media block.
 type mediaContent struct {
-	kind                    string // IMAGE, DOCUMENT or VIDEO
+	kind                   string // IMAGE, DOCUMENT or VIDEO
 	url, caption, filename *expr  // caption and filename may be nil
 }
 

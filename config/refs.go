@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
@@ -47,6 +48,9 @@ func (l *loader) newExpr(e hcl.Expression, sc refScope) *expr {
 		if !l.checkRef(t, sc, x) {
 			x.broken = true
 		}
+	}
+	if !l.checkFunctions(e) {
+		x.broken = true
 	}
 	if x.broken {
 		return x
@@ -162,6 +166,29 @@ func (l *loader) checkRef(t hcl.Traversal, sc refScope, x *expr) bool {
 	l.diags = append(l.diags, errorf(t[0].SourceRange(), "Unknown variable",
 		"There is no variable named %q.%s The names available in %s are %s.", root, didYouMean(root, names), sc.what, describeNames(names)))
 	return false
+}
+
+// checkFunctions reports calls of functions that are not in the table,
+// suggesting a near name, which HCL's own message does not.
+func (l *loader) checkFunctions(e hcl.Expression) bool {
+	node, ok := e.(hclsyntax.Node)
+	if !ok {
+		return true
+	}
+	good := true
+	hclsyntax.VisitAll(node, func(n hclsyntax.Node) hcl.Diagnostics {
+		call, ok := n.(*hclsyntax.FunctionCallExpr)
+		if !ok {
+			return nil
+		}
+		if _, known := functions[call.Name]; !known {
+			l.diags = append(l.diags, errorf(call.NameRange, "Call to unknown function",
+				"There is no function named %q.%s", call.Name, didYouMean(call.Name, functionNames())))
+			good = false
+		}
+		return nil
+	})
+	return good
 }
 
 // checkAttr checks the attribute selected from an object of type ty.

@@ -117,7 +117,7 @@ var noAnswer = cty.ObjectVal(map[string]cty.Value{
 
 // scope returns the evaluation scope of m for r.
 func (m *Message) scope(r *Recipient, reply cty.Value) *evalScope {
-	s := &evalScope{root: m.root, shape: m.shape, row: r.row, key: r.Key, phone: r.Phone, line: r.Line, stale: true}
+	s := &evalScope{root: m.root, shape: m.shape, row: r.row, key: r.Key, phone: r.Phone, line: r.Line, stale: true, roots: m.roots}
 	if r.set != nil && r.set.block != nil && r.set.block.table != nil {
 		s.file = r.set.block.table.name
 	}

@@ -4,11 +4,9 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -170,7 +168,7 @@ func (l *loader) evalRows(db *dataBlock) []*chunk {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := &evalScope{root: l.cfg.root, shape: db.shape, file: db.table.name}
+			s := &evalScope{root: l.cfg.root, shape: db.shape, file: db.table.name, roots: rootRow}
 			norm := newPhoneNormalizer(db.region)
 			for j := range jobs {
 				db.evalChunk(j.c, s, norm)
@@ -274,9 +272,7 @@ func (db *dataBlock) phoneError(line int, raw string, err error) *hcl.Diagnostic
 // that pass where, after checking phone numbers and keys are unique.
 func (l *loader) loadRecipients(set *RecipientSet) {
 	db := set.block
-	zt0 := time.Now()
 	chunks := l.evalRows(db)
-	zt1 := time.Now()
 	var probs problems
 	kept := 0
 	for _, c := range chunks {
@@ -308,12 +304,7 @@ func (l *loader) loadRecipients(set *RecipientSet) {
 		set.Filtered += c.filtered
 	}
 
-	zt2 := time.Now()
 	probs.merge(findDuplicates(set))
-	zt3 := time.Now()
-	if os.Getenv("ZZ") != "" {
-		fmt.Fprintf(os.Stderr, "evalRows %v merge %v dups %v\n", zt1.Sub(zt0), zt2.Sub(zt1), zt3.Sub(zt2))
-	}
 	l.diags = append(l.diags, probs.diagnostics(db.table.name, db.csvAttr.Expr.Range())...)
 }
 

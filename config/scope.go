@@ -123,7 +123,10 @@ type evalScope struct {
 	row   rowData
 	// unknown makes row, recipient and reply unknown values of their types:
 	// the scope of the checks done once at load.
-	unknown    bool
+	unknown bool
+	// roots are the names (rootRow, rootRecipient) the scope's
+	// expressions read; the others are left out of the context.
+	roots      int
 	key, phone string
 	reply      cty.Value // cty.NilVal where reply does not exist
 
@@ -153,8 +156,12 @@ func (s *evalScope) context() *hcl.EvalContext {
 		vars["row"] = cty.UnknownVal(cty.Map(cty.String))
 		vars["recipient"] = cty.UnknownVal(recipientType)
 	default:
-		vars["row"] = s.shape.value(s.row)
-		if s.key != "" {
+		// Only what the expressions of this scope read: building row and
+		// recipient is most of the cost of a general evaluation.
+		if s.roots&rootRow != 0 {
+			vars["row"] = s.shape.value(s.row)
+		}
+		if s.roots&rootRecipient != 0 {
 			vars["recipient"] = cty.ObjectVal(map[string]cty.Value{
 				"key":   cty.StringVal(s.key),
 				"phone": cty.StringVal(s.phone),
@@ -191,7 +198,9 @@ func (s *evalScope) value(e *expr) (cty.Value, hcl.Diagnostics) {
 // does for string attributes, unless strict.
 func (s *evalScope) str(e *expr, what string, strict bool) (str string, ok bool, diags hcl.Diagnostics) {
 	if e.fastStr != nil && !s.unknown {
-		return e.fastStr(s.row), true, nil
+		if v, ok := e.fastStr(s.row); ok {
+			return v, true, nil
+		}
 	}
 	v, diags := s.value(e)
 	if diags.HasErrors() {
@@ -222,7 +231,9 @@ func (s *evalScope) str(e *expr, what string, strict bool) (str string, ok bool,
 // bool evaluates e as a boolean, with str's conventions.
 func (s *evalScope) bool(e *expr, what string) (b bool, ok bool, diags hcl.Diagnostics) {
 	if e.fastBool != nil && !s.unknown {
-		return e.fastBool(s.row), true, nil
+		if v, ok := e.fastBool(s.row); ok {
+			return v, true, nil
+		}
 	}
 	v, diags := s.value(e)
 	if diags.HasErrors() {

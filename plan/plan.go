@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -153,6 +154,9 @@ type builder struct {
 	st   *state.State
 	now  time.Time
 	opts Options
+	// recorded counts the sends the configuration wants that the state
+	// holds; when that is all of them, there are no orphans to look for.
+	recorded atomic.Int64
 }
 
 func (b *builder) selected(a state.Addr) bool {
@@ -239,6 +243,9 @@ func (b *builder) classify(c *config.Campaign, m *config.Message, r *config.Reci
 	addr := state.Addr{Campaign: c.Name, Message: m.Name, Key: r.Key}
 	it := Item{Addr: addr, Phone: r.Phone, Message: m, Recipient: r}
 	s, recorded := b.st.Get(addr)
+	if recorded {
+		b.recorded.Add(1)
+	}
 	replace := matchAny(b.opts.Replace, addr)
 	if recorded && !replace {
 		it.Attempts = s.Attempts
@@ -433,6 +440,12 @@ func (b *builder) windowEnd(c *config.Campaign, m *config.Message, key string) t
 // orphans lists the sends the state holds that the configuration no longer
 // wants: their campaign, message or recipient is gone.
 func (b *builder) orphans() []Item {
+	// Addresses are unique, so when every send in the state was counted as
+	// wanted none is an orphan, and the walk through the whole state in
+	// address order (a sort of every key) can be skipped.
+	if b.recorded.Load() == int64(b.st.Len()) {
+		return nil
+	}
 	type msgKey struct{ campaign, message string }
 	msgs := map[msgKey]*config.Campaign{}
 	for _, c := range b.cfg.Campaigns {

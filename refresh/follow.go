@@ -42,6 +42,9 @@ type followSet struct {
 	byConv    map[string][]*followed // seen ones by conversation, oldest first
 	convPhone map[string]string      // conversation_id -> phone
 	optOuts   map[string]state.OptOut
+	// unpaired are inbound messages without paired_message_id in
+	// conversations of followed sends, matched once byConv is known.
+	unpaired []briq.Message
 }
 
 // follow pulls statuses, replies and opt-outs for the followed sends and
@@ -51,11 +54,14 @@ func (r *run) follow(ctx context.Context) error {
 	if len(fs.byID) == 0 {
 		return nil
 	}
+	if err := r.readInbound(ctx, fs); err != nil {
+		return err
+	}
 	if err := r.readOutbound(ctx, fs); err != nil {
 		return err
 	}
-	if err := r.readInbound(ctx, fs); err != nil {
-		return err
+	for i := range fs.unpaired {
+		r.inbound(fs, &fs.unpaired[i], nil)
 	}
 	if err := r.lookUp(ctx, fs); err != nil {
 		return err
@@ -95,10 +101,13 @@ func (r *run) since(fs *followSet, keep func(*followed) bool) (time.Time, bool) 
 // readOutbound lists the outbound messages since the oldest outstanding
 // send: which followed sends the listing shows, when each was created and,
 // when the listing says, its status. Without statuses in the listing it
-// reads it once more per status some send has yet to reach.
+// reads it once more per status some send has yet to reach. It reads
+// nothing when no send needs a status and no answer needs matching by time,
+// as in most refreshes of sends that were all read.
 func (r *run) readOutbound(ctx context.Context, fs *followSet) error {
 	since, ok := r.since(fs, (*followed).outstanding)
-	if !ok {
+	_, statuses := r.since(fs, func(f *followed) bool { return f.needStatus })
+	if !ok || !statuses && len(fs.unpaired) == 0 {
 		return nil
 	}
 	statusless := false
@@ -155,10 +164,15 @@ func (r *run) readOutbound(ctx context.Context, fs *followSet) error {
 	return nil
 }
 
-// readInbound lists the inbound messages since the oldest followed send.
+// readInbound lists the inbound messages since the oldest followed send,
+// keeping those that need matching by time for after readOutbound.
 func (r *run) readInbound(ctx context.Context, fs *followSet) error {
 	since, _ := r.since(fs, func(*followed) bool { return true })
 	return r.eachMessage(ctx, briq.MessageQuery{Direction: briq.DirectionInbound, Since: since}, func(m *briq.Message) {
+		if m.PairedMessageID == "" && fs.convPhone[m.ConversationID] != "" {
+			fs.unpaired = append(fs.unpaired, *m)
+			return
+		}
 		r.inbound(fs, m, nil)
 	})
 }

@@ -31,18 +31,19 @@ var buttons = json.RawMessage(`{"type":"button","body":{"text":"Want your code?"
 // fixture is a sandbox on loopback, a client for it and an opened state:
 // what the command wires together, without the command.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	srv    *sandbox.Server
 	url    string
 	client *briq.Client
 	store  *state.Store
+	path   string // the state's
 }
 
 // newFixture starts a sandbox whose clock stands at epoch, where everyone
 // answers interactive messages ("yes" twice as often as "no") and nobody
 // opts out unless mod says otherwise, and opens an empty state whose clock
 // is the sandbox's.
-func newFixture(t *testing.T, mod func(*sandbox.Options)) *fixture {
+func newFixture(t testing.TB, mod func(*sandbox.Options)) *fixture {
 	t.Helper()
 	silent := 0.0
 	opts := sandbox.Options{
@@ -65,10 +66,9 @@ func newFixture(t *testing.T, mod func(*sandbox.Options)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	f := &fixture{t: t, srv: srv, url: u}
+	f := &fixture{t: t, srv: srv, url: u, path: filepath.Join(t.TempDir(), "ujumbe.state")}
 	f.client = f.newClient(u)
-	f.store, _, err = state.Open(context.Background(), filepath.Join(t.TempDir(), "ujumbe.state"),
-		state.Options{Operation: "test", Now: srv.Now})
+	f.store, _, err = state.Open(context.Background(), f.path, state.Options{Operation: "test", Now: srv.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

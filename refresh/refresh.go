@@ -136,17 +136,19 @@ type Summary struct {
 // of each other stay ambiguous; a failed message (not a candidate) makes
 // its send due again; and the listing is trusted to be complete.
 //
-// Then, for accepted sends within Options.LookBack, it reads every outbound
+// Then it follows the accepted sends within Options.LookBack, reading
+// workspace-wide listings 200 messages a page. It reads every inbound
+// message since the oldest followed send (less Skew): a message whose
+// paired_message_id is a followed send is its reply (the earliest one
+// counts); one without a paired_message_id answers the latest followed
+// send created before it in its conversation; one whose text is an opt-out
+// keyword opts its conversation's phone out. When some send's status is not
+// final, or an answer needs matching by time, it reads every outbound
 // message since the oldest send that still needs a status or a reply (less
-// Skew), 200 a page, taking each message's status when the listing gives
-// one; when it does not (the documented item has no status field), it reads
-// the listing again once per status (sent, delivered, read, failed) that
-// some send has not reached yet. It reads every inbound message since the
-// oldest followed send (less Skew): a message whose paired_message_id is a
-// followed send is its reply (the earliest one counts); one without a
-// paired_message_id answers the latest followed send created before it in
-// its conversation; one whose text is an opt-out keyword opts its
-// conversation's phone out. Sends with a status that is not final that the
+// Skew), taking each message's status and creation time; when the listing
+// gives no status (the documented item has no status field), it reads the
+// listing again once per status (sent, delivered, read, failed) that some
+// send has not reached yet. Sends with a status that is not final that the
 // outbound listing did not show are looked up one by one, up to
 // Options.MaxLookups. Statuses only move
 // forward; delivered and read times are when refresh first saw them (Briq

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -64,17 +65,13 @@ func BenchmarkRecord(b *testing.B) {
 	}
 }
 
-// benchFiles writes, without the Store's fsyncs, a journal of n sends (an
-// intent and a result each) and the equivalent snapshot; it returns the two
-// state paths.
-func benchFiles(b *testing.B, n int) (journalOnly, snapshotOnly string) {
+// benchJournal writes, without the Store's fsyncs, a journal of the sends
+// numbered from to to-1 (an intent and a result each), applying them to st.
+func benchJournal(b *testing.B, name string, st *State, from, to int) {
 	b.Helper()
-	journalOnly, snapshotOnly = statePath(b), statePath(b)
-	st := newState()
-	st.lineage = "0b7e6c1a-3f4d-4e5a-8b6c-7d8e9f0a1b2c"
-	err := writeNew(journalOnly+".wal", func(w *bufio.Writer) error {
-		buf, crc := appendHeader(nil, header{Format: formatJournal, Version: Version, Lineage: st.lineage})
-		for i := range n {
+	err := writeNew(name, func(w *bufio.Writer) error {
+		buf, crc := appendHeader(nil, header{Format: formatJournal, Version: Version, Lineage: st.lineage, Serial: st.serial})
+		for i := from; i < to; i++ {
 			in, res := benchSend(i)
 			for _, r := range []record{
 				{op: opIntent, send: Send{Addr: in.Addr, Phone: in.Phone, Digest: in.Digest, IntentAt: in.At}},
@@ -100,42 +97,62 @@ func benchFiles(b *testing.B, n int) (journalOnly, snapshotOnly string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := writeNew(snapshotOnly, func(w *bufio.Writer) error { return writeSnapshot(w, st) }); err != nil {
-		b.Fatal(err)
-	}
-	return journalOnly, snapshotOnly
 }
 
-// BenchmarkLoad measures Read of 100k and 1M sends from a snapshot alone and
-// from a journal alone (the worst case: a run killed before compacting),
-// with the file size and the heap the loaded state keeps, per send.
+// benchStates writes states of n sends in a new directory of b: "journal"
+// (a journal alone: a run killed before compacting), "snapshot" (after
+// Close), and for 1M sends "snapshot+journal" (the largest state a plan
+// meets: the snapshot plus a journal just under the 64 MiB that makes a run
+// compact, of further sends).
+func benchStates(b *testing.B, n int) map[string]string {
+	b.Helper()
+	dir := b.TempDir()
+	paths := map[string]string{}
+	st := newState()
+	st.lineage = "0b7e6c1a-3f4d-4e5a-8b6c-7d8e9f0a1b2c"
+	paths["journal"] = filepath.Join(dir, "journal.state")
+	benchJournal(b, paths["journal"]+".wal", st, 0, n)
+	paths["snapshot"] = filepath.Join(dir, "snapshot.state")
+	if err := writeNew(paths["snapshot"], func(w *bufio.Writer) error { return writeSnapshot(w, st) }); err != nil {
+		b.Fatal(err)
+	}
+	if n >= 1_000_000 {
+		both := filepath.Join(dir, "both.state")
+		if err := os.Link(paths["snapshot"], both); err != nil {
+			b.Fatal(err)
+		}
+		benchJournal(b, both+".wal", st, n, n+defaultCompactAt/367)
+		paths["snapshot+journal"] = both
+	}
+	return paths
+}
+
+// BenchmarkLoad measures Read of 100k and 1M sends from each kind of state
+// benchStates writes, with the file size and the heap the loaded state
+// keeps, per send.
 func BenchmarkLoad(b *testing.B) {
-	parent := b
 	for _, n := range []int{100_000, 1_000_000} {
 		if testing.Short() && n > 100_000 {
 			continue
 		}
-		var journalOnly, snapshotOnly string
-		for _, from := range []string{"snapshot", "journal"} {
-			b.Run(fmt.Sprintf("sends=%d/from=%s", n, from), func(b *testing.B) {
-				if journalOnly == "" {
-					// In the parent's directory, which outlives this run.
-					journalOnly, snapshotOnly = benchFiles(parent, n)
+		var paths map[string]string
+		for _, from := range []string{"snapshot", "journal", "snapshot+journal"} {
+			if n < 1_000_000 && from == "snapshot+journal" {
+				continue
+			}
+			b.Run(fmt.Sprintf("sends=%d/from=%s", n, from), func(sub *testing.B) {
+				if paths == nil {
+					paths = benchStates(b, n) // in b's directory, which outlives sub
 				}
-				path, file := snapshotOnly, snapshotOnly
-				if from == "journal" {
-					path, file = journalOnly, journalOnly+".wal"
-				}
+				path := paths[from]
 				var st *State
-				for b.Loop() {
+				for sub.Loop() {
 					var err error
 					if st, _, err = Read(path); err != nil {
-						b.Fatal(err)
+						sub.Fatal(err)
 					}
 				}
-				if st.Len() != n {
-					b.Fatalf("loaded %d sends, want %d", st.Len(), n)
-				}
+				sends := st.Len()
 				st = nil
 				var before, after runtime.MemStats
 				runtime.GC()
@@ -143,9 +160,16 @@ func BenchmarkLoad(b *testing.B) {
 				st, _, _ = Read(path)
 				runtime.GC()
 				runtime.ReadMemStats(&after)
-				b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(n), "heap-B/send")
-				b.ReportMetric(float64(fileSize(b, file))/float64(n), "file-B/send")
 				runtime.KeepAlive(st)
+				size := int64(0)
+				for _, name := range []string{path, path + ".wal"} {
+					if fi, err := os.Stat(name); err == nil {
+						size += fi.Size()
+					}
+				}
+				sub.ReportMetric(float64(sends), "sends")
+				sub.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(sends), "heap-B/send")
+				sub.ReportMetric(float64(size)/float64(sends), "file-B/send")
 			})
 		}
 	}
@@ -158,12 +182,12 @@ func BenchmarkSnapshot(b *testing.B) {
 	if testing.Short() {
 		n = 100_000
 	}
-	_, snapshotOnly := benchFiles(b, n)
-	st, _, err := Read(snapshotOnly)
+	path := benchStates(b, n)["snapshot"]
+	st, _, err := Read(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	tmp := snapshotOnly + ".tmp"
+	tmp := path + ".tmp"
 	for b.Loop() {
 		if err := writeNew(tmp, func(w *bufio.Writer) error { return writeSnapshot(w, st) }); err != nil {
 			b.Fatal(err)
@@ -180,8 +204,7 @@ func BenchmarkSends(b *testing.B) {
 	if testing.Short() {
 		n = 100_000
 	}
-	_, snapshotOnly := benchFiles(b, n)
-	st, _, err := Read(snapshotOnly)
+	st, _, err := Read(benchStates(b, n)["snapshot"])
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package state
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -74,9 +75,17 @@ type header struct {
 	Lineage string `json:"lineage"`
 	// Serial is the snapshot's serial, or for a journal the serial of the
 	// snapshot it continues: its first record has Serial+1.
-	Serial  uint64 `json:"serial"`
-	Sends   int    `json:"sends,omitempty"`    // snapshot: number of send lines
-	OptOuts int    `json:"opt_outs,omitempty"` // snapshot: number of opt-out lines
+	Serial uint64 `json:"serial"`
+	// Snapshot only: how many send lines each message has, in the order
+	// they follow, and how many opt-out lines come after them.
+	Messages []messageCount `json:"messages,omitempty"`
+	OptOuts  int            `json:"opt_outs,omitempty"`
+}
+
+type messageCount struct {
+	Campaign string `json:"campaign"`
+	Message  string `json:"message"`
+	Sends    int    `json:"sends"`
 }
 
 const (
@@ -96,7 +105,9 @@ func appendHeader(dst []byte, h header) ([]byte, uint32) {
 
 func parseHeader(payload []byte, format string) (header, error) {
 	var h header
-	if err := json.Unmarshal(payload, &h); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&h); err != nil {
 		return h, fmt.Errorf("bad header: %v", err)
 	}
 	switch {

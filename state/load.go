@@ -72,6 +72,8 @@ type loaded struct {
 // line is a record still being written, and it is skipped without a warning.
 func load(path string, locked bool) (loaded, error) {
 	l := loaded{st: newState()}
+	l.st.loading = true
+	defer func() { l.st.loading = false }()
 	f, err := os.Open(path)
 	switch {
 	case err == nil:
@@ -138,61 +140,66 @@ func readSnapshot(r io.Reader, name string, st *State) error {
 	}
 	st.lineage, st.serial = h.Lineage, h.Serial
 	d := newDecoder()
-	want := h.Sends + h.OptOuts
-	// The sends of a group come together; they are stored a group at once.
-	var group groupKey
-	var recs []rec
-	flush := func() error {
-		if len(recs) == 0 {
-			return nil
-		}
-		err := st.insertGroup(group.campaign, group.message, recs)
-		recs = recs[:0]
-		return err
-	}
-	for n := 1; ; n++ {
+	n := 1
+	next := func() (record, error) {
+		n++
 		line, complete, err := lr.next()
-		if errors.Is(err, io.EOF) {
-			if n-1 != want {
-				return corrupt(0, "ends after %d of %d records", n-1, want)
-			}
-			if err := flush(); err != nil {
-				return corrupt(0, "%v", err)
-			}
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read state %s: %w", name, err)
-		}
 		switch {
-		case n > want:
-			return corrupt(n+1, "unexpected data after the last of %d records", want)
+		case errors.Is(err, io.EOF):
+			return record{}, corrupt(0, "the file ends at line %d, before the records its header lists", n-1)
+		case err != nil:
+			return record{}, fmt.Errorf("read state %s: %w", name, err)
 		case !complete:
-			return corrupt(n+1, "the line is incomplete (the file was cut short)")
+			return record{}, corrupt(n, "the line is incomplete (the file was cut short)")
 		}
 		payload, crc, err = unframe(line, crc)
 		if err != nil {
-			return corrupt(n+1, "%v", err)
+			return record{}, corrupt(n, "%v", err)
 		}
 		r, err := d.record(payload)
-		a := r.send.Addr
-		switch {
-		case err != nil:
-		case r.op == opSend:
-			if a.Campaign != group.campaign || a.Message != group.message {
-				err = flush()
-				group = groupKey{a.Campaign, a.Message}
-			}
-			recs = append(recs, pack(&r.send))
-		case r.op == opOptOut:
-			_, err = st.apply(&r)
-		default:
-			err = fmt.Errorf("unexpected %s record", opNames[r.op])
-		}
 		if err != nil {
-			return corrupt(n+1, "%v", err)
+			return record{}, corrupt(n, "%v", err)
+		}
+		return r, nil
+	}
+	// Each message's sends come together, and the header says how many:
+	// its recs are allocated at once, and its map with room for a quarter
+	// more (a journal usually follows) so that it need not grow.
+	for _, m := range h.Messages {
+		g := st.group(d.intern([]byte(m.Campaign)), d.intern([]byte(m.Message)), true)
+		if len(g.sends) > 0 || m.Sends <= 0 {
+			return corrupt(1, "bad message list: campaign.%s.message.%s", m.Campaign, m.Message)
+		}
+		g.sends = make(map[string]*rec, m.Sends+m.Sends/4)
+		recs := make([]rec, m.Sends)
+		for i := range recs {
+			r, err := next()
+			if err != nil {
+				return err
+			}
+			if a := r.send.Addr; r.op != opSend || a.Campaign != g.key.campaign || a.Message != g.key.message {
+				return corrupt(n, "expected a send of campaign.%s.message.%s", m.Campaign, m.Message)
+			}
+			recs[i] = pack(&r.send, r.text)
+			if err := st.insert(r.send.Addr, &recs[i]); err != nil {
+				return corrupt(n, "%v", err)
+			}
 		}
 	}
+	for range h.OptOuts {
+		r, err := next()
+		if err != nil {
+			return err
+		}
+		if r.op != opOptOut {
+			return corrupt(n, "expected an opt-out")
+		}
+		st.apply(&r)
+	}
+	if _, _, err := lr.next(); !errors.Is(err, io.EOF) {
+		return corrupt(n+1, "unexpected data after the last record its header lists")
+	}
+	return nil
 }
 
 // replay applies the journal in r to st, which holds the snapshot (if

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 )
 
 // op is the kind of a record. Snapshots hold opSend and opOptOut records;
@@ -37,6 +35,9 @@ type record struct {
 	replace  bool    // opIntent
 	from, to Pattern // opRemove (from), opMove
 	optOut   OptOut  // opOptOut
+	// text, for a decoded record, holds the send's key, phone, ids and
+	// error one after the other, as pack lays them out.
+	text string
 }
 
 // The record encoding is a flat JSON object with short keys, written and read
@@ -165,29 +166,42 @@ func appendJSONString(dst []byte, s string) []byte {
 // on every line, so a loaded state holds one copy of each.
 type decoder struct {
 	names map[string]string
+	buf   []byte
 }
 
 func newDecoder() *decoder { return &decoder{names: map[string]string{}} }
 
-func (d *decoder) intern(s string) string {
-	if in, ok := d.names[s]; ok {
-		return in
+func (d *decoder) intern(b []byte) string {
+	if s, ok := d.names[string(b)]; ok {
+		return s
 	}
-	s = strings.Clone(s) // not a piece of the line it came from
+	s := string(b)
 	d.names[s] = s
 	return s
 }
 
-// record decodes one record written by appendRecord. The record's strings
-// are pieces of one copy of line: the state copies what it keeps.
+// Where the fields a rec packs are gathered while decoding.
+const (
+	tKey = iota
+	tPhone
+	tMessageID
+	tConversationID
+	tErrorCode
+	tErrorMessage
+	nTexts
+)
+
+// record decodes one record written by appendRecord. It does not keep line.
+// The send's key, phone, ids and error come as pieces of one string, r.text,
+// laid out as pack lays them out, so that loading makes one copy of them.
 func (d *decoder) record(line []byte) (record, error) {
 	var r record
-	b := string(line)
-	sc := scanner{b: b}
-	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+	sc := scanner{b: line}
+	if len(line) < 2 || line[0] != '{' || line[len(line)-1] != '}' {
 		return r, errors.New("not a JSON object")
 	}
 	sc.i = 1
+	var texts [nTexts][]byte
 	var from, to string
 	var text string
 	var at int64
@@ -200,51 +214,62 @@ func (d *decoder) record(line []byte) (record, error) {
 	s := &r.send
 	for sc.err == nil {
 		key := sc.key()
-		switch key {
+		switch string(key) {
 		case "op":
-			name := sc.str()
-			if i := slices.Index(opNames[:], name); i > 0 {
-				r.op = op(i)
-			} else {
-				sc.fail("unknown op %q", name)
+			v := sc.str()
+			for i, name := range opNames {
+				if i > 0 && string(v) == name {
+					r.op = op(i)
+				}
+			}
+			if r.op == 0 {
+				sc.fail("unknown op %q", v)
 			}
 		case "c":
 			s.Addr.Campaign = d.intern(sc.str())
 		case "m":
 			s.Addr.Message = d.intern(sc.str())
 		case "k":
-			s.Addr.Key = sc.str()
+			texts[tKey] = sc.str()
 		case "ph":
-			s.Phone = sc.str()
+			texts[tPhone] = sc.str()
 		case "dg":
 			if v := sc.str(); len(v) != hex.EncodedLen(len(s.Digest)) {
 				sc.fail("bad digest")
-			} else if _, err := hex.Decode(s.Digest[:], []byte(v)); err != nil {
+			} else if _, err := hex.Decode(s.Digest[:], v); err != nil {
 				sc.fail("bad digest: %v", err)
 			}
 		case "n":
 			s.Attempts = int(sc.num())
 		case "o":
-			name := sc.str()
-			i := slices.Index(outcomeNames[:], name)
-			if i < 0 {
-				sc.fail("unknown outcome %q", name)
+			v := sc.str()
+			s.Outcome = 255
+			for i, name := range outcomeNames {
+				if string(v) == name {
+					s.Outcome = Outcome(i)
+				}
 			}
-			s.Outcome = Outcome(i)
+			if s.Outcome == 255 {
+				sc.fail("unknown outcome %q", v)
+			}
 		case "id":
-			s.MessageID = sc.str()
+			texts[tMessageID] = sc.str()
 		case "cv":
-			s.ConversationID = sc.str()
+			texts[tConversationID] = sc.str()
 		case "st":
-			st, err := ParseProviderStatus(sc.str())
-			if err != nil {
-				sc.fail("%v", err)
+			v := sc.str()
+			for i, name := range statusNames {
+				if i > 0 && string(v) == name {
+					s.ProviderStatus = ProviderStatus(i)
+				}
 			}
-			s.ProviderStatus = st
+			if s.ProviderStatus == StatusNone {
+				sc.fail("unknown provider status %q", v)
+			}
 		case "ec":
-			s.ErrorCode = sc.str()
+			texts[tErrorCode] = sc.str()
 		case "em":
-			s.ErrorMessage = sc.str()
+			texts[tErrorMessage] = sc.str()
 		case "ti":
 			s.IntentAt = fromMillis(sc.num())
 		case "tr":
@@ -256,23 +281,23 @@ func (d *decoder) record(line []byte) (record, error) {
 		case "trd":
 			s.ReadAt = fromMillis(sc.num())
 		case "rid":
-			reply().ID = sc.str()
+			reply().ID = string(sc.str())
 		case "rtl":
-			reply().Title = sc.str()
+			reply().Title = string(sc.str())
 		case "rtx":
-			reply().Text = sc.str()
+			reply().Text = string(sc.str())
 		case "rat":
 			reply().At = fromMillis(sc.num())
 		case "rmi":
-			reply().MessageID = sc.str()
+			reply().MessageID = string(sc.str())
 		case "rpl":
 			r.replace = sc.boolean()
 		case "from":
-			from = sc.str()
+			from = string(sc.str())
 		case "to":
-			to = sc.str()
+			to = string(sc.str())
 		case "tx":
-			text = sc.str()
+			text = string(sc.str())
 		case "ta":
 			at = sc.num()
 		default:
@@ -280,7 +305,7 @@ func (d *decoder) record(line []byte) (record, error) {
 				sc.fail("unknown field %q", key)
 			}
 		}
-		if sc.err != nil || sc.i == len(b)-1 {
+		if sc.err != nil || sc.i == len(line)-1 {
 			break
 		}
 		sc.expect(',')
@@ -288,6 +313,21 @@ func (d *decoder) record(line []byte) (record, error) {
 	if sc.err != nil {
 		return r, sc.err
 	}
+	d.buf = d.buf[:0]
+	var ends [nTexts]int
+	for i, t := range texts {
+		d.buf = append(d.buf, t...)
+		ends[i] = len(d.buf)
+	}
+	r.text = string(d.buf)
+	piece := func(i int) string {
+		if i == 0 {
+			return r.text[:ends[0]]
+		}
+		return r.text[ends[i-1]:ends[i]]
+	}
+	s.Addr.Key, s.Phone, s.MessageID = piece(tKey), piece(tPhone), piece(tMessageID)
+	s.ConversationID, s.ErrorCode, s.ErrorMessage = piece(tConversationID), piece(tErrorCode), piece(tErrorMessage)
 	return r, d.finish(&r, from, to, text, at)
 }
 
@@ -303,7 +343,7 @@ func (d *decoder) finish(r *record, from, to, text string, at int64) error {
 		return errors.New("no op")
 	case opOptOut:
 		r.optOut = OptOut{Phone: r.send.Phone, At: fromMillis(at), Text: text, MessageID: r.send.MessageID}
-		r.send = Send{}
+		r.send, r.text = Send{}, ""
 		if r.optOut.Phone == "" {
 			return errors.New("opt_out without phone")
 		}
@@ -324,7 +364,7 @@ func (d *decoder) finish(r *record, from, to, text string, at int64) error {
 
 // scanner walks a flat JSON object; the first error sticks.
 type scanner struct {
-	b   string
+	b   []byte
 	i   int
 	err error
 }
@@ -344,10 +384,10 @@ func (sc *scanner) expect(c byte) {
 }
 
 // key reads `"name":` and returns name, which never needs unescaping.
-func (sc *scanner) key() string {
+func (sc *scanner) key() []byte {
 	sc.expect('"')
 	if sc.err != nil {
-		return ""
+		return nil
 	}
 	start := sc.i
 	for sc.i < len(sc.b) && sc.b[sc.i] != '"' && sc.b[sc.i] != '\\' {
@@ -360,10 +400,10 @@ func (sc *scanner) key() string {
 }
 
 // str reads a string value: a piece of the input unless it has escapes.
-func (sc *scanner) str() string {
+func (sc *scanner) str() []byte {
 	sc.expect('"')
 	if sc.err != nil {
-		return ""
+		return nil
 	}
 	start := sc.i
 	escaped := false
@@ -378,21 +418,21 @@ func (sc *scanner) str() string {
 			// Escapes are rare (quotes or newlines in an error message);
 			// leave them to the standard library.
 			var s string
-			if err := json.Unmarshal([]byte(sc.b[start-1:sc.i]), &s); err != nil {
+			if err := json.Unmarshal(sc.b[start-1:sc.i], &s); err != nil {
 				sc.fail("bad string: %v", err)
-				return ""
+				return nil
 			}
-			return s
+			return []byte(s)
 		case c == '\\':
 			escaped = true
 			sc.i++
 		case c < 0x20:
 			sc.fail("control character in string")
-			return ""
+			return nil
 		}
 	}
 	sc.fail("unterminated string")
-	return ""
+	return nil
 }
 
 func (sc *scanner) num() int64 {

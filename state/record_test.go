@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func fullSend() Send {
@@ -44,7 +45,7 @@ func TestRecordRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatalf("decode %s: %v", b, err)
 			}
-			if d := cmp.Diff(tt.rec, got, cmp.AllowUnexported(record{})); d != "" {
+			if d := cmp.Diff(tt.rec, got, cmp.AllowUnexported(record{}), cmpopts.IgnoreFields(record{}, "text")); d != "" {
 				t.Errorf("round trip of %s (-want +got):\n%s", b, d)
 			}
 		})

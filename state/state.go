@@ -33,6 +33,7 @@ type State struct {
 	groups  map[groupKey]*group
 	last    *group // the group used last: loading meets one group at a time
 	optOuts map[string]OptOut
+	loading bool // st is private to load, which may change recs in place
 }
 
 // groupKey names the sends of one message of one campaign.
@@ -129,6 +130,20 @@ func (st *State) Sends(p Pattern) iter.Seq[Send] {
 	}
 }
 
+// messages counts the sends of each message, in address order.
+func (st *State) messages() []messageCount {
+	st.mu.RLock()
+	out := make([]messageCount, 0, len(st.groups))
+	for k, g := range st.groups {
+		out = append(out, messageCount{k.campaign, k.message, len(g.sends)})
+	}
+	st.mu.RUnlock()
+	slices.SortFunc(out, func(a, b messageCount) int {
+		return cmp.Or(cmp.Compare(a.Campaign, b.Campaign), cmp.Compare(a.Message, b.Message))
+	})
+	return out
+}
+
 // OptOut returns the opt-out recorded for phone.
 func (st *State) OptOut(phone string) (OptOut, bool) {
 	st.mu.RLock()
@@ -179,14 +194,22 @@ func (st *State) lookup(a Addr) (*group, *rec) {
 }
 
 // put stores r (whose key is a.Key) at a, replacing what was there.
-func (st *State) put(a Addr, v rec) {
-	r := &v
+func (st *State) put(a Addr, r rec) {
 	g := st.group(a.Campaign, a.Message, true)
+	p := g.sends[a.Key]
+	if p != nil && st.loading {
+		// Nobody else sees a state being loaded: overwrite in place rather
+		// than allocate, which makes replaying a journal much cheaper.
+		*p = r
+	} else {
+		p = new(rec)
+		*p = r
+	}
 	n := len(g.sends)
-	// Delete first: assigning over an existing entry need not replace its
-	// key, and the old key would keep the old rec's string alive.
-	delete(g.sends, a.Key)
-	g.sends[r.key()] = r
+	// Assigning over an entry also replaces its key with p's (the runtime
+	// does that for string keys so as not to keep an old backing store
+	// alive), so the old string is released.
+	g.sends[p.key()] = p
 	st.n += len(g.sends) - n
 }
 
@@ -202,23 +225,6 @@ func (st *State) insert(a Addr, r *rec) error {
 	return nil
 }
 
-// insertGroup stores the sends of one group, whose keys must be free. It
-// sizes the group's map and allocates the recs at once, which makes loading
-// a snapshot (where each group's sends come together) much faster.
-func (st *State) insertGroup(campaign, message string, recs []rec) error {
-	g := st.group(campaign, message, true)
-	if len(g.sends) == 0 {
-		g.sends = make(map[string]*rec, len(recs))
-	}
-	slab := slices.Clone(recs)
-	for i := range slab {
-		if err := st.insert(Addr{campaign, message, slab[i].key()}, &slab[i]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func (st *State) remove(g *group, key string) {
 	delete(g.sends, key)
 	st.n--
@@ -230,16 +236,12 @@ func (st *State) remove(g *group, key string) {
 	}
 }
 
-// apply makes the change r describes, or returns why it may not, leaving st
-// unchanged. It returns how many sends were touched. The caller holds the
-// write lock and, for journal records, adds one to the serial.
+// apply makes the change journal record r describes, or returns why it may
+// not, leaving st unchanged. It returns how many sends were touched. The
+// caller holds the write lock and adds one to the serial.
 func (st *State) apply(r *record) (int, error) {
 	a := r.send.Addr
 	switch r.op {
-	case opSend:
-		r := pack(&r.send)
-		return 1, st.insert(a, &r)
-
 	case opOptOut:
 		o := OptOut{Phone: strings.Clone(r.optOut.Phone), At: fromMillis(millis(r.optOut.At)),
 			Text: strings.Clone(r.optOut.Text), MessageID: strings.Clone(r.optOut.MessageID)}
@@ -255,7 +257,7 @@ func (st *State) apply(r *record) (int, error) {
 			}
 			s.Attempts = int(cur.attempts) + 1
 		}
-		st.put(a, pack(&s))
+		st.put(a, pack(&s, r.text))
 		return 1, nil
 
 	case opResult:
@@ -275,7 +277,7 @@ func (st *State) apply(r *record) (int, error) {
 		s.ErrorMessage = r.send.ErrorMessage
 		s.ResultAt = r.send.ResultAt
 		s.UpdatedAt = r.send.ResultAt
-		st.put(a, pack(&s))
+		st.put(a, pack(&s, ""))
 		return 1, nil
 
 	case opRefresh:
@@ -301,7 +303,7 @@ func (st *State) apply(r *record) (int, error) {
 			s.ErrorCode, s.ErrorMessage = u.ErrorCode, u.ErrorMessage
 		}
 		s.UpdatedAt = u.UpdatedAt
-		st.put(a, pack(&s))
+		st.put(a, pack(&s, ""))
 		return 1, nil
 
 	case opRemove:
@@ -353,7 +355,7 @@ func (st *State) move(from, to Pattern) (int, error) {
 		g, _ := st.lookup(m.from)
 		st.remove(g, m.from.Key)
 		s := m.r.send(m.to) // repacked: the key is part of the rec
-		st.put(m.to, pack(&s))
+		st.put(m.to, pack(&s, ""))
 	}
 	return len(moves), nil
 }
@@ -400,7 +402,8 @@ func (c *conflict) Is(target error) bool { return target == ErrConflict }
 // rec is the compact form of a Send kept in memory, about a third of a
 // Send's size, because every plan loads a state of up to a million sends.
 // Its text fields share one string, of which the key is also the map key.
-// A rec is never changed once stored; a change stores a new one.
+// Once the state is loaded, a rec is never changed; a change stores a new
+// one, so readers may use a rec without holding the lock.
 type rec struct {
 	str      string    // key, phone, message id, conversation id, error code, error message
 	end      [5]uint16 // where each of the first five ends in str
@@ -414,8 +417,9 @@ type rec struct {
 }
 
 // pack builds the rec for s. Its text fields must be checked (at most
-// maxField bytes each) before.
-func pack(s *Send) rec {
+// maxField bytes each) before. If text already holds them as the rec lays
+// them out (a decoded record's text does), the rec shares it.
+func pack(s *Send, text string) rec {
 	r := rec{
 		digest:      s.Digest,
 		attempts:    int32(min(s.Attempts, 1<<31-1)),
@@ -428,18 +432,23 @@ func pack(s *Send) rec {
 		readAt:      millis(s.ReadAt),
 	}
 	fields := [...]string{s.Addr.Key, s.Phone, s.MessageID, s.ConversationID, s.ErrorCode, s.ErrorMessage}
-	n := 0
-	for _, f := range fields {
-		n += len(f)
-	}
-	b := make([]byte, 0, n)
+	n, same := 0, true
 	for i, f := range fields {
-		b = append(b, f...)
+		same = same && len(text) >= n+len(f) && text[n:n+len(f)] == f
+		n += len(f)
 		if i < len(r.end) {
-			r.end[i] = uint16(len(b))
+			r.end[i] = uint16(n)
 		}
 	}
-	r.str = string(b)
+	if same && len(text) == n {
+		r.str = text
+	} else {
+		b := make([]byte, 0, n)
+		for _, f := range fields {
+			b = append(b, f...)
+		}
+		r.str = string(b)
+	}
 	if rp := s.Reply; rp != nil {
 		r.reply = &Reply{ID: strings.Clone(rp.ID), Title: strings.Clone(rp.Title), Text: strings.Clone(rp.Text),
 			At: fromMillis(millis(rp.At)), MessageID: strings.Clone(rp.MessageID)}

@@ -15,6 +15,9 @@ import (
 	"github.com/google/uuid"
 )
 
+// newLineage returns a new state's lineage; tests pin it.
+var newLineage = uuid.NewString
+
 // ErrClosed is returned by a Store's methods after Close.
 var ErrClosed = errors.New("state store is closed")
 
@@ -66,6 +69,7 @@ type Store struct {
 	jcrc       uint32 // CRC of its last line
 	snapshot   bool   // a snapshot exists on disk
 	snapSerial uint64 // its serial
+	snapSize   int64  // its size
 	failed     error  // the first write failure
 	buf        []byte
 	syncs      atomic.Int64 // journal fdatasyncs, for benchmarks
@@ -141,6 +145,13 @@ func (s *Store) load() ([]Warning, error) {
 		return nil, err
 	}
 	s.st, s.snapshot, s.snapSerial = l.st, l.snapshot, l.snapSerial
+	if s.snapshot {
+		fi, err := os.Stat(s.path)
+		if err != nil {
+			return nil, fmt.Errorf("open state %s: %w", s.path, err)
+		}
+		s.snapSize = fi.Size()
+	}
 	wal := s.path + ".wal"
 	switch {
 	case l.j.torn > 0 && !l.j.exists:
@@ -176,7 +187,9 @@ func (s *Store) load() ([]Warning, error) {
 	return l.warns, nil
 }
 
-// State returns the state. It reflects every record committed so far.
+// State returns the state. It shows each record from the moment the writer
+// takes it, a moment before it is durable; the call that made the record
+// returns only once it is.
 func (s *Store) State() *State { return s.st }
 
 // RecordIntent records that the send in.Addr is about to be attempted and
@@ -318,10 +331,13 @@ func (s *Store) OptOut(o OptOut) error {
 	return nil
 }
 
-// Close writes a new snapshot if anything changed since the last one, starts
-// an empty journal, and releases the lock. After a write failure it only
-// releases the lock: the journal on disk is what was committed. Close is
-// safe to call more than once.
+// Close compacts the state and releases the lock. It writes a new snapshot
+// and starts an empty journal if the journal has records and is at least an
+// eighth of the snapshot's size (or there is no snapshot yet); a smaller
+// journal is left to be replayed, which is cheap, rather than rewriting a
+// large state for a few records. After a write failure Close only releases
+// the lock: the journal on disk is what was committed. Close is safe to call
+// more than once.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	if s.closed {
@@ -334,7 +350,12 @@ func (s *Store) Close() error {
 	<-s.done
 
 	var err error
-	if s.failed == nil && s.st.Serial() > s.snapSerial {
+	// Rewriting a large snapshot for a few records (a cron run that sent a
+	// handful) would cost seconds and write the whole state to disk every
+	// time; the journal keeps them as safely, and is cheap to replay while
+	// it is small next to the snapshot.
+	due := !s.snapshot || s.jsize >= s.snapSize/8 || s.jsize >= s.compactAt
+	if s.failed == nil && s.st.Serial() > s.snapSerial && due {
 		err = s.compact()
 	}
 	if s.j != nil {
@@ -453,7 +474,7 @@ func (s *Store) commit(batch []*request) {
 func (s *Store) startJournal() error {
 	if s.st.Lineage() == "" {
 		s.st.mu.Lock()
-		s.st.lineage = uuid.NewString()
+		s.st.lineage = newLineage()
 		s.st.mu.Unlock()
 	}
 	wal := s.path + ".wal"
@@ -529,8 +550,12 @@ func (s *Store) compact() error {
 		}
 		err = step()
 	}
+	var fi os.FileInfo
 	if err == nil {
-		s.snapshot, s.snapSerial = true, serial
+		fi, err = os.Stat(s.path)
+	}
+	if err == nil {
+		s.snapshot, s.snapSerial, s.snapSize = true, serial, fi.Size()
 		err = s.startJournal()
 	}
 	if err != nil {
@@ -559,7 +584,7 @@ func replaceBackup(path string) error {
 func writeSnapshot(w *bufio.Writer, st *State) error {
 	optOuts := st.OptOuts()
 	buf, crc := appendHeader(nil, header{Format: formatState, Version: Version,
-		Lineage: st.Lineage(), Serial: st.Serial(), Sends: st.Len(), OptOuts: len(optOuts)})
+		Lineage: st.Lineage(), Serial: st.Serial(), Messages: st.messages(), OptOuts: len(optOuts)})
 	if _, err := w.Write(buf); err != nil {
 		return err
 	}

@@ -315,6 +315,41 @@ func TestBackupIsPreviousSnapshot(t *testing.T) {
 	}
 }
 
+// TestCloseLeavesSmallJournal checks that Close does not rewrite a large
+// snapshot for a few records, and does once the journal has grown.
+func TestCloseLeavesSmallJournal(t *testing.T) {
+	path := statePath(t)
+	s := mustOpen(t, path)
+	populate(t, s, "C", 200)
+	mustClose(t, s)
+	snapshot := readFile(t, path)
+
+	s = mustOpen(t, path)
+	sendOne(t, s, addr("one more"), OutcomeAccepted)
+	want := contentsOf(s.State())
+	mustClose(t, s)
+	if string(readFile(t, path)) != string(snapshot) {
+		t.Error("Close rewrote the snapshot for one send")
+	}
+	if d := cmp.Diff(want, contentsOf(mustRead(t, path))); d != "" {
+		t.Fatalf("(-want +got):\n%s", d)
+	}
+
+	s = mustOpen(t, path)
+	populate(t, s, "D", 30)
+	want = contentsOf(s.State())
+	mustClose(t, s)
+	if string(readFile(t, path)) == string(snapshot) {
+		t.Error("Close left a journal an eighth of the snapshot's size")
+	}
+	if string(readFile(t, path+".backup")) != string(snapshot) {
+		t.Error("the backup is not the previous snapshot")
+	}
+	if d := cmp.Diff(want, contentsOf(mustRead(t, path))); d != "" {
+		t.Fatalf("(-want +got):\n%s", d)
+	}
+}
+
 // TestCompactionDuringRun makes the journal outgrow its limit many times.
 func TestCompactionDuringRun(t *testing.T) {
 	path := statePath(t)

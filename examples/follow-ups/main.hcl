@@ -68,10 +68,12 @@ campaign "black_friday" {
     text  = "Your code: BF-${upper(row.code)}. Valid until Sunday."
   }
 
-  # Those who have not answered 20 hours later get one reminder.
+  # Those who have not answered four hours later get one reminder, well inside
+  # the 24h window the offer opened. (A 20h delay would fall in the night, be
+  # held for the send window and meet the window's close the next morning.)
   message "nudge" {
     after = message.ask
-    delay = "20h"
+    delay = "4h"
     when  = reply == null
     text  = "Still interested in ${var.discount} off? Tap \"Yes please\" above."
   }
