@@ -34,6 +34,10 @@ Options:
   -refresh=false        Do not refresh statuses and replies first.
   -replace=ADDR         Send again to ADDR even though it was sent
                         (repeatable).
+  -allow-large          Permit a campaign more first contacts than its
+                        max_recipients.
+  -allow-rekey          Permit first contacts to phones the state knows
+                        under keys the recipients no longer have.
   -target=ADDR          Apply only sends under ADDR (repeatable).
   -exclude=ADDR         Leave out sends under ADDR (repeatable).
   -var 'name=value'     Set a variable (repeatable).
@@ -150,6 +154,9 @@ func (a *applier) run() int {
 			return a.fail("Saved plan refused", err)
 		}
 	}
+	if err := a.applyMoves(); err != nil {
+		return a.fail("Cannot apply the moved blocks", err)
+	}
 	if a.prov, err = a.openProvider(a.cfg, a.o.state.sandbox, a.o.parallelism); err != nil {
 		return a.fail("Cannot reach the provider", err)
 	}
@@ -193,6 +200,26 @@ func (a *applier) run() int {
 	}
 }
 
+// applyMoves re-addresses in the state the sends of every moved block that
+// has sends left to move, so that the state follows the configuration.
+func (a *applier) applyMoves() error {
+	ms, diags := moves(a.cfg)
+	if diags.HasErrors() {
+		return diags
+	}
+	for _, m := range ms {
+		n, err := a.store.Move(m.From, m.To)
+		switch {
+		case errors.Is(err, state.ErrNoMatch):
+		case err != nil:
+			return err
+		default:
+			fmt.Fprintf(a.stdout, "Moved %d sends from %s to %s, as a moved block says.\n", n, m.From, m.To)
+		}
+	}
+	return nil
+}
+
 // round refreshes, plans and sends what is due once, and returns the plan.
 func (a *applier) round(round int, total *apply.Summary) (*plan.Plan, int) {
 	if a.o.refresh {
@@ -208,7 +235,12 @@ func (a *applier) round(round int, total *apply.Summary) (*plan.Plan, int) {
 			a.printDiags(a.o.view, hcl.Diagnostics{ambiguousDiag(sum.Ambiguous)}, nil)
 		}
 	}
-	p, diags := a.buildPlan(a.cfg, a.store.State(), a.o.addrs, a.prov.now())
+	guard := a.o.guard
+	if a.saved != nil {
+		guard.AllowLarge = guard.AllowLarge || a.saved.Guard.AllowLarge
+		guard.AllowRekey = guard.AllowRekey || a.saved.Guard.AllowRekey
+	}
+	p, diags := a.buildPlan(a.cfg, a.store.State(), a.o.addrs, guard, a.prov.now())
 	a.printDiags(a.o.view, diags, a.cfg.Files)
 	if diags.HasErrors() {
 		return nil, exitError

@@ -2,6 +2,7 @@ package command
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -32,6 +33,10 @@ Options:
   -target=ADDR          Plan only sends under ADDR (repeatable).
   -replace=ADDR         Plan to send ADDR again even though it was sent
                         (repeatable).
+  -allow-large          Permit a campaign more first contacts than its
+                        max_recipients.
+  -allow-rekey          Permit first contacts to phones the state knows
+                        under keys the recipients no longer have.
   -exclude=ADDR         Leave out sends under ADDR (repeatable).
   -var 'name=value'     Set a variable (repeatable).
   -var-file=FILE        Set variables from an HCL file (repeatable).
@@ -49,6 +54,7 @@ type planOptions struct {
 	config   configFlags
 	state    stateFlags
 	addrs    addrFlags
+	guard    plan.GuardOptions
 	view     view
 	out      string
 	detailed bool
@@ -59,6 +65,8 @@ func (o *planOptions) add(fs *flag.FlagSet) {
 	o.state.add(fs, true)
 	o.addrs.add(fs)
 	o.view.addFlags(fs)
+	fs.BoolVar(&o.guard.AllowLarge, "allow-large", false, "")
+	fs.BoolVar(&o.guard.AllowRekey, "allow-rekey", false, "")
 }
 
 func runPlan(c *cli, args []string) int {
@@ -97,7 +105,7 @@ func runPlan(c *cli, args []string) int {
 		now = prov.now()
 		prov.close()
 	}
-	p, d := c.buildPlan(cfg, st, o.addrs, now)
+	p, d := c.buildPlan(cfg, st, o.addrs, o.guard, now)
 	diags = append(diags, d...)
 	c.printDiags(o.view, diags, cfg.Files)
 	if diags.HasErrors() {
@@ -111,7 +119,7 @@ func runPlan(c *cli, args []string) int {
 		return exitError
 	}
 	if o.out != "" {
-		f := plan.NewFile(p, inputDigests(cfg), c.variablesDigest(o.config), o.addrs.options(), plan.DefaultTTL)
+		f := plan.NewFile(p, inputDigests(cfg), c.variablesDigest(o.config), o.addrs.options(), o.guard, plan.DefaultTTL)
 		if err := f.Write(c.path(o.out)); err != nil {
 			c.printDiags(o.view, hcl.Diagnostics{errorDiag("Cannot save the plan", err)}, nil)
 			return exitError
@@ -126,10 +134,13 @@ func runPlan(c *cli, args []string) int {
 	return exitOK
 }
 
-// buildPlan plans cfg against st at now, narrowed by the address flags.
-func (c *cli) buildPlan(cfg *config.Config, st *state.State, a addrFlags, now time.Time) (*plan.Plan, hcl.Diagnostics) {
+// buildPlan plans cfg against st at now, narrowed by the address flags,
+// with the moved blocks, and checks the plan against the guards.
+func (c *cli) buildPlan(cfg *config.Config, st *state.State, a addrFlags, g plan.GuardOptions, now time.Time) (*plan.Plan, hcl.Diagnostics) {
 	var opts plan.Options
 	var diags, d hcl.Diagnostics
+	opts.Moved, d = moves(cfg)
+	diags = append(diags, d...)
 	opts.Targets, d = parsePatterns("target", a.targets)
 	diags = append(diags, d...)
 	opts.Excludes, d = parsePatterns("exclude", a.excludes)
@@ -140,7 +151,28 @@ func (c *cli) buildPlan(cfg *config.Config, st *state.State, a addrFlags, now ti
 		return nil, diags
 	}
 	p, d := plan.Build(cfg, st, now, opts)
-	return p, append(diags, d...)
+	diags = append(diags, d...)
+	if diags.HasErrors() {
+		return p, diags
+	}
+	return p, append(diags, plan.Guard(cfg, p, g)...)
+}
+
+// moves parses the configuration's moved blocks.
+func moves(cfg *config.Config) ([]plan.Move, hcl.Diagnostics) {
+	var out []plan.Move
+	var diags hcl.Diagnostics
+	for _, m := range cfg.Moved {
+		from, err1 := state.ParseAddr(m.From)
+		to, err2 := state.ParseAddr(m.To)
+		if err := errors.Join(err1, err2); err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid moved block",
+				Detail: capitalize(err.Error()) + ".", Subject: m.DeclRange.Ptr()})
+			continue
+		}
+		out = append(out, plan.Move{From: from, To: to})
+	}
+	return out, diags
 }
 
 // filesOf returns cfg's files for the diagnostic printer; cfg may be nil

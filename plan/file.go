@@ -36,9 +36,12 @@ type File struct {
 	Inputs map[string]string `json:"inputs"`
 	// Variables is a digest of the -var values and UJUMBE_VAR_ environment
 	// the plan was made with, which may carry secrets and so are not stored.
-	Variables string    `json:"variables"`
-	Options   []string  `json:"options,omitempty"` // -target, -exclude, -replace as given
-	Sends     []Planned `json:"sends"`
+	Variables string   `json:"variables"`
+	Options   []string `json:"options,omitempty"` // -target, -exclude, -replace as given
+	// Guard holds the permissions the plan was made with, which apply
+	// grants again.
+	Guard GuardOptions `json:"guard"`
+	Sends []Planned    `json:"sends"`
 }
 
 // Planned is one send a saved plan approves.
@@ -48,7 +51,7 @@ type Planned struct {
 }
 
 // NewFile makes the saved form of p.
-func NewFile(p *Plan, inputs map[string]string, variables string, options []string, ttl time.Duration) *File {
+func NewFile(p *Plan, inputs map[string]string, variables string, options []string, g GuardOptions, ttl time.Duration) *File {
 	f := &File{
 		FormatVersion: FormatVersion,
 		CreatedAt:     p.CreatedAt.UTC(),
@@ -58,6 +61,7 @@ func NewFile(p *Plan, inputs map[string]string, variables string, options []stri
 		Inputs:        inputs,
 		Variables:     variables,
 		Options:       options,
+		Guard:         g,
 		Sends:         []Planned{},
 	}
 	for i := range p.Items {

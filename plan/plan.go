@@ -42,6 +42,10 @@ type Item struct {
 	// ConversationID is, for a follow-up that is due, the thread of the
 	// earlier sends, into which it goes.
 	ConversationID string
+	// RekeyedFrom is, for a first contact about to be sent, the key under
+	// which the state records a send to the same phone that the recipients
+	// no longer have (see Guard).
+	RekeyedFrom string
 	// AwaitsReply marks a Scheduled send that only an answer to the message
 	// it follows can make due; it has no Due.
 	AwaitsReply bool
@@ -79,6 +83,25 @@ type Options struct {
 	Replace  []state.Pattern // resend these even though the state has them
 	// MaxAttempts bounds retries; DefaultMaxAttempts when zero.
 	MaxAttempts int
+	// Moved are the configuration's moved blocks: sends the state records
+	// under From count as sends of To.
+	Moved []Move
+}
+
+// Move is a moved block: From and To name campaigns, or messages, alike.
+type Move struct{ From, To state.Pattern }
+
+// from returns the address a send at a had before the move, if the move
+// covers a.
+func (m Move) from(a state.Addr) (state.Addr, bool) {
+	if !m.To.Match(a) {
+		return a, false
+	}
+	a.Campaign = m.From.Campaign
+	if m.From.Message != "" {
+		a.Message = m.From.Message
+	}
+	return a, true
 }
 
 // Count returns the number of items per class.
@@ -139,7 +162,9 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 			p.Items = p.Items[:kept]
 		}
 	}
-	for _, it := range b.orphans() {
+	orphans := b.orphans()
+	markRekeyed(p.Items, orphans)
+	for _, it := range orphans {
 		if b.selected(it.Addr) {
 			p.Items = append(p.Items, it)
 		} else {
@@ -147,6 +172,34 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 		}
 	}
 	return p, diags
+}
+
+// markRekeyed flags the first contacts about to be sent to a phone that the
+// state records under another key, no longer in the recipients: the mark of
+// a changed key column, which would message everyone a second time.
+func markRekeyed(items, orphans []Item) {
+	type msgKey struct{ campaign, message string }
+	old := map[msgKey]map[string]string{} // phone -> orphaned key
+	for _, o := range orphans {
+		k := msgKey{o.Addr.Campaign, o.Addr.Message}
+		if old[k] == nil {
+			old[k] = map[string]string{}
+		}
+		old[k][o.Phone] = o.Addr.Key
+	}
+	if len(old) == 0 {
+		return
+	}
+	for i := range items {
+		it := &items[i]
+		if !it.Class.Sends() || it.Attempts > 0 || it.Message.After != nil {
+			continue
+		}
+		if key, ok := old[msgKey{it.Addr.Campaign, it.Addr.Message}][it.Phone]; ok {
+			it.RekeyedFrom = key
+			it.Reason = fmt.Sprintf("new key, but this phone was sent to as %q: did the key column change?", key)
+		}
+	}
 }
 
 type builder struct {
@@ -157,6 +210,22 @@ type builder struct {
 	// recorded counts the sends the configuration wants that the state
 	// holds; when that is all of them, there are no orphans to look for.
 	recorded atomic.Int64
+}
+
+// get returns the send the state records at a, or under the address a
+// moved block says it had before.
+func (b *builder) get(a state.Addr) (state.Send, bool) {
+	if s, ok := b.st.Get(a); ok {
+		return s, true
+	}
+	for _, m := range b.opts.Moved {
+		if from, ok := m.from(a); ok {
+			if s, ok := b.st.Get(from); ok {
+				return s, true
+			}
+		}
+	}
+	return state.Send{}, false
 }
 
 func (b *builder) selected(a state.Addr) bool {
@@ -242,7 +311,7 @@ func (b *builder) message(c *config.Campaign, m *config.Message, classes map[*co
 func (b *builder) classify(c *config.Campaign, m *config.Message, r *config.Recipient, parentClass Class) (Item, hcl.Diagnostics) {
 	addr := state.Addr{Campaign: c.Name, Message: m.Name, Key: r.Key}
 	it := Item{Addr: addr, Phone: r.Phone, Message: m, Recipient: r}
-	s, recorded := b.st.Get(addr)
+	s, recorded := b.get(addr)
 	if recorded {
 		b.recorded.Add(1)
 	}
@@ -319,7 +388,7 @@ func (b *builder) due(c *config.Campaign, m *config.Message, r *config.Recipient
 	var reply *config.Reply
 	if m.After != nil {
 		parentAddr := state.Addr{Campaign: c.Name, Message: m.After.Name, Key: r.Key}
-		ps, ok := b.st.Get(parentAddr)
+		ps, ok := b.get(parentAddr)
 		if !ok || ps.Outcome != state.OutcomeAccepted {
 			switch parentClass {
 			case Send, Retry, Scheduled, Unknown:
@@ -399,7 +468,7 @@ func (b *builder) due(c *config.Campaign, m *config.Message, r *config.Recipient
 
 // reply returns the recorded answer to the send at a, or nil.
 func (b *builder) reply(a state.Addr) *config.Reply {
-	s, ok := b.st.Get(a)
+	s, ok := b.get(a)
 	if !ok || s.Reply == nil {
 		return nil
 	}
@@ -410,7 +479,7 @@ func (b *builder) reply(a state.Addr) *config.Reply {
 // conversation_id of the nearest accepted ancestor that has one.
 func (b *builder) conversation(c *config.Campaign, m *config.Message, key string) string {
 	for a := m.After; a != nil; a = a.After {
-		if s, ok := b.st.Get(state.Addr{Campaign: c.Name, Message: a.Name, Key: key}); ok && s.ConversationID != "" {
+		if s, ok := b.get(state.Addr{Campaign: c.Name, Message: a.Name, Key: key}); ok && s.ConversationID != "" {
 			return s.ConversationID
 		}
 	}
@@ -423,7 +492,7 @@ func (b *builder) conversation(c *config.Campaign, m *config.Message, key string
 func (b *builder) windowEnd(c *config.Campaign, m *config.Message, key string) time.Time {
 	var opened time.Time
 	for a := m.After; a != nil; a = a.After {
-		s, ok := b.st.Get(state.Addr{Campaign: c.Name, Message: a.Name, Key: key})
+		s, ok := b.get(state.Addr{Campaign: c.Name, Message: a.Name, Key: key})
 		if !ok || s.Outcome != state.OutcomeAccepted {
 			continue
 		}
@@ -456,6 +525,9 @@ func (b *builder) orphans() []Item {
 	keys := map[*config.RecipientSet]map[string]bool{}
 	var out []Item
 	for s := range b.st.Sends(state.Pattern{}) {
+		if b.movedAway(s.Addr) {
+			continue // shown under its new address
+		}
 		c, ok := msgs[msgKey{s.Addr.Campaign, s.Addr.Message}]
 		if ok {
 			set := keys[c.Recipients]
@@ -483,6 +555,16 @@ func (b *builder) orphans() []Item {
 // digest is the state's digest of a payload's content.
 func digest(p *config.Payload) state.Digest {
 	return state.DigestOf([]byte(p.Digest()))
+}
+
+// movedAway reports whether a moved block moves the send at a elsewhere.
+func (b *builder) movedAway(a state.Addr) bool {
+	for _, m := range b.opts.Moved {
+		if m.From.Match(a) {
+			return true
+		}
+	}
+	return false
 }
 
 func errorText(s state.Send) string {
