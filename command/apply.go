@@ -161,6 +161,12 @@ func (a *applier) run() int {
 		return a.fail("Cannot reach the provider", err)
 	}
 	defer a.prov.close()
+	if diags := checkTemplates(a.ctx, a.prov.client, a.cfg); len(diags) > 0 {
+		a.printDiags(a.o.view, diags, a.cfg.Files)
+		if diags.HasErrors() {
+			return exitError
+		}
+	}
 	a.approved = a.saved != nil || a.o.autoApprove
 
 	var deadline time.Time

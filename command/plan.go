@@ -94,15 +94,16 @@ func runPlan(c *cli, args []string) int {
 	}
 	c.printWarnings(o.view, warnings)
 	now := time.Now()
-	if o.state.sandbox {
-		// A rehearsal plans on the embedded sandbox's clock, which apply
-		// -wait moves forward.
-		prov, err := c.openProvider(cfg, true, 1)
+	if o.state.sandbox || c.apiKey(cfg) != "" {
+		// With a provider to ask, plan checks the templates; a rehearsal
+		// plans on the embedded sandbox's clock, which apply -wait moves.
+		prov, err := c.openProvider(cfg, o.state.sandbox, 1)
 		if err != nil {
-			c.printDiags(o.view, hcl.Diagnostics{errorDiag("Cannot start the sandbox", err)}, nil)
+			c.printDiags(o.view, hcl.Diagnostics{errorDiag("Cannot reach the provider", err)}, nil)
 			return exitError
 		}
 		now = prov.now()
+		diags = append(diags, checkTemplates(c.ctx, prov.client, cfg)...)
 		prov.close()
 	}
 	p, d := c.buildPlan(cfg, st, o.addrs, o.guard, now)

@@ -41,17 +41,20 @@ func (p *provider) close() error {
 // errNoAPIKey is returned when no API key is configured for a real send.
 var errNoAPIKey = errors.New("no API key: set BRIQ_API_KEY in the environment, or api_key in the provider \"briq\" block (from a sensitive variable), or rehearse with -sandbox")
 
+// apiKey is the Briq API key: BRIQ_API_KEY, else the provider block's
+// api_key; "" when neither is set.
+func (c *cli) apiKey(cfg *config.Config) string {
+	return cmp.Or(c.getenv("BRIQ_API_KEY"), cfg.Provider.APIKey)
+}
+
 // openProvider connects to Briq, or with sandbox to an embedded sandbox
 // whose data lives in the rehearsal directory beside the rehearsal state.
 func (c *cli) openProvider(cfg *config.Config, sandboxed bool, conns int) (*provider, error) {
 	opts := briq.Options{
 		BaseURL:  cmp.Or(c.getenv("BRIQ_BASE_URL"), cfg.Provider.BaseURL),
-		APIKey:   c.getenv("BRIQ_API_KEY"),
+		APIKey:   c.apiKey(cfg),
 		Version:  Version,
 		MaxConns: conns,
-	}
-	if opts.APIKey == "" {
-		opts.APIKey = cfg.Provider.APIKey
 	}
 	p := &provider{now: time.Now, sleep: sleepCtx}
 	if sandboxed {
