@@ -525,9 +525,7 @@ func (b *builder) orphans() []Item {
 	keys := map[*config.RecipientSet]map[string]bool{}
 	var out []Item
 	for s := range b.st.Sends(state.Pattern{}) {
-		if b.movedAway(s.Addr) {
-			continue // shown under its new address
-		}
+		s.Addr = b.movedTo(s.Addr)
 		c, ok := msgs[msgKey{s.Addr.Campaign, s.Addr.Message}]
 		if ok {
 			set := keys[c.Recipients]
@@ -557,14 +555,19 @@ func digest(p *config.Payload) state.Digest {
 	return state.DigestOf([]byte(p.Digest()))
 }
 
-// movedAway reports whether a moved block moves the send at a elsewhere.
-func (b *builder) movedAway(a state.Addr) bool {
+// movedTo returns the address a moved block gives the send recorded at a,
+// or a itself.
+func (b *builder) movedTo(a state.Addr) state.Addr {
 	for _, m := range b.opts.Moved {
 		if m.From.Match(a) {
-			return true
+			a.Campaign = m.To.Campaign
+			if m.To.Message != "" {
+				a.Message = m.To.Message
+			}
+			return a
 		}
 	}
-	return false
+	return a
 }
 
 func errorText(s state.Send) string {

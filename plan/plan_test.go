@@ -240,3 +240,98 @@ func TestSummaryLine(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestBuildSafeChanges renders the plans of a rename with a moved block, a
+// changed key column and an opt-out.
+func TestBuildSafeChanges(t *testing.T) {
+	cfg, st := scenario(t)
+	c := cfg.Campaigns[0]
+
+	// campaign.promo is renamed campaign.renamed: a move keeps its sends.
+	renamed := *c
+	renamed.Name = "renamed"
+	movedCfg := *cfg
+	movedCfg.Campaigns = []*config.Campaign{&renamed}
+	from, _ := state.ParseAddr("campaign.promo")
+	to, _ := state.ParseAddr("campaign.renamed")
+	p, diags := Build(&movedCfg, st, now, Options{Moved: []Move{{From: from, To: to}}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	counts := p.Count()
+	if counts[Done] != 5 || counts[Orphan] != 5 {
+		t.Errorf("after a move: %v, want the 5 done sends kept and only gone/suppressed orphans", counts)
+	}
+	without, _ := Build(&movedCfg, st, now, Options{})
+	if n := without.Count()[Done]; n != 0 {
+		t.Errorf("without the moved block %d sends are done, want 0", n)
+	}
+
+	// A changed key column: every recipient's key differs, phones do not.
+	rekeyed := *c.Recipients
+	rekeyed.Recipients = nil
+	for _, r := range c.Recipients.Recipients {
+		nr := *r
+		nr.Key = "new-" + r.Key
+		rekeyed.Recipients = append(rekeyed.Recipients, &nr)
+	}
+	rc := *c
+	rc.Recipients = &rekeyed
+	rcfg := *cfg
+	rcfg.Campaigns = []*config.Campaign{&rc}
+	p, _ = Build(&rcfg, st, now, Options{})
+	rek := 0
+	for _, it := range p.Items {
+		if it.RekeyedFrom != "" {
+			rek++
+			if it.RekeyedFrom != it.Addr.Key[len("new-"):] {
+				t.Errorf("%s rekeyed from %q", it.Addr, it.RekeyedFrom)
+			}
+		}
+	}
+	// p1..p5, p7 and p8 were sent to (p9 is suppressed, p6 never was).
+	if rek != 7 {
+		t.Errorf("%d sends flagged as rekeyed, want 7", rek)
+	}
+	diags = Guard(&rcfg, p, GuardOptions{})
+	if !diags.HasErrors() || diags[0].Summary != "Recipients with new keys but phones already messaged" {
+		t.Errorf("guard: %v", diags)
+	}
+	if diags := Guard(&rcfg, p, GuardOptions{AllowRekey: true}); diags.HasErrors() {
+		t.Errorf("guard with -allow-rekey: %v", diags)
+	}
+}
+
+func TestBuildOptOut(t *testing.T) {
+	cfg, _ := scenario(t)
+	store, _, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "s"), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.OptOut(state.OptOut{Phone: "255712000006", Text: "STOP", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := Build(cfg, store.State(), now, Options{})
+	for _, it := range p.Items {
+		if it.Addr.Key == "p6" && (it.Class != Orphan || it.Reason != "the recipient opted out") {
+			t.Errorf("%s: %s %s, want - opted out", it.Addr, it.Class, it.Reason)
+		}
+	}
+}
+
+func TestGuardMaxRecipients(t *testing.T) {
+	cfg, st := scenario(t)
+	p, _ := Build(cfg, st, now, Options{})
+	c := *cfg.Campaigns[0]
+	c.MaxRecipients = 1 // the scenario sends 2 first contacts (p4 retry, p6)
+	small := *cfg
+	small.Campaigns = []*config.Campaign{&c}
+	diags := Guard(&small, p, GuardOptions{})
+	if !diags.HasErrors() || diags[0].Summary != "Campaign larger than max_recipients" {
+		t.Fatalf("guard: %v", diags)
+	}
+	if diags := Guard(&small, p, GuardOptions{AllowLarge: true}); diags.HasErrors() {
+		t.Errorf("guard with -allow-large: %v", diags)
+	}
+}
