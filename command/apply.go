@@ -363,7 +363,6 @@ func nextWake(p *plan.Plan, now time.Time) (wake time.Time, scheduled, awaiting 
 	return wake, scheduled, awaiting
 }
 
-
 // confirm asks the operator, on a terminal, to type "yes".
 func (c *cli) confirm(n int) (bool, error) {
 	if !isTerminal(c.stdin) {
