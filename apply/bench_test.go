@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -259,11 +258,11 @@ func (f *runFigures) merge(g runFigures, first bool) {
 
 // cpuTime is the user and the system CPU time the process has used.
 func cpuTime(b *testing.B) (user, sys time.Duration) {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+	user, sys, err := fixture.CPUTime()
+	if err != nil {
 		b.Fatal(err)
 	}
-	return time.Duration(ru.Utime.Nano()), time.Duration(ru.Stime.Nano())
+	return user, sys
 }
 
 // sendDirect sends each item's template through c at limit per second from

@@ -180,12 +180,6 @@ Global options (before the command):
 	return b.String()
 }
 
-// notBuilt is the body of a command whose implementation has not landed yet.
-func notBuilt(c *cli, name string) int {
-	fmt.Fprintf(c.stderr, "Error: \"ujumbe %s\" is not built yet in this version (%s).\n", name, Version)
-	return exitError
-}
-
 // multiFlag collects the values of a repeatable flag such as -var.
 type multiFlag []string
 

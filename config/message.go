@@ -100,6 +100,12 @@ type mediaContent struct {
 	url, caption, filename *expr  // caption and filename may be nil
 }
 
+// Template returns the name of the template m sends, "" when m is not a
+// template message. It is the same for every recipient.
+func (m *Message) Template() string {
+	return m.template
+}
+
 // Addr returns the message's address, "campaign.<c>.message.<m>".
 func (m *Message) Addr() string {
 	return "campaign." + m.Campaign.Name + ".message." + m.Name
@@ -289,6 +295,11 @@ func (l *loader) decodeMessage(m *Message, content *hcl.BodyContent, inCycle boo
 	case len(kinds) == 0:
 		l.diags = append(l.diags, errorf(m.DeclRange, "Message without content",
 			"Message %q has no content. A message has exactly one of template (with variables), text, media or interactive.", m.Name))
+		m.checked = true
+		return
+	case len(kinds) > 1 && kinds[0].kind == KindMedia && kinds[1].kind == KindMedia:
+		l.diags = append(l.diags, errorf(kinds[1].rng, "Duplicate media block",
+			"Message %q has more than one media block; a message sends one media file. Split it into several messages.", m.Name))
 		m.checked = true
 		return
 	case len(kinds) > 1:

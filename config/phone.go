@@ -55,12 +55,12 @@ func validRegion(region string) bool {
 // errPhone* are the reasons a number is refused; the diagnostic text explains
 // what to do about each.
 var (
-	errPhoneEmpty       = errors.New("the phone number is empty")
-	errPhoneCountryCode = errors.New("the number has no valid country code")
-	errPhoneInvalid     = errors.New("the number is not a valid phone number")
-	errPhoneShort       = errors.New("the number is too short")
-	errPhoneLong        = errors.New("the number is too long")
-	errPhoneExtension   = errors.New("the number has an extension, which WhatsApp cannot reach")
+	errPhoneEmpty       = errors.New("it is empty")
+	errPhoneCountryCode = errors.New("it has no valid country code")
+	errPhoneInvalid     = errors.New("it does not fit the numbering plan of its country")
+	errPhoneShort       = errors.New("it is too short")
+	errPhoneLong        = errors.New("it is too long")
+	errPhoneExtension   = errors.New("it has an extension, which WhatsApp cannot reach")
 )
 
 // normalize returns raw as E.164 digits without the '+'.

@@ -48,21 +48,22 @@ var classNoun = [numClasses]string{
 	classDuplicateKey:   "duplicate keys",
 }
 
-// problems collects the row problems of one CSV pass, keeping maxListed
-// diagnostics per class and counting the rest.
+// problems collects the row problems of one CSV pass: the diagnostics of
+// the first maxListed rows per class, and a count of all.
 type problems struct {
-	listed [numClasses]hcl.Diagnostics
+	listed [numClasses][]hcl.Diagnostics // one entry per row
 	count  [numClasses]int
 }
 
+// add records the diagnostics of one row.
 func (p *problems) add(c problemClass, d ...*hcl.Diagnostic) {
 	p.count[c]++
 	if len(p.listed[c]) < maxListed {
-		p.listed[c] = append(p.listed[c], d...)
+		p.listed[c] = append(p.listed[c], d)
 	}
 }
 
-// merge adds q's problems to p, in order.
+// merge adds q's problems, which come from later rows, to p.
 func (p *problems) merge(q *problems) {
 	for c := range numClasses {
 		room := maxListed - len(p.listed[c])
@@ -78,7 +79,9 @@ func (p *problems) merge(q *problems) {
 func (p *problems) diagnostics(file string, subject hcl.Range) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for c := range numClasses {
-		diags = append(diags, p.listed[c]...)
+		for _, row := range p.listed[c] {
+			diags = append(diags, row...)
+		}
 		if more := p.count[c] - min(p.count[c], maxListed); more > 0 {
 			diags = append(diags, errorf(subject, "More problems in "+file,
 				"%s has %d more %s besides the %d shown.", file, more, classNoun[c], maxListed))
@@ -168,7 +171,7 @@ func (l *loader) evalRows(db *dataBlock) []*chunk {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s := &evalScope{root: l.cfg.root, shape: db.shape, file: db.table.name, roots: rootRow}
+			s := &evalScope{root: l.cfg.root, shape: db.shape, file: db.table.name, roots: rootRow, reused: true}
 			norm := newPhoneNormalizer(db.region)
 			for j := range jobs {
 				db.evalChunk(j.c, s, norm)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 
 	"github.com/hashicorp/hcl/v2"
@@ -21,7 +22,8 @@ const (
 type expr struct {
 	hcl.Expression
 	// col is the column position when the expression is exactly row.<col>
-	// (or row["col"]): its value is the field itself, no cty involved.
+	// (or row["col"]), so that a problem with its value can point at the
+	// CSV field; -1 otherwise.
 	col int
 	// roots are the per-recipient names (rootRow, ...) it uses.
 	roots int
@@ -137,6 +139,10 @@ type evalScope struct {
 
 	ctx   *hcl.EvalContext
 	stale bool // ctx.Variables do not describe the current row yet
+	// reused is set for a scope that reset moves from row to row; its
+	// diagnostics then get a copy of the context, or the printer would show
+	// the values of whatever row came last.
+	reused bool
 }
 
 // context returns the child EvalContext, building it on first use and
@@ -278,6 +284,11 @@ func (s *evalScope) located(diags hcl.Diagnostics) hcl.Diagnostics {
 func (s *evalScope) locate(d *hcl.Diagnostic) *hcl.Diagnostic {
 	if s.line > 0 && d.Severity == hcl.DiagError {
 		d.Detail = fmt.Sprintf("%s\n\nThis happened for %s.", d.Detail, s.describe())
+	}
+	if s.reused && s.ctx != nil && d.EvalContext == s.ctx {
+		snapshot := s.root.NewChild()
+		snapshot.Variables = maps.Clone(s.ctx.Variables)
+		d.EvalContext = snapshot
 	}
 	return d
 }

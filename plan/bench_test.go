@@ -20,7 +20,9 @@ import (
 // accepted, compacted into a snapshot). The inputs are built once per size,
 // outside the timer: the full state alone takes about a minute for 1M.
 //
-// Sub-benchmarks, each reporting ns/recipient:
+// Sub-benchmarks, each reporting ns/recipient and cpu-s/op (user + system
+// CPU seconds of all goroutines per op: on a busy machine wall time also
+// counts waiting for a CPU):
 //   - load: config.Load (HCL, CSV, phone normalisation), state-independent;
 //   - read: state.Read of the full state;
 //   - load+read+build: config.Load, state.Read and plan.Build, what the plan
@@ -81,24 +83,37 @@ func benchPlanDir(b *testing.B, dir string, n int, want plan.Class, prepare func
 		}
 		return p
 	}
-	perRecipient := func(b *testing.B) {
+	// timed runs op b.N times and reports, besides ns/op, ns/recipient and
+	// the CPU seconds per op (user + system, all goroutines), which a busy
+	// machine inflates much less than wall time.
+	timed := func(b *testing.B, op func()) {
+		b.ReportAllocs()
+		user0, sys0, err := fixture.CPUTime()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			op()
+		}
+		user1, sys1, err := fixture.CPUTime()
+		if err != nil {
+			b.Fatal(err)
+		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/recipient")
+		b.ReportMetric((user1-user0+sys1-sys0).Seconds()/float64(b.N), "cpu-s/op")
 	}
 
 	if want == plan.Send {
 		b.Run("load", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
+			timed(b, func() {
 				if _, err := fixture.Load(dir); err != nil {
 					b.Fatal(err)
 				}
-			}
-			perRecipient(b)
+			})
 		})
 	} else {
 		b.Run("read", func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
+			timed(b, func() {
 				st, _, err := state.Read(statePath)
 				if err != nil {
 					b.Fatal(err)
@@ -106,27 +121,20 @@ func benchPlanDir(b *testing.B, dir string, n int, want plan.Class, prepare func
 				if st.Len() != n {
 					b.Fatalf("the state holds %d sends, want %d", st.Len(), n)
 				}
-			}
-			perRecipient(b)
+			})
 		})
 	}
 	b.Run("load+read+build", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
+		timed(b, func() {
 			cfg, st := loadAll(b)
 			build(b, cfg, st)
-		}
-		perRecipient(b)
+		})
 	})
 
 	cfg, st := loadAll(b)
 	b.Run("build", func(b *testing.B) {
-		b.ReportAllocs()
 		var p *plan.Plan
-		for b.Loop() {
-			p = build(b, cfg, st)
-		}
-		perRecipient(b)
+		timed(b, func() { p = build(b, cfg, st) })
 		if got := p.Count()[want]; got != n {
 			b.Fatalf("%d of %d sends are %s, want all", got, n, want.Name())
 		}
@@ -139,12 +147,10 @@ func benchPlanDir(b *testing.B, dir string, n int, want plan.Class, prepare func
 	})
 	p := build(b, cfg, st)
 	b.Run("render", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
+		timed(b, func() {
 			if err := plan.Render(io.Discard, p.Document(false), plan.RenderOptions{}); err != nil {
 				b.Fatal(err)
 			}
-		}
-		perRecipient(b)
+		})
 	})
 }

@@ -73,7 +73,7 @@ type loaded struct {
 func load(path string, locked bool) (loaded, error) {
 	l := loaded{st: newState()}
 	l.st.loading = true
-	defer func() { l.st.loading = false }()
+	defer func() { l.st.loading, l.st.slab = false, nil }()
 	f, err := os.Open(path)
 	switch {
 	case err == nil:

@@ -33,7 +33,8 @@ type State struct {
 	groups  map[groupKey]*group
 	last    *group // the group used last: loading meets one group at a time
 	optOuts map[string]OptOut
-	loading bool // st is private to load, which may change recs in place
+	loading bool  // st is private to load, which may change recs in place
+	slab    []rec // where load takes new recs from
 }
 
 // groupKey names the sends of one message of one campaign.
@@ -193,15 +194,24 @@ func (st *State) lookup(a Addr) (*group, *rec) {
 	return g, g.sends[a.Key]
 }
 
-// put stores r (whose key is a.Key) at a, replacing what was there.
-func (st *State) put(a Addr, r rec) {
+// put stores r (whose key is a.Key) at a, replacing cur, what lookup(a)
+// found there.
+func (st *State) put(a Addr, r rec, cur *rec) {
 	g := st.group(a.Campaign, a.Message, true)
-	p := g.sends[a.Key]
-	if p != nil && st.loading {
+	p := cur
+	switch {
+	case p != nil && st.loading:
 		// Nobody else sees a state being loaded: overwrite in place rather
 		// than allocate, which makes replaying a journal much cheaper.
 		*p = r
-	} else {
+	case st.loading:
+		// Take recs from a block, too: fewer objects for the collector.
+		if len(st.slab) == 0 {
+			st.slab = make([]rec, 1024)
+		}
+		p, st.slab = &st.slab[0], st.slab[1:]
+		*p = r
+	default:
 		p = new(rec)
 		*p = r
 	}
@@ -251,13 +261,14 @@ func (st *State) apply(r *record) (int, error) {
 	case opIntent:
 		s := Send{Addr: a, Phone: r.send.Phone, Digest: r.send.Digest, Attempts: 1,
 			IntentAt: r.send.IntentAt, UpdatedAt: r.send.IntentAt}
-		if _, cur := st.lookup(a); cur != nil {
+		_, cur := st.lookup(a)
+		if cur != nil {
 			if cur.outcome != OutcomeRetry && !r.replace {
 				return 0, conflictf("%s is already %s%s; only an explicit replace sends it again", a, cur.outcome, idNote(cur.messageID()))
 			}
 			s.Attempts = int(cur.attempts) + 1
 		}
-		st.put(a, pack(&s, r.text))
+		st.put(a, pack(&s, r.text), cur)
 		return 1, nil
 
 	case opResult:
@@ -277,7 +288,7 @@ func (st *State) apply(r *record) (int, error) {
 		s.ErrorMessage = r.send.ErrorMessage
 		s.ResultAt = r.send.ResultAt
 		s.UpdatedAt = r.send.ResultAt
-		st.put(a, pack(&s, ""))
+		st.put(a, pack(&s, ""), cur)
 		return 1, nil
 
 	case opRefresh:
@@ -303,7 +314,7 @@ func (st *State) apply(r *record) (int, error) {
 			s.ErrorCode, s.ErrorMessage = u.ErrorCode, u.ErrorMessage
 		}
 		s.UpdatedAt = u.UpdatedAt
-		st.put(a, pack(&s, ""))
+		st.put(a, pack(&s, ""), cur)
 		return 1, nil
 
 	case opRemove:
@@ -355,7 +366,7 @@ func (st *State) move(from, to Pattern) (int, error) {
 		g, _ := st.lookup(m.from)
 		st.remove(g, m.from.Key)
 		s := m.r.send(m.to) // repacked: the key is part of the rec
-		st.put(m.to, pack(&s, ""))
+		st.put(m.to, pack(&s, ""), nil)
 	}
 	return len(moves), nil
 }

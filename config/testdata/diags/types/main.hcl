@@ -49,3 +49,9 @@ campaign "types" {
     text  = "${parseint(row.id, 10) + 1}"
   }
 }
+
+recipients "numeric_ids" {
+  csv   = "customers.csv"
+  phone = row.phone
+  where = parseint(row.id, 10) > 0
+}
