@@ -124,7 +124,7 @@ func runSandbox(c *cli, args []string) int {
 		line, _ := json.Marshal(map[string]string{"url": url, "api_key": srv.APIKey()})
 		fmt.Fprintf(c.stdout, "%s\n", line)
 	} else {
-		fmt.Fprintf(c.stdout, "Sandbox listening on %s\nAPI key: %s\n\nUse it with base_url = %q in the provider \"briq\" block and\nBRIQ_API_KEY=%s in the environment. Press Ctrl-C to stop.\n",
+		fmt.Fprintf(c.stdout, "Sandbox listening on %s\nAPI key: %s\n\nPoint ujumbe at it with, in the environment:\n  export BRIQ_BASE_URL=%s BRIQ_API_KEY=%s\n(or base_url in the provider \"briq\" block). Press Ctrl-C to stop.\n",
 			url, srv.APIKey(), url, srv.APIKey())
 	}
 

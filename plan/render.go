@@ -64,7 +64,7 @@ func Render(w io.Writer, d *Document, opts RenderOptions) error {
 				fmt.Fprintf(&b, "      %s\n", contentLine(s.Content))
 			}
 		}
-		if shown, total := len(m.Samples), sum(m.Counts); total > shown {
+		if shown, total := len(m.Samples), sum(m.Counts); shown > 0 && total > shown {
 			fmt.Fprintf(&b, "  … and %d more\n", total-shown)
 		}
 		b.WriteString("\n")
