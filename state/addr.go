@@ -34,7 +34,7 @@ func (a Addr) String() string {
 
 // Pattern returns the pattern that matches exactly a.
 func (a Addr) Pattern() Pattern {
-	return Pattern{Campaign: a.Campaign, Message: a.Message, Key: a.Key}
+	return Pattern(a)
 }
 
 // Validate reports why a cannot name a send: the names must be HCL
