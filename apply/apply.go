@@ -181,7 +181,7 @@ func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 		return
 	}
 	payload, diags := it.Message.Render(it.Recipient, it.Reply)
-	if diags.HasErrors() || state.DigestOf([]byte(payload.Digest())) != it.Digest {
+	if diags.HasErrors() || plan.ContentDigest(payload) != it.Digest {
 		// The plan rendered this content a moment ago: a difference is a bug,
 		// and sending something other than what was planned is not an option.
 		r.stop(fmt.Errorf("%w: content of %s changed after planning", ErrFatal, it.Addr))

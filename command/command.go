@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"syscall"
@@ -17,6 +18,9 @@ import (
 // Version is ujumbe's version, overridden at build time with
 // -ldflags "-X github.com/ujumbe/ujumbe/command.Version=…".
 var Version = "0.1.0-dev"
+
+// defaultMemoryLimit is the soft memory limit when GOMEMLIMIT is unset.
+const defaultMemoryLimit = 900 << 20
 
 // Exit codes, as SPEC §2 defines them.
 const (
@@ -92,6 +96,13 @@ func lookup(name string) *subcommand {
 // Main runs ujumbe with args (without the program name) and returns the
 // process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// A soft limit makes the collector work harder near it instead of
+		// letting the heap double: a plan of a million recipients against a
+		// full state then stays under 1 GiB (BENCHMARKS.md). GOMEMLIMIT
+		// overrides it.
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	c := &cli{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, dir: ".", env: os.Environ()}

@@ -82,12 +82,20 @@ func runPlan(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "Error: plan takes no arguments, got %q.\n", fs.Args())
 		return exitError
 	}
+	// The state and the configuration are independent, and at a million
+	// recipients each takes a second or so: read them side by side.
+	read := make(chan stateRead, 1)
+	go func() {
+		st, warnings, err := state.Read(c.statePath(o.state))
+		read <- stateRead{st, warnings, err}
+	}()
 	cfg, diags := c.loadConfig(o.config)
+	r := <-read
 	if diags.HasErrors() {
 		c.printDiags(o.view, diags, filesOf(cfg))
 		return exitError
 	}
-	st, warnings, err := state.Read(c.statePath(o.state))
+	st, warnings, err := r.st, r.warnings, r.err
 	if err != nil {
 		c.printDiags(o.view, append(diags, errorDiag("Cannot read the state", err)), cfg.Files)
 		return exitError
@@ -133,6 +141,13 @@ func runPlan(c *cli, args []string) int {
 		return exitChanges
 	}
 	return exitOK
+}
+
+// stateRead is the outcome of reading or opening the state.
+type stateRead struct {
+	st       *state.State
+	warnings []state.Warning
+	err      error
 }
 
 // buildPlan plans cfg against st at now, narrowed by the address flags,

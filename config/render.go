@@ -57,6 +57,12 @@ const digestVersion = "ujumbe.payload.v1\n"
 // Digest returns "sha256:<hex>" of p's canonical encoding. Equal content has
 // equal digests on every run and machine.
 func (p *Payload) Digest() string {
+	sum := p.Sum()
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Sum is the SHA-256 that Digest spells out in hex.
+func (p *Payload) Sum() [sha256.Size]byte {
 	// encoding/json writes struct fields in order and map keys sorted, and
 	// Interactive is canonical already, so the encoding is deterministic.
 	b, err := json.Marshal(p)
@@ -67,7 +73,9 @@ func (p *Payload) Digest() string {
 	h := sha256.New()
 	h.Write([]byte(digestVersion))
 	h.Write(b)
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 // Render evaluates m's content for r, with reply as the answer to m.After

@@ -371,7 +371,7 @@ func (b *builder) done(it Item, s state.Send) (Item, hcl.Diagnostics) {
 		it.Class, it.Reason = Done, "sent "+stamp(s.ResultAt)
 		return it, nil
 	}
-	it.Digest = digest(p)
+	it.Digest = ContentDigest(p)
 	if it.Digest != s.Digest {
 		it.Class, it.Reason = Drift, "sent "+stamp(s.ResultAt)+" with different content; -replace sends the new content"
 		return it, nil
@@ -450,7 +450,7 @@ func (b *builder) due(c *config.Campaign, m *config.Message, r *config.Recipient
 		return it, diags
 	}
 	it.Reply = reply
-	it.Digest = digest(p)
+	it.Digest = ContentDigest(p)
 	it.Due = due
 	it.WindowEnd = windowEnd
 	if due.After(b.now) {
@@ -552,9 +552,11 @@ func (b *builder) orphans() []Item {
 	return out
 }
 
-// digest is the state's digest of a payload's content.
-func digest(p *config.Payload) state.Digest {
-	return state.DigestOf([]byte(p.Digest()))
+// ContentDigest is the digest the state records for a payload: the first
+// half of its SHA-256.
+func ContentDigest(p *config.Payload) state.Digest {
+	sum := p.Sum()
+	return state.Digest(sum[:len(state.Digest{})])
 }
 
 // movedTo returns the address a moved block gives the send recorded at a,

@@ -60,7 +60,7 @@ func scenario(t *testing.T) (*config.Config, *state.State) {
 			if diags.HasErrors() {
 				t.Fatal(diags)
 			}
-			d = digest(p)
+			d = ContentDigest(p)
 		}
 		phone := "255712000099" // the orphan's recipient is gone from the CSV
 		if r := rec[key]; r != nil {
