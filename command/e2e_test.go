@@ -439,7 +439,10 @@ func TestApplyInterrupt(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// Interrupt once sending is well under way, however slow the machine.
+	for deadline := time.Now().Add(time.Minute); w.srv.Stats().Accepted < 20 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	_ = cmd.Process.Signal(os.Interrupt)
 	err := cmd.Wait()
 	var exit *exec.ExitError
