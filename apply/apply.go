@@ -251,12 +251,13 @@ func (r *run) record(it *plan.Item, res *briq.SendResult, err error) {
 	default: // InDoubt, and anything unclassified
 		result.Outcome = state.OutcomeUnknown
 	}
+	if class == briq.Fatal {
+		// Stop before recording, so no worker starts another request.
+		r.stop(fmt.Errorf("%w: %s: %v", ErrFatal, it.Addr, err))
+	}
 	if err := r.journal.RecordResult(result); err != nil {
 		r.stop(fmt.Errorf("%w: %v", ErrJournal, err))
 		return
-	}
-	if class == briq.Fatal {
-		r.stop(fmt.Errorf("%w: %s: %v", ErrFatal, it.Addr, err))
 	}
 	r.count(func(s *Summary) {
 		switch result.Outcome {

@@ -61,9 +61,10 @@ func (f *fakeClient) SendInteractive(_ context.Context, req *briq.InteractiveReq
 
 // journal records what apply wrote, in order, per address.
 type journal struct {
-	mu     sync.Mutex
-	events map[string][]string
-	fail   error
+	mu       sync.Mutex
+	events   map[string][]string
+	fail     error
+	onResult func(state.Addr) // called after a result is recorded, if set
 }
 
 func (j *journal) add(a state.Addr, e string) error {
@@ -82,7 +83,11 @@ func (j *journal) RecordResult(r state.Result) error {
 	if r.MessageID != "" {
 		e += " " + r.MessageID
 	}
-	return j.add(r.Addr, e)
+	err := j.add(r.Addr, e)
+	if j.onResult != nil {
+		j.onResult(r.Addr)
+	}
+	return err
 }
 
 // items plans n recipients of a one-template campaign.
@@ -181,25 +186,41 @@ func TestOutcomes(t *testing.T) {
 	}
 }
 
-// TestFatalStopsAtOnce: an answer that fails every send stops the run; only
-// the sends already in flight finish.
+// TestFatalStopsAtOnce: an answer that fails every send stops the run; no
+// new request starts once it is recorded, beyond those other workers had
+// already begun.
 func TestFatalStopsAtOnce(t *testing.T) {
-	its := items(t, 200)
-	script := map[string][]error{phone(5): {&briq.Error{Class: briq.Fatal, HTTPStatus: 401, Code: "UNAUTHORIZED"}}}
-	c := &fakeClient{script: script, requests: map[string]int{}}
-	j := &journal{events: map[string][]string{}}
-	const parallelism = 4
-	_, err := Run(context.Background(), its, c, j, Options{Rate: 100000, Parallelism: parallelism})
-	if !errors.Is(err, ErrFatal) {
-		t.Fatalf("error %v, want ErrFatal", err)
-	}
-	if n := len(c.requests); n > 5+1+parallelism {
-		t.Errorf("%d recipients were sent to, want at most the 6 before the fatal answer and %d in flight", n, parallelism)
-	}
-	for key, ev := range j.events {
-		if len(ev) != 2 {
-			t.Errorf("%s: journal %v, want an intent and a result", key, ev)
-		}
+	for _, parallelism := range []int{1, 4} {
+		t.Run(fmt.Sprint("parallelism=", parallelism), func(t *testing.T) {
+			its := items(t, 200)
+			script := map[string][]error{phone(5): {&briq.Error{Class: briq.Fatal, HTTPStatus: 401, Code: "UNAUTHORIZED"}}}
+			c := &fakeClient{script: script, requests: map[string]int{}}
+			j := &journal{events: map[string][]string{}}
+			var afterFatal int
+			j.onResult = func(a state.Addr) {
+				if a.Key == "r5" {
+					c.mu.Lock()
+					afterFatal = -len(c.requests) // requests so far; those after are added below
+					c.mu.Unlock()
+				}
+			}
+			_, err := Run(context.Background(), its, c, j, Options{Rate: 100000, Parallelism: parallelism})
+			if !errors.Is(err, ErrFatal) {
+				t.Fatalf("error %v, want ErrFatal", err)
+			}
+			afterFatal += len(c.requests)
+			if afterFatal > parallelism-1 {
+				t.Errorf("%d requests started after the fatal answer was recorded, want at most the %d other workers' own", afterFatal, parallelism-1)
+			}
+			if parallelism == 1 && len(c.requests) != 6 {
+				t.Errorf("one worker sent to %d recipients, want the 6 up to the fatal answer", len(c.requests))
+			}
+			for key, ev := range j.events {
+				if len(ev) != 2 {
+					t.Errorf("%s: journal %v, want an intent and a result", key, ev)
+				}
+			}
+		})
 	}
 }
 
