@@ -320,12 +320,12 @@ func TestConcurrentApplies(t *testing.T) {
 func TestApplyFaults(t *testing.T) {
 	const n = 2000
 	w := newWorld(t, n, sandbox.Options{Seed: 7, Faults: sandbox.Faults{
-		RateLimit:       400,
+		RateLimit:       250,
 		Fail5xx:         0.05,
 		DropAfterAccept: 0.02,
 	}})
 	for range 5 {
-		if _, _, code := w.run("apply", "-auto-approve", "-var=rate=600"); code == exitOK {
+		if _, _, code := w.run("apply", "-auto-approve", "-var=rate=600", "-parallelism=32"); code == exitOK {
 			break
 		}
 	}
