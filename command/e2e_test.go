@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ujumbe/ujumbe/bench/fixture"
 	"github.com/ujumbe/ujumbe/sandbox"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -28,57 +29,14 @@ type world struct {
 	n   int
 }
 
-// campaignHCL is the configuration of the end-to-end tests: one template
-// campaign to every row of customers.csv, at a rate high enough to keep the
-// tests short.
-const campaignHCL = `
-variable "base_url" {
-  type = string
-}
-
-variable "rate" {
-  type    = number
-  default = 2000
-}
-
-provider "briq" {
-  base_url = var.base_url
-  rate     = var.rate
-}
-
-recipients "customers" {
-  csv   = "customers.csv"
-  phone = row.phone
-}
-
-campaign "launch" {
-  recipients = recipients.customers
-
-  message "hello" {
-    template  = "welcome"
-    variables = { "1" = row.name }
-  }
-}
-`
-
-// phoneOf returns the i-th test number: a valid Tanzanian mobile number.
-func phoneOf(i int) string { return fmt.Sprintf("25571%07d", i) }
-
 func newWorld(t *testing.T, n int, opts sandbox.Options) *world {
 	t.Helper()
 	dir := t.TempDir()
-	var csv bytes.Buffer
-	csv.WriteString("name,phone\n")
-	for i := range n {
-		fmt.Fprintf(&csv, "Customer %d,%s\n", i, phoneOf(i))
-	}
-	if err := os.WriteFile(filepath.Join(dir, "customers.csv"), csv.Bytes(), 0o644); err != nil {
+	// The benchmarks' campaign: one template to every row of customers.csv.
+	if err := fixture.WriteConfig(dir, n); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(campaignHCL), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	opts.Templates = append(opts.Templates, sandbox.Template{Name: "welcome", Status: "APPROVED", Params: []string{"1"}})
+	opts.Templates = append(opts.Templates, sandbox.Template{Name: fixture.TemplateName, Status: "APPROVED", Params: fixture.TemplateParams})
 	srv, err := sandbox.New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -97,7 +55,8 @@ func (w *world) command(args ...string) *exec.Cmd {
 	cmd.Dir = w.dir
 	cmd.Env = append(os.Environ(), "NO_COLOR=1")
 	if w.srv != nil {
-		cmd.Env = append(cmd.Env, "BRIQ_API_KEY="+w.srv.APIKey(), "UJUMBE_VAR_base_url="+w.url)
+		// A rate high enough to keep the tests short; -var overrides it.
+		cmd.Env = append(cmd.Env, "BRIQ_API_KEY="+w.srv.APIKey(), "BRIQ_BASE_URL="+w.url, "UJUMBE_VAR_rate=2000")
 	}
 	return cmd
 }
@@ -377,7 +336,7 @@ func TestSavedPlans(t *testing.T) {
 	// A changed CSV makes the plan stale.
 	csvPath := filepath.Join(w.dir, "customers.csv")
 	orig, _ := os.ReadFile(csvPath)
-	os.WriteFile(csvPath, append(orig, []byte("Late,"+phoneOf(9999)+"\n")...), 0o644)
+	os.WriteFile(csvPath, append(orig, []byte("Late,"+fixture.Phone(9999)+"\n")...), 0o644)
 	_, errOut, code = w.run("apply", "first.plan")
 	if code != exitError || !strings.Contains(errOut, "customers.csv") {
 		t.Fatalf("plan after a CSV change: exit %d\n%s", code, errOut)

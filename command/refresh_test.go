@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/bench/fixture"
 	"github.com/ujumbe/ujumbe/refresh"
 	"github.com/ujumbe/ujumbe/sandbox"
 	"github.com/ujumbe/ujumbe/state"
@@ -23,7 +24,7 @@ import (
 // sendAddr is the address of the world campaign's send to recipient i,
 // whose key is its phone number.
 func sendAddr(i int) state.Addr {
-	return state.Addr{Campaign: "launch", Message: "hello", Key: phoneOf(i)}
+	return state.Addr{Campaign: "launch", Message: "hello", Key: fixture.Phone(i)}
 }
 
 // refreshRequests reads the request count from refresh's summary.
@@ -96,7 +97,7 @@ func TestRefreshAbsentSendBecomesDue(t *testing.T) {
 		t.Fatal(err)
 	}
 	lost := sendAddr(n - 1)
-	if err := store.RecordIntent(state.Intent{Addr: lost, Phone: phoneOf(n - 1), At: time.Now().Add(-10 * time.Minute)}); err != nil {
+	if err := store.RecordIntent(state.Intent{Addr: lost, Phone: fixture.Phone(n - 1), At: time.Now().Add(-10 * time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.Close(); err != nil {
@@ -167,7 +168,16 @@ func TestRefreshOptOuts(t *testing.T) {
 	}
 
 	// A second campaign to the same list reaches only those who stayed.
-	second := strings.ReplaceAll(campaignHCL[strings.Index(campaignHCL, `campaign "launch"`):], `"launch"`, `"followup"`)
+	const second = `
+campaign "followup" {
+  recipients = recipients.customers
+
+  message "hello" {
+    template  = "welcome"
+    variables = { "1" = row.name }
+  }
+}
+`
 	if err := os.WriteFile(filepath.Join(w.dir, "second.hcl"), []byte(second), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jszwec/csvutil"
 
+	"github.com/ujumbe/ujumbe/bench/fixture"
 	"github.com/ujumbe/ujumbe/sandbox"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -26,7 +27,7 @@ func TestReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.RecordIntent(state.Intent{Addr: sendAddr(n - 1), Phone: phoneOf(n - 1)}); err != nil {
+	if err := store.RecordIntent(state.Intent{Addr: sendAddr(n - 1), Phone: fixture.Phone(n - 1)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.Close(); err != nil {
