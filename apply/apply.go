@@ -336,14 +336,3 @@ func (r *run) deliver(ctx context.Context, it *plan.Item, p *config.Payload) (*b
 	}
 	return r.client.SendMessage(ctx, req)
 }
-
-// Add adds the counts of o to s, for runs made of several rounds.
-func (s *Summary) Add(o Summary) {
-	s.Sent += o.Sent
-	s.Failed += o.Failed
-	s.Expired += o.Expired
-	s.Unknown += o.Unknown
-	s.Retry += o.Retry
-	s.Skipped += o.Skipped
-	s.RateLimited += o.RateLimited
-}

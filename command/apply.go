@@ -184,19 +184,25 @@ func (a *applier) run() int {
 	}
 	a.approved = a.saved != nil || a.o.autoApprove
 
+	code := a.rounds()
+	if code == exitOK {
+		if err := a.store.Close(); err != nil {
+			return a.fail("Cannot write the state", err)
+		}
+	}
+	return code
+}
+
+// rounds sends what is due and, with -wait, goes on refreshing, sending
+// and sleeping until nothing is scheduled.
+func (a *applier) rounds() int {
 	var deadline time.Time
 	if a.o.waitTimeout > 0 {
 		deadline = a.prov.now().Add(a.o.waitTimeout)
 	}
-	var total apply.Summary
 	for round := 0; ; round++ {
-		p, code := a.round(round, &total)
+		p, code := a.round(round)
 		if code != exitOK || !a.o.wait {
-			if code == exitOK && a.store != nil {
-				if err := a.store.Close(); err != nil {
-					return a.fail("Cannot write the state", err)
-				}
-			}
 			return code
 		}
 		wake, scheduled, awaiting := nextWake(p, a.prov.now())
@@ -242,7 +248,7 @@ func (a *applier) applyMoves() error {
 }
 
 // round refreshes, plans and sends what is due once, and returns the plan.
-func (a *applier) round(round int, total *apply.Summary) (*plan.Plan, int) {
+func (a *applier) round(round int) (*plan.Plan, int) {
 	if a.o.refresh {
 		sum, err := refresh.Run(a.ctx, a.prov.client, a.store, refresh.Options{Now: a.prov.now, OptOutKeywords: a.cfg.Provider.OptOutKeywords})
 		if err != nil {
@@ -288,7 +294,7 @@ func (a *applier) round(round int, total *apply.Summary) (*plan.Plan, int) {
 	}
 	if len(items) == 0 {
 		if a.o.view.json && !a.o.wait {
-			return p, a.writeJSON(applyJSON{Plan: p.Document(false).Summary, Applied: *total})
+			return p, a.writeJSON(applyJSON{Plan: p.Document(false).Summary})
 		}
 		return p, exitOK
 	}
@@ -321,7 +327,6 @@ func (a *applier) round(round int, total *apply.Summary) (*plan.Plan, int) {
 		Progress:    prog.update,
 	})
 	prog.finish()
-	total.Add(sum)
 	if a.o.view.json {
 		res := applyJSON{Plan: p.Document(false).Summary, Applied: sum}
 		if runErr != nil {
