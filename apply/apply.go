@@ -59,13 +59,13 @@ type Progress struct {
 // Summary counts what a run did. Every item handed to Run ends up in
 // exactly one of the counters, or in none when the run stopped first.
 type Summary struct {
-	Sent        int // accepted by Briq, message_id recorded
-	Failed      int // permanently failed for the recipient
-	Expired     int // the 24h window had closed (WINDOW_CLOSED)
-	Unknown     int // outcome in doubt: left for refresh
-	Retry       int // failed transiently; the next apply tries again
-	Skipped     int // no longer due at send time (stop_at, send window)
-	RateLimited int // 429 answers (each request repeated after Retry-After)
+	Sent        int `json:"sent"`         // accepted by Briq, message_id recorded
+	Failed      int `json:"failed"`       // permanently failed for the recipient
+	Expired     int `json:"expired"`      // the 24h window had closed (WINDOW_CLOSED)
+	Unknown     int `json:"unknown"`      // outcome in doubt: left for refresh
+	Retry       int `json:"retry"`        // failed transiently; the next apply tries again
+	Skipped     int `json:"skipped"`      // no longer due at send time (stop_at, send window)
+	RateLimited int `json:"rate_limited"` // 429 answers (each request repeated after Retry-After)
 }
 
 // Errors that stop a run; the returned error wraps one of them.
