@@ -22,8 +22,8 @@ var sandboxCommand = &subcommand{
   delivered, read; simulated recipients answer interactive messages.
   Prints its URL and API key, then serves until Ctrl-C.
 
-  Point ujumbe at it with base_url in the provider "briq" block and the
-  printed key in BRIQ_API_KEY. GET /_sandbox/stats shows what it accepted
+  Point ujumbe at it with BRIQ_BASE_URL (or base_url in the provider
+  "briq" block) and the printed key in BRIQ_API_KEY. GET /_sandbox/stats shows what it accepted
   per recipient and any duplicates; POST /_sandbox/advance?by=1h moves its
   clock; POST /_sandbox/reset forgets everything.
 
