@@ -72,50 +72,54 @@ var phonePattern = regexp.MustCompile(`^\+?[1-9]\d{6,17}$`)
 
 // sendMessage is G2 POST /v1/whatsapp/messages.
 func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request, c *call) {
-	s.stats.sends.Add(1)
-	if s.fail5xx(w, c) {
-		return
-	}
 	var req sendRequest
-	if e := decodeBody(w, r, &req); e != nil {
-		c.failWith(w, http.StatusUnprocessableEntity, nil, *e)
-		return
-	}
-	snd, errs := req.validate()
-	if len(errs) > 0 {
-		c.failWith(w, http.StatusUnprocessableEntity, nil, errs...)
-		return
-	}
-	if snd.convID == "" {
-		var status int
-		var e apiError
+	s.send(w, r, c, &req, func() (*Sender, int, apiError) {
 		if req.SenderID != nil {
-			snd.sender, status, e = s.senderBy(func(sd *Sender) bool { return sd.ID == *req.SenderID }, "sender_id", *req.SenderID)
-		} else {
-			snd.sender, status, e = s.defaultSender()
+			return s.senderBy(func(sd *Sender) bool { return sd.ID == *req.SenderID }, "sender_id", *req.SenderID)
 		}
-		if snd.sender == nil {
-			c.failWith(w, status, nil, e)
-			return
+		return s.defaultSender()
+	}, func(snd *send) (int, apiError) {
+		if snd.kind == "template" {
+			return s.checkTemplate(snd, req.Variables)
 		}
-	}
-	if snd.kind == "template" {
-		if status, e := s.checkTemplate(snd, req.Variables); status != 0 {
-			c.failWith(w, status, nil, e)
-			return
-		}
-	}
-	s.deliver(w, c, snd)
+		return 0, apiError{}
+	})
 }
 
 // sendInteractive is G3 POST /v1/whatsapp/messages/interactive.
 func (s *Server) sendInteractive(w http.ResponseWriter, r *http.Request, c *call) {
+	var req interactiveRequest
+	s.send(w, r, c, &req, func() (*Sender, int, apiError) {
+		switch {
+		case req.Sender != nil:
+			want := normalizePhone(strings.ReplaceAll(*req.Sender, " ", ""))
+			return s.senderBy(func(sd *Sender) bool {
+				return sd.PhoneNumberID == *req.Sender || normalizePhone(sd.DisplayNumber) == want
+			}, "sender", *req.Sender)
+		case req.SenderID != nil:
+			return s.senderBy(func(sd *Sender) bool { return sd.ID == *req.SenderID }, "sender_id", *req.SenderID)
+		default:
+			return s.defaultSender()
+		}
+	}, nil)
+}
+
+// sendBody is a send endpoint's request body.
+type sendBody interface {
+	validate() (*send, []apiError)
+}
+
+// send runs what both send endpoints share: the 5xx fault, decoding and
+// validating req, choosing the sender with pick when the send does not go
+// into a conversation, the endpoint's own check (nil for none; a zero
+// status passes), then delivery.
+func (s *Server) send(w http.ResponseWriter, r *http.Request, c *call, req sendBody,
+	pick func() (*Sender, int, apiError), check func(*send) (int, apiError)) {
 	s.stats.sends.Add(1)
 	if s.fail5xx(w, c) {
 		return
 	}
-	var req interactiveRequest
-	if e := decodeBody(w, r, &req); e != nil {
+	if e := decodeBody(w, r, req); e != nil {
 		c.failWith(w, http.StatusUnprocessableEntity, nil, *e)
 		return
 	}
@@ -127,18 +131,13 @@ func (s *Server) sendInteractive(w http.ResponseWriter, r *http.Request, c *call
 	if snd.convID == "" {
 		var status int
 		var e apiError
-		switch {
-		case req.Sender != nil:
-			want := normalizePhone(strings.ReplaceAll(*req.Sender, " ", ""))
-			snd.sender, status, e = s.senderBy(func(sd *Sender) bool {
-				return sd.PhoneNumberID == *req.Sender || normalizePhone(sd.DisplayNumber) == want
-			}, "sender", *req.Sender)
-		case req.SenderID != nil:
-			snd.sender, status, e = s.senderBy(func(sd *Sender) bool { return sd.ID == *req.SenderID }, "sender_id", *req.SenderID)
-		default:
-			snd.sender, status, e = s.defaultSender()
+		if snd.sender, status, e = pick(); snd.sender == nil {
+			c.failWith(w, status, nil, e)
+			return
 		}
-		if snd.sender == nil {
+	}
+	if check != nil {
+		if status, e := check(snd); status != 0 {
 			c.failWith(w, status, nil, e)
 			return
 		}
