@@ -214,7 +214,7 @@ func (a *applier) rounds() int {
 			}
 			if !a.o.view.json {
 				fmt.Fprintln(a.stdout)
-				a.printFunnels(a.store.State())
+				a.printFunnels(a.store.State(), a.cfg)
 			}
 			return exitOK
 		}

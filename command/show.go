@@ -1,10 +1,13 @@
 package command
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/state"
 )
 
@@ -55,14 +58,16 @@ func runShow(c *cli, args []string) int {
 	}
 	c.printWarnings(v, warnings)
 	if v.json {
-		return c.writeJSON(map[string]any{"messages": funnels(st), "opt_outs": len(st.OptOuts())})
+		return c.writeJSON(map[string]any{"messages": funnels(st, nil), "opt_outs": len(st.OptOuts())})
 	}
-	c.printFunnels(st)
+	c.printFunnels(st, nil)
 	return exitOK
 }
 
-// funnels counts the state's sends per message, in address order.
-func funnels(st *state.State) []*funnel {
+// funnels counts the state's sends per message: the messages of cfg first,
+// in the order they are declared, then any others in address order. cfg may
+// be nil.
+func funnels(st *state.State, cfg *config.Config) []*funnel {
 	var out []*funnel
 	index := map[string]*funnel{}
 	for s := range st.Sends(state.Pattern{}) {
@@ -75,12 +80,28 @@ func funnels(st *state.State) []*funnel {
 		}
 		f.count(s)
 	}
+	if cfg != nil {
+		rank := map[string]int{}
+		for _, c := range cfg.Campaigns {
+			for _, m := range c.Messages {
+				rank[m.Addr()] = len(rank)
+			}
+		}
+		pos := func(f *funnel) int {
+			if r, ok := rank[f.Address]; ok {
+				return r
+			}
+			return len(rank) // after the declared ones, in address order
+		}
+		slices.SortStableFunc(out, func(a, b *funnel) int { return cmp.Compare(pos(a), pos(b)) })
+	}
 	return out
 }
 
-// printFunnels writes show's human output.
-func (c *cli) printFunnels(st *state.State) {
-	fs := funnels(st)
+// printFunnels writes show's human output, in cfg's order when cfg is not
+// nil.
+func (c *cli) printFunnels(st *state.State, cfg *config.Config) {
+	fs := funnels(st, cfg)
 	if len(fs) == 0 {
 		fmt.Fprintln(c.stdout, "The state has no sends yet.")
 		return
