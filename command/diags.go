@@ -2,6 +2,7 @@ package command
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,10 +20,8 @@ type view struct {
 	noColor bool
 }
 
-// addViewFlags registers -json and -no-color on fs.
-func (v *view) addFlags(fs interface {
-	BoolVar(p *bool, name string, value bool, usage string)
-}) {
+// addFlags registers -json and -no-color on fs.
+func (v *view) addFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&v.json, "json", false, "")
 	fs.BoolVar(&v.noColor, "no-color", false, "")
 }
