@@ -176,6 +176,9 @@ func (a *applier) run() int {
 		return a.fail("Cannot reach the provider", err)
 	}
 	defer a.prov.close()
+	if a.prov.clockNote != "" && !a.o.view.json {
+		fmt.Fprintf(a.stdout, "%s\n\n", a.prov.clockNote)
+	}
 	if diags := checkTemplates(a.ctx, a.prov.client, a.cfg); len(diags) > 0 {
 		a.printDiags(a.o.view, diags, a.cfg.Files)
 		if diags.HasErrors() {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/sandbox"
@@ -36,16 +37,24 @@ func copyExample(t *testing.T, name string) string {
 	return dir
 }
 
-// TestFollowUpsRehearsal runs examples/follow-ups as a rehearsal with
-// -wait, which moves the embedded sandbox's clock through the campaign's
-// days, and checks that the right follow-ups reached the right people:
+// TestFollowUpsRehearsal runs the README's first command, on examples/
+// follow-ups with the real date: a rehearsal with -wait, which starts the
+// embedded sandbox's clock at the campaign's start_at and moves it through
+// the campaign's days. It checks that the right follow-ups reached the right people:
 // "yes" gets the code, "no" gets nothing more, the silent get the nudge,
 // and nobody gets anything twice.
 func TestFollowUpsRehearsal(t *testing.T) {
 	dir := copyExample(t, "follow-ups")
 	w := &world{t: t, dir: dir}
 	out := w.mustRun(exitOK, "apply", "-sandbox", "-auto-approve", "-wait")
-	for _, want := range []string{"Nothing more is scheduled.", "campaign.black_friday.message.nudge", `answered "yes"`} {
+	wants := []string{"Nothing more is scheduled.", "campaign.black_friday.message.nudge", `answered "yes"`}
+	// The campaign's dates are real and past: the rehearsal plays it from
+	// its start_at, on any day after it (before it, from now).
+	const start = "2026-11-27T08:00:00+03:00"
+	if at, _ := time.Parse(time.RFC3339, start); time.Now().After(at) {
+		wants = append(wants, "Rehearsing on a simulated clock, now "+start)
+	}
+	for _, want := range wants {
 		if !strings.Contains(out, want) {
 			t.Errorf("apply -wait output lacks %q:\n%s", want, out)
 		}

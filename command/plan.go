@@ -113,6 +113,9 @@ func runPlan(c *cli, args []string) int {
 		now = prov.now()
 		diags = append(diags, checkTemplates(c.ctx, prov.client, cfg)...)
 		prov.close()
+		if prov.clockNote != "" && !o.view.json {
+			fmt.Fprintf(c.stdout, "%s\n\n", prov.clockNote)
+		}
 	}
 	p, d := c.buildPlan(cfg, st, o.addrs, o.guard, now)
 	diags = append(diags, d...)

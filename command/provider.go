@@ -29,6 +29,8 @@ type provider struct {
 	sleep func(ctx context.Context, d time.Duration) error
 	// closeFn stops the embedded sandbox, if any.
 	closeFn func() error
+	// clockNote says, in a rehearsal, which clock it runs on; "" for real runs.
+	clockNote string
 }
 
 func (p *provider) close() error {
@@ -67,6 +69,7 @@ func (c *cli) openProvider(cfg *config.Config, sandboxed bool, conns int) (*prov
 			return nil, err
 		}
 		so.DataFile = filepath.Join(dir, "sandbox.data")
+		so.Start = rehearsalStart(cfg)
 		srv, err := sandbox.New(so)
 		if err != nil {
 			return nil, fmt.Errorf("start the embedded sandbox: %w", err)
@@ -81,6 +84,7 @@ func (c *cli) openProvider(cfg *config.Config, sandboxed bool, conns int) (*prov
 		// A rehearsal runs on the sandbox's clock: waiting moves it forward
 		// instead of sleeping, so a campaign of days rehearses in seconds.
 		p.now = srv.Now
+		p.clockNote = rehearsalClockNote(srv.Now(), so.Start)
 		p.sleep = func(ctx context.Context, d time.Duration) error {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -97,6 +101,30 @@ func (c *cli) openProvider(cfg *config.Config, sandboxed bool, conns int) (*prov
 	}
 	p.client = client
 	return p, nil
+}
+
+// rehearsalStart is where a new rehearsal's clock starts: the earliest
+// start_at of the configuration's campaigns, zero when none has one. The
+// sandbox starts at now instead when that is earlier.
+func rehearsalStart(cfg *config.Config) time.Time {
+	var start time.Time
+	for _, c := range cfg.Campaigns {
+		if !c.StartAt.IsZero() && (start.IsZero() || c.StartAt.Before(start)) {
+			start = c.StartAt
+		}
+	}
+	return start
+}
+
+// rehearsalClockNote tells the operator which clock a rehearsal runs on:
+// the sandbox's simulated one, now at now, which a new rehearsal starts at
+// the campaigns' earliest start (shown in its time zone) when that has passed.
+func rehearsalClockNote(now, start time.Time) string {
+	if start.IsZero() {
+		return fmt.Sprintf("Rehearsing on a simulated clock, now %s. Real runs use real time.", now.Format(time.RFC3339))
+	}
+	return fmt.Sprintf("Rehearsing on a simulated clock, now %s. A new rehearsal starts at the earliest\nstart_at (%s) or now, if later; delete %s/ to start again.\nReal runs use real time.",
+		now.In(start.Location()).Format(time.RFC3339), start.Format(time.RFC3339), rehearsalDir)
 }
 
 // rehearsalFile is the optional file in the configuration directory that

@@ -24,9 +24,11 @@ type journalHeader struct {
 	Version int    `json:"version"`
 }
 
-// An entry is one change: a recorded message, or a clock advance.
+// An entry is one change: a recorded message, a clock advance, or the
+// clock's offset from the base clock when the file (re)starts ("start",
+// the first entry when present).
 type entry struct {
-	Op      string        `json:"op"` // "message" or "advance"
+	Op      string        `json:"op"` // "message", "advance" or "start"
 	Message *message      `json:"message,omitempty"`
 	By      time.Duration `json:"by,omitempty"`
 }
@@ -91,7 +93,7 @@ func (j *journal) load() ([]entry, error) {
 		if err := json.Unmarshal(line, &e); err != nil {
 			return nil, fmt.Errorf("sandbox data %s line %d: %w", j.path, n+1, err)
 		}
-		if (e.Op == "message") != (e.Message != nil) || (e.Op != "message" && e.Op != "advance") {
+		if (e.Op == "message") != (e.Message != nil) || (e.Op != "message" && e.Op != "advance" && e.Op != "start") {
 			return nil, fmt.Errorf("sandbox data %s line %d: malformed %q entry", j.path, n+1, e.Op)
 		}
 		entries = append(entries, e)
@@ -138,7 +140,7 @@ func (j *journal) reset(offset time.Duration) error {
 	if offset == 0 {
 		return nil
 	}
-	return j.write(entry{Op: "advance", By: offset})
+	return j.write(entry{Op: "start", By: offset})
 }
 
 func (j *journal) close() error {

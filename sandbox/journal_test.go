@@ -149,3 +149,51 @@ func TestReset(t *testing.T) {
 		t.Errorf("after reset and restart: accepted %d at %v, want 0 at %v", st.Accepted, st.Now, t0.Add(time.Hour))
 	}
 }
+
+// TestStartClock: a new sandbox whose Start has passed begins its clock
+// there and runs on from it; a later start is ignored; a sandbox started
+// again on its data file, or reset, keeps the clock it had.
+func TestStartClock(t *testing.T) {
+	start := t0.Add(-30 * 24 * time.Hour)
+	wall := t0
+	clock := func() time.Time { return wall }
+
+	if s := newHarness(t, Options{Now: clock, Start: t0.Add(time.Hour)}).s; !s.Now().Equal(t0) {
+		t.Errorf("a start still to come moved the clock to %v, want now (%v)", s.Now(), t0)
+	}
+
+	path := filepath.Join(t.TempDir(), "sandbox.data")
+	h := newHarness(t, Options{Now: clock, Start: start, DataFile: path})
+	if !h.s.Now().Equal(start) {
+		t.Fatalf("new sandbox clock %v, want the start %v", h.s.Now(), start)
+	}
+	m := h.template("255712000001")
+	h.advance(2 * time.Hour)
+	wall = wall.Add(time.Minute)
+	want := start.Add(2*time.Hour + time.Minute)
+	if !h.s.Now().Equal(want) {
+		t.Fatalf("clock %v after 2h of advance and 1m of wall time, want %v", h.s.Now(), want)
+	}
+	if err := h.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Started again with another Start: the clock and the message stay.
+	h2 := newHarness(t, Options{Now: clock, Start: start.Add(-time.Hour), DataFile: path})
+	if !h2.s.Now().Equal(want) {
+		t.Errorf("restarted clock %v, want %v", h2.s.Now(), want)
+	}
+	if got := h2.message(m.MessageID); got.Status != "read" {
+		t.Errorf("message after restart: status %q, want read", got.Status)
+	}
+	if err := h2.s.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h2.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h3 := newHarness(t, Options{Now: clock, Start: start.Add(-time.Hour), DataFile: path})
+	if !h3.s.Now().Equal(want) {
+		t.Errorf("clock after reset and restart %v, want %v", h3.s.Now(), want)
+	}
+}

@@ -22,8 +22,15 @@ type Options struct {
 	APIKey string
 
 	// Now is the base clock. Nil means time.Now. The sandbox's own clock is
-	// Now plus every Advance so far.
+	// Now plus every Advance so far, shifted by Start.
 	Now func() time.Time
+
+	// Start, when set and earlier than Now, is where the clock of a new
+	// sandbox begins: a rehearsal of a campaign whose start_at has passed
+	// plays it from its start. From there the clock runs with Now and moves
+	// with Advance. A sandbox whose data file already holds messages or a
+	// clock keeps the clock it had, so the clock never runs backwards.
+	Start time.Time
 
 	// Seed seeds every random draw: fault shares, unreachable recipients,
 	// simulated answers. The same seed and the same sequence of requests

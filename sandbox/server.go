@@ -23,7 +23,7 @@ import (
 type Server struct {
 	cfg     *settings
 	key     string
-	offset  atomic.Int64 // nanoseconds added to cfg.Now by Advance
+	offset  atomic.Int64 // nanoseconds added to cfg.Now: the Start shift and every Advance
 	faults  atomic.Pointer[Faults]
 	reqSeq  atomic.Uint64 // numbers requests for the per-request draws
 	st      *store
@@ -65,6 +65,19 @@ func New(opts Options) (*Server, error) {
 		for _, e := range entries {
 			s.replay(e)
 		}
+		if len(entries) > 0 {
+			return s, nil
+		}
+	}
+	if start := cfg.Start; !start.IsZero() && start.Before(cfg.Now()) {
+		shift := start.Sub(cfg.Now())
+		if s.journal != nil {
+			if err := s.journal.write(entry{Op: "start", By: shift}); err != nil {
+				s.journal.close()
+				return nil, err
+			}
+		}
+		s.offset.Store(int64(shift))
 	}
 	return s, nil
 }
@@ -72,6 +85,8 @@ func New(opts Options) (*Server, error) {
 // replay applies one data file entry to a Server not yet serving.
 func (s *Server) replay(e entry) {
 	switch e.Op {
+	case "start":
+		s.offset.Store(int64(e.By))
 	case "advance":
 		s.offset.Add(int64(e.By))
 	case "message":
@@ -86,7 +101,8 @@ func (s *Server) replay(e entry) {
 // APIKey returns the key clients must send in X-API-Key.
 func (s *Server) APIKey() string { return s.key }
 
-// Now returns the sandbox's clock: the base clock plus every Advance.
+// Now returns the sandbox's clock: the base clock, shifted to Start for a
+// new sandbox, plus every Advance.
 func (s *Server) Now() time.Time {
 	return s.cfg.Now().Add(time.Duration(s.offset.Load())).UTC().Round(0)
 }
