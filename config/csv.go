@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -18,6 +21,8 @@ type csvTable struct {
 	name   string // file name in ranges and Config.Files
 	src    []byte // the whole file, BOM included
 	bom    int    // length of the UTF-8 byte order mark, 0 or 3
+	comma  rune   // the field delimiter: set, or detected from the header
+	set    bool   // comma was set with the delimiter attribute
 	header []string
 	index  map[string]int // column name -> position
 
@@ -27,14 +32,56 @@ type csvTable struct {
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
-// newCSVTable wraps the bytes of the file called name.
-func newCSVTable(name string, src []byte) *csvTable {
-	t := &csvTable{name: name, src: src}
+// delimiters are the field delimiters spreadsheets write, in the order a
+// tie in detectDelimiter is decided.
+const delimiters = ",;\t"
+
+// newCSVTable wraps the bytes of the file called name. Its fields are
+// separated by comma, or when comma is 0 by the delimiter detected from the
+// header line.
+func newCSVTable(name string, src []byte, comma rune) *csvTable {
+	t := &csvTable{name: name, src: src, comma: comma, set: comma != 0}
 	if bytes.HasPrefix(src, utf8BOM) {
 		t.bom = len(utf8BOM)
 	}
+	if comma == 0 {
+		t.comma = detectDelimiter(src[t.bom:])
+	}
 	return t
 }
+
+// detectDelimiter returns the delimiter of delimiters that occurs most often
+// outside quotes in the first line of src: a comma, or a semicolon (Excel's
+// export where the decimal mark is a comma) or a tab. Ties go to the earlier
+// in delimiters, so a header of one column reads as comma-separated.
+func detectDelimiter(src []byte) rune {
+	var counts [len(delimiters)]int
+	quoted := false
+	for _, b := range src {
+		if b == '"' {
+			quoted = !quoted
+		}
+		if quoted {
+			continue
+		}
+		if b == '\n' || b == '\r' {
+			break
+		}
+		if i := bytes.IndexByte([]byte(delimiters), b); i >= 0 {
+			counts[i]++
+		}
+	}
+	best := 0
+	for i, n := range counts {
+		if n > counts[best] {
+			best = i
+		}
+	}
+	return rune(delimiters[best])
+}
+
+// quoteDelimiter writes a delimiter as HCL would: ",", ";", "\t".
+func quoteDelimiter(r rune) string { return strconv.Quote(string(r)) }
 
 // file returns the table as an hcl.File for Config.Files. The body is empty:
 // the diagnostic printer only needs the bytes.
@@ -62,6 +109,7 @@ type csvRows struct {
 // missing or unusable.
 func (t *csvTable) rows(attr hcl.Range) (*csvRows, hcl.Diagnostics) {
 	r := csv.NewReader(bytes.NewReader(t.src[t.bom:]))
+	r.Comma = t.comma
 	r.FieldsPerRecord = -1 // csvutil checks each record against the header
 	r.ReuseRecord = true
 	dec, err := csvutil.NewDecoder(r)
@@ -72,11 +120,20 @@ func (t *csvTable) rows(attr hcl.Range) (*csvRows, hcl.Diagnostics) {
 		}
 		return nil, hcl.Diagnostics{t.recordError(err, attr)}
 	}
-	t.header = dec.Header()
+	// Spreadsheets pad header names with spaces that nobody sees; row.name
+	// must still find " name ".
+	t.header = make([]string, len(dec.Header()))
 	t.index = make(map[string]int, len(t.header))
 	var diags hcl.Diagnostics
-	for i, name := range t.header {
+	for i, raw := range dec.Header() {
 		rng := t.fieldRange(1, i, r)
+		name := strings.TrimSpace(raw)
+		t.header[i] = name
+		if name != raw && name != "" {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "CSV column name trimmed",
+				Detail:  fmt.Sprintf("Column %d of the header of %s is %q, with spaces around it; it is read as row.%s.", i+1, t.name, raw, name),
+				Subject: rng.Ptr()})
+		}
 		switch {
 		case !utf8.ValidString(name):
 			diags = append(diags, errorf(rng, "Invalid CSV header",
@@ -96,33 +153,87 @@ func (t *csvTable) rows(attr hcl.Range) (*csvRows, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	return &csvRows{t: t, r: r, dec: dec}, nil
+	if d := t.dialectHint(); d != nil {
+		diags = append(diags, d)
+	}
+	return &csvRows{t: t, r: r, dec: dec}, diags
+}
+
+// dialectHint warns when the header is one column whose name holds another
+// delimiter: the file was most likely written with that delimiter.
+func (t *csvTable) dialectHint() *hcl.Diagnostic {
+	if len(t.header) != 1 {
+		return nil
+	}
+	for _, d := range delimiters + "|" {
+		if d != t.comma && strings.ContainsRune(t.header[0], d) {
+			how := "the delimiter attribute sets it"
+			if !t.set {
+				how = "ujumbe could not tell it from the header"
+			}
+			return &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "CSV file read as one column",
+				Detail: fmt.Sprintf("The header of %s is one column, %q, separated by %s (%s). If the file's fields are separated by %s, set delimiter = %s in the block that reads it.",
+					t.name, t.header[0], quoteDelimiter(t.comma), how, quoteDelimiter(d), quoteDelimiter(d)),
+				Subject: t.lineRange(1).Ptr()}
+		}
+	}
+	return nil
 }
 
 // next returns the next record and the line it starts on. The record is only
 // valid until the following call. At the end it returns io.EOF; a malformed
 // record returns a diagnostic and the iteration can go on.
 func (it *csvRows) next() (rec []string, line int, diag *hcl.Diagnostic, err error) {
-	err = it.dec.Decode(&noColumns)
-	off := it.r.InputOffset()
-	progressed := off > it.last
-	it.last = off
-	switch {
-	case errors.Is(err, io.EOF):
-		return nil, 0, nil, io.EOF
-	case err != nil && !progressed:
-		// A reader that fails without consuming input would fail forever.
-		return nil, 0, nil, io.EOF
-	case err != nil:
-		return nil, 0, it.t.recordError(err, hcl.Range{}, it.r), nil
+	for {
+		err = it.dec.Decode(&noColumns)
+		off := it.r.InputOffset()
+		progressed := off > it.last
+		it.last = off
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil, 0, nil, io.EOF
+		case err != nil && !progressed:
+			// A reader that fails without consuming input would fail forever.
+			return nil, 0, nil, io.EOF
+		case err != nil:
+			return nil, 0, it.t.recordError(err, hcl.Range{}, it.r), nil
+		}
+		rec = it.dec.Record()
+		line, _ = it.r.FieldPos(0)
+		if blankRecord(rec) {
+			// A row of empty fields (",,,") is how spreadsheets end a sheet.
+			continue
+		}
+		if !validRecord(rec) {
+			return nil, line, errorf(it.t.lineRange(line), "Invalid CSV encoding",
+				"Line %d of %s is not valid UTF-8. Save the file as UTF-8.", line, it.t.name), nil
+		}
+		return rec, line, nil, nil
 	}
-	rec = it.dec.Record()
-	line, _ = it.r.FieldPos(0)
-	if !validRecord(rec) {
-		return nil, line, errorf(it.t.lineRange(line), "Invalid CSV encoding",
-			"Line %d of %s is not valid UTF-8. Save the file as UTF-8.", line, it.t.name), nil
+}
+
+func blankRecord(rec []string) bool {
+	for _, f := range rec {
+		if !blank(f) {
+			return false
+		}
 	}
-	return rec, line, nil, nil
+	return true
+}
+
+// blank reports whether a CSV cell holds nothing but white space.
+func blank(f string) bool {
+	for i := 0; i < len(f); i++ {
+		switch f[i] {
+		case ' ', '\t', '\r', '\n', '\v', '\f':
+		default:
+			if f[i] < utf8.RuneSelf {
+				return false
+			}
+			return strings.TrimSpace(f) == ""
+		}
+	}
+	return true
 }
 
 func validRecord(rec []string) bool {
@@ -142,13 +253,13 @@ func (t *csvTable) recordError(err error, fallback hcl.Range, r ...*csv.Reader) 
 	switch {
 	case errors.As(err, &pe):
 		return errorf(t.posRange(pe.Line, pe.Column), "Malformed CSV",
-			"Line %d of %s cannot be read as CSV: %s. Fields that contain commas, quotes or line breaks must be in double quotes, with quotes inside doubled (\"\").",
-			pe.Line, t.name, pe.Err)
+			"Line %d of %s cannot be read as CSV: %s. Fields that contain the delimiter (%s), quotes or line breaks must be in double quotes, with quotes inside doubled (\"\").",
+			pe.Line, t.name, pe.Err, quoteDelimiter(t.comma))
 	case errors.Is(err, csvutil.ErrFieldCount) && len(r) > 0:
 		line, _ := r[0].FieldPos(0)
 		return errorf(t.lineRange(line), "Wrong number of CSV fields",
-			"Line %d of %s does not have the %s the header names. Check for a missing or extra comma, or a comma inside a field that is not quoted.",
-			line, t.name, plural(len(t.header), "column", "columns"))
+			"Line %d of %s does not have the %s the header names. Check for a missing or extra delimiter (%s), or one inside a field that is not quoted.",
+			line, t.name, plural(len(t.header), "column", "columns"), quoteDelimiter(t.comma))
 	}
 	if fallback.Filename == "" {
 		fallback = t.lineRange(1)
@@ -214,9 +325,10 @@ func (t *csvTable) posRange(line, col int) hcl.Range {
 }
 
 // fieldRange returns the range of field i of the record on line, as far as
-// the line goes: the field's start up to the next comma or the line's end.
-// With a reader positioned on that record it uses the reader's exact field
-// position; otherwise it counts commas, which is right for unquoted fields.
+// the line goes: the field's start up to the next delimiter or the line's
+// end. With a reader positioned on that record it uses the reader's exact
+// field position; otherwise it counts delimiters, which is right for
+// unquoted fields.
 func (t *csvTable) fieldRange(line, field int, r *csv.Reader) hcl.Range {
 	lr := t.lineRange(line)
 	var off int
@@ -229,7 +341,7 @@ func (t *csvTable) fieldRange(line, field int, r *csv.Reader) hcl.Range {
 	} else {
 		off = lr.Start.Byte
 		for n := 0; n < field && off < lr.End.Byte; off++ {
-			if t.src[off] == ',' {
+			if rune(t.src[off]) == t.comma {
 				n++
 				if n == field {
 					off++
@@ -245,7 +357,7 @@ func (t *csvTable) fieldRange(line, field int, r *csv.Reader) hcl.Range {
 		c := t.src[end]
 		if c == '"' && end > off {
 			inQuotes = !inQuotes
-		} else if c == ',' && !inQuotes {
+		} else if rune(c) == t.comma && !inQuotes {
 			break
 		}
 		end++

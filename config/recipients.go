@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -64,6 +65,7 @@ var recipientsSchema = &hcl.BodySchema{
 		{Name: "key"},
 		{Name: "where"},
 		{Name: "default_region"},
+		{Name: "delimiter"},
 	},
 }
 
@@ -72,6 +74,7 @@ var suppressSchema = &hcl.BodySchema{
 		{Name: "csv", Required: true},
 		{Name: "phone", Required: true},
 		{Name: "default_region"},
+		{Name: "delimiter"},
 	},
 }
 
@@ -156,11 +159,25 @@ func (l *loader) decodeDataBlock(b *hcl.Block, schema *hcl.BodySchema, nameOK bo
 		}
 	}
 
+	var comma rune // detected from the header unless set
+	if a, found := content.Attributes["delimiter"]; found {
+		d, good := l.staticString(a, what, false)
+		switch r := []rune(d); {
+		case !good:
+			ok = false
+		case len(r) != 1 || r[0] == '"' || r[0] == '\r' || r[0] == '\n' || r[0] == utf8.RuneError:
+			l.diags = append(l.diags, errorf(a.Expr.Range(), "Invalid delimiter",
+				"delimiter must be the one character that separates the CSV file's fields, such as \",\", \";\" or \"\\t\" (a tab); %q is not.", d))
+			ok = false
+		default:
+			comma = r[0]
+		}
+	}
 	if a, found := content.Attributes["csv"]; found {
 		db.csvAttr = a
 		if path, good := l.staticString(a, what, false); good {
 			db.csvPath = path
-			db.table = l.openCSV(a, path)
+			db.table = l.openCSV(a, path, comma)
 		}
 	}
 	if db.table != nil {
@@ -225,8 +242,9 @@ func (l *loader) checkStaticString(unknown *evalScope, e *expr, what string) {
 }
 
 // openCSV reads the CSV file named by the csv attribute a and registers it
-// in Config.Files. It returns nil after reporting a problem.
-func (l *loader) openCSV(a *hcl.Attribute, path string) *csvTable {
+// in Config.Files; comma is its delimiter, 0 to detect it. It returns nil
+// after reporting a problem.
+func (l *loader) openCSV(a *hcl.Attribute, path string, comma rune) *csvTable {
 	if path == "" {
 		l.diags = append(l.diags, errorf(a.Expr.Range(), "Invalid csv",
 			"csv must name a CSV file, relative to the configuration directory."))
@@ -247,7 +265,7 @@ func (l *loader) openCSV(a *hcl.Attribute, path string) *csvTable {
 		l.diags = append(l.diags, errorf(a.Expr.Range(), summary, "%s", detail))
 		return nil
 	}
-	t := newCSVTable(name, src)
+	t := newCSVTable(name, src, comma)
 	l.tables[name] = t
 	l.cfg.Files[name] = t.file()
 	return t

@@ -142,7 +142,10 @@ func readChunks(db *dataBlock, out chan<- *chunk) {
 		c.starts = append(c.starts, uint32(len(buf)))
 		start := len(buf)
 		for _, f := range rec {
-			buf = append(buf, f...)
+			// A cell of spaces is empty, so coalesce falls through it.
+			if !blank(f) {
+				buf = append(buf, f...)
+			}
 			c.ends = append(c.ends, uint32(len(buf)-start))
 		}
 		c.lines = append(c.lines, int32(line))
@@ -233,6 +236,7 @@ func (db *dataBlock) evalChunk(c *chunk, s *evalScope, norm *phoneNormalizer) {
 				c.probs.add(classEval, diags...)
 				continue
 			}
+			key = strings.TrimSpace(key)
 			if key == "" {
 				c.probs.add(classKey, errorf(db.rowRange(line, db.key), "Empty recipient key",
 					"The key of the row on line %d of %s is empty. Every recipient needs a key: it identifies the recipient in the state.", line, db.table.name))

@@ -1,0 +1,136 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// spreadsheetConfig reads r.csv with the attributes given, and renders the
+// first name with coalesce.
+func spreadsheetConfig(attrs string) string {
+	return `
+recipients "r" {
+  csv   = "r.csv"
+  phone = row.phone
+  key   = row.id
+  default_region = "TZ"
+` + attrs + `
+}
+campaign "c" {
+  recipients = recipients.r
+  message "m" {
+    template  = "t"
+    variables = { "1" = coalesce(row.name, "there") }
+  }
+}
+`
+}
+
+// TestSpreadsheetCSV reads files as spreadsheets export them: Excel's
+// semicolons with a byte order mark and CRLF, LibreOffice's tabs, padded
+// header names and cells, quoted line breaks and the rows of empty cells a
+// sheet ends with.
+func TestSpreadsheetCSV(t *testing.T) {
+	type row struct{ Key, Phone, Name string }
+	want := []row{{"A1", "255712000001", "Asha"}, {"A6", "255712000006", "there"}, {"A7", "255712000007", "Line one\nline two"}}
+	for _, tt := range []struct {
+		name, csv, attrs string
+	}{
+		{"excel semicolons, BOM, CRLF",
+			"\uFEFFid; name ;phone;note\r\nA1;Asha;0712 000 001;x\r\n A6 ;  ;0712000006;\r\nA7;\"Line one\nline two\";+255712000007;\"a;b\"\r\n;;;\r\n\r\n", ""},
+		{"tabs", "id\t name\tphone\nA1\tAsha\t0712000001\n A6 \t \t0712000006\nA7\t\"Line one\nline two\"\t255712000007\n\n\n", ""},
+		{"commas, delimiter set", "id, name,phone\nA1,Asha,0712000001\n A6 , ,0712000006\nA7,\"Line one\nline two\",255712000007\n,,\n", `delimiter = ","`},
+		{"semicolons, delimiter set", "id;name;phone\nA1;Asha;0712000001\nA6;;0712000006\nA7;\"Line one\nline two\";255712000007\n", `delimiter = ";"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeDir(t, map[string]string{"main.hcl": spreadsheetConfig(tt.attrs), "r.csv": tt.csv})
+			cfg, diags := Load(dir, LoadOptions{})
+			diags = append(diags, cfg.Check()...)
+			for _, d := range diags {
+				if d.Severity == hcl.DiagError || d.Summary != "CSV column name trimmed" {
+					t.Errorf("unexpected diagnostic: %s: %s", d.Summary, d.Detail)
+				}
+			}
+			var got []row
+			for _, r := range cfg.Recipients["r"].Recipients {
+				p, d := cfg.Campaigns[0].Messages[0].Render(r, nil)
+				if d.HasErrors() {
+					t.Fatal(d)
+				}
+				got = append(got, row{r.Key, r.Phone, p.Variables["1"]})
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("recipients (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestCSVHeaderTrimmed: a padded header name is read trimmed, with a
+// warning at the column.
+func TestCSVHeaderTrimmed(t *testing.T) {
+	dir := writeDir(t, map[string]string{"main.hcl": spreadsheetConfig(""), "r.csv": "id, name ,phone\nA1,Asha,0712000001\n"})
+	cfg, diags := Load(dir, LoadOptions{})
+	if diags.HasErrors() || len(diags) != 1 {
+		t.Fatalf("want one warning, got:\n%s", diagText(cfg.Files, diags))
+	}
+	d := diags[0]
+	if d.Severity != hcl.DiagWarning || !strings.Contains(d.Detail, `" name "`) || !strings.Contains(d.Detail, "row.name") || d.Subject.Start.Line != 1 || d.Subject.Start.Column != 4 {
+		t.Errorf("warning %s: %s at %v", d.Summary, d.Detail, d.Subject)
+	}
+}
+
+// TestCSVDialectProblems: a delimiter that is not the file's gives a hint
+// naming the one to set; a bad delimiter and a key of spaces are errors.
+func TestCSVDialectProblems(t *testing.T) {
+	for _, tt := range []struct {
+		name, csv, attrs string
+		want             []string // in the diagnostics, in order
+	}{
+		{"semicolon file read with commas", "id;name;phone\nA1;Asha;0712000001\n", `delimiter = ","`,
+			[]string{`one column, "id;name;phone", separated by ","`, `set delimiter = ";"`, `has no column "phone"`}},
+		{"two-character delimiter", "id,name,phone\n", `delimiter = ";;"`, []string{`delimiter must be the one character`}},
+		{"quote as delimiter", "id,name,phone\n", `delimiter = "\""`, []string{`delimiter must be the one character`}},
+		{"key of spaces", "id,name,phone\n   ,Asha,0712000001\n", "", []string{`The key of the row on line 2`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeDir(t, map[string]string{"main.hcl": spreadsheetConfig(tt.attrs), "r.csv": tt.csv})
+			cfg, diags := Load(dir, LoadOptions{})
+			if !diags.HasErrors() {
+				t.Fatalf("no error:\n%s", diagText(cfg.Files, diags))
+			}
+			var text string
+			for _, d := range diags {
+				text += d.Summary + ": " + d.Detail + "\n"
+			}
+			at := 0
+			for _, w := range tt.want {
+				i := strings.Index(text[at:], w)
+				if i < 0 {
+					t.Fatalf("diagnostics lack %q (after offset %d):\n%s", w, at, text)
+				}
+				at += i + len(w)
+			}
+		})
+	}
+}
+
+func TestDetectDelimiter(t *testing.T) {
+	for in, want := range map[string]rune{
+		"a,b,c\n":            ',',
+		"a;b;c\r\n1,5;2,5;3": ';',
+		"a\tb\tc":            '\t',
+		"name\n":             ',',
+		`"a;b",c` + "\n":     ',',
+		`"x,y";"z";w`:        ';',
+		"a;b,c\n":            ',',
+		"":                   ',',
+	} {
+		if got := detectDelimiter([]byte(in)); got != want {
+			t.Errorf("detectDelimiter(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
