@@ -16,6 +16,8 @@ import (
 	"github.com/hexops/gotextdiff"
 	"github.com/hexops/gotextdiff/myers"
 	"github.com/hexops/gotextdiff/span"
+
+	"github.com/ujumbe/ujumbe/inputfile"
 )
 
 var fmtCommand = &subcommand{
@@ -63,7 +65,7 @@ func runFmt(c *cli, args []string) int {
 	}
 	targets := fs.Args()
 	if len(targets) == 0 {
-		targets = []string{c.dir}
+		targets = []string{"."} // the configuration directory, as c.path resolves it
 	}
 
 	files := map[string]*hcl.File{}
@@ -112,7 +114,7 @@ func runFmt(c *cli, args []string) int {
 
 // fmtFile formats one file and reports whether its formatting differed.
 func fmtFile(c *cli, name string, o fmtOptions, files map[string]*hcl.File) (bool, hcl.Diagnostics) {
-	src, err := os.ReadFile(name)
+	src, err := inputfile.ReadFile(name)
 	if err != nil {
 		return false, hcl.Diagnostics{errorDiag("Cannot read "+name, err)}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ujumbe/ujumbe/briq"
 	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/inputfile"
 	"github.com/ujumbe/ujumbe/sandbox"
 )
 
@@ -151,7 +152,7 @@ func (c *cli) rehearsalOptions() (sandbox.Options, error) {
 		so.TemplatesFile = tf
 	}
 	path := filepath.Join(c.dir, rehearsalFile)
-	b, err := os.ReadFile(path)
+	b, err := inputfile.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return so, nil
 	}

@@ -1,11 +1,14 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 
 	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/ujumbe/ujumbe/inputfile"
 )
 
 // didYouMean returns " Did you mean "x"?" for the name in candidates closest
@@ -33,6 +36,14 @@ func errorf(rng hcl.Range, summary, detailFormat string, args ...any) *hcl.Diagn
 		Detail:   fmt.Sprintf(detailFormat, args...),
 		Subject:  rng.Ptr(),
 	}
+}
+
+// readFailed describes why reading the input file path failed.
+func readFailed(path string, err error) string {
+	if nr := (*inputfile.NotRegularError)(nil); errors.As(err, &nr) {
+		return err.Error() + ": ujumbe reads its input from regular files only."
+	}
+	return fmt.Sprintf("Reading %s failed: %s.", path, err)
 }
 
 // plural returns "1 thing" or "n things".

@@ -10,6 +10,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/ujumbe/ujumbe/inputfile"
 )
 
 // LoadOptions are the inputs of Load besides the directory.
@@ -146,7 +148,17 @@ func (l *loader) parseDir() []hcl.Body {
 	}
 	bodies := make([]hcl.Body, 0, len(names))
 	for _, name := range names {
-		f, diags := l.parser.ParseHCLFile(l.path(name))
+		path := l.path(name)
+		src, err := inputfile.ReadFile(path)
+		if err != nil {
+			l.diags = append(l.diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Cannot read configuration file",
+				Detail:   readFailed(path, err),
+			})
+			continue
+		}
+		f, diags := l.parser.ParseHCL(src, path)
 		l.diags = append(l.diags, diags...)
 		if f != nil {
 			bodies = append(bodies, f.Body)

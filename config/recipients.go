@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/ujumbe/ujumbe/inputfile"
 )
 
 // RecipientSet is a recipients block: the rows of its CSV file that passed
@@ -254,9 +256,9 @@ func (l *loader) openCSV(a *hcl.Attribute, path string, comma rune) *csvTable {
 	if t := l.tables[name]; t != nil {
 		return t
 	}
-	src, err := os.ReadFile(name)
+	src, err := inputfile.ReadFile(name)
 	if err != nil {
-		detail := fmt.Sprintf("Reading %s failed: %s.", name, err)
+		detail := readFailed(name, err)
 		summary := "Cannot read CSV file"
 		if os.IsNotExist(err) {
 			summary = "CSV file not found"

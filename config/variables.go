@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -10,6 +9,8 @@ import (
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
+
+	"github.com/ujumbe/ujumbe/inputfile"
 )
 
 // sensitive is the cty mark of values that come from a variable declared
@@ -207,12 +208,12 @@ func applyDefaults(v *variable, val cty.Value) cty.Value {
 // readVarFile applies one -var-file: an HCL file of name = value lines, or a
 // JSON object when the name ends in .json.
 func (l *loader) readVarFile(path string) {
-	src, err := os.ReadFile(path)
+	src, err := inputfile.ReadFile(path)
 	if err != nil {
 		l.diags = append(l.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Cannot read variables file",
-			Detail:   fmt.Sprintf("Reading the -var-file %s failed: %s.", path, err),
+			Detail:   readFailed(path, err),
 		})
 		return
 	}

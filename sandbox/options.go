@@ -188,6 +188,10 @@ var templateStatuses = []string{
 // ReadTemplates reads a templates file: a JSON array of Template objects.
 // Unknown fields are an error, so a misspelt "params" is not silently empty.
 func ReadTemplates(path string) ([]Template, error) {
+	// Only a regular file: a named pipe would block the read for good.
+	if st, err := os.Stat(path); err == nil && !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("read templates %s: not a regular file (%v)", path, st.Mode().Type())
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read templates: %w", err)
