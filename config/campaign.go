@@ -191,6 +191,13 @@ func (l *loader) resolveRecipients(a *hcl.Attribute) *RecipientSet {
 	return set
 }
 
+// The range of campaign times: anything outside is a typo, and the zero
+// time stands for "unset".
+var (
+	earliestTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	latestTime   = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
 // staticTime evaluates an RFC 3339 time.
 func (l *loader) staticTime(a *hcl.Attribute, what string) time.Time {
 	s, ok := l.staticString(a, what, false)
@@ -201,6 +208,12 @@ func (l *loader) staticTime(a *hcl.Attribute, what string) time.Time {
 	if err != nil {
 		l.diags = append(l.diags, errorf(a.Expr.Range(), "Invalid time",
 			"%s must be an RFC 3339 time with its UTC offset, such as \"2026-11-27T08:00:00+03:00\"; %q is not.", a.Name, s))
+		return time.Time{}
+	}
+	if t.Before(earliestTime) || !t.Before(latestTime) {
+		// Also keeps the zero time, which means "unset", from being set.
+		l.diags = append(l.diags, errorf(a.Expr.Range(), "Time out of range",
+			"%s must be in the years 2000 to 2199; %q is not. Leave %s out for no bound.", a.Name, s, a.Name))
 		return time.Time{}
 	}
 	return t

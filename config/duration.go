@@ -7,13 +7,19 @@ import (
 	"time"
 )
 
+// maxDelay bounds a delay: a follow-up a year after its message is a new
+// campaign, and a bound keeps the sum of days and hours from overflowing.
+const maxDelay = 366 * 24 * time.Hour
+
 // parseDelay parses a delay: a Go duration ("10m", "1h30m") optionally led by
-// a whole number of days ("2d", "1d12h"). Negative delays are refused.
+// a whole number of days ("2d", "1d12h"). Negative delays and delays over
+// maxDelay are refused.
 func parseDelay(s string) (time.Duration, error) {
 	rest := strings.TrimSpace(s)
 	if rest == "" {
 		return 0, fmt.Errorf("the delay is empty")
 	}
+	tooLong := fmt.Errorf("%q is longer than the longest delay, 366 days", s)
 	var days time.Duration
 	if i := strings.IndexByte(rest, 'd'); i >= 0 {
 		n, err := strconv.ParseUint(rest[:i], 10, 16)
@@ -21,6 +27,9 @@ func parseDelay(s string) (time.Duration, error) {
 			return 0, fmt.Errorf("%q is not a delay: days must be a whole number, as in \"2d\" or \"1d12h\"", s)
 		}
 		days = time.Duration(n) * 24 * time.Hour
+		if days > maxDelay {
+			return 0, tooLong
+		}
 		rest = rest[i+1:]
 	}
 	if rest == "" {
@@ -31,7 +40,13 @@ func parseDelay(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(rest)
 	if err != nil {
+		if strings.Trim(rest, "0123456789.nsuµmh") == "" && strings.ContainsAny(rest, "nsuµmh") {
+			return 0, tooLong // well formed, but too large for a duration
+		}
 		return 0, fmt.Errorf("%q is not a delay; write it as in \"10m\", \"20h\", \"2d\" or \"1d12h\"", s)
+	}
+	if d > maxDelay-days {
+		return 0, tooLong
 	}
 	return days + d, nil
 }

@@ -25,6 +25,13 @@ func TestParseDelay(t *testing.T) {
 		{"1d-2h", 0, false},
 		{"ten minutes", 0, false},
 		{"10", 0, false},
+		{"366d", maxDelay, true},
+		{"365d24h", maxDelay, true},
+		{"366d1ns", 0, false},
+		{"367d", 0, false},
+		{"65535d2000000h", 0, false},
+		{"9999999999999h", 0, false},
+		{"1d9000000h", 0, false},
 	}
 	for _, tt := range tests {
 		got, err := parseDelay(tt.in)

@@ -36,6 +36,24 @@ campaign "c" {
     interactive = { type = "list", body = { text = row.name }, action = { button = "b", sections = [{ rows = [{ id = "a", title = row.name }] }] } }
   }
 }`, "id,name,phone,tz\n1,Asha,0712345678,Africa/Nairobi\n2,\"B,\"\"x\"\"\",+255712345679,Mars\n")
+	// Spreadsheet dialects, and times and delays at and past their bounds.
+	f.Add(`recipients "r" {
+  csv = "r.csv"
+  phone = row.phone
+  key = row.id
+  delimiter = ";"
+}
+campaign "c" {
+  recipients = recipients.r
+  start_at = "2199-12-31T23:59:59+03:00"
+  stop_at = "0001-01-01T00:00:00Z"
+  message "m" { template = "t" }
+  message "f" {
+    after = message.m
+    delay = "366d2562047h"
+    text = coalesce(row.name, "there")
+  }
+}`, "\uFEFFid; name ;phone\r\n A1 ;  ;+255712345678\r\n;;\r\n\r\n")
 	f.Fuzz(func(t *testing.T, hclSrc, csvSrc string) {
 		dir := t.TempDir()
 		if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(hclSrc), 0o644); err != nil {

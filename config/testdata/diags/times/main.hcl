@@ -40,3 +40,18 @@ campaign "bad_time" {
     template = "offer"
   }
 }
+
+campaign "zero_time" {
+  recipients = recipients.customers
+  stop_at    = "0001-01-01T00:00:00Z"
+
+  message "offer" {
+    template = "offer"
+  }
+
+  message "later" {
+    after = message.offer
+    delay = "65535d2000000h"
+    text  = "Far too late"
+  }
+}
