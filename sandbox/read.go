@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -395,6 +396,30 @@ type templatePage struct {
 	TotalCount int            `json:"total_count"`
 }
 
+// matchCache keeps the positions of the templates matching recent filters.
+// It holds a few filters at most; a new one beyond that empties it.
+type matchCache struct {
+	mu sync.Mutex
+	m  map[string][]int
+}
+
+const matchCacheSize = 16
+
+// get returns the positions for key, computing them with find on a miss.
+func (c *matchCache) get(key string, find func() []int) []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m, ok := c.m[key]; ok {
+		return m
+	}
+	if c.m == nil || len(c.m) >= matchCacheSize {
+		c.m = make(map[string][]int, matchCacheSize)
+	}
+	m := find()
+	c.m[key] = m
+	return m
+}
+
 // templateAliases are the Meta status names Briq accepts in the filter.
 var templateAliases = map[string]string{"PENDING": "IN_REVIEW"}
 
@@ -435,28 +460,38 @@ func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request, c *call) 
 			categories[i] = "AUTH"
 		}
 	}
-	var match []templateItem
-	for _, t := range s.cfg.templates {
-		category := t.Category
-		if category == "AUTHENTICATION" {
-			category = "AUTH"
+	// The templates never change, so the positions matching a filter are
+	// found once and kept: paging through n templates costs O(n), not
+	// O(n) per page.
+	key := strings.Join([]string{strings.Join(statuses, ","), strings.Join(categories, ","),
+		strings.Join(q.v["language"], ","), strings.ToLower(search)}, "\x00")
+	match := s.tplMatches.get(key, func() []int {
+		var match []int
+		for i, t := range s.cfg.templates {
+			category := t.Category
+			if category == "AUTHENTICATION" {
+				category = "AUTH"
+			}
+			switch {
+			case len(statuses) > 0 && !slices.Contains(statuses, t.Status),
+				len(categories) > 0 && !slices.Contains(categories, category),
+				len(q.v["language"]) > 0 && !slices.Contains(q.v["language"], t.Language),
+				search != "" && !strings.Contains(strings.ToLower(t.Name), strings.ToLower(search)):
+				continue
+			}
+			match = append(match, i)
 		}
-		switch {
-		case len(statuses) > 0 && !slices.Contains(statuses, t.Status),
-			len(categories) > 0 && !slices.Contains(categories, category),
-			len(q.v["language"]) > 0 && !slices.Contains(q.v["language"], t.Language),
-			search != "" && !strings.Contains(strings.ToLower(t.Name), strings.ToLower(search)):
-			continue
-		}
-		match = append(match, templateItemOf(t))
-	}
+		return match
+	})
 	// All templates share one timestamp, so every time order is by name.
-	if sort == "name_desc" || sort == "updated_desc" || sort == "created_desc" {
-		slices.Reverse(match)
-	}
-	out := templatePage{Items: paginate(match, offset, limit), TotalCount: len(match)}
-	if out.Items == nil {
-		out.Items = []templateItem{}
+	desc := sort == "name_desc" || sort == "updated_desc" || sort == "created_desc"
+	out := templatePage{Items: []templateItem{}, TotalCount: len(match)}
+	for n := offset; n < min(offset+limit, len(match)); n++ {
+		i := n
+		if desc {
+			i = len(match) - 1 - n
+		}
+		out.Items = append(out.Items, templateItemOf(s.cfg.templates[match[i]]))
 	}
 	if next := offset + limit; next < len(match) {
 		cur := encodeCursor(next)

@@ -30,7 +30,9 @@ type Server struct {
 	journal *journal // nil without a data file; written under st.mu
 	mux     *http.ServeMux
 	stats   counters
-	closed  chan struct{}
+
+	tplMatches matchCache // template positions per listing filter
+	closed     chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
