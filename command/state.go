@@ -31,7 +31,10 @@ campaign.NAME.message.NAME["KEY"].
 
 Options:
   -state=PATH       State file (default ujumbe.state in the config dir).
+  -sandbox          The rehearsal's state (.ujumbe-sandbox/) instead.
   -lock-timeout=D   How long to wait for the state lock (default 0s).
+  -json             Machine-readable output.
+  -no-color         Do not colour the output.
 `
 
 func runState(c *cli, args []string) int {
@@ -59,7 +62,7 @@ func runState(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "Error: wrong number of addresses for \"state %s\".\n\n%s", sub, stateHelp)
 		return exitError
 	}
-	patterns, diags := parsePatterns(sub, args)
+	patterns, diags := parsePatterns("", args)
 	if diags.HasErrors() {
 		c.printDiags(v, diags, nil)
 		return exitError
@@ -124,9 +127,14 @@ func runState(c *cli, args []string) int {
 		return exitError
 	}
 	if sub == "mv" {
-		fmt.Fprintf(c.stdout, "Moved %d sends from %s to %s.\n", total, patterns[0], patterns[1])
+		fmt.Fprintf(c.stdout, "Moved %s from %s to %s.\n", plural(total, "send"), patterns[0], patterns[1])
 	} else {
-		fmt.Fprintf(c.stdout, "Removed %d sends. ujumbe no longer knows they were sent: the next apply sends them again unless you remove them from the configuration too.\n", total)
+		they, were, them := "they", "were", "them"
+		if total == 1 {
+			they, were, them = "it", "was", "it"
+		}
+		fmt.Fprintf(c.stdout, "Removed %s. ujumbe no longer knows %s %s sent: the next apply sends %s again unless you remove %s from the configuration too.\n",
+			plural(total, "send"), they, were, them, them)
 	}
 	return exitOK
 }

@@ -86,8 +86,8 @@ func runValidate(c *cli, args []string) int {
 	}
 	n := cfg.Counts()
 	fmt.Fprintf(c.stdout, "Success! %s, %s, %s (%d filtered, %d suppressed).\n",
-		countNoun(n.Campaigns, "campaign"), countNoun(n.Messages, "message"),
-		countNoun(n.Recipients, "recipient"), n.Filtered, n.Suppressed)
+		plural(n.Campaigns, "campaign"), plural(n.Messages, "message"),
+		plural(n.Recipients, "recipient"), n.Filtered, n.Suppressed)
 	return exitOK
 }
 
@@ -98,12 +98,4 @@ type validateJSON struct {
 	WarningCount int            `json:"warning_count"`
 	Diagnostics  []diagJSON     `json:"diagnostics"`
 	Counts       *config.Counts `json:"counts,omitempty"`
-}
-
-// countNoun returns "1 campaign" or "4 campaigns".
-func countNoun(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

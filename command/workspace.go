@@ -105,15 +105,23 @@ func (f *addrFlags) options() []string {
 	return out
 }
 
-// parsePatterns parses the addresses given to one flag.
+// parsePatterns parses the addresses given to one flag, or with flagName ""
+// as arguments.
 func parsePatterns(flagName string, values []string) ([]state.Pattern, hcl.Diagnostics) {
 	var out []state.Pattern
 	var diags hcl.Diagnostics
+	summary := "Invalid address"
+	if flagName != "" {
+		summary = "Invalid -" + flagName + " address"
+	}
 	for _, v := range values {
 		p, err := state.ParseAddr(v)
 		if err != nil {
-			diags = append(diags, sourceless(hcl.DiagError, "Invalid -"+flagName+" address",
-				capitalize(err.Error())+". Addresses look like campaign.NAME, campaign.NAME.message.NAME or campaign.NAME.message.NAME[\"KEY\"]."))
+			detail := capitalize(err.Error()) + "."
+			if !strings.Contains(detail, "campaign.NAME") {
+				detail += " Addresses look like campaign.NAME, campaign.NAME.message.NAME or campaign.NAME.message.NAME[\"KEY\"]."
+			}
+			diags = append(diags, sourceless(hcl.DiagError, summary, detail))
 			continue
 		}
 		out = append(out, p)
