@@ -36,8 +36,6 @@ func (c *cli) newProgress(v view, total int) *progress {
 			progressbar.OptionSetWriter(c.stderr),
 			progressbar.OptionSetDescription("Sending"),
 			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("msg"),
 			progressbar.OptionSetPredictTime(true),
 			progressbar.OptionThrottle(100*time.Millisecond),
 			progressbar.OptionClearOnFinish(),
@@ -52,6 +50,7 @@ func (p *progress) update(s apply.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.bar != nil {
+		p.bar.Describe("Sending, " + rateText(s, time.Now()))
 		_ = p.bar.Set(s.Done)
 		return
 	}
@@ -62,14 +61,25 @@ func (p *progress) update(s apply.Progress) {
 }
 
 func (p *progress) line(s apply.Progress) {
-	elapsed := time.Since(s.Started)
-	rate := float64(s.Done) / elapsed.Seconds()
-	eta := "unknown"
-	if rate > 0 {
-		eta = time.Duration(float64(s.Total-s.Done) / rate * float64(time.Second)).Round(time.Second).String()
+	fmt.Fprintf(p.w, "Sending: %d/%d (%.0f%%), %d sent, %s\n",
+		s.Done, s.Total, 100*float64(s.Done)/float64(max(s.Total, 1)), s.Summary.Sent, rateText(s, time.Now()))
+}
+
+// minRateWindow is how long a run must have gone before its average rate
+// means anything: the first sends leave at once on the limiter's burst,
+// and one send in 60µs is not 16,000 msg/s.
+const minRateWindow = 2 * time.Second
+
+// rateText is the run's rate and ETA at now, e.g. "19.8 msg/s, ETA 4m2s";
+// before minRateWindow it gives the limiter's rate instead.
+func rateText(s apply.Progress, now time.Time) string {
+	elapsed := now.Sub(s.Started)
+	if elapsed < minRateWindow || s.Done == 0 {
+		return fmt.Sprintf("limit %.1f msg/s", s.Rate)
 	}
-	fmt.Fprintf(p.w, "Sending: %d/%d (%.0f%%), %d sent, %.1f msg/s, ETA %s\n",
-		s.Done, s.Total, 100*float64(s.Done)/float64(max(s.Total, 1)), s.Summary.Sent, rate, eta)
+	rate := float64(s.Done) / elapsed.Seconds()
+	eta := time.Duration(float64(s.Total-s.Done) / rate * float64(time.Second)).Round(time.Second)
+	return fmt.Sprintf("%.1f msg/s, ETA %s", rate, eta)
 }
 
 // finish clears the bar.
