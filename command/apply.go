@@ -186,6 +186,9 @@ func (a *applier) run() int {
 		}
 	}
 	a.approved = a.saved != nil || a.o.autoApprove
+	a.setInterruptNote(func(again string) string {
+		return fmt.Sprintf("Interrupted: no new sends start; finishing the sends in flight and recording them.\n%s stops at once: the sends in flight are then unknown (?) until refresh resolves them.", again)
+	})
 
 	code := a.rounds()
 	if code == exitOK {

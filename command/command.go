@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -40,7 +41,15 @@ type cli struct {
 	stderr io.Writer
 	dir    string   // configuration directory (-chdir), "." by default
 	env    []string // the process environment, KEY=VALUE
+
+	// onInterrupt, when set by the running command, says what the first
+	// interrupt waits for; again names what stops at once ("Ctrl-C again"). It
+	// is read by the signal watcher, so it is set with setInterruptNote.
+	onInterrupt atomic.Pointer[func(again string) string]
 }
+
+// setInterruptNote makes f say what the first interrupt waits for.
+func (c *cli) setInterruptNote(f func(again string) string) { c.onInterrupt.Store(&f) }
 
 // getenv returns the value of the environment variable key, or "".
 func (c *cli) getenv(key string) string {
@@ -103,10 +112,61 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		// overrides it.
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, dir: ".", env: os.Environ()}
+	ctx, stop := c.watchSignals()
 	defer stop()
-	c := &cli{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, dir: ".", env: os.Environ()}
+	c.ctx = ctx
 	return c.main(args)
+}
+
+// watchSignals returns a context cancelled on the first SIGINT or SIGTERM,
+// after which the command winds down (apply lets its in-flight sends finish
+// and records them) and says what it is waiting for. A second signal ends
+// the process at once by the signal's own default action, as a kill would:
+// every send's intent is already durable, so what was in flight becomes
+// unknown, never a duplicate (SPEC §4.1). stop releases the signals.
+func (c *cli) watchSignals() (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		var sig os.Signal
+		select {
+		case sig = <-sigs:
+		case <-done:
+			return
+		}
+		cancel()
+		fmt.Fprintf(c.stderr, "\n%s\n", c.interruptNote(sig))
+		select {
+		case sig = <-sigs:
+		case <-done:
+			return
+		}
+		signal.Reset(os.Interrupt, syscall.SIGTERM)
+		if p, err := os.FindProcess(os.Getpid()); err == nil {
+			_ = p.Signal(sig)
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		close(done)
+		cancel()
+	}
+}
+
+// interruptNote is what the first interrupt prints: the running command's
+// own words when it set c.onInterrupt, a general line otherwise.
+func (c *cli) interruptNote(sig os.Signal) string {
+	again := "Ctrl-C again"
+	if sig == syscall.SIGTERM {
+		again = "Another SIGTERM"
+	}
+	if f := c.onInterrupt.Load(); f != nil {
+		return (*f)(again)
+	}
+	return fmt.Sprintf("Interrupted: stopping. %s stops at once.", capitalize(again))
 }
 
 func (c *cli) main(args []string) int {
