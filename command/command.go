@@ -262,8 +262,15 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 func (c *cli) newFlagSet(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
+	if flagSetCreated != nil {
+		flagSetCreated(fs)
+	}
 	return fs
 }
+
+// flagSetCreated, when set (by tests), sees every command's flag set, so
+// the help can be checked against the flags the commands really accept.
+var flagSetCreated func(*flag.FlagSet)
 
 // parseFlags parses args and prints a usage error. It returns false when the
 // command must stop with exitError.
