@@ -1,6 +1,7 @@
 package config
 
 import (
+	"math"
 	"net/url"
 	"strings"
 
@@ -89,10 +90,12 @@ func (l *loader) decodeProvider(b *hcl.Block) {
 		}
 	}
 	if a, ok := attrs["rate"]; ok {
-		if f, ok := l.staticNumber(a, what, false, 0); ok {
-			if f == 0 {
+		// One rule for 0 and -1 alike: staticNumber's minimum would call
+		// 0 allowed for -1, then 0 refused.
+		if f, ok := l.staticNumber(a, what, false, math.Inf(-1)); ok {
+			if f <= 0 {
 				l.diags = append(l.diags, errorf(a.Expr.Range(), "Invalid value",
-					"rate is messages per second and must be more than 0."))
+					"rate is messages per second and must be more than 0; it is %g. Leave rate out for the default (%g per second).", f, float64(defaultRate)))
 			} else {
 				p.Rate = f
 			}
