@@ -9,7 +9,7 @@
 // evaluates everything that does not depend on a recipient, so that each
 // problem is reported once, at its source range. The data phase reads the CSV
 // files, evaluates phone, key and where for every row and normalizes phone
-// numbers to E.164. Expressions that depend on a recipient (row, recipient,
+// numbers to E.164 (package internal/phone). Expressions that depend on a recipient (row, recipient,
 // reply) are kept as hcl.Expression and evaluated per recipient in a child
 // of the root EvalContext by Message.Render and Message.When.
 //

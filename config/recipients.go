@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ujumbe/ujumbe/inputfile"
+	"github.com/ujumbe/ujumbe/internal/phone"
 )
 
 // RecipientSet is a recipients block: the rows of its CSV file that passed
@@ -152,7 +153,7 @@ func (l *loader) decodeDataBlock(b *hcl.Block, schema *hcl.BodySchema, nameOK bo
 		switch {
 		case !good:
 			ok = false
-		case !validRegion(region):
+		case !phone.ValidRegion(region):
 			l.diags = append(l.diags, errorf(a.Expr.Range(), "Unknown region",
 				"default_region must be an ISO 3166-1 two-letter region code that phone numbers are written for, such as \"TZ\" or \"KE\"; %q is not one.", region))
 			ok = false

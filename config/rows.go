@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/ujumbe/ujumbe/internal/phone"
 )
 
 // Reading a CSV file is a pipeline: one goroutine parses records into chunks
@@ -175,7 +177,7 @@ func (l *loader) evalRows(db *dataBlock) []*chunk {
 		go func() {
 			defer wg.Done()
 			s := &evalScope{root: l.cfg.root, shape: db.shape, file: db.table.name, roots: rootRow, reused: true}
-			norm := newPhoneNormalizer(db.region)
+			norm := phone.New(db.region)
 			for j := range jobs {
 				db.evalChunk(j.c, s, norm)
 				mu.Lock()
@@ -198,7 +200,7 @@ func (l *loader) evalRows(db *dataBlock) []*chunk {
 }
 
 // evalChunk evaluates where, phone and key for every row of c.
-func (db *dataBlock) evalChunk(c *chunk, s *evalScope, norm *phoneNormalizer) {
+func (db *dataBlock) evalChunk(c *chunk, s *evalScope, norm *phone.Normalizer) {
 	n := c.len()
 	c.kept = make([]bool, n)
 	c.phones = make([]string, n)
@@ -224,7 +226,7 @@ func (db *dataBlock) evalChunk(c *chunk, s *evalScope, norm *phoneNormalizer) {
 			c.probs.add(classEval, diags...)
 			continue
 		}
-		phone, err := norm.normalize(raw)
+		phone, err := norm.Normalize(raw)
 		if err != nil {
 			c.probs.add(classPhone, db.phoneError(line, raw, err))
 			continue
@@ -262,12 +264,12 @@ func (db *dataBlock) phoneError(line int, raw string, err error) *hcl.Diagnostic
 	var hint string
 	international := strings.HasPrefix(strings.TrimSpace(raw), "+")
 	switch {
-	case err == errPhoneEmpty:
+	case err == phone.ErrEmpty:
 		return errorf(db.rowRange(line, db.phone), "Missing phone number",
 			"The row on line %d of %s has no phone number.", line, db.table.name)
-	case err == errPhoneCountryCode && db.region == "":
+	case err == phone.ErrCountryCode && db.region == "":
 		hint = " Write numbers with their country code (+255 712 345 678), or set default_region for numbers written without it."
-	case err == errPhoneExtension || international:
+	case err == phone.ErrExtension || international:
 	case db.region != "":
 		hint = fmt.Sprintf(" Numbers without a country code are read as numbers of region %s (default_region).", db.region)
 	}

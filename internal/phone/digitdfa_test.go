@@ -1,4 +1,4 @@
-package config
+package phone
 
 import (
 	"math/rand"

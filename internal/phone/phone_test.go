@@ -1,4 +1,4 @@
-package config
+package phone
 
 import (
 	"errors"
@@ -23,25 +23,25 @@ func TestNormalizePhone(t *testing.T) {
 		{"surrounding space", "TZ", "  0712345679 ", "255712345679", nil},
 		{"no region, digits", "", "255712345678", "255712345678", nil},
 		{"no region, plus", "", "+44 7911 123456", "447911123456", nil},
-		{"no region, national", "", "0712345678", "", errPhoneCountryCode},
+		{"no region, national", "", "0712345678", "", ErrCountryCode},
 		{"international dialling prefix", "GB", "00255712345678", "255712345678", nil},
 		{"italian leading zero", "IT", "+39 06 6982 1234", "390669821234", nil},
 		{"nanpa", "US", "(201) 555-0123", "12015550123", nil},
-		{"empty", "TZ", "  ", "", errPhoneEmpty},
-		{"too short", "TZ", "0712", "", errPhoneInvalid},
-		{"letters", "TZ", "call me", "", errPhoneInvalid},
-		{"unassigned range", "TZ", "0812345678", "", errPhoneInvalid},
-		{"unknown country code", "TZ", "+999 712 345 678", "", errPhoneCountryCode},
-		{"extension", "TZ", "0712 345 678 ext. 12", "", errPhoneExtension},
+		{"empty", "TZ", "  ", "", ErrEmpty},
+		{"too short", "TZ", "0712", "", ErrInvalid},
+		{"letters", "TZ", "call me", "", ErrInvalid},
+		{"unassigned range", "TZ", "0812345678", "", ErrInvalid},
+		{"unknown country code", "TZ", "+999 712 345 678", "", ErrCountryCode},
+		{"extension", "TZ", "0712 345 678 ext. 12", "", ErrExtension},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := newPhoneNormalizer(tt.region).normalize(tt.in)
+			got, err := New(tt.region).Normalize(tt.in)
 			if !errors.Is(err, tt.err) {
-				t.Fatalf("normalize(%q) error = %v, want %v", tt.in, err, tt.err)
+				t.Fatalf("Normalize(%q) error = %v, want %v", tt.in, err, tt.err)
 			}
 			if got != tt.want {
-				t.Errorf("normalize(%q) = %q, want %q", tt.in, got, tt.want)
+				t.Errorf("Normalize(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
 	}
@@ -50,7 +50,7 @@ func TestNormalizePhone(t *testing.T) {
 // TestPhoneFastPathTaken checks that the shapes the fast path exists for
 // do take it.
 func TestPhoneFastPathTaken(t *testing.T) {
-	n := newPhoneNormalizer("TZ")
+	n := New("TZ")
 	for _, in := range []string{"255712345678", "+255 712 345 678", "0712345679", "(0713) 222 333", "+254712345678", "754123456"} {
 		if _, ok := n.fast(in); !ok {
 			t.Errorf("fast(%q) declined", in)
@@ -73,7 +73,7 @@ func TestPhoneFastPathAgreesWithLibrary(t *testing.T) {
 	answered := 0
 	for range iterations {
 		region := regions[rnd.Intn(len(regions))]
-		n := newPhoneNormalizer(region)
+		n := New(region)
 		var in []byte
 		if rnd.Intn(2) == 0 {
 			ex := phonenumbers.GetExampleNumberForType(regions[1+rnd.Intn(len(regions)-1)], phonenumbers.PhoneNumberType(rnd.Intn(11)))

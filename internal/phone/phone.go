@@ -1,4 +1,4 @@
-package config
+package phone
 
 import (
 	"errors"
@@ -10,24 +10,10 @@ import (
 	"github.com/nyaruka/phonenumbers"
 )
 
-// Phone numbers are normalized with github.com/nyaruka/phonenumbers (Google's
-// libphonenumber): Parse with the default region, then IsValidNumber, then
-// E.164 without the '+'. That path costs about 10 µs per number, five times
-// the per-row budget, almost all of it in building and looking up regular
-// expressions. So the common shapes (digits with spaces, dashes, dots or
-// parentheses, with or without a leading '+', the country code or the
-// national prefix) take a fast path that replays what Parse and
-// IsValidNumber would do with the same library metadata and precompiled
-// patterns. The fast path only ever answers "valid, and this is the number";
-// whenever a step could go more than one way (national prefixes that are
-// patterns, carrier codes, country codes shared by several regions, leading
-// zeros, international dialling prefixes) it steps aside and the library
-// decides. TestPhoneFastPathAgreesWithLibrary checks the two agree.
-
-// phoneNormalizer normalizes numbers for one default region. It is not
+// Normalizer normalizes numbers for one default region. It is not
 // safe for concurrent use: each worker has its own, so that its cache needs
 // no lock.
-type phoneNormalizer struct {
+type Normalizer struct {
 	region string       // default region in upper case, "" for none
 	rules  *regionRules // the default region's rules, nil for none
 	// byCC caches the rules of country calling codes met so far; nil
@@ -35,39 +21,39 @@ type phoneNormalizer struct {
 	byCC map[int]*regionRules
 }
 
-// newPhoneNormalizer returns a normalizer for region ("" for numbers that
+// New returns a normalizer for region ("" for numbers that
 // must carry their country code). The region must be supported; see
-// validRegion.
-func newPhoneNormalizer(region string) *phoneNormalizer {
-	n := &phoneNormalizer{region: strings.ToUpper(region), byCC: map[int]*regionRules{}}
+// ValidRegion.
+func New(region string) *Normalizer {
+	n := &Normalizer{region: strings.ToUpper(region), byCC: map[int]*regionRules{}}
 	if n.region != "" {
 		n.rules = rulesForRegion(n.region)
 	}
 	return n
 }
 
-// validRegion reports whether region is a region code the phone library
+// ValidRegion reports whether region is a region code the phone library
 // knows, such as "TZ".
-func validRegion(region string) bool {
+func ValidRegion(region string) bool {
 	return phonenumbers.GetSupportedRegions()[strings.ToUpper(region)]
 }
 
-// errPhone* are the reasons a number is refused; the diagnostic text explains
+// Err* are the reasons a number is refused; the diagnostic text explains
 // what to do about each.
 var (
-	errPhoneEmpty       = errors.New("it is empty")
-	errPhoneCountryCode = errors.New("it has no valid country code")
-	errPhoneInvalid     = errors.New("it does not fit the numbering plan of its country")
-	errPhoneShort       = errors.New("it is too short")
-	errPhoneLong        = errors.New("it is too long")
-	errPhoneExtension   = errors.New("it has an extension, which WhatsApp cannot reach")
+	ErrEmpty       = errors.New("it is empty")
+	ErrCountryCode = errors.New("it has no valid country code")
+	ErrInvalid     = errors.New("it does not fit the numbering plan of its country")
+	ErrShort       = errors.New("it is too short")
+	ErrLong        = errors.New("it is too long")
+	ErrExtension   = errors.New("it has an extension, which WhatsApp cannot reach")
 )
 
-// normalize returns raw as E.164 digits without the '+'.
-func (n *phoneNormalizer) normalize(raw string) (string, error) {
+// Normalize returns raw as E.164 digits without the '+'.
+func (n *Normalizer) Normalize(raw string) (string, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
-		return "", errPhoneEmpty
+		return "", ErrEmpty
 	}
 	if e164, ok := n.fast(s); ok {
 		return e164, nil
@@ -76,7 +62,7 @@ func (n *phoneNormalizer) normalize(raw string) (string, error) {
 }
 
 // slow normalizes s with the library alone.
-func (n *phoneNormalizer) slow(s string) (string, error) {
+func (n *Normalizer) slow(s string) (string, error) {
 	region := n.region
 	if region == "" && !strings.HasPrefix(s, "+") && !strings.HasPrefix(s, "＋") {
 		// Without a default region a number can only be international;
@@ -87,20 +73,20 @@ func (n *phoneNormalizer) slow(s string) (string, error) {
 	if err != nil {
 		switch {
 		case errors.Is(err, phonenumbers.ErrInvalidCountryCode):
-			return "", errPhoneCountryCode
+			return "", ErrCountryCode
 		case errors.Is(err, phonenumbers.ErrTooShortNSN), errors.Is(err, phonenumbers.ErrTooShortAfterIDD):
-			return "", errPhoneShort
+			return "", ErrShort
 		case errors.Is(err, phonenumbers.ErrNumTooLong):
-			return "", errPhoneLong
+			return "", ErrLong
 		default:
-			return "", errPhoneInvalid
+			return "", ErrInvalid
 		}
 	}
 	if num.GetExtension() != "" {
-		return "", errPhoneExtension
+		return "", ErrExtension
 	}
 	if !phonenumbers.IsValidNumber(num) {
-		return "", errPhoneInvalid
+		return "", ErrInvalid
 	}
 	return strings.TrimPrefix(phonenumbers.Format(num, phonenumbers.E164), "+"), nil
 }
@@ -108,7 +94,7 @@ func (n *phoneNormalizer) slow(s string) (string, error) {
 // fast returns the E.164 digits of s when s has one of the simple shapes
 // described at the top of this file and the result is certain; ok is false
 // when the library must decide.
-func (n *phoneNormalizer) fast(s string) (e164 string, ok bool) {
+func (n *Normalizer) fast(s string) (e164 string, ok bool) {
 	plus, digits, ok := simpleDigits(s)
 	if !ok {
 		return "", false
@@ -162,7 +148,7 @@ func simpleDigits(s string) (plus bool, digits string, ok bool) {
 }
 
 // fastInternational handles digits that start with a country code.
-func (n *phoneNormalizer) fastInternational(digits string) (string, bool) {
+func (n *Normalizer) fastInternational(digits string) (string, bool) {
 	if digits[0] == '0' {
 		return "", false
 	}
