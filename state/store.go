@@ -86,7 +86,8 @@ type request struct {
 // run to release it) and loads it: the snapshot, then the journal. A torn
 // last journal record is removed and reported as a Warning; damage anywhere
 // else is an error matching ErrCorrupt. Missing files are an empty state,
-// created on its first record.
+// created on its first record; but a missing snapshot whose backup, journal
+// or dead lock holder remains is an error matching ErrMissing.
 func Open(ctx context.Context, path string, opts Options) (*Store, []Warning, error) {
 	s := &Store{
 		path:      path,
@@ -108,7 +109,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, []Warning, er
 	s.lock = lk
 	warns, err := s.load()
 	if err != nil {
-		lk.release()
+		lk.giveBack()
 		return nil, nil, err
 	}
 	go s.run()
@@ -120,7 +121,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, []Warning, er
 // yet; a compaction meanwhile makes it read again.
 func Read(path string) (*State, []Warning, error) {
 	for attempt := 1; ; attempt++ {
-		l, err := load(path, false)
+		l, err := load(path, false, nil)
 		var ce *CorruptError
 		if errors.As(err, &ce) && ce.retry && attempt < 5 {
 			continue
@@ -140,7 +141,7 @@ func (s *Store) load() ([]Warning, error) {
 			return nil, fmt.Errorf("open state %s: %w", s.path, err)
 		}
 	}
-	l, err := load(s.path, true)
+	l, err := load(s.path, true, s.lock.prev)
 	if err != nil {
 		return nil, err
 	}
