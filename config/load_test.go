@@ -247,7 +247,7 @@ moved {
   to   = campaign.c
 }
 moved {
-  from = campaign.c.message.earlier
+  from = campaign.gone.message.earlier
   to   = campaign.c.message.later
 }
 `,
@@ -281,7 +281,7 @@ moved {
 	}
 	want := []*Moved{
 		{From: "campaign.old", To: "campaign.c"},
-		{From: "campaign.c.message.earlier", To: "campaign.c.message.later"},
+		{From: "campaign.gone.message.earlier", To: "campaign.c.message.later"},
 	}
 	if diff := cmp.Diff(want, cfg.Moved, cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".DeclRange" }, cmp.Ignore())); diff != "" {
 		t.Errorf("wrong moved (-want +got):\n%s", diff)
