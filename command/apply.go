@@ -338,6 +338,11 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 		Sender:      a.cfg.Provider.Sender,
 		Now:         a.prov.now,
 		Progress:    prog.update,
+		Breaker: apply.Breaker{
+			Window:         a.cfg.Provider.FailureWindow,
+			MaxShare:       a.cfg.Provider.MaxFailureRate,
+			MaxConsecutive: a.cfg.Provider.MaxConsecutiveFailures,
+		},
 	})
 	prog.finish()
 	if a.o.view.json {
