@@ -69,9 +69,16 @@ func checkTemplate(m *config.Message, templates []briq.Template) *hcl.Diagnostic
 		return nil
 	}
 	// The variables' keys are the same for every recipient; the first
-	// shows them.
-	p, d := m.Render(rs[0], nil)
-	if d.HasErrors() {
+	// whose content renders shows them (a recipient with a bad value is
+	// reported by the plan itself).
+	var p *config.Payload
+	for _, r := range rs[:min(len(rs), maxRenderTries)] {
+		if out, d := m.Render(r, nil); !d.HasErrors() {
+			p = out
+			break
+		}
+	}
+	if p == nil {
 		return nil
 	}
 	summary, detail := compareParams(t, p.Variables)
@@ -80,6 +87,10 @@ func checkTemplate(m *config.Message, templates []briq.Template) *hcl.Diagnostic
 	}
 	return diag(summary, fmt.Sprintf("Message %q sends template %q: %s", m.Name, name, detail))
 }
+
+// maxRenderTries bounds the recipients checkTemplate renders to find one
+// whose content renders.
+const maxRenderTries = 100
 
 // compareParams compares the keys of a message's variables with the
 // template's parameters: by name for a NAMED template, by position for a
