@@ -107,8 +107,13 @@ func movedPairProblem(a, b *movedBlock) *hcl.Diagnostic {
 		return errorf(b.fromAttr.Expr.Range(), "Duplicate moved block",
 			"%s was already moved by %s. Each old address can be moved once; remove one of the blocks.", b.from, other)
 	case within(a.from, b.from) || within(b.from, a.from):
+		campaign := a.from
+		if within(b.from, a.from) {
+			campaign = b.from
+		}
 		return errorf(b.fromAttr.Expr.Range(), "Overlapping moved blocks",
-			"This block moves the sends of %s, some of which %s moves too. Each send can be moved once; remove one of the blocks, or move the rest with \"ujumbe state mv\".", b.from, other)
+			"This block moves the sends of %s, some of which %s moves too, and each send can be moved once. To rename %s and some of its messages, write one block per message instead (from = %s.message.NAME, to = the message's new address).",
+			b.from, other, campaign, campaign)
 	case a.to == b.to:
 		return errorf(b.toAttr.Expr.Range(), "Conflicting moved blocks",
 			"This block moves the sends of %s to %s, and %s moves sends there too, so the same recipient could end up with two sends at one address. Keep one block; move the other sends with \"ujumbe state mv\" after checking them.", b.from, b.to, other)
