@@ -50,7 +50,7 @@ func (e *MissingError) Error() string {
 	if e.Journal != "" {
 		fmt.Fprintf(&b, ", then move %s aside (mv %s %s.orphaned), as it continues the missing snapshot", e.Journal, e.Journal, e.Journal)
 	}
-	b.WriteString(". Sends recorded after that snapshot will be missing from the state, so check them with the provider (ujumbe refresh) before the next apply")
+	b.WriteString(". Sends recorded after that snapshot will be missing from the state, so check them with the provider before the next apply")
 	return b.String()
 }
 
