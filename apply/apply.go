@@ -276,8 +276,8 @@ func (r *run) record(it *plan.Item, res *briq.SendResult, err error) {
 	if class == briq.Accepted {
 		r.throttle.succeeded()
 	}
-	if trip, n := r.breaker.record(class != briq.Accepted && class != briq.WindowClosed); trip {
-		r.stop(fmt.Errorf("%w: %d of the last outcomes failed or are in doubt", ErrBreaker, n))
+	if berr := r.breaker.record(err); berr != nil {
+		r.stop(berr)
 	}
 }
 

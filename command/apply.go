@@ -234,20 +234,30 @@ func (a *applier) rounds() int {
 }
 
 // applyMoves re-addresses in the state the sends of every moved block that
-// has sends left to move, so that the state follows the configuration.
+// has sends left to move, so that the state follows the configuration. The
+// moves are made together, in one record: all of them, or none.
 func (a *applier) applyMoves() error {
 	ms, diags := moves(a.cfg)
 	if diags.HasErrors() {
 		return diags
 	}
-	for _, m := range ms {
-		n, err := a.store.Move(m.From, m.To)
-		switch {
-		case errors.Is(err, state.ErrNoMatch):
-		case err != nil:
-			return err
-		default:
-			fmt.Fprintf(a.stdout, "Moved %d sends from %s to %s, as a moved block says.\n", n, m.From, m.To)
+	if len(ms) == 0 {
+		return nil
+	}
+	all := make([]state.Move, len(ms))
+	for i, m := range ms {
+		all[i] = state.Move{From: m.From, To: m.To}
+	}
+	counts, err := a.store.MoveAll(all)
+	switch {
+	case errors.Is(err, state.ErrNoMatch):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%w; no moved block was applied", err)
+	}
+	for i, n := range counts {
+		if n > 0 {
+			fmt.Fprintf(a.stdout, "Moved %d sends from %s to %s, as a moved block says.\n", n, ms[i].From, ms[i].To)
 		}
 	}
 	return nil
@@ -331,6 +341,11 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 		Sender:      a.cfg.Provider.Sender,
 		Now:         a.prov.now,
 		Progress:    prog.update,
+		Breaker: apply.Breaker{
+			Window:         a.cfg.Provider.FailureWindow,
+			MaxShare:       a.cfg.Provider.MaxFailureRate,
+			MaxConsecutive: a.cfg.Provider.MaxConsecutiveFailures,
+		},
 	})
 	prog.finish()
 	if a.o.view.json {

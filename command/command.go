@@ -62,6 +62,9 @@ func (c *cli) getenv(key string) string {
 }
 
 // path resolves p against the configuration directory unless it is absolute.
+// Every path a command takes (-state, -out, -var-file, PLANFILE, report
+// -csv, …) goes through it, so that after -chdir=DIR they all mean what
+// they would mean in DIR, as after Terraform's -chdir.
 func (c *cli) path(p string) string {
 	if p == "" || filepath.IsAbs(p) {
 		return p
@@ -244,7 +247,9 @@ Commands:
 	}
 	b.WriteString(`
 Global options (before the command):
-  -chdir=DIR   Use DIR as the configuration directory.
+  -chdir=DIR   Use DIR as the configuration directory. Relative paths given
+               to the command (-state, -out, -var-file, PLANFILE, report
+               -csv) are relative to DIR too, as if ujumbe ran in DIR.
   -help        Show this help; "ujumbe COMMAND -help" shows a command's help.
   -version     Same as the "version" command.
 `)

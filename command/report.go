@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -29,8 +30,10 @@ var reportCommand = &subcommand{
   Run "ujumbe refresh" first for fresh statuses and replies.
 
   A reply that starts with =, +, -, @, a tab or a carriage return is written
-  with a leading ' so that a spreadsheet does not run it as a formula. The
-  file is replaced whole, with mode 0600. Reading the state needs no lock.
+  with a leading ' so that a spreadsheet does not run it as a formula. A
+  regular file is replaced whole, with mode 0600; an existing device, pipe
+  or symbolic link (such as /dev/stdout) is written through, never replaced.
+  "-csv=-" writes to standard output. Reading the state needs no lock.
 
 Options:
   -csv=FILE     Where to write the report ("-" for standard output).
@@ -114,10 +117,17 @@ func runReport(c *cli, args []string) int {
 		}
 		return exitOK
 	}
-	if err := atomicfile.WriteFile(c.path(out), buf.Bytes(), 0o600); err != nil {
+	path := c.path(out)
+	// A device, pipe or link (-csv=/dev/stdout) is written through; a
+	// confirmation on stdout could land in the report itself.
+	fi, err := os.Lstat(path)
+	quiet := err == nil && !fi.Mode().IsRegular()
+	if err := atomicfile.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 		return fail("Cannot write the report", err)
 	}
-	fmt.Fprintf(c.stdout, "Wrote %s to %s.\n", plural(rows, "row"), out)
+	if !quiet {
+		fmt.Fprintf(c.stdout, "Wrote %s to %s.\n", plural(rows, "row"), out)
+	}
 	return exitOK
 }
 

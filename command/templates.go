@@ -3,7 +3,9 @@ package command
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/agext/levenshtein"
@@ -15,8 +17,8 @@ import (
 
 // checkTemplates checks every template message of cfg against the
 // workspace's templates, as Terraform refreshes a data source: the template
-// must exist, be approved, and take as many parameters as the message's
-// variables give. Problems are errors at the message, found before anything
+// must exist, be approved, and take the parameters the message's variables
+// give, by name or by position. Problems are errors at the message, found before anything
 // is sent. When the templates cannot be listed, a warning says they were
 // not checked.
 func checkTemplates(ctx context.Context, client *briq.Client, cfg *config.Config) hcl.Diagnostics {
@@ -66,20 +68,118 @@ func checkTemplate(m *config.Message, templates []briq.Template) *hcl.Diagnostic
 	if len(rs) == 0 {
 		return nil
 	}
-	// The variables are the same object for every recipient; the first
-	// shows how many there are.
-	p, d := m.Render(rs[0], nil)
-	if d.HasErrors() || len(p.Variables) == len(t.Params) {
+	// The variables' keys are the same for every recipient; the first
+	// whose content renders shows them (a recipient with a bad value is
+	// reported by the plan itself).
+	var p *config.Payload
+	for _, r := range rs[:min(len(rs), maxRenderTries)] {
+		if out, d := m.Render(r, nil); !d.HasErrors() {
+			p = out
+			break
+		}
+	}
+	if p == nil {
 		return nil
 	}
-	given := make([]string, 0, len(p.Variables))
-	for k := range p.Variables {
-		given = append(given, k)
+	summary, detail := compareParams(t, p.Variables)
+	if summary == "" {
+		return nil
 	}
-	slices.Sort(given)
-	return diag("Wrong number of template parameters", fmt.Sprintf(
-		"Template %q takes %d parameters (%s); message %q gives %d (%s). Briq refuses such a send (400, parameter count mismatch).",
-		name, len(t.Params), strings.Join(t.Params, ", "), m.Name, len(given), strings.Join(given, ", ")))
+	return diag(summary, fmt.Sprintf("Message %q sends template %q: %s", m.Name, name, detail))
+}
+
+// maxRenderTries bounds the recipients checkTemplate renders to find one
+// whose content renders.
+const maxRenderTries = 100
+
+// compareParams compares the keys of a message's variables with the
+// template's parameters: by name for a NAMED template, by position for a
+// POSITIONAL one (whose params are "1", "2", …). It returns a summary and
+// a detail when they differ, or "" when they match.
+func compareParams(t briq.Template, vars map[string]string) (summary, detail string) {
+	want := make(map[string]bool, len(t.Params))
+	for _, p := range t.Params {
+		want[p] = true
+	}
+	var missing, unknown []string
+	for _, p := range t.Params {
+		if _, ok := vars[p]; !ok {
+			missing = append(missing, p)
+		}
+	}
+	for k := range vars {
+		if !want[k] {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(missing) == 0 && len(unknown) == 0 {
+		return "", ""
+	}
+	slices.Sort(unknown)
+	given := slices.Sorted(maps.Keys(vars))
+	positional := parameterFormat(t) == "POSITIONAL"
+	var b strings.Builder
+	if positional {
+		fmt.Fprintf(&b, "it takes %s (%s), written as variables = { %s }; the message gives %s.",
+			plural(len(t.Params), "positional parameter"), placeholders(t.Params), example(t.Params), keyList(given))
+	} else {
+		fmt.Fprintf(&b, "it takes %s (%s); the message gives %s.", plural(len(t.Params), "named parameter"), placeholders(t.Params), keyList(given))
+	}
+	what := map[bool]string{true: "position", false: "parameter"}[positional]
+	if len(missing) > 0 {
+		fmt.Fprintf(&b, " Missing: %s.", strings.Join(missing, ", "))
+	}
+	if len(unknown) > 0 {
+		fmt.Fprintf(&b, " Not a %s of the template: %s.", what, strings.Join(unknown, ", "))
+		if len(unknown) == 1 && len(missing) == 1 && !positional {
+			fmt.Fprintf(&b, " Did you mean %q?", missing[0])
+		}
+	}
+	b.WriteString(" Briq refuses such a send (400).")
+	if len(vars) != len(t.Params) {
+		return "Wrong number of template parameters", b.String()
+	}
+	return "Wrong template parameters", b.String()
+}
+
+// parameterFormat is the template's parameter_format, or, when Briq does
+// not say, POSITIONAL for params that are all numbers and NAMED otherwise.
+func parameterFormat(t briq.Template) string {
+	if f := strings.ToUpper(t.ParameterFormat); f == "NAMED" || f == "POSITIONAL" {
+		return f
+	}
+	for _, p := range t.Params {
+		if _, err := strconv.Atoi(p); err != nil {
+			return "NAMED"
+		}
+	}
+	return "POSITIONAL"
+}
+
+// placeholders writes params as the template's body shows them: {{1}}, {{2}}.
+func placeholders(params []string) string {
+	out := make([]string, len(params))
+	for i, p := range params {
+		out[i] = "{{" + p + "}}"
+	}
+	return strings.Join(out, ", ")
+}
+
+// example writes the variables object that fills params.
+func example(params []string) string {
+	out := make([]string, len(params))
+	for i, p := range params {
+		out[i] = fmt.Sprintf("%q = ...", p)
+	}
+	return strings.Join(out, ", ")
+}
+
+// keyList names the variables a message gives.
+func keyList(keys []string) string {
+	if len(keys) == 0 {
+		return "no variables"
+	}
+	return fmt.Sprintf("%s (%s)", plural(len(keys), "variable"), strings.Join(keys, ", "))
 }
 
 // nearestTemplate returns the template name closest to name, if any is

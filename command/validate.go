@@ -43,13 +43,7 @@ func runValidate(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "Error: validate takes no arguments, got %q.\n\nRun \"ujumbe validate -help\" for the command's options.\n", fs.Arg(0))
 		return exitError
 	}
-	// -var-file paths are relative to the configuration directory, as
-	// after Terraform's -chdir.
-	files := make([]string, len(varFiles))
-	for i, f := range varFiles {
-		files[i] = c.path(f)
-	}
-	cfg, diags := config.Load(c.dir, config.LoadOptions{Vars: vars, VarFiles: files, Env: c.env})
+	cfg, diags := c.loadConfig(configFlags{vars: vars, varFiles: varFiles})
 	// Check renders every message for every recipient; it also runs after
 	// load errors, so that one validate shows every problem.
 	diags = append(diags, cfg.Check()...)

@@ -36,7 +36,16 @@ func (f *configFlags) add(fs *flag.FlagSet) {
 
 // loadConfig loads the configuration of the working directory.
 func (c *cli) loadConfig(f configFlags) (*config.Config, hcl.Diagnostics) {
-	return config.Load(c.dir, config.LoadOptions{Vars: f.vars, VarFiles: f.varFiles, Env: c.env})
+	return config.Load(c.dir, config.LoadOptions{Vars: f.vars, VarFiles: c.paths(f.varFiles), Env: c.env})
+}
+
+// paths resolves each of ps with path.
+func (c *cli) paths(ps []string) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = c.path(p)
+	}
+	return out
 }
 
 // stateFlags choose the state file and how long to wait for its lock.
@@ -54,7 +63,8 @@ func (f *stateFlags) add(fs *flag.FlagSet, withLock bool) {
 	}
 }
 
-// statePath is the state file to use: -state, or ujumbe.state in the
+// statePath is the state file to use: -state (relative to the
+// configuration directory, like every path option), or ujumbe.state in the
 // configuration directory, or the rehearsal state with -sandbox. A
 // rehearsal never touches the real state, even with -state.
 func (c *cli) statePath(f stateFlags) string {
@@ -62,7 +72,7 @@ func (c *cli) statePath(f stateFlags) string {
 		return filepath.Join(c.dir, rehearsalDir, defaultStateName)
 	}
 	if f.path != "" {
-		return f.path
+		return c.path(f.path)
 	}
 	return filepath.Join(c.dir, defaultStateName)
 }

@@ -99,6 +99,14 @@ type Provider struct {
 	// OptOutKeywords are the replies that add a recipient to the opt-outs,
 	// compared case-insensitively; ["STOP", "UNSUBSCRIBE"] by default.
 	OptOutKeywords []string
+	// MaxFailureRate, FailureWindow and MaxConsecutiveFailures are the
+	// failure breaker's thresholds: apply stops when that share of the last
+	// FailureWindow sends (once a quarter of them are in), or that many in
+	// a row, failed for reasons that are not about their recipients. 0.2,
+	// 200 and 10 by default; MaxConsecutiveFailures 0 turns the run rule off.
+	MaxFailureRate         float64
+	FailureWindow          int
+	MaxConsecutiveFailures int
 	// DeclRange is the provider block's header, or an empty range when the
 	// configuration has no provider block.
 	DeclRange hcl.Range

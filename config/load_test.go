@@ -3,10 +3,12 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
 )
 
 // writeDir writes files into a new temporary directory and returns it.
@@ -247,7 +249,7 @@ moved {
   to   = campaign.c
 }
 moved {
-  from = campaign.c.message.earlier
+  from = campaign.gone.message.earlier
   to   = campaign.c.message.later
 }
 `,
@@ -281,7 +283,7 @@ moved {
 	}
 	want := []*Moved{
 		{From: "campaign.old", To: "campaign.c"},
-		{From: "campaign.c.message.earlier", To: "campaign.c.message.later"},
+		{From: "campaign.gone.message.earlier", To: "campaign.c.message.later"},
 	}
 	if diff := cmp.Diff(want, cfg.Moved, cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".DeclRange" }, cmp.Ignore())); diff != "" {
 		t.Errorf("wrong moved (-want +got):\n%s", diff)
@@ -291,8 +293,36 @@ moved {
 func TestDefaultProvider(t *testing.T) {
 	dir := writeDir(t, map[string]string{"main.hcl": oneCampaign + `variable "v" { default = "x" }`, "r.csv": "phone\n+255712345678\n"})
 	cfg := mustLoad(t, dir, LoadOptions{})
-	want := &Provider{BaseURL: "https://karibu.briq.tz", Rate: 20, Burst: 1, OptOutKeywords: []string{"STOP", "UNSUBSCRIBE"}}
+	want := &Provider{BaseURL: "https://karibu.briq.tz", Rate: 20, Burst: 1, OptOutKeywords: []string{"STOP", "UNSUBSCRIBE"},
+		MaxFailureRate: 0.2, FailureWindow: 200, MaxConsecutiveFailures: 10}
 	if diff := cmp.Diff(want, cfg.Provider); diff != "" {
 		t.Errorf("wrong provider (-want +got):\n%s", diff)
+	}
+}
+
+func TestProviderBreaker(t *testing.T) {
+	load := func(attrs string) (*Config, hcl.Diagnostics) {
+		dir := writeDir(t, map[string]string{"main.hcl": oneCampaign + "variable \"v\" { default = \"x\" }\nprovider \"briq\" {\n" + attrs + "\n}\n", "r.csv": "phone\n+255712345678\n"})
+		return Load(dir, LoadOptions{})
+	}
+	cfg, diags := load("max_failure_rate = 0.5\nfailure_window = 1000\nmax_consecutive_failures = 0")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if p := cfg.Provider; p.MaxFailureRate != 0.5 || p.FailureWindow != 1000 || p.MaxConsecutiveFailures != 0 {
+		t.Errorf("wrong breaker: %v, %d, %d", p.MaxFailureRate, p.FailureWindow, p.MaxConsecutiveFailures)
+	}
+	for _, tt := range []struct{ attrs, want string }{
+		{"max_failure_rate = 0", "more than 0 and at most 1"},
+		{"max_failure_rate = 20", "more than 0 and at most 1, such as 0.2 for 20%; it is 20."},
+		{"failure_window = 5", "failure_window must be at least 10"},
+		{"failure_window = 200000", "from 10 to 100000"},
+		{"failure_window = 20.5", "must be a whole number"},
+		{"max_consecutive_failures = -1", "must be at least 0"},
+	} {
+		_, diags := load(tt.attrs)
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), tt.want) {
+			t.Errorf("%s: %v, want an error saying %q", tt.attrs, diags, tt.want)
+		}
 	}
 }

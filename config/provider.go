@@ -15,6 +15,13 @@ const (
 	defaultBaseURL = "https://karibu.briq.tz"
 	defaultRate    = 20
 	defaultBurst   = 1
+
+	// The failure breaker's defaults: stop at 20% systemic failures over
+	// the last 200 sends, or at 10 in a row.
+	defaultMaxFailureRate         = 0.2
+	defaultFailureWindow          = 200
+	defaultMaxConsecutiveFailures = 10
+	maxFailureWindow              = 100000
 )
 
 var providerSchema = &hcl.BodySchema{
@@ -26,6 +33,9 @@ var providerSchema = &hcl.BodySchema{
 		{Name: "burst"},
 		{Name: "max_recipients"},
 		{Name: "opt_out_keywords"},
+		{Name: "max_failure_rate"},
+		{Name: "failure_window"},
+		{Name: "max_consecutive_failures"},
 	},
 }
 
@@ -35,6 +45,10 @@ func defaultProvider() *Provider {
 		Rate:           defaultRate,
 		Burst:          defaultBurst,
 		OptOutKeywords: []string{"STOP", "UNSUBSCRIBE"},
+
+		MaxFailureRate:         defaultMaxFailureRate,
+		FailureWindow:          defaultFailureWindow,
+		MaxConsecutiveFailures: defaultMaxConsecutiveFailures,
 	}
 }
 
@@ -111,6 +125,7 @@ func (l *loader) decodeProvider(b *hcl.Block) {
 			p.MaxRecipients = int(f)
 		}
 	}
+	l.decodeBreaker(p, attrs)
 	if a, ok := attrs["opt_out_keywords"]; ok {
 		if v, ok := l.staticValue(a.Expr, what); ok {
 			lv, err := convert.Convert(v, cty.List(cty.String))
@@ -128,6 +143,37 @@ func (l *loader) decodeProvider(b *hcl.Block) {
 					p.OptOutKeywords = append(p.OptOutKeywords, strings.TrimSpace(k.AsString()))
 				}
 			}
+		}
+	}
+}
+
+// decodeBreaker reads the thresholds of the failure breaker, which stops an
+// apply when sends fail for reasons that are not about their recipients.
+func (l *loader) decodeBreaker(p *Provider, attrs hcl.Attributes) {
+	const what = "the provider block"
+	if a, ok := attrs["max_failure_rate"]; ok {
+		if f, ok := l.staticNumber(a, what, false, 0); ok {
+			if f <= 0 || f > 1 {
+				l.diags = append(l.diags, errorf(a.Expr.Range(), "Invalid value",
+					"max_failure_rate is the share of failed sends, among the last failure_window, that stops apply: more than 0 and at most 1, such as 0.2 for 20%%; it is %g.", f))
+			} else {
+				p.MaxFailureRate = f
+			}
+		}
+	}
+	if a, ok := attrs["failure_window"]; ok {
+		if f, ok := l.staticNumber(a, what, true, 10); ok {
+			if f > maxFailureWindow {
+				l.diags = append(l.diags, errorf(a.Expr.Range(), "Invalid value",
+					"failure_window is the number of recent sends max_failure_rate is taken over, from 10 to %d; it is %g.", maxFailureWindow, f))
+			} else {
+				p.FailureWindow = int(f)
+			}
+		}
+	}
+	if a, ok := attrs["max_consecutive_failures"]; ok {
+		if f, ok := l.staticNumber(a, what, true, 0); ok {
+			p.MaxConsecutiveFailures = int(f)
 		}
 	}
 }

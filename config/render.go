@@ -221,7 +221,7 @@ func (r *renderer) variables(m *Message) map[string]string {
 				r.known = false
 				continue
 			}
-			if r.emptyVariable(it.e, it.key, v) {
+			if r.emptyVariable(it.e, it.key, v) || r.refusedVariable(it.e, it.key, v) {
 				continue
 			}
 			out[it.key] = v
@@ -268,7 +268,7 @@ func (r *renderer) variables(m *Message) map[string]string {
 				"The template variable %q is null; it must be a string.", key))
 			r.known = false
 		default:
-			if !r.emptyVariable(e, key, ev.AsString()) {
+			if !r.emptyVariable(e, key, ev.AsString()) && !r.refusedVariable(e, key, ev.AsString()) {
 				out[key] = ev.AsString()
 			}
 		}
@@ -283,6 +283,28 @@ func (r *renderer) emptyVariable(e *expr, key, v string) bool {
 	}
 	r.diags = append(r.diags, r.s.errorf(e, "Empty template variable",
 		"The template variable %q is empty, and WhatsApp refuses template parameters without text. Give a fallback, as in coalesce(row.first_name, \"there\").", key))
+	return true
+}
+
+// refusedVariable reports a template variable WhatsApp refuses (Meta's
+// error 132018): one with a newline, a tab or more than 4 consecutive
+// spaces. Per recipient, the diagnostic names the CSV line.
+func (r *renderer) refusedVariable(e *expr, key, v string) bool {
+	var what, fix string
+	switch {
+	case strings.ContainsAny(v, "\n\r"):
+		what, fix = "a line break", `, or replace it in the expression, with replace(..., "\n", " ")`
+	case strings.ContainsRune(v, '\t'):
+		what, fix = "a tab", `, or replace it in the expression, with replace(..., "\t", " ")`
+	case strings.Contains(v, "     "):
+		what = "more than 4 spaces in a row"
+	default:
+		return false
+	}
+	d := r.s.errorf(e, "Template variable refused by WhatsApp",
+		"The template variable %q contains %s, and WhatsApp refuses template parameters with line breaks, tabs or more than 4 consecutive spaces. Clean the value where it comes from%s.", key, what, fix)
+	d.Expression, d.EvalContext = nil, nil // the value can be long
+	r.diags = append(r.diags, d)
 	return true
 }
 

@@ -14,6 +14,10 @@
 //	PATH.wal     journal: every change since the snapshot, appended
 //	PATH.lock    stable lock file (flock) holding the holder's description
 //
+// A state without files is empty; but a missing snapshot whose backup, or
+// whose lock file's description of a run that died, remains is ErrMissing,
+// never an empty state (a journal alone is a first run not yet compacted).
+//
 // Snapshot and journal are text files of checksummed lines, each
 // "CRC SP JSON LF" where CRC is a chained CRC-32C in eight hex digits, so
 // they can be read with cut and jq, a torn last line is told apart from

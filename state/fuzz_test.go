@@ -52,7 +52,8 @@ func FuzzRecord(f *testing.F) {
 		{op: opSend, send: fullSend()},
 		{op: opIntent, replace: true, send: Send{Addr: addr("k"), Phone: "+1", IntentAt: t0}},
 		{op: opOptOut, optOut: OptOut{Phone: "+1", Text: "STOP \"now\""}},
-		{op: opMove, from: Pattern{Campaign: "a"}, to: Pattern{Campaign: "b"}},
+		{op: opMove, moves: []Move{{From: Pattern{Campaign: "a"}, To: Pattern{Campaign: "b"}}}},
+		{op: opMove, moves: []Move{{From: Pattern{Campaign: "a"}, To: Pattern{Campaign: "b"}}, {From: Pattern{Campaign: "c"}, To: Pattern{Campaign: "d"}}}},
 	} {
 		f.Add(appendRecord(nil, &r))
 	}

@@ -67,10 +67,12 @@ type loaded struct {
 }
 
 // load reads the snapshot at path and replays the journal beside it.
-// Missing files mean an empty state that has never been written. locked
-// says whether the caller holds the lock; without it an unterminated last
-// line is a record still being written, and it is skipped without a warning.
-func load(path string, locked bool) (loaded, error) {
+// Missing files mean an empty state that has never been written, unless
+// companions show that it was (checkMissing). locked says whether the
+// caller holds the lock, and holder is then the description a previous
+// holder left in the lock file; without the lock an unterminated last line
+// is a record still being written, and it is skipped without a warning.
+func load(path string, locked bool, holder *LockInfo) (loaded, error) {
 	l := loaded{st: newState()}
 	l.st.loading = true
 	defer func() { l.st.loading, l.st.slab = false, nil }()
@@ -89,6 +91,14 @@ func load(path string, locked bool) (loaded, error) {
 
 	wal := path + ".wal"
 	f, err = os.Open(wal)
+	if !l.snapshot {
+		if err := checkMissing(path, !errors.Is(err, os.ErrNotExist), locked, holder); err != nil {
+			if f != nil {
+				f.Close()
+			}
+			return l, err
+		}
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return l, nil
 	}

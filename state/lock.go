@@ -66,6 +66,9 @@ const (
 // state file itself cannot be locked: it is replaced by rename).
 type fileLock struct {
 	f *os.File
+	// prev is the description a previous holder left, which only a run
+	// that died without releasing the lock does.
+	prev *LockInfo
 }
 
 // lock takes the lock of the state at path, waiting up to timeout, and
@@ -106,13 +109,14 @@ func lock(ctx context.Context, path string, timeout time.Duration, info LockInfo
 		}
 		delay = min(2*delay, lockMaxDelay)
 	}
+	prev := readHolder(f)
 	js, _ := json.Marshal(info) // a struct of strings, ints and a time always encodes
 	if err := writeHolder(f, js); err != nil {
 		unix.Flock(int(f.Fd()), unix.LOCK_UN)
 		f.Close()
 		return nil, fmt.Errorf("lock state %s: write %s: %w", path, name, err)
 	}
-	return &fileLock{f: f}, nil
+	return &fileLock{f: f, prev: prev}, nil
 }
 
 func writeHolder(f *os.File, js []byte) error {
@@ -137,7 +141,23 @@ func readHolder(f *os.File) *LockInfo {
 
 // release empties the lock file, so it names no holder, and unlocks it.
 func (l *fileLock) release() error {
-	err := l.f.Truncate(0)
+	return l.unlock(l.f.Truncate(0))
+}
+
+// giveBack unlocks after a failed Open, putting back what the previous
+// holder wrote: if that run died, the next run must learn it too.
+func (l *fileLock) giveBack() error {
+	var err error
+	if l.prev == nil {
+		err = l.f.Truncate(0)
+	} else {
+		js, _ := json.Marshal(l.prev)
+		err = writeHolder(l.f, js)
+	}
+	return l.unlock(err)
+}
+
+func (l *fileLock) unlock(err error) error {
 	if uerr := unix.Flock(int(l.f.Fd()), unix.LOCK_UN); err == nil {
 		err = uerr
 	}

@@ -31,10 +31,12 @@ type record struct {
 	// send carries the address and the fields the op sets: everything for
 	// opSend; Phone, Digest, IntentAt for opIntent; the result fields and
 	// ResultAt for opResult; the refreshed fields and UpdatedAt for opRefresh.
-	send     Send
-	replace  bool    // opIntent
-	from, to Pattern // opRemove (from), opMove
-	optOut   OptOut  // opOptOut
+	send    Send
+	replace bool    // opIntent
+	from    Pattern // opRemove
+	moves   []Move  // opMove: all moved at once, or none
+	counts  []int   // opMove: set by apply, how many sends each move moved
+	optOut  OptOut  // opOptOut
 	// text, for a decoded record, holds the send's key, phone, ids and
 	// error one after the other, as pack lays them out.
 	text string
@@ -52,7 +54,8 @@ type record struct {
 //	ti   intent time             tr        result time
 //	tu   update time             tdl, trd  delivered and read times
 //	rid, rtl, rtx, rat, rmi      reply id, title, text, time, message id
-//	rpl  replace (true)          from, to  address patterns (rm, mv)
+//	rpl  replace (true)          from, to  address patterns (rm, mv); an
+//	                             mv of several moves has lists of them
 //	tx, ta                       opt-out text and time
 //
 // Times are Unix milliseconds.
@@ -72,8 +75,23 @@ func appendRecord(dst []byte, r *record) []byte {
 	case opRemove:
 		dst = appendStr(dst, "from", r.from.String())
 	case opMove:
-		dst = appendStr(dst, "from", r.from.String())
-		dst = appendStr(dst, "to", r.to.String())
+		if len(r.moves) == 1 {
+			dst = appendStr(dst, "from", r.moves[0].From.String())
+			dst = appendStr(dst, "to", r.moves[0].To.String())
+			break
+		}
+		for i, name := range []string{"from", "to"} {
+			dst = append(dst, `,"`...)
+			dst = append(dst, name...)
+			dst = append(dst, `":[`...)
+			for j, m := range r.moves {
+				if j > 0 {
+					dst = append(dst, ',')
+				}
+				dst = appendJSONString(dst, [2]Pattern{m.From, m.To}[i].String())
+			}
+			dst = append(dst, ']')
+		}
 	default:
 		s := &r.send
 		dst = appendStr(dst, "c", s.Addr.Campaign)
@@ -202,7 +220,7 @@ func (d *decoder) record(line []byte) (record, error) {
 	}
 	sc.i = 1
 	var texts [nTexts][]byte
-	var from, to string
+	var from, to []string
 	var text string
 	var at int64
 	reply := func() *Reply {
@@ -293,9 +311,9 @@ func (d *decoder) record(line []byte) (record, error) {
 		case "rpl":
 			r.replace = sc.boolean()
 		case "from":
-			from = string(sc.str())
+			from = sc.strs()
 		case "to":
-			to = string(sc.str())
+			to = sc.strs()
 		case "tx":
 			text = string(sc.str())
 		case "ta":
@@ -333,7 +351,7 @@ func (d *decoder) record(line []byte) (record, error) {
 
 // finish moves the fields of opt-out, rm and mv records to their places and
 // checks that r has what its op needs.
-func (d *decoder) finish(r *record, from, to, text string, at int64) error {
+func (d *decoder) finish(r *record, from, to []string, text string, at int64) error {
 	if rp := r.send.Reply; rp != nil && *rp == (Reply{}) {
 		r.send.Reply = nil // an empty reply is no reply, as appendRecord writes it
 	}
@@ -348,11 +366,23 @@ func (d *decoder) finish(r *record, from, to, text string, at int64) error {
 			return errors.New("opt_out without phone")
 		}
 	case opRemove:
-		r.from, err = ParseAddr(from)
+		if len(from) != 1 {
+			return errors.New("rm needs one address")
+		}
+		r.from, err = ParseAddr(from[0])
 	case opMove:
-		r.from, err = ParseAddr(from)
-		if err == nil {
-			r.to, err = ParseAddr(to)
+		if len(from) == 0 || len(from) != len(to) {
+			return errors.New("mv needs as many from as to addresses")
+		}
+		r.moves = make([]Move, len(from))
+		for i := range from {
+			m := &r.moves[i]
+			if m.From, err = ParseAddr(from[i]); err == nil {
+				m.To, err = ParseAddr(to[i])
+			}
+			if err != nil {
+				return err
+			}
 		}
 	default:
 		if a := r.send.Addr; a.Campaign == "" || a.Message == "" || a.Key == "" {
@@ -433,6 +463,23 @@ func (sc *scanner) str() []byte {
 	}
 	sc.fail("unterminated string")
 	return nil
+}
+
+// strs reads a string, or a list of strings.
+func (sc *scanner) strs() []string {
+	if sc.i >= len(sc.b) || sc.b[sc.i] != '[' {
+		return []string{string(sc.str())}
+	}
+	sc.i++
+	var out []string
+	for sc.err == nil && sc.i < len(sc.b) && sc.b[sc.i] != ']' {
+		if len(out) > 0 {
+			sc.expect(',')
+		}
+		out = append(out, string(sc.str()))
+	}
+	sc.expect(']')
+	return out
 }
 
 func (sc *scanner) num() int64 {

@@ -33,7 +33,11 @@ func TestRecordRoundTrip(t *testing.T) {
 		{"refresh", record{op: opRefresh, send: Send{Addr: addr("k"), ProviderStatus: StatusRead, Reply: &Reply{Text: "x"}, UpdatedAt: t0}}},
 		{"opt-out", record{op: opOptOut, optOut: OptOut{Phone: "+1", At: t0, Text: "STOP", MessageID: "m"}}},
 		{"rm", record{op: opRemove, from: Pattern{Campaign: "c"}}},
-		{"mv", record{op: opMove, from: Pattern{"c", "m", "k\"1"}, to: Pattern{"c", "m", "k2"}}},
+		{"mv", record{op: opMove, moves: []Move{{From: Pattern{"c", "m", "k\"1"}, To: Pattern{"c", "m", "k2"}}}}},
+		{"mv several", record{op: opMove, moves: []Move{
+			{From: Pattern{Campaign: "a"}, To: Pattern{Campaign: "b"}},
+			{From: Pattern{"c", "m", ""}, To: Pattern{"c", "n", ""}},
+		}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

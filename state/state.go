@@ -330,45 +330,81 @@ func (st *State) apply(r *record) (int, error) {
 		return len(victims), nil
 
 	case opMove:
-		return st.move(r.from, r.to)
+		var err error
+		r.counts, err = st.move(r.moves)
+		n := 0
+		for _, c := range r.counts {
+			n += c
+		}
+		return n, err
 	}
 	return 0, fmt.Errorf("unknown operation %d", r.op)
 }
 
-// move re-addresses the sends from selects to the same place under to; both
-// patterns fix the same parts. Nothing moves if any destination is taken.
-func (st *State) move(from, to Pattern) (int, error) {
-	type move struct {
+// Move re-addresses the sends From selects to the same place under To; both
+// patterns fix the same parts.
+type Move struct {
+	From, To Pattern
+}
+
+// move makes every move in ms, or none: it returns how many sends each moved
+// or, leaving st unchanged, why they cannot all be made. A move that selects
+// nothing is skipped, unless none selects anything (ErrNoMatch). A send that
+// two moves select, a destination that exists, and a destination two moves
+// share are conflicts.
+func (st *State) move(ms []Move) ([]int, error) {
+	type step struct {
 		from, to Addr
 		r        *rec
 	}
-	var moves []move
-	st.each(from, func(a Addr, r *rec) {
-		b := a
-		b.Campaign = to.Campaign
-		if to.Message != "" {
-			b.Message = to.Message
-		}
-		if to.Key != "" {
-			b.Key = to.Key
-		}
-		moves = append(moves, move{a, b, r})
-	})
-	if len(moves) == 0 {
-		return 0, fmt.Errorf("move %s: %w", from, ErrNoMatch)
+	var steps []step
+	counts := make([]int, len(ms))
+	by := map[Addr]int{}    // the move that takes each send
+	dests := map[Addr]int{} // the move that fills each destination
+	var err error
+	for i, m := range ms {
+		st.each(m.From, func(a Addr, r *rec) {
+			b := a
+			b.Campaign = m.To.Campaign
+			if m.To.Message != "" {
+				b.Message = m.To.Message
+			}
+			if m.To.Key != "" {
+				b.Key = m.To.Key
+			}
+			if j, dup := by[a]; dup && err == nil {
+				err = conflictf("cannot move %s to both %s and %s", a, ms[j].To, m.To)
+			}
+			if j, dup := dests[b]; dup && err == nil {
+				err = conflictf("cannot move %s and %s both to %s: %s would be taken twice", ms[j].From, m.From, m.To, b)
+			}
+			by[a], dests[b] = i, i
+			steps = append(steps, step{a, b, r})
+			counts[i]++
+		})
 	}
-	for _, m := range moves {
-		if _, cur := st.lookup(m.to); cur != nil {
-			return 0, conflictf("cannot move %s to %s: %s already exists", from, to, m.to)
+	if err != nil {
+		return nil, err
+	}
+	if len(steps) == 0 {
+		froms := make([]string, len(ms))
+		for i, m := range ms {
+			froms[i] = m.From.String()
+		}
+		return nil, fmt.Errorf("move %s: %w", strings.Join(froms, ", "), ErrNoMatch)
+	}
+	for _, s := range steps {
+		if _, cur := st.lookup(s.to); cur != nil {
+			return nil, conflictf("cannot move %s to %s: %s already exists", ms[by[s.from]].From, ms[by[s.from]].To, s.to)
 		}
 	}
-	for _, m := range moves {
-		g, _ := st.lookup(m.from)
-		st.remove(g, m.from.Key)
-		s := m.r.send(m.to) // repacked: the key is part of the rec
-		st.put(m.to, pack(&s, ""), nil)
+	for _, s := range steps {
+		g, _ := st.lookup(s.from)
+		st.remove(g, s.from.Key)
+		snd := s.r.send(s.to) // repacked: the key is part of the rec
+		st.put(s.to, pack(&snd, ""), nil)
 	}
-	return len(moves), nil
+	return counts, nil
 }
 
 // each calls fn for every send p selects, in no particular order; fn must

@@ -86,7 +86,8 @@ type request struct {
 // run to release it) and loads it: the snapshot, then the journal. A torn
 // last journal record is removed and reported as a Warning; damage anywhere
 // else is an error matching ErrCorrupt. Missing files are an empty state,
-// created on its first record.
+// created on its first record; but a missing snapshot whose backup, journal
+// or dead lock holder remains is an error matching ErrMissing.
 func Open(ctx context.Context, path string, opts Options) (*Store, []Warning, error) {
 	s := &Store{
 		path:      path,
@@ -108,7 +109,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, []Warning, er
 	s.lock = lk
 	warns, err := s.load()
 	if err != nil {
-		lk.release()
+		lk.giveBack()
 		return nil, nil, err
 	}
 	go s.run()
@@ -120,7 +121,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, []Warning, er
 // yet; a compaction meanwhile makes it read again.
 func Read(path string) (*State, []Warning, error) {
 	for attempt := 1; ; attempt++ {
-		l, err := load(path, false)
+		l, err := load(path, false, nil)
 		var ce *CorruptError
 		if errors.As(err, &ce) && ce.retry && attempt < 5 {
 			continue
@@ -140,7 +141,7 @@ func (s *Store) load() ([]Warning, error) {
 			return nil, fmt.Errorf("open state %s: %w", s.path, err)
 		}
 	}
-	l, err := load(s.path, true)
+	l, err := load(s.path, true, s.lock.prev)
 	if err != nil {
 		return nil, err
 	}
@@ -292,27 +293,48 @@ func (s *Store) Remove(p Pattern) (int, error) {
 	return n, nil
 }
 
-// Move re-addresses the sends from selects under to (state mv, moved
-// blocks) and returns how many, once that is durable. Both must select at
-// the same depth: a campaign to a campaign, a message to a message, a send to
-// a send. Nothing moves if a destination send exists (ErrConflict).
+// Move re-addresses the sends from selects under to (state mv) and returns
+// how many, once that is durable. Both must select at the same depth: a
+// campaign to a campaign, a message to a message, a send to a send. Nothing
+// moves if a destination send exists (ErrConflict).
 func (s *Store) Move(from, to Pattern) (int, error) {
-	err := errors.Join(from.check(), to.check())
-	switch {
-	case err != nil:
-	case from.depth() == 0 || from.depth() != to.depth():
-		err = fmt.Errorf("cannot move %q to %q: both must name a campaign, a message or a send", from, to)
-	case from == to:
-		err = fmt.Errorf("cannot move %s onto itself", from)
-	}
+	counts, err := s.MoveAll([]Move{{From: from, To: to}})
 	if err != nil {
-		return 0, fmt.Errorf("move: %w", err)
+		return 0, err
 	}
-	n, err := s.submit(record{op: opMove, from: from, to: to})
-	if err != nil {
-		return 0, fmt.Errorf("move: %w", err)
+	return counts[0], nil
+}
+
+// MoveAll makes the moves of ms together (the moved blocks of a
+// configuration), as one record: once it is durable every move is made, and
+// if any cannot be, none is (ErrConflict), so a failure or a crash never
+// leaves the state half-moved. It returns how many sends each move moved;
+// a move that selects nothing moves nothing, and if none selects anything
+// the error is ErrNoMatch. Each move is checked as Move checks it.
+func (s *Store) MoveAll(ms []Move) ([]int, error) {
+	var errs []error
+	for _, m := range ms {
+		err := errors.Join(m.From.check(), m.To.check())
+		switch {
+		case err != nil:
+		case m.From.depth() == 0 || m.From.depth() != m.To.depth():
+			err = fmt.Errorf("cannot move %q to %q: both must name a campaign, a message or a send", m.From, m.To)
+		case m.From == m.To:
+			err = fmt.Errorf("cannot move %s onto itself", m.From)
+		}
+		errs = append(errs, err)
 	}
-	return n, nil
+	if err := errors.Join(errs...); err != nil || len(ms) == 0 {
+		if err == nil {
+			err = errors.New("no moves")
+		}
+		return nil, fmt.Errorf("move: %w", err)
+	}
+	req := &request{rec: record{op: opMove, moves: ms}, done: make(chan struct{})}
+	if err := s.send(req); err != nil {
+		return nil, fmt.Errorf("move: %w", err)
+	}
+	return req.rec.counts, nil
 }
 
 // OptOut records that o.Phone asked not to be messaged again, once durable.
@@ -376,15 +398,21 @@ func (s *Store) at(t time.Time) time.Time {
 // submit hands r to the writer and waits until it is durable or refused.
 func (s *Store) submit(r record) (int, error) {
 	req := &request{rec: r, done: make(chan struct{})}
+	err := s.send(req)
+	return req.n, err
+}
+
+// send hands req to the writer and waits until it is durable or refused.
+func (s *Store) send(req *request) error {
 	s.mu.RLock()
 	if s.closed {
 		s.mu.RUnlock()
-		return 0, ErrClosed
+		return ErrClosed
 	}
 	s.reqs <- req
 	s.mu.RUnlock()
 	<-req.done
-	return req.n, req.err
+	return req.err
 }
 
 // run is the writer: it takes whatever records are waiting (up to maxBatch)

@@ -565,3 +565,87 @@ func TestClosed(t *testing.T) {
 		t.Errorf("RecordIntent after Close = %v", err)
 	}
 }
+
+// TestMoveAll makes the moves of a configuration's moved blocks together.
+// Before, each moved block was a record of its own: with two blocks moving
+// to the same campaign, the first moved its sends and the second failed,
+// leaving the state half-moved.
+func TestMoveAll(t *testing.T) {
+	path := statePath(t)
+	s := mustOpen(t, path)
+	for _, a := range []Addr{{"a", "m", "k1"}, {"a", "m", "k2"}, {"b", "m", "k2"}, {"b", "m", "k3"}, {"c", "m", "k1"}, {"d", "n", "k1"}} {
+		sendOne(t, s, a, OutcomeAccepted)
+	}
+	camp := func(c string) Pattern { return Pattern{Campaign: c} }
+	refused := []struct {
+		name  string
+		moves []Move
+		want  error
+		text  string
+	}{
+		{"shared destination", []Move{{camp("a"), camp("x")}, {camp("b"), camp("x")}}, ErrConflict,
+			`cannot move campaign.a and campaign.b both to campaign.x: campaign.x.message.m["k2"] would be taken twice`},
+		{"selected twice", []Move{{camp("a"), camp("x")}, {Pattern{"a", "m", ""}, Pattern{"y", "m", ""}}}, ErrConflict,
+			"to both campaign.x and campaign.y.message.m"},
+		{"destination exists", []Move{{camp("b"), camp("x")}, {camp("a"), camp("c")}}, ErrConflict,
+			`campaign.c.message.m["k1"] already exists`},
+		{"nothing to move", []Move{{camp("p"), camp("q")}, {camp("r"), camp("s")}}, ErrNoMatch,
+			"move campaign.p, campaign.r: no send matches"},
+		{"a bad move", []Move{{camp("a"), camp("x")}, {camp("b"), Pattern{"y", "m", ""}}}, nil,
+			"both must name a campaign, a message or a send"},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			before, size := contentsOf(s.State()), fileSize(t, path+".wal")
+			counts, err := s.MoveAll(tt.moves)
+			if err == nil || tt.want != nil && !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.text) {
+				t.Fatalf("MoveAll = %v, %v; want %v saying %q", counts, err, tt.want, tt.text)
+			}
+			if d := cmp.Diff(before, contentsOf(s.State())); d != "" {
+				t.Errorf("a refused MoveAll changed the state (-before +after):\n%s", d)
+			}
+			if got := fileSize(t, path+".wal"); got != size {
+				t.Errorf("a refused MoveAll wrote %d bytes", got-size)
+			}
+		})
+	}
+
+	// Two moves, one of which finds nothing: one journal line.
+	lines := len(splitLines(readFile(t, path+".wal")))
+	counts, err := s.MoveAll([]Move{{camp("a"), camp("x")}, {camp("nope"), camp("z")}, {Pattern{"b", "m", ""}, Pattern{"y", "n", ""}}})
+	if err != nil || !cmp.Equal(counts, []int{2, 0, 2}) {
+		t.Fatalf("MoveAll = %v, %v; want [2 0 2]", counts, err)
+	}
+	journal := readFile(t, path+".wal")
+	if n := len(splitLines(journal)); n != lines+1 {
+		t.Fatalf("MoveAll wrote %d journal lines, want 1", n-lines)
+	}
+	moved := contentsOf(s.State())
+	s.abandon()
+	if d := cmp.Diff(moved, contentsOf(mustRead(t, path))); d != "" {
+		t.Errorf("after reload (-want +got):\n%s", d)
+	}
+	var keys []string
+	for snd := range mustRead(t, path).Sends(Pattern{}) {
+		keys = append(keys, snd.Addr.String())
+	}
+	want := []string{`campaign.c.message.m["k1"]`, `campaign.d.message.n["k1"]`, `campaign.x.message.m["k1"]`, `campaign.x.message.m["k2"]`,
+		`campaign.y.message.n["k2"]`, `campaign.y.message.n["k3"]`}
+	if d := cmp.Diff(want, keys); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+
+	// A crash while the record was written: cut anywhere, none of the moves
+	// is made.
+	last := splitLines(journal)[lines]
+	for cut := 1; cut < len(last); cut += max(1, len(last)/7) {
+		writeFile(t, path+".wal", journal[:len(journal)-len(last)+cut])
+		st := mustRead(t, path)
+		if _, ok := st.Get(Addr{"a", "m", "k1"}); !ok {
+			t.Fatalf("cut at byte %d of the record: campaign a moved", cut)
+		}
+		if _, ok := st.Get(Addr{"b", "m", "k2"}); !ok {
+			t.Fatalf("cut at byte %d of the record: campaign b moved", cut)
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrMissing marks a state file that is gone while files that only a used
+// state leaves behind are still there. Such a state is never read as empty:
+// an empty state would send every message again.
+var ErrMissing = errors.New("state file is missing")
+
+// MissingError says which companions of a missing state file were found and
+// how to restore the state.
+type MissingError struct {
+	State string // the state's path
+	// Backup and Journal are the backup and the journal when they exist.
+	Backup, Journal string
+	// Holder describes the run that last held the lock and never released
+	// it, when it left the only trace.
+	Holder *LockInfo
+}
+
+func (e *MissingError) Error() string {
+	var found []string
+	for _, name := range []string{e.Backup, e.Journal} {
+		if name != "" {
+			found = append(found, name)
+		}
+	}
+	var b strings.Builder
+	if e.Holder != nil {
+		h := e.Holder
+		fmt.Fprintf(&b, "state file %s is missing, and its lock file %s.lock names a run that never finished "+
+			"(pid %d on %s, user %s, %q since %s): this is not a fresh start. Nothing was changed. "+
+			"That run may have sent messages whose records were in the missing file: put %s back from where it went (a copy, a backup of the machine) before anything else. "+
+			"Only if you are sure that run recorded nothing, remove %s.lock, and the next run starts an empty state",
+			e.State, e.State, h.PID, h.Host, h.User, h.Operation, h.Started.Format(time.RFC3339), e.State, e.State)
+		return b.String()
+	}
+	fmt.Fprintf(&b, "state file %s is missing, but %s still exist%s: this is not a fresh start, and an empty state would send every message again. Nothing was changed. ",
+		e.State, strings.Join(found, " and "), map[bool]string{true: "s", false: ""}[len(found) == 1])
+	fmt.Fprintf(&b, "Put %s back if you can. Otherwise keep a copy of every %s* file, check the previous snapshot with \"ujumbe show -state=%s\", and restore it: cp %s %s",
+		e.State, e.State, e.Backup, e.Backup, e.State)
+	if e.Journal != "" {
+		fmt.Fprintf(&b, ", then move %s aside (mv %s %s.orphaned), as it continues the missing snapshot", e.Journal, e.Journal, e.Journal)
+	}
+	b.WriteString(". Sends recorded after that snapshot will be missing from the state, so check them with the provider before the next apply")
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrMissing) true.
+func (e *MissingError) Is(target error) bool { return target == ErrMissing }
+
+// checkMissing is called when the snapshot at path does not exist. It
+// returns a *MissingError when files that only a used state leaves are
+// there: the backup (made from a snapshot that existed), or, with no
+// journal either, the description of a lock holder that died (holder, or
+// for an unlocked reader what the lock file says while nobody holds it).
+// A journal alone is a state whose first run has not compacted yet, which
+// load reads, or refuses when it continues a snapshot.
+func checkMissing(path string, journal bool, locked bool, holder *LockInfo) error {
+	e := &MissingError{State: path}
+	if _, err := os.Lstat(backupOf(path)); err == nil {
+		e.Backup = backupOf(path)
+		if journal {
+			e.Journal = path + ".wal"
+		}
+		return e
+	}
+	if journal {
+		return nil
+	}
+	if !locked {
+		holder = staleHolder(path)
+	}
+	if holder != nil {
+		e.Holder = holder
+		return e
+	}
+	return nil
+}
+
+// staleHolder returns the description in the lock file of the state at
+// path when nobody holds the lock: what a run that died left. It returns nil
+// when there is no lock file, it is empty, or a live run holds the lock.
+func staleHolder(path string) *LockInfo {
+	f, err := os.Open(path + ".lock")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB); err != nil {
+		return nil // held: a live run, which may be about to write the state
+	}
+	defer unix.Flock(int(f.Fd()), unix.LOCK_UN)
+	return readHolder(f)
+}
