@@ -23,7 +23,7 @@ campaign "c" {
   recipients = recipients.r
   message "m" {
     template  = "t"
-    variables = { "1" = coalesce(row.name, "there") }
+    variables = { "1" = replace(coalesce(row.name, "there"), "\n", " ") }
   }
 }
 `
@@ -35,7 +35,7 @@ campaign "c" {
 // sheet ends with.
 func TestSpreadsheetCSV(t *testing.T) {
 	type row struct{ Key, Phone, Name string }
-	want := []row{{"A1", "255712000001", "Asha"}, {"A6", "255712000006", "there"}, {"A7", "255712000007", "Line one\nline two"}}
+	want := []row{{"A1", "255712000001", "Asha"}, {"A6", "255712000006", "there"}, {"A7", "255712000007", "Line one line two"}}
 	for _, tt := range []struct {
 		name, csv, attrs string
 	}{
