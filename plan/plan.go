@@ -49,6 +49,10 @@ type Item struct {
 	// AwaitsReply marks a Scheduled send that only an answer to the message
 	// it follows can make due; it has no Due.
 	AwaitsReply bool
+	// NotTaken marks an Expired send of a branch not taken: its when was
+	// false for the answer (or for no answer before the window closed), or
+	// the message it follows will not be sent.
+	NotTaken bool
 	// WindowEnd is when the 24h window a due follow-up needs closes; zero
 	// when none applies.
 	WindowEnd time.Time
@@ -215,12 +219,18 @@ type builder struct {
 // get returns the send the state records at a, or under the address a
 // moved block says it had before.
 func (b *builder) get(a state.Addr) (state.Send, bool) {
-	if s, ok := b.st.Get(a); ok {
+	return Recorded(b.st, b.opts.Moved, a)
+}
+
+// Recorded returns the send st records at a, or under the address one of
+// moved says it had before: the send Build classified an Item at a by.
+func Recorded(st *state.State, moved []Move, a state.Addr) (state.Send, bool) {
+	if s, ok := st.Get(a); ok {
 		return s, true
 	}
-	for _, m := range b.opts.Moved {
+	for _, m := range moved {
 		if from, ok := m.from(a); ok {
-			if s, ok := b.st.Get(from); ok {
+			if s, ok := st.Get(from); ok {
 				return s, true
 			}
 		}
@@ -394,7 +404,7 @@ func (b *builder) due(c *config.Campaign, m *config.Message, r *config.Recipient
 			case Send, Retry, Scheduled, Unknown:
 				it.Class, it.Reason = Scheduled, "waits for message."+m.After.Name
 			default:
-				it.Class, it.Reason = Expired, "message."+m.After.Name+" will not be sent"
+				it.Class, it.Reason, it.NotTaken = Expired, "message."+m.After.Name+" will not be sent", true
 			}
 			return it, nil
 		}
@@ -411,12 +421,12 @@ func (b *builder) due(c *config.Campaign, m *config.Message, r *config.Recipient
 			}
 			switch {
 			case reply != nil && !take:
-				it.Class, it.Reason = Expired, fmt.Sprintf("branch not taken: the answer to message.%s was %q", m.After.Name, replyWord(reply))
+				it.Class, it.Reason, it.NotTaken = Expired, fmt.Sprintf("branch not taken: the answer to message.%s was %q", m.After.Name, replyWord(reply)), true
 				return it, nil
 			case reply == nil && !take:
 				// Only an answer can make this branch due.
 				if !windowEnd.IsZero() && !b.now.Before(windowEnd) {
-					it.Class, it.Reason = Expired, fmt.Sprintf("no answer to message.%s before the 24h window closed at %s", m.After.Name, stamp(windowEnd))
+					it.Class, it.Reason, it.NotTaken = Expired, fmt.Sprintf("no answer to message.%s before the 24h window closed at %s", m.After.Name, stamp(windowEnd)), true
 					return it, nil
 				}
 				it.Class, it.Reason, it.AwaitsReply = Scheduled, "awaits an answer to message."+m.After.Name, true
