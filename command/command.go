@@ -89,6 +89,7 @@ var commands = []*subcommand{
 	showCommand,
 	stateCommand,
 	reportCommand,
+	graphCommand,
 	sandboxCommand,
 	versionCommand,
 }

@@ -21,11 +21,7 @@ var fixtureNow = time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 // loadExample loads examples/NAME.
 func loadExample(t *testing.T, name string) *config.Config {
 	t.Helper()
-	cfg, diags := config.Load(filepath.Join("..", "examples", name), config.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	return cfg
+	return loadDir(t, filepath.Join("..", "examples", name))
 }
 
 // fixtureState records, for examples/follow-ups, one recipient per fate: a
