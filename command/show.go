@@ -28,6 +28,7 @@ var showCommand = &subcommand{
 
   It reads the configuration, as plan does, and judges the sends still to
   come at the current time (with -sandbox, the rehearsal's simulated clock).
+  "ujumbe report -html=FILE" draws the same numbers as a page.
 
 Options:
   -var 'name=value'     Set a variable (repeatable).
@@ -69,8 +70,7 @@ func runShow(c *cli, args []string) int {
 }
 
 // loadReport loads the configuration and the state and builds their
-// report, at the current time or a rehearsal's. It prints the problems; ok
-// is false when there were errors.
+// report. It prints the problems; ok is false when there were errors.
 func (c *cli) loadReport(v view, cf configFlags, sf stateFlags) (r *report.Report, ok bool) {
 	cfg, diags := c.loadConfig(cf)
 	if diags.HasErrors() {
@@ -83,6 +83,13 @@ func (c *cli) loadReport(v view, cf configFlags, sf stateFlags) (r *report.Repor
 		return nil, false
 	}
 	c.printWarnings(v, warnings)
+	return c.reportOf(v, cfg, diags, st, sf)
+}
+
+// reportOf builds the report of cfg (loaded with diags) and st, at the
+// current time or, with -sandbox, the rehearsal's. It prints the problems;
+// ok is false when there were errors.
+func (c *cli) reportOf(v view, cfg *config.Config, diags hcl.Diagnostics, st *state.State, sf stateFlags) (r *report.Report, ok bool) {
 	now := time.Now()
 	if sf.sandbox {
 		// A rehearsal's sends are judged on the sandbox's clock.

@@ -4,8 +4,8 @@
 // renderings — the self-contained HTML report (WriteHTML) — and the journey
 // of each campaign as a DOT or Mermaid graph (WriteGraph).
 //
-// The show command (text and JSON), the HTML report and the funnel that
-// apply ends a wait with all read the same Report, so their numbers agree.
+// `ujumbe show` (text and -json), `ujumbe report -html` and the funnel
+// `apply -wait` ends with all read the same Report, so their numbers agree.
 //
 // Build does no I/O and takes the clock as a parameter; the renderers write
 // to the io.Writer they are given and fetch nothing. This package must not
