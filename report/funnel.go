@@ -166,7 +166,7 @@ type Options struct {
 // cannot be rendered for a recipient); the report is complete all the same,
 // counting such sends as scheduled.
 func Build(cfg *config.Config, st *state.State, opts Options) (*Report, hcl.Diagnostics) {
-	p, diags := plan.Build(cfg, st, opts.Now, plan.Options{Moved: opts.Moved})
+	p, diags := plan.Build(cfg, st, opts.Now, plan.Options{Moved: opts.Moved, NoDrift: true})
 	r := &Report{
 		FormatVersion: FormatVersion,
 		GeneratedAt:   opts.Now,
