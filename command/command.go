@@ -10,7 +10,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -92,6 +91,7 @@ var commands = []*subcommand{
 	showCommand,
 	stateCommand,
 	reportCommand,
+	graphCommand,
 	sandboxCommand,
 	versionCommand,
 }
@@ -285,14 +285,4 @@ func (c *cli) parseFlags(fs *flag.FlagSet, args []string) bool {
 		return false
 	}
 	return true
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

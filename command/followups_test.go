@@ -123,5 +123,15 @@ func TestFollowUpsRehearsal(t *testing.T) {
 	if expired != branches["silent"] {
 		t.Errorf("%d codes expired with the window, want one per silent customer (%d)", expired, branches["silent"])
 	}
+	// show prints the funnel the README shows, every message in the
+	// configuration's order, the branches not taken included.
+	out = w.mustRun(exitOK, "show", "-sandbox")
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), "```\n"+out+"```\n") {
+		t.Errorf("the README's funnel is not what show prints:\n%s", out)
+	}
 	t.Logf("branches %v, %d messages accepted", branches, stats.Accepted)
 }

@@ -17,8 +17,9 @@ import (
 
 var reportCommand = &subcommand{
 	name:     "report",
-	synopsis: "Write one CSV row per recipient and message",
+	synopsis: "Write one CSV row per recipient and message, or the funnel as HTML",
 	help: `Usage: ujumbe [global options] report -csv=FILE [options]
+       ujumbe [global options] report -html=FILE [options]
 
   Writes one CSV row per send in the state (recipient and message), in
   address order: key, phone, campaign, message, status (the outcome:
@@ -35,10 +36,25 @@ var reportCommand = &subcommand{
   or symbolic link (such as /dev/stdout) is written through, never replaced.
   "-csv=-" writes to standard output. Reading the state needs no lock.
 
+  -html=FILE writes the funnel of every campaign and message as one
+  self-contained HTML page (inline CSS and SVG, nothing fetched, no script),
+  to read offline, attach to an email or print: per message, in the
+  configuration's order, the funnel sent, delivered, read and replied as
+  bars with numbers and percentages; the answers per button or list row;
+  opt-outs, failures by error code, expired, branches not taken,
+  suppressed and still to come; per campaign, the sends and replies per
+  hour in its time zone; and when it was made, from which state (serial,
+  lineage) and configuration (files and digest). Its numbers are those of
+  "ujumbe show -json"; like show, it reads the configuration. -csv and
+  -html can be given together.
+
 Options:
-  -csv=FILE     Where to write the report ("-" for standard output).
-  -state=PATH   State file (default ujumbe.state in the config dir).
-  -sandbox      Report on the rehearsal state.
+  -csv=FILE          Where to write the report ("-" for standard output).
+  -html=FILE         Where to write the HTML report ("-" for standard output).
+  -var 'name=value'  Set a variable, for -html (repeatable).
+  -var-file=FILE     Set variables from an HCL file, for -html (repeatable).
+  -state=PATH        State file (default ujumbe.state in the config dir).
+  -sandbox           Report on the rehearsal state.
 `,
 	run: runReport,
 }
@@ -73,6 +89,12 @@ func runReport(c *cli, args []string) int {
 	fs := c.newFlagSet("report")
 	sf.add(fs, false)
 	fs.StringVar(&out, "csv", "", "")
+	var (
+		htmlOut string
+		cf      configFlags
+	)
+	fs.StringVar(&htmlOut, "html", "", "")
+	cf.add(fs)
 	if !c.parseFlags(fs, args) {
 		return exitError
 	}
@@ -80,8 +102,8 @@ func runReport(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "Error: report takes no arguments, got %q.\n", fs.Args())
 		return exitError
 	}
-	if out == "" {
-		fmt.Fprintln(c.stderr, "Error: -csv=FILE is required (\"-\" writes to standard output).\n\nRun \"ujumbe report -help\" for the command's options.")
+	if out == "" && htmlOut == "" {
+		fmt.Fprintln(c.stderr, "Error: -csv=FILE is required, or -html=FILE (\"-\" writes to standard output).\n\nRun \"ujumbe report -help\" for the command's options.")
 		return exitError
 	}
 	fail := func(summary string, err error) int {
@@ -93,6 +115,11 @@ func runReport(c *cli, args []string) int {
 		return fail("Cannot read the state", err)
 	}
 	c.printWarnings(view{}, warnings)
+	if htmlOut != "" {
+		if code := c.writeHTMLReport(st, htmlOut, cf, sf); code != exitOK || out == "" {
+			return code
+		}
+	}
 
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)

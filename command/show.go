@@ -1,13 +1,14 @@
 package command
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
+	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/report"
 	"github.com/ujumbe/ujumbe/state"
 )
 
@@ -16,142 +17,187 @@ var showCommand = &subcommand{
 	synopsis: "Show per campaign and message what was sent and how it went",
 	help: `Usage: ujumbe [global options] show [options]
 
-  Prints, per campaign and message, how many sends were accepted, delivered,
-  read, replied to, failed, expired or are still pending.
+  Prints, per campaign and message in the configuration's order, the funnel:
+  how many sends the provider accepted (sent), how many were delivered,
+  read and replied to, and the answers per button or list row. Then what
+  else became of the sends: opt-outs (a STOP reply is an opt-out, not an
+  answer), failures by error code, expired (stop_at or the 24h window),
+  branches not taken, suppressed (a suppress block or an earlier opt-out),
+  scheduled, to retry, unknown, and orphaned (recipient or message gone from
+  the configuration). Messages nothing was sent for are shown too.
+
+  It reads the configuration, as plan does, and judges the sends still to
+  come at the current time (with -sandbox, the rehearsal's simulated clock).
+  "ujumbe report -html=FILE" draws the same numbers as a page.
 
 Options:
+  -var 'name=value'     Set a variable (repeatable).
+  -var-file=FILE        Set variables from an HCL file (repeatable).
   -state=PATH           State file (default ujumbe.state in the config dir).
   -sandbox              Show the rehearsal state.
-  -json                 Print as JSON.
+  -json                 Print as one JSON document.
   -no-color             Do not colour the output.
 `,
 	run: runShow,
 }
 
-// funnel counts the sends of one message by how far they got.
-type funnel struct {
-	Address   string         `json:"address"`
-	Sent      int            `json:"sent"` // accepted by the provider
-	Delivered int            `json:"delivered"`
-	Read      int            `json:"read"`
-	Replied   int            `json:"replied"`
-	Answers   map[string]int `json:"answers,omitempty"` // replies by button/row id, or "text"
-	Failed    int            `json:"failed"`
-	Expired   int            `json:"expired"`
-	Unknown   int            `json:"unknown"`
-	Retry     int            `json:"retry"`
-}
-
 func runShow(c *cli, args []string) int {
-	var sf stateFlags
-	var v view
+	var (
+		cf configFlags
+		sf stateFlags
+		v  view
+	)
 	fs := c.newFlagSet("show")
+	cf.add(fs)
 	sf.add(fs, false)
 	v.addFlags(fs)
 	if !c.parseFlags(fs, args) {
 		return exitError
 	}
-	st, warnings, err := state.Read(c.statePath(sf))
-	if err != nil {
-		c.printDiags(v, hcl.Diagnostics{errorDiag("Cannot read the state", err)}, nil)
+	if fs.NArg() > 0 {
+		fmt.Fprintf(c.stderr, "Error: show takes no arguments, got %q.\n", fs.Args())
 		return exitError
 	}
-	c.printWarnings(v, warnings)
-	if v.json {
-		return c.writeJSON(map[string]any{"messages": funnels(st, nil), "opt_outs": len(st.OptOuts())})
+	r, ok := c.loadReport(v, cf, sf)
+	if !ok {
+		return exitError
 	}
-	c.printFunnels(st, nil)
+	if v.json {
+		return c.writeJSON(r)
+	}
+	c.printFunnels(r)
 	return exitOK
 }
 
-// funnels counts the state's sends per message: the messages of cfg first,
-// in the order they are declared, then any others in address order. cfg may
-// be nil.
-func funnels(st *state.State, cfg *config.Config) []*funnel {
-	var out []*funnel
-	index := map[string]*funnel{}
-	for s := range st.Sends(state.Pattern{}) {
-		addr := "campaign." + s.Addr.Campaign + ".message." + s.Addr.Message
-		f := index[addr]
-		if f == nil {
-			f = &funnel{Address: addr, Answers: map[string]int{}}
-			index[addr] = f
-			out = append(out, f)
-		}
-		f.count(s)
+// loadReport loads the configuration and the state and builds their
+// report. It prints the problems; ok is false when there were errors.
+func (c *cli) loadReport(v view, cf configFlags, sf stateFlags) (r *report.Report, ok bool) {
+	// Side by side, as plan reads them: at a million recipients each takes
+	// seconds.
+	read := make(chan stateRead, 1)
+	go func() {
+		st, warnings, err := state.Read(c.statePath(sf))
+		read <- stateRead{st, warnings, err}
+	}()
+	cfg, diags := c.loadConfig(cf)
+	sr := <-read
+	if diags.HasErrors() {
+		c.printDiags(v, diags, filesOf(cfg))
+		return nil, false
 	}
-	if cfg != nil {
-		rank := map[string]int{}
-		for _, c := range cfg.Campaigns {
-			for _, m := range c.Messages {
-				rank[m.Addr()] = len(rank)
-			}
-		}
-		pos := func(f *funnel) int {
-			if r, ok := rank[f.Address]; ok {
-				return r
-			}
-			return len(rank) // after the declared ones, in address order
-		}
-		slices.SortStableFunc(out, func(a, b *funnel) int { return cmp.Compare(pos(a), pos(b)) })
+	st, warnings, err := sr.st, sr.warnings, sr.err
+	if err != nil {
+		c.printDiags(v, append(diags, errorDiag("Cannot read the state", err)), cfg.Files)
+		return nil, false
 	}
-	return out
+	c.printWarnings(v, warnings)
+	return c.reportOf(v, cfg, diags, st, sf)
 }
 
-// printFunnels writes show's human output, in cfg's order when cfg is not
-// nil.
-func (c *cli) printFunnels(st *state.State, cfg *config.Config) {
-	fs := funnels(st, cfg)
-	if len(fs) == 0 {
-		fmt.Fprintln(c.stdout, "The state has no sends yet.")
-		return
+// reportOf builds the report of cfg (loaded with diags) and st, at the
+// current time or, with -sandbox, the rehearsal's. It prints the problems;
+// ok is false when there were errors.
+func (c *cli) reportOf(v view, cfg *config.Config, diags hcl.Diagnostics, st *state.State, sf stateFlags) (r *report.Report, ok bool) {
+	now := time.Now()
+	if sf.sandbox {
+		// A rehearsal's sends are judged on the sandbox's clock.
+		prov, err := c.openProvider(cfg, true, 1)
+		if err != nil {
+			c.printDiags(v, append(diags, errorDiag("Cannot start the embedded sandbox", err)), cfg.Files)
+			return nil, false
+		}
+		now = prov.now()
+		prov.close()
 	}
-	for _, f := range fs {
-		fmt.Fprintf(c.stdout, "%s\n  sent %d, delivered %d, read %d, replied %d", f.Address, f.Sent, f.Delivered, f.Read, f.Replied)
-		for _, part := range []struct {
-			n    int
-			what string
-		}{{f.Failed, "failed"}, {f.Expired, "expired"}, {f.Unknown, "unknown"}, {f.Retry, "to retry"}} {
-			if part.n > 0 {
-				fmt.Fprintf(c.stdout, ", %d %s", part.n, part.what)
+	r, d := c.buildReport(cfg, st, c.statePath(sf), sf.sandbox, now)
+	// A message that cannot be rendered for some recipient is the plan's
+	// error; the report counts its sends as scheduled all the same.
+	for _, dg := range d {
+		dg.Severity = hcl.DiagWarning
+	}
+	c.printDiags(v, append(diags, d...), cfg.Files)
+	return r, true
+}
+
+// buildReport builds the report of cfg and st at now.
+func (c *cli) buildReport(cfg *config.Config, st *state.State, statePath string, rehearsal bool, now time.Time) (*report.Report, hcl.Diagnostics) {
+	ms, diags := moves(cfg)
+	r, d := report.Build(cfg, st, report.Options{Now: now, Rehearsal: rehearsal, Moved: ms, StatePath: statePath})
+	return r, append(diags, d...)
+}
+
+// printFunnels writes show's human output: per message, the funnel, the
+// answers, and what else became of its sends.
+func (c *cli) printFunnels(r *report.Report) {
+	w := c.stdout
+	for _, camp := range r.Campaigns {
+		for _, m := range camp.Messages {
+			fmt.Fprintf(w, "%s%s\n", m.Address, messageNote(m))
+			fmt.Fprintf(w, "  sent %d, delivered %d, read %d, replied %d", m.Sent, m.Delivered, m.Read, m.Replied)
+			if m.OptOuts > 0 {
+				fmt.Fprintf(w, ", opted out %d", m.OptOuts)
+			}
+			fmt.Fprintln(w)
+			for _, a := range m.Answers {
+				title := ""
+				if a.Title != "" && a.Title != a.ID {
+					title = fmt.Sprintf(" (%s)", a.Title)
+				}
+				fmt.Fprintf(w, "    answered %q%s: %d\n", a.ID, title, a.Count)
+			}
+			if m.TextReplies > 0 {
+				fmt.Fprintf(w, "    answered with text: %d\n", m.TextReplies)
+			}
+			if rest := otherOutcomes(m); rest != "" {
+				fmt.Fprintf(w, "  %s\n", rest)
 			}
 		}
-		fmt.Fprintln(c.stdout)
-		for _, id := range sortedKeys(f.Answers) {
-			fmt.Fprintf(c.stdout, "    answered %q: %d\n", id, f.Answers[id])
-		}
 	}
-	if n := len(st.OptOuts()); n > 0 {
-		fmt.Fprintf(c.stdout, "opted out: %d\n", n)
+	if r.OptOuts > 0 {
+		fmt.Fprintf(w, "opted out: %d\n", r.OptOuts)
 	}
 }
 
-func (f *funnel) count(s state.Send) {
-	switch s.Outcome {
-	case state.OutcomeAccepted:
-		f.Sent++
-	case state.OutcomeFailed:
-		f.Failed++
-	case state.OutcomeExpired:
-		f.Expired++
-	case state.OutcomeUnknown:
-		f.Unknown++
-	case state.OutcomeRetry:
-		f.Retry++
+// messageNote describes a message in brackets after its address: its kind
+// and template, or that the configuration no longer has it.
+func messageNote(m *report.Message) string {
+	switch {
+	case !m.InConfiguration:
+		return " (no longer in the configuration)"
+	case m.Template != "":
+		return fmt.Sprintf(" (%s %s)", m.Kind, m.Template)
 	}
-	switch s.ProviderStatus {
-	case state.StatusRead:
-		f.Read++
-		f.Delivered++
-	case state.StatusDelivered:
-		f.Delivered++
-	}
-	if r := s.Reply; r != nil {
-		f.Replied++
-		id := r.ID
-		if id == "" {
-			id = "text"
+	return fmt.Sprintf(" (%s)", m.Kind)
+}
+
+// otherOutcomes lists, on one line, what became of the sends besides the
+// funnel; "" when nothing did.
+func otherOutcomes(m *report.Message) string {
+	var parts []string
+	add := func(n int, what string, detail []report.Tally) {
+		if n == 0 {
+			return
 		}
-		f.Answers[id]++
+		s := fmt.Sprintf("%d %s", n, what)
+		switch {
+		case len(detail) == 1 && detail[0].Count == n:
+			s += " (" + detail[0].Name + ")"
+		case len(detail) > 0:
+			var ds []string
+			for _, t := range detail {
+				ds = append(ds, fmt.Sprintf("%s: %d", t.Name, t.Count))
+			}
+			s += " (" + strings.Join(ds, ", ") + ")"
+		}
+		parts = append(parts, s)
 	}
+	add(m.Failed, "failed", m.Failures)
+	add(m.Expired, "expired", nil)
+	add(m.NotTaken, "branch not taken", nil)
+	add(m.Suppressed, "suppressed", m.SuppressedBy)
+	add(m.Scheduled, "scheduled", nil)
+	add(m.Retry, "to retry", nil)
+	add(m.Unknown, "unknown", nil)
+	add(m.Orphaned, "orphaned", nil)
+	return strings.Join(parts, ", ")
 }

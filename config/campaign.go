@@ -53,6 +53,12 @@ func (w *SendWindow) Location(r *Recipient) (*time.Location, hcl.Diagnostics) {
 	return w.location(s)
 }
 
+// Zone returns the window's time zone when it is the same for every
+// recipient, nil when time_zone depends on the recipient.
+func (w *SendWindow) Zone() *time.Location {
+	return w.loc
+}
+
 func (w *SendWindow) location(s *evalScope) (*time.Location, hcl.Diagnostics) {
 	if w.zone == nil || w.zone.broken {
 		return time.UTC, nil

@@ -106,6 +106,15 @@ func (m *Message) Template() string {
 	return m.template
 }
 
+// WhenRange returns where m's when condition is written, for showing its
+// source; the zero range when m has none.
+func (m *Message) WhenRange() hcl.Range {
+	if m.when == nil {
+		return hcl.Range{}
+	}
+	return m.when.Range()
+}
+
 // Addr returns the message's address, "campaign.<c>.message.<m>".
 func (m *Message) Addr() string {
 	return "campaign." + m.Campaign.Name + ".message." + m.Name
