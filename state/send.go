@@ -106,6 +106,23 @@ type Send struct {
 	DeliveredAt time.Time
 	ReadAt      time.Time
 	Reply       *Reply
+
+	// History lists the earlier attempts at this send, oldest first, so
+	// that no message_id Briq ever returned for it is lost when it is
+	// tried again (a new intent) or when a result names another message
+	// than the one recorded. The latest attempt is the fields above. Sends
+	// recorded before the state kept history have none, whatever their
+	// Attempts.
+	History []Attempt
+}
+
+// Attempt is one earlier attempt at a send, as its result left it.
+type Attempt struct {
+	At             time.Time // its intent
+	Outcome        Outcome
+	MessageID      string
+	ConversationID string
+	ErrorCode      string
 }
 
 // Reply is the recipient's answer to a send.
@@ -138,7 +155,9 @@ type Intent struct {
 	Replace bool
 }
 
-// Result is the outcome of the attempt started by the latest intent.
+// Result is the outcome of the attempt started by the latest intent. An
+// empty MessageID or ConversationID keeps the one recorded; another
+// MessageID than the recorded one moves that one into History.
 type Result struct {
 	Addr           Addr
 	Outcome        Outcome
