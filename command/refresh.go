@@ -22,10 +22,13 @@ var refreshCommand = &subcommand{
   that still need them (accepted in the last 7 days), records replies that
   are opt-out keywords (the provider block's opt_out_keywords, by default
   STOP and UNSUBSCRIBE) as opt-outs, and resolves sends whose outcome is
-  unknown: a send whose message is found at the provider gets its
-  message_id; one that certainly never arrived (attempted over 2 minutes
-  ago) is due again; one that several messages could be stays unknown and
-  is named.
+  unknown, by evidence only: a send that has a message_id from the
+  provider's answer is looked up by it; the others are searched for in the
+  recipient's conversations. One found at the provider gets its message_id;
+  one whose message failed at the provider, or that certainly never arrived
+  (attempted over 2 minutes ago, every listing read to its end), is due
+  again; one that several messages could be stays unknown and is named; one
+  whose evidence could not be gathered stays unknown, and plan says why.
 
   It reads message listings page by page rather than asking about each send,
   and says how many requests it made. It needs a valid configuration, for
@@ -59,10 +62,12 @@ type refreshJSON struct {
 }
 
 type unknownJSON struct {
-	Found     int      `json:"found"`
-	Absent    int      `json:"absent"`
-	Ambiguous []string `json:"ambiguous"`
-	TooRecent int      `json:"too_recent"`
+	Found      int      `json:"found"`
+	Absent     int      `json:"absent"`
+	Failed     int      `json:"failed"`
+	Ambiguous  []string `json:"ambiguous"`
+	TooRecent  int      `json:"too_recent"`
+	Incomplete int      `json:"incomplete"`
 }
 
 func runRefresh(c *cli, args []string) int {
@@ -113,7 +118,8 @@ func runRefresh(c *cli, args []string) int {
 	if v.json {
 		out := refreshJSON{Requests: sum.Requests, Lookups: sum.Lookups, Statuses: sum.Statuses, Replies: sum.Replies,
 			OptOuts: sum.OptOuts, NotReached: sum.NotReached,
-			Unknown: unknownJSON{Found: sum.Found, Absent: sum.Absent, Ambiguous: []string{}, TooRecent: sum.TooRecent}}
+			Unknown: unknownJSON{Found: sum.Found, Absent: sum.Absent, Failed: sum.Failed, Ambiguous: []string{},
+				TooRecent: sum.TooRecent, Incomplete: sum.Incomplete}}
 		for _, a := range sum.Ambiguous {
 			out.Unknown.Ambiguous = append(out.Unknown.Ambiguous, a.String())
 		}
@@ -162,8 +168,10 @@ func refreshSummary(s refresh.Summary, err error) string {
 	}{
 		{s.Found, "found at the provider (message_id recorded)"},
 		{s.Absent, "certainly never arrived (due again)"},
+		{s.Failed, "failed at the provider (due again, message_id kept)"},
 		{len(s.Ambiguous), "still unknown (several messages could be theirs)"},
-		{s.TooRecent, "too recent to call absent (the next refresh will)"},
+		{s.TooRecent, "too recent to decide (a later refresh will)"},
+		{s.Incomplete, "still unknown (the provider's answers were incomplete; the next refresh tries again)"},
 	} {
 		if part.n > 0 {
 			unknown = append(unknown, fmt.Sprintf("%d %s", part.n, part.what))

@@ -322,7 +322,7 @@ func (b *builder) classify(c *config.Campaign, m *config.Message, r *config.Reci
 		case state.OutcomeAccepted:
 			return b.done(it, s)
 		case state.OutcomeUnknown:
-			it.Class, it.Reason = Unknown, fmt.Sprintf("sent at %s but its outcome was never recorded; run \"ujumbe refresh\"", stamp(s.IntentAt))
+			it.Class, it.Reason = Unknown, unknownReason(s)
 			return it, nil
 		case state.OutcomeFailed:
 			it.Class, it.Reason = Expired, "failed permanently: "+errorText(s)
