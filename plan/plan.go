@@ -486,26 +486,6 @@ func (b *builder) conversation(c *config.Campaign, m *config.Message, key string
 	return ""
 }
 
-// windowEnd is when the 24h window for m's recipient closes, by Briq's
-// rule: 24h after the latest template accepted or answer received in the
-// chain of messages m follows.
-func (b *builder) windowEnd(c *config.Campaign, m *config.Message, key string) time.Time {
-	var opened time.Time
-	for a := m.After; a != nil; a = a.After {
-		s, ok := b.get(state.Addr{Campaign: c.Name, Message: a.Name, Key: key})
-		if !ok || s.Outcome != state.OutcomeAccepted {
-			continue
-		}
-		if a.Kind == config.KindTemplate && s.ResultAt.After(opened) {
-			opened = s.ResultAt
-		}
-		if s.Reply != nil && s.Reply.At.After(opened) {
-			opened = s.Reply.At
-		}
-	}
-	return opened.Add(windowLength)
-}
-
 // orphans lists the sends the state holds that the configuration no longer
 // wants: their campaign, message or recipient is gone.
 func (b *builder) orphans() []Item {

@@ -24,6 +24,7 @@ type followed struct {
 	status          state.ProviderStatus
 	errCode, errMsg string
 	reply           *state.Reply // the earliest answer found
+	window          state.Window // its conversation's, when read
 }
 
 func (f *followed) needReply() bool   { return f.send.Reply == nil }
@@ -64,6 +65,9 @@ func (r *run) follow(ctx context.Context) error {
 		r.inbound(fs, &fs.unpaired[i], nil)
 	}
 	if err := r.lookUp(ctx, fs); err != nil {
+		return err
+	}
+	if err := r.readWindows(ctx, fs); err != nil {
 		return err
 	}
 	return r.record(ctx, fs)
@@ -288,7 +292,10 @@ func (r *run) record(ctx context.Context, fs *followSet) error {
 		if f.needReply() {
 			u.Reply = f.reply
 		}
-		if u.ProviderStatus != state.StatusNone || u.Reply != nil {
+		if f.windowChanged() {
+			u.Window = f.window
+		}
+		if u.ProviderStatus != state.StatusNone || u.Reply != nil || !u.Window.SeenAt.IsZero() {
 			updates = append(updates, u)
 		}
 	}
@@ -303,6 +310,9 @@ func (r *run) record(ctx context.Context, fs *followSet) error {
 			}
 			if u.Reply != nil {
 				s.Replies++
+			}
+			if !u.Window.SeenAt.IsZero() {
+				s.Windows++
 			}
 		})
 		return nil

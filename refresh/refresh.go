@@ -81,6 +81,12 @@ type Options struct {
 	// Now is the clock: the look-back, Settle, and the delivered and read
 	// times recorded. time.Now when nil.
 	Now func() time.Time
+	// Windows, when set, selects the followed sends whose conversation's
+	// 24h window refresh reads from the provider (window.open,
+	// window.expires_at) and records with the send, for plan to prefer to
+	// its own model: those a free-form follow-up still waits on. Nil reads
+	// no windows.
+	Windows func(state.Send) bool
 }
 
 // Summary counts what a Run did.
@@ -94,6 +100,9 @@ type Summary struct {
 	Replies int
 	// OptOuts is the number of phone numbers newly opted out.
 	OptOuts int
+	// Windows is the number of sends whose conversation's window, as the
+	// provider reports it, was recorded because it changed.
+	Windows int
 	// Found is the number of unknown sends found at the provider, now
 	// accepted with their message_id; Absent the number certainly absent,
 	// now due again; Failed the number whose message the provider reports
@@ -169,6 +178,11 @@ type Summary struct {
 // Options.MaxLookups. Statuses only move
 // forward; delivered and read times are when refresh first saw them (Briq
 // reports no per-status time), so they are upper bounds.
+//
+// Last, for the followed sends Options.Windows selects, it reads their
+// conversations' 24h windows as the provider reports them (one listing per
+// recipient, or the workspace's whole listing when there are many) and
+// records those that changed, for plan to prefer to its model.
 //
 // The Summary counts what was done even when Run returns an error; every
 // change it counts is durable.

@@ -159,8 +159,20 @@ func TestFormatGolden(t *testing.T) {
 	if err := s.RecordResult(Result{Addr: addr("C-0003"), Outcome: OutcomeUnknown, MessageID: "msg-C-0003", ErrorCode: "HTTP_500"}); err != nil {
 		t.Fatal(err)
 	}
+	// A window refresh saw, so its fields are pinned too.
+	window := Window{SeenAt: t0.Add(2 * time.Hour), Open: true, ExpiresAt: t0.Add(24 * time.Hour)}
+	if err := s.Refresh(Update{Addr: addr("C-0000"), Window: window}); err != nil {
+		t.Fatal(err)
+	}
 	journal := readFile(t, path+".wal")
+	live := contentsOf(s.State())
 	mustClose(t, s)
+	if d := cmp.Diff(live, contentsOf(mustRead(t, path))); d != "" {
+		t.Errorf("the snapshot reads back differently (-live +read):\n%s", d)
+	}
+	if got, _ := mustRead(t, path).Get(addr("C-0000")); got.Window != window {
+		t.Errorf("window read back %+v, want %+v", got.Window, window)
+	}
 	for name, got := range map[string][]byte{"journal.golden": journal, "snapshot.golden": readFile(t, path)} {
 		golden := filepath.Join("testdata", name)
 		if *update {

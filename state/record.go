@@ -58,6 +58,8 @@ type record struct {
 //	tx, ta                       opt-out text and time
 //	h    history: earlier attempts, oldest first, each an object with
 //	     ti, o, id, cv, ec as above (format version 2)
+//	tws, wo, twx                 conversation window: when seen, open
+//	                             (true), expires at (format version 2)
 //
 // Times are Unix milliseconds.
 
@@ -109,6 +111,13 @@ func appendRecord(dst []byte, r *record) []byte {
 			dst = appendStr(dst, "rtx", rp.Text)
 			dst = appendInt(dst, "rat", millis(rp.At))
 			dst = appendStr(dst, "rmi", rp.MessageID)
+		}
+		if w := s.Window; !w.SeenAt.IsZero() {
+			dst = appendInt(dst, "tws", millis(w.SeenAt))
+			if w.Open {
+				dst = append(dst, `,"wo":true`...)
+			}
+			dst = appendInt(dst, "twx", millis(w.ExpiresAt))
 		}
 		if len(s.History) > 0 {
 			dst = append(dst, `,"h":[`...)
@@ -316,6 +325,12 @@ func (d *decoder) record(line []byte) (record, error) {
 			r.replace = sc.boolean()
 		case "h":
 			s.History = sc.history()
+		case "tws":
+			s.Window.SeenAt = fromMillis(sc.num())
+		case "wo":
+			s.Window.Open = sc.boolean()
+		case "twx":
+			s.Window.ExpiresAt = fromMillis(sc.num())
 		case "from":
 			from = string(sc.str())
 		case "to":

@@ -317,6 +317,9 @@ func (st *State) apply(r *record) (int, error) {
 		if u.Reply != nil {
 			s.Reply = u.Reply
 		}
+		if !u.Window.SeenAt.IsZero() {
+			s.Window = u.Window
+		}
 		if u.ErrorCode != "" || u.ErrorMessage != "" {
 			s.ErrorCode, s.ErrorMessage = u.ErrorCode, u.ErrorMessage
 		}
@@ -448,6 +451,7 @@ type rec struct {
 type recMore struct {
 	reply   *Reply
 	history []Attempt
+	window  Window
 }
 
 // pack builds the rec for s. Its text fields must be checked (at most
@@ -483,10 +487,13 @@ func pack(s *Send, text string) rec {
 		}
 		r.str = string(b)
 	}
-	if s.Reply == nil && len(s.History) == 0 {
+	if s.Reply == nil && len(s.History) == 0 && s.Window.SeenAt.IsZero() {
 		return r
 	}
 	r.more = &recMore{}
+	if w := s.Window; !w.SeenAt.IsZero() {
+		r.more.window = Window{SeenAt: fromMillis(millis(w.SeenAt)), Open: w.Open, ExpiresAt: fromMillis(millis(w.ExpiresAt))}
+	}
 	if rp := s.Reply; rp != nil {
 		r.more.reply = &Reply{ID: strings.Clone(rp.ID), Title: strings.Clone(rp.Title), Text: strings.Clone(rp.Text),
 			At: fromMillis(millis(rp.At)), MessageID: strings.Clone(rp.MessageID)}
@@ -528,6 +535,7 @@ func (r *rec) send(a Addr) Send {
 		s.Reply = &cp
 	}
 	s.History = slices.Clone(r.more.history)
+	s.Window = r.more.window
 	return s
 }
 

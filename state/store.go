@@ -267,7 +267,7 @@ func (s *Store) Refresh(u Update) error {
 	}
 	_, err = s.submit(record{op: opRefresh, send: Send{
 		Addr: u.Addr, ProviderStatus: u.ProviderStatus, DeliveredAt: u.DeliveredAt, ReadAt: u.ReadAt, Reply: reply,
-		ErrorCode: u.ErrorCode, ErrorMessage: cleanText(u.ErrorMessage, maxField), UpdatedAt: s.at(u.At)}})
+		ErrorCode: u.ErrorCode, ErrorMessage: cleanText(u.ErrorMessage, maxField), Window: u.Window, UpdatedAt: s.at(u.At)}})
 	if err != nil {
 		return fmt.Errorf("refresh: %w", err)
 	}
