@@ -64,7 +64,8 @@ type Options struct {
 	// sends the listing did not show whose status is not final
 	// (DefaultMaxLookups when zero; negative means none). The newest such
 	// sends are looked up first; the rest wait for the next refresh and are
-	// counted in Summary.NotReached.
+	// counted in Summary.NotReached. Unknown sends that carry their own
+	// message_id are always looked up: that is their evidence.
 	MaxLookups int
 	// OptOutKeywords are the replies that opt a recipient out, compared
 	// with the reply's trimmed text (or a button's id) case-insensitively.
