@@ -41,7 +41,10 @@ func sandboxRun(t *testing.T, n int, faults sandbox.Faults, opts Options) (*sand
 	if opts.Rate == 0 {
 		opts.Rate = 1000
 	}
-	sum, runErr := Run(context.Background(), items(t, n), c, store, opts)
+	// A run that repeats a send without end is stopped, and fails the test.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sum, runErr := Run(ctx, items(t, n), c, store, opts)
 	return srv, store.State(), sum, runErr
 }
 
@@ -65,14 +68,17 @@ func TestAnswersWithAnID(t *testing.T) {
 			const n = 3
 			srv, st, sum, err := sandboxRun(t, n, tc.faults, Options{Parallelism: 1})
 			if tc.fatal != (err != nil) {
-				t.Fatalf("run error %v, want fatal %v", err, tc.fatal)
+				t.Errorf("run error %v, want fatal %v", err, tc.fatal)
 			}
 			stats := srv.Stats()
 			ids := map[string]string{}
 			for _, m := range stats.Messages {
 				ids[m.To] = m.ID
 			}
-			if int(stats.Sends) != len(stats.Messages) {
+			if len(stats.Duplicates) != 0 {
+				t.Errorf("the sandbox accepted duplicates: %v", stats.Duplicates)
+			}
+			if int(stats.Sends) != len(stats.Messages) || len(stats.Messages) > n {
 				t.Errorf("%d send requests for %d recorded messages: a send with an id was repeated", stats.Sends, len(stats.Messages))
 			}
 			recorded := 0
