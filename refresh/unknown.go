@@ -105,7 +105,9 @@ func (r *run) resolveByID(ctx context.Context, s state.Send, id, conv string, li
 	checked := fmt.Sprintf("looked up message_id %s", id)
 	switch {
 	case errors.Is(err, briq.ErrNotFound) && listed:
-		return r.undecided(s, id, checked+": not found, though the conversation's listing shows it", r.now, errIncomplete)
+		// The evidence contradicts itself. The id is not recorded, so the
+		// next refresh searches again rather than trust the 404.
+		return r.undecided(s, "", checked+": not found, though the conversation's listing shows it", r.now, errIncomplete)
 	case errors.Is(err, briq.ErrNotFound) && settled:
 		return r.decide(s, state.Result{Addr: s.Addr, Outcome: state.OutcomeRetry, MessageID: id, ConversationID: conv,
 			ErrorCode: s.ErrorCode, ErrorMessage: fmt.Sprintf("refresh %s: the provider has no such message (404), so it never arrived", stamp(r.now))},
