@@ -161,3 +161,23 @@ func TestUnknownIncompleteListing(t *testing.T) {
 		t.Errorf("second refresh: %+v, want it found", sum)
 	}
 }
+
+// TestFollowIgnoredStatusFilter: list items without status from a server
+// that ignores the status filter must not move every send to the last
+// status asked for (failed); the contradiction is noticed and the sends'
+// statuses are looked up one by one instead.
+func TestFollowIgnoredStatusFilter(t *testing.T) {
+	const n = 10
+	f := newFixture(t, nil)
+	f.campaign(n, false)
+	f.advance(6 * time.Second)
+	sum := f.refresh(statuslessIgnoringFilter(f), f.opts())
+	if sum.Lookups != n || sum.Statuses != n {
+		t.Errorf("summary %+v, want %d statuses from %d lookups", sum, n, n)
+	}
+	for i := range n {
+		if s := f.get(addr("offer", i)); s.ProviderStatus != state.StatusDelivered {
+			t.Errorf("%s is %s, want delivered", s.Addr, s.ProviderStatus)
+		}
+	}
+}

@@ -19,6 +19,7 @@ type followed struct {
 	needStatus bool // its recorded status is not final
 
 	seen            bool      // the outbound listing showed its message
+	suspect         bool      // seen, but its status came from a filter the server ignored
 	conv            string    // its conversation
 	created         time.Time // its message's created_at at the provider
 	status          state.ProviderStatus
@@ -133,6 +134,10 @@ func (r *run) readOutbound(ctx context.Context, fs *followSet) error {
 	if err != nil {
 		return err
 	}
+	// What each status-filtered pass showed, applied once every pass is
+	// in: the filter's values are not documented, so its answers are used
+	// only if they are consistent.
+	shown := map[state.ProviderStatus]map[*followed]listed{}
 	for _, want := range []state.ProviderStatus{state.StatusSent, state.StatusDelivered, state.StatusRead, state.StatusFailed} {
 		if !statusless {
 			break
@@ -141,16 +146,37 @@ func (r *run) readOutbound(ctx context.Context, fs *followSet) error {
 		if !ok {
 			continue
 		}
+		shown[want] = map[*followed]listed{}
 		q := briq.MessageQuery{Direction: briq.DirectionOutbound, Status: want.String(), Since: since}
 		err := r.eachMessage(ctx, q, func(m *briq.Message) {
 			if f := fs.byID[m.ID]; f != nil {
 				// A status on the item wins over the filter, in case a
 				// server ignores a filter value it does not know.
-				f.observe(cmp.Or(m.Status, want.String()))
+				shown[want][f] = listed{cmp.Or(m.Status, want.String()), m.Status != ""}
 			}
 		})
 		if err != nil {
 			return err
+		}
+	}
+	if filterIgnored(shown) {
+		// A message cannot be failed and also delivered or read: the server
+		// ignored the filter. Only statuses the items carry count; the
+		// sends are looked up one by one instead (up to MaxLookups).
+		for _, pass := range shown {
+			for f, l := range pass {
+				if l.fromItem {
+					f.observe(l.status)
+				} else {
+					f.suspect = true
+				}
+			}
+		}
+	} else {
+		for _, pass := range shown {
+			for f, l := range pass {
+				f.observe(l.status)
+			}
 		}
 	}
 	for _, f := range fs.byID {
@@ -166,6 +192,29 @@ func (r *run) readOutbound(ctx context.Context, fs *followSet) error {
 		})
 	}
 	return nil
+}
+
+// listed is a status a status-filtered listing gave a send: the item's own,
+// or else the filter's.
+type listed struct {
+	status   string
+	fromItem bool
+}
+
+// filterIgnored reports whether the status-filtered listings contradict
+// each other: one message listed both as failed and as delivered or read,
+// which Briq's lifecycle rules out (failed is the alternative to delivery),
+// so the server did not apply the filter.
+func filterIgnored(shown map[state.ProviderStatus]map[*followed]listed) bool {
+	for f := range shown[state.StatusFailed] {
+		if _, ok := shown[state.StatusDelivered][f]; ok {
+			return true
+		}
+		if _, ok := shown[state.StatusRead][f]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // readInbound lists the inbound messages since the oldest followed send,
@@ -239,7 +288,7 @@ func (fs *followSet) answered(m *briq.Message) *followed {
 func (r *run) lookUp(ctx context.Context, fs *followSet) error {
 	var todo []*followed
 	for _, f := range fs.byID {
-		if !f.seen && f.needStatus && !final(f.status) {
+		if (!f.seen || f.suspect) && f.needStatus && !final(f.status) {
 			todo = append(todo, f)
 		}
 	}

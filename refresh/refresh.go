@@ -174,9 +174,14 @@ type Summary struct {
 // Skew), taking each message's status and creation time; when the listing
 // gives no status (the documented item has no status field), it reads the
 // listing again once per status (sent, delivered, read, failed) that some
-// send has not reached yet. Sends with a status that is not final that the
-// outbound listing did not show are looked up one by one, up to
-// Options.MaxLookups. Statuses only move
+// send has not reached yet, filtered by status (a filter whose values Briq
+// does not document: when its answers contradict each other, a message
+// listed as failed and as delivered or read, the server ignored it, and
+// the statuses it implied are dropped). Sends with a status that is not
+// final that the outbound listing did not show, or whose status came from
+// an ignored filter, are looked up one by one, up to Options.MaxLookups
+// (statuses are for show and report; no send decision rests on them).
+// Statuses only move
 // forward; delivered and read times are when refresh first saw them (Briq
 // reports no per-status time), so they are upper bounds.
 //
