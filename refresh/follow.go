@@ -138,11 +138,31 @@ func (r *run) readOutbound(ctx context.Context, fs *followSet) error {
 	// in: the filter's values are not documented, so its answers are used
 	// only if they are consistent.
 	shown := map[state.ProviderStatus]map[*followed]listed{}
+	tentative := func(f *followed) state.ProviderStatus {
+		cur := f.status
+		for _, pass := range shown {
+			if l, ok := pass[f]; ok {
+				if st, err := state.ParseProviderStatus(l.status); err == nil && advances(st, cur) {
+					cur = st
+				}
+			}
+		}
+		return cur
+	}
 	for _, want := range []state.ProviderStatus{state.StatusSent, state.StatusDelivered, state.StatusRead, state.StatusFailed} {
 		if !statusless {
 			break
 		}
-		since, ok := r.since(fs, func(f *followed) bool { return f.needStatus && advances(want, f.status) })
+		// The earlier passes' answers already count for where this one
+		// starts, as they would if they were applied; but the failed pass
+		// covers every send not final before this run, so that a server
+		// that ignores the filter shows itself.
+		since, ok := r.since(fs, func(f *followed) bool {
+			if want == state.StatusFailed {
+				return f.needStatus && advances(want, f.status)
+			}
+			return f.needStatus && advances(want, tentative(f))
+		})
 		if !ok {
 			continue
 		}
