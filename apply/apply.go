@@ -26,6 +26,10 @@ type Journal interface {
 	RecordResult(r state.Result) error
 }
 
+// DefaultRateLimitRetries bounds the 429 answers one send may meet within a
+// run when Options.RateLimitRetries is zero.
+const DefaultRateLimitRetries = 8
+
 // Options configure a run.
 type Options struct {
 	Rate        float64 // sends per second across all workers
@@ -40,7 +44,13 @@ type Options struct {
 	// NeverReachedRetries is how often a request that certainly never
 	// reached Briq is repeated within the run (default 3).
 	NeverReachedRetries int
-	Breaker             Breaker
+	// RateLimitRetries is how often one send answered 429 without a
+	// message_id is repeated within the run, each time after Retry-After
+	// (default DefaultRateLimitRetries). When they are used up the send is
+	// recorded as a retry, not accepted, and the next apply tries again. A
+	// 429 that names a message_id is never repeated: it is in doubt.
+	RateLimitRetries int
+	Breaker          Breaker
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Progress, when set, is called after every finished send (from any
@@ -86,6 +96,9 @@ func Run(ctx context.Context, items []*plan.Item, c Client, j Journal, opts Opti
 	}
 	if opts.NeverReachedRetries <= 0 {
 		opts.NeverReachedRetries = 3
+	}
+	if opts.RateLimitRetries <= 0 {
+		opts.RateLimitRetries = DefaultRateLimitRetries
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -172,8 +185,9 @@ func (r *run) isStopped() bool {
 }
 
 // send makes one attempt at it: the intent, the request — repeated, under
-// the same intent, while Briq answers 429 or the request certainly never
-// reached it — and the result.
+// the same intent and within Options' bounds, while Briq answers 429
+// without a message_id or the request certainly never reached it — and the
+// result.
 func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 	now := r.opts.Now()
 	if ok, _ := it.StillDue(now); !ok {
@@ -193,18 +207,30 @@ func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 	}
 	var res *briq.SendResult
 	var err error
-	for neverReached := 0; ; {
+	for neverReached, limited := 0, 0; ; {
 		r.throttle.depart()
 		res, err = r.deliver(sendCtx, it, payload)
+		class := briq.ClassOf(err)
 		var be *briq.Error
-		switch class := briq.ClassOf(err); {
-		case class == briq.RateLimited && errors.As(err, &be):
+		if class == briq.RateLimited && errors.As(err, &be) {
 			r.throttle.slowDown(be.RetryAfter)
 			r.count(func(s *Summary) { s.RateLimited++ }, false)
-		case class == briq.NeverReached && neverReached < r.opts.NeverReachedRetries:
-			neverReached++
-			sleep(ctx, time.Duration(neverReached)*500*time.Millisecond)
+		}
+		// Repeat under the same intent only what briq's policy calls a
+		// resend of a class that may be repeated at once, within bounds.
+		again := class.Retryable() && briq.VerdictOf(err) == briq.Resend
+		switch {
+		case !again:
+		case class == briq.RateLimited:
+			limited++
+			again = limited <= r.opts.RateLimitRetries
 		default:
+			neverReached++
+			if again = neverReached <= r.opts.NeverReachedRetries; again {
+				sleep(ctx, time.Duration(neverReached)*500*time.Millisecond)
+			}
+		}
+		if !again {
 			r.record(it, res, err)
 			return
 		}
@@ -237,21 +263,19 @@ func (r *run) record(it *plan.Item, res *briq.SendResult, err error) {
 		result.ErrorMessage = err.Error()
 	}
 	class := briq.ClassOf(err)
-	switch class {
-	case briq.Accepted:
+	switch briq.VerdictOf(err) {
+	case briq.Exists:
 		result.Outcome = state.OutcomeAccepted
-	case briq.Permanent:
+	case briq.Refused:
 		result.Outcome = state.OutcomeFailed
-	case briq.WindowClosed:
+	case briq.Closed:
 		result.Outcome = state.OutcomeExpired
-	case briq.RateLimited, briq.NeverReached, briq.ProviderFailed, briq.Fatal:
-		// Not accepted, or failed at the provider with nothing delivered:
-		// the next apply may try again.
+	case briq.Resend:
 		result.Outcome = state.OutcomeRetry
-	default: // InDoubt, and anything unclassified
+	default: // Doubt: refresh resolves it, by its message_id when it has one
 		result.Outcome = state.OutcomeUnknown
 	}
-	if class == briq.Fatal {
+	if class.Stops() {
 		// Stop before recording, so no worker starts another request.
 		r.stop(fmt.Errorf("%w: %s: %v", ErrFatal, it.Addr, err))
 	}

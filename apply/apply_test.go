@@ -160,8 +160,12 @@ func TestOutcomes(t *testing.T) {
 			[]string{"intent", "expired"}, Summary{Expired: 1}},
 		{"validation is failed", []error{errOf(briq.Permanent, "VALIDATION_ERROR", "")},
 			[]string{"intent", "failed"}, Summary{Failed: 1}},
-		{"provider failure keeps its message_id, retried next run", []error{errOf(briq.ProviderFailed, "SEND_FAILED", "m-failed")},
-			[]string{"intent", "retry m-failed"}, Summary{Retry: 1}},
+		{"provider failure keeps its message_id, in doubt until polled", []error{errOf(briq.ProviderFailed, "SEND_FAILED", "m-failed")},
+			[]string{"intent", "unknown m-failed"}, Summary{Unknown: 1}},
+		{"provider failure without a record is retried next run", []error{errOf(briq.ProviderFailed, "SEND_FAILED", "")},
+			[]string{"intent", "retry"}, Summary{Retry: 1}},
+		{"429 with a message_id is in doubt, not repeated", []error{&briq.Error{Class: briq.RateLimited, MessageID: "m-limited"}},
+			[]string{"intent", "unknown m-limited"}, Summary{Unknown: 1, RateLimited: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

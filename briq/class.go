@@ -17,7 +17,8 @@ type Class int
 const (
 	// Accepted: 2xx with a message_id. The message exists at Briq.
 	Accepted Class = iota + 1
-	// RateLimited: 429. Not accepted; retry after Error.RetryAfter.
+	// RateLimited: 429. Not accepted; retry after Error.RetryAfter, unless
+	// the answer names a message_id (see VerdictOf).
 	RateLimited
 	// Fatal: every further send will fail the same way (401, 403, 404
 	// template or sender or any other 404 but a conversation's, 400 no
@@ -32,7 +33,8 @@ const (
 	// closed; only a template can reopen it.
 	WindowClosed
 	// ProviderFailed: 422 PROVIDER_UNAVAILABLE or SEND_FAILED. Briq kept a
-	// record (Error.MessageID, status "failed") that can be polled.
+	// record (Error.MessageID, status "failed") that must be polled before
+	// the send is tried again (see VerdictOf).
 	ProviderFailed
 	// InDoubt: the request may have been acted on and the answer is lost or
 	// unusable (timeout or connection loss after the request was written,
@@ -64,11 +66,93 @@ func (c Class) String() string {
 	return "Class(" + strconv.Itoa(int(c)) + ")"
 }
 
-// Retryable reports whether a send with this outcome was certainly not
-// accepted and may be sent again as it is: RateLimited (after RetryAfter) and
-// NeverReached. Every other class either exists at Briq, may exist, or would
-// fail again.
+// Retryable reports whether an outcome of this class may be repeated within
+// the same run, under the same intent: RateLimited (after RetryAfter) and
+// NeverReached, provided VerdictOf the answer is Resend — a 429 that names a
+// message_id is in doubt, not retried. Every other class either exists at
+// Briq, may exist, or would fail again.
 func (c Class) Retryable() bool { return c == RateLimited || c == NeverReached }
+
+// Stops reports whether an outcome of this class fails every further send,
+// so the run must stop at once: Fatal.
+func (c Class) Stops() bool { return c == Fatal }
+
+// Verdict is what a send's outcome means for that send beyond the request
+// (SPEC §4.1): the policy a run records. It depends on the Class and on
+// whether the answer named a message_id, since any message_id Briq returns,
+// on any answer, is a record that may exist and must be checked before the
+// send is called absent or failed. The zero value is not a verdict.
+type Verdict int
+
+const (
+	// Exists: accepted with a message_id. Never sent again.
+	Exists Verdict = iota + 1
+	// Resend: certainly not accepted and nothing named: a 429 or a failure
+	// that fails every send without a message_id, a request that never
+	// reached Briq, a provider failure without a record. The send may go
+	// again as it is (within the run only when its Class is Retryable).
+	Resend
+	// Doubt: Briq may hold a message for the send: an answer that named a
+	// message_id without accepting (5xx or 408 envelope, 429, 422 provider
+	// failure, reauth), or no usable answer at all. Never resent until
+	// evidence says it does not exist: its message_id looked up (404, or
+	// status failed after the settle time), or, without an id, a complete
+	// and settled listing of the recipient's conversations.
+	Doubt
+	// Refused: refused for this recipient; it will not succeed as it is.
+	// A message_id on the answer is kept all the same.
+	Refused
+	// Closed: the 24h window of the conversation is closed (WINDOW_CLOSED).
+	Closed
+)
+
+var verdictNames = [...]string{Exists: "exists", Resend: "resend", Doubt: "in doubt", Refused: "refused", Closed: "window closed"}
+
+// String returns the verdict in lower-case words.
+func (v Verdict) String() string {
+	if v > 0 && int(v) < len(verdictNames) {
+		return verdictNames[v]
+	}
+	return "Verdict(" + strconv.Itoa(int(v)) + ")"
+}
+
+// VerdictOf returns the Verdict for a send whose request returned err (nil
+// for an accepted send):
+//
+//	Accepted                              Exists
+//	Permanent                             Refused
+//	WindowClosed                          Closed
+//	RateLimited, Fatal, ProviderFailed    Doubt with a message_id, else Resend
+//	NeverReached                          Resend
+//	InDoubt (and anything unclassified)   Doubt
+func VerdictOf(err error) Verdict {
+	class := ClassOf(err)
+	switch class {
+	case Accepted:
+		return Exists
+	case Permanent:
+		return Refused
+	case WindowClosed:
+		return Closed
+	case NeverReached:
+		return Resend
+	case RateLimited, Fatal, ProviderFailed:
+		if MessageIDOf(err) != "" {
+			return Doubt
+		}
+		return Resend
+	}
+	return Doubt
+}
+
+// MessageIDOf returns the message_id an *Error in err carries, or "".
+func MessageIDOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.MessageID
+	}
+	return ""
+}
 
 // ClassOf returns the Class of an error returned by this package: Accepted
 // for nil, the *Error's Class when err wraps one, and InDoubt for any other
@@ -111,8 +195,9 @@ type Error struct {
 	// RetryAfter is the parsed Retry-After header of a 429 (seconds or
 	// HTTP-date); 0 when the header is absent, unparsable or in the past.
 	RetryAfter time.Duration
-	// MessageID and ConversationID are set when Briq kept a record of a
-	// failed send (422 provider failures) and the ids are pollable.
+	// MessageID and ConversationID are set when the answer's data named
+	// them, on any status (a 422 provider failure's pollable record, a 5xx
+	// or 429 envelope whose data carries an id).
 	MessageID, ConversationID string
 	// Err is the underlying transport or decoding error, if any.
 	Err error

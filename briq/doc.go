@@ -19,7 +19,8 @@
 //
 // It must not:
 //   - retry anything on its own: whether and when to resend is apply's decision,
-//     made from the Class (only [RateLimited] and [NeverReached] are safe);
+//     made by the policy beside the Class ([VerdictOf], [Class.Retryable]:
+//     only [RateLimited] without a message_id and [NeverReached] are safe);
 //   - send an Idempotency-Key or X-Idempotency-Key header (Briq documents none,
 //     and either header makes net/http replay a POST by itself);
 //   - log or print anything, read the environment or the state, or put the API

@@ -267,11 +267,13 @@ func (a *applier) applyMoves() error {
 // round refreshes, plans and sends what is due once, and returns the plan.
 func (a *applier) round(round int) (*plan.Plan, int) {
 	if a.o.refresh {
-		sum, err := refresh.Run(a.ctx, a.prov.client, a.store, refresh.Options{Now: a.prov.now, OptOutKeywords: a.cfg.Provider.OptOutKeywords})
+		sum, err := refresh.Run(a.ctx, a.prov.client, a.store, refresh.Options{Now: a.prov.now, OptOutKeywords: a.cfg.Provider.OptOutKeywords,
+			Windows: windowsFor(a.cfg, a.store.State())})
 		if err != nil {
 			return nil, a.fail("Refresh failed", err)
 		}
-		changed := sum.Statuses + sum.Replies + sum.OptOuts + sum.Found + sum.Absent + len(sum.Ambiguous) + sum.TooRecent + sum.NotReached
+		changed := sum.Statuses + sum.Replies + sum.OptOuts + sum.Found + sum.Absent + len(sum.Ambiguous) + sum.TooRecent + sum.NotReached +
+			sum.Failed + sum.Incomplete + sum.Windows
 		if changed > 0 && !a.o.view.json {
 			fmt.Fprintln(a.stdout, refreshSummary(sum, nil))
 		}

@@ -142,6 +142,10 @@ type rehearsalSettings struct {
 	Answers map[string]float64 `json:"answers"`
 	// OptOut is the share of customers who answer templates with STOP.
 	OptOut float64 `json:"opt_out"`
+	// MetaWindowRule applies Meta's window rule: only a customer's message
+	// opens the 24h window, so the rehearsal shows which free-form
+	// follow-ups would expire if a template alone did not open it.
+	MetaWindowRule bool `json:"meta_window_rule"`
 }
 
 // rehearsalOptions are the embedded sandbox's options: the templates of
@@ -166,6 +170,7 @@ func (c *cli) rehearsalOptions() (sandbox.Options, error) {
 		return so, fmt.Errorf("read %s: %w", path, err)
 	}
 	so.Seed, so.Silent, so.Answers, so.OptOut = rs.Seed, rs.Silent, rs.Answers, rs.OptOut
+	so.MetaWindowRule = rs.MetaWindowRule
 	return so, nil
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/refresh"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -22,10 +23,13 @@ var refreshCommand = &subcommand{
   that still need them (accepted in the last 7 days), records replies that
   are opt-out keywords (the provider block's opt_out_keywords, by default
   STOP and UNSUBSCRIBE) as opt-outs, and resolves sends whose outcome is
-  unknown: a send whose message is found at the provider gets its
-  message_id; one that certainly never arrived (attempted over 2 minutes
-  ago) is due again; one that several messages could be stays unknown and
-  is named.
+  unknown, by evidence only: a send that has a message_id from the
+  provider's answer is looked up by it; the others are searched for in the
+  recipient's conversations. One found at the provider gets its message_id;
+  one whose message failed at the provider, or that certainly never arrived
+  (attempted over 2 minutes ago, every listing read to its end), is due
+  again; one that several messages could be stays unknown and is named; one
+  whose evidence could not be gathered stays unknown, and plan says why.
 
   It reads message listings page by page rather than asking about each send,
   and says how many requests it made. It needs a valid configuration, for
@@ -52,6 +56,7 @@ type refreshJSON struct {
 	Statuses int         `json:"statuses_updated"`
 	Replies  int         `json:"replies_recorded"`
 	OptOuts  int         `json:"opt_outs_recorded"`
+	Windows  int         `json:"windows_recorded"`
 	Unknown  unknownJSON `json:"unknown"`
 	// NotReached counts sends left for the next refresh by the lookup cap.
 	NotReached int    `json:"not_reached"`
@@ -59,10 +64,12 @@ type refreshJSON struct {
 }
 
 type unknownJSON struct {
-	Found     int      `json:"found"`
-	Absent    int      `json:"absent"`
-	Ambiguous []string `json:"ambiguous"`
-	TooRecent int      `json:"too_recent"`
+	Found      int      `json:"found"`
+	Absent     int      `json:"absent"`
+	Failed     int      `json:"failed"`
+	Ambiguous  []string `json:"ambiguous"`
+	TooRecent  int      `json:"too_recent"`
+	Incomplete int      `json:"incomplete"`
 }
 
 func runRefresh(c *cli, args []string) int {
@@ -106,14 +113,16 @@ func runRefresh(c *cli, args []string) int {
 	}
 	defer prov.close()
 
-	sum, runErr := refresh.Run(c.ctx, prov.client, store, refresh.Options{Now: prov.now, OptOutKeywords: cfg.Provider.OptOutKeywords})
+	sum, runErr := refresh.Run(c.ctx, prov.client, store, refresh.Options{Now: prov.now, OptOutKeywords: cfg.Provider.OptOutKeywords,
+		Windows: windowsFor(cfg, store.State())})
 	if err := store.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
 	if v.json {
 		out := refreshJSON{Requests: sum.Requests, Lookups: sum.Lookups, Statuses: sum.Statuses, Replies: sum.Replies,
-			OptOuts: sum.OptOuts, NotReached: sum.NotReached,
-			Unknown: unknownJSON{Found: sum.Found, Absent: sum.Absent, Ambiguous: []string{}, TooRecent: sum.TooRecent}}
+			OptOuts: sum.OptOuts, Windows: sum.Windows, NotReached: sum.NotReached,
+			Unknown: unknownJSON{Found: sum.Found, Absent: sum.Absent, Failed: sum.Failed, Ambiguous: []string{},
+				TooRecent: sum.TooRecent, Incomplete: sum.Incomplete}}
 		for _, a := range sum.Ambiguous {
 			out.Unknown.Ambiguous = append(out.Unknown.Ambiguous, a.String())
 		}
@@ -142,6 +151,35 @@ func runRefresh(c *cli, args []string) int {
 	return exitOK
 }
 
+// windowsFor selects the sends whose conversation's 24h window refresh
+// reads from the provider: accepted sends of a message that a free-form
+// (text, media or interactive) follow-up comes after, while that follow-up
+// is not yet accepted for the same recipient. Nil when the configuration
+// has no free-form follow-up, so refresh reads no windows.
+func windowsFor(cfg *config.Config, st *state.State) func(state.Send) bool {
+	type msgKey struct{ campaign, message string }
+	followUps := map[msgKey][]string{}
+	for _, c := range cfg.Campaigns {
+		for _, m := range c.Messages {
+			if m.After != nil && m.Kind != config.KindTemplate {
+				k := msgKey{c.Name, m.After.Name}
+				followUps[k] = append(followUps[k], m.Name)
+			}
+		}
+	}
+	if len(followUps) == 0 {
+		return nil
+	}
+	return func(s state.Send) bool {
+		for _, child := range followUps[msgKey{s.Addr.Campaign, s.Addr.Message}] {
+			if cs, ok := st.Get(state.Addr{Campaign: s.Addr.Campaign, Message: child, Key: s.Addr.Key}); !ok || cs.Outcome != state.OutcomeAccepted {
+				return true
+			}
+		}
+		return false
+	}
+}
+
 // refreshSummary is the one-paragraph account of a refresh.
 func refreshSummary(s refresh.Summary, err error) string {
 	var b strings.Builder
@@ -155,6 +193,9 @@ func refreshSummary(s refresh.Summary, err error) string {
 	}
 	fmt.Fprintf(&b, ": %s updated, %s recorded, %s recorded.",
 		plural(s.Statuses, "status"), plural(s.Replies, "reply"), plural(s.OptOuts, "opt-out"))
+	if s.Windows > 0 {
+		fmt.Fprintf(&b, " %s changed as the provider reports them.", plural(s.Windows, "conversation window"))
+	}
 	var unknown []string
 	for _, part := range []struct {
 		n    int
@@ -162,8 +203,10 @@ func refreshSummary(s refresh.Summary, err error) string {
 	}{
 		{s.Found, "found at the provider (message_id recorded)"},
 		{s.Absent, "certainly never arrived (due again)"},
+		{s.Failed, "failed at the provider (due again, message_id kept)"},
 		{len(s.Ambiguous), "still unknown (several messages could be theirs)"},
-		{s.TooRecent, "too recent to call absent (the next refresh will)"},
+		{s.TooRecent, "too recent to decide (a later refresh will)"},
+		{s.Incomplete, "still unknown (the provider's answers were incomplete; the next refresh tries again)"},
 	} {
 		if part.n > 0 {
 			unknown = append(unknown, fmt.Sprintf("%d %s", part.n, part.what))

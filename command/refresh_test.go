@@ -218,11 +218,12 @@ func TestRefreshSummary(t *testing.T) {
 		{"nothing", refresh.Summary{Requests: 1},
 			"Refresh finished after 1 request to the provider: 0 statuses updated, 0 replies recorded, 0 opt-outs recorded."},
 		{"everything", refresh.Summary{Requests: 57, Lookups: 3, Statuses: 1, Replies: 1, OptOuts: 2, Found: 4, Absent: 1,
-			Ambiguous: []state.Addr{sendAddr(1), sendAddr(2)}, TooRecent: 1, NotReached: 1},
+			Failed: 1, Ambiguous: []state.Addr{sendAddr(1), sendAddr(2)}, TooRecent: 1, Incomplete: 1, NotReached: 1},
 			"Refresh finished after 57 requests to the provider (3 of them single-message lookups): 1 status updated, " +
 				"1 reply recorded, 2 opt-outs recorded. Unknown sends: 4 found at the provider (message_id recorded), " +
-				"1 certainly never arrived (due again), 2 still unknown (several messages could be theirs), " +
-				"1 too recent to call absent (the next refresh will). Left for the next refresh (lookup cap): " +
+				"1 certainly never arrived (due again), 1 failed at the provider (due again, message_id kept), " +
+				"2 still unknown (several messages could be theirs), 1 too recent to decide (a later refresh will), " +
+				"1 still unknown (the provider's answers were incomplete; the next refresh tries again). Left for the next refresh (lookup cap): " +
 				"1 send not in the provider's listing."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -54,6 +54,18 @@ Options:
   -reauth               Fail every send with WHATSAPP_REAUTH_REQUIRED.
   -no-workspace         Fail every request with 403 WORKSPACE_REQUIRED.
 
+  Answers Briq's documentation allows (off by default):
+  -accept-then-500=P    Record a share of sends, then answer 500 with the
+                        message_id in the error envelope's data.
+  -accept-then-504=P    Record a share of sends, then answer 504 without an id.
+  -rate-limit-with-id=P Record a share of sends, then answer 429 with the
+                        message_id in data.
+  -sent-200             Answer accepted sends 200 "sent" instead of 202 "pending".
+  -list-without-status  Leave status out of GET /v1/whatsapp/messages items, as
+                        the documented list item has none.
+  -meta-window-rule     Meta's window rule: only a customer's message opens the
+                        24h window; a template alone does not allow follow-ups.
+
 Exit status: 0 after a clean stop, 1 if the sandbox cannot start.
 `,
 	run: runSandbox,
@@ -87,6 +99,12 @@ func runSandbox(c *cli, args []string) int {
 	fs.Float64Var(&f.ProviderFail, "provider-fail", 0, "")
 	fs.BoolVar(&f.Reauth, "reauth", false, "")
 	fs.BoolVar(&f.NoWorkspace, "no-workspace", false, "")
+	fs.Float64Var(&f.AcceptThen500, "accept-then-500", 0, "")
+	fs.Float64Var(&f.AcceptThen504, "accept-then-504", 0, "")
+	fs.Float64Var(&f.RateLimitWithID, "rate-limit-with-id", 0, "")
+	fs.BoolVar(&f.Sent200, "sent-200", false, "")
+	fs.BoolVar(&f.ListWithoutStatus, "list-without-status", false, "")
+	fs.BoolVar(&opts.MetaWindowRule, "meta-window-rule", false, "")
 	if !c.parseFlags(fs, args) {
 		return exitError
 	}

@@ -180,4 +180,22 @@ func printSend(w io.Writer, s state.Send) {
 		}
 		fmt.Fprintf(w, "  %-10s = %q\n}\n", "at", r.At.UTC().Format(time.RFC3339))
 	}
+	if win := s.Window; !win.SeenAt.IsZero() {
+		fmt.Fprintf(w, "window {\n  %-10s = %v\n", "open", win.Open)
+		if !win.ExpiresAt.IsZero() {
+			fmt.Fprintf(w, "  %-10s = %q\n", "expires_at", win.ExpiresAt.UTC().Format(time.RFC3339))
+		}
+		fmt.Fprintf(w, "  %-10s = %q\n}\n", "seen_at", win.SeenAt.UTC().Format(time.RFC3339))
+	}
+	// Earlier attempts, oldest first: every message_id the provider ever
+	// gave this send.
+	for _, a := range s.History {
+		fmt.Fprintf(w, "attempt {\n  %-15s = %q\n  %-15s = %q\n", "intent_at", a.At.UTC().Format(time.RFC3339Nano), "outcome", a.Outcome.String())
+		for _, kv := range [][2]string{{"message_id", a.MessageID}, {"conversation_id", a.ConversationID}, {"error_code", a.ErrorCode}} {
+			if kv[1] != "" {
+				fmt.Fprintf(w, "  %-15s = %q\n", kv[0], kv[1])
+			}
+		}
+		fmt.Fprintln(w, "}")
+	}
 }

@@ -336,7 +336,7 @@ func (b *builder) classify(c *config.Campaign, m *config.Message, r *config.Reci
 		case state.OutcomeAccepted:
 			return b.done(it, s)
 		case state.OutcomeUnknown:
-			it.Class, it.Reason = Unknown, fmt.Sprintf("sent at %s but its outcome was never recorded; run \"ujumbe refresh\"", stamp(s.IntentAt))
+			it.Class, it.Reason = Unknown, unknownReason(s)
 			return it, nil
 		case state.OutcomeFailed:
 			it.Class, it.Reason = Expired, "failed permanently: "+errorText(s)
@@ -502,26 +502,6 @@ func (b *builder) conversation(c *config.Campaign, m *config.Message, key string
 		}
 	}
 	return ""
-}
-
-// windowEnd is when the 24h window for m's recipient closes, by Briq's
-// rule: 24h after the latest template accepted or answer received in the
-// chain of messages m follows.
-func (b *builder) windowEnd(c *config.Campaign, m *config.Message, key string) time.Time {
-	var opened time.Time
-	for a := m.After; a != nil; a = a.After {
-		s, ok := b.get(state.Addr{Campaign: c.Name, Message: a.Name, Key: key})
-		if !ok || s.Outcome != state.OutcomeAccepted {
-			continue
-		}
-		if a.Kind == config.KindTemplate && s.ResultAt.After(opened) {
-			opened = s.ResultAt
-		}
-		if s.Reply != nil && s.Reply.At.After(opened) {
-			opened = s.Reply.At
-		}
-	}
-	return opened.Add(windowLength)
 }
 
 // orphans lists the sends the state holds that the configuration no longer

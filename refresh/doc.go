@@ -12,9 +12,12 @@
 //     since the oldest outstanding send, not with one request per send; a
 //     capped fallback to GET /v1/whatsapp/messages/{id} for the few sends the
 //     listing does not show; a count of every request made;
-//   - the matching rule that turns an unknown send into an accepted one
-//     (its message found at the provider), a retry (certainly absent) or
-//     leaves it unknown (ambiguous or too recent), described on [Run];
+//   - the rule that turns an unknown send into an accepted one (its message
+//     found at the provider), a retry (its message failed, or certainly
+//     absent) or leaves it unknown (ambiguous, too recent, or the evidence
+//     incomplete) with a note saying why, described on [Run];
+//   - reading the 24h windows of the conversations a free-form follow-up
+//     waits on (Options.Windows), as the provider reports them;
 //   - recognising opt-out replies (Options.OptOutKeywords).
 //
 // It must not:
@@ -22,9 +25,15 @@
 //   - import config, plan, apply or command, print, or read flags and the
 //     environment; the caller passes the client, the opened (locked) store
 //     and the options;
-//   - call a send absent unless the provider's listing says so and the
-//     intent is older than Options.Settle: a send wrongly called absent is
-//     sent twice, one wrongly left unknown only waits for the next refresh;
+//   - call a send absent or failed on anything but evidence the Briq docs
+//     guarantee, and only once its intent is older than Options.Settle: its
+//     own message_id looked up (failed, or 404), or, for a send without one,
+//     a complete listing (every page, all statuses) of the recipient's
+//     conversations since the intent that shows no message it could be. Not
+//     on list items' status (the documented item has none), not on the
+//     status filter (its values are not documented), not on a listing that
+//     failed partway. A send wrongly called absent is sent twice; one wrongly
+//     left unknown only waits for the next refresh;
 //   - move a provider status backwards (pending < sent < delivered < read;
 //     failed is final), or replace a reply already recorded.
 package refresh

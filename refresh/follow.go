@@ -19,11 +19,13 @@ type followed struct {
 	needStatus bool // its recorded status is not final
 
 	seen            bool      // the outbound listing showed its message
+	suspect         bool      // seen, but its status came from a filter the server ignored
 	conv            string    // its conversation
 	created         time.Time // its message's created_at at the provider
 	status          state.ProviderStatus
 	errCode, errMsg string
 	reply           *state.Reply // the earliest answer found
+	window          state.Window // its conversation's, when read
 }
 
 func (f *followed) needReply() bool   { return f.send.Reply == nil }
@@ -64,6 +66,9 @@ func (r *run) follow(ctx context.Context) error {
 		r.inbound(fs, &fs.unpaired[i], nil)
 	}
 	if err := r.lookUp(ctx, fs); err != nil {
+		return err
+	}
+	if err := r.readWindows(ctx, fs); err != nil {
 		return err
 	}
 	return r.record(ctx, fs)
@@ -129,24 +134,69 @@ func (r *run) readOutbound(ctx context.Context, fs *followSet) error {
 	if err != nil {
 		return err
 	}
+	// What each status-filtered pass showed, applied once every pass is
+	// in: the filter's values are not documented, so its answers are used
+	// only if they are consistent.
+	shown := map[state.ProviderStatus]map[*followed]listed{}
+	tentative := func(f *followed) state.ProviderStatus {
+		cur := f.status
+		for _, pass := range shown {
+			if l, ok := pass[f]; ok {
+				if st, err := state.ParseProviderStatus(l.status); err == nil && advances(st, cur) {
+					cur = st
+				}
+			}
+		}
+		return cur
+	}
 	for _, want := range []state.ProviderStatus{state.StatusSent, state.StatusDelivered, state.StatusRead, state.StatusFailed} {
 		if !statusless {
 			break
 		}
-		since, ok := r.since(fs, func(f *followed) bool { return f.needStatus && advances(want, f.status) })
+		// The earlier passes' answers already count for where this one
+		// starts, as they would if they were applied; but the failed pass
+		// covers every send not final before this run, so that a server
+		// that ignores the filter shows itself.
+		since, ok := r.since(fs, func(f *followed) bool {
+			if want == state.StatusFailed {
+				return f.needStatus && advances(want, f.status)
+			}
+			return f.needStatus && advances(want, tentative(f))
+		})
 		if !ok {
 			continue
 		}
+		shown[want] = map[*followed]listed{}
 		q := briq.MessageQuery{Direction: briq.DirectionOutbound, Status: want.String(), Since: since}
 		err := r.eachMessage(ctx, q, func(m *briq.Message) {
 			if f := fs.byID[m.ID]; f != nil {
 				// A status on the item wins over the filter, in case a
 				// server ignores a filter value it does not know.
-				f.observe(cmp.Or(m.Status, want.String()))
+				shown[want][f] = listed{cmp.Or(m.Status, want.String()), m.Status != ""}
 			}
 		})
 		if err != nil {
 			return err
+		}
+	}
+	if filterIgnored(shown) {
+		// A message cannot be failed and also delivered or read: the server
+		// ignored the filter. Only statuses the items carry count; the
+		// sends are looked up one by one instead (up to MaxLookups).
+		for _, pass := range shown {
+			for f, l := range pass {
+				if l.fromItem {
+					f.observe(l.status)
+				} else {
+					f.suspect = true
+				}
+			}
+		}
+	} else {
+		for _, pass := range shown {
+			for f, l := range pass {
+				f.observe(l.status)
+			}
 		}
 	}
 	for _, f := range fs.byID {
@@ -162,6 +212,29 @@ func (r *run) readOutbound(ctx context.Context, fs *followSet) error {
 		})
 	}
 	return nil
+}
+
+// listed is a status a status-filtered listing gave a send: the item's own,
+// or else the filter's.
+type listed struct {
+	status   string
+	fromItem bool
+}
+
+// filterIgnored reports whether the status-filtered listings contradict
+// each other: one message listed both as failed and as delivered or read,
+// which Briq's lifecycle rules out (failed is the alternative to delivery),
+// so the server did not apply the filter.
+func filterIgnored(shown map[state.ProviderStatus]map[*followed]listed) bool {
+	for f := range shown[state.StatusFailed] {
+		if _, ok := shown[state.StatusDelivered][f]; ok {
+			return true
+		}
+		if _, ok := shown[state.StatusRead][f]; ok {
+			return true
+		}
+	}
+	return false
 }
 
 // readInbound lists the inbound messages since the oldest followed send,
@@ -235,7 +308,7 @@ func (fs *followSet) answered(m *briq.Message) *followed {
 func (r *run) lookUp(ctx context.Context, fs *followSet) error {
 	var todo []*followed
 	for _, f := range fs.byID {
-		if !f.seen && f.needStatus && !final(f.status) {
+		if (!f.seen || f.suspect) && f.needStatus && !final(f.status) {
 			todo = append(todo, f)
 		}
 	}
@@ -288,7 +361,10 @@ func (r *run) record(ctx context.Context, fs *followSet) error {
 		if f.needReply() {
 			u.Reply = f.reply
 		}
-		if u.ProviderStatus != state.StatusNone || u.Reply != nil {
+		if f.windowChanged() {
+			u.Window = f.window
+		}
+		if u.ProviderStatus != state.StatusNone || u.Reply != nil || !u.Window.SeenAt.IsZero() {
 			updates = append(updates, u)
 		}
 	}
@@ -303,6 +379,9 @@ func (r *run) record(ctx context.Context, fs *followSet) error {
 			}
 			if u.Reply != nil {
 				s.Replies++
+			}
+			if !u.Window.SeenAt.IsZero() {
+				s.Windows++
 			}
 		})
 		return nil

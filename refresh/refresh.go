@@ -64,7 +64,8 @@ type Options struct {
 	// sends the listing did not show whose status is not final
 	// (DefaultMaxLookups when zero; negative means none). The newest such
 	// sends are looked up first; the rest wait for the next refresh and are
-	// counted in Summary.NotReached.
+	// counted in Summary.NotReached. Unknown sends that carry their own
+	// message_id are always looked up: that is their evidence.
 	MaxLookups int
 	// OptOutKeywords are the replies that opt a recipient out, compared
 	// with the reply's trimmed text (or a button's id) case-insensitively.
@@ -81,6 +82,12 @@ type Options struct {
 	// Now is the clock: the look-back, Settle, and the delivered and read
 	// times recorded. time.Now when nil.
 	Now func() time.Time
+	// Windows, when set, selects the followed sends whose conversation's
+	// 24h window refresh reads from the provider (window.open,
+	// window.expires_at) and records with the send, for plan to prefer to
+	// its own model: those a free-form follow-up still waits on. Nil reads
+	// no windows.
+	Windows func(state.Send) bool
 }
 
 // Summary counts what a Run did.
@@ -94,16 +101,25 @@ type Summary struct {
 	Replies int
 	// OptOuts is the number of phone numbers newly opted out.
 	OptOuts int
+	// Windows is the number of sends whose conversation's window, as the
+	// provider reports it, was recorded because it changed.
+	Windows int
 	// Found is the number of unknown sends found at the provider, now
 	// accepted with their message_id; Absent the number certainly absent,
-	// now due again.
-	Found, Absent int
+	// now due again; Failed the number whose message the provider reports
+	// failed after Options.Settle, now due again with that id kept.
+	Found, Absent, Failed int
 	// Ambiguous lists the unknown sends left unknown because more than one
 	// message at the provider could be theirs, in address order.
 	Ambiguous []state.Addr
 	// TooRecent is the number of unknown sends with no message at the
-	// provider but an intent younger than Options.Settle; left unknown.
+	// provider, or a failed or missing one, but an intent younger than
+	// Options.Settle; left unknown.
 	TooRecent int
+	// Incomplete is the number of unknown sends left unknown because the
+	// evidence could not be gathered: a listing that could not be read to
+	// its end, or a lookup that kept failing.
+	Incomplete int
 	// NotReached is the number of sends whose status is not final that
 	// were neither in the listing nor looked up (Options.MaxLookups).
 	NotReached int
@@ -112,29 +128,39 @@ type Summary struct {
 // Run brings the state in store up to date with the provider behind c. The
 // caller holds the store open (and so locked) for the whole run.
 //
-// First it resolves unknown sends. For each recipient phone with unknown
-// sends it lists the phone's conversations (GET /v1/whatsapp/conversations
-// ?recipient=PHONE, keeping only those whose recipient_phone is that phone)
-// and, in each, the outbound messages since the earliest of those intents
-// less Options.Skew. A message is a candidate for an unknown send when no
-// send in the state (to that phone) records its message_id, it was created
-// no earlier than the send's intent less Skew, and its status is not
-// failed (a failed message reached nobody, so sending again duplicates
-// nothing). Then:
-//   - exactly one candidate, and it is a candidate of no other unknown send
-//     to the phone: the send is accepted with that message_id and
-//     conversation_id;
-//   - no candidate, and the intent is older than Options.Settle: the send
-//     certainly never reached the provider and becomes a retry, due again;
-//   - no candidate but a younger intent: left unknown (TooRecent);
-//   - otherwise: left unknown (Ambiguous).
+// First it resolves unknown sends, by evidence only, never by the absence
+// of evidence the Briq docs do not promise (SPEC §4.1):
+//   - a send that carries a message_id of its own (from any answer: a 5xx or
+//     408 envelope, a 429, a 422 provider failure) is looked up with GET
+//     /v1/whatsapp/messages/{id}: found and not failed, it is accepted with
+//     that id; failed, or 404, it becomes a retry (due again, the id kept)
+//     once its intent is older than Options.Settle;
+//   - the others are searched for. For each recipient phone it lists the
+//     phone's conversations (GET /v1/whatsapp/conversations?recipient=PHONE
+//     &status=all, every page, keeping only those whose recipient_phone is
+//     that phone) and, in each, every outbound message since the earliest
+//     of those intents less Options.Skew, whatever its status (every page;
+//     no status filter, whose values Briq does not document). A message is
+//     a candidate for a send when no send to the phone records its id (in
+//     any attempt) and it was created no earlier than the send's intent
+//     less Skew. Exactly one candidate, a candidate of no other unknown
+//     send: the send takes its id — accepted when the listing says it did
+//     not fail, otherwise decided by looking the id up as above. No
+//     candidate and an intent older than Settle: certainly absent, a
+//     retry. No candidate but a younger intent: left unknown (TooRecent).
+//     Several: left unknown (Ambiguous).
+//
+// A listing or lookup that cannot be completed (after the retries of every
+// read) leaves the sends concerned unknown (Incomplete) and the run goes on;
+// every send left unknown gets a note in its error message saying what was
+// checked, when, and from when a refresh can decide, which plan shows.
 //
 // Briq has no idempotency key or client reference (briq-whatsapp-api.md
-// §20), so this rule is the best the API allows, and it has limits: a
+// §20), so the search is the best the API allows, and it has limits: a
 // message sent to the same phone by another tool or by hand after the
 // intent is taken for the send; two unknown sends to one phone within Skew
-// of each other stay ambiguous; a failed message (not a candidate) makes
-// its send due again; and the listing is trusted to be complete.
+// of each other stay ambiguous; and a complete listing is trusted to show
+// every message Briq holds in those conversations.
 //
 // Then it follows the accepted sends within Options.LookBack, reading
 // workspace-wide listings 200 messages a page. It reads every inbound
@@ -148,11 +174,21 @@ type Summary struct {
 // Skew), taking each message's status and creation time; when the listing
 // gives no status (the documented item has no status field), it reads the
 // listing again once per status (sent, delivered, read, failed) that some
-// send has not reached yet. Sends with a status that is not final that the
-// outbound listing did not show are looked up one by one, up to
-// Options.MaxLookups. Statuses only move
+// send has not reached yet, filtered by status (a filter whose values Briq
+// does not document: when its answers contradict each other, a message
+// listed as failed and as delivered or read, the server ignored it, and
+// the statuses it implied are dropped). Sends with a status that is not
+// final that the outbound listing did not show, or whose status came from
+// an ignored filter, are looked up one by one, up to Options.MaxLookups
+// (statuses are for show and report; no send decision rests on them).
+// Statuses only move
 // forward; delivered and read times are when refresh first saw them (Briq
 // reports no per-status time), so they are upper bounds.
+//
+// Last, for the followed sends Options.Windows selects, it reads their
+// conversations' 24h windows as the provider reports them (one listing per
+// recipient, or the workspace's whole listing when there are many) and
+// records those that changed, for plan to prefer to its model.
 //
 // The Summary counts what was done even when Run returns an error; every
 // change it counts is durable.

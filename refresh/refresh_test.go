@@ -289,17 +289,18 @@ func TestUnknownResolution(t *testing.T) {
 	f.srv.SetFaults(sandbox.Faults{})
 	intent(state.Addr{Campaign: "other", Message: "offer", Key: "k00004"}, phoneOf(4), 9*time.Minute)
 	// 5: the only message failed at the provider: it reached nobody, so
-	// the send is absent.
+	// the send is due again, with the failed message's id kept.
 	intent(addr("offer", 5), phoneOf(5), 10*time.Minute)
 	f.srv.SetFaults(sandbox.Faults{ProviderFail: 1})
-	if _, err := f.client.SendMessage(ctx, &briq.MessageRequest{To: phoneOf(5), Type: briq.TypeTemplate,
-		TemplateName: "welcome", Variables: map[string]string{"1": "z"}}); briq.ClassOf(err) != briq.ProviderFailed {
+	failed, err := f.client.SendMessage(ctx, &briq.MessageRequest{To: phoneOf(5), Type: briq.TypeTemplate,
+		TemplateName: "welcome", Variables: map[string]string{"1": "z"}})
+	if briq.ClassOf(err) != briq.ProviderFailed {
 		t.Fatalf("provider failure: %v", err)
 	}
 	f.srv.SetFaults(sandbox.Faults{})
 
 	sum := f.refresh(nil, f.opts())
-	want := refresh.Summary{Absent: 3, TooRecent: 1,
+	want := refresh.Summary{Absent: 2, Failed: 1, TooRecent: 1,
 		Ambiguous: []state.Addr{addr("offer", 3), addr("offer", 4), {Campaign: "other", Message: "offer", Key: "k00004"}}}
 	if diff := cmp.Diff(want, sum, cmpSummaryCounts); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)
@@ -315,6 +316,9 @@ func TestUnknownResolution(t *testing.T) {
 	}
 	if s := f.get(addr("offer", 2)); s.MessageID != res.MessageID {
 		t.Errorf("the claimed send changed: %+v", s)
+	}
+	if s := f.get(addr("offer", 5)); s.MessageID != failed.MessageID || s.ProviderStatus != state.StatusFailed {
+		t.Errorf("the send whose message failed: %+v, want message_id %s, failed", s, failed.MessageID)
 	}
 	// An absent send may be sent again, as apply would.
 	f.mustSend(addr("offer", 0), phoneOf(0), "")

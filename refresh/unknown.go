@@ -1,9 +1,12 @@
 package refresh
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ujumbe/ujumbe/briq"
@@ -15,11 +18,15 @@ type candidate struct {
 	id, conv string
 	created  time.Time
 	status   string // as listed; "" when the listing gives none
-	failed   bool
 }
 
-// resolveUnknown applies Run's matching rule to every unknown send, one
-// recipient phone per worker.
+// errIncomplete marks evidence refresh could not gather (a listing or a
+// lookup that failed after its retries): the sends concerned stay unknown
+// and the run goes on with the others.
+var errIncomplete = errors.New("incomplete evidence")
+
+// resolveUnknown applies Run's rule to every unknown send, one recipient
+// phone per worker.
 func (r *run) resolveUnknown(ctx context.Context) error {
 	st := r.store.State()
 	byPhone := map[string][]state.Send{}
@@ -32,14 +39,24 @@ func (r *run) resolveUnknown(ctx context.Context) error {
 		return nil
 	}
 	// A message in a conversation with PHONE can only be claimed by a send
-	// to PHONE, so only those message_ids are needed.
+	// to PHONE, so only those message_ids are needed: every id any send to
+	// it was ever given, earlier attempts included.
 	claimed := make(map[string]map[string]bool, len(byPhone))
 	for phone := range byPhone {
 		claimed[phone] = map[string]bool{}
 	}
 	for s := range st.Sends(state.Pattern{}) {
-		if ids := claimed[s.Phone]; ids != nil && s.MessageID != "" {
+		ids := claimed[s.Phone]
+		if ids == nil {
+			continue
+		}
+		if s.MessageID != "" {
 			ids[s.MessageID] = true
+		}
+		for _, h := range s.History {
+			if h.MessageID != "" {
+				ids[h.MessageID] = true
+			}
 		}
 	}
 	phones := make([]string, 0, len(byPhone))
@@ -54,8 +71,74 @@ func (r *run) resolveUnknown(ctx context.Context) error {
 }
 
 // resolvePhone resolves the unknown sends to one phone; claimed holds the
-// message_ids the state records for sends to it.
+// message_ids the state records for sends to it. A send that carries its
+// own message_id is looked up by it; the others are searched for.
 func (r *run) resolvePhone(ctx context.Context, phone string, sends []state.Send, claimed map[string]bool) error {
+	var search []state.Send
+	for _, s := range sends {
+		if s.MessageID == "" {
+			search = append(search, s)
+			continue
+		}
+		if err := r.resolveByID(ctx, s, s.MessageID, s.ConversationID, false); err != nil {
+			return err
+		}
+	}
+	if len(search) == 0 {
+		return nil
+	}
+	return r.search(ctx, phone, search, claimed)
+}
+
+// resolveByID decides the unknown send s by the message id (in conv) that
+// Briq named for it or that its search found (listed): a message that
+// exists and did not fail makes it accepted with that id; one that failed,
+// or (unless listed, which would contradict the listing) a 404, makes it a
+// retry once its intent is older than Options.Settle; before that, or when
+// the lookup fails, it stays unknown with a note.
+func (r *run) resolveByID(ctx context.Context, s state.Send, id, conv string, listed bool) error {
+	d, err := call(ctx, r, func() (*briq.MessageDetail, error) {
+		r.lookups.Add(1)
+		return r.c.GetMessage(ctx, id)
+	})
+	settled := r.settled(s)
+	checked := fmt.Sprintf("looked up message_id %s", id)
+	switch {
+	case errors.Is(err, briq.ErrNotFound) && listed:
+		// The evidence contradicts itself. The id is not recorded, so the
+		// next refresh searches again rather than trust the 404.
+		return r.undecided(s, "", checked+": not found, though the conversation's listing shows it", r.now, errIncomplete)
+	case errors.Is(err, briq.ErrNotFound) && settled:
+		return r.decide(s, state.Result{Addr: s.Addr, Outcome: state.OutcomeRetry, MessageID: id, ConversationID: conv,
+			ErrorCode: s.ErrorCode, ErrorMessage: fmt.Sprintf("refresh %s: the provider has no such message (404), so it never arrived", stamp(r.now))},
+			func(sum *Summary) { sum.Absent++ })
+	case errors.Is(err, briq.ErrNotFound):
+		return r.undecided(s, id, checked+": not found yet", s.IntentAt.Add(r.opts.Settle), nil)
+	case err != nil:
+		if fatal(ctx, err) {
+			return err
+		}
+		return r.undecided(s, id, checked+": "+err.Error(), r.now, errIncomplete)
+	case d.Status == briq.StatusFailed && settled:
+		return r.decide(s, state.Result{Addr: s.Addr, Outcome: state.OutcomeRetry, MessageID: id,
+			ConversationID: cmp.Or(d.ConversationID, conv), ProviderStatus: state.StatusFailed,
+			ErrorCode:    cmp.Or(d.ErrorCode, s.ErrorCode),
+			ErrorMessage: fmt.Sprintf("refresh %s: message %s failed at the provider: %s", stamp(r.now), id, cmp.Or(d.ErrorMessage, "no reason given"))},
+			func(sum *Summary) { sum.Failed++ })
+	case d.Status == briq.StatusFailed:
+		return r.undecided(s, id, checked+": failed, but younger than the settle time", s.IntentAt.Add(r.opts.Settle), nil)
+	}
+	status, _ := state.ParseProviderStatus(d.Status)
+	return r.decide(s, state.Result{Addr: s.Addr, Outcome: state.OutcomeAccepted, MessageID: id,
+		ConversationID: cmp.Or(d.ConversationID, conv), ProviderStatus: status},
+		func(sum *Summary) { sum.Found++ })
+}
+
+// search resolves the unknown sends to phone that carry no message_id by
+// the listing of the phone's conversations: every conversation with the
+// phone, every outbound message in each since the earliest intent less
+// Skew, all statuses, every page.
+func (r *run) search(ctx context.Context, phone string, sends []state.Send, claimed map[string]bool) error {
 	since := sends[0].IntentAt
 	for _, s := range sends[1:] {
 		if s.IntentAt.Before(since) {
@@ -63,10 +146,19 @@ func (r *run) resolvePhone(ctx context.Context, phone string, sends []state.Send
 		}
 	}
 	since = since.Add(-r.opts.Skew)
-	cands, err := r.candidates(ctx, phone, since, claimed)
+	cands, convs, err := r.candidates(ctx, phone, since, claimed)
 	if err != nil {
-		return err
+		if fatal(ctx, err) {
+			return err
+		}
+		for _, s := range sends {
+			if err := r.undecided(s, "", "listing the conversations of "+phone+" failed: "+err.Error(), r.now, errIncomplete); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
+	checked := fmt.Sprintf("listed every outbound message since %s in %d conversation(s) with %s", stamp(since), convs, phone)
 	// Which candidates each send could be, and how many sends each
 	// candidate could belong to.
 	mine := make([][]*candidate, len(sends))
@@ -84,22 +176,31 @@ func (r *run) resolvePhone(ctx context.Context, phone string, sends []state.Send
 		c := mine[i]
 		switch {
 		case len(c) == 1 && users[c[0].id] == 1 && c[0].id != "":
-			status, _ := state.ParseProviderStatus(c[0].status)
-			err = r.store.RecordResult(state.Result{Addr: s.Addr, Outcome: state.OutcomeAccepted,
-				MessageID: c[0].id, ConversationID: c[0].conv, ProviderStatus: status})
-			if err == nil {
-				r.count(func(sum *Summary) { sum.Found++ })
+			if c[0].status != "" && c[0].status != briq.StatusFailed {
+				// The message exists and did not fail.
+				status, _ := state.ParseProviderStatus(c[0].status)
+				err = r.decide(s, state.Result{Addr: s.Addr, Outcome: state.OutcomeAccepted,
+					MessageID: c[0].id, ConversationID: c[0].conv, ProviderStatus: status},
+					func(sum *Summary) { sum.Found++ })
+			} else {
+				// The listing does not say (or says failed): the status
+				// endpoint decides, with the id recorded either way.
+				err = r.resolveByID(ctx, s, c[0].id, c[0].conv, true)
 			}
-		case len(c) == 0 && r.now.Sub(s.IntentAt) >= r.opts.Settle:
-			err = r.store.RecordResult(state.Result{Addr: s.Addr, Outcome: state.OutcomeRetry,
-				ErrorMessage: fmt.Sprintf("refresh found no message to %s at the provider since the attempt of %s, so it never arrived",
-					phone, s.IntentAt.UTC().Format(time.RFC3339))})
-			if err == nil {
-				r.count(func(sum *Summary) { sum.Absent++ })
-			}
+		case len(c) == 0 && r.settled(s):
+			err = r.decide(s, state.Result{Addr: s.Addr, Outcome: state.OutcomeRetry, ErrorCode: s.ErrorCode,
+				ErrorMessage: fmt.Sprintf("refresh %s %s and found no message that could be the attempt of %s, so it never arrived",
+					stamp(r.now), checked, stamp(s.IntentAt))},
+				func(sum *Summary) { sum.Absent++ })
 		case len(c) == 0:
-			r.count(func(sum *Summary) { sum.TooRecent++ })
+			err = r.undecided(s, "", checked+": none yet", s.IntentAt.Add(r.opts.Settle), nil)
 		default:
+			ids := make([]string, len(c))
+			for j := range c {
+				ids[j] = c[j].id
+			}
+			err = r.undecided(s, "", fmt.Sprintf("%s: %d messages could be this send (%s), and other unknown sends may claim them",
+				checked, len(c), strings.Join(ids, ", ")), time.Time{}, nil)
 			r.count(func(sum *Summary) { sum.Ambiguous = append(sum.Ambiguous, s.Addr) })
 		}
 		if err != nil {
@@ -109,12 +210,57 @@ func (r *run) resolvePhone(ctx context.Context, phone string, sends []state.Send
 	return nil
 }
 
+// settled reports whether s's intent is older than Options.Settle, so that
+// a message refresh does not see is not one still on its way.
+func (r *run) settled(s state.Send) bool { return r.now.Sub(s.IntentAt) >= r.opts.Settle }
+
+// decide records the result that resolves s and counts it.
+func (r *run) decide(s state.Send, res state.Result, count func(*Summary)) error {
+	res.At = r.now
+	if err := r.store.RecordResult(res); err != nil {
+		return err
+	}
+	r.count(count)
+	return nil
+}
+
+// undecided leaves s unknown and records why: what was checked (with the
+// message id refresh now knows for it, if any) and from when a later
+// refresh can decide (zero when only the operator can, as for an
+// ambiguous send). reason is errIncomplete for evidence that could not be
+// gathered, nil otherwise; it decides the counter (Incomplete, TooRecent;
+// Ambiguous is counted by the caller).
+func (r *run) undecided(s state.Send, id, checked string, next time.Time, reason error) error {
+	note := fmt.Sprintf("refresh %s %s", stamp(r.now), checked)
+	switch {
+	case reason != nil:
+		note += "; the next refresh tries again"
+	case !next.IsZero():
+		note += "; a refresh from " + stamp(next) + " on can decide"
+	default:
+		note += "; only the operator can decide (ujumbe apply -replace=ADDR sends it again)"
+	}
+	res := state.Result{Addr: s.Addr, Outcome: state.OutcomeUnknown, MessageID: id, ConversationID: s.ConversationID,
+		ErrorCode: s.ErrorCode, ErrorMessage: note, At: r.now}
+	if err := r.store.RecordResult(res); err != nil {
+		return err
+	}
+	switch {
+	case reason != nil:
+		r.count(func(sum *Summary) { sum.Incomplete++ })
+	case !next.IsZero():
+		r.count(func(sum *Summary) { sum.TooRecent++ })
+	}
+	return nil
+}
+
 // candidates lists the outbound messages to phone created at or after since
-// that no send claims and that did not fail.
-func (r *run) candidates(ctx context.Context, phone string, since time.Time, claimed map[string]bool) ([]*candidate, error) {
+// that no send claims, whatever their status, and how many conversations
+// with phone there are. Any listing it cannot complete is an error.
+func (r *run) candidates(ctx context.Context, phone string, since time.Time, claimed map[string]bool) ([]*candidate, int, error) {
 	var convs []string
 	err := eachPage(ctx, r, conversationPage, func(limit, offset int) (*briq.Page[briq.Conversation], error) {
-		return r.c.ListConversations(ctx, briq.ConversationQuery{Recipient: phone, Limit: limit, Offset: offset})
+		return r.c.ListConversations(ctx, briq.ConversationQuery{Recipient: phone, Status: briq.ConversationsAll, Limit: limit, Offset: offset})
 	}, func(cv *briq.Conversation) {
 		// The filter is documented as exact; checking it anyway keeps
 		// another recipient's messages from ever becoming candidates.
@@ -123,12 +269,10 @@ func (r *run) candidates(ctx context.Context, phone string, since time.Time, cla
 		}
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var out []*candidate
 	for _, conv := range convs {
-		var found []*candidate
-		statusless := false
 		q := briq.MessageQuery{ConversationID: conv, Direction: briq.DirectionOutbound, Since: since}
 		err := r.eachMessage(ctx, q, func(m *briq.Message) {
 			// Only what certainly rules a message out is checked: a message
@@ -136,32 +280,22 @@ func (r *run) candidates(ctx context.Context, phone string, since time.Time, cla
 			// it absent and so sent twice. Missing fields rule nothing out.
 			if claimed[m.ID] || m.ConversationID != "" && m.ConversationID != conv ||
 				!m.CreatedAt.IsZero() && m.CreatedAt.Before(since) ||
-				slices.ContainsFunc(found, func(c *candidate) bool { return c.id == m.ID }) {
+				slices.ContainsFunc(out, func(c *candidate) bool { return c.id == m.ID }) {
 				return
 			}
-			found = append(found, &candidate{id: m.ID, conv: conv, created: m.CreatedAt.Time, status: m.Status,
-				failed: m.Status == briq.StatusFailed})
-			statusless = statusless || m.Status == ""
+			out = append(out, &candidate{id: m.ID, conv: conv, created: m.CreatedAt.Time, status: m.Status})
 		})
-		if err == nil && statusless {
-			// The listing gives no status: ask for the failed ones.
-			q.Status = briq.StatusFailed
-			err = r.eachMessage(ctx, q, func(m *briq.Message) {
-				for _, c := range found {
-					if c.id == m.ID {
-						c.failed = true
-					}
-				}
-			})
-		}
 		if err != nil {
-			return nil, err
-		}
-		for _, c := range found {
-			if !c.failed {
-				out = append(out, c)
-			}
+			return nil, 0, err
 		}
 	}
-	return out, nil
+	return out, len(convs), nil
 }
+
+// fatal reports whether err must end the run rather than leave the sends
+// concerned unknown: a cancelled run, or an answer that fails every read.
+func fatal(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || briq.ClassOf(err) == briq.Fatal
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }

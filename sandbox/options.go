@@ -78,6 +78,15 @@ type Options struct {
 	// answer arrives, in sandbox time. The zero value means [1m, 10m].
 	ReplyDelay ReplyDelay
 
+	// MetaWindowRule applies Meta's own 24h window rule instead of Briq's:
+	// only an inbound customer message opens or refreshes the window, so a
+	// template alone does not allow free-form follow-ups (they get 422
+	// WINDOW_CLOSED) and conversations report window.open accordingly.
+	// Briq documents that a template reopens the window (the default); a
+	// rehearsal with this switch shows which follow-ups would expire if
+	// Briq behaved as Meta does.
+	MetaWindowRule bool
+
 	// Faults are the faults injected from the start; SetFaults changes them.
 	Faults Faults
 }
@@ -134,6 +143,37 @@ type Faults struct {
 	// NoWorkspace makes every /v1 request fail with 403 WORKSPACE_REQUIRED,
 	// as for a key whose app is not linked to a workspace.
 	NoWorkspace bool
+
+	// The answers below are all ones Briq's documentation allows for a send
+	// it accepted. Each is off by default; the shares are drawn per accepted
+	// send, in this order, before DropAfterAccept.
+
+	// AcceptThen500 is the share of accepted sends answered 500 with an
+	// error envelope (WaErrorEnvelope) whose data carries the recorded
+	// message's message_id, conversation_id and status: the docs say such
+	// a data "carries the pollable message_id" of a send that produced a
+	// record. The message is live and is delivered like any other.
+	AcceptThen500 float64
+
+	// AcceptThen504 is the share of accepted sends answered 504 with an
+	// error envelope whose data is null, as a gateway that gave up waiting
+	// would: the message is recorded and delivered, the client learns no id.
+	AcceptThen504 float64
+
+	// RateLimitWithID is the share of accepted sends answered 429 with
+	// Retry-After: 1 and the recorded message's message_id in data: a 429
+	// that nonetheless produced a live message (Briq documents no 429 body).
+	RateLimitWithID float64
+
+	// Sent200 answers accepted sends 200 with status "sent" and a
+	// provider_message_id, the G1/G2 "sent immediately" path, instead of
+	// 202 "pending"; the message reads as sent from then on.
+	Sent200 bool
+
+	// ListWithoutStatus leaves status, error_code and error_message out of
+	// the items of GET /v1/whatsapp/messages, as the documented list item
+	// schema has no status field. The status filter still applies.
+	ListWithoutStatus bool
 }
 
 // Sender is one of the workspace's WhatsApp numbers, as GET
@@ -318,7 +358,9 @@ func (f Faults) check() error {
 		return errors.New("latency and jitter must not be negative")
 	}
 	return checkShares(share{"fail-5xx", f.Fail5xx}, share{"drop-after-accept", f.DropAfterAccept},
-		share{"unreachable", f.Unreachable}, share{"provider-fail", f.ProviderFail})
+		share{"unreachable", f.Unreachable}, share{"provider-fail", f.ProviderFail},
+		share{"accept-then-500", f.AcceptThen500}, share{"accept-then-504", f.AcceptThen504},
+		share{"rate-limit-with-id", f.RateLimitWithID})
 }
 
 type share struct {

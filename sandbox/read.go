@@ -24,9 +24,10 @@ type messageItem struct {
 	Content         rawObject `json:"content"`
 	CreatedAt       time.Time `json:"created_at"`
 	PairedMessageID *string   `json:"paired_message_id"`
-	Status          string    `json:"status"`
-	ErrorCode       *string   `json:"error_code,omitempty"`
-	ErrorMessage    *string   `json:"error_message,omitempty"`
+	// Status is left out (empty) under Faults.ListWithoutStatus.
+	Status       string  `json:"status,omitempty"`
+	ErrorCode    *string `json:"error_code,omitempty"`
+	ErrorMessage *string `json:"error_message,omitempty"`
 }
 
 // messageDetail is WaMessageDetail. Briq shows status, provider_message_id
@@ -69,7 +70,7 @@ func (s *Server) status(m *message, now time.Time) string {
 		return "read"
 	case age >= d.Delivered:
 		return "delivered"
-	case age >= d.Sent:
+	case age >= d.Sent, m.SentNow:
 		return "sent"
 	}
 	return "pending"
@@ -258,7 +259,11 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, c *call) {
 		return cmp.Compare(b.seq, a.seq)
 	})
 	for _, m := range paginate(match, offset, limit) {
-		items = append(items, s.item(m, now))
+		it := s.item(m, now)
+		if c.faults.ListWithoutStatus {
+			it.Status, it.ErrorCode, it.ErrorMessage = "", nil, nil
+		}
+		items = append(items, it)
 	}
 	s.st.mu.RUnlock()
 	if items == nil {
@@ -286,8 +291,8 @@ type windowItem struct {
 	ExpiresAt *time.Time `json:"expires_at"`
 }
 
-func (c *conversation) item(now time.Time) conversationItem {
-	open, expires := c.window(now)
+func (c *conversation) item(now time.Time, meta bool) conversationItem {
+	open, expires := c.window(now, meta)
 	it := conversationItem{
 		ID: c.ID, SenderID: c.Sender, RecipientPhone: c.Recipient, IsActive: open,
 		Window: windowItem{Open: open}, CreatedAt: c.Created, UpdatedAt: c.Created,
@@ -336,7 +341,7 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, c *ca
 		if senderID != "" && conv.Sender != senderID || recipient != "" && conv.Recipient != recipient {
 			continue
 		}
-		it := conv.item(now)
+		it := conv.item(now, s.cfg.MetaWindowRule)
 		if status == "open" && !it.Window.Open || status == "unread" && it.UnreadCount == 0 {
 			continue
 		}

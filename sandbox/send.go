@@ -428,13 +428,41 @@ func (s *Server) deliver(w http.ResponseWriter, c *call, snd *send) {
 		c.failWith(w, res.status, data, res.err)
 		return
 	}
+	if s.misanswer(w, c, data) {
+		return
+	}
 	if c.faults.DropAfterAccept > 0 && c.draw(drawDrop) < c.faults.DropAfterAccept {
 		s.stats.dropped.Add(1)
 		c.wait()
 		drop(w)
 		return
 	}
+	if m.SentNow {
+		data.Status = "sent"
+		data.ProviderMessageID = s.wamid(m, data.Status)
+		c.ok(w, http.StatusOK, data)
+		return
+	}
 	c.ok(w, http.StatusAccepted, data)
+}
+
+// misanswer applies the faults that answer an accepted send (data) with an
+// error status: AcceptThen500, AcceptThen504 and RateLimitWithID. It
+// reports whether it answered.
+func (s *Server) misanswer(w http.ResponseWriter, c *call, data sendData) bool {
+	f := c.faults
+	switch {
+	case f.AcceptThen500 > 0 && c.draw(drawAccept500) < f.AcceptThen500:
+		c.failWith(w, http.StatusInternalServerError, data, apiError{Code: codeInternal, Message: "injected server error after the message was recorded"})
+	case f.AcceptThen504 > 0 && c.draw(drawAccept504) < f.AcceptThen504:
+		c.failWith(w, http.StatusGatewayTimeout, nil, apiError{Code: codeGatewayTimeout, Message: "injected gateway timeout after the message was recorded"})
+	case f.RateLimitWithID > 0 && c.draw(drawLimitWithID) < f.RateLimitWithID:
+		w.Header().Set("Retry-After", "1")
+		c.failWith(w, http.StatusTooManyRequests, data, apiError{Code: codeRateLimited, Message: "injected rate limit after the message was recorded"})
+	default:
+		return false
+	}
+	return true
 }
 
 // drop closes the client's connection without an answer.
@@ -491,8 +519,12 @@ func (s *Server) record(c *call, snd *send, msgID, convID string) result {
 	}
 
 	if snd.kind != "template" {
-		if open := conv != nil && isOpen(conv, now); !open {
-			return result{status: http.StatusUnprocessableEntity, err: apiError{Code: codeWindowClosed, Message: "the 24h window is closed; send a template first"}}
+		if open := conv != nil && isOpen(conv, now, s.cfg.MetaWindowRule); !open {
+			msg := "the 24h window is closed; send a template first"
+			if s.cfg.MetaWindowRule {
+				msg = "the 24h window is closed: only a message from the customer opens it"
+			}
+			return result{status: http.StatusUnprocessableEntity, err: apiError{Code: codeWindowClosed, Message: msg}}
 		}
 	}
 	if f := c.faults.Unreachable; f > 0 && unit(s.cfg.Seed, drawUnreachable, 0, recipient) < f {
@@ -509,7 +541,8 @@ func (s *Server) record(c *call, snd *send, msgID, convID string) result {
 		st.rateCount++
 	}
 
-	m := &message{ID: msgID, Sender: senderID, To: recipient, Outbound: true, Kind: snd.kind, Content: snd.content, Digest: snd.digest, At: now}
+	m := &message{ID: msgID, Sender: senderID, To: recipient, Outbound: true, Kind: snd.kind, Content: snd.content, Digest: snd.digest, At: now,
+		SentNow: c.faults.Sent200}
 	res := result{msg: m}
 	switch {
 	case c.faults.Reauth:
@@ -552,8 +585,8 @@ func (s *Server) record(c *call, snd *send, msgID, convID string) result {
 	return res
 }
 
-func isOpen(c *conversation, now time.Time) bool {
-	open, _ := c.window(now)
+func isOpen(c *conversation, now time.Time, meta bool) bool {
+	open, _ := c.window(now, meta)
 	return open
 }
 

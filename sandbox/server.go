@@ -262,6 +262,7 @@ const (
 	codeRateLimited          = "RATE_LIMITED"
 	codeNotFound             = "NOT_FOUND"
 	codeInternal             = "INTERNAL_ERROR"
+	codeGatewayTimeout       = "GATEWAY_TIMEOUT"
 )
 
 // envelope is Briq's response wrapper.

@@ -25,6 +25,9 @@ type message struct {
 	Reason string `json:"reason,omitempty"`
 	// Paired is, on an inbound message, the id of the outbound one it answers.
 	Paired string `json:"paired,omitempty"`
+	// SentNow marks an outbound message answered 200 "sent" (Faults.Sent200):
+	// it reads as sent from the start.
+	SentNow bool `json:"sent_now,omitempty"`
 
 	seq   uint64   // insertion order, the tie-break for equal times
 	reply *message // on an outbound message, its scheduled answer
@@ -56,9 +59,13 @@ type conversation struct {
 
 // window reports whether the 24h window is open at now and when it expires
 // (zero if nothing ever opened it). Briq's rule: an accepted template or an
-// inbound customer message opens or refreshes it.
-func (c *conversation) window(now time.Time) (open bool, expires time.Time) {
+// inbound customer message opens or refreshes it. Meta's rule (meta): only
+// an inbound customer message does.
+func (c *conversation) window(now time.Time, meta bool) (open bool, expires time.Time) {
 	t := c.opened
+	if meta {
+		t = time.Time{}
+	}
 	for _, in := range c.inbound {
 		if in.visible(now) && in.At.After(t) {
 			t = in.At

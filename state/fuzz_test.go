@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -124,6 +125,26 @@ func writeJournalSeeds(t *testing.T, dir string) {
 	}
 }
 
+// TestVersion1Loads: a snapshot and a journal written by format version 1,
+// before sends kept their attempt history, load to the sends today's code
+// records for the same changes (testdata/v1 holds the version 1 goldens).
+func TestVersion1Loads(t *testing.T) {
+	fresh := mustOpen(t, statePath(t))
+	populate(t, fresh, "C", 6)
+	want := contentsOf(fresh.State())
+	want.Lineage = "00000000-0000-4000-8000-000000000000"
+	mustClose(t, fresh)
+	for file, suffix := range map[string]string{"snapshot": "", "journal": ".wal"} {
+		path := statePath(t)
+		if err := os.WriteFile(path+suffix, readFile(t, filepath.Join("testdata", "v1", file)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(want, contentsOf(mustRead(t, path))); d != "" {
+			t.Errorf("version 1 %s (-want +got):\n%s", file, d)
+		}
+	}
+}
+
 // TestFormatGolden pins the file format: a change to it shows here, and
 // must come with a new Version. Regenerate with -update.
 func TestFormatGolden(t *testing.T) {
@@ -132,8 +153,27 @@ func TestFormatGolden(t *testing.T) {
 	path := statePath(t)
 	s := mustOpen(t, path)
 	populate(t, s, "C", 6)
+	// A retried send, so the history is pinned too.
+	if err := s.RecordIntent(Intent{Addr: addr("C-0003"), Phone: "+255700C-0003", At: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordResult(Result{Addr: addr("C-0003"), Outcome: OutcomeUnknown, MessageID: "msg-C-0003", ErrorCode: "HTTP_500"}); err != nil {
+		t.Fatal(err)
+	}
+	// A window refresh saw, so its fields are pinned too.
+	window := Window{SeenAt: t0.Add(2 * time.Hour), Open: true, ExpiresAt: t0.Add(24 * time.Hour)}
+	if err := s.Refresh(Update{Addr: addr("C-0000"), Window: window}); err != nil {
+		t.Fatal(err)
+	}
 	journal := readFile(t, path+".wal")
+	live := contentsOf(s.State())
 	mustClose(t, s)
+	if d := cmp.Diff(live, contentsOf(mustRead(t, path))); d != "" {
+		t.Errorf("the snapshot reads back differently (-live +read):\n%s", d)
+	}
+	if got, _ := mustRead(t, path).Get(addr("C-0000")); got.Window != window {
+		t.Errorf("window read back %+v, want %+v", got.Window, window)
+	}
 	for name, got := range map[string][]byte{"journal.golden": journal, "snapshot.golden": readFile(t, path)} {
 		golden := filepath.Join("testdata", name)
 		if *update {

@@ -1,10 +1,12 @@
 package state
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 )
 
@@ -57,6 +59,10 @@ type record struct {
 //	rpl  replace (true)          from, to  address patterns (rm, mv); an
 //	                             mv of several moves has lists of them
 //	tx, ta                       opt-out text and time
+//	h    history: earlier attempts, oldest first, each an object with
+//	     ti, o, id, cv, ec as above (format version 2)
+//	tws, wo, twx                 conversation window: when seen, open
+//	                             (true), expires at (format version 2)
 //
 // Times are Unix milliseconds.
 
@@ -123,6 +129,31 @@ func appendRecord(dst []byte, r *record) []byte {
 			dst = appendStr(dst, "rtx", rp.Text)
 			dst = appendInt(dst, "rat", millis(rp.At))
 			dst = appendStr(dst, "rmi", rp.MessageID)
+		}
+		if w := s.Window; !w.SeenAt.IsZero() {
+			dst = appendInt(dst, "tws", millis(w.SeenAt))
+			if w.Open {
+				dst = append(dst, `,"wo":true`...)
+			}
+			dst = appendInt(dst, "twx", millis(w.ExpiresAt))
+		}
+		if len(s.History) > 0 {
+			dst = append(dst, `,"h":[`...)
+			for i := range s.History {
+				h := &s.History[i]
+				if i > 0 {
+					dst = append(dst, ',')
+				}
+				dst = append(dst, `{"o":"`...)
+				dst = append(dst, h.Outcome.String()...)
+				dst = append(dst, '"')
+				dst = appendInt(dst, "ti", millis(h.At))
+				dst = appendStr(dst, "id", h.MessageID)
+				dst = appendStr(dst, "cv", h.ConversationID)
+				dst = appendStr(dst, "ec", h.ErrorCode)
+				dst = append(dst, '}')
+			}
+			dst = append(dst, ']')
 		}
 		if r.replace {
 			dst = append(dst, `,"rpl":true`...)
@@ -310,6 +341,14 @@ func (d *decoder) record(line []byte) (record, error) {
 			reply().MessageID = string(sc.str())
 		case "rpl":
 			r.replace = sc.boolean()
+		case "h":
+			s.History = sc.history()
+		case "tws":
+			s.Window.SeenAt = fromMillis(sc.num())
+		case "wo":
+			s.Window.Open = sc.boolean()
+		case "twx":
+			s.Window.ExpiresAt = fromMillis(sc.num())
 		case "from":
 			from = sc.strs()
 		case "to":
@@ -505,6 +544,38 @@ func (sc *scanner) num() int64 {
 		return -v
 	}
 	return v
+}
+
+// history reads the array of earlier attempts. Few sends have one, so
+// encoding/json reads it, from the scanner's position to the array's end.
+func (sc *scanner) history() []Attempt {
+	if sc.err != nil {
+		return nil
+	}
+	var raw []struct {
+		O  string `json:"o"`
+		Ti int64  `json:"ti"`
+		ID string `json:"id"`
+		Cv string `json:"cv"`
+		Ec string `json:"ec"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(sc.b[sc.i:]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		sc.fail("bad history: %v", err)
+		return nil
+	}
+	sc.i += int(dec.InputOffset())
+	out := make([]Attempt, len(raw))
+	for i, h := range raw {
+		o := slices.Index(outcomeNames[:], h.O)
+		if o < 0 {
+			sc.fail("unknown outcome %q in history", h.O)
+			return nil
+		}
+		out[i] = Attempt{At: fromMillis(h.Ti), Outcome: Outcome(o), MessageID: h.ID, ConversationID: h.Cv, ErrorCode: h.Ec}
+	}
+	return out
 }
 
 func (sc *scanner) boolean() bool {

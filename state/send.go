@@ -106,6 +106,34 @@ type Send struct {
 	DeliveredAt time.Time
 	ReadAt      time.Time
 	Reply       *Reply
+	// Window is the 24h window of the send's conversation as the provider
+	// last reported it; zero when refresh never looked.
+	Window Window
+
+	// History lists the earlier attempts at this send, oldest first, so
+	// that no message_id Briq ever returned for it is lost when it is
+	// tried again (a new intent) or when a result names another message
+	// than the one recorded. The latest attempt is the fields above. Sends
+	// recorded before the state kept history have none, whatever their
+	// Attempts.
+	History []Attempt
+}
+
+// Window is a conversation's 24h window as Briq reported it (the G2
+// conversation's window.open and window.expires_at) at SeenAt.
+type Window struct {
+	SeenAt    time.Time // zero: never reported
+	Open      bool
+	ExpiresAt time.Time // zero when the provider gave none
+}
+
+// Attempt is one earlier attempt at a send, as its result left it.
+type Attempt struct {
+	At             time.Time // its intent
+	Outcome        Outcome
+	MessageID      string
+	ConversationID string
+	ErrorCode      string
 }
 
 // Reply is the recipient's answer to a send.
@@ -138,7 +166,9 @@ type Intent struct {
 	Replace bool
 }
 
-// Result is the outcome of the attempt started by the latest intent.
+// Result is the outcome of the attempt started by the latest intent. An
+// empty MessageID or ConversationID keeps the one recorded; another
+// MessageID than the recorded one moves that one into History.
 type Result struct {
 	Addr           Addr
 	Outcome        Outcome
@@ -160,5 +190,7 @@ type Update struct {
 	Reply          *Reply
 	ErrorCode      string
 	ErrorMessage   string
-	At             time.Time // zero: Options.Now
+	// Window, when its SeenAt is set, replaces the recorded window.
+	Window Window
+	At     time.Time // zero: Options.Now
 }

@@ -12,8 +12,9 @@ import (
 )
 
 // Version is the format version of the files this package writes. It refuses
-// files of a later version.
-const Version = 1
+// files of a later version and reads every earlier one: version 2 added a
+// send's attempt history (the "h" field), which version 1 files lack.
+const Version = 2
 
 var (
 	// ErrConflict marks a change the recorded state does not allow, such as
@@ -267,6 +268,8 @@ func (st *State) apply(r *record) (int, error) {
 				return 0, conflictf("%s is already %s%s; only an explicit replace sends it again", a, cur.outcome, idNote(cur.messageID()))
 			}
 			s.Attempts = int(cur.attempts) + 1
+			prev := cur.send(a)
+			s.History = appendAttempt(prev.History, &prev)
 		}
 		st.put(a, pack(&s, r.text), cur)
 		return 1, nil
@@ -280,9 +283,13 @@ func (st *State) apply(r *record) (int, error) {
 			return 0, conflictf("%s has no attempt in doubt: it is %s%s", a, cur.outcome, idNote(cur.messageID()))
 		}
 		s := cur.send(a)
+		if id := r.send.MessageID; id != "" && s.MessageID != "" && id != s.MessageID {
+			// Another message than the one recorded: keep that one too.
+			s.History = appendAttempt(s.History, &s)
+		}
 		s.Outcome = r.send.Outcome
-		s.MessageID = r.send.MessageID
-		s.ConversationID = r.send.ConversationID
+		s.MessageID = cmp.Or(r.send.MessageID, s.MessageID)
+		s.ConversationID = cmp.Or(r.send.ConversationID, s.ConversationID)
 		s.ProviderStatus = r.send.ProviderStatus
 		s.ErrorCode = r.send.ErrorCode
 		s.ErrorMessage = r.send.ErrorMessage
@@ -309,6 +316,9 @@ func (st *State) apply(r *record) (int, error) {
 		}
 		if u.Reply != nil {
 			s.Reply = u.Reply
+		}
+		if !u.Window.SeenAt.IsZero() {
+			s.Window = u.Window
 		}
 		if u.ErrorCode != "" || u.ErrorMessage != "" {
 			s.ErrorCode, s.ErrorMessage = u.ErrorCode, u.ErrorMessage
@@ -436,6 +446,16 @@ func idNote(id string) string {
 	return " (message_id " + id + ")"
 }
 
+// appendAttempt returns history with the latest attempt of s added, unless
+// that attempt left nothing worth keeping (no result, no id, no error).
+func appendAttempt(history []Attempt, s *Send) []Attempt {
+	if s.Outcome == OutcomeUnknown && s.MessageID == "" && s.ErrorCode == "" {
+		return history
+	}
+	return append(slices.Clip(history), Attempt{At: s.IntentAt, Outcome: s.Outcome,
+		MessageID: s.MessageID, ConversationID: s.ConversationID, ErrorCode: s.ErrorCode})
+}
+
 // conflict is an ErrConflict with its own message.
 type conflict struct{ msg string }
 
@@ -460,7 +480,14 @@ type rec struct {
 	status   ProviderStatus
 	// Unix milliseconds; 0 is the zero time.
 	intentAt, resultAt, updatedAt, deliveredAt, readAt int64
-	reply                                              *Reply
+	more                                               *recMore // nil for most sends
+}
+
+// recMore holds the fields few sends have, so the others do not pay for them.
+type recMore struct {
+	reply   *Reply
+	history []Attempt
+	window  Window
 }
 
 // pack builds the rec for s. Its text fields must be checked (at most
@@ -496,9 +523,20 @@ func pack(s *Send, text string) rec {
 		}
 		r.str = string(b)
 	}
+	if s.Reply == nil && len(s.History) == 0 && s.Window.SeenAt.IsZero() {
+		return r
+	}
+	r.more = &recMore{}
+	if w := s.Window; !w.SeenAt.IsZero() {
+		r.more.window = Window{SeenAt: fromMillis(millis(w.SeenAt)), Open: w.Open, ExpiresAt: fromMillis(millis(w.ExpiresAt))}
+	}
 	if rp := s.Reply; rp != nil {
-		r.reply = &Reply{ID: strings.Clone(rp.ID), Title: strings.Clone(rp.Title), Text: strings.Clone(rp.Text),
+		r.more.reply = &Reply{ID: strings.Clone(rp.ID), Title: strings.Clone(rp.Title), Text: strings.Clone(rp.Text),
 			At: fromMillis(millis(rp.At)), MessageID: strings.Clone(rp.MessageID)}
+	}
+	for _, h := range s.History {
+		r.more.history = append(r.more.history, Attempt{At: fromMillis(millis(h.At)), Outcome: h.Outcome,
+			MessageID: strings.Clone(h.MessageID), ConversationID: strings.Clone(h.ConversationID), ErrorCode: strings.Clone(h.ErrorCode)})
 	}
 	return r
 }
@@ -525,10 +563,15 @@ func (r *rec) send(a Addr) Send {
 		DeliveredAt:    fromMillis(r.deliveredAt),
 		ReadAt:         fromMillis(r.readAt),
 	}
-	if r.reply != nil {
-		rp := *r.reply // callers get their own copy
-		s.Reply = &rp
+	if r.more == nil {
+		return s
 	}
+	if rp := r.more.reply; rp != nil {
+		cp := *rp // callers get their own copy
+		s.Reply = &cp
+	}
+	s.History = slices.Clone(r.more.history)
+	s.Window = r.more.window
 	return s
 }
 

@@ -196,7 +196,8 @@ func (s *Store) State() *State { return s.st }
 // RecordIntent records that the send in.Addr is about to be attempted and
 // returns once that is durable. It refuses (ErrConflict) a send that exists
 // and is not OutcomeRetry, unless in.Replace. The send becomes
-// OutcomeUnknown with one more attempt.
+// OutcomeUnknown with one more attempt; the attempt before it, if it left a
+// result, an id or an error code, moves into the send's History.
 func (s *Store) RecordIntent(in Intent) error {
 	if err := in.Addr.Validate(); err != nil {
 		return fmt.Errorf("record intent: %w", err)
@@ -268,7 +269,7 @@ func (s *Store) Refresh(u Update) error {
 	}
 	_, err = s.submit(record{op: opRefresh, send: Send{
 		Addr: u.Addr, ProviderStatus: u.ProviderStatus, DeliveredAt: u.DeliveredAt, ReadAt: u.ReadAt, Reply: reply,
-		ErrorCode: u.ErrorCode, ErrorMessage: cleanText(u.ErrorMessage, maxField), UpdatedAt: s.at(u.At)}})
+		ErrorCode: u.ErrorCode, ErrorMessage: cleanText(u.ErrorMessage, maxField), Window: u.Window, UpdatedAt: s.at(u.At)}})
 	if err != nil {
 		return fmt.Errorf("refresh: %w", err)
 	}

@@ -82,7 +82,8 @@ func TestSendLifecycle(t *testing.T) {
 	want = Send{Addr: a, Phone: "+255712345678", Digest: DigestOf([]byte("v1")), Attempts: 2,
 		IntentAt: t0.Add(2 * time.Second), Outcome: OutcomeAccepted, MessageID: "m1", ConversationID: "c1",
 		ProviderStatus: StatusRead, ResultAt: t0.Add(4 * time.Second), UpdatedAt: t0.Add(2 * time.Hour),
-		ReadAt: t0.Add(time.Hour), Reply: &Reply{Text: "yes", At: t0.Add(time.Hour)}}
+		ReadAt: t0.Add(time.Hour), Reply: &Reply{Text: "yes", At: t0.Add(time.Hour)},
+		History: []Attempt{{At: t0, Outcome: OutcomeRetry, ErrorCode: "429"}}}
 	if d := cmp.Diff(want, get()); d != "" {
 		t.Fatalf("after refresh (-want +got):\n%s", d)
 	}
@@ -93,12 +94,14 @@ func TestSendLifecycle(t *testing.T) {
 		t.Error("changing a returned Reply changed the state")
 	}
 
-	// An explicit replace starts over.
+	// An explicit replace starts over, keeping the earlier attempts.
 	if err := s.RecordIntent(Intent{Addr: a, Phone: "+255712345678", Digest: DigestOf([]byte("v2")), At: t0.Add(3 * time.Hour), Replace: true}); err != nil {
 		t.Fatal(err)
 	}
 	want = Send{Addr: a, Phone: "+255712345678", Digest: DigestOf([]byte("v2")), Attempts: 3,
-		IntentAt: t0.Add(3 * time.Hour), UpdatedAt: t0.Add(3 * time.Hour)}
+		IntentAt: t0.Add(3 * time.Hour), UpdatedAt: t0.Add(3 * time.Hour),
+		History: []Attempt{{At: t0, Outcome: OutcomeRetry, ErrorCode: "429"},
+			{At: t0.Add(2 * time.Second), Outcome: OutcomeAccepted, MessageID: "m1", ConversationID: "c1"}}}
 	if d := cmp.Diff(want, get()); d != "" {
 		t.Fatalf("after replace (-want +got):\n%s", d)
 	}

@@ -1,0 +1,66 @@
+package command
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ujumbe/ujumbe/refresh"
+	"github.com/ujumbe/ujumbe/sandbox"
+	"github.com/ujumbe/ujumbe/state"
+)
+
+// TestReauthKeepsTheID: WHATSAPP_REAUTH_REQUIRED stops the apply (exit 1)
+// and the send it answered keeps the pollable message_id, in doubt: the
+// next apply does not send it again. Once refresh confirms, after the settle
+// time, that the record failed, it is a retry, and the apply after that
+// sends it with the failed id kept in its history.
+func TestReauthKeepsTheID(t *testing.T) {
+	const n = 20
+	w := newWorld(t, n, sandbox.Options{Faults: sandbox.Faults{Reauth: true}})
+	_, errOut, code := w.run("apply", "-auto-approve", "-parallelism=1")
+	if code != exitError || !strings.Contains(errOut, "WHATSAPP_REAUTH_REQUIRED") {
+		t.Fatalf("apply under reauth: exit %d\n%s", code, errOut)
+	}
+	stats := w.srv.Stats()
+	if len(stats.Messages) != 1 || stats.Accepted != 0 {
+		t.Fatalf("the sandbox recorded %d messages (%d accepted), want the one failed record", len(stats.Messages), stats.Accepted)
+	}
+	failed := stats.Messages[0]
+	var first state.Send
+	for s := range w.state().Sends(state.Pattern{}) {
+		first = s
+	}
+	if first.Outcome != state.OutcomeUnknown || first.MessageID != failed.ID || first.ErrorCode != "WHATSAPP_REAUTH_REQUIRED" {
+		t.Fatalf("the answered send: %+v, want unknown with the record's id %s", first, failed.ID)
+	}
+
+	// Re-authorised: everyone else is sent; the send in doubt waits.
+	if err := w.srv.SetFaults(sandbox.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	out := w.mustRun(exitOK, "apply", "-auto-approve")
+	if !strings.Contains(out, "1 unknown") {
+		t.Errorf("plan does not show the send in doubt:\n%s", out)
+	}
+	if got := w.srv.Stats().ByRecipient[first.Phone]; got != 0 {
+		t.Fatalf("the send in doubt was sent again before refresh looked at its record (%d accepted)", got)
+	}
+
+	sum := w.refreshAt(time.Now().Add(refresh.DefaultSettle + time.Second))
+	if sum.Failed != 1 {
+		t.Fatalf("refresh: %+v, want the failed record confirmed", sum)
+	}
+	w.mustRun(exitOK, "apply", "-auto-approve")
+	accepted, unknown := w.audit()
+	if accepted != n || unknown != 0 {
+		t.Fatalf("%d accepted, %d unknown; want %d, 0", accepted, unknown, n)
+	}
+	s, _ := w.state().Get(first.Addr)
+	if len(s.History) != 1 || s.History[0].MessageID != failed.ID || s.MessageID == failed.ID {
+		t.Errorf("after the resend: %+v, want the failed id %s in the history", s, failed.ID)
+	}
+	if out := w.mustRun(exitOK, "state", "show", first.Addr.String()); !strings.Contains(out, failed.ID) {
+		t.Errorf("state show does not name the failed attempt's id:\n%s", out)
+	}
+}

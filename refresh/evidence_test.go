@@ -1,0 +1,183 @@
+package refresh_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/ujumbe/ujumbe/briq"
+	"github.com/ujumbe/ujumbe/sandbox"
+	"github.com/ujumbe/ujumbe/state"
+)
+
+// sendUnder sends the template to recipient i with faults switched on for
+// that one request, recording the outcome as apply does (its message_id
+// kept whatever the answer), and returns the recorded send.
+func (f *fixture) sendUnder(faults sandbox.Faults, i int) state.Send {
+	f.t.Helper()
+	if err := f.srv.SetFaults(faults); err != nil {
+		f.t.Fatal(err)
+	}
+	f.send(addr("offer", i), phoneOf(i), "")
+	f.srv.SetFaults(sandbox.Faults{})
+	s := f.get(addr("offer", i))
+	if s.Outcome != state.OutcomeUnknown {
+		f.t.Fatalf("%s: %s after the faulty send, want unknown", s.Addr, s.Outcome)
+	}
+	return s
+}
+
+// TestUnknownWithItsOwnID: a send whose answer named a message_id (a 500
+// envelope, a 429) is looked up by that id, never searched for with its own
+// id counted as claimed: found, it is accepted with it, at once.
+func TestUnknownWithItsOwnID(t *testing.T) {
+	f := newFixture(t, nil)
+	sends := []state.Send{
+		f.sendUnder(sandbox.Faults{AcceptThen500: 1}, 0),
+		f.sendUnder(sandbox.Faults{RateLimitWithID: 1}, 1),
+	}
+	f.advance(11 * time.Minute)
+	sum := f.refresh(nil, f.opts())
+	if sum.Found != 2 || sum.Absent != 0 || sum.Lookups != 2 {
+		t.Errorf("summary %+v: want both found by 2 lookups", sum)
+	}
+	for _, before := range sends {
+		if before.MessageID == "" {
+			t.Fatalf("%s: no message_id recorded from the answer", before.Addr)
+		}
+		if s := f.get(before.Addr); s.Outcome != state.OutcomeAccepted || s.MessageID != before.MessageID {
+			t.Errorf("%s: %s %q, want accepted with its own %q", s.Addr, s.Outcome, s.MessageID, before.MessageID)
+		}
+	}
+	if st := f.srv.Stats(); st.Accepted != 2 || len(st.Duplicates) != 0 {
+		t.Errorf("sandbox: %d accepted, duplicates %v", st.Accepted, st.Duplicates)
+	}
+}
+
+// TestUnknownWithAFailedRecord: a provider failure's pollable record is a
+// retry only once it is confirmed failed after the settle time, with its
+// id kept; a message_id the provider does not know (404) is absent after
+// the settle time.
+func TestUnknownWithAFailedRecord(t *testing.T) {
+	f := newFixture(t, nil)
+	failed := f.sendUnder(sandbox.Faults{ProviderFail: 1}, 0)
+	// A send whose recorded id the provider never heard of.
+	ghost := addr("offer", 1)
+	if err := f.store.RecordIntent(state.Intent{Addr: ghost, Phone: phoneOf(1)}); err != nil {
+		t.Fatal(err)
+	}
+	ghostID := uuid.NewString()
+	if err := f.store.RecordResult(state.Result{Addr: ghost, Outcome: state.OutcomeUnknown, MessageID: ghostID, ErrorCode: "HTTP_504"}); err != nil {
+		t.Fatal(err)
+	}
+
+	sum := f.refresh(nil, f.opts())
+	if sum.TooRecent != 2 || sum.Failed != 0 || sum.Absent != 0 {
+		t.Errorf("before the settle time: %+v, want both too recent", sum)
+	}
+	s := f.get(failed.Addr)
+	if s.Outcome != state.OutcomeUnknown || s.MessageID != failed.MessageID || !strings.Contains(s.ErrorMessage, "can decide") {
+		t.Errorf("before the settle time: %+v, want unknown with its id and a note saying when a refresh can decide", s)
+	}
+
+	f.advance(3 * time.Minute)
+	sum = f.refresh(nil, f.opts())
+	if sum.Failed != 1 || sum.Absent != 1 {
+		t.Errorf("after the settle time: %+v, want one failed, one absent", sum)
+	}
+	for a, id := range map[state.Addr]string{failed.Addr: failed.MessageID, ghost: ghostID} {
+		if s := f.get(a); s.Outcome != state.OutcomeRetry || s.MessageID != id {
+			t.Errorf("%s: %s %q, want a retry keeping %q", a, s.Outcome, s.MessageID, id)
+		}
+	}
+	// The resend keeps the failed attempt's id in the history.
+	f.mustSend(failed.Addr, phoneOf(0), "")
+	s = f.get(failed.Addr)
+	if len(s.History) != 1 || s.History[0].MessageID != failed.MessageID || s.MessageID == failed.MessageID {
+		t.Errorf("after the resend: %+v, want the failed id in the history", s)
+	}
+}
+
+// statuslessIgnoringFilter serves listings whose items carry no status and
+// a server that ignores the status filter, both of which the docs allow.
+func statuslessIgnoringFilter(f *fixture) *briq.Client {
+	return f.proxy(proxy{edit: stripStatus, query: func(q url.Values) { q.Del("status") }})
+}
+
+// TestUnknownSearchedWithoutStatus: a send answered 504 without an id is
+// found by the search even when list items carry no status and the status
+// filter is ignored; it is not called absent because nothing said failed.
+func TestUnknownSearchedWithoutStatus(t *testing.T) {
+	f := newFixture(t, nil)
+	var sends []state.Send
+	for i := range 4 {
+		sends = append(sends, f.sendUnder(sandbox.Faults{AcceptThen504: 1}, i))
+	}
+	f.advance(11 * time.Minute)
+	sum := f.refresh(statuslessIgnoringFilter(f), f.opts())
+	if sum.Found != 4 || sum.Absent != 0 || sum.Failed != 0 {
+		t.Errorf("summary %+v, want 4 found", sum)
+	}
+	ids := map[string]string{}
+	for _, m := range f.srv.Stats().Messages {
+		ids[m.To] = m.ID
+	}
+	for _, before := range sends {
+		if s := f.get(before.Addr); s.Outcome != state.OutcomeAccepted || s.MessageID != ids[s.Phone] {
+			t.Errorf("%s: %s %q, want accepted with the sandbox's %q", s.Addr, s.Outcome, s.MessageID, ids[s.Phone])
+		}
+	}
+}
+
+// TestUnknownIncompleteListing: when the conversations of a phone cannot be
+// listed to the end, its unknown send stays unknown with a note saying what
+// failed, and the run goes on with the other phones.
+func TestUnknownIncompleteListing(t *testing.T) {
+	f := newFixture(t, nil)
+	f.sendUnder(sandbox.Faults{AcceptThen504: 1}, 0)
+	f.sendUnder(sandbox.Faults{AcceptThen504: 1}, 1)
+	f.advance(11 * time.Minute)
+	broken := f.proxy(proxy{fail: func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/v1/whatsapp/conversations" && r.URL.Query().Get("recipient") == phoneOf(0) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return true
+		}
+		return false
+	}})
+	sum := f.refresh(broken, f.opts())
+	if sum.Incomplete != 1 || sum.Found != 1 || sum.Absent != 0 {
+		t.Errorf("summary %+v: want one incomplete, one found", sum)
+	}
+	s := f.get(addr("offer", 0))
+	if s.Outcome != state.OutcomeUnknown || !strings.Contains(s.ErrorMessage, "listing the conversations of "+phoneOf(0)+" failed") {
+		t.Errorf("%+v: want unknown, saying which listing failed", s)
+	}
+	// The next refresh, with the listing back, decides.
+	if sum := f.refresh(nil, f.opts()); sum.Found != 1 {
+		t.Errorf("second refresh: %+v, want it found", sum)
+	}
+}
+
+// TestFollowIgnoredStatusFilter: list items without status from a server
+// that ignores the status filter must not move every send to the last
+// status asked for (failed); the contradiction is noticed and the sends'
+// statuses are looked up one by one instead.
+func TestFollowIgnoredStatusFilter(t *testing.T) {
+	const n = 10
+	f := newFixture(t, nil)
+	f.campaign(n, false)
+	f.advance(6 * time.Second)
+	sum := f.refresh(statuslessIgnoringFilter(f), f.opts())
+	if sum.Lookups != n || sum.Statuses != n {
+		t.Errorf("summary %+v, want %d statuses from %d lookups", sum, n, n)
+	}
+	for i := range n {
+		if s := f.get(addr("offer", i)); s.ProviderStatus != state.StatusDelivered {
+			t.Errorf("%s is %s, want delivered", s.Addr, s.ProviderStatus)
+		}
+	}
+}

@@ -1,0 +1,111 @@
+package sandbox
+
+import (
+	"bytes"
+	"net/http"
+	"testing"
+	"time"
+)
+
+// TestAcceptedButErrorAnswers: the switches that answer an accepted send
+// with an error status still record a live message, pollable by its id
+// where the answer carries one.
+func TestAcceptedButErrorAnswers(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		faults     Faults
+		wantStatus int
+		wantCode   string
+		withID     bool
+	}{
+		{"500 with id", Faults{AcceptThen500: 1}, http.StatusInternalServerError, codeInternal, true},
+		{"504 without id", Faults{AcceptThen504: 1}, http.StatusGatewayTimeout, codeGatewayTimeout, false},
+		{"429 with id", Faults{RateLimitWithID: 1}, http.StatusTooManyRequests, codeRateLimited, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Options{Faults: tc.faults})
+			r := h.do("POST", "/v1/whatsapp/messages", `{"type":"template","to":"255712000001","template_name":"welcome"}`)
+			if r.status != tc.wantStatus || r.env.Success || len(r.env.Errors) != 1 || r.env.Errors[0].Code != tc.wantCode {
+				t.Fatalf("answer %d %s, want %d %s", r.status, r.body, tc.wantStatus, tc.wantCode)
+			}
+			if tc.wantStatus == http.StatusTooManyRequests && r.header.Get("Retry-After") != "1" {
+				t.Errorf("Retry-After %q, want 1", r.header.Get("Retry-After"))
+			}
+			st := h.s.Stats()
+			if st.Accepted != 1 || len(st.Messages) != 1 {
+				t.Fatalf("stats %+v: want one accepted message", st)
+			}
+			if !tc.withID {
+				if string(r.env.Data) != "null" {
+					t.Errorf("data %s, want null", r.env.Data)
+				}
+				return
+			}
+			var d sent
+			r.data(t, &d)
+			if d.MessageID != st.Messages[0].ID || d.ConversationID == "" || d.Status != "pending" {
+				t.Errorf("data %+v, want the recorded message %s, pending", d, st.Messages[0].ID)
+			}
+			h.advance(time.Minute)
+			if got := h.message(d.MessageID); got.Status != "read" {
+				t.Errorf("the message is %s a minute later, want read", got.Status)
+			}
+		})
+	}
+}
+
+// TestSent200: accepted sends are answered 200 "sent" with a provider id and
+// read as sent at once.
+func TestSent200(t *testing.T) {
+	h := newHarness(t, Options{Faults: Faults{Sent200: true}})
+	r := h.do("POST", "/v1/whatsapp/messages", `{"type":"template","to":"255712000001","template_name":"welcome"}`)
+	if r.status != http.StatusOK {
+		t.Fatalf("status %d %s, want 200", r.status, r.body)
+	}
+	var d sent
+	r.data(t, &d)
+	if d.Status != "sent" || d.ProviderMessageID == nil || d.MessageID == "" {
+		t.Errorf("data %+v, want sent with a provider_message_id", d)
+	}
+	if got := h.message(d.MessageID); got.Status != "sent" {
+		t.Errorf("the message reads %s, want sent", got.Status)
+	}
+}
+
+// TestListWithoutStatus: list items carry no status field, while the
+// message status endpoint and the status filter still work.
+func TestListWithoutStatus(t *testing.T) {
+	h := newHarness(t, Options{Faults: Faults{ListWithoutStatus: true}})
+	m := h.template("255712000001")
+	r := h.do("GET", "/v1/whatsapp/messages?direction=outbound", "")
+	if r.status != http.StatusOK || bytes.Contains(r.body, []byte(`"status"`)) || !bytes.Contains(r.body, []byte(m.MessageID)) {
+		t.Errorf("listing %d %s: want the message without a status field", r.status, r.body)
+	}
+	if got := h.list("status=pending").Total; got != 1 {
+		t.Errorf("status=pending lists %d, want 1", got)
+	}
+	if got := h.message(m.MessageID); got.Status != "pending" {
+		t.Errorf("message status %q, want pending", got.Status)
+	}
+}
+
+// TestMetaWindowRule: under Meta's rule a template does not open the
+// window; the customer's message does.
+func TestMetaWindowRule(t *testing.T) {
+	h := newHarness(t, Options{MetaWindowRule: true, OptOut: 1, Silent: new(0.0)})
+	const to = `"to":"255712000001"`
+	h.send(`{"type":"template",` + to + `,"template_name":"welcome"}`)
+	if status, code := h.text(to); status != 422 || code != codeWindowClosed {
+		t.Errorf("text after a template: %d %s, want 422 WINDOW_CLOSED", status, code)
+	}
+	if items, _ := h.conversations(""); len(items) != 1 || items[0].Window.Open || items[0].Window.ExpiresAt != nil {
+		t.Errorf("conversations %+v: want one, window never opened", items)
+	}
+	h.advance(10 * time.Minute) // the STOP answer has arrived
+	if status, code := h.text(to); status != 202 {
+		t.Errorf("text after the customer wrote: %d %s, want 202", status, code)
+	}
+	if items, _ := h.conversations(""); len(items) != 1 || !items[0].Window.Open {
+		t.Errorf("conversations %+v: want the window open", items)
+	}
+}
