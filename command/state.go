@@ -1,6 +1,8 @@
 package command
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/state"
 )
 
@@ -93,6 +96,7 @@ func runState(c *cli, args []string) int {
 			return exitError
 		}
 		printSend(c.stdout, s)
+		c.printSentContent(st, s)
 		return exitOK
 	}
 
@@ -137,6 +141,34 @@ func runState(c *cli, args []string) int {
 			plural(total, "send"), they, were, them, them)
 	}
 	return exitOK
+}
+
+// printSentContent writes what the customer was sent: the state keeps only
+// a digest of it, so the content is rendered again from the configuration
+// and shown as sent when its digest matches.
+func (c *cli) printSentContent(st *state.State, s state.Send) {
+	if s.Digest == (state.Digest{}) {
+		return
+	}
+	cfg, diags := c.loadConfig(configFlags{})
+	if diags.HasErrors() {
+		fmt.Fprintf(c.stdout, "# The content is not shown: the configuration does not load (ujumbe validate says why).\n")
+		return
+	}
+	moved, _ := moves(cfg)
+	content, same, err := plan.SentContent(cfg, st, moved, s)
+	var buf bytes.Buffer
+	if err == nil {
+		err = json.Indent(&buf, content, "", "  ")
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(c.stdout, "# The content is not shown: %s.\n", err)
+	case same:
+		fmt.Fprintf(c.stdout, "# What was sent, rendered again from the configuration (its digest is the one recorded):\ncontent = %s\n", buf.String())
+	default:
+		fmt.Fprintf(c.stdout, "# The configuration now renders other content than was sent (the digests differ);\n# what was sent is known by its digest only. What the configuration renders now:\ncontent_now = %s\n", buf.String())
+	}
 }
 
 // printSend writes every recorded attribute of one send.
