@@ -103,6 +103,9 @@ func runApply(c *cli, args []string) int {
 		if a.saved, err = plan.ReadFile(c.path(fs.Arg(0))); err != nil {
 			return a.fail("Cannot read the saved plan", err)
 		}
+		if err := c.checkSavedMode(a.saved, fs.Arg(0), o); err != nil {
+			return a.fail("Saved plan refused", err)
+		}
 	}
 	return a.run()
 }
@@ -275,14 +278,14 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 	if diags.HasErrors() {
 		return nil, exitError
 	}
-	approves := func(*plan.Item) bool { return true }
-	if a.saved != nil {
-		approves = a.saved.Approves()
-	}
 	var items []*plan.Item
-	for i := range p.Items {
-		if it := &p.Items[i]; it.Class.Sends() && approves(it) {
-			items = append(items, it)
+	if a.saved != nil {
+		items, _, _ = a.saved.Select(p)
+	} else {
+		for i := range p.Items {
+			if it := &p.Items[i]; it.Class.Sends() {
+				items = append(items, it)
+			}
 		}
 	}
 	switch {
@@ -414,4 +417,21 @@ func (c *cli) printSummary(s apply.Summary) {
 		}
 	}
 	fmt.Fprintln(c.stdout, ".")
+}
+
+// checkSavedMode refuses a saved plan applied the other way round from how
+// it was made: a rehearsal's plan for real, or a real plan as a rehearsal.
+// The error says which command applies it as it was made.
+func (c *cli) checkSavedMode(f *plan.File, file string, o applyOptions) error {
+	if f.Sandbox == o.state.sandbox {
+		return nil
+	}
+	sf := o.state
+	sf.sandbox = f.Sandbox
+	if f.Sandbox {
+		return fmt.Errorf("the saved plan %s was made by a rehearsal (plan -sandbox), against the rehearsal state and the embedded sandbox: applying it for real would message real customers on a plan nobody saw for real. "+
+			"To rehearse it, run:\n  %s\nTo send for real, make a real plan first: \"ujumbe plan -out=FILE\" without -sandbox", file, c.applyCommandLine(file, sf, o.config))
+	}
+	return fmt.Errorf("the saved plan %s was made for real (without -sandbox), against the real state: a rehearsal does not apply it. "+
+		"To send it for real, run:\n  %s\nTo rehearse, make a rehearsal's plan: \"ujumbe plan -sandbox -out=FILE\"", file, c.applyCommandLine(file, sf, o.config))
 }

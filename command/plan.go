@@ -131,13 +131,28 @@ func runPlan(c *cli, args []string) int {
 		return exitError
 	}
 	if o.out != "" {
-		f := plan.NewFile(p, inputDigests(cfg), c.variablesDigest(o.config), o.addrs.options(), o.guard, plan.DefaultTTL)
+		f := plan.NewFile(p, plan.Made{
+			// A rehearsal plans on the sandbox's clock; the plan expires
+			// by the wall clock all the same.
+			ExpiresAt: time.Now().Add(plan.DefaultTTL),
+			Sandbox:   o.state.sandbox,
+			Inputs:    inputDigests(cfg),
+			Variables: c.variablesDigest(o.config),
+			Targets:   o.addrs.targets,
+			Excludes:  o.addrs.excludes,
+			Replace:   o.addrs.replace,
+			Guard:     o.guard,
+		})
 		if err := f.Write(c.path(o.out)); err != nil {
 			c.printDiags(o.view, hcl.Diagnostics{errorDiag("Cannot save the plan", err)}, nil)
 			return exitError
 		}
 		if !o.view.json {
-			fmt.Fprintf(c.stdout, "\nSaved the plan to: %s\n\nTo send exactly these messages, run:\n  ujumbe apply %q\n", o.out, o.out)
+			what := "send exactly these messages"
+			if o.state.sandbox {
+				what = "rehearse exactly these sends"
+			}
+			fmt.Fprintf(c.stdout, "\nSaved the plan to: %s\n\nTo %s, run:\n  %s\n", o.out, what, c.applyCommandLine(o.out, o.state, o.config))
 		}
 	}
 	if o.detailed && p.Pending() {
