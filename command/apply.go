@@ -38,6 +38,9 @@ Options:
                         max_recipients.
   -allow-rekey          Permit first contacts to phones the state knows
                         under keys the recipients no longer have.
+  -allow-resend         Permit sends to phones that already accepted the
+                        same content under another address (a rename
+                        without a moved block).
   -target=ADDR          Apply only sends under ADDR (repeatable).
   -exclude=ADDR         Leave out sends under ADDR (repeatable).
   -var 'name=value'     Set a variable (repeatable).
@@ -272,6 +275,7 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 	if a.saved != nil {
 		guard.AllowLarge = guard.AllowLarge || a.saved.Guard.AllowLarge
 		guard.AllowRekey = guard.AllowRekey || a.saved.Guard.AllowRekey
+		guard.AllowResend = guard.AllowResend || a.saved.Guard.AllowResend
 	}
 	p, diags := a.buildPlan(a.cfg, a.store.State(), a.o.addrs, guard, a.prov.now())
 	a.printDiags(a.o.view, diags, a.cfg.Files)

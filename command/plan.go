@@ -37,6 +37,9 @@ Options:
                         max_recipients.
   -allow-rekey          Permit first contacts to phones the state knows
                         under keys the recipients no longer have.
+  -allow-resend         Permit sends to phones that already accepted the
+                        same content under another address (a rename
+                        without a moved block).
   -exclude=ADDR         Leave out sends under ADDR (repeatable).
   -var 'name=value'     Set a variable (repeatable).
   -var-file=FILE        Set variables from an HCL file (repeatable).
@@ -67,6 +70,7 @@ func (o *planOptions) add(fs *flag.FlagSet) {
 	o.view.addFlags(fs)
 	fs.BoolVar(&o.guard.AllowLarge, "allow-large", false, "")
 	fs.BoolVar(&o.guard.AllowRekey, "allow-rekey", false, "")
+	fs.BoolVar(&o.guard.AllowResend, "allow-resend", false, "")
 }
 
 func runPlan(c *cli, args []string) int {

@@ -74,6 +74,17 @@ type Plan struct {
 	Items   []Item
 	// Filtered reports that -target or -exclude left sends out.
 	Filtered bool
+	// Resends are the sends about to go to a phone that already accepted
+	// the same content under another address (see Guard), in Items order.
+	Resends []Resend
+}
+
+// Resend is a send about to go out — Items[Item] — with content that its
+// phone already accepted under another address, Of: a rename without a
+// moved block, or the same message under two names.
+type Resend struct {
+	Item int
+	Of   state.Addr
 }
 
 // Options narrow or widen a plan.
@@ -171,7 +182,73 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 			p.Filtered = true
 		}
 	}
+	p.Resends = findResends(p.Items, st)
 	return p, diags
+}
+
+// findResends finds the sends of items about to go to a phone that the
+// state records as having accepted the same content (phone and digest)
+// under another address. Resends the operator asked for (-replace) and
+// first contacts under a changed key (markRekeyed, with its own guard) are
+// left out. The state is walked once, and only when something is to be sent;
+// of several earlier addresses, the first in address order is reported.
+func findResends(items []Item, st *state.State) []Resend {
+	if st.Len() == 0 {
+		return nil
+	}
+	type content struct {
+		phone  string
+		digest state.Digest
+	}
+	first := map[content]int{} // the first item sending it
+	var more map[int][]int     // further items sending the same, rare
+	for i := range items {
+		it := &items[i]
+		if !it.Class.Sends() || it.Replace || it.RekeyedFrom != "" {
+			continue
+		}
+		k := content{it.Phone, it.Digest}
+		if j, ok := first[k]; ok {
+			if more == nil {
+				more = map[int][]int{}
+			}
+			more[j] = append(more[j], i)
+			continue
+		}
+		first[k] = i
+	}
+	if len(first) == 0 {
+		return nil
+	}
+	of := map[int]state.Addr{}
+	for s := range st.Sends(state.Pattern{}) {
+		if s.Outcome != state.OutcomeAccepted {
+			continue
+		}
+		j, ok := first[content{s.Phone, s.Digest}]
+		if !ok {
+			continue
+		}
+		mark := func(i int) {
+			if _, seen := of[i]; !seen && items[i].Addr != s.Addr {
+				of[i] = s.Addr
+			}
+		}
+		mark(j)
+		for _, i := range more[j] {
+			mark(i)
+		}
+	}
+	if len(of) == 0 {
+		return nil
+	}
+	out := make([]Resend, 0, len(of))
+	for i, a := range of {
+		out = append(out, Resend{Item: i, Of: a})
+		items[i].Reason = "this phone accepted the same content as " + a.String() + ": a rename without a moved block?"
+	}
+	sort.Slice(out, func(x, y int) bool { return out[x].Item < out[y].Item })
+	return out
 }
 
 // markRekeyed flags the first contacts about to be sent to a phone that the

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -333,5 +334,72 @@ func TestGuardMaxRecipients(t *testing.T) {
 	}
 	if diags := Guard(&small, p, GuardOptions{AllowLarge: true}); diags.HasErrors() {
 		t.Errorf("guard with -allow-large: %v", diags)
+	}
+}
+
+// TestResends renames the scenario's campaign without a moved block: the
+// first contacts to phones that accepted the same content are resends,
+// which Guard refuses with the moved block that makes the change a rename.
+func TestResends(t *testing.T) {
+	cfg, st := scenario(t)
+	renamed := *cfg.Campaigns[0]
+	renamed.Name = "renamed"
+	rcfg := *cfg
+	rcfg.Campaigns = []*config.Campaign{&renamed}
+	p, diags := Build(&rcfg, st, now, Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var got []string
+	for _, r := range p.Resends {
+		got = append(got, p.Items[r.Item].Addr.String()+" as "+r.Of.String())
+	}
+	// p2 accepted other content; p3, p4 and p5 accepted nothing.
+	want := []string{
+		`campaign.renamed.message.offer["p1"] as campaign.promo.message.offer["p1"]`,
+		`campaign.renamed.message.offer["p7"] as campaign.promo.message.offer["p7"]`,
+		`campaign.renamed.message.offer["p8"] as campaign.promo.message.offer["p8"]`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("resends (-want +got):\n%s", diff)
+	}
+	diags = Guard(&rcfg, p, GuardOptions{})
+	if !diags.HasErrors() || diags[0].Summary != "Same content to phones that already accepted it" ||
+		!strings.Contains(diags[0].Detail, "moved {\n  from = campaign.promo\n  to   = campaign.renamed\n}") {
+		t.Errorf("guard: %v", diags)
+	}
+	if diags := Guard(&rcfg, p, GuardOptions{AllowResend: true}); diags.HasErrors() || len(diags) != 1 {
+		t.Errorf("guard with -allow-resend: %v", diags)
+	}
+
+	// -replace is the operator's explicit resend, not an accidental one.
+	all, _ := state.ParseAddr("campaign.renamed")
+	p, _ = Build(&rcfg, st, now, Options{Replace: []state.Pattern{all}})
+	if len(p.Resends) != 3 {
+		t.Errorf("with -replace of sends the state does not have: %d resends, want 3", len(p.Resends))
+	}
+	// Unchanged, the configuration resends nothing.
+	p, _ = Build(cfg, st, now, Options{})
+	if len(p.Resends) != 0 {
+		t.Errorf("unchanged configuration: resends %v", p.Resends)
+	}
+}
+
+func TestMovedBlock(t *testing.T) {
+	cfg, _ := scenario(t) // campaign promo, messages offer, ask, code, nudge
+	addr := func(c, m, k string) state.Addr { return state.Addr{Campaign: c, Message: m, Key: k} }
+	for _, tc := range []struct {
+		from, to state.Addr
+		want     string
+	}{
+		{addr("old", "offer", "p1"), addr("promo", "offer", "p1"), "moved {\n  from = campaign.old\n  to   = campaign.promo\n}\n"},
+		{addr("promo", "first", "p1"), addr("promo", "offer", "p1"), "moved {\n  from = campaign.promo.message.first\n  to   = campaign.promo.message.offer\n}\n"},
+		{addr("old", "first", "p1"), addr("promo", "offer", "p1"), "moved {\n  from = campaign.old.message.first\n  to   = campaign.promo.message.offer\n}\n"},
+		{addr("promo", "ask", "p1"), addr("promo", "offer", "p1"), ""}, // still configured
+		{addr("old", "offer", "k1"), addr("promo", "offer", "p1"), ""}, // another key
+	} {
+		if got := movedBlock(cfg, tc.from, tc.to); got != tc.want {
+			t.Errorf("movedBlock(%s, %s) = %q, want %q", tc.from, tc.to, got, tc.want)
+		}
 	}
 }
