@@ -188,6 +188,9 @@ func (c *cli) buildPlan(cfg *config.Config, st *state.State, a addrFlags, g plan
 	if diags.HasErrors() {
 		return nil, diags
 	}
+	if diags = append(diags, plan.CheckAddrs(cfg, st, opts)...); diags.HasErrors() {
+		return nil, diags
+	}
 	p, d := plan.Build(cfg, st, now, opts)
 	diags = append(diags, d...)
 	if diags.HasErrors() {

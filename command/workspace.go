@@ -97,13 +97,36 @@ func parsePatterns(flagName string, values []string) ([]state.Pattern, hcl.Diagn
 	for _, v := range values {
 		p, err := state.ParseAddr(v)
 		if err != nil {
-			diags = append(diags, sourceless(hcl.DiagError, "Invalid -"+flagName+" address",
-				capitalize(err.Error())+". Addresses look like campaign.NAME, campaign.NAME.message.NAME or campaign.NAME.message.NAME[\"KEY\"]."))
+			detail := capitalize(err.Error()) + ". Addresses look like campaign.NAME, campaign.NAME.message.NAME or campaign.NAME.message.NAME[\"KEY\"]."
+			if q := requoteKey(v); q != "" {
+				detail = fmt.Sprintf("The key in %s has no quotes: the shell removed them. Write the key in double quotes and the whole address in single quotes, so that the shell keeps them: -%s='%s'.", v, flagName, q)
+			}
+			diags = append(diags, sourceless(hcl.DiagError, "Invalid -"+flagName+" address", detail))
 			continue
 		}
 		out = append(out, p)
 	}
 	return out, diags
+}
+
+// requoteKey returns addr with its key quoted, when addr is an address whose
+// key lost its quotes to the shell — campaign.x.message.y[C-1] for
+// campaign.x.message.y["C-1"] — and "" otherwise.
+func requoteKey(addr string) string {
+	i := strings.IndexByte(addr, '[')
+	if i < 0 || !strings.HasSuffix(addr, "]") {
+		return ""
+	}
+	key := addr[i+1 : len(addr)-1]
+	if key == "" || strings.ContainsAny(key, `"[]`) {
+		return ""
+	}
+	p, err := state.ParseAddr(addr[:i])
+	if err != nil || p.Message == "" {
+		return ""
+	}
+	p.Key = key
+	return p.String()
 }
 
 // inputDigests returns a digest of each input file the configuration read
