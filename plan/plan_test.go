@@ -403,3 +403,66 @@ func TestMovedBlock(t *testing.T) {
 		}
 	}
 }
+
+func TestFileRoundTrip(t *testing.T) {
+	cfg, st := scenario(t)
+	p, _ := Build(cfg, st, now, Options{})
+	m := Made{ExpiresAt: now.Add(DefaultTTL), Sandbox: true, Replace: []string{`campaign.promo.message.offer["p1"]`}, Guard: GuardOptions{AllowResend: true}}
+	path := filepath.Join(t.TempDir(), "p.plan")
+	if err := NewFile(p, m).Write(path); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(m, f.Made); diff != "" {
+		t.Errorf("made (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(p.Document(false).Summary, f.Plan.Summary); diff != "" {
+		t.Errorf("saved plan summary (-want +got):\n%s", diff)
+	}
+
+	// A plan of the first format has neither the mode nor the options.
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(b), `"format_version":"2"`, `"format_version":"1"`, 1)), 0o600)
+	if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), `run "ujumbe plan -out" again`) {
+		t.Errorf("a plan of format 1: %v", err)
+	}
+}
+
+// TestFileSelect applies a saved plan to the plan made again at apply time:
+// the same moment sends what it approved; after stop_at nothing, and each
+// skipped send says why.
+func TestFileSelect(t *testing.T) {
+	cfg, st := scenario(t)
+	p, _ := Build(cfg, st, now, Options{})
+	f := NewFile(p, Made{ExpiresAt: now.Add(DefaultTTL)})
+	sending := p.Count()[Send] + p.Count()[Retry]
+
+	items, skipped, unapproved := f.Select(p)
+	if len(items) != sending || len(skipped) != 0 || unapproved != 0 {
+		t.Errorf("same moment: %d items, skipped %v, %d unapproved; want %d items", len(items), skipped, unapproved, sending)
+	}
+
+	late, _ := Build(cfg, st, time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), Options{})
+	items, skipped, _ = f.Select(late)
+	if len(items) != 0 || len(skipped) != sending {
+		t.Fatalf("after stop_at: %d items, %d skipped, want 0 and %d", len(items), len(skipped), sending)
+	}
+	for _, s := range skipped {
+		if !strings.HasPrefix(s.Reason, "now expired: ") {
+			t.Errorf("%s skipped: %q", s.Address, s.Reason)
+		}
+	}
+
+	// A plan that approved no resend does not approve one made since.
+	for i := range p.Items {
+		if p.Items[i].Class == Send {
+			p.Items[i].Replace = true
+		}
+	}
+	if items, _, _ := f.Select(p); len(items) != sending-p.Count()[Send] {
+		t.Errorf("%d items selected where the saved plan approved no resend", len(items))
+	}
+}
