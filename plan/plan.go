@@ -1,8 +1,10 @@
 package plan
 
 import (
+	"cmp"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -173,7 +175,14 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 			p.Items = p.Items[:kept]
 		}
 	}
-	orphans := b.orphans()
+	// The sends about to go out, to check against what the state records
+	// as accepted: during the walk of the state for orphans when there is
+	// one, else through the plan's own accepted sends.
+	var resends *resendIndex
+	if st.Len() > 0 {
+		resends = newResendIndex(p.Items)
+	}
+	orphans, walked := b.orphans(resends)
 	markRekeyed(p.Items, orphans)
 	for _, it := range orphans {
 		if b.selected(it.Addr) {
@@ -182,72 +191,121 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 			p.Filtered = true
 		}
 	}
-	p.Resends = findResends(p.Items, st)
+	if resends != nil && !walked {
+		if p.Filtered {
+			// Sends left out by -target or -exclude are not in p.Items.
+			resends.walk(st)
+		} else {
+			resends.fromItems(st)
+		}
+	}
+	p.Resends = resends.list()
 	return p, diags
 }
 
-// findResends finds the sends of items about to go to a phone that the
-// state records as having accepted the same content (phone and digest)
-// under another address. Resends the operator asked for (-replace) and
-// first contacts under a changed key (markRekeyed, with its own guard) are
-// left out. The state is walked once, and only when something is to be sent;
-// of several earlier addresses, the first in address order is reported.
-func findResends(items []Item, st *state.State) []Resend {
-	if st.Len() == 0 {
-		return nil
-	}
-	type content struct {
-		phone  string
-		digest state.Digest
-	}
-	first := map[content]int{} // the first item sending it
-	var more map[int][]int     // further items sending the same, rare
+// resendIndex finds the sends about to go out — Send or Retry, not an
+// explicit -replace — whose phone accepted the same content (digest) under
+// another address. It is built over those sends only, which are usually
+// few, and fed the state's accepted sends once.
+type resendIndex struct {
+	items []Item
+	first map[resendContent]int // the first item sending it
+	more  map[int][]int         // further items sending the same, rare
+	seen  []uint64              // bit i: items[i] is in found
+	found []Resend
+}
+
+type resendContent struct {
+	phone  string
+	digest state.Digest
+}
+
+// newResendIndex indexes the sends of items about to go out; it is nil
+// when there are none.
+func newResendIndex(items []Item) *resendIndex {
+	var x *resendIndex
 	for i := range items {
 		it := &items[i]
-		if !it.Class.Sends() || it.Replace || it.RekeyedFrom != "" {
+		if !it.Class.Sends() || it.Replace {
 			continue
 		}
-		k := content{it.Phone, it.Digest}
-		if j, ok := first[k]; ok {
-			if more == nil {
-				more = map[int][]int{}
+		if x == nil {
+			x = &resendIndex{items: items, first: map[resendContent]int{}, seen: make([]uint64, len(items)/64+1)}
+		}
+		k := resendContent{it.Phone, it.Digest}
+		if j, ok := x.first[k]; ok {
+			if x.more == nil {
+				x.more = map[int][]int{}
 			}
-			more[j] = append(more[j], i)
+			x.more[j] = append(x.more[j], i)
 			continue
 		}
-		first[k] = i
+		x.first[k] = i
 	}
-	if len(first) == 0 {
-		return nil
+	return x
+}
+
+// accepted notes that phone accepted content d at a. The first address
+// noted for an item is kept.
+func (x *resendIndex) accepted(phone string, d state.Digest, a state.Addr) {
+	j, ok := x.first[resendContent{phone, d}]
+	if !ok {
+		return
 	}
-	of := map[int]state.Addr{}
+	mark := func(i int) {
+		if bit := uint64(1) << (i % 64); x.seen[i/64]&bit == 0 && x.items[i].Addr != a {
+			x.seen[i/64] |= bit
+			x.found = append(x.found, Resend{Item: i, Of: a})
+		}
+	}
+	mark(j)
+	for _, i := range x.more[j] {
+		mark(i)
+	}
+}
+
+// walk feeds the index every accepted send of st, in address order.
+func (x *resendIndex) walk(st *state.State) {
 	for s := range st.Sends(state.Pattern{}) {
-		if s.Outcome != state.OutcomeAccepted {
-			continue
+		if s.Outcome == state.OutcomeAccepted {
+			x.accepted(s.Phone, s.Digest, s.Addr)
 		}
-		j, ok := first[content{s.Phone, s.Digest}]
-		if !ok {
-			continue
-		}
-		mark := func(i int) {
-			if _, seen := of[i]; !seen && items[i].Addr != s.Addr {
-				of[i] = s.Addr
+	}
+}
+
+// fromItems feeds the index the accepted sends of the plan's own items, in
+// plan order: enough when every send the state holds is one of them (no
+// orphans, no moved blocks, nothing filtered out). A done send has the
+// digest the state records; for the few others the state is asked.
+func (x *resendIndex) fromItems(st *state.State) {
+	for i := range x.items {
+		it := &x.items[i]
+		switch {
+		case it.Class == Done && it.Digest != (state.Digest{}):
+			x.accepted(it.Phone, it.Digest, it.Addr)
+		case it.Class == Done, it.Class == Drift, it.Replace:
+			if s, ok := st.Get(it.Addr); ok && s.Outcome == state.OutcomeAccepted {
+				x.accepted(s.Phone, s.Digest, s.Addr)
 			}
 		}
-		mark(j)
-		for _, i := range more[j] {
-			mark(i)
-		}
 	}
-	if len(of) == 0 {
+}
+
+// list returns the resends found, in item order, and gives each its
+// reason. First contacts under a changed key are left to their own guard
+// (markRekeyed).
+func (x *resendIndex) list() []Resend {
+	if x == nil || len(x.found) == 0 {
 		return nil
 	}
-	out := make([]Resend, 0, len(of))
-	for i, a := range of {
-		out = append(out, Resend{Item: i, Of: a})
-		items[i].Reason = "this phone accepted the same content as " + a.String() + ": a rename without a moved block?"
+	out := x.found[:0]
+	for _, r := range x.found {
+		if it := &x.items[r.Item]; it.RekeyedFrom == "" {
+			it.Reason = "this phone accepted the same content as " + r.Of.String() + ": a rename without a moved block?"
+			out = append(out, r)
+		}
 	}
-	sort.Slice(out, func(x, y int) bool { return out[x].Item < out[y].Item })
+	slices.SortFunc(out, func(a, b Resend) int { return cmp.Compare(a.Item, b.Item) })
 	return out
 }
 
@@ -584,15 +642,17 @@ func (b *builder) windowEnd(c *config.Campaign, m *config.Message, key string) t
 }
 
 // orphans lists the sends the state holds that the configuration no longer
-// wants: their campaign, message or recipient is gone.
-func (b *builder) orphans() []Item {
+// wants: their campaign, message or recipient is gone. When it walks the
+// state to find them, it feeds resends (when not nil) the accepted sends,
+// and reports walked.
+func (b *builder) orphans(resends *resendIndex) ([]Item, bool) {
 	// Addresses are unique, so when every send in the state was counted as
 	// wanted none is an orphan, and the walk through the whole state in
 	// address order (a sort of every key) can be skipped. Moved blocks can
 	// make one recorded send count for two addresses, so with them the walk
 	// always runs.
 	if len(b.opts.Moved) == 0 && b.recorded.Load() == int64(b.st.Len()) {
-		return nil
+		return nil, false
 	}
 	type msgKey struct{ campaign, message string }
 	msgs := map[msgKey]*config.Campaign{}
@@ -604,6 +664,9 @@ func (b *builder) orphans() []Item {
 	keys := map[*config.RecipientSet]map[string]bool{}
 	var out []Item
 	for s := range b.st.Sends(state.Pattern{}) {
+		if resends != nil && s.Outcome == state.OutcomeAccepted {
+			resends.accepted(s.Phone, s.Digest, s.Addr)
+		}
 		s.Addr = b.movedTo(s.Addr)
 		c, ok := msgs[msgKey{s.Addr.Campaign, s.Addr.Message}]
 		if ok {
@@ -626,7 +689,7 @@ func (b *builder) orphans() []Item {
 		out = append(out, Item{Addr: s.Addr, Class: Orphan, Reason: reason, Phone: s.Phone, Attempts: s.Attempts})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Addr.String() < out[j].Addr.String() })
-	return out
+	return out, true
 }
 
 // ContentDigest is the digest the state records for a payload: the first

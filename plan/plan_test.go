@@ -466,3 +466,56 @@ func TestFileSelect(t *testing.T) {
 		t.Errorf("%d items selected where the saved plan approved no resend", len(items))
 	}
 }
+
+// TestResendsSecondCampaign adds a copy of the scenario's campaign while
+// the first stays: the state has no orphans, so the plan's own done sends
+// are the evidence, and a -target that leaves them out makes Build walk the
+// state instead. Both find the same resends.
+func TestResendsSecondCampaign(t *testing.T) {
+	cfg, _ := scenario(t)
+	c := cfg.Campaigns[0]
+	store, _, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "s"), state.Options{Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	offer := c.Messages[0]
+	for _, r := range c.Recipients.Recipients[:2] { // p1 and p2
+		p, diags := offer.Render(r, nil)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		a := state.Addr{Campaign: "promo", Message: offer.Name, Key: r.Key}
+		if err := store.RecordIntent(state.Intent{Addr: a, Phone: r.Phone, Digest: ContentDigest(p)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeAccepted, MessageID: "m-" + r.Key}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := *c
+	again.Name = "again"
+	two := *cfg
+	two.Campaigns = []*config.Campaign{c, &again}
+	want := []string{
+		`campaign.again.message.offer["p1"] as campaign.promo.message.offer["p1"]`,
+		`campaign.again.message.offer["p2"] as campaign.promo.message.offer["p2"]`,
+	}
+	target, _ := state.ParseAddr("campaign.again")
+	for name, opts := range map[string]Options{"whole plan": {}, "targeted": {Targets: []state.Pattern{target}}} {
+		p, diags := Build(&two, store.State(), now, opts)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		var got []string
+		for _, r := range p.Resends {
+			got = append(got, p.Items[r.Item].Addr.String()+" as "+r.Of.String())
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: resends (-want +got):\n%s", name, diff)
+		}
+		if diags := Guard(&two, p, GuardOptions{}); !diags.HasErrors() || strings.Contains(diags[0].Detail, "moved {") {
+			t.Errorf("%s: guard, with no moved block to suggest: %v", name, diags)
+		}
+	}
+}
