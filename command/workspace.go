@@ -99,7 +99,11 @@ func parsePatterns(flagName string, values []string) ([]state.Pattern, hcl.Diagn
 		if err != nil {
 			detail := capitalize(err.Error()) + ". Addresses look like campaign.NAME, campaign.NAME.message.NAME or campaign.NAME.message.NAME[\"KEY\"]."
 			if q := requoteKey(v); q != "" {
-				detail = fmt.Sprintf("The key in %s has no quotes: the shell removed them. Write the key in double quotes and the whole address in single quotes, so that the shell keeps them: -%s='%s'.", v, flagName, q)
+				arg := "'" + q + "'"
+				if flagName == "target" || flagName == "exclude" || flagName == "replace" {
+					arg = "-" + flagName + "=" + arg
+				}
+				detail = fmt.Sprintf("The key in %s has no quotes: the shell removed them. Write the key in double quotes and the whole address in single quotes, so that the shell keeps them: %s.", v, arg)
 			}
 			diags = append(diags, sourceless(hcl.DiagError, "Invalid -"+flagName+" address", detail))
 			continue
