@@ -223,14 +223,22 @@ type resendContent struct {
 // newResendIndex indexes the sends of items about to go out; it is nil
 // when there are none.
 func newResendIndex(items []Item) *resendIndex {
-	var x *resendIndex
+	n := 0
+	for i := range items {
+		if it := &items[i]; it.Class.Sends() && !it.Replace {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	// Sized once: growing a map of a million entries costs more than
+	// filling it.
+	x := &resendIndex{items: items, first: make(map[resendContent]int, n), seen: make([]uint64, len(items)/64+1)}
 	for i := range items {
 		it := &items[i]
 		if !it.Class.Sends() || it.Replace {
 			continue
-		}
-		if x == nil {
-			x = &resendIndex{items: items, first: map[resendContent]int{}, seen: make([]uint64, len(items)/64+1)}
 		}
 		k := resendContent{it.Phone, it.Digest}
 		if j, ok := x.first[k]; ok {
