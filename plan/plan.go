@@ -41,6 +41,9 @@ type Item struct {
 	// Replace marks the operator's explicit resend (-replace) of a send the
 	// state already has.
 	Replace bool
+	// sentElsewhere marks a send the state records as accepted by another
+	// phone than the recipient's now (the CSV's number changed).
+	sentElsewhere bool
 	// ConversationID is, for a follow-up that is due, the thread of the
 	// earlier sends, into which it goes.
 	ConversationID string
@@ -284,12 +287,13 @@ func (x *resendIndex) walk(st *state.State) {
 // fromItems feeds the index the accepted sends of the plan's own items, in
 // plan order: enough when every send the state holds is one of them (no
 // orphans, no moved blocks, nothing filtered out). A done send has the
-// digest the state records; for the few others the state is asked.
+// digest and, unless the number changed, the phone the state records; for
+// the few others the state is asked.
 func (x *resendIndex) fromItems(st *state.State) {
 	for i := range x.items {
 		it := &x.items[i]
 		switch {
-		case it.Class == Done && it.Digest != (state.Digest{}):
+		case it.Class == Done && it.Digest != (state.Digest{}) && !it.sentElsewhere:
 			x.accepted(it.Phone, it.Digest, it.Addr)
 		case it.Class == Done, it.Class == Drift, it.Replace:
 			if s, ok := st.Get(it.Addr); ok && s.Outcome == state.OutcomeAccepted {
@@ -504,6 +508,7 @@ func (b *builder) classify(c *config.Campaign, m *config.Message, r *config.Reci
 // done classifies a send the provider accepted: Done, or Drift when the
 // configuration now wants different content.
 func (b *builder) done(it Item, s state.Send) (Item, hcl.Diagnostics) {
+	it.sentElsewhere = s.Phone != it.Phone
 	var reply *config.Reply
 	if it.Message.After != nil {
 		reply = b.reply(state.Addr{Campaign: it.Addr.Campaign, Message: it.Message.After.Name, Key: it.Addr.Key})

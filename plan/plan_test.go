@@ -470,7 +470,7 @@ func TestFileSelect(t *testing.T) {
 // TestResendsSecondCampaign adds a copy of the scenario's campaign while
 // the first stays: the state has no orphans, so the plan's own done sends
 // are the evidence, and a -target that leaves them out makes Build walk the
-// state instead. Both find the same resends.
+// state instead. Both find the same resends, by the phone the state records.
 func TestResendsSecondCampaign(t *testing.T) {
 	cfg, _ := scenario(t)
 	c := cfg.Campaigns[0]
@@ -486,7 +486,11 @@ func TestResendsSecondCampaign(t *testing.T) {
 			t.Fatal(diags)
 		}
 		a := state.Addr{Campaign: "promo", Message: offer.Name, Key: r.Key}
-		if err := store.RecordIntent(state.Intent{Addr: a, Phone: r.Phone, Digest: ContentDigest(p)}); err != nil {
+		phone := r.Phone
+		if r.Key == "p1" {
+			phone = "255700000001" // p1's number has changed since: that phone has not had it
+		}
+		if err := store.RecordIntent(state.Intent{Addr: a, Phone: phone, Digest: ContentDigest(p)}); err != nil {
 			t.Fatal(err)
 		}
 		if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeAccepted, MessageID: "m-" + r.Key}); err != nil {
@@ -498,7 +502,6 @@ func TestResendsSecondCampaign(t *testing.T) {
 	two := *cfg
 	two.Campaigns = []*config.Campaign{c, &again}
 	want := []string{
-		`campaign.again.message.offer["p1"] as campaign.promo.message.offer["p1"]`,
 		`campaign.again.message.offer["p2"] as campaign.promo.message.offer["p2"]`,
 	}
 	target, _ := state.ParseAddr("campaign.again")
