@@ -303,6 +303,11 @@ func (x *resendIndex) fromItems(st *state.State) {
 	}
 }
 
+// resendReason is a resend's reason in the plan. It does not name the
+// earlier address (Guard's diagnostic does): a rename of a million sends
+// would otherwise hold a million more strings.
+const resendReason = "this phone already accepted the same content under another address: a rename without a moved block?"
+
 // list returns the resends found, in item order, and gives each its
 // reason. First contacts under a changed key are left to their own guard
 // (markRekeyed).
@@ -313,7 +318,7 @@ func (x *resendIndex) list() []Resend {
 	out := x.found[:0]
 	for _, r := range x.found {
 		if it := &x.items[r.Item]; it.RekeyedFrom == "" {
-			it.Reason = "this phone accepted the same content as " + r.Of.String() + ": a rename without a moved block?"
+			it.Reason = resendReason
 			out = append(out, r)
 		}
 	}
