@@ -56,6 +56,9 @@ type Options struct {
 	// Progress, when set, is called after every finished send (from any
 	// worker, serialised).
 	Progress func(Progress)
+	// Skipped, when set, is told of every send not made because it was no
+	// longer due at send time, and why (from any worker, serialised).
+	Skipped func(it *plan.Item, reason string)
 }
 
 // Progress is a snapshot of a run for progress displays.
@@ -190,8 +193,13 @@ func (r *run) isStopped() bool {
 // result.
 func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 	now := r.opts.Now()
-	if ok, _ := it.StillDue(now); !ok {
-		r.count(func(s *Summary) { s.Skipped++ }, false)
+	if ok, why := it.StillDue(now); !ok {
+		r.count(func(s *Summary) {
+			s.Skipped++
+			if r.opts.Skipped != nil {
+				r.opts.Skipped(it, why)
+			}
+		}, false)
 		return
 	}
 	payload, diags := it.Message.Render(it.Recipient, it.Reply)

@@ -27,6 +27,13 @@ var applyCommand = &subcommand{
   before the request leaves and its message_id as soon as it is accepted, so
   apply can be interrupted and run again without messaging anyone twice.
 
+  A saved plan is shown as it was approved and applied with the options it
+  was made with (-target, -exclude, -replace, -allow-large, -allow-rekey,
+  -allow-resend, -sandbox), which cannot be changed on the command line.
+  Apply may send less than it
+  approved, as time rules (stop_at, send windows, the 24h window) are
+  checked again at send time, never more; it lists the sends it skipped.
+
 Options:
   -auto-approve         Do not ask for confirmation (required when stdin is
                         not a terminal).
@@ -38,6 +45,9 @@ Options:
                         max_recipients.
   -allow-rekey          Permit first contacts to phones the state knows
                         under keys the recipients no longer have.
+  -allow-resend         Permit sends to phones that already accepted the
+                        same content under another address (a rename
+                        without a moved block).
   -target=ADDR          Apply only sends under ADDR (repeatable).
   -exclude=ADDR         Leave out sends under ADDR (repeatable).
   -var 'name=value'     Set a variable (repeatable).
@@ -96,12 +106,18 @@ func runApply(c *cli, args []string) int {
 	case o.wait && fs.NArg() == 1:
 		fmt.Fprintln(c.stderr, "Error: -wait cannot be used with a saved plan, which covers one moment; plan and apply without a plan file.")
 		return exitError
+	case fs.NArg() == 1 && (len(o.addrs.targets)+len(o.addrs.excludes)+len(o.addrs.replace) > 0 || o.guard != plan.GuardOptions{}):
+		fmt.Fprintln(c.stderr, "Error: -target, -exclude, -replace, -allow-large, -allow-rekey and -allow-resend cannot be used with a saved plan: they were fixed when the plan was made, and apply repeats them. To change them, make a new plan.")
+		return exitError
 	}
 	a := &applier{cli: c, o: o}
 	if fs.NArg() == 1 {
 		var err error
 		if a.saved, err = plan.ReadFile(c.path(fs.Arg(0))); err != nil {
 			return a.fail("Cannot read the saved plan", err)
+		}
+		if err := c.checkSavedMode(a.saved, fs.Arg(0), o); err != nil {
+			return a.fail("Saved plan refused", err)
 		}
 	}
 	return a.run()
@@ -281,39 +297,52 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 			a.printDiags(a.o.view, hcl.Diagnostics{ambiguousDiag(sum.Ambiguous)}, nil)
 		}
 	}
-	guard := a.o.guard
+	// A saved plan is planned again with the options it was made with, and
+	// shown as it was approved.
+	addrs, guard := a.o.addrs, a.o.guard
 	if a.saved != nil {
-		guard.AllowLarge = guard.AllowLarge || a.saved.Guard.AllowLarge
-		guard.AllowRekey = guard.AllowRekey || a.saved.Guard.AllowRekey
+		addrs = addrFlags{targets: a.saved.Targets, excludes: a.saved.Excludes, replace: a.saved.Replace}
+		guard = a.saved.Guard
 	}
-	p, diags := a.buildPlan(a.cfg, a.store.State(), a.o.addrs, guard, a.prov.now())
+	p, diags := a.buildPlan(a.cfg, a.store.State(), addrs, guard, a.prov.now())
 	a.printDiags(a.o.view, diags, a.cfg.Files)
 	if diags.HasErrors() {
 		return nil, exitError
 	}
-	approves := func(*plan.Item) bool { return true }
-	if a.saved != nil {
-		approves = a.saved.Approves()
-	}
 	var items []*plan.Item
-	for i := range p.Items {
-		if it := &p.Items[i]; it.Class.Sends() && approves(it) {
-			items = append(items, it)
+	var skipped []plan.Skip
+	unapproved := 0
+	var shown *plan.Document
+	if a.saved != nil {
+		shown = a.saved.Plan
+		items, skipped, unapproved = a.saved.Select(p)
+	} else {
+		shown = p.Document(false)
+		for i := range p.Items {
+			if it := &p.Items[i]; it.Class.Sends() {
+				items = append(items, it)
+			}
 		}
 	}
 	switch {
 	case a.o.view.json:
 	case round == 0:
-		if err := plan.Render(a.stdout, p.Document(false), plan.RenderOptions{Color: a.color(a.o.view, a.stdout)}); err != nil {
+		if err := plan.Render(a.stdout, shown, plan.RenderOptions{Color: a.color(a.o.view, a.stdout)}); err != nil {
 			return nil, exitError
 		}
 	case len(items) > 0:
 		// Later rounds of -wait: one line each; the first showed the plan.
-		fmt.Fprintf(a.stdout, "%s  %s\n", a.prov.now().UTC().Format("2006-01-02 15:04 UTC"), plan.SummaryLine(p.Document(false).Summary))
+		fmt.Fprintf(a.stdout, "%s  %s\n", a.prov.now().UTC().Format("2006-01-02 15:04 UTC"), plan.SummaryLine(shown.Summary))
+	}
+	if !a.o.view.json {
+		a.printSkipped("The saved plan approved %d sends that are no longer due; skipped:", skipped)
+		if unapproved > 0 {
+			fmt.Fprintf(a.stdout, "\n%d sends became due after the plan was made; it did not approve them, so they are left for the next plan.\n", unapproved)
+		}
 	}
 	if len(items) == 0 {
 		if a.o.view.json && !a.o.wait {
-			return p, a.writeJSON(applyJSON{Plan: p.Document(false).Summary})
+			return p, a.writeJSON(applyJSON{Plan: shown.Summary, Skipped: skipped})
 		}
 		return p, exitOK
 	}
@@ -336,6 +365,7 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 		a.senderID, a.resolved = id, true
 	}
 	prog := a.newProgress(a.o.view, len(items))
+	var late []plan.Skip // sends no longer due at send time
 	sum, runErr := apply.Run(a.ctx, items, a.prov.client, a.store, apply.Options{
 		Rate:        a.cfg.Provider.Rate,
 		Burst:       a.cfg.Provider.Burst,
@@ -349,15 +379,19 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 			MaxShare:       a.cfg.Provider.MaxFailureRate,
 			MaxConsecutive: a.cfg.Provider.MaxConsecutiveFailures,
 		},
+		Skipped: func(it *plan.Item, why string) {
+			late = append(late, plan.Skip{Address: it.Addr.String(), Reason: why})
+		},
 	})
 	prog.finish()
 	if a.o.view.json {
-		res := applyJSON{Plan: p.Document(false).Summary, Applied: sum}
+		res := applyJSON{Plan: shown.Summary, Applied: sum, Skipped: append(skipped, late...)}
 		if runErr != nil {
 			res.Error = runErr.Error()
 		}
 		a.writeJSON(res)
 	} else {
+		a.printSkipped("%d sends were no longer due when their turn came; skipped:", late)
 		a.printSummary(sum)
 	}
 	if runErr != nil {
@@ -370,7 +404,29 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 type applyJSON struct {
 	Plan    map[string]int `json:"plan"`
 	Applied apply.Summary  `json:"applied"`
-	Error   string         `json:"error,omitempty"`
+	// Skipped are the sends the plan approved that apply did not make, as
+	// they were no longer due, and why.
+	Skipped []plan.Skip `json:"skipped,omitempty"`
+	Error   string      `json:"error,omitempty"`
+}
+
+// maxSkippedShown caps the skipped sends apply lists one by one.
+const maxSkippedShown = 10
+
+// printSkipped lists skipped sends under a heading, whose %d is their
+// number; nothing when there are none.
+func (c *cli) printSkipped(heading string, skipped []plan.Skip) {
+	if len(skipped) == 0 {
+		return
+	}
+	fmt.Fprintf(c.stdout, "\n"+heading+"\n", len(skipped))
+	for i, s := range skipped {
+		if i == maxSkippedShown {
+			fmt.Fprintf(c.stdout, "  … and %d more\n", len(skipped)-maxSkippedShown)
+			break
+		}
+		fmt.Fprintf(c.stdout, "  %s: %s\n", s.Address, s.Reason)
+	}
 }
 
 // nextWake returns when apply -wait should look again: the earliest due
@@ -435,4 +491,21 @@ func (c *cli) printSummary(s apply.Summary) {
 		}
 	}
 	fmt.Fprintln(c.stdout, ".")
+}
+
+// checkSavedMode refuses a saved plan applied the other way round from how
+// it was made: a rehearsal's plan for real, or a real plan as a rehearsal.
+// The error says which command applies it as it was made.
+func (c *cli) checkSavedMode(f *plan.File, file string, o applyOptions) error {
+	if f.Sandbox == o.state.sandbox {
+		return nil
+	}
+	sf := o.state
+	sf.sandbox = f.Sandbox
+	if f.Sandbox {
+		return fmt.Errorf("the saved plan %s was made by a rehearsal (plan -sandbox), against the rehearsal state and the embedded sandbox: applying it for real would message real customers on a plan nobody saw for real. "+
+			"To rehearse it, run:\n  %s\nTo send for real, make a real plan first: \"ujumbe plan -out=FILE\" without -sandbox", file, c.applyCommandLine(file, sf, o.config))
+	}
+	return fmt.Errorf("the saved plan %s was made for real (without -sandbox), against the real state: a rehearsal does not apply it. "+
+		"To send it for real, run:\n  %s\nTo rehearse, make a rehearsal's plan: \"ujumbe plan -sandbox -out=FILE\"", file, c.applyCommandLine(file, sf, o.config))
 }

@@ -532,3 +532,69 @@ func newTestRand(t *testing.T) *rand.Rand {
 	t.Logf("random seed %d", seed)
 	return rand.New(rand.NewPCG(seed, 0))
 }
+
+// stopAt rewrites the world's campaign to stop at the given time.
+func (w *world) stopAt(at time.Time) {
+	w.t.Helper()
+	path := filepath.Join(w.dir, "main.hcl")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	const anchor = "recipients = recipients.customers\n"
+	if !bytes.Contains(b, []byte(anchor)) {
+		w.t.Fatalf("main.hcl has no %q", anchor)
+	}
+	b = bytes.Replace(b, []byte(anchor), []byte(anchor+fmt.Sprintf("  stop_at = %q\n", at.Format(time.RFC3339))), 1)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// TestSavedPlanSkipsWhatIsNoLongerDue applies a saved plan after its
+// campaign's stop_at passed: apply shows the plan as approved, sends
+// nothing, and lists each approved send it skipped with the reason.
+func TestSavedPlanSkipsWhatIsNoLongerDue(t *testing.T) {
+	w := newWorld(t, 3, sandbox.Options{})
+	stop := time.Now().Add(3 * time.Second).Truncate(time.Second)
+	w.stopAt(stop)
+	out := w.mustRun(exitOK, "plan", "-out=soon.plan")
+	if !strings.Contains(out, "Plan: 3 to send.") {
+		t.Fatalf("plan before stop_at:\n%s", out)
+	}
+	time.Sleep(time.Until(stop) + 100*time.Millisecond)
+	out = w.mustRun(exitOK, "apply", "soon.plan")
+	for _, want := range []string{
+		"Plan: 3 to send.", // the plan as approved
+		"The saved plan approved 3 sends that are no longer due; skipped:",
+		`campaign.launch.message.hello["` + fixture.Phone(0) + `"]: now expired: stop_at`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("apply of the saved plan after stop_at lacks %q:\n%s", want, out)
+		}
+	}
+	if got := w.srv.Stats().Accepted; got != 0 {
+		t.Fatalf("the sandbox accepted %d sends after stop_at", got)
+	}
+}
+
+// TestApplyListsSendsNoLongerDue lets stop_at pass while a slow apply
+// sends: the sends whose turn comes after it are skipped, and apply says
+// which and why.
+func TestApplyListsSendsNoLongerDue(t *testing.T) {
+	const n = 16
+	w := newWorld(t, n, sandbox.Options{})
+	w.stopAt(time.Now().Add(5 * time.Second).Truncate(time.Second))
+	out := w.mustRun(exitOK, "apply", "-auto-approve", "-var=rate=2")
+	accepted := w.srv.Stats().Accepted
+	if accepted == 0 || accepted == n {
+		t.Fatalf("%d of %d sent; the test needs stop_at to pass during the apply:\n%s", accepted, n, out)
+	}
+	heading := fmt.Sprintf("%d sends were no longer due when their turn came; skipped:", n-accepted)
+	if !strings.Contains(out, heading) || !strings.Contains(out, "has passed") {
+		t.Errorf("apply output lacks %q with the reason:\n%s", heading, out)
+	}
+	if !strings.Contains(out, fmt.Sprintf("%d no longer due", n-accepted)) {
+		t.Errorf("the summary does not count the skipped sends:\n%s", out)
+	}
+}

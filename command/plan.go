@@ -37,6 +37,9 @@ Options:
                         max_recipients.
   -allow-rekey          Permit first contacts to phones the state knows
                         under keys the recipients no longer have.
+  -allow-resend         Permit sends to phones that already accepted the
+                        same content under another address (a rename
+                        without a moved block).
   -exclude=ADDR         Leave out sends under ADDR (repeatable).
   -var 'name=value'     Set a variable (repeatable).
   -var-file=FILE        Set variables from an HCL file (repeatable).
@@ -67,6 +70,7 @@ func (o *planOptions) add(fs *flag.FlagSet) {
 	o.view.addFlags(fs)
 	fs.BoolVar(&o.guard.AllowLarge, "allow-large", false, "")
 	fs.BoolVar(&o.guard.AllowRekey, "allow-rekey", false, "")
+	fs.BoolVar(&o.guard.AllowResend, "allow-resend", false, "")
 }
 
 func runPlan(c *cli, args []string) int {
@@ -131,13 +135,28 @@ func runPlan(c *cli, args []string) int {
 		return exitError
 	}
 	if o.out != "" {
-		f := plan.NewFile(p, inputDigests(cfg), c.variablesDigest(o.config), o.addrs.options(), o.guard, plan.DefaultTTL)
+		f := plan.NewFile(p, plan.Made{
+			// A rehearsal plans on the sandbox's clock; the plan expires
+			// by the wall clock all the same.
+			ExpiresAt: time.Now().Add(plan.DefaultTTL),
+			Sandbox:   o.state.sandbox,
+			Inputs:    inputDigests(cfg),
+			Variables: c.variablesDigest(o.config),
+			Targets:   o.addrs.targets,
+			Excludes:  o.addrs.excludes,
+			Replace:   o.addrs.replace,
+			Guard:     o.guard,
+		})
 		if err := f.Write(c.path(o.out)); err != nil {
 			c.printDiags(o.view, hcl.Diagnostics{errorDiag("Cannot save the plan", err)}, nil)
 			return exitError
 		}
 		if !o.view.json {
-			fmt.Fprintf(c.stdout, "\nSaved the plan to: %s\n\nTo send exactly these messages, run:\n  ujumbe apply %q\n", o.out, o.out)
+			what := "send exactly these messages"
+			if o.state.sandbox {
+				what = "rehearse exactly these sends"
+			}
+			fmt.Fprintf(c.stdout, "\nSaved the plan to: %s\n\nTo %s, run:\n  %s\n", o.out, what, c.applyCommandLine(o.out, o.state, o.config))
 		}
 	}
 	if o.detailed && p.Pending() {
@@ -167,6 +186,9 @@ func (c *cli) buildPlan(cfg *config.Config, st *state.State, a addrFlags, g plan
 	opts.Replace, d = parsePatterns("replace", a.replace)
 	diags = append(diags, d...)
 	if diags.HasErrors() {
+		return nil, diags
+	}
+	if diags = append(diags, plan.CheckAddrs(cfg, st, opts)...); diags.HasErrors() {
 		return nil, diags
 	}
 	p, d := plan.Build(cfg, st, now, opts)

@@ -181,7 +181,8 @@ campaign "followup" {
 	if err := os.WriteFile(filepath.Join(w.dir, "second.hcl"), []byte(second), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	w.mustRun(exitOK, "apply", "-auto-approve")
+	// The same content again, on purpose: a resend the operator permits.
+	w.mustRun(exitOK, "apply", "-auto-approve", "-allow-resend")
 	for phone, got := range w.srv.Stats().ByRecipient {
 		if want := map[bool]int{true: 1, false: 2}[stopped[phone]]; got != want {
 			t.Errorf("%s got %d messages, want %d", phone, got, want)

@@ -100,21 +100,6 @@ func (f *addrFlags) add(fs *flag.FlagSet) {
 	fs.Var(&f.replace, "replace", "")
 }
 
-// options lists the flags as given, for the saved plan's record.
-func (f *addrFlags) options() []string {
-	var out []string
-	for _, v := range f.targets {
-		out = append(out, "-target="+v)
-	}
-	for _, v := range f.excludes {
-		out = append(out, "-exclude="+v)
-	}
-	for _, v := range f.replace {
-		out = append(out, "-replace="+v)
-	}
-	return out
-}
-
 // parsePatterns parses the addresses given to one flag, or with flagName ""
 // as arguments.
 func parsePatterns(flagName string, values []string) ([]state.Pattern, hcl.Diagnostics) {
@@ -131,12 +116,39 @@ func parsePatterns(flagName string, values []string) ([]state.Pattern, hcl.Diagn
 			if !strings.Contains(detail, "campaign.NAME") {
 				detail += " Addresses look like campaign.NAME, campaign.NAME.message.NAME or campaign.NAME.message.NAME[\"KEY\"]."
 			}
+			if q := requoteKey(v); q != "" {
+				arg := "'" + q + "'"
+				if flagName == "target" || flagName == "exclude" || flagName == "replace" {
+					arg = "-" + flagName + "=" + arg
+				}
+				detail = fmt.Sprintf("The key in %s has no quotes: the shell removed them. Write the key in double quotes and the whole address in single quotes, so that the shell keeps them: %s.", v, arg)
+			}
 			diags = append(diags, sourceless(hcl.DiagError, summary, detail))
 			continue
 		}
 		out = append(out, p)
 	}
 	return out, diags
+}
+
+// requoteKey returns addr with its key quoted, when addr is an address whose
+// key lost its quotes to the shell — campaign.x.message.y[C-1] for
+// campaign.x.message.y["C-1"] — and "" otherwise.
+func requoteKey(addr string) string {
+	i := strings.IndexByte(addr, '[')
+	if i < 0 || !strings.HasSuffix(addr, "]") {
+		return ""
+	}
+	key := addr[i+1 : len(addr)-1]
+	if key == "" || strings.ContainsAny(key, `"[]`) {
+		return ""
+	}
+	p, err := state.ParseAddr(addr[:i])
+	if err != nil || p.Message == "" {
+		return ""
+	}
+	p.Key = key
+	return p.String()
 }
 
 // inputDigests returns a digest of each input file the configuration read
@@ -169,4 +181,45 @@ func (c *cli) variablesDigest(f configFlags) string {
 	sort.Strings(env)
 	sum := sha256.Sum256([]byte(strings.Join(append(parts, env...), "\x00")))
 	return hex.EncodeToString(sum[:])
+}
+
+// applyCommandLine is the command that applies the plan saved at file with
+// the flags that decide what it applies to: -chdir, -sandbox or -state, and
+// -var-file. -var values may be secrets and are not repeated; a note asks for
+// them instead.
+func (c *cli) applyCommandLine(file string, sf stateFlags, cf configFlags) string {
+	args := []string{"ujumbe"}
+	if c.dir != "." {
+		args = append(args, "-chdir="+shellQuote(c.dir))
+	}
+	args = append(args, "apply")
+	switch {
+	case sf.sandbox:
+		args = append(args, "-sandbox")
+	case sf.path != "":
+		args = append(args, "-state="+shellQuote(sf.path))
+	}
+	for _, v := range cf.varFiles {
+		args = append(args, "-var-file="+shellQuote(v))
+	}
+	line := strings.Join(append(args, shellQuote(file)), " ")
+	if len(cf.vars) > 0 {
+		line += "\n  (with the same -var values as this plan)"
+	}
+	return line
+}
+
+// shellQuote quotes s for a POSIX shell unless it needs no quotes.
+func shellQuote(s string) string {
+	plain := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_@%+=:,./-", r)) {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -12,8 +12,19 @@ import (
 )
 
 // didYouMean returns " Did you mean "x"?" for the name in candidates closest
-// to given, or "" when none is close. The threshold is HCL's own.
+// to given, or "" when none is close.
 func didYouMean(given string, candidates []string) string {
+	best := Nearest(given, candidates)
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" Did you mean %q?", best)
+}
+
+// Nearest returns the name in candidates closest to given, the first in
+// order of those as close, or "" when none is close enough to be a typo.
+// The threshold is HCL's own.
+func Nearest(given string, candidates []string) string {
 	best, bestDist := "", 3
 	sorted := append([]string(nil), candidates...)
 	sort.Strings(sorted)
@@ -22,10 +33,7 @@ func didYouMean(given string, candidates []string) string {
 			best, bestDist = c, d
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" Did you mean %q?", best)
+	return best
 }
 
 // errorf returns an error diagnostic with subject rng.

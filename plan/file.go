@@ -14,6 +14,10 @@ import (
 // DefaultTTL is how long a saved plan stays valid.
 const DefaultTTL = 24 * time.Hour
 
+// FileFormatVersion is the version of saved plans. A saved plan of another
+// version is refused: plans expire within a day, so making it again is cheap.
+const FileFormatVersion = "2"
+
 // Errors of a saved plan that apply refuses.
 var (
 	ErrStale   = errors.New("saved plan is stale")
@@ -21,52 +25,72 @@ var (
 )
 
 // File is a saved plan (`plan -out`). It records what the plan was made
-// from — the state's lineage and serial, and a digest of every input file —
-// and the sends it approves. Applying it re-plans and sends only what both
-// plans send with the same content: it may do less than the saved plan,
-// never more.
+// from — the state's lineage and serial, a digest of every input file, the
+// options, and whether it was a rehearsal — the sends it approves and the
+// plan as it was shown. Applying it re-plans with the same options and
+// sends only what both plans send with the same content: it may do less
+// than the saved plan, never more.
 type File struct {
-	FormatVersion string    `json:"format_version"`
-	CreatedAt     time.Time `json:"created_at"`
-	ExpiresAt     time.Time `json:"expires_at"`
-	Lineage       string    `json:"lineage"`
-	Serial        uint64    `json:"serial"`
+	FormatVersion string `json:"format_version"`
+	// CreatedAt is when the plan was made, on the clock it was made by (a
+	// rehearsal's is the sandbox's simulated clock).
+	CreatedAt time.Time `json:"created_at"`
+	Lineage   string    `json:"lineage"`
+	Serial    uint64    `json:"serial"`
+	Made
+	Sends []Planned `json:"sends"`
+	// Plan is the plan as it was shown when it was made, which apply shows
+	// again: what the operator approved.
+	Plan *Document `json:"plan"`
+}
+
+// Made is how a saved plan was made: what apply checks and repeats.
+type Made struct {
+	// ExpiresAt is when the saved plan stops being valid, on the wall
+	// clock, also for a rehearsal.
+	ExpiresAt time.Time `json:"expires_at"`
+	// Sandbox marks a rehearsal's plan (plan -sandbox), which only a
+	// rehearsal may apply; a real plan only a real apply.
+	Sandbox bool `json:"sandbox"`
 	// Inputs maps each input file (configuration, variable and CSV files,
 	// by path) to its content digest.
 	Inputs map[string]string `json:"inputs"`
 	// Variables is a digest of the -var values and UJUMBE_VAR_ environment
 	// the plan was made with, which may carry secrets and so are not stored.
-	Variables string   `json:"variables"`
-	Options   []string `json:"options,omitempty"` // -target, -exclude, -replace as given
+	Variables string `json:"variables"`
+	// Targets, Excludes and Replace are the addresses of -target, -exclude
+	// and -replace as given, which apply plans with again.
+	Targets  []string `json:"targets,omitempty"`
+	Excludes []string `json:"excludes,omitempty"`
+	Replace  []string `json:"replace,omitempty"`
 	// Guard holds the permissions the plan was made with, which apply
 	// grants again.
 	Guard GuardOptions `json:"guard"`
-	Sends []Planned    `json:"sends"`
 }
 
 // Planned is one send a saved plan approves.
 type Planned struct {
 	Address string `json:"address"`
 	Digest  string `json:"digest"`
+	// Replace marks an approved resend (-replace) of a send the state has.
+	Replace bool `json:"replace,omitempty"`
 }
 
-// NewFile makes the saved form of p.
-func NewFile(p *Plan, inputs map[string]string, variables string, options []string, g GuardOptions, ttl time.Duration) *File {
+// NewFile makes the saved form of p, made as m says.
+func NewFile(p *Plan, m Made) *File {
+	m.ExpiresAt = m.ExpiresAt.UTC()
 	f := &File{
-		FormatVersion: FormatVersion,
+		FormatVersion: FileFormatVersion,
 		CreatedAt:     p.CreatedAt.UTC(),
-		ExpiresAt:     p.CreatedAt.Add(ttl).UTC(),
 		Lineage:       p.Lineage,
 		Serial:        p.Serial,
-		Inputs:        inputs,
-		Variables:     variables,
-		Options:       options,
-		Guard:         g,
+		Made:          m,
 		Sends:         []Planned{},
+		Plan:          p.Document(false),
 	}
 	for i := range p.Items {
 		if it := &p.Items[i]; it.Class.Sends() {
-			f.Sends = append(f.Sends, Planned{Address: it.Addr.String(), Digest: it.Digest.String()})
+			f.Sends = append(f.Sends, Planned{Address: it.Addr.String(), Digest: it.Digest.String(), Replace: it.Replace})
 		}
 	}
 	return f
@@ -91,15 +115,18 @@ func ReadFile(path string) (*File, error) {
 	if err := json.Unmarshal(b, &f); err != nil {
 		return nil, fmt.Errorf("read plan %s: not a saved ujumbe plan: %w", path, err)
 	}
-	if f.FormatVersion != FormatVersion {
-		return nil, fmt.Errorf("read plan %s: format version %q, this ujumbe reads %q", path, f.FormatVersion, FormatVersion)
+	if f.FormatVersion != FileFormatVersion {
+		return nil, fmt.Errorf("read plan %s: it was saved by another version of ujumbe (plan format %q; this one reads %q); run \"ujumbe plan -out\" again", path, f.FormatVersion, FileFormatVersion)
+	}
+	if f.Plan == nil {
+		return nil, fmt.Errorf("read plan %s: not a saved ujumbe plan: it holds no plan", path)
 	}
 	return &f, nil
 }
 
-// Check refuses a saved plan that has expired at now, or whose state or
-// inputs have changed since it was made. The errors wrap ErrExpired or
-// ErrStale and say what changed.
+// Check refuses a saved plan that has expired at now (the wall clock), or
+// whose state or inputs have changed since it was made. The errors wrap
+// ErrExpired or ErrStale and say what changed.
 func (f *File) Check(now time.Time, lineage string, serial uint64, inputs map[string]string, variables string) error {
 	if !now.Before(f.ExpiresAt) {
 		return fmt.Errorf("%w: it expired at %s; run \"ujumbe plan -out\" again", ErrExpired, stamp(f.ExpiresAt))
@@ -131,15 +158,54 @@ func (f *File) Check(now time.Time, lineage string, serial uint64, inputs map[st
 	return nil
 }
 
-// Approves returns a filter that admits the items of a fresh plan which f
-// also sends, with the same content.
-func (f *File) Approves() func(*Item) bool {
-	set := make(map[string]string, len(f.Sends))
-	for _, s := range f.Sends {
-		set[s.Address] = s.Digest
+// Skip is a send a saved plan approved that apply does not make, and why.
+type Skip struct {
+	Address string `json:"address"`
+	Reason  string `json:"reason"`
+}
+
+// Select returns the items of p — a plan made afresh at apply time with f's
+// options — that apply may send: those f approved, with the same content,
+// and as a resend only where f approved one. skipped lists, in f's order,
+// the sends f approved that p does not send so, with the reason; unapproved
+// counts the sends of p that f did not approve (due since it was made),
+// which apply leaves for a later plan.
+func (f *File) Select(p *Plan) (items []*Item, skipped []Skip, unapproved int) {
+	approved := make(map[string]int, len(f.Sends))
+	for i, s := range f.Sends {
+		approved[s.Address] = i
 	}
-	return func(it *Item) bool {
-		d, ok := set[it.Addr.String()]
-		return ok && d == it.Digest.String()
+	found := make([]*Item, len(f.Sends))
+	for i := range p.Items {
+		it := &p.Items[i]
+		j, ok := approved[it.Addr.String()]
+		if !ok {
+			if it.Class.Sends() {
+				unapproved++
+			}
+			continue
+		}
+		found[j] = it
+		if s := f.Sends[j]; it.Class.Sends() && s.Digest == it.Digest.String() && s.Replace == it.Replace {
+			items = append(items, it)
+		}
 	}
+	for j, s := range f.Sends {
+		it := found[j]
+		var why string
+		switch {
+		case it == nil:
+			why = "no longer in the plan"
+		case !it.Class.Sends():
+			why = "now " + it.Class.Name() + ": " + it.Reason
+		case s.Digest != it.Digest.String():
+			why = "its content differs from the content approved"
+		case s.Replace != it.Replace:
+			why = "the plan approved it as a resend (-replace), which it no longer is"
+		default:
+			continue
+		}
+		skipped = append(skipped, Skip{Address: s.Address, Reason: why})
+	}
+	return items, skipped, unapproved
 }

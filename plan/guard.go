@@ -2,11 +2,13 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/state"
 )
 
 // GuardOptions are the operator's explicit permissions for plans the
@@ -18,13 +20,17 @@ type GuardOptions struct {
 	// AllowRekey permits first contacts to phones the state knows under
 	// other keys (-allow-rekey).
 	AllowRekey bool `json:"allow_rekey,omitempty"`
+	// AllowResend permits sends to phones that already accepted the same
+	// content under another address (-allow-resend).
+	AllowResend bool `json:"allow_resend,omitempty"`
 }
 
 // Guard checks p against the limits no plan may cross by accident: a
-// campaign sending more first contacts than max_recipients, and recipients
+// campaign sending more first contacts than max_recipients, recipients
 // whose key changed while their phone did not (a renamed key column makes
-// everyone look new). Each is an error unless its GuardOptions permission
-// is given, and then a warning.
+// everyone look new), and content going to phones that already accepted it
+// under another address (a rename without a moved block). Each is an error
+// unless its GuardOptions permission is given, and then a warning.
 func Guard(cfg *config.Config, p *Plan, o GuardOptions) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	first := map[string]int{}
@@ -82,5 +88,70 @@ func Guard(cfg *config.Config, p *Plan, o GuardOptions) hcl.Diagnostics {
 		}
 		diags = append(diags, d)
 	}
+	if len(p.Resends) > 0 {
+		diags = append(diags, resendDiag(cfg, p, o.AllowResend))
+	}
 	return diags
+}
+
+// resendDiag reports p's resends, with the moved blocks that would make
+// them renames: an error, or a warning when allowed.
+func resendDiag(cfg *config.Config, p *Plan, allowed bool) *hcl.Diagnostic {
+	var list strings.Builder
+	var blocks []string
+	for i, r := range p.Resends {
+		it := &p.Items[r.Item]
+		if i < 5 {
+			fmt.Fprintf(&list, "  %s to %s, accepted as %s\n", it.Addr, it.Phone, r.Of)
+		} else if i == 5 {
+			fmt.Fprintf(&list, "  … and %d more\n", len(p.Resends)-5)
+		}
+		if b := movedBlock(cfg, r.Of, it.Addr); b != "" && !slices.Contains(blocks, b) {
+			blocks = append(blocks, b)
+		}
+	}
+	d := &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Same content to phones that already accepted it",
+		Subject:  p.Items[p.Resends[0].Item].Message.DeclRange.Ptr(),
+	}
+	if allowed {
+		d.Severity = hcl.DiagWarning
+		d.Detail = fmt.Sprintf("%d sends go to phones that already accepted the same content under another address, as -allow-resend permits:\n%s", len(p.Resends), list.String())
+		return d
+	}
+	what := "This is what a rename without a moved block looks like, and applying would message these people a second time. " +
+		"If it is a rename, say so, and nobody is messaged again:\n\n" + strings.Join(blocks, "\n") + "\n"
+	if len(blocks) == 0 {
+		what = "Applying would message these people a second time: the earlier addresses are still in the configuration, so this content would go out under two names. "
+	}
+	d.Detail = fmt.Sprintf("%d sends would go to phones that already accepted the same content under another address:\n%s%s"+
+		"If they really are to get it again, run again with -allow-resend.", len(p.Resends), list.String(), what)
+	return d
+}
+
+// movedBlock returns the moved block that makes the send recorded at from
+// the send to at to, or "" when none can: the keys differ, or from is
+// still in the configuration. A whole campaign moves when only its name
+// changed.
+func movedBlock(cfg *config.Config, from, to state.Addr) string {
+	if from.Key != to.Key {
+		return ""
+	}
+	var fromCampaign *config.Campaign
+	for _, c := range cfg.Campaigns {
+		if c.Name == from.Campaign {
+			fromCampaign = c
+		}
+	}
+	var f, t state.Pattern
+	switch {
+	case fromCampaign == nil && from.Message == to.Message:
+		f, t = state.Pattern{Campaign: from.Campaign}, state.Pattern{Campaign: to.Campaign}
+	case fromCampaign == nil || !slices.ContainsFunc(fromCampaign.Messages, func(m *config.Message) bool { return m.Name == from.Message }):
+		f, t = state.Pattern{Campaign: from.Campaign, Message: from.Message}, state.Pattern{Campaign: to.Campaign, Message: to.Message}
+	default:
+		return ""
+	}
+	return fmt.Sprintf("moved {\n  from = %s\n  to   = %s\n}\n", f, t)
 }

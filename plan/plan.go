@@ -1,8 +1,10 @@
 package plan
 
 import (
+	"cmp"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -39,6 +41,9 @@ type Item struct {
 	// Replace marks the operator's explicit resend (-replace) of a send the
 	// state already has.
 	Replace bool
+	// sentElsewhere marks a send the state records as accepted by another
+	// phone than the recipient's now (the CSV's number changed).
+	sentElsewhere bool
 	// ConversationID is, for a follow-up that is due, the thread of the
 	// earlier sends, into which it goes.
 	ConversationID string
@@ -78,6 +83,17 @@ type Plan struct {
 	Items   []Item
 	// Filtered reports that -target or -exclude left sends out.
 	Filtered bool
+	// Resends are the sends about to go to a phone that already accepted
+	// the same content under another address (see Guard), in Items order.
+	Resends []Resend
+}
+
+// Resend is a send about to go out — Items[Item] — with content that its
+// phone already accepted under another address, Of: a rename without a
+// moved block, or the same message under two names.
+type Resend struct {
+	Item int
+	Of   state.Addr
 }
 
 // Options narrow or widen a plan.
@@ -170,7 +186,14 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 			p.Items = p.Items[:kept]
 		}
 	}
-	orphans := b.orphans()
+	// The sends about to go out, to check against what the state records
+	// as accepted: during the walk of the state for orphans when there is
+	// one, else through the plan's own accepted sends.
+	var resends *resendIndex
+	if st.Len() > 0 {
+		resends = newResendIndex(p.Items)
+	}
+	orphans, walked := b.orphans(resends)
 	markRekeyed(p.Items, orphans)
 	for _, it := range orphans {
 		if b.selected(it.Addr) {
@@ -179,7 +202,136 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 			p.Filtered = true
 		}
 	}
+	if resends != nil && !walked {
+		if p.Filtered {
+			// Sends left out by -target or -exclude are not in p.Items.
+			resends.walk(st)
+		} else {
+			resends.fromItems(st)
+		}
+	}
+	p.Resends = resends.list()
 	return p, diags
+}
+
+// resendIndex finds the sends about to go out — Send or Retry, not an
+// explicit -replace — whose phone accepted the same content (digest) under
+// another address. It is built over those sends only, which are usually
+// few, and fed the state's accepted sends once.
+type resendIndex struct {
+	items []Item
+	first map[resendContent]int // the first item sending it
+	more  map[int][]int         // further items sending the same, rare
+	seen  []uint64              // bit i: items[i] is in found
+	found []Resend
+}
+
+type resendContent struct {
+	phone  string
+	digest state.Digest
+}
+
+// newResendIndex indexes the sends of items about to go out; it is nil
+// when there are none.
+func newResendIndex(items []Item) *resendIndex {
+	n := 0
+	for i := range items {
+		if it := &items[i]; it.Class.Sends() && !it.Replace {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	// Sized once: growing a map of a million entries costs more than
+	// filling it.
+	x := &resendIndex{items: items, first: make(map[resendContent]int, n), seen: make([]uint64, len(items)/64+1)}
+	for i := range items {
+		it := &items[i]
+		if !it.Class.Sends() || it.Replace {
+			continue
+		}
+		k := resendContent{it.Phone, it.Digest}
+		if j, ok := x.first[k]; ok {
+			if x.more == nil {
+				x.more = map[int][]int{}
+			}
+			x.more[j] = append(x.more[j], i)
+			continue
+		}
+		x.first[k] = i
+	}
+	return x
+}
+
+// accepted notes that phone accepted content d at a. The first address
+// noted for an item is kept.
+func (x *resendIndex) accepted(phone string, d state.Digest, a state.Addr) {
+	j, ok := x.first[resendContent{phone, d}]
+	if !ok {
+		return
+	}
+	mark := func(i int) {
+		if bit := uint64(1) << (i % 64); x.seen[i/64]&bit == 0 && x.items[i].Addr != a {
+			x.seen[i/64] |= bit
+			x.found = append(x.found, Resend{Item: i, Of: a})
+		}
+	}
+	mark(j)
+	for _, i := range x.more[j] {
+		mark(i)
+	}
+}
+
+// walk feeds the index every accepted send of st, in address order.
+func (x *resendIndex) walk(st *state.State) {
+	for s := range st.Sends(state.Pattern{}) {
+		if s.Outcome == state.OutcomeAccepted {
+			x.accepted(s.Phone, s.Digest, s.Addr)
+		}
+	}
+}
+
+// fromItems feeds the index the accepted sends of the plan's own items, in
+// plan order: enough when every send the state holds is one of them (no
+// orphans, no moved blocks, nothing filtered out). A done send has the
+// digest and, unless the number changed, the phone the state records; for
+// the few others the state is asked.
+func (x *resendIndex) fromItems(st *state.State) {
+	for i := range x.items {
+		it := &x.items[i]
+		switch {
+		case it.Class == Done && it.Digest != (state.Digest{}) && !it.sentElsewhere:
+			x.accepted(it.Phone, it.Digest, it.Addr)
+		case it.Class == Done, it.Class == Drift, it.Replace:
+			if s, ok := st.Get(it.Addr); ok && s.Outcome == state.OutcomeAccepted {
+				x.accepted(s.Phone, s.Digest, s.Addr)
+			}
+		}
+	}
+}
+
+// resendReason is a resend's reason in the plan. It does not name the
+// earlier address (Guard's diagnostic does): a rename of a million sends
+// would otherwise hold a million more strings.
+const resendReason = "this phone already accepted the same content under another address: a rename without a moved block?"
+
+// list returns the resends found, in item order, and gives each its
+// reason. First contacts under a changed key are left to their own guard
+// (markRekeyed).
+func (x *resendIndex) list() []Resend {
+	if x == nil || len(x.found) == 0 {
+		return nil
+	}
+	out := x.found[:0]
+	for _, r := range x.found {
+		if it := &x.items[r.Item]; it.RekeyedFrom == "" {
+			it.Reason = resendReason
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b Resend) int { return cmp.Compare(a.Item, b.Item) })
+	return out
 }
 
 // markRekeyed flags the first contacts about to be sent to a phone that the
@@ -375,6 +527,7 @@ func (b *builder) classify(c *config.Campaign, m *config.Message, r *config.Reci
 // done classifies a send the provider accepted: Done, or Drift when the
 // configuration now wants different content.
 func (b *builder) done(it Item, s state.Send) (Item, hcl.Diagnostics) {
+	it.sentElsewhere = s.Phone != it.Phone
 	if b.opts.NoDrift {
 		it.Class, it.Reason = Done, "sent "+stamp(s.ResultAt)
 		return it, nil
@@ -505,15 +658,17 @@ func (b *builder) conversation(c *config.Campaign, m *config.Message, key string
 }
 
 // orphans lists the sends the state holds that the configuration no longer
-// wants: their campaign, message or recipient is gone.
-func (b *builder) orphans() []Item {
+// wants: their campaign, message or recipient is gone. When it walks the
+// state to find them, it feeds resends (when not nil) the accepted sends,
+// and reports walked.
+func (b *builder) orphans(resends *resendIndex) ([]Item, bool) {
 	// Addresses are unique, so when every send in the state was counted as
 	// wanted none is an orphan, and the walk through the whole state in
 	// address order (a sort of every key) can be skipped. Moved blocks can
 	// make one recorded send count for two addresses, so with them the walk
 	// always runs.
 	if len(b.opts.Moved) == 0 && b.recorded.Load() == int64(b.st.Len()) {
-		return nil
+		return nil, false
 	}
 	type msgKey struct{ campaign, message string }
 	msgs := map[msgKey]*config.Campaign{}
@@ -525,6 +680,9 @@ func (b *builder) orphans() []Item {
 	keys := map[*config.RecipientSet]map[string]bool{}
 	var out []Item
 	for s := range b.st.Sends(state.Pattern{}) {
+		if resends != nil && s.Outcome == state.OutcomeAccepted {
+			resends.accepted(s.Phone, s.Digest, s.Addr)
+		}
 		s.Addr = b.movedTo(s.Addr)
 		c, ok := msgs[msgKey{s.Addr.Campaign, s.Addr.Message}]
 		if ok {
@@ -547,7 +705,7 @@ func (b *builder) orphans() []Item {
 		out = append(out, Item{Addr: s.Addr, Class: Orphan, Reason: reason, Phone: s.Phone, Attempts: s.Attempts})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Addr.String() < out[j].Addr.String() })
-	return out
+	return out, true
 }
 
 // ContentDigest is the digest the state records for a payload: the first

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -321,5 +323,191 @@ func TestGuardMaxRecipients(t *testing.T) {
 	}
 	if diags := Guard(&small, p, GuardOptions{AllowLarge: true}); diags.HasErrors() {
 		t.Errorf("guard with -allow-large: %v", diags)
+	}
+}
+
+// TestResends renames the scenario's campaign without a moved block: the
+// first contacts to phones that accepted the same content are resends,
+// which Guard refuses with the moved block that makes the change a rename.
+func TestResends(t *testing.T) {
+	cfg, st := scenario(t)
+	renamed := *cfg.Campaigns[0]
+	renamed.Name = "renamed"
+	rcfg := *cfg
+	rcfg.Campaigns = []*config.Campaign{&renamed}
+	p, diags := Build(&rcfg, st, now, Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var got []string
+	for _, r := range p.Resends {
+		got = append(got, p.Items[r.Item].Addr.String()+" as "+r.Of.String())
+	}
+	// p2 accepted other content; p3, p4 and p5 accepted nothing.
+	want := []string{
+		`campaign.renamed.message.offer["p1"] as campaign.promo.message.offer["p1"]`,
+		`campaign.renamed.message.offer["p7"] as campaign.promo.message.offer["p7"]`,
+		`campaign.renamed.message.offer["p8"] as campaign.promo.message.offer["p8"]`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("resends (-want +got):\n%s", diff)
+	}
+	diags = Guard(&rcfg, p, GuardOptions{})
+	if !diags.HasErrors() || diags[0].Summary != "Same content to phones that already accepted it" ||
+		!strings.Contains(diags[0].Detail, "moved {\n  from = campaign.promo\n  to   = campaign.renamed\n}") {
+		t.Errorf("guard: %v", diags)
+	}
+	if diags := Guard(&rcfg, p, GuardOptions{AllowResend: true}); diags.HasErrors() || len(diags) != 1 {
+		t.Errorf("guard with -allow-resend: %v", diags)
+	}
+
+	// -replace is the operator's explicit resend, not an accidental one.
+	all, _ := state.ParseAddr("campaign.renamed")
+	p, _ = Build(&rcfg, st, now, Options{Replace: []state.Pattern{all}})
+	if len(p.Resends) != 3 {
+		t.Errorf("with -replace of sends the state does not have: %d resends, want 3", len(p.Resends))
+	}
+	// Unchanged, the configuration resends nothing.
+	p, _ = Build(cfg, st, now, Options{})
+	if len(p.Resends) != 0 {
+		t.Errorf("unchanged configuration: resends %v", p.Resends)
+	}
+}
+
+func TestMovedBlock(t *testing.T) {
+	cfg, _ := scenario(t) // campaign promo, messages offer, ask, code, nudge
+	addr := func(c, m, k string) state.Addr { return state.Addr{Campaign: c, Message: m, Key: k} }
+	for _, tc := range []struct {
+		from, to state.Addr
+		want     string
+	}{
+		{addr("old", "offer", "p1"), addr("promo", "offer", "p1"), "moved {\n  from = campaign.old\n  to   = campaign.promo\n}\n"},
+		{addr("promo", "first", "p1"), addr("promo", "offer", "p1"), "moved {\n  from = campaign.promo.message.first\n  to   = campaign.promo.message.offer\n}\n"},
+		{addr("old", "first", "p1"), addr("promo", "offer", "p1"), "moved {\n  from = campaign.old.message.first\n  to   = campaign.promo.message.offer\n}\n"},
+		{addr("promo", "ask", "p1"), addr("promo", "offer", "p1"), ""}, // still configured
+		{addr("old", "offer", "k1"), addr("promo", "offer", "p1"), ""}, // another key
+	} {
+		if got := movedBlock(cfg, tc.from, tc.to); got != tc.want {
+			t.Errorf("movedBlock(%s, %s) = %q, want %q", tc.from, tc.to, got, tc.want)
+		}
+	}
+}
+
+func TestFileRoundTrip(t *testing.T) {
+	cfg, st := scenario(t)
+	p, _ := Build(cfg, st, now, Options{})
+	m := Made{ExpiresAt: now.Add(DefaultTTL), Sandbox: true, Replace: []string{`campaign.promo.message.offer["p1"]`}, Guard: GuardOptions{AllowResend: true}}
+	path := filepath.Join(t.TempDir(), "p.plan")
+	if err := NewFile(p, m).Write(path); err != nil {
+		t.Fatal(err)
+	}
+	f, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(m, f.Made); diff != "" {
+		t.Errorf("made (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(p.Document(false).Summary, f.Plan.Summary); diff != "" {
+		t.Errorf("saved plan summary (-want +got):\n%s", diff)
+	}
+
+	// A plan of the first format has neither the mode nor the options.
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path, []byte(strings.Replace(string(b), `"format_version":"2"`, `"format_version":"1"`, 1)), 0o600)
+	if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), `run "ujumbe plan -out" again`) {
+		t.Errorf("a plan of format 1: %v", err)
+	}
+}
+
+// TestFileSelect applies a saved plan to the plan made again at apply time:
+// the same moment sends what it approved; after stop_at nothing, and each
+// skipped send says why.
+func TestFileSelect(t *testing.T) {
+	cfg, st := scenario(t)
+	p, _ := Build(cfg, st, now, Options{})
+	f := NewFile(p, Made{ExpiresAt: now.Add(DefaultTTL)})
+	sending := p.Count()[Send] + p.Count()[Retry]
+
+	items, skipped, unapproved := f.Select(p)
+	if len(items) != sending || len(skipped) != 0 || unapproved != 0 {
+		t.Errorf("same moment: %d items, skipped %v, %d unapproved; want %d items", len(items), skipped, unapproved, sending)
+	}
+
+	late, _ := Build(cfg, st, time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), Options{})
+	items, skipped, _ = f.Select(late)
+	if len(items) != 0 || len(skipped) != sending {
+		t.Fatalf("after stop_at: %d items, %d skipped, want 0 and %d", len(items), len(skipped), sending)
+	}
+	for _, s := range skipped {
+		if !strings.HasPrefix(s.Reason, "now expired: ") {
+			t.Errorf("%s skipped: %q", s.Address, s.Reason)
+		}
+	}
+
+	// A plan that approved no resend does not approve one made since.
+	for i := range p.Items {
+		if p.Items[i].Class == Send {
+			p.Items[i].Replace = true
+		}
+	}
+	if items, _, _ := f.Select(p); len(items) != sending-p.Count()[Send] {
+		t.Errorf("%d items selected where the saved plan approved no resend", len(items))
+	}
+}
+
+// TestResendsSecondCampaign adds a copy of the scenario's campaign while
+// the first stays: the state has no orphans, so the plan's own done sends
+// are the evidence, and a -target that leaves them out makes Build walk the
+// state instead. Both find the same resends, by the phone the state records.
+func TestResendsSecondCampaign(t *testing.T) {
+	cfg, _ := scenario(t)
+	c := cfg.Campaigns[0]
+	store, _, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "s"), state.Options{Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	offer := c.Messages[0]
+	for _, r := range c.Recipients.Recipients[:2] { // p1 and p2
+		p, diags := offer.Render(r, nil)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		a := state.Addr{Campaign: "promo", Message: offer.Name, Key: r.Key}
+		phone := r.Phone
+		if r.Key == "p1" {
+			phone = "255700000001" // p1's number has changed since: that phone has not had it
+		}
+		if err := store.RecordIntent(state.Intent{Addr: a, Phone: phone, Digest: ContentDigest(p)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeAccepted, MessageID: "m-" + r.Key}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	again := *c
+	again.Name = "again"
+	two := *cfg
+	two.Campaigns = []*config.Campaign{c, &again}
+	want := []string{
+		`campaign.again.message.offer["p2"] as campaign.promo.message.offer["p2"]`,
+	}
+	target, _ := state.ParseAddr("campaign.again")
+	for name, opts := range map[string]Options{"whole plan": {}, "targeted": {Targets: []state.Pattern{target}}} {
+		p, diags := Build(&two, store.State(), now, opts)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		var got []string
+		for _, r := range p.Resends {
+			got = append(got, p.Items[r.Item].Addr.String()+" as "+r.Of.String())
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: resends (-want +got):\n%s", name, diff)
+		}
+		if diags := Guard(&two, p, GuardOptions{}); !diags.HasErrors() || strings.Contains(diags[0].Detail, "moved {") {
+			t.Errorf("%s: guard, with no moved block to suggest: %v", name, diags)
+		}
 	}
 }

@@ -1,0 +1,137 @@
+package plan
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/state"
+)
+
+// CheckAddrs reports, as errors, the addresses of opts' -target, -exclude
+// and -replace that select no send the configuration wants or the state
+// records: a typo there would otherwise narrow, widen or resend nothing,
+// silently. Each error names the nearest address that does exist.
+func CheckAddrs(cfg *config.Config, st *state.State, opts Options) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, f := range []struct {
+		name  string
+		ps    []state.Pattern
+		would string
+	}{
+		{"target", opts.Targets, "plan nothing"},
+		{"exclude", opts.Excludes, "leave nobody out"},
+		{"replace", opts.Replace, "resend nothing"},
+	} {
+		for _, p := range f.ps {
+			near, ok := lookupAddr(cfg, st, p)
+			if ok {
+				continue
+			}
+			detail := fmt.Sprintf("-%s=%s matches nothing in the configuration or the state, so it would %s.", f.name, p, f.would)
+			if n := config.Nearest(p.String(), near); n != "" {
+				detail += " Did you mean -" + f.name + "=" + n + "?"
+			}
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No send matches -" + f.name, Detail: detail})
+		}
+	}
+	return diags
+}
+
+// lookupAddr reports whether p selects a send the configuration wants or
+// the state records. When it does not, near lists the addresses like p that
+// exist at the first level (campaign, message, key) p gets wrong.
+func lookupAddr(cfg *config.Config, st *state.State, p state.Pattern) (near []string, ok bool) {
+	var campaign *config.Campaign
+	for _, c := range cfg.Campaigns {
+		if c.Name == p.Campaign {
+			campaign = c
+		}
+	}
+	var message *config.Message
+	if campaign != nil {
+		for _, m := range campaign.Messages {
+			if m.Name == p.Message {
+				message = m
+			}
+		}
+	}
+	switch {
+	case campaign != nil && p.Message == "",
+		message != nil && p.Key == "",
+		message != nil && wantsKey(campaign.Recipients, p.Key),
+		recorded(st, p):
+		return nil, true
+	}
+	// p matches nothing: collect what exists one level up, renamed as p.
+	seen := map[string]bool{}
+	add := func(q state.Pattern) {
+		if s := q.String(); !seen[s] {
+			seen[s] = true
+			near = append(near, s)
+		}
+	}
+	up := state.Pattern{}
+	switch {
+	case campaign == nil && !recorded(st, state.Pattern{Campaign: p.Campaign}):
+		for _, c := range cfg.Campaigns {
+			add(with(p, c.Name, p.Message, p.Key))
+		}
+	case message == nil && !recorded(st, state.Pattern{Campaign: p.Campaign, Message: p.Message}):
+		up = state.Pattern{Campaign: p.Campaign}
+		if campaign != nil {
+			for _, m := range campaign.Messages {
+				add(with(p, p.Campaign, m.Name, p.Key))
+			}
+		}
+	default:
+		up = state.Pattern{Campaign: p.Campaign, Message: p.Message}
+		if message != nil {
+			for _, r := range campaign.Recipients.Recipients {
+				add(with(p, p.Campaign, p.Message, r.Key))
+			}
+		}
+	}
+	for s := range st.Sends(up) {
+		switch up {
+		case state.Pattern{}:
+			add(with(p, s.Addr.Campaign, p.Message, p.Key))
+		case state.Pattern{Campaign: p.Campaign}:
+			add(with(p, p.Campaign, s.Addr.Message, p.Key))
+		default:
+			add(with(p, p.Campaign, p.Message, s.Addr.Key))
+		}
+	}
+	return near, false
+}
+
+// with returns p with its campaign, message and key set where p has them.
+func with(p state.Pattern, campaign, message, key string) state.Pattern {
+	q := state.Pattern{Campaign: campaign}
+	if p.Message != "" {
+		q.Message = message
+	}
+	if p.Key != "" {
+		q.Key = key
+	}
+	return q
+}
+
+// recorded reports whether the state has a send p selects.
+func recorded(st *state.State, p state.Pattern) bool {
+	for range st.Sends(p) {
+		return true
+	}
+	return false
+}
+
+// wantsKey reports whether the recipients have the key.
+func wantsKey(rs *config.RecipientSet, key string) bool {
+	for _, r := range rs.Recipients {
+		if r.Key == key {
+			return true
+		}
+	}
+	return false
+}
