@@ -191,7 +191,7 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 	// one, else through the plan's own accepted sends.
 	var resends *resendIndex
 	if st.Len() > 0 {
-		resends = newResendIndex(p.Items)
+		resends = newResendIndex(p.Items, b.wanted)
 	}
 	orphans, walked := b.orphans(resends)
 	markRekeyed(p.Items, orphans)
@@ -219,11 +219,12 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 // another address. It is built over those sends only, which are usually
 // few, and fed the state's accepted sends once.
 type resendIndex struct {
-	items []Item
-	first map[resendContent]int // the first item sending it
-	more  map[int][]int         // further items sending the same, rare
-	seen  []uint64              // bit i: items[i] is in found
-	found []Resend
+	items  []Item
+	wanted func(state.Addr) bool
+	first  map[resendContent]int // the first item sending it
+	more   map[int][]int         // further items sending the same, rare
+	seen   []uint64              // bit i: items[i] is in found
+	found  []Resend
 }
 
 type resendContent struct {
@@ -232,8 +233,9 @@ type resendContent struct {
 }
 
 // newResendIndex indexes the sends of items about to go out; it is nil
-// when there are none.
-func newResendIndex(items []Item) *resendIndex {
+// when there are none. wanted says whether the configuration has a send
+// at an address.
+func newResendIndex(items []Item, wanted func(state.Addr) bool) *resendIndex {
 	n := 0
 	for i := range items {
 		if it := &items[i]; it.Class.Sends() && !it.Replace {
@@ -245,7 +247,7 @@ func newResendIndex(items []Item) *resendIndex {
 	}
 	// Sized once: growing a map of a million entries costs more than
 	// filling it.
-	x := &resendIndex{items: items, first: make(map[resendContent]int, n), seen: make([]uint64, len(items)/64+1)}
+	x := &resendIndex{items: items, wanted: wanted, first: make(map[resendContent]int, n), seen: make([]uint64, len(items)/64+1)}
 	for i := range items {
 		it := &items[i]
 		if !it.Class.Sends() || it.Replace {
@@ -265,13 +267,20 @@ func newResendIndex(items []Item) *resendIndex {
 }
 
 // accepted notes that phone accepted content d at a. The first address
-// noted for an item is kept.
+// noted for an item is kept. A follow-up is a resend only of an address
+// gone from the configuration, a renamed message or campaign: one whose
+// content another configured campaign also sent belongs to a journey
+// whose first contact went out, resend or not, and is not asked about
+// again at every run.
 func (x *resendIndex) accepted(phone string, d state.Digest, a state.Addr) {
 	j, ok := x.first[resendContent{phone, d}]
 	if !ok {
 		return
 	}
 	mark := func(i int) {
+		if it := &x.items[i]; it.Message != nil && it.Message.After != nil && x.wanted(a) {
+			return
+		}
 		if bit := uint64(1) << (i % 64); x.seen[i/64]&bit == 0 && x.items[i].Addr != a {
 			x.seen[i/64] |= bit
 			x.found = append(x.found, Resend{Item: i, Of: a})
@@ -370,6 +379,8 @@ type builder struct {
 	// recorded counts the sends the configuration wants that the state
 	// holds; when that is all of them, there are no orphans to look for.
 	recorded atomic.Int64
+	// keys are the keys of each recipients block, for wanted.
+	keys map[*config.RecipientSet]map[string]bool
 }
 
 // get returns the send the state records at a, or under the address a
@@ -655,6 +666,32 @@ func (b *builder) conversation(c *config.Campaign, m *config.Message, key string
 		}
 	}
 	return ""
+}
+
+// wanted reports whether the configuration has a send at a: its campaign,
+// message and recipient key. The key sets are built once, on first use.
+func (b *builder) wanted(a state.Addr) bool {
+	for _, c := range b.cfg.Campaigns {
+		if c.Name != a.Campaign || c.Recipients == nil {
+			continue
+		}
+		if !slices.ContainsFunc(c.Messages, func(m *config.Message) bool { return m.Name == a.Message }) {
+			return false
+		}
+		if b.keys == nil {
+			b.keys = map[*config.RecipientSet]map[string]bool{}
+		}
+		set := b.keys[c.Recipients]
+		if set == nil {
+			set = make(map[string]bool, len(c.Recipients.Recipients))
+			for _, r := range c.Recipients.Recipients {
+				set[r.Key] = true
+			}
+			b.keys[c.Recipients] = set
+		}
+		return set[a.Key]
+	}
+	return false
 }
 
 // orphans lists the sends the state holds that the configuration no longer
