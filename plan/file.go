@@ -132,7 +132,14 @@ func (f *File) Check(now time.Time, lineage string, serial uint64, inputs map[st
 		return fmt.Errorf("%w: it expired at %s; run \"ujumbe plan -out\" again", ErrExpired, stamp(f.ExpiresAt))
 	}
 	if lineage != f.Lineage {
-		return fmt.Errorf("%w: it was made for another state (lineage %s, this state is %s)", ErrStale, f.Lineage, lineage)
+		made, now := "lineage "+f.Lineage, "lineage "+lineage
+		if f.Lineage == "" {
+			made = "an empty state"
+		}
+		if lineage == "" {
+			now = "empty"
+		}
+		return fmt.Errorf("%w: it was made for another state (%s; this state is %s); run \"ujumbe plan -out\" again", ErrStale, made, now)
 	}
 	if serial != f.Serial {
 		return fmt.Errorf("%w: the state changed since the plan was made (serial %d, now %d); run \"ujumbe plan -out\" again", ErrStale, f.Serial, serial)

@@ -76,15 +76,15 @@ func Guard(cfg *config.Config, p *Plan, o GuardOptions) hcl.Diagnostics {
 		d := &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Recipients with new keys but phones already messaged",
-			Detail: fmt.Sprintf("%d first contacts would go to phones the state records under keys the recipients no longer have:\n%s"+
+			Detail: fmt.Sprintf("%s would go to phones the state records under keys the recipients no longer have:\n%s"+
 				"This is what a changed key column looks like, and applying would message these people a second time. "+
 				"Restore the key, or move the sends to the new keys with \"ujumbe state mv\"; if these really are different people, run again with -allow-rekey.",
-				len(rekeyed), b.String()),
+				firstContacts(len(rekeyed)), b.String()),
 			Subject: rekeyed[0].Message.Campaign.Recipients.DeclRange.Ptr(),
 		}
 		if o.AllowRekey {
 			d.Severity = hcl.DiagWarning
-			d.Detail = fmt.Sprintf("%d first contacts go to phones the state records under other keys, as -allow-rekey permits:\n%s", len(rekeyed), b.String())
+			d.Detail = fmt.Sprintf("%s go to phones the state records under other keys, as -allow-rekey permits:\n%s", firstContacts(len(rekeyed)), b.String())
 		}
 		diags = append(diags, d)
 	}
@@ -154,4 +154,12 @@ func movedBlock(cfg *config.Config, from, to state.Addr) string {
 		return ""
 	}
 	return fmt.Sprintf("moved {\n  from = %s\n  to   = %s\n}\n", f, t)
+}
+
+// firstContacts is "1 first contact" or "n first contacts".
+func firstContacts(n int) string {
+	if n == 1 {
+		return "1 first contact"
+	}
+	return fmt.Sprintf("%d first contacts", n)
 }

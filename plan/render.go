@@ -80,8 +80,20 @@ func Render(w io.Writer, d *Document, opts RenderOptions) error {
 // SummaryLine is the plan's last line, e.g.
 // "Plan: 1204 to send, 310 scheduled, 88 done, 2 unknown."
 func SummaryLine(counts map[string]int) string {
-	parts := []string{fmt.Sprintf("%d to send", counts["send"])}
+	// Retries go out too: "0 to send, 32 to retry" would read as if
+	// nothing will.
+	first := fmt.Sprintf("%d to send", counts["send"]+counts["retry"])
+	switch r := counts["retry"]; {
+	case r == 1:
+		first += " (1 of them a retry)"
+	case r > 1:
+		first += fmt.Sprintf(" (%d of them retries)", r)
+	}
+	parts := []string{first}
 	for _, c := range Classes[1:] {
+		if c == Retry {
+			continue
+		}
 		if n := counts[c.Name()]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, summaryWords[c.Name()]))
 		}
