@@ -93,10 +93,17 @@ func runApply(c *cli, args []string) int {
 	fs.BoolVar(&o.refresh, "refresh", true, "")
 	fs.BoolVar(&o.wait, "wait", false, "")
 	fs.DurationVar(&o.waitTimeout, "wait-timeout", 0, "")
+	fs.DurationVar(&o.state.lockTimeout, "lock-timeout", 0, "")
 	if !c.parseFlags(fs, args) {
 		return exitError
 	}
 	switch {
+	case o.waitTimeout != 0 && !o.wait:
+		fmt.Fprintln(c.stderr, "Error: -wait-timeout bounds -wait, and -wait is not given: add -wait, or leave -wait-timeout out.")
+		return exitError
+	case o.waitTimeout < 0:
+		fmt.Fprintln(c.stderr, "Error: -wait-timeout must be a positive duration, such as 2h.")
+		return exitError
 	case fs.NArg() > 1:
 		fmt.Fprintf(c.stderr, "Error: apply takes at most one argument, the saved plan; got %q.\n", fs.Args())
 		return exitError

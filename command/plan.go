@@ -44,7 +44,6 @@ Options:
   -var 'name=value'     Set a variable (repeatable).
   -var-file=FILE        Set variables from an HCL file (repeatable).
   -state=PATH           State file (default ujumbe.state in the config dir).
-  -lock-timeout=D       How long to wait for the state lock (default 0s).
   -sandbox              Rehearse against an embedded sandbox and a separate
                         rehearsal state.
   -json                 Print the plan as one JSON document.
@@ -65,7 +64,7 @@ type planOptions struct {
 
 func (o *planOptions) add(fs *flag.FlagSet) {
 	o.config.add(fs)
-	o.state.add(fs, true)
+	o.state.add(fs, false) // plan reads the state without locking it
 	o.addrs.add(fs)
 	o.view.addFlags(fs)
 	fs.BoolVar(&o.guard.AllowLarge, "allow-large", false, "")
