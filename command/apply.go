@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -165,12 +166,25 @@ func (a *applier) run() int {
 		err      error
 	}
 	open := make(chan opened, 1)
-	go func() {
+	openState := func() {
 		store, warnings, err := a.openState(a.o.state, "apply")
 		open <- opened{store, warnings, err}
-	}()
+	}
+	// A first rehearsal makes its directory, so it waits for a
+	// configuration that loads: a mistyped directory gets no litter.
+	first := a.o.state.sandbox && !dirExists(filepath.Join(a.dir, rehearsalDir))
+	if !first {
+		go openState()
+	}
 	var diags hcl.Diagnostics
 	a.cfg, diags = a.loadConfig(a.o.config)
+	if first {
+		if diags.HasErrors() {
+			a.printDiags(a.o.view, diags, filesOf(a.cfg))
+			return exitError
+		}
+		openState()
+	}
 	o := <-open
 	if o.store != nil {
 		defer o.store.Close()

@@ -186,6 +186,11 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
+func dirExists(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}
+
 func fileExists(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && !st.IsDir()
