@@ -59,6 +59,9 @@ type Options struct {
 	// Skipped, when set, is told of every send not made because it was no
 	// longer due at send time, and why (from any worker, serialised).
 	Skipped func(it *plan.Item, reason string)
+	// Recorded, when set, is told of every send's recorded result, once it
+	// is durable (from any worker, serialised).
+	Recorded func(it *plan.Item, r state.Result)
 }
 
 // Progress is a snapshot of a run for progress displays.
@@ -292,6 +295,9 @@ func (r *run) record(it *plan.Item, res *briq.SendResult, err error) {
 		return
 	}
 	r.count(func(s *Summary) {
+		if r.opts.Recorded != nil {
+			r.opts.Recorded(it, result)
+		}
 		switch result.Outcome {
 		case state.OutcomeAccepted:
 			s.Sent++

@@ -99,6 +99,9 @@ func runApply(c *cli, args []string) int {
 		return exitError
 	}
 	switch {
+	case o.view.json && !o.autoApprove && fs.NArg() == 0:
+		fmt.Fprintln(c.stderr, "Error: -json needs -auto-approve (or a saved plan): a confirmation prompt is not JSON.")
+		return exitError
 	case o.waitTimeout != 0 && !o.wait:
 		fmt.Fprintln(c.stderr, "Error: -wait-timeout bounds -wait, and -wait is not given: add -wait, or leave -wait-timeout out.")
 		return exitError
@@ -213,7 +216,13 @@ func (a *applier) run() int {
 		return a.fail("Cannot reach the provider", err)
 	}
 	defer a.prov.close()
-	if a.prov.clockNote != "" && !a.o.view.json {
+	switch {
+	case a.prov.clockNote == "":
+	case a.o.view.json:
+		a.event("rehearsal_clock", a.prov.clockNote, struct {
+			Now time.Time `json:"now"`
+		}{a.prov.now()})
+	default:
 		fmt.Fprintf(a.stdout, "%s\n\n", a.prov.clockNote)
 	}
 	if diags := checkTemplates(a.ctx, a.prov.client, a.cfg); len(diags) > 0 {
@@ -250,20 +259,30 @@ func (a *applier) rounds() int {
 		}
 		wake, scheduled, awaiting := nextWake(p, a.prov.now())
 		if scheduled == 0 || (!deadline.IsZero() && !wake.Before(deadline)) {
-			if scheduled == 0 {
-				fmt.Fprintln(a.stdout, "\nNothing more is scheduled.")
-			} else {
-				fmt.Fprintf(a.stdout, "\nStopped waiting (-wait-timeout): %d sends are still scheduled.\n", scheduled)
+			msg := "Nothing more is scheduled."
+			if scheduled > 0 {
+				msg = fmt.Sprintf("Stopped waiting (-wait-timeout): %d sends are still scheduled.", scheduled)
 			}
-			if !a.o.view.json {
+			if a.o.view.json {
+				a.event("wait_end", msg, struct {
+					Scheduled int `json:"scheduled"`
+				}{scheduled})
+			} else {
+				fmt.Fprintf(a.stdout, "\n%s\n", msg)
 				fmt.Fprintln(a.stdout)
 				r, _ := a.buildReport(a.cfg, a.store.State(), a.statePath(a.o.state), a.o.state.sandbox, a.prov.now())
 				a.printFunnels(r)
 			}
 			return exitOK
 		}
-		if !a.o.view.json && wake.Sub(a.prov.now()) >= waitPoll {
-			fmt.Fprintf(a.stdout, "Waiting until %s: %d sends scheduled, %d awaiting an answer.\n", wake.UTC().Format("2006-01-02 15:04 UTC"), scheduled, awaiting)
+		if wait := fmt.Sprintf("Waiting until %s: %d sends scheduled, %d awaiting an answer.", wake.UTC().Format("2006-01-02 15:04 UTC"), scheduled, awaiting); a.o.view.json {
+			a.event("wait", wait, struct {
+				Until     time.Time `json:"until"`
+				Scheduled int       `json:"scheduled"`
+				Awaiting  int       `json:"awaiting"`
+			}{wake.UTC(), scheduled, awaiting})
+		} else if wake.Sub(a.prov.now()) >= waitPoll {
+			fmt.Fprintln(a.stdout, wait)
 		}
 		if err := a.prov.sleep(a.ctx, wake.Sub(a.prov.now())); err != nil {
 			return a.fail("Apply stopped", apply.ErrInterrupted)
@@ -294,8 +313,18 @@ func (a *applier) applyMoves() error {
 		return fmt.Errorf("%w; no moved block was applied", err)
 	}
 	for i, n := range counts {
-		if n > 0 {
-			fmt.Fprintf(a.stdout, "Moved %d sends from %s to %s, as a moved block says.\n", n, ms[i].From, ms[i].To)
+		if n == 0 {
+			continue
+		}
+		msg := fmt.Sprintf("Moved %s from %s to %s, as a moved block says.", plural(n, "send"), ms[i].From, ms[i].To)
+		if a.o.view.json {
+			a.event("moved", msg, struct {
+				From  string `json:"from"`
+				To    string `json:"to"`
+				Sends int    `json:"sends"`
+			}{ms[i].From.String(), ms[i].To.String(), n})
+		} else {
+			fmt.Fprintln(a.stdout, msg)
 		}
 	}
 	return nil
@@ -311,7 +340,10 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 		}
 		changed := sum.Statuses + sum.Replies + sum.OptOuts + sum.Found + sum.Absent + len(sum.Ambiguous) + sum.TooRecent + sum.NotReached +
 			sum.Failed + sum.Incomplete + sum.Windows
-		if changed > 0 && !a.o.view.json {
+		switch {
+		case a.o.view.json:
+			a.refreshEvent(sum, nil)
+		case changed > 0:
 			fmt.Fprintln(a.stdout, refreshSummary(sum, nil))
 		}
 		if len(sum.Ambiguous) > 0 {
@@ -347,6 +379,11 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 	}
 	switch {
 	case a.o.view.json:
+		a.event("plan", plan.SummaryLine(shown.Summary), struct {
+			Round   int            `json:"round"`
+			Summary map[string]int `json:"summary"`
+			Skipped []plan.Skip    `json:"skipped,omitempty"`
+		}{round, shown.Summary, skipped})
 	case round == 0:
 		if err := plan.Render(a.stdout, shown, plan.RenderOptions{Color: a.color(a.o.view, a.stdout)}); err != nil {
 			return nil, exitError
@@ -362,9 +399,6 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 		}
 	}
 	if len(items) == 0 {
-		if a.o.view.json && !a.o.wait {
-			return p, a.writeJSON(applyJSON{Plan: shown.Summary, Skipped: skipped})
-		}
 		return p, exitOK
 	}
 	if !a.approved {
@@ -403,14 +437,15 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 		Skipped: func(it *plan.Item, why string) {
 			late = append(late, plan.Skip{Address: it.Addr.String(), Reason: why})
 		},
+		Recorded: a.sendEvent,
 	})
 	prog.finish()
 	if a.o.view.json {
-		res := applyJSON{Plan: shown.Summary, Applied: sum, Skipped: append(skipped, late...)}
+		res := applyJSON{Plan: shown.Summary, Applied: sum, Skipped: late}
 		if runErr != nil {
 			res.Error = runErr.Error()
 		}
-		a.writeJSON(res)
+		a.event("summary", summaryLine(sum), res)
 	} else {
 		a.printSkipped("%d sends were no longer due when their turn came; skipped:", late)
 		a.printSummary(sum)
@@ -421,12 +456,26 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 	return p, exitOK
 }
 
-// applyJSON is apply's -json output, one document per round that sends.
+// sendEvent writes a send's recorded outcome as a -json event.
+func (a *applier) sendEvent(it *plan.Item, r state.Result) {
+	if !a.o.view.json {
+		return
+	}
+	a.event("send", it.Addr.String()+": "+r.Outcome.String(), struct {
+		Address   string `json:"address"`
+		Outcome   string `json:"outcome"`
+		MessageID string `json:"message_id,omitempty"`
+		ErrorCode string `json:"error_code,omitempty"`
+	}{it.Addr.String(), r.Outcome.String(), r.MessageID, r.ErrorCode})
+}
+
+// applyJSON is the payload of apply's "summary" event, one per round that
+// sends.
 type applyJSON struct {
 	Plan    map[string]int `json:"plan"`
 	Applied apply.Summary  `json:"applied"`
 	// Skipped are the sends the plan approved that apply did not make, as
-	// they were no longer due, and why.
+	// they were no longer due when their turn came, and why.
 	Skipped []plan.Skip `json:"skipped,omitempty"`
 	Error   string      `json:"error,omitempty"`
 }
@@ -499,7 +548,13 @@ func (c *cli) confirm(n int) (bool, error) {
 
 // printSummary writes the one-paragraph outcome of an apply.
 func (c *cli) printSummary(s apply.Summary) {
-	fmt.Fprintf(c.stdout, "\nApply finished: %d sent", s.Sent)
+	fmt.Fprintf(c.stdout, "\n%s\n", summaryLine(s))
+}
+
+// summaryLine is a round's outcome in one line: "Apply finished: 3 sent."
+func summaryLine(s apply.Summary) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Apply finished: %d sent", s.Sent)
 	for _, part := range []struct {
 		n    int
 		what string
@@ -508,10 +563,11 @@ func (c *cli) printSummary(s apply.Summary) {
 		{s.Expired, "expired"}, {s.Skipped, "no longer due"}, {s.RateLimited, "rate-limited answers (retried)"},
 	} {
 		if part.n > 0 {
-			fmt.Fprintf(c.stdout, ", %d %s", part.n, part.what)
+			fmt.Fprintf(&b, ", %d %s", part.n, part.what)
 		}
 	}
-	fmt.Fprintln(c.stdout, ".")
+	b.WriteString(".")
+	return b.String()
 }
 
 // checkSavedMode refuses a saved plan applied the other way round from how

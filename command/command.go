@@ -45,6 +45,9 @@ type cli struct {
 	// interrupt waits for; again names what stops at once ("Ctrl-C again"). It
 	// is read by the signal watcher, so it is set with setInterruptNote.
 	onInterrupt atomic.Pointer[func(again string) string]
+
+	// js is the state of the command's -json output.
+	js jsonOut
 }
 
 // setInterruptNote makes f say what the first interrupt waits for.
@@ -209,6 +212,8 @@ func (c *cli) main(args []string) int {
 		fmt.Fprint(c.stdout, sc.help)
 		return exitOK
 	}
+	c.js.stream = streamingCommands[sc.name]
+	defer c.finishJSON()
 	return sc.run(c, args[1:])
 }
 

@@ -1,7 +1,6 @@
 package command
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -71,16 +70,15 @@ func capitalize(s string) string {
 }
 
 // printDiags writes diags to stderr: HCL's text writer with source snippets
-// from files, or one JSON object per diagnostic with -json (on stdout, so a
-// machine reads one stream).
+// from files, or with -json on stdout as the -json rule says (jsonout.go):
+// in the command's document, or as events.
 func (c *cli) printDiags(v view, diags hcl.Diagnostics, files map[string]*hcl.File) {
 	if len(diags) == 0 {
 		return
 	}
 	if v.json {
-		enc := json.NewEncoder(c.stdout)
 		for _, d := range diags {
-			_ = enc.Encode(jsonDiagnostic(d))
+			c.jsonDiagnostic(jsonDiagnostic(d))
 		}
 		return
 	}
@@ -143,15 +141,4 @@ func (c *cli) printWarnings(v view, ws []state.Warning) {
 		diags = append(diags, sourceless(hcl.DiagWarning, w.Summary, w.Detail))
 	}
 	c.printDiags(v, diags, nil)
-}
-
-// writeJSON prints v as indented JSON on stdout.
-func (c *cli) writeJSON(v any) int {
-	enc := json.NewEncoder(c.stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		fmt.Fprintf(c.stderr, "Error: %v\n", err)
-		return exitError
-	}
-	return exitOK
 }

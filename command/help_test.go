@@ -56,8 +56,6 @@ func commandFlags(t *testing.T) map[string][]string {
 	}
 	for _, sc := range commands {
 		switch sc.name {
-		case "version":
-			out[sc.name] = nil
 		case "state":
 			for _, sub := range []string{"list", "show", "rm", "mv"} {
 				run("state", "state", sub)

@@ -19,6 +19,8 @@ const progressInterval = 5 * time.Second
 // plain line every few seconds otherwise (cron logs).
 type progress struct {
 	bar *progressbar.ProgressBar // nil when not on a terminal
+	// event, with -json, writes a progress event instead of a line.
+	event func(apply.Progress)
 
 	w        io.Writer
 	mu       sync.Mutex
@@ -28,7 +30,13 @@ type progress struct {
 func (c *cli) newProgress(v view, total int) *progress {
 	p := &progress{w: c.stderr, lastLine: time.Now()}
 	if v.json {
-		p.w = io.Discard
+		p.event = func(s apply.Progress) {
+			c.event("progress", progressLine(s), struct {
+				Done  int `json:"done"`
+				Total int `json:"total"`
+				Sent  int `json:"sent"`
+			}{s.Done, s.Total, s.Summary.Sent})
+		}
 		return p
 	}
 	if isTerminal(c.stderr) {
@@ -56,12 +64,17 @@ func (p *progress) update(s apply.Progress) {
 	}
 	if time.Since(p.lastLine) >= progressInterval {
 		p.lastLine = time.Now()
-		p.line(s)
+		if p.event != nil {
+			p.event(s)
+		} else {
+			fmt.Fprintln(p.w, progressLine(s))
+		}
 	}
 }
 
-func (p *progress) line(s apply.Progress) {
-	fmt.Fprintf(p.w, "Sending: %d/%d (%.0f%%), %d sent, %s\n",
+// progressLine is a run's progress in a line for logs.
+func progressLine(s apply.Progress) string {
+	return fmt.Sprintf("Sending: %d/%d (%.0f%%), %d sent, %s",
 		s.Done, s.Total, 100*float64(s.Done)/float64(max(s.Total, 1)), s.Summary.Sent, rateText(s, time.Now()))
 }
 

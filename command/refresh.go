@@ -2,7 +2,6 @@ package command
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -119,19 +118,7 @@ func runRefresh(c *cli, args []string) int {
 		runErr = err
 	}
 	if v.json {
-		out := refreshJSON{Requests: sum.Requests, Lookups: sum.Lookups, Statuses: sum.Statuses, Replies: sum.Replies,
-			OptOuts: sum.OptOuts, Windows: sum.Windows, NotReached: sum.NotReached,
-			Unknown: unknownJSON{Found: sum.Found, Absent: sum.Absent, Failed: sum.Failed, Ambiguous: []string{},
-				TooRecent: sum.TooRecent, Incomplete: sum.Incomplete}}
-		for _, a := range sum.Ambiguous {
-			out.Unknown.Ambiguous = append(out.Unknown.Ambiguous, a.String())
-		}
-		if runErr != nil {
-			out.Error = runErr.Error()
-		}
-		if err := json.NewEncoder(c.stdout).Encode(out); err != nil {
-			return exitError
-		}
+		c.refreshEvent(sum, runErr)
 	} else {
 		fmt.Fprintln(c.stdout, refreshSummary(sum, runErr))
 		if len(sum.Ambiguous) > 0 {
@@ -149,6 +136,23 @@ func runRefresh(c *cli, args []string) int {
 		return fail(summary, runErr)
 	}
 	return exitOK
+}
+
+// refreshEvent writes a refresh's summary as a -json event.
+func (c *cli) refreshEvent(sum refresh.Summary, runErr error) {
+	out := refreshJSON{Requests: sum.Requests, Lookups: sum.Lookups, Statuses: sum.Statuses, Replies: sum.Replies,
+		OptOuts: sum.OptOuts, Windows: sum.Windows, NotReached: sum.NotReached,
+		Unknown: unknownJSON{Found: sum.Found, Absent: sum.Absent, Failed: sum.Failed, Ambiguous: []string{},
+			TooRecent: sum.TooRecent, Incomplete: sum.Incomplete}}
+	for _, a := range sum.Ambiguous {
+		out.Unknown.Ambiguous = append(out.Unknown.Ambiguous, a.String())
+	}
+	if runErr != nil {
+		out.Error = runErr.Error()
+	}
+	c.event("refresh", refreshSummary(sum, runErr), struct {
+		Refresh refreshJSON `json:"refresh"`
+	}{out})
 }
 
 // windowsFor selects the sends whose conversation's 24h window refresh

@@ -132,10 +132,14 @@ func TestRefreshOptOuts(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := w.mustRun(exitOK, "refresh", "-json")
-	var sum refreshJSON
-	if err := json.Unmarshal([]byte(out), &sum); err != nil {
+	var ev struct {
+		Type    string      `json:"type"`
+		Refresh refreshJSON `json:"refresh"`
+	}
+	if err := json.Unmarshal([]byte(out), &ev); err != nil || ev.Type != "refresh" {
 		t.Fatalf("refresh -json: %v\n%s", err, out)
 	}
+	sum := ev.Refresh
 	st := w.state()
 	stopped := map[string]bool{}
 	for s := range st.Sends(state.Pattern{}) {

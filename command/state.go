@@ -84,19 +84,41 @@ func runState(c *cli, args []string) int {
 			if len(patterns) > 0 {
 				p = patterns[0]
 			}
+			addrs := []string{}
 			for s := range st.Sends(p) {
-				fmt.Fprintln(c.stdout, s.Addr)
+				if v.json {
+					addrs = append(addrs, s.Addr.String())
+				} else {
+					fmt.Fprintln(c.stdout, s.Addr)
+				}
+			}
+			if v.json {
+				return c.writeJSON(struct {
+					Sends []string `json:"sends"`
+				}{addrs})
 			}
 			return exitOK
 		}
 		a, ok := patterns[0].Addr()
 		s, found := st.Get(a)
 		if !ok || !found {
-			fmt.Fprintf(c.stderr, "Error: no send at %s in %s.\n", patterns[0], path)
+			c.printDiags(v, hcl.Diagnostics{sourceless(hcl.DiagError, "No such send", fmt.Sprintf("There is no send at %s in %s.", patterns[0], path))}, nil)
 			return exitError
 		}
+		content, same, note := c.sentContent(st, s)
+		if v.json {
+			return c.writeJSON(struct {
+				sendJSON
+				Content json.RawMessage `json:"content,omitempty"`
+				// ContentSent is whether content is what was sent (its
+				// digest is the one recorded), not only what the
+				// configuration renders now.
+				ContentSent bool   `json:"content_sent"`
+				ContentNote string `json:"content_note,omitempty"`
+			}{sendJSONOf(s), content, same, note})
+		}
 		printSend(c.stdout, s)
-		c.printSentContent(st, s)
+		printContent(c.stdout, content, same, note)
 		return exitOK
 	}
 
@@ -130,9 +152,15 @@ func runState(c *cli, args []string) int {
 		c.printDiags(v, hcl.Diagnostics{errorDiag("Cannot write the state", err)}, nil)
 		return exitError
 	}
-	if sub == "mv" {
+	switch {
+	case v.json:
+		return c.writeJSON(struct {
+			Operation string `json:"operation"`
+			Sends     int    `json:"sends"`
+		}{sub, total})
+	case sub == "mv":
 		fmt.Fprintf(c.stdout, "Moved %s from %s to %s.\n", plural(total, "send"), patterns[0], patterns[1])
-	} else {
+	default:
 		they, were, them := "they", "were", "them"
 		if total == 1 {
 			they, were, them = "it", "was", "it"
@@ -143,31 +171,37 @@ func runState(c *cli, args []string) int {
 	return exitOK
 }
 
-// printSentContent writes what the customer was sent: the state keeps only
-// a digest of it, so the content is rendered again from the configuration
-// and shown as sent when its digest matches.
-func (c *cli) printSentContent(st *state.State, s state.Send) {
+// sentContent is what the customer was sent: the state keeps only a digest
+// of it, so the content is rendered again from the configuration, and same
+// says whether its digest is the one recorded. note says why there is no
+// content, when there is none.
+func (c *cli) sentContent(st *state.State, s state.Send) (content json.RawMessage, same bool, note string) {
 	if s.Digest == (state.Digest{}) {
-		return
+		return nil, false, ""
 	}
 	cfg, diags := c.loadConfig(configFlags{})
 	if diags.HasErrors() {
-		fmt.Fprintf(c.stdout, "# The content is not shown: the configuration does not load (ujumbe validate says why).\n")
-		return
+		return nil, false, "the configuration does not load (ujumbe validate says why)"
 	}
 	moved, _ := moves(cfg)
 	content, same, err := plan.SentContent(cfg, st, moved, s)
-	var buf bytes.Buffer
-	if err == nil {
-		err = json.Indent(&buf, content, "", "  ")
+	if err != nil {
+		return nil, false, err.Error()
 	}
+	return content, same, ""
+}
+
+// printContent writes the content of sentContent for a person.
+func printContent(w io.Writer, content json.RawMessage, same bool, note string) {
+	var buf bytes.Buffer
 	switch {
-	case err != nil:
-		fmt.Fprintf(c.stdout, "# The content is not shown: %s.\n", err)
+	case note != "":
+		fmt.Fprintf(w, "# The content is not shown: %s.\n", note)
+	case content == nil || json.Indent(&buf, content, "", "  ") != nil:
 	case same:
-		fmt.Fprintf(c.stdout, "# What was sent, rendered again from the configuration (its digest is the one recorded):\ncontent = %s\n", buf.String())
+		fmt.Fprintf(w, "# What was sent, rendered again from the configuration (its digest is the one recorded):\ncontent = %s\n", buf.String())
 	default:
-		fmt.Fprintf(c.stdout, "# The configuration now renders other content than was sent (the digests differ);\n# what was sent is known by its digest only. What the configuration renders now:\ncontent_now = %s\n", buf.String())
+		fmt.Fprintf(w, "# The configuration now renders other content than was sent (the digests differ);\n# what was sent is known by its digest only. What the configuration renders now:\ncontent_now = %s\n", buf.String())
 	}
 }
 
@@ -230,4 +264,65 @@ func printSend(w io.Writer, s state.Send) {
 		}
 		fmt.Fprintln(w, "}")
 	}
+}
+
+// sendJSON is one send in state show -json.
+type sendJSON struct {
+	Address        string        `json:"address"`
+	Phone          string        `json:"phone"`
+	Outcome        string        `json:"outcome"`
+	Attempts       int           `json:"attempts"`
+	MessageID      string        `json:"message_id,omitempty"`
+	ConversationID string        `json:"conversation_id,omitempty"`
+	Status         string        `json:"status,omitempty"`
+	ErrorCode      string        `json:"error_code,omitempty"`
+	ErrorMessage   string        `json:"error_message,omitempty"`
+	ContentDigest  string        `json:"content_digest,omitempty"`
+	IntentAt       *time.Time    `json:"intent_at,omitempty"`
+	ResultAt       *time.Time    `json:"result_at,omitempty"`
+	DeliveredAt    *time.Time    `json:"delivered_at,omitempty"`
+	ReadAt         *time.Time    `json:"read_at,omitempty"`
+	Reply          *replyJSON    `json:"reply,omitempty"`
+	History        []attemptJSON `json:"history,omitempty"`
+}
+
+type replyJSON struct {
+	ID        string    `json:"id,omitempty"`
+	Title     string    `json:"title,omitempty"`
+	Text      string    `json:"text,omitempty"`
+	MessageID string    `json:"message_id,omitempty"`
+	At        time.Time `json:"at"`
+}
+
+type attemptJSON struct {
+	IntentAt       time.Time `json:"intent_at"`
+	Outcome        string    `json:"outcome"`
+	MessageID      string    `json:"message_id,omitempty"`
+	ConversationID string    `json:"conversation_id,omitempty"`
+	ErrorCode      string    `json:"error_code,omitempty"`
+}
+
+func sendJSONOf(s state.Send) sendJSON {
+	at := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		t = t.UTC()
+		return &t
+	}
+	out := sendJSON{Address: s.Addr.String(), Phone: s.Phone, Outcome: s.Outcome.String(), Attempts: s.Attempts,
+		MessageID: s.MessageID, ConversationID: s.ConversationID, Status: s.ProviderStatus.String(),
+		ErrorCode: s.ErrorCode, ErrorMessage: s.ErrorMessage, IntentAt: at(s.IntentAt), ResultAt: at(s.ResultAt),
+		DeliveredAt: at(s.DeliveredAt), ReadAt: at(s.ReadAt)}
+	if s.Digest != (state.Digest{}) {
+		out.ContentDigest = s.Digest.String()
+	}
+	if r := s.Reply; r != nil {
+		out.Reply = &replyJSON{ID: r.ID, Title: r.Title, Text: r.Text, MessageID: r.MessageID, At: r.At.UTC()}
+	}
+	for _, a := range s.History {
+		out.History = append(out.History, attemptJSON{IntentAt: a.At.UTC(), Outcome: a.Outcome.String(),
+			MessageID: a.MessageID, ConversationID: a.ConversationID, ErrorCode: a.ErrorCode})
+	}
+	return out
 }

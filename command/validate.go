@@ -1,7 +1,6 @@
 package command
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
@@ -62,11 +61,8 @@ func runValidate(c *cli, args []string) int {
 			n := cfg.Counts()
 			out.Counts = &n
 		}
-		enc := json.NewEncoder(c.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
-			fmt.Fprintf(c.stderr, "Error: write JSON: %v\n", err)
-			return exitError
+		if code := c.writeJSON(out); code != exitOK {
+			return code
 		}
 		if !valid {
 			return exitError
