@@ -204,6 +204,15 @@ func (a *applier) run() int {
 	a.store = store
 	a.printWarnings(a.o.view, warnings)
 	st := store.State()
+	if a.logged() {
+		// Off a terminal (cron's log), each run says when and on what it
+		// started, and how it ended, so appended runs can be told apart.
+		dir, _ := filepath.Abs(a.dir)
+		fmt.Fprintf(a.stdout, "ujumbe apply started %s in %s, state serial %d.\n", time.Now().UTC().Format(time.RFC3339), dir, st.Serial())
+		defer func() {
+			fmt.Fprintf(a.stdout, "ujumbe apply ended %s, state serial %d.\n", time.Now().UTC().Format(time.RFC3339), a.store.State().Serial())
+		}()
+	}
 	if a.saved != nil {
 		if err := a.saved.Check(time.Now(), st.Lineage(), st.Serial(), inputDigests(a.cfg), a.variablesDigest(a.o.config)); err != nil {
 			return a.fail("Saved plan refused", err)
@@ -243,6 +252,12 @@ func (a *applier) run() int {
 		}
 	}
 	return code
+}
+
+// logged reports whether apply writes to a log rather than a person: not
+// to a terminal, and not -json.
+func (a *applier) logged() bool {
+	return !a.o.view.json && !isTerminal(a.stdout)
 }
 
 // rounds sends what is due and, with -wait, goes on refreshing, sending
