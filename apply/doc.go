@@ -6,6 +6,9 @@
 // campaign whose failure rate climbs, honours 429 Retry-After for all
 // workers, and on cancellation lets in-flight sends finish and be recorded.
 //
-// apply never re-reads the configuration and never prints: progress and the
-// summary go to the caller through Options.Progress and the returned Summary.
+// apply never prints: progress, outcomes and the summary go to the caller
+// through Options.Progress, Options.Recorded and the returned Summary. At
+// send time it renders each send's content once more from the plan's
+// configuration and refuses to send content whose digest is not the one
+// the plan approved.
 package apply

@@ -5,5 +5,6 @@
 //
 // Only this package prints; only main.go exits. Other packages return values,
 // hcl.Diagnostics for problems a user can fix in their files, and wrapped
-// errors for runtime failures, which this package classifies (see exit.go).
+// errors for runtime failures, which this package classifies (errorDiag,
+// and fail in apply and refresh, map them to exit codes).
 package command

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ujumbe/ujumbe/briq"
@@ -55,7 +54,11 @@ func checkTemplate(m *config.Message, templates []briq.Template) *hcl.Diagnostic
 	i := slices.IndexFunc(templates, func(t briq.Template) bool { return t.Name == name })
 	if i < 0 {
 		detail := fmt.Sprintf("Message %q sends template %q, which the workspace does not have.", m.Name, name)
-		if near := nearestTemplate(name, templates); near != "" {
+		names := make([]string, len(templates))
+		for i, t := range templates {
+			names[i] = t.Name
+		}
+		if near := config.Nearest(name, names); near != "" {
 			detail += fmt.Sprintf(" Did you mean %q?", near)
 		}
 		return diag("Template not found", detail)
@@ -180,16 +183,4 @@ func keyList(keys []string) string {
 		return "no variables"
 	}
 	return fmt.Sprintf("%s (%s)", plural(len(keys), "variable"), strings.Join(keys, ", "))
-}
-
-// nearestTemplate returns the template name closest to name, if any is
-// close enough to be a typo.
-func nearestTemplate(name string, templates []briq.Template) string {
-	best, bestDist := "", 3
-	for _, t := range templates {
-		if d := levenshtein.Distance(name, t.Name, nil); d < bestDist {
-			best, bestDist = t.Name, d
-		}
-	}
-	return best
 }

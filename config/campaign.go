@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 	_ "time/tzdata" // time zones must load on hosts without a zoneinfo database
@@ -191,7 +193,7 @@ func (l *loader) resolveRecipients(a *hcl.Attribute) *RecipientSet {
 	set, ok := l.cfg.Recipients[name]
 	if !ok {
 		l.diags = append(l.diags, errorf(a.Expr.Range(), "Unknown recipients",
-			"There is no recipients block named %q.%s", name, didYouMean(name, sortedKeys(l.cfg.Recipients))))
+			"There is no recipients block named %q.%s", name, didYouMean(name, slices.Sorted(maps.Keys(l.cfg.Recipients)))))
 		return nil
 	}
 	return set

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -22,7 +24,7 @@ func (l *loader) decodeLocals(blocks hcl.Blocks) {
 	for _, b := range blocks {
 		attrs, diags := b.Body.JustAttributes()
 		l.diags = append(l.diags, diags...)
-		for _, name := range sortedKeys(attrs) {
+		for _, name := range slices.Sorted(maps.Keys(attrs)) {
 			attr := attrs[name]
 			if prev, dup := l.locals[name]; dup {
 				l.diags = append(l.diags, errorf(attr.NameRange, "Duplicate local value",

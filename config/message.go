@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -175,7 +177,7 @@ func (l *loader) decodeMessages(c *Campaign, blocks hcl.Blocks) {
 		l.diags = append(l.diags, diags...)
 		contents[m] = content
 	}
-	names := sortedKeys(byName)
+	names := slices.Sorted(maps.Keys(byName))
 	for _, m := range c.Messages {
 		if a, ok := contents[m].Attributes["after"]; ok {
 			m.After = l.resolveAfter(a, m, byName, names)

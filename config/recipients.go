@@ -2,8 +2,10 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -133,7 +135,7 @@ func (l *loader) decodeSuppress(blocks hcl.Blocks) {
 			l.loadSuppress(s, db)
 		}
 	}
-	for _, name := range sortedKeys(l.cfg.Suppress) {
+	for _, name := range slices.Sorted(maps.Keys(l.cfg.Suppress)) {
 		l.cfg.suppressOrder = append(l.cfg.suppressOrder, l.cfg.Suppress[name])
 	}
 }

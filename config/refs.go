@@ -1,7 +1,9 @@
 package config
 
 import (
+	"maps"
 	"math"
+	"slices"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -90,7 +92,7 @@ func (l *loader) checkRef(t hcl.Traversal, sc refScope, x *expr) bool {
 		if attrOK {
 			if _, ok := l.vars[attr]; !ok {
 				l.diags = append(l.diags, errorf(attrRange, "Reference to undeclared variable",
-					"No variable named %q is declared.%s Declare it with a variable block.", attr, didYouMean(attr, sortedKeys(l.vars))))
+					"No variable named %q is declared.%s Declare it with a variable block.", attr, didYouMean(attr, slices.Sorted(maps.Keys(l.vars)))))
 				return false
 			}
 		}
@@ -99,7 +101,7 @@ func (l *loader) checkRef(t hcl.Traversal, sc refScope, x *expr) bool {
 		if attrOK {
 			if _, ok := l.locals[attr]; !ok {
 				l.diags = append(l.diags, errorf(attrRange, "Reference to undefined local value",
-					"No local value named %q is defined.%s", attr, didYouMean(attr, sortedKeys(l.locals))))
+					"No local value named %q is defined.%s", attr, didYouMean(attr, slices.Sorted(maps.Keys(l.locals)))))
 				return false
 			}
 		}
@@ -196,7 +198,7 @@ func (l *loader) checkAttr(attr string, ok bool, rng hcl.Range, root string, ty 
 	if !ok || ty.HasAttribute(attr) {
 		return true
 	}
-	names := sortedKeys(ty.AttributeTypes())
+	names := slices.Sorted(maps.Keys(ty.AttributeTypes()))
 	l.diags = append(l.diags, errorf(rng, "Unsupported attribute",
 		"%s has no attribute %q.%s Its attributes are %s.", root, attr, didYouMean(attr, names), describeNames(names)))
 	return false

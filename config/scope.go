@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"maps"
-	"sort"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -320,14 +319,4 @@ func typeName(t cty.Type) string {
 		return "a set"
 	}
 	return t.FriendlyName()
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

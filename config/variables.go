@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -93,7 +95,7 @@ func (l *loader) decodeVariables(blocks hcl.Blocks) {
 		}
 	}
 	l.setVariableValues()
-	for _, name := range sortedKeys(l.vars) {
+	for _, name := range slices.Sorted(maps.Keys(l.vars)) {
 		v := l.vars[name]
 		if v.value == cty.NilVal && !v.set {
 			if v.def == cty.NilVal {
@@ -157,7 +159,7 @@ func (l *loader) setVariableValues() {
 				Severity: hcl.DiagError,
 				Summary:  "Value for undeclared variable",
 				Detail: fmt.Sprintf("The option -var sets %q, but no variable of that name is declared.%s Declare it with a variable block first.",
-					name, didYouMean(name, sortedKeys(l.vars))),
+					name, didYouMean(name, slices.Sorted(maps.Keys(l.vars)))),
 			})
 			continue
 		}
@@ -228,14 +230,14 @@ func (l *loader) readVarFile(path string) {
 	}
 	attrs, diags := f.Body.JustAttributes()
 	l.diags = append(l.diags, diags...)
-	for _, name := range sortedKeys(attrs) {
+	for _, name := range slices.Sorted(maps.Keys(attrs)) {
 		attr := attrs[name]
 		v, ok := l.vars[name]
 		if !ok {
 			l.diags = append(l.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagWarning,
 				Summary:  "Value for undeclared variable",
-				Detail:   fmt.Sprintf("The file sets %q, but no variable of that name is declared, so the value is ignored.%s", name, didYouMean(name, sortedKeys(l.vars))),
+				Detail:   fmt.Sprintf("The file sets %q, but no variable of that name is declared, so the value is ignored.%s", name, didYouMean(name, slices.Sorted(maps.Keys(l.vars)))),
 				Subject:  attr.NameRange.Ptr(),
 			})
 			continue

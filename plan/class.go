@@ -44,15 +44,5 @@ func (c Class) Name() string {
 	return "invalid"
 }
 
-// ParseClass is the inverse of Name.
-func ParseClass(name string) (Class, bool) {
-	for _, c := range Classes {
-		if c.Name() == name {
-			return c, true
-		}
-	}
-	return 0, false
-}
-
 // Sends reports whether apply sends items of this class.
 func (c Class) Sends() bool { return c == Send || c == Retry }
