@@ -4,11 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"time"
 
 	"github.com/ujumbe/ujumbe/atomicfile"
+	"github.com/ujumbe/ujumbe/inputfile"
 )
 
 // DefaultTTL is how long a saved plan stays valid.
@@ -107,7 +107,7 @@ func (f *File) Write(path string) error {
 
 // ReadFile loads a saved plan.
 func ReadFile(path string) (*File, error) {
-	b, err := os.ReadFile(path)
+	b, err := inputfile.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read plan: %w", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/ujumbe/ujumbe/inputfile"
 )
 
 // ErrCorrupt marks a state that cannot be read as written: a damaged
@@ -76,7 +78,7 @@ func load(path string, locked bool, holder *LockInfo) (loaded, error) {
 	l := loaded{st: newState()}
 	l.st.loading = true
 	defer func() { l.st.loading, l.st.slab = false, nil }()
-	f, err := os.Open(path)
+	f, err := inputfile.Open(path)
 	switch {
 	case err == nil:
 		err = readSnapshot(f, path, l.st)
@@ -90,7 +92,7 @@ func load(path string, locked bool, holder *LockInfo) (loaded, error) {
 	}
 
 	wal := path + ".wal"
-	f, err = os.Open(wal)
+	f, err = inputfile.Open(wal)
 	if !l.snapshot {
 		if err := checkMissing(path, !errors.Is(err, os.ErrNotExist), locked, holder); err != nil {
 			if f != nil {
