@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ujumbe/ujumbe/briq"
@@ -62,6 +63,9 @@ type Options struct {
 	// Recorded, when set, is told of every send's recorded result, once it
 	// is durable (from any worker, serialised).
 	Recorded func(it *plan.Item, r state.Result)
+	// InFlight, when set, counts the sends whose intent is recorded and
+	// whose result is not yet.
+	InFlight *atomic.Int64
 }
 
 // Progress is a snapshot of a run for progress displays.
@@ -215,6 +219,12 @@ func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 	if err := r.journal.RecordIntent(state.Intent{Addr: it.Addr, Phone: it.Phone, Digest: it.Digest, At: now, Replace: it.Replace}); err != nil {
 		r.stop(fmt.Errorf("%w: %v", ErrJournal, err))
 		return
+	}
+	if r.opts.InFlight != nil {
+		// From the durable intent to the recorded result: what an
+		// interrupt waits for, and what a second one leaves unknown.
+		r.opts.InFlight.Add(1)
+		defer r.opts.InFlight.Add(-1)
 	}
 	var res *briq.SendResult
 	var err error

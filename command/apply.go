@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -146,6 +147,8 @@ type applier struct {
 	approved bool
 	senderID string
 	resolved bool // senderID is known
+	// inflight counts the sends between their intent and their result.
+	inflight atomic.Int64
 }
 
 func (a *applier) fail(summary string, err error) int {
@@ -242,7 +245,8 @@ func (a *applier) run() int {
 	}
 	a.approved = a.saved != nil || a.o.autoApprove
 	a.setInterruptNote(func(again string) string {
-		return fmt.Sprintf("Interrupted: no new sends start; finishing the sends in flight and recording them.\n%s stops at once: the sends in flight are then unknown (?) until refresh resolves them.", again)
+		n := plural(int(a.inflight.Load()), "send")
+		return fmt.Sprintf("Interrupted: no new sends start; finishing the %s in flight and recording them.\n%s stops at once: the sends in flight are then unknown (?) until refresh resolves them.", n, again)
 	})
 
 	code := a.rounds()
@@ -453,6 +457,7 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 			late = append(late, plan.Skip{Address: it.Addr.String(), Reason: why})
 		},
 		Recorded: a.sendEvent,
+		InFlight: &a.inflight,
 	})
 	prog.finish()
 	if a.o.view.json {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -81,7 +82,7 @@ func TestApplySecondInterrupt(t *testing.T) {
 	}
 	waitFor(t, "sends to be in flight", func() bool { return w.srv.Stats().Sends > 0 })
 	_ = cmd.Process.Signal(os.Interrupt)
-	waitFor(t, "the first interrupt's note", func() bool { return strings.Contains(errb.String(), "finishing the sends in flight") })
+	waitFor(t, "the first interrupt's note", func() bool { return strings.Contains(errb.String(), "sends in flight and recording them") })
 	_ = cmd.Process.Signal(os.Interrupt)
 	err := cmd.Wait()
 	var exit *exec.ExitError
@@ -90,6 +91,9 @@ func TestApplySecondInterrupt(t *testing.T) {
 	}
 	if ws, ok := exit.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGINT {
 		t.Fatalf("apply after two interrupts: %v, want the process ended by SIGINT\n%s", err, errb.String())
+	}
+	if !regexp.MustCompile(`finishing the [1-4] sends? in flight`).MatchString(errb.String()) {
+		t.Errorf("the first interrupt did not count the sends in flight (1 to 4 of -parallelism=4):\n%s", errb.String())
 	}
 	if !strings.Contains(errb.String(), "Ctrl-C again stops at once") {
 		t.Errorf("the first interrupt did not say how to stop at once:\n%s", errb.String())
