@@ -34,8 +34,11 @@ type MessageDoc struct {
 	Address string         `json:"address"` // campaign.NAME.message.NAME
 	Kind    string         `json:"kind,omitempty"`
 	Counts  map[string]int `json:"counts"` // only classes present
-	// NextDue is the earliest due time of its scheduled sends.
-	NextDue *time.Time `json:"next_due,omitempty"`
+	// NextDue is the earliest due time of its scheduled sends, and
+	// NextDueLocal the same in the campaign's time zone (its send_window's,
+	// when that is one zone and not UTC), as the operator reads it.
+	NextDue      *time.Time `json:"next_due,omitempty"`
+	NextDueLocal string     `json:"next_due_local,omitempty"`
 	// Samples are a few sends with their rendered content: the first that
 	// apply would send, and one of each other class but done.
 	Samples []SendDoc `json:"samples,omitempty"`
@@ -88,6 +91,9 @@ func (p *Plan) Document(withSends bool) *Document {
 		if it.Class == Scheduled && !it.Due.IsZero() && (md.NextDue == nil || it.Due.Before(*md.NextDue)) {
 			due := it.Due.UTC()
 			md.NextDue = &due
+			if w := campaignWindow(it); w != nil && w.Zone() != nil && w.Zone() != time.UTC {
+				md.NextDueLocal = due.In(w.Zone()).Format("2006-01-02 15:04 MST")
+			}
 		}
 		if withSends {
 			d.Sends = append(d.Sends, sendDoc(it, false))
@@ -190,4 +196,12 @@ func RequestContent(p *config.Payload) json.RawMessage {
 // messageAddr is the address of the message of the send at a.
 func messageAddr(a state.Addr) string {
 	return "campaign." + a.Campaign + ".message." + a.Message
+}
+
+// campaignWindow is the send window of it's campaign, or nil.
+func campaignWindow(it *Item) *config.SendWindow {
+	if it.Message == nil || it.Message.Campaign == nil {
+		return nil
+	}
+	return it.Message.Campaign.Window
 }

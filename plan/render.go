@@ -49,6 +49,9 @@ func Render(w io.Writer, d *Document, opts RenderOptions) error {
 		b.WriteString("  " + strings.Join(counts, ", "))
 		if m.NextDue != nil {
 			b.WriteString(", next due " + stamp(*m.NextDue))
+			if m.NextDueLocal != "" {
+				b.WriteString(" (" + m.NextDueLocal + ")")
+			}
 		}
 		b.WriteString("\n")
 		for _, s := range m.Samples {
