@@ -220,7 +220,7 @@ func (a *applier) rounds() int {
 			}
 			if !a.o.view.json {
 				fmt.Fprintln(a.stdout)
-				r, _ := a.buildReport(a.cfg, a.store.State(), a.statePath(a.o.state), a.o.state.sandbox, a.prov.now())
+				r, _ := a.buildReport(a.cfg, a.store.State(), a.stateName(a.o.state), a.o.state.sandbox, a.prov.now())
 				a.printFunnels(r)
 			}
 			return exitOK

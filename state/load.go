@@ -27,7 +27,7 @@ type CorruptError struct {
 func (e *CorruptError) Error() string {
 	if e.pg {
 		return fmt.Sprintf("state in %s is damaged (%s, serial %d): %s. Nothing was changed. "+
-			"Keep a dump of the schema (pg_dump -n), then restore it from a backup or push a state pulled earlier", e.State, e.File, e.Line, e.Problem)
+			"Keep a dump of the schema (pg_dump of it), then restore it from a backup or push a state pulled earlier", e.State, e.File, e.Line, e.Problem)
 	}
 	where := ""
 	if e.Line > 0 {
