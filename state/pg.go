@@ -72,8 +72,9 @@ var pgMigrations = []string{
 		rec    text NOT NULL
 	);
 	CREATE TABLE %[1]s.lock_holder (
-		id   int PRIMARY KEY CHECK (id = 1),
-		info jsonb NOT NULL
+		id          int PRIMARY KEY CHECK (id = 1),
+		backend_pid int NOT NULL,
+		info        jsonb NOT NULL
 	);`,
 }
 
@@ -229,15 +230,7 @@ func (j *pgJournal) lock(ctx context.Context, timeout time.Duration) error {
 		}
 		waited := time.Since(start)
 		if waited >= timeout {
-			le := &LockError{Path: j.pg.String(), Waited: timeout}
-			var js []byte
-			if j.conn.QueryRow(ctx, `SELECT info FROM `+j.schema+`.lock_holder WHERE id = 1`).Scan(&js) == nil {
-				var h LockInfo
-				if json.Unmarshal(js, &h) == nil {
-					le.Holder = &h
-				}
-			}
-			return le
+			return &LockError{Path: j.pg.String(), Waited: timeout, Holder: j.holderInfo(ctx)}
 		}
 		select {
 		case <-ctx.Done():
@@ -247,10 +240,39 @@ func (j *pgJournal) lock(ctx context.Context, timeout time.Duration) error {
 		delay = min(2*delay, lockMaxDelay)
 	}
 	js, _ := json.Marshal(j.holder)
-	_, err := j.conn.Exec(ctx, `INSERT INTO `+j.schema+`.lock_holder (id, info) VALUES (1, $1)
-		ON CONFLICT (id) DO UPDATE SET info = excluded.info`, js)
+	_, err := j.conn.Exec(ctx, `INSERT INTO `+j.schema+`.lock_holder (id, backend_pid, info) VALUES (1, pg_backend_pid(), $1)
+		ON CONFLICT (id) DO UPDATE SET backend_pid = excluded.backend_pid, info = excluded.info`, js)
 	if err != nil {
 		return pgError(j.pg, "lock", err)
+	}
+	return nil
+}
+
+// holderInfo returns the description of the run holding the lock, or nil.
+// The row is only believed while its session holds the lock: a run that
+// died leaves its row behind. A holder that has just taken the lock writes
+// its row a moment later, so an absent row is looked for again, briefly.
+func (j *pgJournal) holderInfo(ctx context.Context) *LockInfo {
+	for range 20 {
+		var js []byte
+		err := j.conn.QueryRow(ctx, `SELECT h.info FROM `+j.schema+`.lock_holder h JOIN pg_locks l ON l.pid = h.backend_pid
+			WHERE h.id = 1 AND l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			AND l.classid = $1::int4::oid AND l.objid = hashtext($2)::oid AND l.objsubid = 2`, pgLockClass, j.pg.Schema).Scan(&js)
+		if err == nil {
+			var h LockInfo
+			if json.Unmarshal(js, &h) != nil {
+				return nil
+			}
+			return &h
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(25 * time.Millisecond):
+		}
 	}
 	return nil
 }
