@@ -2,6 +2,7 @@ package command
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -182,5 +183,52 @@ func diffCommandStates(t *testing.T, want, got *state.State) {
 		if !ok || g.MessageID != s.MessageID || g.Outcome != s.Outcome {
 			t.Fatalf("%s: got %+v, want %+v", s.Addr, g, s)
 		}
+	}
+}
+
+// TestPGServerRestart restarts the database server in the middle of an
+// apply: the apply stops, with an error, taking no new sends; at most the
+// sends in flight are left unknown; the next apply finishes the job, and
+// nobody gets two messages. Restarting the server disturbs every other test
+// using it, so this one runs only when UJUMBE_TEST_PG_RESTART holds the
+// command that restarts it, on its own (.ci/run does so after the suite).
+func TestPGServerRestart(t *testing.T) {
+	restart := os.Getenv("UJUMBE_TEST_PG_RESTART")
+	if restart == "" {
+		t.Skip("UJUMBE_TEST_PG_RESTART is not set: set it to the command that restarts the UJUMBE_TEST_PG server, such as \"pg_ctlcluster --skip-systemctl-redirect 15 main restart\", and run this test alone")
+	}
+	const n, parallelism = 3000, 16
+	w := newWorld(t, n, sandbox.Options{Faults: sandbox.Faults{Latency: 20 * time.Millisecond}}).on("pg")
+	cmd := w.command("apply", "-auto-approve", "-var=rate=300", fmt.Sprintf("-parallelism=%d", parallelism))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(time.Minute); w.srv.Stats().Accepted < 300 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if b, err := exec.Command("sh", "-c", restart).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", restart, err, b)
+	}
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitError {
+		t.Fatalf("apply across a server restart: %v, want exit 1\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "schema "+w.pg.Schema) {
+		t.Errorf("the apply's error does not name the database:\n%s", out.String())
+	}
+	t.Logf("apply said:\n%s", out.String())
+	sentBefore := w.srv.Stats().Accepted
+	accepted, unknown := w.audit()
+	t.Logf("stopped by the restart: %d sent, %d accepted and %d unknown in the state", sentBefore, accepted, unknown)
+	if unknown > parallelism || accepted+unknown == n {
+		t.Fatalf("%d unknown (at most %d in flight), %d accepted of %d: the apply must stop partway", unknown, parallelism, accepted, n)
+	}
+	w.mustRun(exitOK, "apply", "-auto-approve")
+	accepted, unknown = w.audit()
+	if accepted+unknown != n {
+		t.Fatalf("after the next apply: %d accepted + %d unknown, want %d", accepted, unknown, n)
 	}
 }
