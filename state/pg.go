@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"math"
 	"strings"
 	"time"
@@ -427,18 +428,10 @@ func (j *pgJournal) close(st *State, failed bool) error {
 // journal records they now hold, in one transaction.
 func (j *pgJournal) compact(ctx context.Context, tx pgx.Tx, st *State) error {
 	if j.rewrite {
-		for _, table := range []string{"sends", "opt_outs"} {
-			if _, err := tx.Exec(ctx, `DELETE FROM `+j.schema+`.`+table); err != nil {
-				return err
-			}
+		if err := j.copyAll(ctx, tx, st); err != nil {
+			return err
 		}
-		j.touched = map[Addr]struct{}{}
-		for s := range st.Sends(Pattern{}) {
-			j.touched[s.Addr] = struct{}{}
-		}
-		for _, o := range st.OptOuts() {
-			j.phones[o.Phone] = struct{}{}
-		}
+		j.touched, j.phones = nil, nil
 	}
 	// Rows to upsert (up) and addresses to delete (del), a chunk at a time.
 	type rows struct{ c, m, k, rec []string }
@@ -503,6 +496,37 @@ func (j *pgJournal) compact(ctx context.Context, tx pgx.Tx, st *State) error {
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO `+j.schema+`.meta (id, lineage, serial) VALUES (1, $1, $2)
 		ON CONFLICT (id) DO UPDATE SET lineage = excluded.lineage, serial = excluded.serial`, st.Lineage(), int64(st.Serial()))
+	return err
+}
+
+// copyAll replaces every sends and opt_outs row with st's, by COPY.
+func (j *pgJournal) copyAll(ctx context.Context, tx pgx.Tx, st *State) error {
+	for _, table := range []string{"sends", "opt_outs"} {
+		if _, err := tx.Exec(ctx, `DELETE FROM `+j.schema+`.`+table); err != nil {
+			return err
+		}
+	}
+	next, stop := iter.Pull(st.Sends(Pattern{}))
+	defer stop()
+	var row [4]any
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{j.pg.Schema, "sends"}, []string{"campaign", "message", "key", "rec"},
+		pgx.CopyFromFunc(func() ([]any, error) {
+			s, ok := next()
+			if !ok {
+				return nil, nil
+			}
+			j.buf = appendRecord(j.buf[:0], &record{op: opSend, send: s})
+			row = [4]any{s.Addr.Campaign, s.Addr.Message, s.Addr.Key, string(j.buf)}
+			return row[:], nil
+		}))
+	if err != nil {
+		return err
+	}
+	optOuts := st.OptOuts()
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{j.pg.Schema, "opt_outs"}, []string{"phone", "rec"},
+		pgx.CopyFromSlice(len(optOuts), func(i int) ([]any, error) {
+			return []any{optOuts[i].Phone, string(appendRecord(nil, &record{op: opOptOut, optOut: optOuts[i]}))}, nil
+		}))
 	return err
 }
 
