@@ -14,6 +14,7 @@ import (
 	"github.com/ujumbe/ujumbe/apply"
 	"github.com/ujumbe/ujumbe/bench/fixture"
 	"github.com/ujumbe/ujumbe/briq"
+	"github.com/ujumbe/ujumbe/internal/pgtest"
 	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/sandbox"
 	"github.com/ujumbe/ujumbe/state"
@@ -71,7 +72,7 @@ func BenchmarkApply(b *testing.B) {
 	}{
 		{rate: 80, parallelism: 16, paths: []string{"apply", "client-only"}},
 		{rate: 1000, parallelism: 128, paths: []string{"apply"}},
-		{rate: 1000, parallelism: 256, paths: []string{"apply", "client-only"}},
+		{rate: 1000, parallelism: 256, paths: []string{"apply", "client-only", "apply-pg"}},
 		{rate: 80, parallelism: 16, paths: []string{"apply"}, providerLimit: 80},
 		{rate: 1000, parallelism: 256, paths: []string{"apply"}, providerLimit: 1000},
 	} {
@@ -80,12 +81,19 @@ func BenchmarkApply(b *testing.B) {
 			if tc.providerLimit > 0 {
 				name = fmt.Sprintf("rate=%g/parallelism=%d/provider-limit=%d/path=%s", tc.rate, tc.parallelism, tc.providerLimit, path)
 			}
-			b.Run(name, func(b *testing.B) { benchApply(b, tc.rate, tc.parallelism, tc.providerLimit, path == "apply") })
+			b.Run(name, func(b *testing.B) {
+				benchApply(b, tc.rate, tc.parallelism, tc.providerLimit, path != "client-only", path == "apply-pg")
+			})
 		}
 	}
 }
 
-func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, viaApply bool) {
+// benchApply measures one case; with pg the state is in a schema of its own
+// on the UJUMBE_TEST_PG server (skipped without one).
+func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, viaApply, pg bool) {
+	if pg {
+		pgtest.DSN(b)
+	}
 	n := int(limit * benchSeconds)
 	dir := b.TempDir()
 	if err := fixture.WriteConfig(dir, n); err != nil {
@@ -122,7 +130,14 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 		if err := srv.Reset(); err != nil {
 			b.Fatal(err)
 		}
-		store, _, err := state.Open(ctx, filepath.Join(dir, fmt.Sprintf("run%d.state", i)), state.Options{Operation: "benchmark"})
+		opts := state.Options{Operation: "benchmark"}
+		var store *state.Store
+		if pg {
+			dsn, schema := pgtest.Schema(b)
+			store, _, err = state.OpenPG(ctx, state.PG{ConnStr: dsn, Schema: schema}, opts)
+		} else {
+			store, _, err = state.Open(ctx, filepath.Join(dir, fmt.Sprintf("run%d.state", i)), opts)
+		}
 		if err != nil {
 			b.Fatal(err)
 		}

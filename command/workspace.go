@@ -160,7 +160,7 @@ func (c *cli) openState(f stateFlags, op string) (*state.Store, []state.Warning,
 // state with sends sits beside the configuration: that is a state nobody
 // pushed yet, and starting empty would message its recipients again.
 func (c *cli) checkNotMigrated(st *state.State, pg state.PG) error {
-	if st.Lineage() != "" {
+	if st.Lineage() != "" || st.Serial() > 0 {
 		return nil
 	}
 	path := filepath.Join(c.dir, defaultStateName)
