@@ -123,7 +123,7 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 	ctx := context.Background()
 
 	var worst, worstSent runFigures
-	var user, sys time.Duration
+	var user, sys, server time.Duration
 	var limited int
 	b.StopTimer()
 	for i := range b.N {
@@ -157,6 +157,7 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 
 		client := &timedClient{Client: bc, times: make([]time.Time, 0, 2*n)}
 		user0, sys0 := cpuTime(b)
+		server0 := postgresCPU(b, pg)
 		b.StartTimer()
 		var sent int
 		if viaApply {
@@ -170,6 +171,7 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 		b.StopTimer()
 		user1, sys1 := cpuTime(b)
 		user, sys = user+user1-user0, sys+sys1-sys0
+		server += postgresCPU(b, pg) - server0
 		if err != nil {
 			b.Fatalf("run: %v", err)
 		}
@@ -198,6 +200,9 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 	perSend := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(b.N*n) }
 	b.ReportMetric(perSend(user+sys), "cpu-us/send")
 	b.ReportMetric(perSend(sys), "sys-us/send")
+	if pg {
+		b.ReportMetric(perSend(server), "pg-server-cpu-us/send")
+	}
 	if providerLimit > 0 {
 		b.ReportMetric(float64(limited)/float64(b.N), "429s")
 	}
@@ -269,6 +274,20 @@ func (f *runFigures) merge(g runFigures, first bool) {
 	f.minFull = min(f.minFull, g.minFull)
 	f.maxFixed = max(f.maxFixed, g.maxFixed)
 	f.maxSliding = max(f.maxSliding, g.maxSliding)
+}
+
+// postgresCPU is the CPU time every postgres process on this machine has
+// used (0 unless pg): the database's side of a send, which the process's own
+// figures leave out. Other sessions on the server count too.
+func postgresCPU(b *testing.B, pg bool) time.Duration {
+	if !pg {
+		return 0
+	}
+	d, err := fixture.ProcessCPU("postgres")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
 }
 
 // cpuTime is the user and the system CPU time the process has used.
