@@ -66,7 +66,10 @@ func (w *world) clone() *world {
 // mid-run, several times: the other takes over once the server releases
 // the dead one's lock, and still nobody gets two.
 func TestPGTwoMachines(t *testing.T) {
-	const n = 3000
+	n := 3000
+	if raceEnabled {
+		n = 1500
+	}
 	rng := newTestRand(t)
 	for _, kill := range []bool{false, true} {
 		t.Run(map[bool]string{false: "both finish", true: "one killed"}[kill], func(t *testing.T) {
@@ -149,6 +152,9 @@ func TestPGStatePushPull(t *testing.T) {
 	if strings.Contains(out, "hunter2secret") || !strings.Contains(out, "schema "+schema) {
 		t.Fatalf("push says:\n%s", out)
 	}
+	// The same serial again is no change; a newer state in the backend
+	// (after the apply below refreshes statuses) would be refused.
+	w.mustRun(exitOK, "state", "push", defaultStateName)
 	if err := os.Rename(filepath.Join(w.dir, defaultStateName), filepath.Join(w.dir, "old.state")); err != nil {
 		t.Fatal(err)
 	}
@@ -156,10 +162,6 @@ func TestPGStatePushPull(t *testing.T) {
 	out = w.mustRun(exitOK, "apply", "-auto-approve")
 	if !strings.Contains(out, "No changes.") {
 		t.Fatalf("apply after the push:\n%s", out)
-	}
-	_, errOut, code := w.run("state", "push", "old.state")
-	if code != exitOK {
-		t.Fatalf("pushing the same serial again: exit %d\n%s", code, errOut)
 	}
 
 	pulled := w.mustRun(exitOK, "state", "pull")
