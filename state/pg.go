@@ -312,20 +312,45 @@ func pgLoad(ctx context.Context, conn *pgx.Conn, pg PG, touch func(*record)) (*S
 			}
 			return rows.Err()
 		}
-		err = each("sends", `SELECT rec FROM `+schema+`.sends`, func(p []byte) error {
-			r, err := d.record(p)
-			if err == nil && r.op != opSend {
-				err = fmt.Errorf("a %s record among the sends", opNames[r.op])
-			}
+		// Each message's map is made at its final size, and every rec taken
+		// from one block, as readSnapshot does: growing maps of a million
+		// sends would cost more than counting them first.
+		var recs []rec
+		err = func() error {
+			rows, err := tx.Query(ctx, `SELECT campaign, message, count(*) FROM `+schema+`.sends GROUP BY campaign, message`)
 			if err != nil {
 				return err
 			}
-			if _, cur := st.lookup(r.send.Addr); cur != nil {
-				return fmt.Errorf("%s appears twice", r.send.Addr)
+			defer rows.Close()
+			total := 0
+			for rows.Next() {
+				var c, m string
+				var n int
+				if err := rows.Scan(&c, &m, &n); err != nil {
+					return err
+				}
+				st.group(c, m, true).sends = make(map[string]*rec, n+n/4)
+				total += n
 			}
-			st.put(r.send.Addr, pack(&r.send, r.text), nil)
-			return nil
-		})
+			recs = make([]rec, 0, total)
+			return rows.Err()
+		}()
+		if err == nil {
+			err = each("sends", `SELECT rec FROM `+schema+`.sends`, func(p []byte) error {
+				r, err := d.record(p)
+				if err == nil && r.op != opSend {
+					err = fmt.Errorf("a %s record among the sends", opNames[r.op])
+				}
+				if err == nil && len(recs) == cap(recs) {
+					err = errors.New("more sends than counted")
+				}
+				if err != nil {
+					return err
+				}
+				recs = append(recs, pack(&r.send, r.text))
+				return st.insert(r.send.Addr, &recs[len(recs)-1])
+			})
+		}
 		if err == nil {
 			err = each("opt_outs", `SELECT rec FROM `+schema+`.opt_outs`, func(p []byte) error {
 				r, err := d.record(p)
