@@ -67,7 +67,12 @@ func LoadBackend(dir string, env []string) (*Backend, hcl.Diagnostics) {
 		blocks = append(blocks, content.Blocks...)
 	}
 	l.decodeBackends(blocks)
-	return l.cfg.Backend, l.diags
+	be := l.cfg.Backend
+	if be.Type == BackendPG && be.ConnStr == "" && !l.diags.HasErrors() {
+		l.diags = append(l.diags, errorf(be.DeclRange, "Missing connection string",
+			"The pg backend needs conn_str in the block or PG_CONN_STR in the environment, such as \"postgres://ops@db.internal/campaigns\"."))
+	}
+	return be, l.diags
 }
 
 func (l *loader) decodeBackends(blocks hcl.Blocks) {
@@ -107,10 +112,9 @@ func (l *loader) decodeBackends(blocks hcl.Blocks) {
 	if be.SchemaName == "" {
 		be.SchemaName = DefaultSchemaName
 	}
-	if be.ConnStr == "" && !l.diags.HasErrors() {
-		l.diags = append(l.diags, errorf(be.DeclRange, "Missing connection string",
-			"The pg backend needs conn_str in the block or PG_CONN_STR in the environment, such as \"postgres://ops@db.internal/campaigns\"."))
-	}
+	// A missing connection string is an error only where the state is
+	// opened (LoadBackend): validate needs no database, as it needs no API
+	// key.
 }
 
 func (l *loader) decodeBackend(b *hcl.Block, attrs hcl.Attributes) {
