@@ -164,6 +164,17 @@ func TestPGStatePushPull(t *testing.T) {
 		t.Fatalf("apply after the push:\n%s", out)
 	}
 
+	for _, args := range [][]string{{"plan", "-out=saved.plan"}, {"plan", "-json"}, {"show", "-json"}, {"report", "-csv=report.csv"}, {"state", "list"}} {
+		if out := w.mustRun(exitOK, args...); strings.Contains(out, "hunter2secret") {
+			t.Fatalf("%v prints the password:\n%s", args, out)
+		}
+	}
+	for _, name := range []string{"saved.plan", "report.csv"} {
+		if b, err := os.ReadFile(filepath.Join(w.dir, name)); err != nil || bytes.Contains(b, []byte("hunter2secret")) {
+			t.Fatalf("%s holds the password (or cannot be read: %v)", name, err)
+		}
+	}
+
 	pulled := w.mustRun(exitOK, "state", "pull")
 	if err := os.WriteFile(filepath.Join(w.dir, "pulled.state"), []byte(pulled), 0o600); err != nil {
 		t.Fatal(err)
@@ -172,7 +183,8 @@ func TestPGStatePushPull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	diffCommandStates(t, local, st)
+	// The apply may have recorded refreshed statuses since the push.
+	diffCommandStates(t, w.state(), st)
 }
 
 func diffCommandStates(t *testing.T, want, got *state.State) {

@@ -440,8 +440,10 @@ func testApplyFaults(t *testing.T, backend string) {
 	t.Logf("faults: %d accepted, %d unknown, rejected %v", accepted, unknown, stats.Rejected)
 }
 
-func TestSavedPlans(t *testing.T) {
-	w := newWorld(t, 50, sandbox.Options{})
+func TestSavedPlans(t *testing.T) { eachBackend(t, testSavedPlans) }
+
+func testSavedPlans(t *testing.T, backend string) {
+	w := newWorld(t, 50, sandbox.Options{}).on(backend)
 	w.mustRun(exitOK, "plan", "-out=first.plan")
 
 	// Expired: the plan's deadline has passed.
