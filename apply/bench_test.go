@@ -14,6 +14,7 @@ import (
 	"github.com/ujumbe/ujumbe/apply"
 	"github.com/ujumbe/ujumbe/bench/fixture"
 	"github.com/ujumbe/ujumbe/briq"
+	"github.com/ujumbe/ujumbe/internal/pgtest"
 	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/sandbox"
 	"github.com/ujumbe/ujumbe/state"
@@ -71,7 +72,7 @@ func BenchmarkApply(b *testing.B) {
 	}{
 		{rate: 80, parallelism: 16, paths: []string{"apply", "client-only"}},
 		{rate: 1000, parallelism: 128, paths: []string{"apply"}},
-		{rate: 1000, parallelism: 256, paths: []string{"apply", "client-only"}},
+		{rate: 1000, parallelism: 256, paths: []string{"apply", "client-only", "apply-pg"}},
 		{rate: 80, parallelism: 16, paths: []string{"apply"}, providerLimit: 80},
 		{rate: 1000, parallelism: 256, paths: []string{"apply"}, providerLimit: 1000},
 	} {
@@ -80,12 +81,19 @@ func BenchmarkApply(b *testing.B) {
 			if tc.providerLimit > 0 {
 				name = fmt.Sprintf("rate=%g/parallelism=%d/provider-limit=%d/path=%s", tc.rate, tc.parallelism, tc.providerLimit, path)
 			}
-			b.Run(name, func(b *testing.B) { benchApply(b, tc.rate, tc.parallelism, tc.providerLimit, path == "apply") })
+			b.Run(name, func(b *testing.B) {
+				benchApply(b, tc.rate, tc.parallelism, tc.providerLimit, path != "client-only", path == "apply-pg")
+			})
 		}
 	}
 }
 
-func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, viaApply bool) {
+// benchApply measures one case; with pg the state is in a schema of its own
+// on the UJUMBE_TEST_PG server (skipped without one).
+func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, viaApply, pg bool) {
+	if pg {
+		pgtest.DSN(b)
+	}
 	n := int(limit * benchSeconds)
 	dir := b.TempDir()
 	if err := fixture.WriteConfig(dir, n); err != nil {
@@ -115,14 +123,21 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 	ctx := context.Background()
 
 	var worst, worstSent runFigures
-	var user, sys time.Duration
+	var user, sys, server time.Duration
 	var limited int
 	b.StopTimer()
 	for i := range b.N {
 		if err := srv.Reset(); err != nil {
 			b.Fatal(err)
 		}
-		store, _, err := state.Open(ctx, filepath.Join(dir, fmt.Sprintf("run%d.state", i)), state.Options{Operation: "benchmark"})
+		opts := state.Options{Operation: "benchmark"}
+		var store *state.Store
+		if pg {
+			dsn, schema := pgtest.Schema(b)
+			store, _, err = state.OpenPG(ctx, state.PG{ConnStr: dsn, Schema: schema}, opts)
+		} else {
+			store, _, err = state.Open(ctx, filepath.Join(dir, fmt.Sprintf("run%d.state", i)), opts)
+		}
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -142,6 +157,7 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 
 		client := &timedClient{Client: bc, times: make([]time.Time, 0, 2*n)}
 		user0, sys0 := cpuTime(b)
+		server0 := postgresCPU(b, pg)
 		b.StartTimer()
 		var sent int
 		if viaApply {
@@ -155,6 +171,7 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 		b.StopTimer()
 		user1, sys1 := cpuTime(b)
 		user, sys = user+user1-user0, sys+sys1-sys0
+		server += postgresCPU(b, pg) - server0
 		if err != nil {
 			b.Fatalf("run: %v", err)
 		}
@@ -183,6 +200,9 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 	perSend := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(b.N*n) }
 	b.ReportMetric(perSend(user+sys), "cpu-us/send")
 	b.ReportMetric(perSend(sys), "sys-us/send")
+	if pg {
+		b.ReportMetric(perSend(server), "pg-server-cpu-us/send")
+	}
 	if providerLimit > 0 {
 		b.ReportMetric(float64(limited)/float64(b.N), "429s")
 	}
@@ -254,6 +274,20 @@ func (f *runFigures) merge(g runFigures, first bool) {
 	f.minFull = min(f.minFull, g.minFull)
 	f.maxFixed = max(f.maxFixed, g.maxFixed)
 	f.maxSliding = max(f.maxSliding, g.maxSliding)
+}
+
+// postgresCPU is the CPU time every postgres process on this machine has
+// used (0 unless pg): the database's side of a send, which the process's own
+// figures leave out. Other sessions on the server count too.
+func postgresCPU(b *testing.B, pg bool) time.Duration {
+	if !pg {
+		return 0
+	}
+	d, err := fixture.ProcessCPU("postgres")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return d
 }
 
 // cpuTime is the user and the system CPU time the process has used.

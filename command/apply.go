@@ -289,7 +289,7 @@ func (a *applier) rounds() int {
 			} else {
 				fmt.Fprintf(a.stdout, "\n%s\n", msg)
 				fmt.Fprintln(a.stdout)
-				r, _ := a.buildReport(a.cfg, a.store.State(), a.statePath(a.o.state), a.o.state.sandbox, a.prov.now())
+				r, _ := a.buildReport(a.cfg, a.store.State(), a.stateName(a.o.state), a.o.state.sandbox, a.prov.now())
 				a.printFunnels(r)
 			}
 			return exitOK

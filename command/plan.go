@@ -88,7 +88,7 @@ func runPlan(c *cli, args []string) int {
 	// recipients each takes a second or so: read them side by side.
 	read := make(chan stateRead, 1)
 	go func() {
-		st, warnings, err := state.Read(c.statePath(o.state))
+		st, warnings, err := c.readState(o.state)
 		read <- stateRead{st, warnings, err}
 	}()
 	cfg, diags := c.loadConfig(o.config)

@@ -100,7 +100,7 @@ func runRefresh(c *cli, args []string) int {
 		}
 		return exitError
 	}
-	store, warnings, err := state.Open(c.ctx, c.statePath(sf), state.Options{LockTimeout: sf.lockTimeout, Operation: "refresh"})
+	store, warnings, err := c.openState(sf, "refresh")
 	if err != nil {
 		return fail("Cannot open the state", err)
 	}

@@ -110,7 +110,7 @@ func runReport(c *cli, args []string) int {
 		c.printDiags(view{}, hcl.Diagnostics{errorDiag(summary, err)}, nil)
 		return exitError
 	}
-	st, warnings, err := state.Read(c.statePath(sf))
+	st, warnings, err := c.readState(sf)
 	if err != nil {
 		return fail("Cannot read the state", err)
 	}

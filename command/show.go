@@ -76,7 +76,7 @@ func (c *cli) loadReport(v view, cf configFlags, sf stateFlags) (r *report.Repor
 	// seconds.
 	read := make(chan stateRead, 1)
 	go func() {
-		st, warnings, err := state.Read(c.statePath(sf))
+		st, warnings, err := c.readState(sf)
 		read <- stateRead{st, warnings, err}
 	}()
 	cfg, diags := c.loadConfig(cf)
@@ -109,7 +109,7 @@ func (c *cli) reportOf(v view, cfg *config.Config, diags hcl.Diagnostics, st *st
 		now = prov.now()
 		prov.close()
 	}
-	r, d := c.buildReport(cfg, st, c.statePath(sf), sf.sandbox, now)
+	r, d := c.buildReport(cfg, st, c.stateName(sf), sf.sandbox, now)
 	// A message that cannot be rendered for some recipient is the plan's
 	// error; the report counts its sends as scheduled all the same.
 	for _, dg := range d {

@@ -28,6 +28,11 @@ Subcommands:
   show ADDR       Show one send in full.
   rm ADDR         Forget the sends under ADDR (they become sendable again).
   mv FROM TO      Re-address sends, as a moved block does.
+  pull            Write the state to standard output in the local file
+                  format (ujumbe state pull > ujumbe.state).
+  push FILE       Upload the local state FILE into the configured pg
+                  backend, which must be empty or hold an older copy of
+                  the same state (same lineage, lower serial).
 
 Addresses: campaign.NAME, campaign.NAME.message.NAME,
 campaign.NAME.message.NAME["KEY"].
@@ -36,6 +41,7 @@ Options:
   -state=PATH       State file (default ujumbe.state in the config dir).
   -sandbox          The rehearsal's state (.ujumbe-sandbox/) instead.
   -lock-timeout=D   How long to wait for the state lock (default 0s).
+  -force            push: replace whatever state the backend holds.
   -json             Machine-readable output.
   -no-color         Do not colour the output.
 `
@@ -51,11 +57,12 @@ func runState(c *cli, args []string) int {
 	fs := c.newFlagSet("state " + sub)
 	sf.add(fs, true)
 	v.addFlags(fs)
+	force := fs.Bool("force", false, "")
 	if !c.parseFlags(fs, args) {
 		return exitError
 	}
 	args = fs.Args()
-	want := map[string][2]int{"list": {0, 1}, "show": {1, 1}, "rm": {1, -1}, "mv": {2, 2}}
+	want := map[string][2]int{"list": {0, 1}, "show": {1, 1}, "rm": {1, -1}, "mv": {2, 2}, "pull": {0, 0}, "push": {1, 1}}
 	n, ok := want[sub]
 	if !ok {
 		fmt.Fprintf(c.stderr, "Error: unknown state subcommand %q.\n\n%s", sub, stateHelp)
@@ -65,15 +72,20 @@ func runState(c *cli, args []string) int {
 		fmt.Fprintf(c.stderr, "Error: wrong number of addresses for \"state %s\".\n\n%s", sub, stateHelp)
 		return exitError
 	}
+	switch sub {
+	case "pull":
+		return c.statePull(v, sf)
+	case "push":
+		return c.statePush(v, sf, args[0], *force)
+	}
 	patterns, diags := parsePatterns("", args)
 	if diags.HasErrors() {
 		c.printDiags(v, diags, nil)
 		return exitError
 	}
-	path := c.statePath(sf)
 	switch sub {
 	case "list", "show":
-		st, warnings, err := state.Read(path)
+		st, warnings, err := c.readState(sf)
 		if err != nil {
 			c.printDiags(v, hcl.Diagnostics{errorDiag("Cannot read the state", err)}, nil)
 			return exitError
@@ -102,7 +114,7 @@ func runState(c *cli, args []string) int {
 		a, ok := patterns[0].Addr()
 		s, found := st.Get(a)
 		if !ok || !found {
-			c.printDiags(v, hcl.Diagnostics{sourceless(hcl.DiagError, "No such send", fmt.Sprintf("There is no send at %s in %s.", patterns[0], path))}, nil)
+			c.printDiags(v, hcl.Diagnostics{sourceless(hcl.DiagError, "No such send", fmt.Sprintf("There is no send at %s in %s.", patterns[0], c.stateName(sf)))}, nil)
 			return exitError
 		}
 		content, same, note := c.sentContent(st, s)
@@ -203,6 +215,49 @@ func printContent(w io.Writer, content json.RawMessage, same bool, note string) 
 	default:
 		fmt.Fprintf(w, "# The configuration now renders other content than was sent (the digests differ);\n# what was sent is known by its digest only. What the configuration renders now:\ncontent_now = %s\n", buf.String())
 	}
+}
+
+// statePull writes the state in the local file format to standard output.
+func (c *cli) statePull(v view, sf stateFlags) int {
+	st, warnings, err := c.readState(sf)
+	if err != nil {
+		c.printDiags(v, hcl.Diagnostics{errorDiag("Cannot read the state", err)}, nil)
+		return exitError
+	}
+	c.printWarnings(v, warnings)
+	if _, err := st.WriteTo(c.stdout); err != nil {
+		c.printDiags(v, hcl.Diagnostics{errorDiag("Cannot write the state", err)}, nil)
+		return exitError
+	}
+	return exitOK
+}
+
+// statePush uploads the local state file into the pg backend.
+func (c *cli) statePush(v view, sf stateFlags, file string, force bool) int {
+	fail := func(summary string, err error) int {
+		c.printDiags(v, hcl.Diagnostics{errorDiag(summary, err)}, nil)
+		if errors.Is(err, state.ErrLocked) {
+			return exitLocked
+		}
+		return exitError
+	}
+	loc, err := c.stateLocation(sf)
+	if err != nil {
+		return fail("Cannot open the state", err)
+	}
+	if loc.pg == nil {
+		return fail("Nothing to push to", fmt.Errorf("the state is the local file %s; state push uploads a state into a backend \"pg\" block's database", loc))
+	}
+	st, warnings, err := state.Read(c.path(file))
+	if err != nil {
+		return fail("Cannot read the state to push", err)
+	}
+	c.printWarnings(v, warnings)
+	if err := state.PushPG(c.ctx, *loc.pg, st, force, state.Options{LockTimeout: sf.lockTimeout, Operation: "state push"}); err != nil {
+		return fail("Cannot push the state", err)
+	}
+	fmt.Fprintf(c.stdout, "Pushed %s (serial %d) into %s.\n", plural(st.Len(), "send"), st.Serial(), loc)
+	return exitOK
 }
 
 // printSend writes every recorded attribute of one send.

@@ -3,6 +3,7 @@ package command
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -63,30 +64,123 @@ func (f *stateFlags) add(fs *flag.FlagSet, withLock bool) {
 	}
 }
 
-// statePath is the state file to use: -state (relative to the
+// stateLoc is where the state lives: a file, or a schema in PostgreSQL.
+type stateLoc struct {
+	path string    // the local backend's file
+	pg   *state.PG // the pg backend, or nil
+}
+
+// String names the state for messages and reports; never a password.
+func (l stateLoc) String() string {
+	if l.pg != nil {
+		return l.pg.String()
+	}
+	return l.path
+}
+
+// stateLocation is where the state is: with -sandbox the rehearsal's file,
+// apart from the real state whatever the backend; else the configuration's
+// backend block, whose local path -state overrides (relative to the
 // configuration directory, like every path option), or ujumbe.state in the
-// configuration directory, or the rehearsal state with -sandbox. A
-// rehearsal never touches the real state, even with -state.
-func (c *cli) statePath(f stateFlags) string {
+// configuration directory.
+func (c *cli) stateLocation(f stateFlags) (stateLoc, error) {
 	if f.sandbox {
-		return filepath.Join(c.dir, rehearsalDir, defaultStateName)
+		return stateLoc{path: filepath.Join(c.dir, rehearsalDir, defaultStateName)}, nil
 	}
-	if f.path != "" {
-		return c.path(f.path)
+	be, diags := config.LoadBackend(c.dir, c.env)
+	if diags.HasErrors() {
+		return stateLoc{}, fmt.Errorf("the backend block: %w", diags)
 	}
-	return filepath.Join(c.dir, defaultStateName)
+	switch {
+	case be.Type == config.BackendPG && f.path != "":
+		return stateLoc{}, fmt.Errorf("-state names a local state file, but the configuration keeps its state in %s (backend \"pg\" at %s); use state pull and state push to move a state between them",
+			(&state.PG{ConnStr: be.ConnStr, Schema: be.SchemaName}).String(), be.DeclRange)
+	case be.Type == config.BackendPG:
+		return stateLoc{pg: &state.PG{ConnStr: be.ConnStr, Schema: be.SchemaName}}, nil
+	case f.path != "":
+		return stateLoc{path: c.path(f.path)}, nil
+	case be.Path != "":
+		return stateLoc{path: c.path(be.Path)}, nil
+	}
+	return stateLoc{path: filepath.Join(c.dir, defaultStateName)}, nil
+}
+
+// stateName names the state for reports: its path or its database.
+func (c *cli) stateName(f stateFlags) string {
+	loc, err := c.stateLocation(f)
+	if err != nil {
+		return ""
+	}
+	return loc.String()
+}
+
+// readState loads the state without locking it, for commands that only look.
+func (c *cli) readState(f stateFlags) (*state.State, []state.Warning, error) {
+	loc, err := c.stateLocation(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	if loc.pg == nil {
+		return state.Read(loc.path)
+	}
+	st, err := state.ReadPG(c.ctx, *loc.pg)
+	if err == nil {
+		err = c.checkNotMigrated(st, *loc.pg)
+	}
+	return st, nil, err
 }
 
 // openState locks and loads the state for operation op. A rehearsal's
 // directory is created on first use.
 func (c *cli) openState(f stateFlags, op string) (*state.Store, []state.Warning, error) {
-	path := c.statePath(f)
+	loc, err := c.stateLocation(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := state.Options{LockTimeout: f.lockTimeout, Operation: op}
+	if loc.pg != nil {
+		store, warnings, err := state.OpenPG(c.ctx, *loc.pg, opts)
+		if err == nil {
+			if err = c.checkNotMigrated(store.State(), *loc.pg); err != nil {
+				store.Close()
+				return nil, nil, err
+			}
+		}
+		return store, warnings, err
+	}
 	if f.sandbox {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Dir(loc.path), 0o700); err != nil {
 			return nil, nil, fmt.Errorf("create rehearsal directory: %w", err)
 		}
 	}
-	return state.Open(c.ctx, path, state.Options{LockTimeout: f.lockTimeout, Operation: op})
+	return state.Open(c.ctx, loc.path, opts)
+}
+
+// checkNotMigrated refuses to start from an empty pg state when a local
+// state with sends sits beside the configuration: that is a state nobody
+// pushed yet, and starting empty would message its recipients again.
+func (c *cli) checkNotMigrated(st *state.State, pg state.PG) error {
+	if st.Lineage() != "" || st.Serial() > 0 {
+		return nil
+	}
+	path := filepath.Join(c.dir, defaultStateName)
+	if be, diags := config.LoadBackend(c.dir, c.env); !diags.HasErrors() && be.Path != "" {
+		path = c.path(be.Path)
+	}
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(path + ".wal"); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+	}
+	local, _, err := state.Read(path)
+	if err != nil {
+		return fmt.Errorf("%s is empty, and the local state %s beside the configuration cannot be read to tell whether it holds sends: %w", pg, path, err)
+	}
+	if local.Len() == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s is empty, but the local state %s holds %d sends: run \"ujumbe state push %s\" first, or those recipients would be messaged again",
+		pg, path, local.Len(), filepath.Base(path))
 }
 
 // addrFlags are the repeatable address flags -target, -exclude and -replace.

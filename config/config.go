@@ -23,6 +23,8 @@ type Config struct {
 	Suppress   map[string]*SuppressSet
 	Campaigns  []*Campaign // declaration order
 	Moved      []*Moved
+	// Backend is never nil: without a backend block it is the local file.
+	Backend *Backend
 
 	// root is the EvalContext with var, local and the function table; every
 	// per-recipient evaluation runs in a child of it.

@@ -36,6 +36,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "suppress", LabelNames: []string{"name"}},
 		{Type: "campaign", LabelNames: []string{"name"}},
 		{Type: "moved"},
+		{Type: "backend", LabelNames: []string{"type"}},
 	},
 }
 
@@ -115,6 +116,7 @@ func (l *loader) load() {
 	l.decodeSuppress(byType["suppress"])
 	l.decodeCampaigns(byType["campaign"])
 	l.decodeMoved(byType["moved"])
+	l.decodeBackends(byType["backend"])
 }
 
 // parseDir parses the directory's *.hcl files in name order and returns

@@ -26,7 +26,36 @@
 // fsync of the directory); the journal is only appended to, one fdatasync
 // per group of concurrent records.
 //
-// Package state must not: import other ujumbe packages, do network I/O,
+// A state can live in PostgreSQL instead (OpenPG, ReadPG; one schema holds
+// one state). The Store is the same, with the same in-memory State and the
+// same record encoding; only where a batch of records goes changes. The
+// schema, created and upgraded by versioned migrations under a transaction
+// advisory lock (so two hosts starting at once take turns), holds:
+//
+//	meta         lineage, and the serial the sends and opt_outs rows hold
+//	sends        one row per send, keyed by (campaign, message, key): its
+//	             snapshot record, as a snapshot file line holds it
+//	opt_outs     one row per phone, likewise
+//	journal      every record since, keyed by serial: the journal's lines
+//	lock_holder  the description of the run holding the lock
+//
+// Records are rows of the journal's own encoding rather than columns
+// because the state already knows how to replay them exactly (refusals,
+// attempt history, moves as one record), and a batch of them is one INSERT
+// of two arrays: one round trip and one commit per group of concurrent
+// records, however large, as one fdatasync is for a file. Close folds the
+// journal into the sends rows it changed (all of them after an rm or mv) in
+// one transaction, so a plan reads one row per send.
+//
+// The writer holds a session advisory lock (pg_try_advisory_lock on
+// hashtext(schema)) on the very connection every record goes through: if
+// the process dies the server releases it, and if the connection is lost
+// the next commit fails and the Store stops for good, as after a failed
+// fdatasync; nothing is ever written through another session. A reader
+// loads in one repeatable-read transaction, so it sees one moment.
+//
+// Package state must not: import other ujumbe packages, do network I/O
+// other than to its own database,
 // print anything, or store secrets (no API takes one). It does not decide
 // what to send; it refuses only transitions that would break the rules, such
 // as a second intent for a send already accepted.

@@ -60,6 +60,10 @@ func (s *Store) abandon() {
 	close(s.reqs)
 	s.mu.Unlock()
 	<-s.done
+	if s.pg != nil {
+		s.pg.conn.Close(context.Background())
+		return
+	}
 	if s.j != nil {
 		s.j.Close()
 	}

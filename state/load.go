@@ -23,9 +23,14 @@ type CorruptError struct {
 	Problem string
 
 	retry bool // an unlocked reader may have raced a compaction
+	pg    bool // State names a PostgreSQL schema, File a table, Line a serial
 }
 
 func (e *CorruptError) Error() string {
+	if e.pg {
+		return fmt.Sprintf("state in %s is damaged (%s, serial %d): %s. Nothing was changed. "+
+			"Keep a dump of the schema (pg_dump of it), then restore it from a backup or push a state pulled earlier", e.State, e.File, e.Line, e.Problem)
+	}
 	where := ""
 	if e.Line > 0 {
 		where = fmt.Sprintf(" at line %d", e.Line)
@@ -290,14 +295,7 @@ func replay(r io.Reader, name string, st *State, snapshot, locked bool) (journal
 		// Records the snapshot already holds are left over from a
 		// compaction that stopped before it replaced the journal.
 		if seq := j.base + uint64(j.records) + 1; seq > st.serial {
-			rec, err := d.record(payload)
-			if err == nil && rec.op == opSend {
-				err = errors.New("unexpected send record")
-			}
-			if err == nil {
-				_, err = st.apply(&rec)
-			}
-			if err != nil {
+			if _, err := replayRecord(d, payload, st); err != nil {
 				return j, corrupt(n, "%v", err)
 			}
 			st.serial = seq
@@ -305,6 +303,18 @@ func replay(r io.Reader, name string, st *State, snapshot, locked bool) (journal
 		j.records++
 		j.end, j.crc = lr.off, crc
 	}
+}
+
+// replayRecord decodes the journal record in payload and applies it to st.
+func replayRecord(d *decoder, payload []byte, st *State) (record, error) {
+	r, err := d.record(payload)
+	if err == nil && r.op == opSend {
+		err = errors.New("unexpected send record")
+	}
+	if err == nil {
+		_, err = st.apply(&r)
+	}
+	return r, err
 }
 
 // backupOf names the previous snapshot of the state at path.

@@ -73,6 +73,10 @@ type Store struct {
 	failed     error  // the first write failure
 	buf        []byte
 	syncs      atomic.Int64 // journal fdatasyncs, for benchmarks
+
+	// pg, for a state in PostgreSQL, takes the place of the files: every
+	// field above from path to buf is then unused.
+	pg *pgJournal
 }
 
 type request struct {
@@ -371,6 +375,9 @@ func (s *Store) Close() error {
 	close(s.reqs)
 	s.mu.Unlock()
 	<-s.done
+	if s.pg != nil {
+		return s.pg.close(s.st, s.failed != nil)
+	}
 
 	var err error
 	// Rewriting a large snapshot for a few records (a cron run that sent a
@@ -444,7 +451,7 @@ func (s *Store) run() {
 // not allow), appends them to the journal with one write and one fdatasync,
 // and then answers every caller.
 func (s *Store) commit(batch []*request) {
-	if s.failed == nil && s.j == nil {
+	if s.failed == nil && s.j == nil && s.pg == nil {
 		if err := s.startJournal(); err != nil {
 			s.failed = fmt.Errorf("start state journal: %w; no change can be recorded", err)
 		}
@@ -458,6 +465,11 @@ func (s *Store) commit(batch []*request) {
 	}
 	s.buf = s.buf[:0]
 	pending := batch[:0]
+	if s.pg != nil && s.st.Lineage() == "" {
+		s.st.mu.Lock()
+		s.st.lineage, s.pg.fresh = newLineage(), true
+		s.st.mu.Unlock()
+	}
 	s.st.mu.Lock()
 	for _, req := range batch {
 		n, err := s.st.apply(&req.rec)
@@ -470,12 +482,26 @@ func (s *Store) commit(batch []*request) {
 		// may see them a moment early; but no caller hears of its record
 		// before the sync, and a failed sync stops the store for good.
 		s.st.serial++
-		s.buf, s.jcrc = appendFramed(s.buf, s.jcrc, &req.rec)
+		if s.pg != nil {
+			s.pg.add(&req.rec, s.st.serial)
+		} else {
+			s.buf, s.jcrc = appendFramed(s.buf, s.jcrc, &req.rec)
+		}
 		req.n = n
 		pending = append(pending, req)
 	}
 	s.st.mu.Unlock()
 	if len(pending) == 0 {
+		return
+	}
+	if s.pg != nil {
+		if err := s.pg.write(s.st); err != nil {
+			s.failed = fmt.Errorf("%w; no later change can be recorded", err)
+		}
+		for _, req := range pending {
+			req.err = s.failed
+			close(req.done)
+		}
 		return
 	}
 	_, err := s.j.Write(s.buf)

@@ -1,0 +1,267 @@
+package state
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ujumbe/ujumbe/internal/pgtest"
+)
+
+func testPG(t *testing.T) PG {
+	dsn, schema := pgtest.Schema(t)
+	return PG{ConnStr: dsn, Schema: schema}
+}
+
+func mustOpenPG(t testing.TB, pg PG) *Store {
+	t.Helper()
+	s, _, err := OpenPG(context.Background(), pg, Options{Operation: "test", Now: fixedNow})
+	if err != nil {
+		t.Fatalf("OpenPG: %v", err)
+	}
+	return s
+}
+
+func mustReadPG(t testing.TB, pg PG) *State {
+	t.Helper()
+	st, err := ReadPG(context.Background(), pg)
+	if err != nil {
+		t.Fatalf("ReadPG: %v", err)
+	}
+	return st
+}
+
+// fill records every kind of record the journal knows into s.
+func fill(t testing.TB, s *Store, n int) {
+	t.Helper()
+	for i := range n {
+		sendOne(t, s, addr(fmt.Sprintf("C-%d", i)), []Outcome{OutcomeAccepted, OutcomeUnknown, OutcomeRetry}[i%3])
+	}
+	if err := s.Refresh(Update{Addr: addr("C-0"), ProviderStatus: StatusRead, Reply: &Reply{ID: "yes", Title: "Yes", At: t0}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.OptOut(OptOut{Phone: "+255700C-3", Text: "STOP"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPGRoundTrip: what a Store on PostgreSQL records reads back the same,
+// from the journal (a run that died), after compaction (a run that closed),
+// and after rm and mv, which rewrite the rows.
+func TestPGRoundTrip(t *testing.T) {
+	pg := testPG(t)
+	s := mustOpenPG(t, pg)
+	fill(t, s, 30)
+	want := contentsOf(s.State())
+	s.abandon() // killed: only the journal holds it
+	diffStates(t, s.State(), mustReadPG(t, pg))
+
+	s = mustOpenPG(t, pg)
+	if d := contentsOf(s.State()); d.Serial != want.Serial || d.Lineage != want.Lineage {
+		t.Fatalf("reopened at %s/%d, want %s/%d", d.Lineage, d.Serial, want.Lineage, want.Serial)
+	}
+	sendOne(t, s, addr("C-100"), OutcomeAccepted)
+	mustClose(t, s) // compacted into the sends rows
+	diffStates(t, s.State(), mustReadPG(t, pg))
+
+	s = mustOpenPG(t, pg)
+	if _, err := s.Remove(Pattern{Campaign: "black_friday", Message: "ask", Key: "C-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Move(Pattern{Campaign: "black_friday"}, Pattern{Campaign: "bf"}); err != nil {
+		t.Fatal(err)
+	}
+	mustClose(t, s)
+	got := mustReadPG(t, pg)
+	diffStates(t, s.State(), got)
+	if got.Len() != 30 {
+		t.Fatalf("%d sends after rm of one of 31", got.Len())
+	}
+}
+
+// TestPGLocked: a second writer finds the state locked, with the first's
+// description; a reader does not wait; the lock is free after Close, and
+// after the holder's session dies.
+func TestPGLocked(t *testing.T) {
+	pg := testPG(t)
+	s := mustOpenPG(t, pg)
+	sendOne(t, s, addr("a"), OutcomeAccepted)
+	_, _, err := OpenPG(context.Background(), pg, Options{Operation: "second"})
+	var le *LockError
+	if !errors.As(err, &le) || !errors.Is(err, ErrLocked) {
+		t.Fatalf("second OpenPG: %v, want a LockError", err)
+	}
+	if le.Holder == nil || le.Holder.PID != os.Getpid() || le.Holder.Operation != "test" {
+		t.Fatalf("holder %+v, want this process running test", le.Holder)
+	}
+	if !strings.Contains(err.Error(), "schema "+pg.Schema) {
+		t.Fatalf("lock error %q does not name the schema", err)
+	}
+	mustReadPG(t, pg)
+	mustClose(t, s)
+	s = mustOpenPG(t, pg)
+	s.abandon()
+	mustClose(t, mustOpenPG(t, pg))
+}
+
+// TestPGLostConnection: when the lock's session is killed, the record being
+// written and every later one fail, as after a failed fdatasync, and nothing
+// is written through another session.
+func TestPGLostConnection(t *testing.T) {
+	pg := testPG(t)
+	s := mustOpenPG(t, pg)
+	sendOne(t, s, addr("a"), OutcomeAccepted)
+	pgtest.Exec(t, pg.ConnStr, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = $1`, int(s.pg.conn.PgConn().PID()))
+	for _, k := range []string{"b", "c"} {
+		if err := s.RecordIntent(Intent{Addr: addr(k), Phone: "+255700"}); err == nil {
+			t.Fatalf("intent %s recorded on a dead session", k)
+		} else if !strings.Contains(err.Error(), "no later change can be recorded") {
+			t.Fatalf("intent %s: %v", k, err)
+		}
+	}
+	s.Close()
+	if got := mustReadPG(t, pg); got.Len() != 1 {
+		t.Fatalf("%d sends, want the 1 recorded before the session died", got.Len())
+	}
+}
+
+// TestPGPushPull: a state pulled into the local format and pushed back is the
+// same; a push over another lineage or a newer serial is refused without
+// -force.
+func TestPGPushPull(t *testing.T) {
+	path := statePath(t)
+	local := mustOpen(t, path)
+	fill(t, local, 300)
+	mustClose(t, local)
+	st := mustRead(t, path)
+
+	pg := testPG(t)
+	if err := PushPG(context.Background(), pg, st, false, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	got := mustReadPG(t, pg)
+	diffStates(t, st, got)
+
+	var buf bytes.Buffer
+	if _, err := got.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	pulled := statePath(t)
+	if err := os.WriteFile(pulled, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	diffStates(t, st, mustRead(t, pulled))
+
+	other := mustOpen(t, statePath(t))
+	sendOne(t, other, addr("x"), OutcomeAccepted)
+	if err := PushPG(context.Background(), pg, other.State(), false, Options{}); !errors.Is(err, ErrPushRefused) {
+		t.Fatalf("push of another lineage: %v", err)
+	}
+	s := mustOpenPG(t, pg)
+	sendOne(t, s, addr("new"), OutcomeAccepted)
+	mustClose(t, s)
+	if err := PushPG(context.Background(), pg, st, false, Options{}); !errors.Is(err, ErrPushRefused) {
+		t.Fatalf("push of an older serial: %v", err)
+	}
+	if err := PushPG(context.Background(), pg, other.State(), true, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	diffStates(t, other.State(), mustReadPG(t, pg))
+	mustClose(t, other)
+}
+
+// TestPGMigrateTogether: runs starting together on a new schema all find it
+// created once.
+func TestPGMigrateTogether(t *testing.T) {
+	pg := testPG(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 8)
+	for i := range errs {
+		wg.Go(func() { _, errs[i] = ReadPG(context.Background(), pg) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPGErrorsHideThePassword: an unreachable server is an error naming
+// host, database and schema, with the driver's reason, and no password.
+func TestPGErrorsHideThePassword(t *testing.T) {
+	pgtest.DSN(t)
+	for _, conn := range []string{
+		"postgres://ops:s3cr3tpw@127.0.0.1:1/campaigns?connect_timeout=2",
+		"host=127.0.0.1 port=1 user=ops password=s3cr3tpw dbname=campaigns connect_timeout=2",
+	} {
+		_, err := ReadPG(context.Background(), PG{ConnStr: conn, Schema: "ujumbe"})
+		if err == nil {
+			t.Fatal("no error from a closed port")
+		}
+		msg := err.Error()
+		for _, want := range []string{"host 127.0.0.1", "database campaigns", "schema ujumbe", "refused"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%q does not say %q", msg, want)
+			}
+		}
+		if strings.Contains(msg, "s3cr3tpw") {
+			t.Errorf("%q shows the password", msg)
+		}
+	}
+}
+
+// bigState returns a state of n accepted sends, built in memory.
+func bigState(t testing.TB, n int) *State {
+	st := newState()
+	st.lineage = "big-state"
+	for i := range n {
+		a := Addr{"black_friday", []string{"offer", "ask"}[i%2], fmt.Sprintf("C-%07d", i)}
+		for _, r := range []record{
+			{op: opIntent, send: Send{Addr: a, Phone: fmt.Sprintf("+2557%08d", i), Digest: DigestOf([]byte(a.Key)), IntentAt: t0}},
+			{op: opResult, send: Send{Addr: a, Outcome: OutcomeAccepted, MessageID: fmt.Sprintf("wamid.%d", i), ConversationID: fmt.Sprintf("conv-%d", i), ResultAt: t0}},
+		} {
+			if _, err := st.apply(&r); err != nil {
+				t.Fatal(err)
+			}
+			st.serial++
+		}
+	}
+	return st
+}
+
+// TestPGPushPull100k: a 100,000-send state pushed into PostgreSQL and pulled
+// back into the local format loses nothing.
+func TestPGPushPull100k(t *testing.T) {
+	pg := testPG(t)
+	st := bigState(t, 100_000)
+	if err := PushPG(context.Background(), pg, st, false, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// The snapshot encoding holds every field: equal encodings, equal
+	// states (and much faster to compare than 100,000 Sends with cmp).
+	want := snapshotOf(t, st)
+	got := mustReadPG(t, pg)
+	if !bytes.Equal(want, snapshotOf(t, got)) {
+		t.Fatal("the state read back from PostgreSQL differs from the one pushed")
+	}
+	path := statePath(t)
+	if err := os.WriteFile(path, snapshotOf(t, got), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(want, snapshotOf(t, mustRead(t, path))) {
+		t.Fatal("the pulled state file differs from the state pushed")
+	}
+}
+
+func snapshotOf(t testing.TB, st *State) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if _, err := st.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
