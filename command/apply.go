@@ -131,6 +131,11 @@ func runApply(c *cli, args []string) int {
 		if err := c.checkSavedMode(a.saved, fs.Arg(0), o); err != nil {
 			return a.fail("Saved plan refused", err)
 		}
+		if loc, err := c.stateLocation(o.state); err != nil {
+			return a.fail("Cannot find the state", err)
+		} else if a.saved.Backend != loc.backend() {
+			return a.fail("Saved plan refused", fmt.Errorf("it was made from the state in backend %q, and the configuration now keeps its state in %q; run \"ujumbe plan -out\" again", a.saved.Backend, loc.backend()))
+		}
 	}
 	return a.run()
 }

@@ -246,3 +246,31 @@ func TestPGServerRestart(t *testing.T) {
 		t.Fatalf("after the next apply: %d accepted + %d unknown, want %d", accepted, unknown, n)
 	}
 }
+
+// TestPGSavedPlanBackend: a saved plan records its backend by type and
+// schema only, and is refused when the configuration's backend changed
+// since: a plan made from a local file never applies to the team's state.
+func TestPGSavedPlanBackend(t *testing.T) {
+	w := newWorld(t, 3, sandbox.Options{})
+	w.mustRun(exitOK, "plan", "-out=local.plan")
+	w.on("pg")
+	b, err := os.ReadFile(filepath.Join(w.dir, "local.plan"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"backend":"local"`) {
+		t.Fatalf("the saved plan does not record its backend:\n%.300s", b)
+	}
+	_, errOut, code := w.run("apply", "local.plan")
+	if code != exitError || !strings.Contains(errOut, `backend "local"`) || !strings.Contains(errOut, `"pg schema=`+w.pg.Schema+`"`) {
+		t.Fatalf("a local plan applied to a pg state: exit %d\n%s", code, errOut)
+	}
+	w.mustRun(exitOK, "plan", "-out=pg.plan")
+	if b, _ = os.ReadFile(filepath.Join(w.dir, "pg.plan")); !strings.Contains(string(b), `"backend":"pg schema=`+w.pg.Schema+`"`) || strings.Contains(string(b), w.pg.ConnStr) {
+		t.Fatalf("the pg plan's backend record:\n%.300s", b)
+	}
+	w.mustRun(exitOK, "apply", "pg.plan")
+	if accepted, _ := w.audit(); accepted != 3 {
+		t.Fatalf("%d accepted, want 3", accepted)
+	}
+}

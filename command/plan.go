@@ -133,11 +133,17 @@ func runPlan(c *cli, args []string) int {
 		return exitError
 	}
 	if o.out != "" {
+		loc, err := c.stateLocation(o.state)
+		if err != nil {
+			c.printDiags(o.view, hcl.Diagnostics{errorDiag("Cannot save the plan", err)}, nil)
+			return exitError
+		}
 		f := plan.NewFile(p, plan.Made{
 			// A rehearsal plans on the sandbox's clock; the plan expires
 			// by the wall clock all the same.
 			ExpiresAt: time.Now().Add(plan.DefaultTTL),
 			Sandbox:   o.state.sandbox,
+			Backend:   loc.backend(),
 			Inputs:    inputDigests(cfg),
 			Variables: c.variablesDigest(o.config),
 			Targets:   o.addrs.targets,

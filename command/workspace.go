@@ -105,6 +105,14 @@ func (c *cli) stateLocation(f stateFlags) (stateLoc, error) {
 	return stateLoc{path: filepath.Join(c.dir, defaultStateName)}, nil
 }
 
+// backend is the kind of l for saved plans: "local", or "pg schema=NAME".
+func (l stateLoc) backend() string {
+	if l.pg != nil {
+		return "pg schema=" + l.pg.Schema
+	}
+	return "local"
+}
+
 // stateName names the state for reports: its path or its database.
 func (c *cli) stateName(f stateFlags) string {
 	loc, err := c.stateLocation(f)
