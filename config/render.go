@@ -116,6 +116,24 @@ func (m *Message) When(r *Recipient, reply *Reply) (bool, hcl.Diagnostics) {
 	if m.when == nil {
 		return true, nil
 	}
+	if reply == nil && m.when.roots == rootReply {
+		// Without an answer, a condition that reads nothing but reply has
+		// the same value for every recipient: evaluated once, unless it
+		// reports anything, whose diagnostics name the recipient.
+		if w := m.noAnswer.Load(); w != nil {
+			return *w, nil
+		}
+		ok, diags := m.when1(r, nil)
+		if len(diags) == 0 {
+			m.noAnswer.Store(&ok)
+		}
+		return ok, diags
+	}
+	return m.when1(r, reply)
+}
+
+// when1 is When, evaluated for r.
+func (m *Message) when1(r *Recipient, reply *Reply) (bool, hcl.Diagnostics) {
 	ok, known, diags := m.scope(r, replyValue(reply)).bool(m.when, "when")
 	if reply == nil && diags.HasErrors() && m.when.roots&rootReply != 0 {
 		ok2, known2, diags2 := m.scope(r, noAnswer).bool(m.when, "when")

@@ -118,6 +118,9 @@ func TestRender(t *testing.T) {
 		{"code", &Reply{ID: "no"}, false},
 		{"nudge", nil, true},
 		{"nudge", yes, false},
+		// Again: without an answer, a condition on reply alone is remembered.
+		{"code", nil, false},
+		{"nudge", nil, true},
 	}
 	for _, w := range whens {
 		got, diags := msg(w.m).When(asha, w.reply)
