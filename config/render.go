@@ -64,10 +64,14 @@ func (p *Payload) Digest() string {
 func (p *Payload) Sum() [sha256.Size]byte {
 	// encoding/json writes struct fields in order and map keys sorted, and
 	// Interactive is canonical already, so the encoding is deterministic.
-	b, err := json.Marshal(p)
-	if err != nil {
-		// Only an invalid Interactive can fail, and Render never makes one.
-		panic(fmt.Sprintf("config: digest of an invalid payload: %v", err))
+	// marshalJSON writes the same bytes without reflection when it can.
+	b, ok := p.marshalJSON()
+	if !ok {
+		var err error
+		if b, err = json.Marshal(p); err != nil {
+			// Only an invalid Interactive can fail, and Render never makes one.
+			panic(fmt.Sprintf("config: digest of an invalid payload: %v", err))
+		}
 	}
 	h := sha256.New()
 	h.Write([]byte(digestVersion))
@@ -75,6 +79,78 @@ func (p *Payload) Sum() [sha256.Size]byte {
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
 	return sum
+}
+
+// marshalJSON returns json.Marshal(p), byte for byte, or false when it
+// cannot tell it would: an invalid kind, or Interactive content that
+// json.Marshal would compact or escape (Render's, valid JSON, is compact
+// and escaped already).
+func (p *Payload) marshalJSON() ([]byte, bool) {
+	if p.Kind < 0 || int(p.Kind) >= len(kindNames) || !compactEscaped(p.Interactive) {
+		return nil, false
+	}
+	var b bytes.Buffer
+	b.Grow(256)
+	b.WriteString(`{"kind":`)
+	writeJSONString(&b, kindNames[p.Kind])
+	field := func(name, v string) {
+		if v != "" {
+			b.WriteString(`,"` + name + `":`)
+			writeJSONString(&b, v)
+		}
+	}
+	field("template_name", p.TemplateName)
+	if len(p.Variables) > 0 {
+		b.WriteString(`,"variables":{`)
+		for i, k := range sortedKeys(p.Variables) {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeJSONString(&b, k)
+			b.WriteByte(':')
+			writeJSONString(&b, p.Variables[k])
+		}
+		b.WriteByte('}')
+	}
+	field("body", p.Body)
+	if m := p.Media; m != nil {
+		b.WriteString(`,"media":{"kind":`)
+		writeJSONString(&b, m.Kind)
+		b.WriteString(`,"url":`)
+		writeJSONString(&b, m.URL)
+		field("caption", m.Caption)
+		field("filename", m.Filename)
+		b.WriteByte('}')
+	}
+	if len(p.Interactive) > 0 {
+		b.WriteString(`,"interactive":`)
+		b.Write(p.Interactive)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), true
+}
+
+// compactEscaped reports whether raw, taken as JSON, has no whitespace
+// outside strings and nothing json.Marshal escapes in a RawMessage (<, >,
+// &, U+2028, U+2029, whose UTF-8 starts with 0xE2): then json.Marshal
+// copies it unchanged.
+func compactEscaped(raw []byte) bool {
+	in, esc := false, false
+	for _, c := range raw {
+		switch {
+		case c == '<' || c == '>' || c == '&' || c == 0xE2:
+			return false
+		case esc:
+			esc = false
+		case in && c == '\\':
+			esc = true
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return !in
 }
 
 // Render evaluates m's content for r, with reply as the answer to m.After
