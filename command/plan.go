@@ -1,7 +1,6 @@
 package command
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -128,7 +127,7 @@ func runPlan(c *cli, args []string) int {
 		return exitError
 	}
 	if o.view.json {
-		if err := json.NewEncoder(c.stdout).Encode(p.Document(true)); err != nil {
+		if err := p.WriteJSON(c.stdout); err != nil {
 			return exitError
 		}
 	} else if err := plan.Render(c.stdout, p.Document(false), plan.RenderOptions{Color: c.color(o.view, c.stdout)}); err != nil {
