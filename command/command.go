@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -18,9 +17,6 @@ import (
 // Version is ujumbe's version, overridden at build time with
 // -ldflags "-X github.com/ujumbe/ujumbe/command.Version=…".
 var Version = "0.1.0-dev"
-
-// defaultMemoryLimit is the soft memory limit when GOMEMLIMIT is unset.
-const defaultMemoryLimit = 900 << 20
 
 // Exit codes, as SPEC §2 defines them.
 const (
@@ -111,13 +107,10 @@ func lookup(name string) *subcommand {
 // Main runs ujumbe with args (without the program name) and returns the
 // process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		// A soft limit makes the collector work harder near it instead of
-		// letting the heap double: a plan of a million recipients against a
-		// full state then stays under 1 GiB (BENCHMARKS.md). GOMEMLIMIT
-		// overrides it.
-		debug.SetMemoryLimit(defaultMemoryLimit)
-	}
+	// No soft memory limit by default (GOMEMLIMIT sets one): a fixed one
+	// below twice the live heap makes the collector run without pause, and
+	// a plan of a million recipients with follow-ups needs more than 1 GiB
+	// live; 900 MiB made it 1.5-2 times slower (BENCHMARKS.md, issue 12).
 	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, dir: ".", env: os.Environ()}
 	ctx, stop := c.watchSignals()
 	defer stop()

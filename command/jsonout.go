@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sync"
 	"time"
 )
@@ -63,6 +64,57 @@ func (c *cli) writeJSON(v any) int {
 		return exitError
 	}
 	return exitOK
+}
+
+// streamJSON writes, as writeJSON does, the command's one document, which
+// write streams (a plan of a million sends is not held in memory twice):
+// the document's closing brace is held back so that the diagnostics can
+// go in before it.
+func (c *cli) streamJSON(write func(io.Writer) error) int {
+	c.js.mu.Lock()
+	defer c.js.mu.Unlock()
+	tw := &tailWriter{w: c.stdout}
+	err := write(tw)
+	tail := bytes.TrimRight(tw.tail, "\n")
+	if err == nil && (len(tail) != 1 || tail[0] != '}') {
+		err = fmt.Errorf("the document does not end in }")
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "Error: write JSON: %v\n", err)
+		return exitError
+	}
+	end := []byte("}\n")
+	if len(c.js.pending) > 0 {
+		d, _ := json.Marshal(c.js.pending)
+		end = append(append([]byte(`,"diagnostics":`), d...), end...)
+	}
+	c.js.pending, c.js.written = nil, true
+	if _, err := c.stdout.Write(end); err != nil {
+		return exitError
+	}
+	return exitOK
+}
+
+// tailWriter writes through to w all but the last bytes written, up to
+// the final "}" and anything after it, which it keeps in tail.
+type tailWriter struct {
+	w    io.Writer
+	tail []byte
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.tail = append(t.tail, p...)
+	i := bytes.LastIndexByte(t.tail, '}')
+	if i < 0 {
+		i = len(t.tail)
+	}
+	if i > 0 {
+		if _, err := t.w.Write(t.tail[:i]); err != nil {
+			return 0, err
+		}
+		t.tail = append(t.tail[:0], t.tail[i:]...)
+	}
+	return len(p), nil
 }
 
 // finishJSON writes, for a command that answers once and stopped before its

@@ -126,7 +126,7 @@ func runPlan(c *cli, args []string) int {
 		return exitError
 	}
 	if o.view.json {
-		if code := c.writeJSON(p.Document(true)); code != exitOK {
+		if code := c.streamJSON(p.WriteJSON); code != exitOK {
 			return code
 		}
 	} else if err := plan.Render(c.stdout, p.Document(false), plan.RenderOptions{Color: c.color(o.view, c.stdout)}); err != nil {

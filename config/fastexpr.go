@@ -1,6 +1,8 @@
 package config
 
 import (
+	"bytes"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
@@ -247,4 +249,112 @@ func (l *loader) compileFast(x *expr, columns []string) {
 	fc := &fastCompiler{root: l.cfg.root, columns: columns}
 	x.fastStr, _ = fc.str(e)
 	x.fastBool, _ = fc.bool(e)
+	if _, ok := e.(*hclsyntax.ObjectConsExpr); ok {
+		x.fastJSON, _ = fc.json(e)
+	}
+}
+
+// jsonFunc writes an expression's value for a row as writeJSON does; ok is
+// strFunc's.
+type jsonFunc func(b *bytes.Buffer, r rowData) (ok bool)
+
+// json compiles an object or tuple constructor whose keys are constant and
+// whose values are constants (written once, here), strings str compiles,
+// or such constructors: the shape of interactive content, where only a
+// text or two read the row. Anything that could be null (and so be left
+// out of its object) is not compiled.
+func (fc *fastCompiler) json(e hclsyntax.Expression) (jsonFunc, bool) {
+	if v, ok := fc.constant(e); ok {
+		var b bytes.Buffer
+		if err := writeJSON(&b, v); err != nil {
+			return nil, false
+		}
+		c := b.Bytes()
+		return func(b *bytes.Buffer, _ rowData) bool { b.Write(c); return true }, true
+	}
+	switch e := e.(type) {
+	case *hclsyntax.ObjectConsExpr:
+		type field struct {
+			key string
+			f   jsonFunc
+		}
+		fields := make([]field, 0, len(e.Items))
+		for _, it := range e.Items {
+			key, ok := fc.key(it.KeyExpr)
+			if !ok || slices.ContainsFunc(fields, func(f field) bool { return f.key == key }) {
+				return nil, false
+			}
+			f, ok := fc.json(it.ValueExpr)
+			if !ok {
+				return nil, false
+			}
+			fields = append(fields, field{key, f})
+		}
+		// writeJSON writes keys in cty's order, sorted.
+		slices.SortFunc(fields, func(a, b field) int { return strings.Compare(a.key, b.key) })
+		return func(b *bytes.Buffer, r rowData) bool {
+			b.WriteByte('{')
+			for i, f := range fields {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				writeJSONString(b, f.key)
+				b.WriteByte(':')
+				if !f.f(b, r) {
+					return false
+				}
+			}
+			b.WriteByte('}')
+			return true
+		}, true
+	case *hclsyntax.TupleConsExpr:
+		elems := make([]jsonFunc, len(e.Exprs))
+		for i, x := range e.Exprs {
+			f, ok := fc.json(x)
+			if !ok {
+				return nil, false
+			}
+			elems[i] = f
+		}
+		return func(b *bytes.Buffer, r rowData) bool {
+			b.WriteByte('[')
+			for i, f := range elems {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				if !f(b, r) {
+					return false
+				}
+			}
+			b.WriteByte(']')
+			return true
+		}, true
+	}
+	str, ok := fc.str(e)
+	if !ok {
+		return nil, false
+	}
+	return func(b *bytes.Buffer, r rowData) bool {
+		s, ok := str(r)
+		if ok {
+			writeJSONString(b, s)
+		}
+		return ok
+	}, true
+}
+
+// key returns an object constructor's key when it is a constant string: a
+// bare name (type = ...) or a constant expression ("type" = ...).
+func (fc *fastCompiler) key(e hclsyntax.Expression) (string, bool) {
+	if k, ok := e.(*hclsyntax.ObjectConsKeyExpr); ok {
+		if name := hcl.ExprAsKeyword(k.Wrapped); name != "" && !k.ForceNonLiteral {
+			return name, true
+		}
+		e = k.Wrapped
+	}
+	v, ok := fc.constant(e)
+	if !ok || v.Type() != cty.String {
+		return "", false
+	}
+	return v.AsString(), true
 }

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -76,7 +77,10 @@ type Message struct {
 	roots    int       // per-recipient names the message uses
 	hasAfter bool      // after is written, even if it did not resolve
 
-	when        *expr
+	when *expr
+	// noAnswer is the value of when for every recipient without an answer,
+	// once known (see When).
+	noAnswer    atomic.Pointer[bool]
 	template    string
 	variables   *expr          // the variables expression, when items is nil
 	items       []templateItem // variables written as { key = expression, ... }

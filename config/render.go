@@ -6,8 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -65,10 +66,14 @@ func (p *Payload) Digest() string {
 func (p *Payload) Sum() [sha256.Size]byte {
 	// encoding/json writes struct fields in order and map keys sorted, and
 	// Interactive is canonical already, so the encoding is deterministic.
-	b, err := json.Marshal(p)
-	if err != nil {
-		// Only an invalid Interactive can fail, and Render never makes one.
-		panic(fmt.Sprintf("config: digest of an invalid payload: %v", err))
+	// marshalJSON writes the same bytes without reflection when it can.
+	b, ok := p.marshalJSON()
+	if !ok {
+		var err error
+		if b, err = json.Marshal(p); err != nil {
+			// Only an invalid Interactive can fail, and Render never makes one.
+			panic(fmt.Sprintf("config: digest of an invalid payload: %v", err))
+		}
 	}
 	h := sha256.New()
 	h.Write([]byte(digestVersion))
@@ -76,6 +81,78 @@ func (p *Payload) Sum() [sha256.Size]byte {
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
 	return sum
+}
+
+// marshalJSON returns json.Marshal(p), byte for byte, or false when it
+// cannot tell it would: an invalid kind, or Interactive content that
+// json.Marshal would compact or escape (Render's, valid JSON, is compact
+// and escaped already).
+func (p *Payload) marshalJSON() ([]byte, bool) {
+	if p.Kind < 0 || int(p.Kind) >= len(kindNames) || !compactEscaped(p.Interactive) {
+		return nil, false
+	}
+	var b bytes.Buffer
+	b.Grow(256)
+	b.WriteString(`{"kind":`)
+	writeJSONString(&b, kindNames[p.Kind])
+	field := func(name, v string) {
+		if v != "" {
+			b.WriteString(`,"` + name + `":`)
+			writeJSONString(&b, v)
+		}
+	}
+	field("template_name", p.TemplateName)
+	if len(p.Variables) > 0 {
+		b.WriteString(`,"variables":{`)
+		for i, k := range slices.Sorted(maps.Keys(p.Variables)) {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeJSONString(&b, k)
+			b.WriteByte(':')
+			writeJSONString(&b, p.Variables[k])
+		}
+		b.WriteByte('}')
+	}
+	field("body", p.Body)
+	if m := p.Media; m != nil {
+		b.WriteString(`,"media":{"kind":`)
+		writeJSONString(&b, m.Kind)
+		b.WriteString(`,"url":`)
+		writeJSONString(&b, m.URL)
+		field("caption", m.Caption)
+		field("filename", m.Filename)
+		b.WriteByte('}')
+	}
+	if len(p.Interactive) > 0 {
+		b.WriteString(`,"interactive":`)
+		b.Write(p.Interactive)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), true
+}
+
+// compactEscaped reports whether raw, taken as JSON, has no whitespace
+// outside strings and nothing json.Marshal escapes in a RawMessage (<, >,
+// &, U+2028, U+2029, whose UTF-8 starts with 0xE2): then json.Marshal
+// copies it unchanged.
+func compactEscaped(raw []byte) bool {
+	in, esc := false, false
+	for _, c := range raw {
+		switch {
+		case c == '<' || c == '>' || c == '&' || c == 0xE2:
+			return false
+		case esc:
+			esc = false
+		case in && c == '\\':
+			esc = true
+		case c == '"':
+			in = !in
+		case !in && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
+			return false
+		}
+	}
+	return !in
 }
 
 // Render evaluates m's content for r, with reply as the answer to m.After
@@ -93,6 +170,21 @@ func (m *Message) Render(r *Recipient, reply *Reply) (*Payload, hcl.Diagnostics)
 	return p, diags
 }
 
+// RenderUnchecked renders m for r and reply as Render does, but without
+// checking interactive content against WhatsApp's limits, and returns nil
+// on any problem. It is for comparing with the digest of content already
+// sent: content equal to what was sent needs no checks, and a caller
+// that finds it different calls Render to learn what is wrong with it.
+func (m *Message) RenderUnchecked(r *Recipient, reply *Reply) *Payload {
+	s := m.scope(r, replyValue(reply))
+	rd := renderer{s: s, known: true, unchecked: true}
+	p := m.renderWith(&rd)
+	if !rd.known || rd.diags.HasErrors() {
+		return nil
+	}
+	return p
+}
+
 // When evaluates m's when condition for r and reply, with Render's scope;
 // it is true when m has no condition. Without an answer reply is null, and
 // HCL refuses reply.id on null; so when that fails, the condition is tried
@@ -102,6 +194,24 @@ func (m *Message) When(r *Recipient, reply *Reply) (bool, hcl.Diagnostics) {
 	if m.when == nil {
 		return true, nil
 	}
+	if reply == nil && m.when.roots == rootReply {
+		// Without an answer, a condition that reads nothing but reply has
+		// the same value for every recipient: evaluated once, unless it
+		// reports anything, whose diagnostics name the recipient.
+		if w := m.noAnswer.Load(); w != nil {
+			return *w, nil
+		}
+		ok, diags := m.when1(r, nil)
+		if len(diags) == 0 {
+			m.noAnswer.Store(&ok)
+		}
+		return ok, diags
+	}
+	return m.when1(r, reply)
+}
+
+// when1 is When, evaluated for r.
+func (m *Message) when1(r *Recipient, reply *Reply) (bool, hcl.Diagnostics) {
 	ok, known, diags := m.scope(r, replyValue(reply)).bool(m.when, "when")
 	if reply == nil && diags.HasErrors() && m.when.roots&rootReply != 0 {
 		ok2, known2, diags2 := m.scope(r, noAnswer).bool(m.when, "when")
@@ -156,6 +266,15 @@ func replyValue(r *Reply) cty.Value {
 // errors or, in an unknown scope, when some of the content is unknown.
 func (m *Message) render(s *evalScope) (*Payload, hcl.Diagnostics) {
 	r := renderer{s: s, known: true}
+	p := m.renderWith(&r)
+	if !r.known || r.diags.HasErrors() {
+		return nil, r.diags
+	}
+	return p, r.diags
+}
+
+// renderWith evaluates m's content with r, which collects the problems.
+func (m *Message) renderWith(r *renderer) *Payload {
 	p := &Payload{Kind: m.Kind}
 	switch m.Kind {
 	case KindTemplate:
@@ -168,10 +287,7 @@ func (m *Message) render(s *evalScope) (*Payload, hcl.Diagnostics) {
 	case KindInteractive:
 		p.Interactive = r.interactive(m.interactive)
 	}
-	if !r.known || r.diags.HasErrors() {
-		return nil, r.diags
-	}
-	return p, r.diags
+	return p
 }
 
 // renderer accumulates the outcome of one render.
@@ -179,6 +295,8 @@ type renderer struct {
 	s     *evalScope
 	diags hcl.Diagnostics
 	known bool // false once a part is unknown or failed
+	// unchecked skips the checks of interactive content (RenderUnchecked).
+	unchecked bool
 }
 
 // str evaluates a string attribute and checks its length. Empty strings are
@@ -330,11 +448,27 @@ func (r *renderer) media(mc *mediaContent) *Media {
 }
 
 func (r *renderer) interactive(e *expr) json.RawMessage {
+	if r.unchecked && e.fastJSON != nil && !r.s.unknown {
+		var b bytes.Buffer
+		if e.fastJSON(&b, r.s.row) {
+			return b.Bytes()
+		}
+	}
 	v, diags := r.s.value(e)
 	r.diags = append(r.diags, diags...)
 	if diags.HasErrors() {
 		r.known = false
 		return nil
+	}
+	if r.unchecked {
+		// writeJSON fails on marked and unknown values, for which Render
+		// reports why.
+		var b bytes.Buffer
+		if err := writeJSON(&b, v); err != nil {
+			r.known = false
+			return nil
+		}
+		return b.Bytes()
 	}
 	if v.ContainsMarked() {
 		r.diags = append(r.diags, r.s.errorf(e, "Sensitive value not allowed",
@@ -365,8 +499,15 @@ func (r *renderer) interactive(e *expr) json.RawMessage {
 
 // writeJSON writes v as canonical JSON: object keys sorted, null object
 // attributes left out (so that header = cond ? {...} : null means "no
-// header"), numbers in their shortest exact decimal form.
+// header"), numbers in their shortest exact decimal form. A marked or
+// unknown value anywhere in v is an error.
 func writeJSON(b *bytes.Buffer, v cty.Value) error {
+	if v.IsMarked() {
+		return fmt.Errorf("a sensitive value cannot be sent")
+	}
+	if !v.IsKnown() {
+		return fmt.Errorf("an unknown value cannot be sent")
+	}
 	if v.IsNull() {
 		b.WriteString("null")
 		return nil
@@ -374,8 +515,7 @@ func writeJSON(b *bytes.Buffer, v cty.Value) error {
 	ty := v.Type()
 	switch {
 	case ty == cty.String:
-		enc, _ := json.Marshal(v.AsString())
-		b.Write(enc)
+		writeJSONString(b, v.AsString())
 	case ty == cty.Bool:
 		if v.True() {
 			b.WriteString("true")
@@ -389,34 +529,30 @@ func writeJSON(b *bytes.Buffer, v cty.Value) error {
 		}
 		b.WriteString(f.Text('f', -1))
 	case ty.IsObjectType() || ty.IsMapType():
-		elems := map[string]cty.Value{}
+		// cty iterates objects and maps in key order.
+		b.WriteByte('{')
+		first := true
 		for it := v.ElementIterator(); it.Next(); {
 			k, ev := it.Element()
-			if !ev.IsNull() {
-				elems[k.AsString()] = ev
+			if ev.IsNull() {
+				continue
 			}
-		}
-		keys := make([]string, 0, len(elems))
-		for k := range elems {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
+			if !first {
 				b.WriteByte(',')
 			}
-			enc, _ := json.Marshal(k)
-			b.Write(enc)
+			first = false
+			writeJSONString(b, k.AsString())
 			b.WriteByte(':')
-			if err := writeJSON(b, elems[k]); err != nil {
+			if err := writeJSON(b, ev); err != nil {
 				return err
 			}
 		}
 		b.WriteByte('}')
 	case ty.IsListType() || ty.IsTupleType() || ty.IsSetType():
 		b.WriteByte('[')
-		for i, ev := range v.AsValueSlice() {
+		i := 0
+		for it := v.ElementIterator(); it.Next(); i++ {
+			_, ev := it.Element()
 			if i > 0 {
 				b.WriteByte(',')
 			}
@@ -429,4 +565,20 @@ func writeJSON(b *bytes.Buffer, v cty.Value) error {
 		return fmt.Errorf("a value of type %s cannot be sent as JSON", ty.FriendlyName())
 	}
 	return nil
+}
+
+// writeJSONString writes s as encoding/json does: printable ASCII as it is,
+// anything else (quotes, backslashes, control and HTML characters,
+// non-ASCII) through json.Marshal, so the bytes never differ from it.
+func writeJSONString(b *bytes.Buffer, s string) {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, _ := json.Marshal(s)
+			b.Write(enc)
+			return
+		}
+	}
+	b.WriteByte('"')
+	b.WriteString(s)
+	b.WriteByte('"')
 }

@@ -101,6 +101,9 @@ func TestRender(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("wrong payload (-want +got):\n%s", diff)
 			}
+			if diff := cmp.Diff(got, msg(tt.m).RenderUnchecked(tt.r, tt.reply)); diff != "" {
+				t.Errorf("RenderUnchecked differs from Render (-Render +RenderUnchecked):\n%s", diff)
+			}
 		})
 	}
 
@@ -115,6 +118,9 @@ func TestRender(t *testing.T) {
 		{"code", &Reply{ID: "no"}, false},
 		{"nudge", nil, true},
 		{"nudge", yes, false},
+		// Again: without an answer, a condition on reply alone is remembered.
+		{"code", nil, false},
+		{"nudge", nil, true},
 	}
 	for _, w := range whens {
 		got, diags := msg(w.m).When(asha, w.reply)
@@ -153,5 +159,54 @@ func TestPayloadDigest(t *testing.T) {
 	emptyMap := &Payload{Kind: KindTemplate, TemplateName: "t", Variables: map[string]string{}}
 	if empty.Digest() != emptyMap.Digest() {
 		t.Errorf("nil and empty variables differ")
+	}
+}
+
+// TestRenderUncheckedCompiled: interactive content of constants and row
+// strings is written without HCL by RenderUnchecked, byte for byte as
+// Render writes it, escapes included.
+func TestRenderUncheckedCompiled(t *testing.T) {
+	dir := writeDir(t, map[string]string{
+		"main.hcl": `
+recipients "r" {
+  csv   = "r.csv"
+  phone = row.phone
+}
+campaign "c" {
+  recipients = recipients.r
+  message "hello" {
+    template = "welcome"
+  }
+  message "ask" {
+    after = message.hello
+    interactive = {
+      type = "button"
+      "body" = { text = "Hi ${row.name}, want your ${upper(row.name)} code?" }
+      action = {
+        buttons = [
+          { type = "reply", reply = { id = "yes", title = "Yes <please> & 1.5" } },
+          { type = "reply", reply = { id = "no", title = row.name, n = 1.5, b = true } },
+        ]
+      }
+    }
+  }
+}
+`,
+		"r.csv": "name,phone\nAsha,+255712345678\n\"<Zoë & \"\"Q\"\">\\\",+255712345679\n",
+	})
+	cfg := mustLoad(t, dir, LoadOptions{})
+	c := cfg.Campaigns[0]
+	ask := c.Messages[1]
+	if ask.interactive.fastJSON == nil {
+		t.Fatal("the interactive content was not compiled")
+	}
+	for _, r := range c.Recipients.Recipients {
+		want, diags := ask.Render(r, nil)
+		if diags.HasErrors() {
+			t.Fatal(diagText(cfg.Files, diags))
+		}
+		if diff := cmp.Diff(string(want.Interactive), string(ask.RenderUnchecked(r, nil).Interactive)); diff != "" {
+			t.Errorf("recipient %s: RenderUnchecked differs from Render (-Render +RenderUnchecked):\n%s", r.Key, diff)
+		}
 	}
 }

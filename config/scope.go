@@ -37,6 +37,9 @@ type expr struct {
 	// shape allows (see fastexpr.go); nil otherwise.
 	fastStr  strFunc
 	fastBool boolFunc
+	// fastJSON writes the canonical JSON of an object constructor of that
+	// shape (interactive content), for RenderUnchecked; nil otherwise.
+	fastJSON jsonFunc
 }
 
 // rowData is one CSV row stored compactly: its fields concatenated, and the

@@ -1,7 +1,9 @@
 package plan
 
 import (
+	"bufio"
 	"encoding/json"
+	"io"
 	"time"
 
 	"github.com/ujumbe/ujumbe/config"
@@ -103,6 +105,39 @@ func (p *Plan) Document(withSends bool) *Document {
 		d.Messages[i].Samples = p.samples(d.Messages[i].Address)
 	}
 	return d
+}
+
+// WriteJSON writes the document with every send, Document(true), as
+// json.Encoder writes it (one line), but encodes the sends one at a time
+// instead of holding a SendDoc for each: at a million sends that is
+// hundreds of megabytes.
+func (p *Plan) WriteJSON(w io.Writer) error {
+	// Sends is the document's last field, so the rest is the document
+	// without sends, up to its closing brace.
+	head, err := json.Marshal(p.Document(false))
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if len(p.Items) == 0 {
+		bw.Write(head)
+		bw.WriteByte('\n')
+		return bw.Flush()
+	}
+	bw.Write(head[:len(head)-1])
+	bw.WriteString(`,"sends":[`)
+	for i := range p.Items {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		b, err := json.Marshal(sendDoc(&p.Items[i], false))
+		if err != nil {
+			return err
+		}
+		bw.Write(b)
+	}
+	bw.WriteString("]}\n")
+	return bw.Flush()
 }
 
 // samples picks the sends of one message to show with their content: the

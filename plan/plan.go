@@ -457,13 +457,14 @@ func (b *builder) message(c *config.Campaign, m *config.Message, classes map[*co
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			wk := &worker{builder: b}
 			for i := lo; i < hi; i++ {
 				pc := Class(0)
 				if parent != nil {
 					pc = parent[i]
 				}
 				var d hcl.Diagnostics
-				items[i], d = b.classify(c, m, rs[i], pc)
+				items[i], d = wk.classify(c, m, rs[i], pc)
 				if len(diags[w]) < maxRenderDiags {
 					diags[w] = append(diags[w], d...)
 				}
@@ -483,9 +484,37 @@ func (b *builder) message(c *config.Campaign, m *config.Message, classes map[*co
 	return all
 }
 
+// worker classifies sends on one goroutine.
+type worker struct {
+	*builder
+	// sent and dueAt are the reasons of done and scheduled sends.
+	sent, dueAt stampMemo
+}
+
+// stampMemo is one reason that carries a time, as prefix + stamp(t),
+// remembered for the next send: a campaign's sends were mostly recorded
+// (or fall due) in the same minute, and share one string instead of a
+// million equal ones.
+type stampMemo struct {
+	minute int64
+	reason string
+}
+
+// get returns prefix + stamp(t); one memo serves one prefix.
+func (m *stampMemo) get(prefix string, t time.Time) string {
+	minute := t.Unix() / 60
+	if t.Unix() < 0 && t.Unix()%60 != 0 {
+		minute-- // floor, as stamp drops the seconds of times before 1970 too
+	}
+	if m.reason == "" || m.minute != minute {
+		m.minute, m.reason = minute, prefix+stamp(t)
+	}
+	return m.reason
+}
+
 // classify gives the send (c, m, r) its class. parentClass is the class of
 // the same recipient's send of m.After (zero for a first contact).
-func (b *builder) classify(c *config.Campaign, m *config.Message, r *config.Recipient, parentClass Class) (Item, hcl.Diagnostics) {
+func (b *worker) classify(c *config.Campaign, m *config.Message, r *config.Recipient, parentClass Class) (Item, hcl.Diagnostics) {
 	addr := state.Addr{Campaign: c.Name, Message: m.Name, Key: r.Key}
 	it := Item{Addr: addr, Phone: r.Phone, Message: m, Recipient: r}
 	s, recorded := b.get(addr)
@@ -537,10 +566,10 @@ func (b *builder) classify(c *config.Campaign, m *config.Message, r *config.Reci
 
 // done classifies a send the provider accepted: Done, or Drift when the
 // configuration now wants different content.
-func (b *builder) done(it Item, s state.Send) (Item, hcl.Diagnostics) {
+func (b *worker) done(it Item, s state.Send) (Item, hcl.Diagnostics) {
 	it.sentElsewhere = s.Phone != it.Phone
 	if b.opts.NoDrift {
-		it.Class, it.Reason = Done, "sent "+stamp(s.ResultAt)
+		it.Class, it.Reason = Done, b.sent.get("sent ", s.ResultAt)
 		return it, nil
 	}
 	var reply *config.Reply
@@ -548,9 +577,19 @@ func (b *builder) done(it Item, s state.Send) (Item, hcl.Diagnostics) {
 		reply = b.reply(state.Addr{Campaign: it.Addr.Campaign, Message: it.Message.After.Name, Key: it.Addr.Key})
 	}
 	it.Reply = reply
+	// Most accepted sends have the content the configuration renders now:
+	// then the checks Render makes cannot change the class, and are
+	// skipped. Content that differs is rendered again with them.
+	if p := it.Message.RenderUnchecked(it.Recipient, reply); p != nil {
+		if d := ContentDigest(p); d == s.Digest {
+			it.Digest = d
+			it.Class, it.Reason = Done, b.sent.get("sent ", s.ResultAt)
+			return it, nil
+		}
+	}
 	p, diags := it.Message.Render(it.Recipient, reply)
 	if diags.HasErrors() {
-		it.Class, it.Reason = Done, "sent "+stamp(s.ResultAt)
+		it.Class, it.Reason = Done, b.sent.get("sent ", s.ResultAt)
 		return it, nil
 	}
 	it.Digest = ContentDigest(p)
@@ -558,13 +597,13 @@ func (b *builder) done(it Item, s state.Send) (Item, hcl.Diagnostics) {
 		it.Class, it.Reason = Drift, "sent "+stamp(s.ResultAt)+" with different content; -replace sends the new content"
 		return it, nil
 	}
-	it.Class, it.Reason = Done, "sent "+stamp(s.ResultAt)
+	it.Class, it.Reason = Done, b.sent.get("sent ", s.ResultAt)
 	return it, nil
 }
 
 // due works out when a send not yet accepted can go: now (Send), later
 // (Scheduled) or never (Expired).
-func (b *builder) due(c *config.Campaign, m *config.Message, r *config.Recipient, it Item, parentClass Class) (Item, hcl.Diagnostics) {
+func (b *worker) due(c *config.Campaign, m *config.Message, r *config.Recipient, it Item, parentClass Class) (Item, hcl.Diagnostics) {
 	due := b.now
 	windowEnd := time.Time{} // zero: no 24h window applies
 	var reply *config.Reply
@@ -580,12 +619,16 @@ func (b *builder) due(c *config.Campaign, m *config.Message, r *config.Recipient
 			}
 			return it, nil
 		}
-		it.ConversationID = b.conversation(c, m, r.Key)
+		// The parent is the nearest ancestor conversation looks at first.
+		it.ConversationID = ps.ConversationID
+		if it.ConversationID == "" {
+			it.ConversationID = b.conversation(c, m, r.Key)
+		}
 		due = ps.ResultAt.Add(m.Delay)
 		if m.Kind != config.KindTemplate {
 			windowEnd = b.windowEnd(c, m, r.Key)
 		}
-		reply = b.reply(parentAddr)
+		reply = replyOf(ps)
 		if m.HasWhen {
 			take, diags := m.When(r, reply)
 			if diags.HasErrors() {
@@ -636,7 +679,7 @@ func (b *builder) due(c *config.Campaign, m *config.Message, r *config.Recipient
 	it.Due = due
 	it.WindowEnd = windowEnd
 	if due.After(b.now) {
-		it.Class, it.Reason = Scheduled, "due "+stamp(due)
+		it.Class, it.Reason = Scheduled, b.dueAt.get("due ", due)
 	} else {
 		it.Class = Send
 		if m.After == nil {
@@ -650,8 +693,13 @@ func (b *builder) due(c *config.Campaign, m *config.Message, r *config.Recipient
 
 // reply returns the recorded answer to the send at a, or nil.
 func (b *builder) reply(a state.Addr) *config.Reply {
-	s, ok := b.get(a)
-	if !ok || s.Reply == nil {
+	s, _ := b.get(a)
+	return replyOf(s)
+}
+
+// replyOf returns the recorded answer to s, or nil.
+func replyOf(s state.Send) *config.Reply {
+	if s.Reply == nil {
 		return nil
 	}
 	return &config.Reply{ID: s.Reply.ID, Title: s.Reply.Title, Text: s.Reply.Text, At: s.Reply.At}

@@ -217,6 +217,27 @@ func TestRenderGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "testdata/classes.plan.json.golden", append(js, '\n'))
+
+	// WriteJSON streams what json.Encoder writes of the whole document.
+	var want, got bytes.Buffer
+	if err := json.NewEncoder(&want).Encode(p.Document(true)); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WriteJSON(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want.String() {
+		t.Errorf("WriteJSON:\n%s\nwant (json.Encoder):\n%s", got.String(), want.String())
+	}
+	var empty Plan
+	want.Reset()
+	got.Reset()
+	if err := json.NewEncoder(&want).Encode(empty.Document(true)); err != nil {
+		t.Fatal(err)
+	}
+	if err := empty.WriteJSON(&got); err != nil || got.String() != want.String() {
+		t.Errorf("WriteJSON of an empty plan = %s, %v; want %s", got.String(), err, want.String())
+	}
 }
 
 func golden(t *testing.T, path string, got []byte) {

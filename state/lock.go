@@ -92,7 +92,7 @@ func lock(ctx context.Context, path string, timeout time.Duration, info LockInfo
 		}
 		left := timeout - time.Since(start)
 		if left <= 0 {
-			e := &LockError{Path: path, Holder: readHolder(f)}
+			e := &LockError{Path: path, Holder: busyHolder(f)}
 			if timeout > 0 {
 				e.Waited = time.Since(start)
 			}
@@ -125,6 +125,19 @@ func writeHolder(f *os.File, js []byte) error {
 	}
 	_, err := f.WriteAt(append(js, '\n'), 0)
 	return err
+}
+
+// busyHolder reads the description of the run holding the lock. A run
+// writes it just after taking the lock, so one found taken without a
+// description may be a moment from having one: look again for a little
+// while before saying it left none.
+func busyHolder(f *os.File) *LockInfo {
+	h := readHolder(f)
+	for i := 0; h == nil && i < 20; i++ {
+		time.Sleep(10 * time.Millisecond)
+		h = readHolder(f)
+	}
+	return h
 }
 
 // readHolder returns the description the holder wrote, or nil when it is

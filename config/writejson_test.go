@@ -1,0 +1,49 @@
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+)
+
+// TestWriteJSONStringMatchesEncodingJSON: digests of interactive content
+// recorded in states depend on these bytes.
+func TestWriteJSONStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain text 123", `quote " and \ back`, "<b>&amp;</b>", "tab\tnew\nline\x00",
+		"Habari, karibu — ü €", "line sep \u2028 para \u2029", "bad utf8 \xff\xfe", "~del\x7f"} {
+		var b bytes.Buffer
+		writeJSONString(&b, s)
+		want, _ := json.Marshal(s)
+		if got := b.String(); got != string(want) {
+			t.Errorf("writeJSONString(%q) = %s, want %s", s, got, want)
+		}
+	}
+}
+
+// TestPayloadMarshalJSONMatchesEncodingJSON: Sum digests marshalJSON's
+// bytes, which must be json.Marshal's, or recorded digests would drift.
+func TestPayloadMarshalJSONMatchesEncodingJSON(t *testing.T) {
+	odd := "Zoë <&> \"q\" \\ \u2028 \t\n"
+	for _, p := range []*Payload{
+		{Kind: KindTemplate, TemplateName: "welcome"},
+		{Kind: KindTemplate, TemplateName: "bf_offer", Variables: map[string]string{"2": "25%", "1": odd, "10": "x"}},
+		{Kind: KindTemplate, TemplateName: "t", Variables: map[string]string{}},
+		{Kind: KindText, Body: odd},
+		{Kind: KindMedia, Media: &Media{Kind: "DOCUMENT", URL: "https://example.com/a.pdf?x=1&y=2", Caption: odd}},
+		{Kind: KindMedia, Media: &Media{Kind: "IMAGE", URL: "https://example.com/a.png", Filename: "a.png"}},
+		{Kind: KindInteractive, Interactive: []byte(`{"body":{"text":"Hi \"there\", 1 \\ 2"},"type":"button"}`)},
+		{Kind: KindInteractive, Interactive: []byte(`{"body": {"text":"spaced"}}`)},
+		{Kind: KindInteractive, Interactive: []byte(`{"body":{"text":"\u003cb\u003e"}}`)},
+	} {
+		want, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := p.marshalJSON(); ok && string(got) != string(want) {
+			t.Errorf("marshalJSON = %s\nwant %s", got, want)
+		}
+	}
+	if _, ok := (&Payload{Kind: KindInteractive, Interactive: []byte(`{"a": 1}`)}).marshalJSON(); ok {
+		t.Error("marshalJSON took content json.Marshal compacts")
+	}
+}
