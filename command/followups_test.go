@@ -109,6 +109,12 @@ func TestFollowUpsRehearsal(t *testing.T) {
 	}
 
 	// The silent never answered: their code expired with the 24h window.
+	// Windows the provider reports again unchanged are not recorded again
+	// (the state keeps times to the millisecond; the provider need not).
+	if out := w.mustRun(exitOK, "refresh", "-sandbox"); strings.Contains(out, "conversation windows changed") {
+		t.Errorf("a refresh right after the rehearsal recorded windows again:\n%s", out)
+	}
+
 	out = w.mustRun(exitOK, "plan", "-sandbox", "-json")
 	var doc plan.Document
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {

@@ -64,5 +64,6 @@ func (r *run) readWindows(ctx context.Context, fs *followSet) error {
 // recorded SeenAt is when the provider first reported it so.
 func (f *followed) windowChanged() bool {
 	w, cur := f.window, f.send.Window
-	return !w.SeenAt.IsZero() && (cur.SeenAt.IsZero() || w.Open != cur.Open || !w.ExpiresAt.Equal(cur.ExpiresAt))
+	// The state keeps times to the millisecond: compare them so.
+	return !w.SeenAt.IsZero() && (cur.SeenAt.IsZero() || w.Open != cur.Open || w.ExpiresAt.UnixMilli() != cur.ExpiresAt.UnixMilli())
 }
