@@ -48,14 +48,16 @@ type MessageDoc struct {
 
 // SendDoc is one send.
 type SendDoc struct {
-	Address        string     `json:"address"`
-	Class          string     `json:"class"`
-	Mark           string     `json:"mark"`
-	Reason         string     `json:"reason,omitempty"`
-	Due            *time.Time `json:"due,omitempty"`
-	Phone          string     `json:"phone,omitempty"`
-	Digest         string     `json:"digest,omitempty"`
-	ConversationID string     `json:"conversation_id,omitempty"`
+	Address string     `json:"address"`
+	Class   string     `json:"class"`
+	Mark    string     `json:"mark"`
+	Reason  string     `json:"reason,omitempty"`
+	Due     *time.Time `json:"due,omitempty"`
+	// DueLocal is Due in the campaign's time zone, as NextDueLocal.
+	DueLocal       string `json:"due_local,omitempty"`
+	Phone          string `json:"phone,omitempty"`
+	Digest         string `json:"digest,omitempty"`
+	ConversationID string `json:"conversation_id,omitempty"`
 	// Content is the rendered request content (samples only).
 	Content json.RawMessage `json:"content,omitempty"`
 }
@@ -93,9 +95,7 @@ func (p *Plan) Document(withSends bool) *Document {
 		if it.Class == Scheduled && !it.Due.IsZero() && (md.NextDue == nil || it.Due.Before(*md.NextDue)) {
 			due := it.Due.UTC()
 			md.NextDue = &due
-			if w := campaignWindow(it); w != nil && w.Zone() != nil && w.Zone() != time.UTC {
-				md.NextDueLocal = due.In(w.Zone()).Format("2006-01-02 15:04 MST")
-			}
+			md.NextDueLocal = localTime(it, due)
 		}
 		if withSends {
 			d.Sends = append(d.Sends, sendDoc(it, false))
@@ -180,6 +180,7 @@ func sendDoc(it *Item, withContent bool) SendDoc {
 	if !it.Due.IsZero() {
 		due := it.Due.UTC()
 		sd.Due = &due
+		sd.DueLocal = localTime(it, due)
 	}
 	if withContent && it.Message != nil && sd.Digest != "" {
 		sd.Content = content(it)
@@ -233,10 +234,14 @@ func messageAddr(a state.Addr) string {
 	return "campaign." + a.Campaign + ".message." + a.Message
 }
 
-// campaignWindow is the send window of it's campaign, or nil.
-func campaignWindow(it *Item) *config.SendWindow {
-	if it.Message == nil || it.Message.Campaign == nil {
-		return nil
+// localTime writes t in the time zone of it's campaign, its send window's
+// when that is one zone and not UTC; "" otherwise.
+func localTime(it *Item, t time.Time) string {
+	if it.Message == nil || it.Message.Campaign == nil || it.Message.Campaign.Window == nil {
+		return ""
 	}
-	return it.Message.Campaign.Window
+	if loc := it.Message.Campaign.Window.Zone(); loc != nil && loc != time.UTC {
+		return t.In(loc).Format("2006-01-02 15:04 MST")
+	}
+	return ""
 }

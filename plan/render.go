@@ -60,7 +60,9 @@ func Render(w io.Writer, d *Document, opts RenderOptions) error {
 				fmt.Fprintf(&b, " to %s", s.Phone)
 			}
 			b.WriteString("\n")
-			if s.Reason != "" {
+			if s.Reason != "" && s.DueLocal != "" && s.Class == "scheduled" {
+				fmt.Fprintf(&b, "      %s (%s)\n", s.Reason, s.DueLocal)
+			} else if s.Reason != "" {
 				fmt.Fprintf(&b, "      %s\n", s.Reason)
 			}
 			if len(s.Content) > 0 {
