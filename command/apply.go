@@ -213,13 +213,7 @@ func (a *applier) run() int {
 	a.printWarnings(a.o.view, warnings)
 	st := store.State()
 	if a.logged() {
-		// Off a terminal (cron's log), each run says when and on what it
-		// started, and how it ended, so appended runs can be told apart.
-		dir, _ := filepath.Abs(a.dir)
-		fmt.Fprintf(a.stdout, "ujumbe apply started %s in %s, state serial %d.\n", time.Now().UTC().Format(time.RFC3339), dir, st.Serial())
-		defer func() {
-			fmt.Fprintf(a.stdout, "ujumbe apply ended %s, state serial %d.\n", time.Now().UTC().Format(time.RFC3339), a.store.State().Serial())
-		}()
+		defer a.logRun("apply", st.Serial(), func() uint64 { return a.store.State().Serial() })()
 	}
 	if a.saved != nil {
 		if err := a.saved.Check(time.Now(), st.Lineage(), st.Serial(), inputDigests(a.cfg), a.variablesDigest(a.o.config)); err != nil {
@@ -261,6 +255,18 @@ func (a *applier) run() int {
 		}
 	}
 	return code
+}
+
+// logRun writes, for a log, the line that starts a run of command on the
+// state at serial, and returns the function that writes the line ending it
+// with the serial then: when and on what each run started and ended, so
+// appended runs can be told apart.
+func (c *cli) logRun(command string, serial uint64, end func() uint64) func() {
+	dir, _ := filepath.Abs(c.dir)
+	fmt.Fprintf(c.stdout, "ujumbe %s started %s in %s, state serial %d.\n", command, time.Now().UTC().Format(time.RFC3339), dir, serial)
+	return func() {
+		fmt.Fprintf(c.stdout, "ujumbe %s ended %s, state serial %d.\n", command, time.Now().UTC().Format(time.RFC3339), end())
+	}
 }
 
 // logged reports whether apply writes to a log rather than a person: not

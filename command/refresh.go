@@ -106,6 +106,9 @@ func runRefresh(c *cli, args []string) int {
 	}
 	defer store.Close()
 	c.printWarnings(v, warnings)
+	if !v.json && !isTerminal(c.stdout) {
+		defer c.logRun("refresh", store.State().Serial(), func() uint64 { return store.State().Serial() })()
+	}
 	prov, err := c.openProvider(cfg, sf.sandbox, refresh.DefaultParallelism)
 	if err != nil {
 		return fail("Cannot reach the provider", err)
