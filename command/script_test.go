@@ -1,9 +1,11 @@
 package command
 
 import (
+	"encoding/json"
 	"flag"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,6 +37,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"sandbox-start": sandboxStart,
 			"sandbox-stats": sandboxStats,
+			"json-rule":     jsonRule,
 		},
 	})
 }
@@ -98,4 +101,39 @@ func sandboxStats(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("sandbox %s = %d, want %s%d", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)
 	}
 	ts.Logf("sandbox %s = %d (at %s)", args[0], got, st.Now.Format(time.RFC3339))
+}
+
+// jsonRule checks the stdout of the previous command against the README's
+// -json rule: "document" for exactly one JSON object, "lines" for JSON
+// Lines of events, each with @timestamp, type and @message.
+// Usage: json-rule document|lines
+func jsonRule(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: json-rule document|lines")
+	}
+	out := ts.ReadFile("stdout")
+	switch args[0] {
+	case "document":
+		dec := json.NewDecoder(strings.NewReader(out))
+		var doc map[string]json.RawMessage
+		if err := dec.Decode(&doc); err != nil {
+			ts.Fatalf("stdout is not one JSON object: %v", err)
+		}
+		if dec.More() || strings.Count(strings.TrimSpace(out), "\n") > 0 {
+			ts.Fatalf("stdout holds more than one JSON document")
+		}
+	case "lines":
+		for _, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+			var ev struct {
+				Timestamp string `json:"@timestamp"`
+				Type      string `json:"type"`
+				Message   string `json:"@message"`
+			}
+			if err := json.Unmarshal([]byte(line), &ev); err != nil || ev.Timestamp == "" || ev.Type == "" || ev.Message == "" {
+				ts.Fatalf("stdout line %q is not an event (%v)", line, err)
+			}
+		}
+	default:
+		ts.Fatalf("usage: json-rule document|lines")
+	}
 }
