@@ -44,9 +44,14 @@ func (c *cli) jsonDiagnostic(d diagJSON) {
 	}
 }
 
+// ownDiagnostics is a document that carries the run's diagnostics in a
+// "diagnostics" field of its own, so writeJSON adds none.
+type ownDiagnostics interface{ hasDiagnostics() }
+
 // writeJSON writes v as the command's one JSON document, compact, on one
 // line, with the diagnostics printed before it added as "diagnostics"
-// unless v has its own. It returns the exit code for a failed write.
+// unless v carries its own (ownDiagnostics). It returns the exit code for
+// a failed write.
 func (c *cli) writeJSON(v any) int {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -55,7 +60,7 @@ func (c *cli) writeJSON(v any) int {
 	}
 	c.js.mu.Lock()
 	defer c.js.mu.Unlock()
-	if len(c.js.pending) > 0 && len(b) > 2 && b[0] == '{' && !bytes.Contains(b, []byte(`"diagnostics":`)) {
+	if _, own := v.(ownDiagnostics); len(c.js.pending) > 0 && len(b) > 2 && b[0] == '{' && !own {
 		d, _ := json.Marshal(c.js.pending)
 		b = append(append(append(b[:len(b)-1:len(b)-1], `,"diagnostics":`...), d...), '}')
 	}

@@ -89,3 +89,5 @@ type validateJSON struct {
 	Diagnostics  []diagJSON     `json:"diagnostics"`
 	Counts       *config.Counts `json:"counts,omitempty"`
 }
+
+func (validateJSON) hasDiagnostics() {}
