@@ -217,7 +217,7 @@ func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 		return
 	}
 	if err := r.journal.RecordIntent(state.Intent{Addr: it.Addr, Phone: it.Phone, Digest: it.Digest, At: now, Replace: it.Replace}); err != nil {
-		r.stop(fmt.Errorf("%w: %v", ErrJournal, err))
+		r.stop(fmt.Errorf("%w: %w", ErrJournal, err))
 		return
 	}
 	if r.opts.InFlight != nil {
@@ -298,10 +298,10 @@ func (r *run) record(it *plan.Item, res *briq.SendResult, err error) {
 	}
 	if class.Stops() {
 		// Stop before recording, so no worker starts another request.
-		r.stop(fmt.Errorf("%w: %s: %v", ErrFatal, it.Addr, err))
+		r.stop(fmt.Errorf("%w: %s: %w", ErrFatal, it.Addr, err))
 	}
 	if err := r.journal.RecordResult(result); err != nil {
-		r.stop(fmt.Errorf("%w: %v", ErrJournal, err))
+		r.stop(fmt.Errorf("%w: %w", ErrJournal, err))
 		return
 	}
 	r.count(func(s *Summary) {

@@ -212,6 +212,10 @@ func TestFatalStopsAtOnce(t *testing.T) {
 			if !errors.Is(err, ErrFatal) {
 				t.Fatalf("error %v, want ErrFatal", err)
 			}
+			// The provider's answer stays reachable for the command.
+			if be, ok := errors.AsType[*briq.Error](err); !ok || be.Code != "UNAUTHORIZED" {
+				t.Errorf("error %v does not wrap the *briq.Error", err)
+			}
 			afterFatal += len(c.requests)
 			if afterFatal > parallelism-1 {
 				t.Errorf("%d requests started after the fatal answer was recorded, want at most the %d other workers' own", afterFatal, parallelism-1)
@@ -285,10 +289,11 @@ func TestInterruptFinishesInFlight(t *testing.T) {
 func TestJournalFailureStopsSending(t *testing.T) {
 	its := items(t, 50)
 	c := &fakeClient{script: map[string][]error{}, requests: map[string]int{}}
-	j := &journal{events: map[string][]string{}, fail: errors.New("disk full")}
+	diskFull := errors.New("disk full")
+	j := &journal{events: map[string][]string{}, fail: diskFull}
 	_, err := Run(context.Background(), its, c, j, Options{Rate: 100000})
-	if !errors.Is(err, ErrJournal) {
-		t.Fatalf("error %v, want ErrJournal", err)
+	if !errors.Is(err, ErrJournal) || !errors.Is(err, diskFull) {
+		t.Fatalf("error %v, want ErrJournal wrapping the journal's error", err)
 	}
 	if len(c.requests) != 0 {
 		t.Errorf("%d requests left without a durable intent", len(c.requests))

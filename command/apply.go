@@ -101,26 +101,19 @@ func runApply(c *cli, args []string) int {
 	}
 	switch {
 	case o.view.json && !o.autoApprove && fs.NArg() == 0:
-		fmt.Fprintln(c.stderr, "Error: -json needs -auto-approve (or a saved plan): a confirmation prompt is not JSON.")
-		return exitError
+		return c.usage(o.view, "", "-json needs -auto-approve (or a saved plan): a confirmation prompt is not JSON.")
 	case o.waitTimeout != 0 && !o.wait:
-		fmt.Fprintln(c.stderr, "Error: -wait-timeout bounds -wait, and -wait is not given: add -wait, or leave -wait-timeout out.")
-		return exitError
+		return c.usage(o.view, "", "-wait-timeout bounds -wait, and -wait is not given: add -wait, or leave -wait-timeout out.")
 	case o.waitTimeout < 0:
-		fmt.Fprintln(c.stderr, "Error: -wait-timeout must be a positive duration, such as 2h.")
-		return exitError
+		return c.usage(o.view, "", "-wait-timeout must be a positive duration, such as 2h.")
 	case fs.NArg() > 1:
-		fmt.Fprintf(c.stderr, "Error: apply takes at most one argument, the saved plan; got %q.\n", fs.Args())
-		return exitError
+		return c.usage(o.view, "", "apply takes at most one argument, the saved plan; got %q.", fs.Args())
 	case o.parallelism < 1:
-		fmt.Fprintln(c.stderr, "Error: -parallelism must be at least 1.")
-		return exitError
+		return c.usage(o.view, "", "-parallelism must be at least 1.")
 	case o.wait && fs.NArg() == 1:
-		fmt.Fprintln(c.stderr, "Error: -wait cannot be used with a saved plan, which covers one moment; plan and apply without a plan file.")
-		return exitError
+		return c.usage(o.view, "", "-wait cannot be used with a saved plan, which covers one moment; plan and apply without a plan file.")
 	case fs.NArg() == 1 && (len(o.addrs.targets)+len(o.addrs.excludes)+len(o.addrs.replace) > 0 || o.guard != plan.GuardOptions{}):
-		fmt.Fprintln(c.stderr, "Error: -target, -exclude, -replace, -allow-large, -allow-rekey and -allow-resend cannot be used with a saved plan: they were fixed when the plan was made, and apply repeats them. To change them, make a new plan.")
-		return exitError
+		return c.usage(o.view, "", "-target, -exclude, -replace, -allow-large, -allow-rekey and -allow-resend cannot be used with a saved plan: they were fixed when the plan was made, and apply repeats them. To change them, make a new plan.")
 	}
 	a := &applier{cli: c, o: o}
 	if fs.NArg() == 1 {
@@ -156,16 +149,9 @@ type applier struct {
 	inflight atomic.Int64
 }
 
+// fail stops the apply on err (cli.fail, with apply's view).
 func (a *applier) fail(summary string, err error) int {
-	var files map[string]*hcl.File
-	if a.cfg != nil {
-		files = a.cfg.Files
-	}
-	a.printDiags(a.o.view, hcl.Diagnostics{errorDiag(summary, err)}, files)
-	if errors.Is(err, state.ErrLocked) {
-		return exitLocked
-	}
-	return exitError
+	return a.cli.fail(a.o.view, summary, err)
 }
 
 func (a *applier) run() int {
@@ -416,7 +402,7 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 		}{round, shown.Summary, skipped})
 	case round == 0:
 		if err := plan.Render(a.stdout, shown, plan.RenderOptions{Color: a.color(a.o.view, a.stdout)}); err != nil {
-			return nil, exitError
+			return nil, a.fail("Cannot write the plan", err)
 		}
 	case len(items) > 0:
 		// Later rounds of -wait: one line each; the first showed the plan.

@@ -18,14 +18,6 @@ import (
 // -ldflags "-X github.com/ujumbe/ujumbe/command.Version=…".
 var Version = "0.1.0-dev"
 
-// Exit codes, as SPEC §2 defines them.
-const (
-	exitOK      = 0 // success, or nothing to do
-	exitError   = 1 // any error, including an apply that stopped partway
-	exitChanges = 2 // plan -detailed-exitcode: sends are pending
-	exitLocked  = 3 // the state is locked by another run
-)
-
 // cli carries what every command needs: the streams, the working directory
 // chosen with -chdir, the environment and a context cancelled on the first
 // SIGINT or SIGTERM.
@@ -178,8 +170,9 @@ func (c *cli) main(args []string) int {
 			fmt.Fprint(c.stdout, mainHelp())
 			return exitOK
 		}
-		fmt.Fprintf(c.stderr, "Error: %v\n\n%s", err, mainHelp())
-		return exitError
+		code := c.usage(view{}, "", "%v", err)
+		fmt.Fprint(c.stderr, mainHelp())
+		return code
 	}
 	if *showVersion {
 		return versionCommand.run(c, nil)
@@ -191,15 +184,15 @@ func (c *cli) main(args []string) int {
 	}
 	if *chdir != "" {
 		if st, err := os.Stat(*chdir); err != nil || !st.IsDir() {
-			fmt.Fprintf(c.stderr, "Error: -chdir=%s: not a directory\n", *chdir)
-			return exitError
+			return c.usage(view{}, "", "-chdir=%s: not a directory", *chdir)
 		}
 		c.dir = *chdir
 	}
 	sc := lookup(args[0])
 	if sc == nil {
-		fmt.Fprintf(c.stderr, "Error: unknown command %q.\n\n%s", args[0], mainHelp())
-		return exitError
+		code := c.usage(view{}, "", "unknown command %q.", args[0])
+		fmt.Fprint(c.stderr, mainHelp())
+		return code
 	}
 	if wantsHelp(args[1:]) {
 		fmt.Fprint(c.stdout, sc.help)
@@ -275,12 +268,27 @@ func (c *cli) newFlagSet(name string) *flag.FlagSet {
 // the help can be checked against the flags the commands really accept.
 var flagSetCreated func(*flag.FlagSet)
 
-// parseFlags parses args and prints a usage error. It returns false when the
-// command must stop with exitError.
+// parseFlags parses args and prints a usage error, as JSON when args ask
+// for -json. It returns false when the command must stop with exitError.
 func (c *cli) parseFlags(fs *flag.FlagSet, args []string) bool {
 	if err := fs.Parse(args); err != nil {
-		fmt.Fprintf(c.stderr, "Error: %v\n\nRun \"ujumbe %s -help\" for the command's options.\n", err, fs.Name())
+		c.usage(view{json: fs.Lookup("json") != nil && wantsJSON(args)}, fs.Name(), "%v", err)
 		return false
 	}
 	return true
+}
+
+// wantsJSON reports whether args, which failed to parse, ask for -json:
+// the flag parser stops at the first bad flag and may not have reached it.
+// As in wantsHelp, what follows "--" does not count.
+func wantsJSON(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "-json", "--json", "-json=true", "--json=true":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
 }

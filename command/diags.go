@@ -53,11 +53,6 @@ func sourceless(sev hcl.DiagnosticSeverity, summary, detail string) *hcl.Diagnos
 	return &hcl.Diagnostic{Severity: sev, Summary: summary, Detail: detail}
 }
 
-// errorDiag turns a runtime error into a sourceless error diagnostic.
-func errorDiag(summary string, err error) *hcl.Diagnostic {
-	return sourceless(hcl.DiagError, summary, capitalize(err.Error())+".")
-}
-
 func capitalize(s string) string {
 	if s == "" {
 		return s

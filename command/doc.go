@@ -5,6 +5,7 @@
 //
 // Only this package prints; only main.go exits. Other packages return values,
 // hcl.Diagnostics for problems a user can fix in their files, and wrapped
-// errors for runtime failures, which this package classifies (errorDiag,
-// and fail in apply and refresh, map them to exit codes).
+// errors for runtime failures. Every error a command stops on goes through
+// one function, fail in exit.go: it prints the error as a diagnostic (JSON
+// under -json) and takes the exit code from one table of sentinel errors.
 package command

@@ -1,10 +1,7 @@
 package command
 
 import (
-	"fmt"
 	"slices"
-
-	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ujumbe/ujumbe/report"
 )
@@ -45,12 +42,10 @@ func runGraph(c *cli, args []string) int {
 		return exitError
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "Error: graph takes no arguments, got %q.\n", fs.Args())
-		return exitError
+		return c.usage(view{}, "", "graph takes no arguments, got %q.", fs.Args())
 	}
 	if !slices.Contains(report.GraphFormats, report.GraphFormat(format)) {
-		fmt.Fprintf(c.stderr, "Error: -format=%s: the formats are dot and mermaid.\n", format)
-		return exitError
+		return c.usage(view{}, "", "-format=%s: the formats are dot and mermaid.", format)
 	}
 	cfg, diags := c.loadConfig(cf)
 	c.printDiags(view{}, diags, filesOf(cfg))
@@ -58,8 +53,7 @@ func runGraph(c *cli, args []string) int {
 		return exitError
 	}
 	if err := report.WriteGraph(c.stdout, report.Journeys(cfg), report.GraphFormat(format)); err != nil {
-		c.printDiags(view{}, hcl.Diagnostics{errorDiag("Cannot write the graph", err)}, nil)
-		return exitError
+		return c.fail(view{}, "Cannot write the graph", err)
 	}
 	return exitOK
 }

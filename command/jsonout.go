@@ -55,8 +55,8 @@ type ownDiagnostics interface{ hasDiagnostics() }
 func (c *cli) writeJSON(v any) int {
 	b, err := json.Marshal(v)
 	if err != nil {
-		fmt.Fprintf(c.stderr, "Error: write JSON: %v\n", err)
-		return exitError
+		// Nothing is out yet: the diagnostic makes the document.
+		return c.fail(view{json: true}, "Cannot write JSON", err)
 	}
 	c.js.mu.Lock()
 	defer c.js.mu.Unlock()
@@ -66,7 +66,7 @@ func (c *cli) writeJSON(v any) int {
 	}
 	c.js.pending, c.js.written = nil, true
 	if _, err := c.stdout.Write(append(b, '\n')); err != nil {
-		return exitError
+		return c.fail(view{}, "Cannot write JSON", err)
 	}
 	return exitOK
 }
@@ -77,7 +77,6 @@ func (c *cli) writeJSON(v any) int {
 // go in before it.
 func (c *cli) streamJSON(write func(io.Writer) error) int {
 	c.js.mu.Lock()
-	defer c.js.mu.Unlock()
 	tw := &tailWriter{w: c.stdout}
 	err := write(tw)
 	tail := bytes.TrimRight(tw.tail, "\n")
@@ -85,9 +84,12 @@ func (c *cli) streamJSON(write func(io.Writer) error) int {
 		err = fmt.Errorf("the document does not end in }")
 	}
 	if err != nil {
-		fmt.Fprintf(c.stderr, "Error: write JSON: %v\n", err)
-		return exitError
+		c.js.mu.Unlock()
+		// Part of the document may be out, and no JSON can follow it: the
+		// problem goes to stderr as text.
+		return c.fail(view{}, "Cannot write JSON", err)
 	}
+	defer c.js.mu.Unlock()
 	end := []byte("}\n")
 	if len(c.js.pending) > 0 {
 		d, _ := json.Marshal(c.js.pending)
@@ -95,7 +97,7 @@ func (c *cli) streamJSON(write func(io.Writer) error) int {
 	}
 	c.js.pending, c.js.written = nil, true
 	if _, err := c.stdout.Write(end); err != nil {
-		return exitError
+		return c.fail(view{}, "Cannot write JSON", err)
 	}
 	return exitOK
 }

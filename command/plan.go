@@ -81,8 +81,7 @@ func runPlan(c *cli, args []string) int {
 		return exitError
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "Error: plan takes no arguments, got %q.\n", fs.Args())
-		return exitError
+		return c.usage(o.view, "", "plan takes no arguments, got %q.", fs.Args())
 	}
 	// The state and the configuration are independent, and at a million
 	// recipients each takes a second or so: read them side by side.
@@ -99,8 +98,8 @@ func runPlan(c *cli, args []string) int {
 	}
 	st, warnings, err := r.st, r.warnings, r.err
 	if err != nil {
-		c.printDiags(o.view, append(diags, errorDiag("Cannot read the state", err)), cfg.Files)
-		return exitError
+		c.printDiags(o.view, diags, cfg.Files)
+		return c.fail(o.view, "Cannot read the state", err)
 	}
 	c.printWarnings(o.view, warnings)
 	now := time.Now()
@@ -109,8 +108,7 @@ func runPlan(c *cli, args []string) int {
 		// plans on the embedded sandbox's clock, which apply -wait moves.
 		prov, err := c.openProvider(cfg, o.state.sandbox, 1)
 		if err != nil {
-			c.printDiags(o.view, hcl.Diagnostics{errorDiag("Cannot reach the provider", err)}, nil)
-			return exitError
+			return c.fail(o.view, "Cannot reach the provider", err)
 		}
 		now = prov.now()
 		diags = append(diags, checkTemplates(c.ctx, prov.client, cfg)...)
@@ -130,13 +128,12 @@ func runPlan(c *cli, args []string) int {
 			return code
 		}
 	} else if err := plan.Render(c.stdout, p.Document(false), plan.RenderOptions{Color: c.color(o.view, c.stdout)}); err != nil {
-		return exitError
+		return c.fail(o.view, "Cannot write the plan", err)
 	}
 	if o.out != "" {
 		loc, err := c.stateLocation(o.state)
 		if err != nil {
-			c.printDiags(o.view, hcl.Diagnostics{errorDiag("Cannot save the plan", err)}, nil)
-			return exitError
+			return c.fail(o.view, "Cannot save the plan", err)
 		}
 		f := plan.NewFile(p, plan.Made{
 			// A rehearsal plans on the sandbox's clock; the plan expires
@@ -152,8 +149,7 @@ func runPlan(c *cli, args []string) int {
 			Guard:     o.guard,
 		})
 		if err := f.Write(c.path(o.out)); err != nil {
-			c.printDiags(o.view, hcl.Diagnostics{errorDiag("Cannot save the plan", err)}, nil)
-			return exitError
+			return c.fail(o.view, "Cannot save the plan", err)
 		}
 		if !o.view.json {
 			what := "send exactly these messages"

@@ -85,24 +85,16 @@ func runRefresh(c *cli, args []string) int {
 		return exitError
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "Error: refresh takes no arguments, got %q.\n", fs.Args())
-		return exitError
+		return c.usage(v, "", "refresh takes no arguments, got %q.", fs.Args())
 	}
 	cfg, diags := c.loadConfig(cf)
 	c.printDiags(v, diags, filesOf(cfg))
 	if diags.HasErrors() {
 		return exitError
 	}
-	fail := func(summary string, err error) int {
-		c.printDiags(v, hcl.Diagnostics{errorDiag(summary, err)}, nil)
-		if errors.Is(err, state.ErrLocked) {
-			return exitLocked
-		}
-		return exitError
-	}
 	store, warnings, err := c.openState(sf, "refresh")
 	if err != nil {
-		return fail("Cannot open the state", err)
+		return c.fail(v, "Cannot open the state", err)
 	}
 	defer store.Close()
 	c.printWarnings(v, warnings)
@@ -111,7 +103,7 @@ func runRefresh(c *cli, args []string) int {
 	}
 	prov, err := c.openProvider(cfg, sf.sandbox, refresh.DefaultParallelism)
 	if err != nil {
-		return fail("Cannot reach the provider", err)
+		return c.fail(v, "Cannot reach the provider", err)
 	}
 	defer prov.close()
 
@@ -133,10 +125,7 @@ func runRefresh(c *cli, args []string) int {
 		if errors.Is(runErr, context.Canceled) {
 			summary = "Refresh interrupted"
 		}
-		if v.json {
-			return exitError
-		}
-		return fail(summary, runErr)
+		return c.fail(v, summary, runErr)
 	}
 	return exitOK
 }

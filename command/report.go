@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/jszwec/csvutil"
 
 	"github.com/ujumbe/ujumbe/atomicfile"
@@ -99,20 +98,14 @@ func runReport(c *cli, args []string) int {
 		return exitError
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "Error: report takes no arguments, got %q.\n", fs.Args())
-		return exitError
+		return c.usage(view{}, "", "report takes no arguments, got %q.", fs.Args())
 	}
 	if out == "" && htmlOut == "" {
-		fmt.Fprintln(c.stderr, "Error: -csv=FILE is required, or -html=FILE (\"-\" writes to standard output).\n\nRun \"ujumbe report -help\" for the command's options.")
-		return exitError
-	}
-	fail := func(summary string, err error) int {
-		c.printDiags(view{}, hcl.Diagnostics{errorDiag(summary, err)}, nil)
-		return exitError
+		return c.usage(view{}, "report", "-csv=FILE is required, or -html=FILE (\"-\" writes to standard output).")
 	}
 	st, warnings, err := c.readState(sf)
 	if err != nil {
-		return fail("Cannot read the state", err)
+		return c.fail(view{}, "Cannot read the state", err)
 	}
 	c.printWarnings(view{}, warnings)
 	if htmlOut != "" {
@@ -125,22 +118,22 @@ func runReport(c *cli, args []string) int {
 	w := csv.NewWriter(&buf)
 	enc := csvutil.NewEncoder(w)
 	if err := enc.EncodeHeader(reportRow{}); err != nil {
-		return fail("Cannot write the report", err)
+		return c.fail(view{}, "Cannot write the report", err)
 	}
 	rows := 0
 	for s := range st.Sends(state.Pattern{}) {
 		if err := enc.Encode(reportRowOf(st, s)); err != nil {
-			return fail("Cannot write the report", err)
+			return c.fail(view{}, "Cannot write the report", err)
 		}
 		rows++
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
-		return fail("Cannot write the report", err)
+		return c.fail(view{}, "Cannot write the report", err)
 	}
 	if out == "-" {
 		if _, err := c.stdout.Write(buf.Bytes()); err != nil {
-			return fail("Cannot write the report", err)
+			return c.fail(view{}, "Cannot write the report", err)
 		}
 		return exitOK
 	}
@@ -150,7 +143,7 @@ func runReport(c *cli, args []string) int {
 	fi, err := os.Lstat(path)
 	quiet := err == nil && !fi.Mode().IsRegular()
 	if err := atomicfile.WriteFile(path, buf.Bytes(), 0o600); err != nil {
-		return fail("Cannot write the report", err)
+		return c.fail(view{}, "Cannot write the report", err)
 	}
 	if !quiet {
 		fmt.Fprintf(c.stdout, "Wrote %s to %s.\n", plural(rows, "row"), out)

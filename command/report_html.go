@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/hashicorp/hcl/v2"
-
 	"github.com/ujumbe/ujumbe/atomicfile"
 	"github.com/ujumbe/ujumbe/report"
 	"github.com/ujumbe/ujumbe/state"
@@ -23,22 +21,18 @@ func (c *cli) writeHTMLReport(st *state.State, out string, cf configFlags, sf st
 	if !ok {
 		return exitError
 	}
-	fail := func(err error) int {
-		c.printDiags(view{}, hcl.Diagnostics{errorDiag("Cannot write the HTML report", err)}, nil)
-		return exitError
-	}
 	var buf bytes.Buffer
 	if err := report.WriteHTML(&buf, r, report.HTMLOptions{Version: Version}); err != nil {
-		return fail(err)
+		return c.fail(view{}, "Cannot write the HTML report", err)
 	}
 	if out == "-" {
 		if _, err := c.stdout.Write(buf.Bytes()); err != nil {
-			return fail(err)
+			return c.fail(view{}, "Cannot write the HTML report", err)
 		}
 		return exitOK
 	}
 	if err := atomicfile.WriteFile(c.path(out), buf.Bytes(), 0o600); err != nil {
-		return fail(err)
+		return c.fail(view{}, "Cannot write the HTML report", err)
 	}
 	messages := 0
 	for _, camp := range r.Campaigns {

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/ujumbe/ujumbe/sandbox"
 )
 
@@ -78,14 +77,14 @@ func runSandbox(c *cli, args []string) int {
 		listen  string
 		silent  float64
 		answers multiFlag
-		asJSON  bool
+		v       view
 	)
 	fs.StringVar(&listen, "listen", "127.0.0.1:8089", "")
 	fs.StringVar(&opts.APIKey, "api-key", "", "")
 	fs.StringVar(&opts.TemplatesFile, "templates", "", "")
 	fs.StringVar(&opts.DataFile, "data", "", "")
 	fs.Uint64Var(&opts.Seed, "seed", 0, "")
-	fs.BoolVar(&asJSON, "json", false, "")
+	fs.BoolVar(&v.json, "json", false, "")
 	fs.Float64Var(&silent, "silent", 0.2, "")
 	fs.Var(&answers, "answer", "")
 	fs.Float64Var(&opts.OptOut, "opt-out", 0, "")
@@ -109,8 +108,7 @@ func runSandbox(c *cli, args []string) int {
 		return exitError
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "Error: unexpected argument %q\n\nRun \"ujumbe sandbox -help\" for the command's options.\n", fs.Arg(0))
-		return exitError
+		return c.usage(v, "sandbox", "unexpected argument %q", fs.Arg(0))
 	}
 	opts.Silent = &silent
 	if len(answers) > 0 {
@@ -119,8 +117,7 @@ func runSandbox(c *cli, args []string) int {
 			id, w, ok := strings.Cut(a, "=")
 			weight, err := strconv.ParseFloat(w, 64)
 			if !ok || id == "" || err != nil {
-				fmt.Fprintf(c.stderr, "Error: invalid value %q for flag -answer: want ID=WEIGHT, e.g. yes=3\n", a)
-				return exitError
+				return c.usage(v, "", "invalid value %q for flag -answer: want ID=WEIGHT, e.g. yes=3", a)
 			}
 			opts.Answers[id] = weight
 		}
@@ -129,16 +126,14 @@ func runSandbox(c *cli, args []string) int {
 
 	srv, err := sandbox.New(opts)
 	if err != nil {
-		c.printDiags(view{}, hcl.Diagnostics{errorDiag("Cannot start the sandbox", err)}, nil)
-		return exitError
+		return c.fail(v, "Cannot start the sandbox", err)
 	}
 	url, err := srv.Start(listen)
 	if err != nil {
 		srv.Close()
-		c.printDiags(view{}, hcl.Diagnostics{errorDiag("Cannot start the sandbox", err)}, nil)
-		return exitError
+		return c.fail(v, "Cannot start the sandbox", err)
 	}
-	if asJSON {
+	if v.json {
 		line, _ := json.Marshal(map[string]string{"url": url, "api_key": srv.APIKey()})
 		fmt.Fprintf(c.stdout, "%s\n", line)
 	} else {
@@ -148,10 +143,11 @@ func runSandbox(c *cli, args []string) int {
 
 	<-c.ctx.Done()
 	if err := srv.Close(); err != nil {
-		c.printDiags(view{}, hcl.Diagnostics{errorDiag("Sandbox did not stop cleanly", err)}, nil)
-		return exitError
+		// Its one document, the address, is out already: the problem goes
+		// to stderr as text.
+		return c.fail(view{}, "Sandbox did not stop cleanly", err)
 	}
-	if !asJSON {
+	if !v.json {
 		fmt.Fprintln(c.stdout, "Sandbox stopped.")
 	}
 	return exitOK

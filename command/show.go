@@ -55,8 +55,7 @@ func runShow(c *cli, args []string) int {
 		return exitError
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "Error: show takes no arguments, got %q.\n", fs.Args())
-		return exitError
+		return c.usage(v, "", "show takes no arguments, got %q.", fs.Args())
 	}
 	r, ok := c.loadReport(v, cf, sf)
 	if !ok {

@@ -3,7 +3,6 @@ package command
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -65,12 +64,14 @@ func runState(c *cli, args []string) int {
 	want := map[string][2]int{"list": {0, 1}, "show": {1, 1}, "rm": {1, -1}, "mv": {2, 2}, "pull": {0, 0}, "push": {1, 1}}
 	n, ok := want[sub]
 	if !ok {
-		fmt.Fprintf(c.stderr, "Error: unknown state subcommand %q.\n\n%s", sub, stateHelp)
-		return exitError
+		code := c.usage(v, "", "unknown state subcommand %q.", sub)
+		fmt.Fprint(c.stderr, stateHelp)
+		return code
 	}
 	if len(args) < n[0] || (n[1] >= 0 && len(args) > n[1]) {
-		fmt.Fprintf(c.stderr, "Error: wrong number of addresses for \"state %s\".\n\n%s", sub, stateHelp)
-		return exitError
+		code := c.usage(v, "", "wrong number of addresses for \"state %s\".", sub)
+		fmt.Fprint(c.stderr, stateHelp)
+		return code
 	}
 	switch sub {
 	case "pull":
@@ -87,8 +88,7 @@ func runState(c *cli, args []string) int {
 	case "list", "show":
 		st, warnings, err := c.readState(sf)
 		if err != nil {
-			c.printDiags(v, hcl.Diagnostics{errorDiag("Cannot read the state", err)}, nil)
-			return exitError
+			return c.fail(v, "Cannot read the state", err)
 		}
 		c.printWarnings(v, warnings)
 		if sub == "list" {
@@ -136,11 +136,7 @@ func runState(c *cli, args []string) int {
 
 	store, warnings, err := c.openState(sf, "state "+sub)
 	if err != nil {
-		c.printDiags(v, hcl.Diagnostics{errorDiag("Cannot open the state", err)}, nil)
-		if errors.Is(err, state.ErrLocked) {
-			return exitLocked
-		}
-		return exitError
+		return c.fail(v, "Cannot open the state", err)
 	}
 	defer store.Close()
 	c.printWarnings(v, warnings)
@@ -157,12 +153,10 @@ func runState(c *cli, args []string) int {
 		}
 	}
 	if err != nil {
-		c.printDiags(v, hcl.Diagnostics{errorDiag("Cannot change the state", err)}, nil)
-		return exitError
+		return c.fail(v, "Cannot change the state", err)
 	}
 	if err := store.Close(); err != nil {
-		c.printDiags(v, hcl.Diagnostics{errorDiag("Cannot write the state", err)}, nil)
-		return exitError
+		return c.fail(v, "Cannot write the state", err)
 	}
 	switch {
 	case v.json:
@@ -221,40 +215,31 @@ func printContent(w io.Writer, content json.RawMessage, same bool, note string) 
 func (c *cli) statePull(v view, sf stateFlags) int {
 	st, warnings, err := c.readState(sf)
 	if err != nil {
-		c.printDiags(v, hcl.Diagnostics{errorDiag("Cannot read the state", err)}, nil)
-		return exitError
+		return c.fail(v, "Cannot read the state", err)
 	}
 	c.printWarnings(v, warnings)
 	if _, err := st.WriteTo(c.stdout); err != nil {
-		c.printDiags(v, hcl.Diagnostics{errorDiag("Cannot write the state", err)}, nil)
-		return exitError
+		return c.fail(v, "Cannot write the state", err)
 	}
 	return exitOK
 }
 
 // statePush uploads the local state file into the pg backend.
 func (c *cli) statePush(v view, sf stateFlags, file string, force bool) int {
-	fail := func(summary string, err error) int {
-		c.printDiags(v, hcl.Diagnostics{errorDiag(summary, err)}, nil)
-		if errors.Is(err, state.ErrLocked) {
-			return exitLocked
-		}
-		return exitError
-	}
 	loc, err := c.stateLocation(sf)
 	if err != nil {
-		return fail("Cannot open the state", err)
+		return c.fail(v, "Cannot open the state", err)
 	}
 	if loc.pg == nil {
-		return fail("Nothing to push to", fmt.Errorf("the state is the local file %s; state push uploads a state into a backend \"pg\" block's database", loc))
+		return c.fail(v, "Nothing to push to", fmt.Errorf("the state is the local file %s; state push uploads a state into a backend \"pg\" block's database", loc))
 	}
 	st, warnings, err := state.Read(c.path(file))
 	if err != nil {
-		return fail("Cannot read the state to push", err)
+		return c.fail(v, "Cannot read the state to push", err)
 	}
 	c.printWarnings(v, warnings)
 	if err := state.PushPG(c.ctx, *loc.pg, st, force, state.Options{LockTimeout: sf.lockTimeout, Operation: "state push"}); err != nil {
-		return fail("Cannot push the state", err)
+		return c.fail(v, "Cannot push the state", err)
 	}
 	fmt.Fprintf(c.stdout, "Pushed %s (serial %d) into %s.\n", plural(st.Len(), "send"), st.Serial(), loc)
 	return exitOK

@@ -39,8 +39,7 @@ func runValidate(c *cli, args []string) int {
 		return exitError
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(c.stderr, "Error: validate takes no arguments, got %q.\n\nRun \"ujumbe validate -help\" for the command's options.\n", fs.Arg(0))
-		return exitError
+		return c.usage(v, "validate", "validate takes no arguments, got %q.", fs.Arg(0))
 	}
 	cfg, diags := c.loadConfig(configFlags{vars: vars, varFiles: varFiles})
 	// Check renders every message for every recipient; it also runs after
