@@ -96,7 +96,8 @@ var (
 	ErrJournal     = errors.New("the state could not be written")
 )
 
-// Run sends items (each of class Send or Retry) and records them in j. It
+// Run sends items (each of class Send or Retry, from a plan built with
+// plan.Options.Payloads, whose payloads it sends) and records them in j. It
 // returns when every item is done, or when ctx is cancelled (no new sends
 // start; in-flight ones finish and are recorded), a fatal answer arrives or
 // the breaker trips; then the error says why. The Summary is valid either way.
@@ -209,11 +210,11 @@ func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 		}, false)
 		return
 	}
-	payload, diags := it.Message.Render(it.Recipient, it.Reply)
-	if diags.HasErrors() || plan.ContentDigest(payload) != it.Digest {
-		// The plan rendered this content a moment ago: a difference is a bug,
-		// and sending something other than what was planned is not an option.
-		r.stop(fmt.Errorf("%w: content of %s changed after planning", ErrFatal, it.Addr))
+	// The payload is the one the plan rendered and digested: what is sent
+	// is what the intent records, with no second rendering to differ.
+	payload := it.Payload
+	if payload == nil {
+		r.stop(fmt.Errorf("%w: %s has no content: the plan was built without plan.Options.Payloads", ErrFatal, it.Addr))
 		return
 	}
 	if err := r.journal.RecordIntent(state.Intent{Addr: it.Addr, Phone: it.Phone, Digest: it.Digest, At: now, Replace: it.Replace}); err != nil {
@@ -353,34 +354,28 @@ func (r *run) count(f func(*Summary), finished bool) {
 	}
 }
 
-// deliver sends the request for it through the endpoint its kind uses:
-// interactive messages through /messages/interactive, the rest through
-// /messages; follow-ups into the thread of the first send.
+// deliver sends the request for it, plan's mapping of p (plan.Request),
+// through the endpoint it goes to: interactive messages through
+// /messages/interactive, the rest through /messages; follow-ups into the
+// thread of the first send.
 func (r *run) deliver(ctx context.Context, it *plan.Item, p *config.Payload) (*briq.SendResult, error) {
 	if r.opts.RequestTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, r.opts.RequestTimeout)
 		defer cancel()
 	}
-	if p.Kind == config.KindInteractive {
-		req := &briq.InteractiveRequest{ConversationID: it.ConversationID, Interactive: p.Interactive}
-		if req.ConversationID == "" {
-			req.To, req.Sender = it.Phone, r.opts.Sender
+	req := plan.NewRequest(p)
+	if ir := req.Interactive; ir != nil {
+		ir.ConversationID = it.ConversationID
+		if ir.ConversationID == "" {
+			ir.To, ir.Sender = it.Phone, r.opts.Sender
 		}
-		return r.client.SendInteractive(ctx, req)
+		return r.client.SendInteractive(ctx, ir)
 	}
-	req := &briq.MessageRequest{
-		ConversationID: it.ConversationID,
-		Type:           p.Kind.String(),
-		TemplateName:   p.TemplateName,
-		Variables:      p.Variables,
-		Body:           p.Body,
+	mr := req.Message
+	mr.ConversationID = it.ConversationID
+	if mr.ConversationID == "" {
+		mr.To, mr.SenderID = it.Phone, r.opts.SenderID
 	}
-	if p.Media != nil {
-		req.MediaKind, req.MediaURL, req.Caption, req.Filename = p.Media.Kind, p.Media.URL, p.Media.Caption, p.Media.Filename
-	}
-	if req.ConversationID == "" {
-		req.To, req.SenderID = it.Phone, r.opts.SenderID
-	}
-	return r.client.SendMessage(ctx, req)
+	return r.client.SendMessage(ctx, mr)
 }

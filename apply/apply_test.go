@@ -126,7 +126,7 @@ campaign "c" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, diags := plan.Build(cfg, st, time.Now(), plan.Options{})
+	p, diags := plan.Build(cfg, st, time.Now(), plan.Options{Payloads: true})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}

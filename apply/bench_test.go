@@ -141,7 +141,7 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 		if err != nil {
 			b.Fatal(err)
 		}
-		p, diags := plan.Build(cfg, store.State(), time.Now(), plan.Options{})
+		p, diags := plan.Build(cfg, store.State(), time.Now(), plan.Options{Payloads: true})
 		if diags.HasErrors() {
 			b.Fatal(diags.Error())
 		}

@@ -7,8 +7,9 @@
 // workers, and on cancellation lets in-flight sends finish and be recorded.
 //
 // apply never prints: progress, outcomes and the summary go to the caller
-// through Options.Progress, Options.Recorded and the returned Summary. At
-// send time it renders each send's content once more from the plan's
-// configuration and refuses to send content whose digest is not the one
-// the plan approved.
+// through Options.Progress, Options.Recorded and the returned Summary. It
+// renders nothing: it sends the payload the plan rendered and digested
+// (plan.Item.Payload), mapped onto Briq's request by plan.NewRequest, the
+// mapping plan shows, so the intent's digest, what plan showed and what
+// Briq receives are of the one rendering.
 package apply

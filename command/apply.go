@@ -373,7 +373,7 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 		addrs = addrFlags{targets: a.saved.Targets, excludes: a.saved.Excludes, replace: a.saved.Replace}
 		guard = a.saved.Guard
 	}
-	p, diags := a.buildPlan(a.cfg, a.store.State(), addrs, guard, a.prov.now())
+	p, diags := a.buildPlan(a.cfg, a.store.State(), addrs, guard, a.prov.now(), true)
 	a.printDiags(a.o.view, diags, a.cfg.Files)
 	if diags.HasErrors() {
 		return nil, exitError

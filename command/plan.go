@@ -117,7 +117,7 @@ func runPlan(c *cli, args []string) int {
 			fmt.Fprintf(c.stdout, "%s\n\n", prov.clockNote)
 		}
 	}
-	p, d := c.buildPlan(cfg, st, o.addrs, o.guard, now)
+	p, d := c.buildPlan(cfg, st, o.addrs, o.guard, now, false)
 	diags = append(diags, d...)
 	c.printDiags(o.view, diags, cfg.Files)
 	if diags.HasErrors() {
@@ -173,9 +173,10 @@ type stateRead struct {
 }
 
 // buildPlan plans cfg against st at now, narrowed by the address flags,
-// with the moved blocks, and checks the plan against the guards.
-func (c *cli) buildPlan(cfg *config.Config, st *state.State, a addrFlags, g plan.GuardOptions, now time.Time) (*plan.Plan, hcl.Diagnostics) {
-	var opts plan.Options
+// with the moved blocks, and checks the plan against the guards. Apply
+// asks for the payloads of the sends that are due, to send them.
+func (c *cli) buildPlan(cfg *config.Config, st *state.State, a addrFlags, g plan.GuardOptions, now time.Time, payloads bool) (*plan.Plan, hcl.Diagnostics) {
+	opts := plan.Options{Payloads: payloads}
 	var diags, d hcl.Diagnostics
 	opts.Moved, d = moves(cfg)
 	diags = append(diags, d...)

@@ -6,7 +6,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/ujumbe/ujumbe/config"
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/ujumbe/ujumbe/state"
 )
 
@@ -188,45 +189,18 @@ func sendDoc(it *Item, withContent bool) SendDoc {
 	return sd
 }
 
-// content renders an item's request content again for display, with the
-// answer Build used. Rendering is deterministic, so this is what was digested.
+// content is an item's request content for display: of the payload Build
+// kept for it, or else rendered again with the answer Build used.
+// Rendering is deterministic, so this is what was digested.
 func content(it *Item) json.RawMessage {
-	p, diags := it.Message.Render(it.Recipient, it.Reply)
-	if diags.HasErrors() {
-		return nil
+	p := it.Payload
+	if p == nil {
+		var diags hcl.Diagnostics
+		if p, diags = it.Message.Render(it.Recipient, it.Reply); diags.HasErrors() {
+			return nil
+		}
 	}
 	return RequestContent(p)
-}
-
-// RequestContent is the JSON request body fields of p, without targeting
-// (to, sender, conversation_id), in the shape Briq's send endpoints take.
-func RequestContent(p *config.Payload) json.RawMessage {
-	body := map[string]any{"type": p.Kind.String()}
-	switch p.Kind {
-	case config.KindTemplate:
-		body["template_name"] = p.TemplateName
-		if len(p.Variables) > 0 {
-			body["variables"] = p.Variables
-		}
-	case config.KindText:
-		body["body"] = p.Body
-	case config.KindMedia:
-		body["media_kind"] = p.Media.Kind
-		body["media_url"] = p.Media.URL
-		if p.Media.Caption != "" {
-			body["caption"] = p.Media.Caption
-		}
-		if p.Media.Filename != "" {
-			body["filename"] = p.Media.Filename
-		}
-	case config.KindInteractive:
-		body["interactive"] = p.Interactive
-	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return nil
-	}
-	return b
 }
 
 // messageAddr is the address of the message of the send at a.

@@ -69,6 +69,10 @@ type Item struct {
 	// Reply is the answer to the message this one follows, as Build used it
 	// for `when` and the content; nil when there is none.
 	Reply *config.Reply
+	// Payload is, for a send that is due (Send, Retry) when Build was asked
+	// for it (Options.Payloads), the content Build rendered and digested:
+	// apply sends it as it is, so a send is rendered once. Nil otherwise.
+	Payload *config.Payload
 }
 
 // Plan is the outcome of Build. Items are in configuration order —
@@ -110,6 +114,11 @@ type Options struct {
 	// its content again to tell Drift: for reports, which count accepted
 	// sends alike (at a million sends it halves the time).
 	NoDrift bool
+	// Payloads keeps on each send that is due the payload Build rendered
+	// for its digest (Item.Payload), for apply to send. Plan shows a few
+	// samples only and leaves it off: at a million sends the payloads are
+	// hundreds of megabytes.
+	Payloads bool
 }
 
 // Move is a moved block: From and To name campaigns, or messages, alike.
@@ -682,6 +691,9 @@ func (b *worker) due(c *config.Campaign, m *config.Message, r *config.Recipient,
 		it.Class, it.Reason = Scheduled, b.dueAt.get("due ", due)
 	} else {
 		it.Class = Send
+		if b.opts.Payloads {
+			it.Payload = p
+		}
 		if m.After == nil {
 			it.Reason = "first contact"
 		} else {

@@ -66,7 +66,7 @@ func Render(w io.Writer, d *Document, opts RenderOptions) error {
 				fmt.Fprintf(&b, "      %s\n", s.Reason)
 			}
 			if len(s.Content) > 0 {
-				fmt.Fprintf(&b, "      %s\n", contentLine(s.Content))
+				fmt.Fprintf(&b, "      %s\n", contentLine(s.Content, m.Kind))
 			}
 		}
 		if shown, total := len(m.Samples), sum(m.Counts); shown > 0 && total > shown {
@@ -107,14 +107,18 @@ func SummaryLine(counts map[string]int) string {
 }
 
 // contentLine is a one-line view of a request body: its type and fields.
-func contentLine(raw json.RawMessage) string {
+// The type is the body's, or kind's for a body without one (the
+// interactive endpoint takes none).
+func contentLine(raw json.RawMessage, kind string) string {
 	var body map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &body); err != nil {
 		return string(raw)
 	}
-	var typ string
-	_ = json.Unmarshal(body["type"], &typ)
-	delete(body, "type")
+	typ := kind
+	if t, ok := body["type"]; ok {
+		_ = json.Unmarshal(t, &typ)
+		delete(body, "type")
+	}
 	rest, _ := json.Marshal(body)
 	line := typ + " " + string(rest)
 	if r := []rune(line); len(r) > 160 {
