@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/state"
@@ -208,8 +209,8 @@ func moves(cfg *config.Config) ([]plan.Move, hcl.Diagnostics) {
 	var out []plan.Move
 	var diags hcl.Diagnostics
 	for _, m := range cfg.Moved {
-		from, err1 := state.ParseAddr(m.From)
-		to, err2 := state.ParseAddr(m.To)
+		from, err1 := addrs.ParsePattern(m.From)
+		to, err2 := addrs.ParsePattern(m.To)
 		if err := errors.Join(err1, err2); err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid moved block",
 				Detail: capitalize(err.Error()) + ".", Subject: m.DeclRange.Ptr()})

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/jszwec/csvutil"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/atomicfile"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -128,7 +129,7 @@ func runReport(c *cli, args []string) int {
 		return fail("Cannot write the report", err)
 	}
 	rows := 0
-	for s := range st.Sends(state.Pattern{}) {
+	for s := range st.Sends(addrs.Pattern{}) {
 		if err := enc.Encode(reportRowOf(st, s)); err != nil {
 			return fail("Cannot write the report", err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -92,7 +93,7 @@ func runState(c *cli, args []string) int {
 		}
 		c.printWarnings(v, warnings)
 		if sub == "list" {
-			p := state.Pattern{}
+			p := addrs.Pattern{}
 			if len(patterns) > 0 {
 				p = patterns[0]
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -50,7 +51,7 @@ func SentContent(cfg *config.Config, st *state.State, moved []Move, s state.Send
 	}
 	var reply *config.Reply
 	if msg.After != nil {
-		if prev, ok := Recorded(st, moved, state.Addr{Campaign: camp.Name, Message: msg.After.Name, Key: rcpt.Key}); ok && prev.Reply != nil {
+		if prev, ok := Recorded(st, moved, addrs.Addr{Campaign: camp.Name, Message: msg.After.Name, Key: rcpt.Key}); ok && prev.Reply != nil {
 			reply = &config.Reply{ID: prev.Reply.ID, Title: prev.Reply.Title, Text: prev.Reply.Text, At: prev.Reply.At}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -230,7 +231,7 @@ func RequestContent(p *config.Payload) json.RawMessage {
 }
 
 // messageAddr is the address of the message of the send at a.
-func messageAddr(a state.Addr) string {
+func messageAddr(a addrs.Addr) string {
 	return "campaign." + a.Campaign + ".message." + a.Message
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/google/uuid"
+	"github.com/ujumbe/ujumbe/addrs"
 )
 
 var update = flag.Bool("update", false, "rewrite the files under testdata")
@@ -53,8 +54,8 @@ func FuzzRecord(f *testing.F) {
 		{op: opSend, send: fullSend()},
 		{op: opIntent, replace: true, send: Send{Addr: addr("k"), Phone: "+1", IntentAt: t0}},
 		{op: opOptOut, optOut: OptOut{Phone: "+1", Text: "STOP \"now\""}},
-		{op: opMove, moves: []Move{{From: Pattern{Campaign: "a"}, To: Pattern{Campaign: "b"}}}},
-		{op: opMove, moves: []Move{{From: Pattern{Campaign: "a"}, To: Pattern{Campaign: "b"}}, {From: Pattern{Campaign: "c"}, To: Pattern{Campaign: "d"}}}},
+		{op: opMove, moves: []Move{{From: addrs.Pattern{Campaign: "a"}, To: addrs.Pattern{Campaign: "b"}}}},
+		{op: opMove, moves: []Move{{From: addrs.Pattern{Campaign: "a"}, To: addrs.Pattern{Campaign: "b"}}, {From: addrs.Pattern{Campaign: "c"}, To: addrs.Pattern{Campaign: "d"}}}},
 	} {
 		f.Add(appendRecord(nil, &r))
 	}
@@ -105,11 +106,11 @@ func writeJournalSeeds(t *testing.T, dir string) {
 	path := statePath(t)
 	s := mustOpen(t, path)
 	populate(t, s, "C", 12)
-	if _, err := s.Remove(Pattern{"black_friday", "ask", ""}); err != nil {
+	if _, err := s.Remove(addrs.Pattern{Campaign: "black_friday", Message: "ask", Key: ""}); err != nil {
 		t.Fatal(err)
 	}
 	populate(t, s, "D", 6)
-	if _, err := s.Move(Pattern{Campaign: "black_friday"}, Pattern{Campaign: "cyber_monday"}); err != nil {
+	if _, err := s.Move(addrs.Pattern{Campaign: "black_friday"}, addrs.Pattern{Campaign: "cyber_monday"}); err != nil {
 		t.Fatal(err)
 	}
 	journal := readFile(t, path+".wal")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ujumbe/ujumbe/addrs"
 )
 
 // t0 is the fixed clock of the tests.
@@ -79,7 +80,7 @@ type contents struct {
 }
 
 func contentsOf(st *State) contents {
-	return contents{st.Lineage(), st.Serial(), slices.Collect(st.Sends(Pattern{})), st.OptOuts()}
+	return contents{st.Lineage(), st.Serial(), slices.Collect(st.Sends(addrs.Pattern{})), st.OptOuts()}
 }
 
 func diffStates(t testing.TB, want, got *State) {
@@ -89,10 +90,12 @@ func diffStates(t testing.TB, want, got *State) {
 	}
 }
 
-func addr(key string) Addr { return Addr{"black_friday", "ask", key} }
+func addr(key string) addrs.Addr {
+	return addrs.Addr{Campaign: "black_friday", Message: "ask", Key: key}
+}
 
 // sendOne records an intent and, if outcome is not OutcomeUnknown, a result.
-func sendOne(t testing.TB, s *Store, a Addr, outcome Outcome) {
+func sendOne(t testing.TB, s *Store, a addrs.Addr, outcome Outcome) {
 	t.Helper()
 	if err := s.RecordIntent(Intent{Addr: a, Phone: "+255700" + a.Key, Digest: DigestOf([]byte(a.Key))}); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ujumbe/ujumbe/addrs"
 )
 
 // The tests below run this test binary again as a helper process, chosen by
@@ -250,7 +252,7 @@ func TestKill9(t *testing.T) {
 				t.Fatalf("kill %d: intent %s loaded as %v", run, key, snd.Outcome)
 			}
 		}
-		for snd := range st.Sends(Pattern{}) {
+		for snd := range st.Sends(addrs.Pattern{}) {
 			if snd.Outcome == OutcomeUnknown && strings.HasPrefix(snd.Addr.Key, fmt.Sprintf("r%02d-", run)) {
 				unknown++
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/ujumbe/ujumbe/addrs"
 )
 
 func fullSend() Send {
@@ -32,11 +33,11 @@ func TestRecordRoundTrip(t *testing.T) {
 		{"result", record{op: opResult, send: Send{Addr: addr("k"), Outcome: OutcomeRetry, ErrorCode: "429", ResultAt: t0}}},
 		{"refresh", record{op: opRefresh, send: Send{Addr: addr("k"), ProviderStatus: StatusRead, Reply: &Reply{Text: "x"}, UpdatedAt: t0}}},
 		{"opt-out", record{op: opOptOut, optOut: OptOut{Phone: "+1", At: t0, Text: "STOP", MessageID: "m"}}},
-		{"rm", record{op: opRemove, from: Pattern{Campaign: "c"}}},
-		{"mv", record{op: opMove, moves: []Move{{From: Pattern{"c", "m", "k\"1"}, To: Pattern{"c", "m", "k2"}}}}},
+		{"rm", record{op: opRemove, from: addrs.Pattern{Campaign: "c"}}},
+		{"mv", record{op: opMove, moves: []Move{{From: addrs.Pattern{Campaign: "c", Message: "m", Key: "k\"1"}, To: addrs.Pattern{Campaign: "c", Message: "m", Key: "k2"}}}}},
 		{"mv several", record{op: opMove, moves: []Move{
-			{From: Pattern{Campaign: "a"}, To: Pattern{Campaign: "b"}},
-			{From: Pattern{"c", "m", ""}, To: Pattern{"c", "n", ""}},
+			{From: addrs.Pattern{Campaign: "a"}, To: addrs.Pattern{Campaign: "b"}},
+			{From: addrs.Pattern{Campaign: "c", Message: "m", Key: ""}, To: addrs.Pattern{Campaign: "c", Message: "n", Key: ""}},
 		}}},
 	}
 	for _, tt := range tests {
