@@ -196,8 +196,7 @@ func (c *cli) sentContent(st *state.State, s state.Send) (content json.RawMessag
 	if diags.HasErrors() {
 		return nil, false, "the configuration does not load (ujumbe validate says why)"
 	}
-	moved, _ := moves(cfg)
-	content, same, err := plan.SentContent(cfg, st, moved, s)
+	content, same, err := plan.SentContent(cfg, st, s)
 	if err != nil {
 		return nil, false, err.Error()
 	}

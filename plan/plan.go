@@ -104,21 +104,15 @@ type Options struct {
 	Replace  []addrs.Pattern // resend these even though the state has them
 	// MaxAttempts bounds retries; DefaultMaxAttempts when zero.
 	MaxAttempts int
-	// Moved are the configuration's moved blocks: sends the state records
-	// under From count as sends of To.
-	Moved []Move
 	// NoDrift classifies every accepted send as Done, without rendering
 	// its content again to tell Drift: for reports, which count accepted
 	// sends alike (at a million sends it halves the time).
 	NoDrift bool
 }
 
-// Move is a moved block: From and To name campaigns, or messages, alike.
-type Move struct{ From, To addrs.Pattern }
-
-// from returns the address a send at a had before the move, if the move
+// movedFrom returns the address a send at a had before the move m, if m
 // covers a.
-func (m Move) from(a addrs.Addr) (addrs.Addr, bool) {
+func movedFrom(m *config.Moved, a addrs.Addr) (addrs.Addr, bool) {
 	if !m.To.Match(a) {
 		return a, false
 	}
@@ -387,17 +381,18 @@ type builder struct {
 // get returns the send the state records at a, or under the address a
 // moved block says it had before.
 func (b *builder) get(a addrs.Addr) (state.Send, bool) {
-	return Recorded(b.st, b.opts.Moved, a)
+	return Recorded(b.cfg, b.st, a)
 }
 
 // Recorded returns the send st records at a, or under the address one of
-// moved says it had before: the send Build classified an Item at a by.
-func Recorded(st *state.State, moved []Move, a addrs.Addr) (state.Send, bool) {
+// cfg's moved blocks says it had before: the send Build classified an Item
+// at a by.
+func Recorded(cfg *config.Config, st *state.State, a addrs.Addr) (state.Send, bool) {
 	if s, ok := st.Get(a); ok {
 		return s, true
 	}
-	for _, m := range moved {
-		if from, ok := m.from(a); ok {
+	for _, m := range cfg.Moved {
+		if from, ok := movedFrom(m, a); ok {
 			if s, ok := st.Get(from); ok {
 				return s, true
 			}
@@ -753,7 +748,7 @@ func (b *builder) orphans(resends *resendIndex) ([]Item, bool) {
 	// address order (a sort of every key) can be skipped. Moved blocks can
 	// make one recorded send count for two addresses, so with them the walk
 	// always runs.
-	if len(b.opts.Moved) == 0 && b.recorded.Load() == int64(b.st.Len()) {
+	if len(b.cfg.Moved) == 0 && b.recorded.Load() == int64(b.st.Len()) {
 		return nil, false
 	}
 	type msgKey struct{ campaign, message string }
@@ -804,7 +799,7 @@ func ContentDigest(p *config.Payload) state.Digest {
 // movedTo returns the address a moved block gives the send recorded at a,
 // or a itself.
 func (b *builder) movedTo(a addrs.Addr) addrs.Addr {
-	for _, m := range b.opts.Moved {
+	for _, m := range b.cfg.Moved {
 		if m.From.Match(a) {
 			a.Campaign = m.To.Campaign
 			if m.To.Message != "" {

@@ -264,9 +264,8 @@ func TestBuildSafeChanges(t *testing.T) {
 	renamed.Name = "renamed"
 	movedCfg := *cfg
 	movedCfg.Campaigns = []*config.Campaign{&renamed}
-	from, _ := addrs.ParsePattern("campaign.promo")
-	to, _ := addrs.ParsePattern("campaign.renamed")
-	p, diags := Build(&movedCfg, st, now, Options{Moved: []Move{{From: from, To: to}}})
+	movedCfg.Moved = []*config.Moved{{From: addrs.Pattern{Campaign: "promo"}, To: addrs.Pattern{Campaign: "renamed"}}}
+	p, diags := Build(&movedCfg, st, now, Options{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -274,7 +273,9 @@ func TestBuildSafeChanges(t *testing.T) {
 	if counts[Done] != 5 || counts[Orphan] != 5 {
 		t.Errorf("after a move: %v, want the 5 done sends kept and only gone/suppressed orphans", counts)
 	}
-	without, _ := Build(&movedCfg, st, now, Options{})
+	unmoved := movedCfg
+	unmoved.Moved = nil
+	without, _ := Build(&unmoved, st, now, Options{})
 	if n := without.Count()[Done]; n != 0 {
 		t.Errorf("without the moved block %d sends are done, want 0", n)
 	}
