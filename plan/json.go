@@ -6,7 +6,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -80,7 +79,7 @@ func (p *Plan) Document(withSends bool) *Document {
 	for i := range p.Items {
 		it := &p.Items[i]
 		d.Summary[it.Class.Name()]++
-		addr := messageAddr(it.Addr)
+		addr := it.Addr.MessagePattern().String()
 		mi, ok := index[addr]
 		if !ok {
 			mi = len(d.Messages)
@@ -150,7 +149,7 @@ func (p *Plan) samples(msgAddr string) []SendDoc {
 	seen := map[Class]bool{Done: true}
 	for i := range p.Items {
 		it := &p.Items[i]
-		if messageAddr(it.Addr) != msgAddr {
+		if it.Addr.MessagePattern().String() != msgAddr {
 			continue
 		}
 		switch {
@@ -228,11 +227,6 @@ func RequestContent(p *config.Payload) json.RawMessage {
 		return nil
 	}
 	return b
-}
-
-// messageAddr is the address of the message of the send at a.
-func messageAddr(a addrs.Addr) string {
-	return "campaign." + a.Campaign + ".message." + a.Message
 }
 
 // localTime writes t in the time zone of it's campaign, its send window's

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/state"
@@ -223,7 +224,7 @@ func (b *builder) message(c, name string) *Message {
 	k := [2]string{c, name}
 	m := b.messages[k]
 	if m == nil {
-		m = &Message{Address: "campaign." + c + ".message." + name, Name: name,
+		m = &Message{Address: addrs.Pattern{Campaign: c, Message: name}.String(), Name: name,
 			answers: map[string]*Answer{}, failures: map[string]int{}, supp: map[string]int{}}
 		b.messages[k] = m
 		camp := b.campaign(c)
