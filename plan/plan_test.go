@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"flag"
 	"os"
@@ -79,16 +80,23 @@ func scenario(t *testing.T) (*config.Config, *state.State) {
 		}
 		must(store.RecordResult(r))
 	}
-	send("offer", "p1", t0, state.OutcomeAccepted, "", state.Digest{})                          // = offer; + ask
-	send("offer", "p2", t0, state.OutcomeAccepted, "", state.DigestOf([]byte("older content"))) // ~ offer
-	send("offer", "p3", t0, state.OutcomeUnknown, "", state.Digest{})                           // ? offer; ask waits
-	send("offer", "p4", t0, state.OutcomeRetry, "HTTP_503", state.Digest{})                     // ! offer
-	send("offer", "p5", t0, state.OutcomeFailed, "VALIDATION_ERROR", state.Digest{})            // x offer and everything after
-	send("offer", "p7", t0, state.OutcomeAccepted, "", state.Digest{})                          // p7 answered yes
-	send("ask", "p7", t0.Add(10*time.Minute), state.OutcomeAccepted, "", state.Digest{})        //
-	send("offer", "p8", t0, state.OutcomeAccepted, "", state.Digest{})                          // p8 has not answered
-	send("ask", "p8", t0.Add(10*time.Minute), state.OutcomeAccepted, "", state.Digest{})        //
-	send("offer", "gone", t0, state.OutcomeAccepted, "", state.DigestOf([]byte("removed row"))) // - orphan
+	// Digests of other content than the configuration renders, as sends
+	// made before it changed recorded them.
+	digest := func(content string) state.Digest {
+		sum := sha256.Sum256([]byte(content))
+		return state.Digest(sum[:len(state.Digest{})])
+	}
+	older, removed := digest("older content"), digest("removed row")
+	send("offer", "p1", t0, state.OutcomeAccepted, "", state.Digest{})                   // = offer; + ask
+	send("offer", "p2", t0, state.OutcomeAccepted, "", older)                            // ~ offer
+	send("offer", "p3", t0, state.OutcomeUnknown, "", state.Digest{})                    // ? offer; ask waits
+	send("offer", "p4", t0, state.OutcomeRetry, "HTTP_503", state.Digest{})              // ! offer
+	send("offer", "p5", t0, state.OutcomeFailed, "VALIDATION_ERROR", state.Digest{})     // x offer and everything after
+	send("offer", "p7", t0, state.OutcomeAccepted, "", state.Digest{})                   // p7 answered yes
+	send("ask", "p7", t0.Add(10*time.Minute), state.OutcomeAccepted, "", state.Digest{}) //
+	send("offer", "p8", t0, state.OutcomeAccepted, "", state.Digest{})                   // p8 has not answered
+	send("ask", "p8", t0.Add(10*time.Minute), state.OutcomeAccepted, "", state.Digest{}) //
+	send("offer", "gone", t0, state.OutcomeAccepted, "", removed)                        // - orphan
 	must(store.Refresh(state.Update{
 		Addr:  addrs.Addr{Campaign: "promo", Message: "ask", Key: "p7"},
 		Reply: &state.Reply{ID: "yes", Title: "Yes", At: t0.Add(15 * time.Minute), MessageID: "in-p7"},

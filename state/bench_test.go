@@ -20,7 +20,7 @@ func benchSend(i int) (Intent, Result) {
 	key := fmt.Sprintf("C-%07d", i)
 	a := addrs.Addr{Campaign: "black_friday_2025", Message: "ask", Key: key}
 	at := t0.Add(time.Duration(i) * time.Millisecond)
-	return Intent{Addr: a, Phone: fmt.Sprintf("+2557%08d", i), Digest: DigestOf([]byte(key)), At: at},
+	return Intent{Addr: a, Phone: fmt.Sprintf("+2557%08d", i), Digest: digestOf([]byte(key)), At: at},
 		Result{Addr: a, Outcome: OutcomeAccepted, ProviderStatus: StatusPending, At: at.Add(150 * time.Millisecond),
 			MessageID:      fmt.Sprintf("%08x-5c1e-4d2a-9b7f-%012x", i, i*7919),
 			ConversationID: fmt.Sprintf("%08x-0a0b-4c0d-8e0f-%012x", i, i*104729)}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/google/uuid"
 	"github.com/ujumbe/ujumbe/addrs"
+	"github.com/ujumbe/ujumbe/internal/goldenfile"
 )
 
 var update = flag.Bool("update", false, "rewrite the files under testdata")
@@ -176,14 +177,6 @@ func TestFormatGolden(t *testing.T) {
 		t.Errorf("window read back %+v, want %+v", got.Window, window)
 	}
 	for name, got := range map[string][]byte{"journal.golden": journal, "snapshot.golden": readFile(t, path)} {
-		golden := filepath.Join("testdata", name)
-		if *update {
-			if err := os.WriteFile(golden, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if d := cmp.Diff(string(readFile(t, golden)), string(got)); d != "" {
-			t.Errorf("%s changed (-golden +got):\n%s", golden, d)
-		}
+		goldenfile.Check(t, filepath.Join("testdata", name), got, *update)
 	}
 }

@@ -222,7 +222,7 @@ func bigState(t testing.TB, n int) *State {
 	for i := range n {
 		a := addrs.Addr{Campaign: "black_friday", Message: []string{"offer", "ask"}[i%2], Key: fmt.Sprintf("C-%07d", i)}
 		for _, r := range []record{
-			{op: opIntent, send: Send{Addr: a, Phone: fmt.Sprintf("+2557%08d", i), Digest: DigestOf([]byte(a.Key)), IntentAt: t0}},
+			{op: opIntent, send: Send{Addr: a, Phone: fmt.Sprintf("+2557%08d", i), Digest: digestOf([]byte(a.Key)), IntentAt: t0}},
 			{op: opResult, send: Send{Addr: a, Outcome: OutcomeAccepted, MessageID: fmt.Sprintf("wamid.%d", i), ConversationID: fmt.Sprintf("conv-%d", i), ResultAt: t0}},
 		} {
 			if _, err := st.apply(&r); err != nil {

@@ -75,7 +75,7 @@ func helperWriter() {
 			for {
 				key := fmt.Sprintf("%s-%06d", run, next.Add(1))
 				a := addr(key)
-				if err := s.RecordIntent(Intent{Addr: a, Phone: "+255700000000", Digest: DigestOf([]byte(key))}); err != nil {
+				if err := s.RecordIntent(Intent{Addr: a, Phone: "+255700000000", Digest: digestOf([]byte(key))}); err != nil {
 					say("ERROR", err.Error())
 					os.Exit(1)
 				}

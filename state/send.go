@@ -1,7 +1,6 @@
 package state
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"time"
@@ -75,12 +74,6 @@ func ParseProviderStatus(s string) (ProviderStatus, error) {
 // Digest identifies the content of a send, so plan can tell a send made with
 // different content (drift). It is the first 16 bytes of a SHA-256.
 type Digest [16]byte
-
-// DigestOf returns the digest of content.
-func DigestOf(content []byte) Digest {
-	sum := sha256.Sum256(content)
-	return Digest(sum[:16])
-}
 
 // String returns the digest in hex.
 func (d Digest) String() string { return hex.EncodeToString(d[:]) }

@@ -53,10 +53,10 @@ func TestSendLifecycle(t *testing.T) {
 		return got
 	}
 
-	if err := s.RecordIntent(Intent{Addr: a, Phone: "+255712345678", Digest: DigestOf([]byte("v1")), At: t0}); err != nil {
+	if err := s.RecordIntent(Intent{Addr: a, Phone: "+255712345678", Digest: digestOf([]byte("v1")), At: t0}); err != nil {
 		t.Fatal(err)
 	}
-	want := Send{Addr: a, Phone: "+255712345678", Digest: DigestOf([]byte("v1")), Attempts: 1, IntentAt: t0, UpdatedAt: t0}
+	want := Send{Addr: a, Phone: "+255712345678", Digest: digestOf([]byte("v1")), Attempts: 1, IntentAt: t0, UpdatedAt: t0}
 	if d := cmp.Diff(want, get()); d != "" {
 		t.Fatalf("after intent (-want +got):\n%s", d)
 	}
@@ -66,7 +66,7 @@ func TestSendLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Retry, in doubt after a timeout, then resolved by refresh.
-	if err := s.RecordIntent(Intent{Addr: a, Phone: "+255712345678", Digest: DigestOf([]byte("v1")), At: t0.Add(2 * time.Second)}); err != nil {
+	if err := s.RecordIntent(Intent{Addr: a, Phone: "+255712345678", Digest: digestOf([]byte("v1")), At: t0.Add(2 * time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.RecordResult(Result{Addr: a, Outcome: OutcomeUnknown, ErrorMessage: "timeout", At: t0.Add(3 * time.Second)}); err != nil {
@@ -80,7 +80,7 @@ func TestSendLifecycle(t *testing.T) {
 		Reply: &Reply{Text: "yes", At: t0.Add(time.Hour)}, At: t0.Add(2 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	want = Send{Addr: a, Phone: "+255712345678", Digest: DigestOf([]byte("v1")), Attempts: 2,
+	want = Send{Addr: a, Phone: "+255712345678", Digest: digestOf([]byte("v1")), Attempts: 2,
 		IntentAt: t0.Add(2 * time.Second), Outcome: OutcomeAccepted, MessageID: "m1", ConversationID: "c1",
 		ProviderStatus: StatusRead, ResultAt: t0.Add(4 * time.Second), UpdatedAt: t0.Add(2 * time.Hour),
 		ReadAt: t0.Add(time.Hour), Reply: &Reply{Text: "yes", At: t0.Add(time.Hour)},
@@ -96,10 +96,10 @@ func TestSendLifecycle(t *testing.T) {
 	}
 
 	// An explicit replace starts over, keeping the earlier attempts.
-	if err := s.RecordIntent(Intent{Addr: a, Phone: "+255712345678", Digest: DigestOf([]byte("v2")), At: t0.Add(3 * time.Hour), Replace: true}); err != nil {
+	if err := s.RecordIntent(Intent{Addr: a, Phone: "+255712345678", Digest: digestOf([]byte("v2")), At: t0.Add(3 * time.Hour), Replace: true}); err != nil {
 		t.Fatal(err)
 	}
-	want = Send{Addr: a, Phone: "+255712345678", Digest: DigestOf([]byte("v2")), Attempts: 3,
+	want = Send{Addr: a, Phone: "+255712345678", Digest: digestOf([]byte("v2")), Attempts: 3,
 		IntentAt: t0.Add(3 * time.Hour), UpdatedAt: t0.Add(3 * time.Hour),
 		History: []Attempt{{At: t0, Outcome: OutcomeRetry, ErrorCode: "429"},
 			{At: t0.Add(2 * time.Second), Outcome: OutcomeAccepted, MessageID: "m1", ConversationID: "c1"}}}
