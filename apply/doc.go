@@ -11,4 +11,7 @@
 // send time it renders each send's content once more from the plan's
 // configuration and refuses to send content whose digest is not the one
 // the plan approved.
+//
+// It must not decide what is due (that is plan's Build) or which outcomes
+// are resent (that is the policy beside briq.Class), print, or read flags.
 package apply

@@ -5,6 +5,7 @@
 //
 // Only this package prints; only main.go exits. Other packages return values,
 // hcl.Diagnostics for problems a user can fix in their files, and wrapped
-// errors for runtime failures, which this package classifies (errorDiag,
-// and fail in apply and refresh, map them to exit codes).
+// errors for runtime failures, which this package classifies: errorDiag
+// turns one into a diagnostic, and each command picks its exit code
+// (apply through applier.fail).
 package command

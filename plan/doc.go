@@ -5,7 +5,11 @@
 // Build does no I/O and takes the clock as a parameter, so tests pin time.
 // Rendering lives apart from building: the human renderer reads only the
 // JSON document (Document), so -json and the human plan cannot disagree.
-// The saved plan file format (File) is owned here too.
+// The saved plan file format (File) is owned here too, and so is what a
+// moved block means for a recorded send: Build reads the configuration's
+// moved blocks and counts a send recorded under from as one of to (Recorded),
+// while apply makes the move in the state.
 //
-// This package must not send anything, write the state or read flags.
+// This package must not send anything, write the state, read flags, or
+// import apply, briq, refresh or command.
 package plan

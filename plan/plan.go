@@ -36,8 +36,11 @@ type Item struct {
 	Due time.Time
 	// Phone is the recipient's number, E.164 digits.
 	Phone string
-	// Digest is the content digest of what would be sent (Send, Retry) or
-	// of what the configuration wants now (Done, Drift); zero otherwise.
+	// Digest is the content digest of what the configuration renders for
+	// the send: what would be sent (Send, Retry, and a Scheduled send with a
+	// Due, rendered as it is now), or what it wants now (Done, Drift; zero
+	// for Done in a NoDrift plan or when the content no longer renders).
+	// It is zero for the other classes.
 	Digest state.Digest
 	// Replace marks the operator's explicit resend (-replace) of a send the
 	// state already has.

@@ -54,8 +54,8 @@
 // fdatasync; nothing is ever written through another session. A reader
 // loads in one repeatable-read transaction, so it sees one moment.
 //
-// Package state must not: import ujumbe packages other than addrs (nor,
-// through it, hcl or cty: the state is not the configuration), do network I/O
+// Package state must not: import ujumbe packages other than addrs and
+// inputfile (nor hcl or cty: the state is not the configuration), do network I/O
 // other than to its own database,
 // print anything, or store secrets (no API takes one). It does not decide
 // what to send; it refuses only transitions that would break the rules, such
