@@ -23,13 +23,14 @@ func ParsePattern(s string) (Pattern, error) {
 	if err != nil {
 		return Pattern{}, fmt.Errorf("invalid address %q: %w", s, err)
 	}
-	var p Pattern
-	ok := len(steps) >= 2 && len(steps) <= 5 && steps[0].name == "campaign" &&
-		steps[1].isName && (len(steps) == 2 || steps[2].isName && steps[2].name == "message" && len(steps) >= 4) &&
-		(len(steps) < 4 || steps[3].isName) && (len(steps) < 5 || !steps[4].isName)
+	// campaign.NAME, then optionally .message.NAME, then optionally [KEY].
+	name := func(i int) bool { return i < len(steps) && steps[i].isName }
+	ok := len(steps) >= 2 && len(steps) <= 5 && steps[0].name == "campaign" && name(1) &&
+		(len(steps) == 2 || name(2) && steps[2].name == "message" && name(3) && (len(steps) == 4 || !name(4)))
 	if !ok {
 		return Pattern{}, fmt.Errorf("invalid address %q: expected campaign.NAME, campaign.NAME.message.NAME or campaign.NAME.message.NAME[\"KEY\"]", s)
 	}
+	var p Pattern
 	p.Campaign = steps[1].name
 	if len(steps) >= 4 {
 		p.Message = steps[3].name
@@ -228,27 +229,38 @@ func (sc *scanner) escape(b *strings.Builder) error {
 	if rest == "" {
 		return sc.errorf("unterminated string: no closing quote mark")
 	}
-	simple := map[byte]byte{'n': '\n', 'r': '\r', 't': '\t', '"': '"', '\\': '\\'}
-	if c, ok := simple[rest[0]]; ok {
-		b.WriteByte(c)
-		sc.i += 2
-		return nil
-	}
-	n := map[byte]int{'u': 4, 'U': 8}[rest[0]]
-	if n == 0 {
+	digits := 0
+	switch rest[0] {
+	case 'n':
+		b.WriteByte('\n')
+	case 'r':
+		b.WriteByte('\r')
+	case 't':
+		b.WriteByte('\t')
+	case '"', '\\':
+		b.WriteByte(rest[0])
+	case 'u':
+		digits = 4
+	case 'U':
+		digits = 8
+	default:
 		r, _ := utf8.DecodeRuneInString(rest)
 		return sc.errorf("invalid escape sequence: %q is not a valid escape sequence selector", string(r))
 	}
-	hex := rest[1:min(len(rest), 1+n)]
+	if digits == 0 {
+		sc.i += 2
+		return nil
+	}
+	hex := rest[1:min(len(rest), 1+digits)]
 	num, err := strconv.ParseUint(hex, 16, 32)
-	if len(hex) != n || err != nil || strings.ContainsAny(hex, "+-_") {
-		return sc.errorf(`invalid escape sequence: \%c must be followed by %d hexadecimal digits`, rest[0], n)
+	if len(hex) != digits || err != nil {
+		return sc.errorf(`invalid escape sequence: \%c must be followed by %d hexadecimal digits`, rest[0], digits)
 	}
 	r := rune(num)
 	if utf8.RuneLen(r) < 0 {
 		return sc.errorf("invalid escape sequence: cannot encode character U+%04x in UTF-8", num)
 	}
 	b.WriteRune(r)
-	sc.i += 2 + n
+	sc.i += 2 + digits
 	return nil
 }
