@@ -125,6 +125,56 @@ func TestPatternMatch(t *testing.T) {
 	}
 }
 
+func TestPatternContainsAndDepth(t *testing.T) {
+	all, camp, msg, send := Pattern{}, Pattern{Campaign: "bf"}, Pattern{Campaign: "bf", Message: "ask"}, Pattern{"bf", "ask", "K1"}
+	ps := []Pattern{all, camp, msg, send}
+	for i, p := range ps {
+		if p.Depth() != i {
+			t.Errorf("%v.Depth() = %d, want %d", p, p.Depth(), i)
+		}
+		for j, q := range ps {
+			if got, want := p.Contains(q), i <= j; got != want {
+				t.Errorf("%v.Contains(%v) = %v, want %v", p, q, got, want)
+			}
+		}
+	}
+	for p, q := range map[Pattern]Pattern{camp: {Campaign: "bf2"}, msg: {Campaign: "bf", Message: "ask2"}, send: {"bf", "ask", "K2"}} {
+		if p.Contains(q) {
+			t.Errorf("%v.Contains(%v), another name at its depth", p, q)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		p    Pattern
+		want string // "" for valid
+	}{
+		{Pattern{}, ""},
+		{Pattern{Campaign: "b-f_2"}, ""},
+		{Pattern{"bf", "ask", "Amélie"}, ""},
+		{Pattern{Message: "ask"}, "skips a level"},
+		{Pattern{Campaign: "bf", Key: "k"}, "skips a level"},
+		{Pattern{Campaign: "café"}, "campaign name"},
+		{Pattern{Campaign: "2bf"}, "campaign name"},
+		{Pattern{Campaign: "bf", Message: "-ask"}, "message name"},
+		{Pattern{"bf", "ask", "Ame\u0301lie"}, "normal form C"},
+		{Pattern{"bf", "ask", "\xff"}, "not valid UTF-8"},
+		{Pattern{"bf", "ask", strings.Repeat("k", MaxKey+1)}, "longer than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.p.String(), func(t *testing.T) {
+			err := tt.p.Validate()
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("Validate() = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	if err := (Addr{Campaign: "bf", Message: "ask"}).Validate(); err == nil || !strings.Contains(err.Error(), "key is empty") {
+		t.Errorf("Validate of an address without a key = %v", err)
+	}
+}
+
 func FuzzAddrRoundTrip(f *testing.F) {
 	for _, k := range []string{"C-1042", `"`, `\`, "${", "%{", "\x00", "é", "\u2028", "\U0001F600"} {
 		f.Add(k)
