@@ -11,5 +11,5 @@
 // while apply makes the move in the state.
 //
 // This package must not send anything, write the state, read flags, or
-// import apply, briq, refresh or command.
+// import apply, refresh or command.
 package plan
