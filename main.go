@@ -1,5 +1,3 @@
-// Command ujumbe is a declarative WhatsApp campaign runner: plan what a
-// directory of HCL files wants, apply it through the Briq API, never send twice.
 package main
 
 import (

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/briq"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/plan"
@@ -64,10 +65,10 @@ type journal struct {
 	mu       sync.Mutex
 	events   map[string][]string
 	fail     error
-	onResult func(state.Addr) // called after a result is recorded, if set
+	onResult func(addrs.Addr) // called after a result is recorded, if set
 }
 
-func (j *journal) add(a state.Addr, e string) error {
+func (j *journal) add(a addrs.Addr, e string) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.fail != nil {
@@ -201,7 +202,7 @@ func TestFatalStopsAtOnce(t *testing.T) {
 			c := &fakeClient{script: script, requests: map[string]int{}}
 			j := &journal{events: map[string][]string{}}
 			var afterFatal int
-			j.onResult = func(a state.Addr) {
+			j.onResult = func(a addrs.Addr) {
 				if a.Key == "r5" {
 					c.mu.Lock()
 					afterFatal = -len(c.requests) // requests so far; those after are added below

@@ -12,4 +12,7 @@
 // (plan.Item.Payload), mapped onto Briq's request by plan.NewRequest, the
 // mapping plan shows, so the intent's digest, what plan showed and what
 // Briq receives are of the one rendering.
+//
+// It must not decide what is due (that is plan's Build) or which outcomes
+// are resent (that is the policy beside briq.Class), print, or read flags.
 package apply

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/briq"
 	"github.com/ujumbe/ujumbe/sandbox"
 	"github.com/ujumbe/ujumbe/state"
@@ -82,7 +83,7 @@ func TestAnswersWithAnID(t *testing.T) {
 				t.Errorf("%d send requests for %d recorded messages: a send with an id was repeated", stats.Sends, len(stats.Messages))
 			}
 			recorded := 0
-			for s := range st.Sends(state.Pattern{}) {
+			for s := range st.Sends(addrs.Pattern{}) {
 				recorded++
 				if s.Outcome != state.OutcomeUnknown || s.MessageID == "" || s.MessageID != ids[s.Phone] {
 					t.Errorf("%s: %s with message_id %q, want unknown with the sandbox's %q", s.Addr, s.Outcome, s.MessageID, ids[s.Phone])
@@ -121,7 +122,7 @@ func TestRateLimitRetriesBounded(t *testing.T) {
 		t.Errorf("summary %+v, want 1 sent, 1 retry after 3 rate-limited answers", sum)
 	}
 	retries := 0
-	for s := range st.Sends(state.Pattern{}) {
+	for s := range st.Sends(addrs.Pattern{}) {
 		if s.Outcome == state.OutcomeRetry {
 			retries++
 			if s.MessageID != "" || s.Attempts != 1 {

@@ -310,10 +310,7 @@ func (a *applier) rounds() int {
 // has sends left to move, so that the state follows the configuration. The
 // moves are made together, in one record: all of them, or none.
 func (a *applier) applyMoves() error {
-	ms, diags := moves(a.cfg)
-	if diags.HasErrors() {
-		return diags
-	}
+	ms := a.cfg.Moved
 	if len(ms) == 0 {
 		return nil
 	}

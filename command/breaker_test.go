@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/sandbox"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -26,7 +27,7 @@ func TestApplyUnreachableRecipients(t *testing.T) {
 		t.Fatalf("no summary with failures:\n%s", out)
 	}
 	failed := 0
-	for s := range w.state().Sends(state.Pattern{}) {
+	for s := range w.state().Sends(addrs.Pattern{}) {
 		switch {
 		case s.Outcome == state.OutcomeFailed && s.ErrorCode == "RECIPIENT_UNREACHABLE":
 			failed++

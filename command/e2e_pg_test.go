@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/bench/fixture"
 	"github.com/ujumbe/ujumbe/internal/pgtest"
 	"github.com/ujumbe/ujumbe/sandbox"
@@ -192,7 +193,7 @@ func diffCommandStates(t *testing.T, want, got *state.State) {
 	if want.Lineage() != got.Lineage() || want.Serial() != got.Serial() || want.Len() != got.Len() {
 		t.Fatalf("state %s/%d with %d sends, want %s/%d with %d", got.Lineage(), got.Serial(), got.Len(), want.Lineage(), want.Serial(), want.Len())
 	}
-	for s := range want.Sends(state.Pattern{}) {
+	for s := range want.Sends(addrs.Pattern{}) {
 		g, ok := got.Get(s.Addr)
 		if !ok || g.MessageID != s.MessageID || g.Outcome != s.Outcome {
 			t.Fatalf("%s: got %+v, want %+v", s.Addr, g, s)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/bench/fixture"
 	"github.com/ujumbe/ujumbe/briq"
 	"github.com/ujumbe/ujumbe/refresh"
@@ -125,7 +126,7 @@ func (w *world) audit() (accepted, unknown int) {
 	}
 	st := w.state()
 	byPhone := map[string]state.Send{}
-	for s := range st.Sends(state.Pattern{}) {
+	for s := range st.Sends(addrs.Pattern{}) {
 		byPhone[s.Phone] = s
 		if s.Outcome == state.OutcomeUnknown {
 			unknown++

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/sandbox"
 	"github.com/ujumbe/ujumbe/state"
@@ -75,13 +76,13 @@ func TestFollowUpsRehearsal(t *testing.T) {
 		t.Fatalf("duplicates: %+v", stats.Duplicates)
 	}
 	accepted := func(message, key string) bool {
-		s, ok := st.Get(state.Addr{Campaign: "black_friday", Message: message, Key: key})
+		s, ok := st.Get(addrs.Addr{Campaign: "black_friday", Message: message, Key: key})
 		return ok && s.Outcome == state.OutcomeAccepted
 	}
 	branches := map[string]int{}
-	for offer := range st.Sends(state.Pattern{Campaign: "black_friday", Message: "offer"}) {
+	for offer := range st.Sends(addrs.Pattern{Campaign: "black_friday", Message: "offer"}) {
 		key := offer.Addr.Key
-		ask, _ := st.Get(state.Addr{Campaign: "black_friday", Message: "ask", Key: key})
+		ask, _ := st.Get(addrs.Addr{Campaign: "black_friday", Message: "ask", Key: key})
 		if ask.Outcome != state.OutcomeAccepted {
 			t.Fatalf("%s: ask was not sent: %+v", key, ask)
 		}

@@ -1,7 +1,6 @@
 package command
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"time"
@@ -178,8 +177,6 @@ type stateRead struct {
 func (c *cli) buildPlan(cfg *config.Config, st *state.State, a addrFlags, g plan.GuardOptions, now time.Time, payloads bool) (*plan.Plan, hcl.Diagnostics) {
 	opts := plan.Options{Payloads: payloads}
 	var diags, d hcl.Diagnostics
-	opts.Moved, d = moves(cfg)
-	diags = append(diags, d...)
 	opts.Targets, d = parsePatterns("target", a.targets)
 	diags = append(diags, d...)
 	opts.Excludes, d = parsePatterns("exclude", a.excludes)
@@ -198,23 +195,6 @@ func (c *cli) buildPlan(cfg *config.Config, st *state.State, a addrFlags, g plan
 		return p, diags
 	}
 	return p, append(diags, plan.Guard(cfg, p, g)...)
-}
-
-// moves parses the configuration's moved blocks.
-func moves(cfg *config.Config) ([]plan.Move, hcl.Diagnostics) {
-	var out []plan.Move
-	var diags hcl.Diagnostics
-	for _, m := range cfg.Moved {
-		from, err1 := state.ParseAddr(m.From)
-		to, err2 := state.ParseAddr(m.To)
-		if err := errors.Join(err1, err2); err != nil {
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid moved block",
-				Detail: capitalize(err.Error()) + ".", Subject: m.DeclRange.Ptr()})
-			continue
-		}
-		out = append(out, plan.Move{From: from, To: to})
-	}
-	return out, diags
 }
 
 // filesOf returns cfg's files for the diagnostic printer; cfg may be nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/refresh"
 	"github.com/ujumbe/ujumbe/state"
@@ -168,7 +169,7 @@ func windowsFor(cfg *config.Config, st *state.State) func(state.Send) bool {
 	}
 	return func(s state.Send) bool {
 		for _, child := range followUps[msgKey{s.Addr.Campaign, s.Addr.Message}] {
-			if cs, ok := st.Get(state.Addr{Campaign: s.Addr.Campaign, Message: child, Key: s.Addr.Key}); !ok || cs.Outcome != state.OutcomeAccepted {
+			if cs, ok := st.Get(addrs.Addr{Campaign: s.Addr.Campaign, Message: child, Key: s.Addr.Key}); !ok || cs.Outcome != state.OutcomeAccepted {
 				return true
 			}
 		}
@@ -234,7 +235,7 @@ func plural(n int, noun string) string {
 }
 
 // ambiguousDiag names the unknown sends refresh could not match.
-func ambiguousDiag(addrs []state.Addr) *hcl.Diagnostic {
+func ambiguousDiag(addrs []addrs.Addr) *hcl.Diagnostic {
 	const shown = 10
 	var b strings.Builder
 	for i, a := range addrs {

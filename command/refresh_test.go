@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/bench/fixture"
 	"github.com/ujumbe/ujumbe/refresh"
 	"github.com/ujumbe/ujumbe/sandbox"
@@ -23,8 +24,8 @@ import (
 
 // sendAddr is the address of the world campaign's send to recipient i,
 // whose key is its phone number.
-func sendAddr(i int) state.Addr {
-	return state.Addr{Campaign: "launch", Message: "hello", Key: fixture.Phone(i)}
+func sendAddr(i int) addrs.Addr {
+	return addrs.Addr{Campaign: "launch", Message: "hello", Key: fixture.Phone(i)}
 }
 
 // refreshRequests reads the request count from refresh's summary.
@@ -68,7 +69,7 @@ func TestRefreshResolvesDroppedSends(t *testing.T) {
 	}
 	stats := w.srv.Stats()
 	claimed := map[string]bool{}
-	for s := range w.state().Sends(state.Pattern{}) {
+	for s := range w.state().Sends(addrs.Pattern{}) {
 		claimed[s.MessageID] = true
 	}
 	for _, m := range stats.Messages {
@@ -142,7 +143,7 @@ func TestRefreshOptOuts(t *testing.T) {
 	sum := ev.Refresh
 	st := w.state()
 	stopped := map[string]bool{}
-	for s := range st.Sends(state.Pattern{}) {
+	for s := range st.Sends(addrs.Pattern{}) {
 		if s.ProviderStatus != state.StatusRead {
 			t.Errorf("%s is %q, want read", s.Addr, s.ProviderStatus)
 		}
@@ -223,7 +224,7 @@ func TestRefreshSummary(t *testing.T) {
 		{"nothing", refresh.Summary{Requests: 1},
 			"Refresh finished after 1 request to the provider: 0 statuses updated, 0 replies recorded, 0 opt-outs recorded."},
 		{"everything", refresh.Summary{Requests: 57, Lookups: 3, Statuses: 1, Replies: 1, OptOuts: 2, Found: 4, Absent: 1,
-			Failed: 1, Ambiguous: []state.Addr{sendAddr(1), sendAddr(2)}, TooRecent: 1, Incomplete: 1, NotReached: 1},
+			Failed: 1, Ambiguous: []addrs.Addr{sendAddr(1), sendAddr(2)}, TooRecent: 1, Incomplete: 1, NotReached: 1},
 			"Refresh finished after 57 requests to the provider (3 of them single-message lookups): 1 status updated, " +
 				"1 reply recorded, 2 opt-outs recorded. Unknown sends: 4 found at the provider (message_id recorded), " +
 				"1 certainly never arrived (due again), 1 failed at the provider (due again, message_id kept), " +
@@ -240,7 +241,7 @@ func TestRefreshSummary(t *testing.T) {
 }
 
 func TestAmbiguousDiag(t *testing.T) {
-	var addrs []state.Addr
+	var addrs []addrs.Addr
 	for i := range 12 {
 		addrs = append(addrs, sendAddr(i))
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jszwec/csvutil"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/atomicfile"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -121,7 +122,7 @@ func runReport(c *cli, args []string) int {
 		return c.fail(view{}, "Cannot write the report", err)
 	}
 	rows := 0
-	for s := range st.Sends(state.Pattern{}) {
+	for s := range st.Sends(addrs.Pattern{}) {
 		if err := enc.Encode(reportRowOf(st, s)); err != nil {
 			return c.fail(view{}, "Cannot write the report", err)
 		}

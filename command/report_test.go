@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jszwec/csvutil"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/bench/fixture"
 	"github.com/ujumbe/ujumbe/sandbox"
 	"github.com/ujumbe/ujumbe/state"
@@ -74,7 +75,7 @@ func TestReport(t *testing.T) {
 	st := w.state()
 	var want []reportRow
 	replies := 0
-	for s := range st.Sends(state.Pattern{}) {
+	for s := range st.Sends(addrs.Pattern{}) {
 		row := reportRow{Key: s.Addr.Key, Phone: s.Phone, Campaign: "launch", Message: "hello", Status: s.Outcome.String(),
 			ProviderStatus: s.ProviderStatus.String(), MessageID: s.MessageID, ConversationID: s.ConversationID,
 			DeliveredAt: stamp(s.DeliveredAt), ReadAt: stamp(s.ReadAt), Attempts: 1}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/refresh"
 	"github.com/ujumbe/ujumbe/sandbox"
 	"github.com/ujumbe/ujumbe/state"
@@ -28,7 +29,7 @@ func TestReauthKeepsTheID(t *testing.T) {
 	}
 	failed := stats.Messages[0]
 	var first state.Send
-	for s := range w.state().Sends(state.Pattern{}) {
+	for s := range w.state().Sends(addrs.Pattern{}) {
 		first = s
 	}
 	if first.Outcome != state.OutcomeUnknown || first.MessageID != failed.ID || first.ErrorCode != "WHATSAPP_REAUTH_REQUIRED" {

@@ -120,9 +120,7 @@ func (c *cli) reportOf(v view, cfg *config.Config, diags hcl.Diagnostics, st *st
 
 // buildReport builds the report of cfg and st at now.
 func (c *cli) buildReport(cfg *config.Config, st *state.State, statePath string, rehearsal bool, now time.Time) (*report.Report, hcl.Diagnostics) {
-	ms, diags := moves(cfg)
-	r, d := report.Build(cfg, st, report.Options{Now: now, Rehearsal: rehearsal, Moved: ms, StatePath: statePath})
-	return r, append(diags, d...)
+	return report.Build(cfg, st, report.Options{Now: now, Rehearsal: rehearsal, StatePath: statePath})
 }
 
 // printFunnels writes show's human output: per message, the funnel, the

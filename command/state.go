@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -92,7 +93,7 @@ func runState(c *cli, args []string) int {
 		}
 		c.printWarnings(v, warnings)
 		if sub == "list" {
-			p := state.Pattern{}
+			p := addrs.Pattern{}
 			if len(patterns) > 0 {
 				p = patterns[0]
 			}
@@ -189,8 +190,7 @@ func (c *cli) sentContent(st *state.State, s state.Send) (content json.RawMessag
 	if diags.HasErrors() {
 		return nil, false, "the configuration does not load (ujumbe validate says why)"
 	}
-	moved, _ := moves(cfg)
-	content, same, err := plan.SentContent(cfg, st, moved, s)
+	content, same, err := plan.SentContent(cfg, st, s)
 	if err != nil {
 		return nil, false, err.Error()
 	}

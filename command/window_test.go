@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/sandbox"
-	"github.com/ujumbe/ujumbe/state"
 )
 
 // TestProviderWindowWins: a text follow-up an hour after the template. By
@@ -67,7 +67,7 @@ func TestProviderWindowWins(t *testing.T) {
 			if tips != n {
 				t.Fatalf("%d tips in the plan, want %d", tips, n)
 			}
-			for s := range w.state().Sends(state.Pattern{Campaign: "launch", Message: "hello"}) {
+			for s := range w.state().Sends(addrs.Pattern{Campaign: "launch", Message: "hello"}) {
 				if s.Window.SeenAt.IsZero() || s.Window.Open == meta {
 					t.Errorf("%s: window %+v, want the provider's window recorded (open %v)", s.Addr, s.Window, !meta)
 				}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -204,15 +205,15 @@ func (f *addrFlags) add(fs *flag.FlagSet) {
 
 // parsePatterns parses the addresses given to one flag, or with flagName ""
 // as arguments.
-func parsePatterns(flagName string, values []string) ([]state.Pattern, hcl.Diagnostics) {
-	var out []state.Pattern
+func parsePatterns(flagName string, values []string) ([]addrs.Pattern, hcl.Diagnostics) {
+	var out []addrs.Pattern
 	var diags hcl.Diagnostics
 	summary := "Invalid address"
 	if flagName != "" {
 		summary = "Invalid -" + flagName + " address"
 	}
 	for _, v := range values {
-		p, err := state.ParseAddr(v)
+		p, err := addrs.ParsePattern(v)
 		if err != nil {
 			detail := capitalize(err.Error()) + "."
 			if !strings.Contains(detail, "campaign.NAME") {
@@ -245,7 +246,7 @@ func requoteKey(addr string) string {
 	if key == "" || strings.ContainsAny(key, `"[]`) {
 		return ""
 	}
-	p, err := state.ParseAddr(addr[:i])
+	p, err := addrs.ParsePattern(addr[:i])
 	if err != nil || p.Message == "" {
 		return ""
 	}

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -22,7 +23,7 @@ func (c *Config) Check() hcl.Diagnostics {
 		}
 		rs := camp.Recipients.Recipients
 		if w := camp.Window; w != nil && w.loc == nil && w.zone != nil && !w.zone.broken {
-			diags = append(diags, checkEach(rs, w.zone.Range(), "the send_window of campaign."+camp.Name,
+			diags = append(diags, checkEach(rs, w.zone.Range(), "the send_window of "+addrs.Pattern{Campaign: camp.Name}.String(),
 				func(r *Recipient) hcl.Diagnostics {
 					_, d := w.Location(r)
 					return d
@@ -34,7 +35,7 @@ func (c *Config) Check() hcl.Diagnostics {
 				// same for everyone and Load checked it.
 				continue
 			}
-			diags = append(diags, checkEach(rs, m.DeclRange, m.Addr(), func(r *Recipient) hcl.Diagnostics {
+			diags = append(diags, checkEach(rs, m.DeclRange, m.Addr().String(), func(r *Recipient) hcl.Diagnostics {
 				s := m.scope(r, cty.UnknownVal(replyType))
 				_, d := m.render(s)
 				if m.when != nil {

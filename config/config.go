@@ -2,6 +2,7 @@ package config
 
 import (
 	"github.com/hashicorp/hcl/v2"
+	"github.com/ujumbe/ujumbe/addrs"
 )
 
 // Config is a loaded configuration: the desired campaigns and everything they
@@ -117,8 +118,9 @@ type Provider struct {
 // Moved records that an address was renamed, so that sends recorded under
 // From count as sends of To.
 type Moved struct {
-	// From and To are addresses as written: "campaign.a" or
-	// "campaign.a.message.b". Both have the same shape.
-	From, To  string
-	DeclRange hcl.Range
+	// From and To are campaigns or messages, both of the same depth.
+	From, To addrs.Pattern
+	// FromRange and ToRange are the ranges of the from and to expressions,
+	// DeclRange the block's header.
+	FromRange, ToRange, DeclRange hcl.Range
 }

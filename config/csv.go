@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/jszwec/csvutil"
 )
 
 // csvTable is a CSV file read into memory. Its bytes are registered in
@@ -89,16 +88,10 @@ func (t *csvTable) file() *hcl.File {
 	return &hcl.File{Body: hcl.EmptyBody(), Bytes: t.src}
 }
 
-// noColumns is what csvutil decodes each record into: the columns are only
-// known at run time, so rows are taken from Decoder.Record and csvutil's job
-// is the header and the shape of each record.
-var noColumns struct{}
-
 // csvRows iterates over a table's records.
 type csvRows struct {
-	t   *csvTable
-	r   *csv.Reader
-	dec *csvutil.Decoder
+	t *csvTable
+	r *csv.Reader
 	// last is the input offset after the previous record, to detect a
 	// reader that stops making progress.
 	last int64
@@ -110,9 +103,9 @@ type csvRows struct {
 func (t *csvTable) rows(attr hcl.Range) (*csvRows, hcl.Diagnostics) {
 	r := csv.NewReader(bytes.NewReader(t.src[t.bom:]))
 	r.Comma = t.comma
-	r.FieldsPerRecord = -1 // csvutil checks each record against the header
+	r.FieldsPerRecord = 0 // every record has as many fields as the header
 	r.ReuseRecord = true
-	dec, err := csvutil.NewDecoder(r)
+	header, err := r.Read()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, hcl.Diagnostics{errorf(attr, "Empty CSV file",
@@ -122,10 +115,10 @@ func (t *csvTable) rows(attr hcl.Range) (*csvRows, hcl.Diagnostics) {
 	}
 	// Spreadsheets pad header names with spaces that nobody sees; row.name
 	// must still find " name ".
-	t.header = make([]string, len(dec.Header()))
+	t.header = make([]string, len(header))
 	t.index = make(map[string]int, len(t.header))
 	var diags hcl.Diagnostics
-	for i, raw := range dec.Header() {
+	for i, raw := range header {
 		rng := t.fieldRange(1, i, r)
 		name := strings.TrimSpace(raw)
 		t.header[i] = name
@@ -156,7 +149,7 @@ func (t *csvTable) rows(attr hcl.Range) (*csvRows, hcl.Diagnostics) {
 	if d := t.dialectHint(); d != nil {
 		diags = append(diags, d)
 	}
-	return &csvRows{t: t, r: r, dec: dec}, diags
+	return &csvRows{t: t, r: r}, diags
 }
 
 // dialectHint warns when the header is one column whose name holds another
@@ -185,7 +178,7 @@ func (t *csvTable) dialectHint() *hcl.Diagnostic {
 // record returns a diagnostic and the iteration can go on.
 func (it *csvRows) next() (rec []string, line int, diag *hcl.Diagnostic, err error) {
 	for {
-		err = it.dec.Decode(&noColumns)
+		rec, err = it.r.Read()
 		off := it.r.InputOffset()
 		progressed := off > it.last
 		it.last = off
@@ -198,7 +191,6 @@ func (it *csvRows) next() (rec []string, line int, diag *hcl.Diagnostic, err err
 		case err != nil:
 			return nil, 0, it.t.recordError(err, hcl.Range{}, it.r), nil
 		}
-		rec = it.dec.Record()
 		line, _ = it.r.FieldPos(0)
 		if blankRecord(rec) {
 			// A row of empty fields (",,,") is how spreadsheets end a sheet.
@@ -251,15 +243,15 @@ func validRecord(rec []string) bool {
 func (t *csvTable) recordError(err error, fallback hcl.Range, r ...*csv.Reader) *hcl.Diagnostic {
 	var pe *csv.ParseError
 	switch {
-	case errors.As(err, &pe):
-		return errorf(t.posRange(pe.Line, pe.Column), "Malformed CSV",
-			"Line %d of %s cannot be read as CSV: %s. Fields that contain the delimiter (%s), quotes or line breaks must be in double quotes, with quotes inside doubled (\"\").",
-			pe.Line, t.name, pe.Err, quoteDelimiter(t.comma))
-	case errors.Is(err, csvutil.ErrFieldCount) && len(r) > 0:
+	case errors.Is(err, csv.ErrFieldCount) && len(r) > 0:
 		line, _ := r[0].FieldPos(0)
 		return errorf(t.lineRange(line), "Wrong number of CSV fields",
 			"Line %d of %s does not have the %s the header names. Check for a missing or extra delimiter (%s), or one inside a field that is not quoted.",
 			line, t.name, plural(len(t.header), "column", "columns"), quoteDelimiter(t.comma))
+	case errors.As(err, &pe):
+		return errorf(t.posRange(pe.Line, pe.Column), "Malformed CSV",
+			"Line %d of %s cannot be read as CSV: %s. Fields that contain the delimiter (%s), quotes or line breaks must be in double quotes, with quotes inside doubled (\"\").",
+			pe.Line, t.name, pe.Err, quoteDelimiter(t.comma))
 	}
 	if fallback.Filename == "" {
 		fallback = t.lineRange(1)

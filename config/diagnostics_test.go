@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/ujumbe/ujumbe/internal/goldenfile"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -36,20 +36,7 @@ func TestDiagnostics(t *testing.T) {
 				t.Errorf("no errors; every case should have some")
 			}
 			got := diagText(cfg.Files, diags)
-			golden := filepath.Join(dir, "diagnostics.golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if diff := cmp.Diff(string(want), got); diff != "" {
-				t.Errorf("wrong diagnostics (-want +got):\n%s", diff)
-			}
+			goldenfile.Check(t, filepath.Join(dir, "diagnostics.golden"), []byte(got), *update)
 		})
 	}
 }

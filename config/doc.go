@@ -1,7 +1,8 @@
 // Package config turns a directory of ujumbe configuration files (*.hcl) and
 // the CSV files they name into the desired campaigns: variables, locals, the
 // provider settings, recipient and suppression lists, campaigns with their
-// messages, and moved blocks.
+// messages, and moved blocks, whose from and to it decodes straight into
+// addrs.Pattern values with their source ranges.
 //
 // Loading has two phases, as in Terraform. The structural phase decodes every
 // block against a fixed schema, resolves names (after = message.x,
@@ -18,7 +19,8 @@
 // Config.Files so that the diagnostic printer shows the offending line.
 //
 // Config owns no I/O beyond reading the configuration directory, var-files
-// and CSV files. It must not touch the network, the state or the terminal,
+// and CSV files. It must not import ujumbe packages other than addrs,
+// inputfile and internal/phone, nor touch the network, the state or the terminal,
 // and it never prints: diagnostics are returned to the caller. Sensitive
 // values (variables with sensitive = true) carry a cty mark and are refused
 // wherever they could reach output.

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/inputfile"
 )
 
@@ -188,27 +189,12 @@ func (l *loader) path(name string) string {
 // valid identifier, since names become parts of addresses.
 func (l *loader) blockName(b *hcl.Block) (string, bool) {
 	name := b.Labels[0]
-	if !validName(name) {
+	if !addrs.ValidName(name) {
 		l.diags = append(l.diags, errorf(b.LabelRanges[0], "Invalid name",
 			"%q is not a valid %s name. A name starts with a letter or underscore and may contain letters, digits, underscores and dashes.", name, b.Type))
 		return name, false
 	}
 	return name, true
-}
-
-func validName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		switch {
-		case c == '_', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-		case i > 0 && (c == '-' || c >= '0' && c <= '9'):
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // duplicate reports a block whose name was already declared at prev.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/ujumbe/ujumbe/addrs"
 )
 
 // writeDir writes files into a new temporary directory and returns it.
@@ -278,14 +279,23 @@ moved {
 	if later.After != first || later.Delay != 36*time.Hour || !later.HasWhen || later.Kind != KindText || first.Kind != KindTemplate {
 		t.Errorf("wrong messages: %+v %+v", later, first)
 	}
-	if got := later.Addr(); got != "campaign.c.message.later" {
-		t.Errorf("Addr = %q", got)
+	if got, want := later.Addr(), (addrs.Pattern{Campaign: "c", Message: "later"}); got != want {
+		t.Errorf("Addr = %v, want %v", got, want)
+	}
+	// Moved addresses are decoded with the ranges of their expressions.
+	at := func(line, col, endCol int) hcl.Range {
+		return hcl.Range{Filename: filepath.Join(dir, "main.hcl"), Start: hcl.Pos{Line: line, Column: col}, End: hcl.Pos{Line: line, Column: endCol}}
 	}
 	want := []*Moved{
-		{From: "campaign.old", To: "campaign.c"},
-		{From: "campaign.gone.message.earlier", To: "campaign.c.message.later"},
+		{From: addrs.Pattern{Campaign: "old"}, To: addrs.Pattern{Campaign: "c"}, FromRange: at(34, 10, 22), ToRange: at(35, 10, 20)},
+		{From: addrs.Pattern{Campaign: "gone", Message: "earlier"}, To: addrs.Pattern{Campaign: "c", Message: "later"},
+			FromRange: at(38, 10, 39), ToRange: at(39, 10, 34)},
 	}
-	if diff := cmp.Diff(want, cfg.Moved, cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".DeclRange" }, cmp.Ignore())); diff != "" {
+	ignoreBytes := cmp.FilterPath(func(p cmp.Path) bool {
+		s := p.Last().String()
+		return s == ".DeclRange" || s == ".Byte"
+	}, cmp.Ignore())
+	if diff := cmp.Diff(want, cfg.Moved, ignoreBytes); diff != "" {
 		t.Errorf("wrong moved (-want +got):\n%s", diff)
 	}
 }

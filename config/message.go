@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -121,9 +122,9 @@ func (m *Message) WhenRange() hcl.Range {
 	return m.when.Range()
 }
 
-// Addr returns the message's address, "campaign.<c>.message.<m>".
-func (m *Message) Addr() string {
-	return "campaign." + m.Campaign.Name + ".message." + m.Name
+// Addr returns the message's address, campaign.<c>.message.<m>.
+func (m *Message) Addr() addrs.Pattern {
+	return addrs.Pattern{Campaign: m.Campaign.Name, Message: m.Name}
 }
 
 // Briq's documented maximum lengths, in characters (send-a-message:

@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -17,7 +18,7 @@ func CheckAddrs(cfg *config.Config, st *state.State, opts Options) hcl.Diagnosti
 	var diags hcl.Diagnostics
 	for _, f := range []struct {
 		name  string
-		ps    []state.Pattern
+		ps    []addrs.Pattern
 		would string
 	}{
 		{"target", opts.Targets, "plan nothing"},
@@ -42,7 +43,7 @@ func CheckAddrs(cfg *config.Config, st *state.State, opts Options) hcl.Diagnosti
 // lookupAddr reports whether p selects a send the configuration wants or
 // the state records. When it does not, near lists the addresses like p that
 // exist at the first level (campaign, message, key) p gets wrong.
-func lookupAddr(cfg *config.Config, st *state.State, p state.Pattern) (near []string, ok bool) {
+func lookupAddr(cfg *config.Config, st *state.State, p addrs.Pattern) (near []string, ok bool) {
 	var campaign *config.Campaign
 	for _, c := range cfg.Campaigns {
 		if c.Name == p.Campaign {
@@ -66,27 +67,27 @@ func lookupAddr(cfg *config.Config, st *state.State, p state.Pattern) (near []st
 	}
 	// p matches nothing: collect what exists one level up, renamed as p.
 	seen := map[string]bool{}
-	add := func(q state.Pattern) {
+	add := func(q addrs.Pattern) {
 		if s := q.String(); !seen[s] {
 			seen[s] = true
 			near = append(near, s)
 		}
 	}
-	up := state.Pattern{}
+	up := addrs.Pattern{}
 	switch {
-	case campaign == nil && !recorded(st, state.Pattern{Campaign: p.Campaign}):
+	case campaign == nil && !recorded(st, addrs.Pattern{Campaign: p.Campaign}):
 		for _, c := range cfg.Campaigns {
 			add(with(p, c.Name, p.Message, p.Key))
 		}
-	case message == nil && !recorded(st, state.Pattern{Campaign: p.Campaign, Message: p.Message}):
-		up = state.Pattern{Campaign: p.Campaign}
+	case message == nil && !recorded(st, addrs.Pattern{Campaign: p.Campaign, Message: p.Message}):
+		up = addrs.Pattern{Campaign: p.Campaign}
 		if campaign != nil {
 			for _, m := range campaign.Messages {
 				add(with(p, p.Campaign, m.Name, p.Key))
 			}
 		}
 	default:
-		up = state.Pattern{Campaign: p.Campaign, Message: p.Message}
+		up = addrs.Pattern{Campaign: p.Campaign, Message: p.Message}
 		if message != nil {
 			for _, r := range campaign.Recipients.Recipients {
 				add(with(p, p.Campaign, p.Message, r.Key))
@@ -95,9 +96,9 @@ func lookupAddr(cfg *config.Config, st *state.State, p state.Pattern) (near []st
 	}
 	for s := range st.Sends(up) {
 		switch up {
-		case state.Pattern{}:
+		case addrs.Pattern{}:
 			add(with(p, s.Addr.Campaign, p.Message, p.Key))
-		case state.Pattern{Campaign: p.Campaign}:
+		case addrs.Pattern{Campaign: p.Campaign}:
 			add(with(p, p.Campaign, s.Addr.Message, p.Key))
 		default:
 			add(with(p, p.Campaign, p.Message, s.Addr.Key))
@@ -107,8 +108,8 @@ func lookupAddr(cfg *config.Config, st *state.State, p state.Pattern) (near []st
 }
 
 // with returns p with its campaign, message and key set where p has them.
-func with(p state.Pattern, campaign, message, key string) state.Pattern {
-	q := state.Pattern{Campaign: campaign}
+func with(p addrs.Pattern, campaign, message, key string) addrs.Pattern {
+	q := addrs.Pattern{Campaign: campaign}
 	if p.Message != "" {
 		q.Message = message
 	}
@@ -119,7 +120,7 @@ func with(p state.Pattern, campaign, message, key string) state.Pattern {
 }
 
 // recorded reports whether the state has a send p selects.
-func recorded(st *state.State, p state.Pattern) bool {
+func recorded(st *state.State, p addrs.Pattern) bool {
 	for range st.Sends(p) {
 		return true
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -19,7 +20,7 @@ var ErrNotConfigured = errors.New("not in the configuration")
 // reports whether this rendering has that digest: when it does, it is what
 // the customer was sent; when not, the configuration or its CSV changed
 // since. The error is ErrNotConfigured when cfg cannot render s at all.
-func SentContent(cfg *config.Config, st *state.State, moved []Move, s state.Send) (content json.RawMessage, same bool, err error) {
+func SentContent(cfg *config.Config, st *state.State, s state.Send) (content json.RawMessage, same bool, err error) {
 	var camp *config.Campaign
 	for _, c := range cfg.Campaigns {
 		if c.Name == s.Addr.Campaign {
@@ -50,7 +51,7 @@ func SentContent(cfg *config.Config, st *state.State, moved []Move, s state.Send
 	}
 	var reply *config.Reply
 	if msg.After != nil {
-		if prev, ok := Recorded(st, moved, state.Addr{Campaign: camp.Name, Message: msg.After.Name, Key: rcpt.Key}); ok && prev.Reply != nil {
+		if prev, ok := Recorded(cfg, st, addrs.Addr{Campaign: camp.Name, Message: msg.After.Name, Key: rcpt.Key}); ok && prev.Reply != nil {
 			reply = &config.Reply{ID: prev.Reply.ID, Title: prev.Reply.Title, Text: prev.Reply.Text, At: prev.Reply.At}
 		}
 	}

@@ -10,5 +10,10 @@
 // apply sends what it maps, and plan shows its JSON, so plan shows what
 // Briq receives. That mapping is why plan imports briq's request types.
 //
-// This package must not send anything, write the state or read flags.
+// It also owns what a moved block means for a recorded send: Build reads
+// the configuration's moved blocks and counts a send recorded under from as
+// one of to (Recorded), while apply makes the move in the state.
+//
+// This package must not send anything, write the state, read flags, or
+// import apply, refresh or command.
 package plan

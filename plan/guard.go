@@ -7,8 +7,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
-	"github.com/ujumbe/ujumbe/state"
 )
 
 // GuardOptions are the operator's explicit permissions for plans the
@@ -134,7 +134,7 @@ func resendDiag(cfg *config.Config, p *Plan, allowed bool) *hcl.Diagnostic {
 // the send to at to, or "" when none can: the keys differ, or from is
 // still in the configuration. A whole campaign moves when only its name
 // changed.
-func movedBlock(cfg *config.Config, from, to state.Addr) string {
+func movedBlock(cfg *config.Config, from, to addrs.Addr) string {
 	if from.Key != to.Key {
 		return ""
 	}
@@ -144,12 +144,12 @@ func movedBlock(cfg *config.Config, from, to state.Addr) string {
 			fromCampaign = c
 		}
 	}
-	var f, t state.Pattern
+	var f, t addrs.Pattern
 	switch {
 	case fromCampaign == nil && from.Message == to.Message:
-		f, t = state.Pattern{Campaign: from.Campaign}, state.Pattern{Campaign: to.Campaign}
+		f, t = addrs.Pattern{Campaign: from.Campaign}, addrs.Pattern{Campaign: to.Campaign}
 	case fromCampaign == nil || !slices.ContainsFunc(fromCampaign.Messages, func(m *config.Message) bool { return m.Name == from.Message }):
-		f, t = state.Pattern{Campaign: from.Campaign, Message: from.Message}, state.Pattern{Campaign: to.Campaign, Message: to.Message}
+		f, t = addrs.Pattern{Campaign: from.Campaign, Message: from.Message}, addrs.Pattern{Campaign: to.Campaign, Message: to.Message}
 	default:
 		return ""
 	}

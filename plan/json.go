@@ -80,7 +80,7 @@ func (p *Plan) Document(withSends bool) *Document {
 	for i := range p.Items {
 		it := &p.Items[i]
 		d.Summary[it.Class.Name()]++
-		addr := messageAddr(it.Addr)
+		addr := it.Addr.MessagePattern().String()
 		mi, ok := index[addr]
 		if !ok {
 			mi = len(d.Messages)
@@ -150,7 +150,7 @@ func (p *Plan) samples(msgAddr string) []SendDoc {
 	seen := map[Class]bool{Done: true}
 	for i := range p.Items {
 		it := &p.Items[i]
-		if messageAddr(it.Addr) != msgAddr {
+		if it.Addr.MessagePattern().String() != msgAddr {
 			continue
 		}
 		switch {
@@ -201,11 +201,6 @@ func content(it *Item) json.RawMessage {
 		}
 	}
 	return RequestContent(p)
-}
-
-// messageAddr is the address of the message of the send at a.
-func messageAddr(a state.Addr) string {
-	return "campaign." + a.Campaign + ".message." + a.Message
 }
 
 // localTime writes t in the time zone of it's campaign, its send window's

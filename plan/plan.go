@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -26,7 +27,7 @@ const DefaultMaxAttempts = 5
 
 // Item is one send — (campaign, message, recipient key) — and its class.
 type Item struct {
-	Addr  state.Addr
+	Addr  addrs.Addr
 	Class Class
 	// Reason says, for people, why the send has its class.
 	Reason string
@@ -35,8 +36,11 @@ type Item struct {
 	Due time.Time
 	// Phone is the recipient's number, E.164 digits.
 	Phone string
-	// Digest is the content digest of what would be sent (Send, Retry) or
-	// of what the configuration wants now (Done, Drift); zero otherwise.
+	// Digest is the content digest of what the configuration renders for
+	// the send: what would be sent (Send, Retry, and a Scheduled send with a
+	// Due, rendered as it is now), or what it wants now (Done, Drift; zero
+	// for Done in a NoDrift plan or when the content no longer renders).
+	// It is zero for the other classes.
 	Digest state.Digest
 	// Replace marks the operator's explicit resend (-replace) of a send the
 	// state already has.
@@ -97,19 +101,16 @@ type Plan struct {
 // moved block, or the same message under two names.
 type Resend struct {
 	Item int
-	Of   state.Addr
+	Of   addrs.Addr
 }
 
 // Options narrow or widen a plan.
 type Options struct {
-	Targets  []state.Pattern // only sends matching one of these (all when empty)
-	Excludes []state.Pattern // minus sends matching one of these
-	Replace  []state.Pattern // resend these even though the state has them
+	Targets  []addrs.Pattern // only sends matching one of these (all when empty)
+	Excludes []addrs.Pattern // minus sends matching one of these
+	Replace  []addrs.Pattern // resend these even though the state has them
 	// MaxAttempts bounds retries; DefaultMaxAttempts when zero.
 	MaxAttempts int
-	// Moved are the configuration's moved blocks: sends the state records
-	// under From count as sends of To.
-	Moved []Move
 	// NoDrift classifies every accepted send as Done, without rendering
 	// its content again to tell Drift: for reports, which count accepted
 	// sends alike (at a million sends it halves the time).
@@ -121,12 +122,9 @@ type Options struct {
 	Payloads bool
 }
 
-// Move is a moved block: From and To name campaigns, or messages, alike.
-type Move struct{ From, To state.Pattern }
-
-// from returns the address a send at a had before the move, if the move
+// movedFrom returns the address a send at a had before the move m, if m
 // covers a.
-func (m Move) from(a state.Addr) (state.Addr, bool) {
+func movedFrom(m *config.Moved, a addrs.Addr) (addrs.Addr, bool) {
 	if !m.To.Match(a) {
 		return a, false
 	}
@@ -229,7 +227,7 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 // few, and fed the state's accepted sends once.
 type resendIndex struct {
 	items  []Item
-	wanted func(state.Addr) bool
+	wanted func(addrs.Addr) bool
 	first  map[resendContent]int // the first item sending it
 	more   map[int][]int         // further items sending the same, rare
 	seen   []uint64              // bit i: items[i] is in found
@@ -244,7 +242,7 @@ type resendContent struct {
 // newResendIndex indexes the sends of items about to go out; it is nil
 // when there are none. wanted says whether the configuration has a send
 // at an address.
-func newResendIndex(items []Item, wanted func(state.Addr) bool) *resendIndex {
+func newResendIndex(items []Item, wanted func(addrs.Addr) bool) *resendIndex {
 	n := 0
 	for i := range items {
 		if it := &items[i]; it.Class.Sends() && !it.Replace {
@@ -281,7 +279,7 @@ func newResendIndex(items []Item, wanted func(state.Addr) bool) *resendIndex {
 // content another configured campaign also sent belongs to a journey
 // whose first contact went out, resend or not, and is not asked about
 // again at every run.
-func (x *resendIndex) accepted(phone string, d state.Digest, a state.Addr) {
+func (x *resendIndex) accepted(phone string, d state.Digest, a addrs.Addr) {
 	j, ok := x.first[resendContent{phone, d}]
 	if !ok {
 		return
@@ -303,7 +301,7 @@ func (x *resendIndex) accepted(phone string, d state.Digest, a state.Addr) {
 
 // walk feeds the index every accepted send of st, in address order.
 func (x *resendIndex) walk(st *state.State) {
-	for s := range st.Sends(state.Pattern{}) {
+	for s := range st.Sends(addrs.Pattern{}) {
 		if s.Outcome == state.OutcomeAccepted {
 			x.accepted(s.Phone, s.Digest, s.Addr)
 		}
@@ -394,18 +392,19 @@ type builder struct {
 
 // get returns the send the state records at a, or under the address a
 // moved block says it had before.
-func (b *builder) get(a state.Addr) (state.Send, bool) {
-	return Recorded(b.st, b.opts.Moved, a)
+func (b *builder) get(a addrs.Addr) (state.Send, bool) {
+	return Recorded(b.cfg, b.st, a)
 }
 
 // Recorded returns the send st records at a, or under the address one of
-// moved says it had before: the send Build classified an Item at a by.
-func Recorded(st *state.State, moved []Move, a state.Addr) (state.Send, bool) {
+// cfg's moved blocks says it had before: the send Build classified an Item
+// at a by.
+func Recorded(cfg *config.Config, st *state.State, a addrs.Addr) (state.Send, bool) {
 	if s, ok := st.Get(a); ok {
 		return s, true
 	}
-	for _, m := range moved {
-		if from, ok := m.from(a); ok {
+	for _, m := range cfg.Moved {
+		if from, ok := movedFrom(m, a); ok {
 			if s, ok := st.Get(from); ok {
 				return s, true
 			}
@@ -414,14 +413,14 @@ func Recorded(st *state.State, moved []Move, a state.Addr) (state.Send, bool) {
 	return state.Send{}, false
 }
 
-func (b *builder) selected(a state.Addr) bool {
+func (b *builder) selected(a addrs.Addr) bool {
 	if len(b.opts.Targets) > 0 && !matchAny(b.opts.Targets, a) {
 		return false
 	}
 	return !matchAny(b.opts.Excludes, a)
 }
 
-func matchAny(ps []state.Pattern, a state.Addr) bool {
+func matchAny(ps []addrs.Pattern, a addrs.Addr) bool {
 	for _, p := range ps {
 		if p.Match(a) {
 			return true
@@ -524,7 +523,7 @@ func (m *stampMemo) get(prefix string, t time.Time) string {
 // classify gives the send (c, m, r) its class. parentClass is the class of
 // the same recipient's send of m.After (zero for a first contact).
 func (b *worker) classify(c *config.Campaign, m *config.Message, r *config.Recipient, parentClass Class) (Item, hcl.Diagnostics) {
-	addr := state.Addr{Campaign: c.Name, Message: m.Name, Key: r.Key}
+	addr := addrs.Addr{Campaign: c.Name, Message: m.Name, Key: r.Key}
 	it := Item{Addr: addr, Phone: r.Phone, Message: m, Recipient: r}
 	s, recorded := b.get(addr)
 	if recorded {
@@ -583,7 +582,7 @@ func (b *worker) done(it Item, s state.Send) (Item, hcl.Diagnostics) {
 	}
 	var reply *config.Reply
 	if it.Message.After != nil {
-		reply = b.reply(state.Addr{Campaign: it.Addr.Campaign, Message: it.Message.After.Name, Key: it.Addr.Key})
+		reply = b.reply(addrs.Addr{Campaign: it.Addr.Campaign, Message: it.Message.After.Name, Key: it.Addr.Key})
 	}
 	it.Reply = reply
 	// Most accepted sends have the content the configuration renders now:
@@ -617,7 +616,7 @@ func (b *worker) due(c *config.Campaign, m *config.Message, r *config.Recipient,
 	windowEnd := time.Time{} // zero: no 24h window applies
 	var reply *config.Reply
 	if m.After != nil {
-		parentAddr := state.Addr{Campaign: c.Name, Message: m.After.Name, Key: r.Key}
+		parentAddr := addrs.Addr{Campaign: c.Name, Message: m.After.Name, Key: r.Key}
 		ps, ok := b.get(parentAddr)
 		if !ok || ps.Outcome != state.OutcomeAccepted {
 			switch parentClass {
@@ -704,7 +703,7 @@ func (b *worker) due(c *config.Campaign, m *config.Message, r *config.Recipient,
 }
 
 // reply returns the recorded answer to the send at a, or nil.
-func (b *builder) reply(a state.Addr) *config.Reply {
+func (b *builder) reply(a addrs.Addr) *config.Reply {
 	s, _ := b.get(a)
 	return replyOf(s)
 }
@@ -721,7 +720,7 @@ func replyOf(s state.Send) *config.Reply {
 // conversation_id of the nearest accepted ancestor that has one.
 func (b *builder) conversation(c *config.Campaign, m *config.Message, key string) string {
 	for a := m.After; a != nil; a = a.After {
-		if s, ok := b.get(state.Addr{Campaign: c.Name, Message: a.Name, Key: key}); ok && s.ConversationID != "" {
+		if s, ok := b.get(addrs.Addr{Campaign: c.Name, Message: a.Name, Key: key}); ok && s.ConversationID != "" {
 			return s.ConversationID
 		}
 	}
@@ -730,7 +729,7 @@ func (b *builder) conversation(c *config.Campaign, m *config.Message, key string
 
 // wanted reports whether the configuration has a send at a: its campaign,
 // message and recipient key. The key sets are built once, on first use.
-func (b *builder) wanted(a state.Addr) bool {
+func (b *builder) wanted(a addrs.Addr) bool {
 	for _, c := range b.cfg.Campaigns {
 		if c.Name != a.Campaign || c.Recipients == nil {
 			continue
@@ -764,7 +763,7 @@ func (b *builder) orphans(resends *resendIndex) ([]Item, bool) {
 	// address order (a sort of every key) can be skipped. Moved blocks can
 	// make one recorded send count for two addresses, so with them the walk
 	// always runs.
-	if len(b.opts.Moved) == 0 && b.recorded.Load() == int64(b.st.Len()) {
+	if len(b.cfg.Moved) == 0 && b.recorded.Load() == int64(b.st.Len()) {
 		return nil, false
 	}
 	type msgKey struct{ campaign, message string }
@@ -776,7 +775,7 @@ func (b *builder) orphans(resends *resendIndex) ([]Item, bool) {
 	}
 	keys := map[*config.RecipientSet]map[string]bool{}
 	var out []Item
-	for s := range b.st.Sends(state.Pattern{}) {
+	for s := range b.st.Sends(addrs.Pattern{}) {
 		if resends != nil && s.Outcome == state.OutcomeAccepted {
 			resends.accepted(s.Phone, s.Digest, s.Addr)
 		}
@@ -814,8 +813,8 @@ func ContentDigest(p *config.Payload) state.Digest {
 
 // movedTo returns the address a moved block gives the send recorded at a,
 // or a itself.
-func (b *builder) movedTo(a state.Addr) state.Addr {
-	for _, m := range b.opts.Moved {
+func (b *builder) movedTo(a addrs.Addr) addrs.Addr {
+	for _, m := range b.cfg.Moved {
 		if m.From.Match(a) {
 			a.Campaign = m.To.Campaign
 			if m.To.Message != "" {

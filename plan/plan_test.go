@@ -3,6 +3,7 @@ package plan
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"flag"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/internal/goldenfile"
 	"github.com/ujumbe/ujumbe/state"
@@ -56,7 +58,7 @@ func scenario(t *testing.T) (*config.Config, *state.State) {
 	}
 	send := func(message, key string, at time.Time, outcome state.Outcome, code string, d state.Digest) {
 		t.Helper()
-		a := state.Addr{Campaign: "promo", Message: message, Key: key}
+		a := addrs.Addr{Campaign: "promo", Message: message, Key: key}
 		if d == (state.Digest{}) {
 			p, diags := msg[message].Render(rec[key], nil)
 			if diags.HasErrors() {
@@ -78,18 +80,25 @@ func scenario(t *testing.T) (*config.Config, *state.State) {
 		}
 		must(store.RecordResult(r))
 	}
-	send("offer", "p1", t0, state.OutcomeAccepted, "", state.Digest{})                          // = offer; + ask
-	send("offer", "p2", t0, state.OutcomeAccepted, "", state.DigestOf([]byte("older content"))) // ~ offer
-	send("offer", "p3", t0, state.OutcomeUnknown, "", state.Digest{})                           // ? offer; ask waits
-	send("offer", "p4", t0, state.OutcomeRetry, "HTTP_503", state.Digest{})                     // ! offer
-	send("offer", "p5", t0, state.OutcomeFailed, "VALIDATION_ERROR", state.Digest{})            // x offer and everything after
-	send("offer", "p7", t0, state.OutcomeAccepted, "", state.Digest{})                          // p7 answered yes
-	send("ask", "p7", t0.Add(10*time.Minute), state.OutcomeAccepted, "", state.Digest{})        //
-	send("offer", "p8", t0, state.OutcomeAccepted, "", state.Digest{})                          // p8 has not answered
-	send("ask", "p8", t0.Add(10*time.Minute), state.OutcomeAccepted, "", state.Digest{})        //
-	send("offer", "gone", t0, state.OutcomeAccepted, "", state.DigestOf([]byte("removed row"))) // - orphan
+	// Digests of other content than the configuration renders, as sends
+	// made before it changed recorded them.
+	digest := func(content string) state.Digest {
+		sum := sha256.Sum256([]byte(content))
+		return state.Digest(sum[:len(state.Digest{})])
+	}
+	older, removed := digest("older content"), digest("removed row")
+	send("offer", "p1", t0, state.OutcomeAccepted, "", state.Digest{})                   // = offer; + ask
+	send("offer", "p2", t0, state.OutcomeAccepted, "", older)                            // ~ offer
+	send("offer", "p3", t0, state.OutcomeUnknown, "", state.Digest{})                    // ? offer; ask waits
+	send("offer", "p4", t0, state.OutcomeRetry, "HTTP_503", state.Digest{})              // ! offer
+	send("offer", "p5", t0, state.OutcomeFailed, "VALIDATION_ERROR", state.Digest{})     // x offer and everything after
+	send("offer", "p7", t0, state.OutcomeAccepted, "", state.Digest{})                   // p7 answered yes
+	send("ask", "p7", t0.Add(10*time.Minute), state.OutcomeAccepted, "", state.Digest{}) //
+	send("offer", "p8", t0, state.OutcomeAccepted, "", state.Digest{})                   // p8 has not answered
+	send("ask", "p8", t0.Add(10*time.Minute), state.OutcomeAccepted, "", state.Digest{}) //
+	send("offer", "gone", t0, state.OutcomeAccepted, "", removed)                        // - orphan
 	must(store.Refresh(state.Update{
-		Addr:  state.Addr{Campaign: "promo", Message: "ask", Key: "p7"},
+		Addr:  addrs.Addr{Campaign: "promo", Message: "ask", Key: "p7"},
 		Reply: &state.Reply{ID: "yes", Title: "Yes", At: t0.Add(15 * time.Minute), MessageID: "in-p7"},
 		At:    t0.Add(16 * time.Minute),
 	}))
@@ -179,10 +188,10 @@ func TestBuildTimeRules(t *testing.T) {
 
 func TestBuildTargetsAndReplace(t *testing.T) {
 	cfg, st := scenario(t)
-	target, _ := state.ParseAddr(`campaign.promo.message.offer`)
-	exclude, _ := state.ParseAddr(`campaign.promo.message.offer["p6"]`)
-	replace, _ := state.ParseAddr(`campaign.promo.message.offer["p1"]`)
-	p, diags := Build(cfg, st, now, Options{Targets: []state.Pattern{target}, Excludes: []state.Pattern{exclude}, Replace: []state.Pattern{replace}})
+	target, _ := addrs.ParsePattern(`campaign.promo.message.offer`)
+	exclude, _ := addrs.ParsePattern(`campaign.promo.message.offer["p6"]`)
+	replace, _ := addrs.ParsePattern(`campaign.promo.message.offer["p1"]`)
+	p, diags := Build(cfg, st, now, Options{Targets: []addrs.Pattern{target}, Excludes: []addrs.Pattern{exclude}, Replace: []addrs.Pattern{replace}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -263,9 +272,8 @@ func TestBuildSafeChanges(t *testing.T) {
 	renamed.Name = "renamed"
 	movedCfg := *cfg
 	movedCfg.Campaigns = []*config.Campaign{&renamed}
-	from, _ := state.ParseAddr("campaign.promo")
-	to, _ := state.ParseAddr("campaign.renamed")
-	p, diags := Build(&movedCfg, st, now, Options{Moved: []Move{{From: from, To: to}}})
+	movedCfg.Moved = []*config.Moved{{From: addrs.Pattern{Campaign: "promo"}, To: addrs.Pattern{Campaign: "renamed"}}}
+	p, diags := Build(&movedCfg, st, now, Options{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -273,7 +281,9 @@ func TestBuildSafeChanges(t *testing.T) {
 	if counts[Done] != 5 || counts[Orphan] != 5 {
 		t.Errorf("after a move: %v, want the 5 done sends kept and only gone/suppressed orphans", counts)
 	}
-	without, _ := Build(&movedCfg, st, now, Options{})
+	unmoved := movedCfg
+	unmoved.Moved = nil
+	without, _ := Build(&unmoved, st, now, Options{})
 	if n := without.Count()[Done]; n != 0 {
 		t.Errorf("without the moved block %d sends are done, want 0", n)
 	}
@@ -383,8 +393,8 @@ func TestResends(t *testing.T) {
 	}
 
 	// -replace is the operator's explicit resend, not an accidental one.
-	all, _ := state.ParseAddr("campaign.renamed")
-	p, _ = Build(&rcfg, st, now, Options{Replace: []state.Pattern{all}})
+	all, _ := addrs.ParsePattern("campaign.renamed")
+	p, _ = Build(&rcfg, st, now, Options{Replace: []addrs.Pattern{all}})
 	if len(p.Resends) != 3 {
 		t.Errorf("with -replace of sends the state does not have: %d resends, want 3", len(p.Resends))
 	}
@@ -397,9 +407,9 @@ func TestResends(t *testing.T) {
 
 func TestMovedBlock(t *testing.T) {
 	cfg, _ := scenario(t) // campaign promo, messages offer, ask, code, nudge
-	addr := func(c, m, k string) state.Addr { return state.Addr{Campaign: c, Message: m, Key: k} }
+	addr := func(c, m, k string) addrs.Addr { return addrs.Addr{Campaign: c, Message: m, Key: k} }
 	for _, tc := range []struct {
-		from, to state.Addr
+		from, to addrs.Addr
 		want     string
 	}{
 		{addr("old", "offer", "p1"), addr("promo", "offer", "p1"), "moved {\n  from = campaign.old\n  to   = campaign.promo\n}\n"},
@@ -495,7 +505,7 @@ func TestResendsSecondCampaign(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatal(diags)
 		}
-		a := state.Addr{Campaign: "promo", Message: offer.Name, Key: r.Key}
+		a := addrs.Addr{Campaign: "promo", Message: offer.Name, Key: r.Key}
 		phone := r.Phone
 		if r.Key == "p1" {
 			phone = "255700000001" // p1's number has changed since: that phone has not had it
@@ -514,8 +524,8 @@ func TestResendsSecondCampaign(t *testing.T) {
 	want := []string{
 		`campaign.again.message.offer["p2"] as campaign.promo.message.offer["p2"]`,
 	}
-	target, _ := state.ParseAddr("campaign.again")
-	for name, opts := range map[string]Options{"whole plan": {}, "targeted": {Targets: []state.Pattern{target}}} {
+	target, _ := addrs.ParsePattern("campaign.again")
+	for name, opts := range map[string]Options{"whole plan": {}, "targeted": {Targets: []addrs.Pattern{target}}} {
 		p, diags := Build(&two, store.State(), now, opts)
 		if diags.HasErrors() {
 			t.Fatal(diags)

@@ -3,6 +3,7 @@ package plan
 import (
 	"time"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -49,7 +50,7 @@ func (b *builder) windowEnd(c *config.Campaign, m *config.Message, key string) t
 	var opened, replied time.Time
 	var seen state.Window
 	for a := m.After; a != nil; a = a.After {
-		s, ok := b.get(state.Addr{Campaign: c.Name, Message: a.Name, Key: key})
+		s, ok := b.get(addrs.Addr{Campaign: c.Name, Message: a.Name, Key: key})
 		if !ok || s.Outcome != state.OutcomeAccepted {
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/briq"
 	"github.com/ujumbe/ujumbe/sandbox"
 	"github.com/ujumbe/ujumbe/state"
@@ -89,7 +90,7 @@ func TestUnknownWithAFailedRecord(t *testing.T) {
 	if sum.Failed != 1 || sum.Absent != 1 {
 		t.Errorf("after the settle time: %+v, want one failed, one absent", sum)
 	}
-	for a, id := range map[state.Addr]string{failed.Addr: failed.MessageID, ghost: ghostID} {
+	for a, id := range map[addrs.Addr]string{failed.Addr: failed.MessageID, ghost: ghostID} {
 		if s := f.get(a); s.Outcome != state.OutcomeRetry || s.MessageID != id {
 			t.Errorf("%s: %s %q, want a retry keeping %q", a, s.Outcome, s.MessageID, id)
 		}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/briq"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -78,7 +79,7 @@ func (r *run) collect() *followSet {
 	fs := &followSet{byID: map[string]*followed{}, byConv: map[string][]*followed{},
 		convPhone: map[string]string{}, optOuts: map[string]state.OptOut{}}
 	cutoff := r.now.Add(-r.opts.LookBack)
-	for s := range r.store.State().Sends(state.Pattern{}) {
+	for s := range r.store.State().Sends(addrs.Pattern{}) {
 		if s.Outcome != state.OutcomeAccepted || s.MessageID == "" || s.IntentAt.Before(cutoff) {
 			continue
 		}

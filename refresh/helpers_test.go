@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/briq"
 	"github.com/ujumbe/ujumbe/refresh"
 	"github.com/ujumbe/ujumbe/sandbox"
@@ -113,15 +114,15 @@ func (f *fixture) refresh(client refresh.Client, opts refresh.Options) refresh.S
 
 func phoneOf(i int) string { return fmt.Sprintf("25571%07d", i) }
 
-func addr(message string, i int) state.Addr {
-	return state.Addr{Campaign: "launch", Message: message, Key: fmt.Sprintf("k%05d", i)}
+func addr(message string, i int) addrs.Addr {
+	return addrs.Addr{Campaign: "launch", Message: message, Key: fmt.Sprintf("k%05d", i)}
 }
 
 // send makes one send as apply does: intent, request, result. conv empty
 // sends the template to phone; otherwise the interactive follow-up into
 // conv. It returns the provider's answer and error. It may run on any
 // goroutine: a failure to record fails the test and returns a nil result.
-func (f *fixture) send(a state.Addr, phone, conv string) (*briq.SendResult, error) {
+func (f *fixture) send(a addrs.Addr, phone, conv string) (*briq.SendResult, error) {
 	if err := f.store.RecordIntent(state.Intent{Addr: a, Phone: phone}); err != nil {
 		f.t.Errorf("record intent: %v", err)
 		return nil, err
@@ -148,7 +149,7 @@ func (f *fixture) send(a state.Addr, phone, conv string) (*briq.SendResult, erro
 
 // mustSend is send for a send that must be accepted; it returns nil (and
 // fails the test) otherwise.
-func (f *fixture) mustSend(a state.Addr, phone, conv string) *briq.SendResult {
+func (f *fixture) mustSend(a addrs.Addr, phone, conv string) *briq.SendResult {
 	f.t.Helper()
 	res, err := f.send(a, phone, conv)
 	if err != nil {
@@ -183,7 +184,7 @@ func (f *fixture) campaign(n int, ask bool) {
 	}
 }
 
-func (f *fixture) get(a state.Addr) state.Send {
+func (f *fixture) get(a addrs.Addr) state.Send {
 	f.t.Helper()
 	s, ok := f.store.State().Get(a)
 	if !ok {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/briq"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -111,7 +112,7 @@ type Summary struct {
 	Found, Absent, Failed int
 	// Ambiguous lists the unknown sends left unknown because more than one
 	// message at the provider could be theirs, in address order.
-	Ambiguous []state.Addr
+	Ambiguous []addrs.Addr
 	// TooRecent is the number of unknown sends with no message at the
 	// provider, or a failed or missing one, but an intent younger than
 	// Options.Settle; left unknown.
@@ -282,7 +283,7 @@ func normalizePhone(p string) string {
 	return strings.TrimPrefix(strings.TrimSpace(p), "+")
 }
 
-func compareAddr(a, b state.Addr) int {
+func compareAddr(a, b addrs.Addr) int {
 	return strings.Compare(a.String(), b.String())
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/briq"
 	"github.com/ujumbe/ujumbe/refresh"
 	"github.com/ujumbe/ujumbe/sandbox"
@@ -34,7 +35,7 @@ func progressOf(s state.Send) progress {
 
 // expectedReply asks the sandbox, through the per-message endpoint, for the
 // answer paired with the send at a.
-func (f *fixture) expectedReply(a state.Addr) *state.Reply {
+func (f *fixture) expectedReply(a addrs.Addr) *state.Reply {
 	f.t.Helper()
 	d, err := f.client.GetMessage(context.Background(), f.get(a).MessageID)
 	if err != nil {
@@ -182,7 +183,7 @@ func TestRequestBound(t *testing.T) {
 		t.Errorf("summary %+v: want %d statuses, no lookups", sum, n)
 	}
 	stops := 0
-	for s := range f.store.State().Sends(state.Pattern{}) {
+	for s := range f.store.State().Sends(addrs.Pattern{}) {
 		if s.ProviderStatus != state.StatusRead {
 			t.Fatalf("%s is %s, want read", s.Addr, s.ProviderStatus)
 		}
@@ -256,7 +257,7 @@ func TestUnknownFound(t *testing.T) {
 func TestUnknownResolution(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
-	intent := func(a state.Addr, phone string, age time.Duration) {
+	intent := func(a addrs.Addr, phone string, age time.Duration) {
 		t.Helper()
 		if err := f.store.RecordIntent(state.Intent{Addr: a, Phone: phone, At: f.srv.Now().Add(-age)}); err != nil {
 			t.Fatal(err)
@@ -287,7 +288,7 @@ func TestUnknownResolution(t *testing.T) {
 		t.Fatal("the dropped send succeeded")
 	}
 	f.srv.SetFaults(sandbox.Faults{})
-	intent(state.Addr{Campaign: "other", Message: "offer", Key: "k00004"}, phoneOf(4), 9*time.Minute)
+	intent(addrs.Addr{Campaign: "other", Message: "offer", Key: "k00004"}, phoneOf(4), 9*time.Minute)
 	// 5: the only message failed at the provider: it reached nobody, so
 	// the send is due again, with the failed message's id kept.
 	intent(addr("offer", 5), phoneOf(5), 10*time.Minute)
@@ -301,11 +302,11 @@ func TestUnknownResolution(t *testing.T) {
 
 	sum := f.refresh(nil, f.opts())
 	want := refresh.Summary{Absent: 2, Failed: 1, TooRecent: 1,
-		Ambiguous: []state.Addr{addr("offer", 3), addr("offer", 4), {Campaign: "other", Message: "offer", Key: "k00004"}}}
+		Ambiguous: []addrs.Addr{addr("offer", 3), addr("offer", 4), {Campaign: "other", Message: "offer", Key: "k00004"}}}
 	if diff := cmp.Diff(want, sum, cmpSummaryCounts); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)
 	}
-	for a, want := range map[state.Addr]state.Outcome{
+	for a, want := range map[addrs.Addr]state.Outcome{
 		addr("offer", 0): state.OutcomeRetry, addr("offer", 1): state.OutcomeUnknown,
 		addr("ask", 2): state.OutcomeRetry, addr("offer", 3): state.OutcomeUnknown,
 		addr("offer", 4): state.OutcomeUnknown, addr("offer", 5): state.OutcomeRetry,
@@ -637,7 +638,7 @@ func TestLookBack(t *testing.T) {
 	if sum := f.refresh(nil, opts); sum.Statuses != 2 {
 		t.Errorf("with the default look-back: %+v", sum)
 	}
-	if got := slices.Collect(f.store.State().Sends(state.Pattern{})); got[0].ProviderStatus != state.StatusRead {
+	if got := slices.Collect(f.store.State().Sends(addrs.Pattern{})); got[0].ProviderStatus != state.StatusRead {
 		t.Errorf("status %s, want read", got[0].ProviderStatus)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/briq"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -30,7 +31,7 @@ var errIncomplete = errors.New("incomplete evidence")
 func (r *run) resolveUnknown(ctx context.Context) error {
 	st := r.store.State()
 	byPhone := map[string][]state.Send{}
-	for s := range st.Sends(state.Pattern{}) {
+	for s := range st.Sends(addrs.Pattern{}) {
 		if s.Outcome == state.OutcomeUnknown {
 			byPhone[s.Phone] = append(byPhone[s.Phone], s)
 		}
@@ -45,7 +46,7 @@ func (r *run) resolveUnknown(ctx context.Context) error {
 	for phone := range byPhone {
 		claimed[phone] = map[string]bool{}
 	}
-	for s := range st.Sends(state.Pattern{}) {
+	for s := range st.Sends(addrs.Pattern{}) {
 		ids := claimed[s.Phone]
 		if ids == nil {
 			continue

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/internal/goldenfile"
 	"github.com/ujumbe/ujumbe/state"
@@ -45,10 +46,10 @@ func fixtureState(t *testing.T) *state.State {
 		}
 	}
 	n := 0
-	send := func(message, key, phone string, when time.Time, outcome state.Outcome, status state.ProviderStatus, code string) state.Addr {
+	send := func(message, key, phone string, when time.Time, outcome state.Outcome, status state.ProviderStatus, code string) addrs.Addr {
 		t.Helper()
 		n++
-		a := state.Addr{Campaign: "black_friday", Message: message, Key: key}
+		a := addrs.Addr{Campaign: "black_friday", Message: message, Key: key}
 		must(st.RecordIntent(state.Intent{Addr: a, Phone: phone, At: when}))
 		if outcome == state.OutcomeUnknown {
 			return a
@@ -65,7 +66,7 @@ func fixtureState(t *testing.T) *state.State {
 		}
 		return a
 	}
-	reply := func(a state.Addr, r state.Reply) {
+	reply := func(a addrs.Addr, r state.Reply) {
 		t.Helper()
 		must(st.Refresh(state.Update{Addr: a, Reply: &r, At: r.At}))
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/state"
@@ -155,8 +156,6 @@ type Options struct {
 	// plan: the wall clock, or a rehearsal's simulated one.
 	Now       time.Time
 	Rehearsal bool
-	// Moved are the configuration's moved blocks.
-	Moved []plan.Move
 	// StatePath names the state, for the report's record.
 	StatePath string
 }
@@ -166,7 +165,7 @@ type Options struct {
 // cannot be rendered for a recipient); the report is complete all the same,
 // counting such sends as scheduled.
 func Build(cfg *config.Config, st *state.State, opts Options) (*Report, hcl.Diagnostics) {
-	p, diags := plan.Build(cfg, st, opts.Now, plan.Options{Moved: opts.Moved, NoDrift: true})
+	p, diags := plan.Build(cfg, st, opts.Now, plan.Options{NoDrift: true})
 	r := &Report{
 		FormatVersion: FormatVersion,
 		GeneratedAt:   opts.Now,
@@ -175,7 +174,7 @@ func Build(cfg *config.Config, st *state.State, opts Options) (*Report, hcl.Diag
 		Configuration: configInfo(cfg),
 		OptOuts:       len(st.OptOuts()),
 	}
-	b := &builder{r: r, cfg: cfg, st: st, moved: opts.Moved, campaigns: map[string]*Campaign{}, messages: map[[2]string]*Message{}}
+	b := &builder{r: r, cfg: cfg, st: st, campaigns: map[string]*Campaign{}, messages: map[[2]string]*Message{}}
 	for _, c := range cfg.Campaigns {
 		camp := b.campaign(c.Name)
 		camp.InConfiguration = true
@@ -205,7 +204,6 @@ type builder struct {
 	r         *Report
 	cfg       *config.Config
 	st        *state.State
-	moved     []plan.Move
 	campaigns map[string]*Campaign
 	messages  map[[2]string]*Message
 }
@@ -226,7 +224,7 @@ func (b *builder) message(c, name string) *Message {
 	k := [2]string{c, name}
 	m := b.messages[k]
 	if m == nil {
-		m = &Message{Address: "campaign." + c + ".message." + name, Name: name,
+		m = &Message{Address: addrs.Pattern{Campaign: c, Message: name}.String(), Name: name,
 			answers: map[string]*Answer{}, failures: map[string]int{}, supp: map[string]int{}}
 		b.messages[k] = m
 		camp := b.campaign(c)
@@ -253,7 +251,7 @@ func describe(cfg *config.Config, msg *Message, m *config.Message) {
 func (b *builder) count(it *plan.Item) {
 	msg := b.message(it.Addr.Campaign, it.Addr.Message)
 	msg.Recipients++
-	s, recorded := plan.Recorded(b.st, b.moved, it.Addr)
+	s, recorded := plan.Recorded(b.cfg, b.st, it.Addr)
 	if !recorded {
 		switch it.Class {
 		case plan.Expired:

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 )
 
@@ -145,7 +146,7 @@ func writeDOT(b *strings.Builder, js []Journey) {
 	b.WriteString("  edge [fontname=\"Helvetica\", fontsize=10];\n")
 	for _, j := range js {
 		fmt.Fprintf(b, "\n  subgraph %s {\n", dotQuote("cluster_"+j.Campaign))
-		fmt.Fprintf(b, "    label=%s;\n", dotQuote("campaign."+j.Campaign))
+		fmt.Fprintf(b, "    label=%s;\n", dotQuote(addrs.Pattern{Campaign: j.Campaign}.String()))
 		writeSteps(b, j, func(step string) string { return dotQuote(j.Campaign + "." + step) }, dotSyntax)
 		b.WriteString("  }\n")
 	}
@@ -190,7 +191,7 @@ func writeMermaid(b *strings.Builder, js []Journey) {
 		id := func(step string) string { return ids.get(j.Campaign, ci, step) }
 		// The edges go inside the subgraph too: Mermaid lays a subgraph
 		// out in its own direction only when no edge of it is outside.
-		fmt.Fprintf(b, "  subgraph %s[%s]\n    direction LR\n", ids.get("campaign_"+j.Campaign, ci, ""), mermaidLabel([]string{"campaign." + j.Campaign}))
+		fmt.Fprintf(b, "  subgraph %s[%s]\n    direction LR\n", ids.get("campaign_"+j.Campaign, ci, ""), mermaidLabel([]string{addrs.Pattern{Campaign: j.Campaign}.String()}))
 		writeSteps(b, j, id, mermaidSyntax)
 		b.WriteString("  end\n")
 		for _, s := range j.Steps {

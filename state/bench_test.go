@@ -10,15 +10,17 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ujumbe/ujumbe/addrs"
 )
 
 // benchSend is a realistic send: a uuid message and conversation id, an
 // E.164 phone number.
 func benchSend(i int) (Intent, Result) {
 	key := fmt.Sprintf("C-%07d", i)
-	a := Addr{"black_friday_2025", "ask", key}
+	a := addrs.Addr{Campaign: "black_friday_2025", Message: "ask", Key: key}
 	at := t0.Add(time.Duration(i) * time.Millisecond)
-	return Intent{Addr: a, Phone: fmt.Sprintf("+2557%08d", i), Digest: DigestOf([]byte(key)), At: at},
+	return Intent{Addr: a, Phone: fmt.Sprintf("+2557%08d", i), Digest: digestOf([]byte(key)), At: at},
 		Result{Addr: a, Outcome: OutcomeAccepted, ProviderStatus: StatusPending, At: at.Add(150 * time.Millisecond),
 			MessageID:      fmt.Sprintf("%08x-5c1e-4d2a-9b7f-%012x", i, i*7919),
 			ConversationID: fmt.Sprintf("%08x-0a0b-4c0d-8e0f-%012x", i, i*104729)}
@@ -210,7 +212,7 @@ func BenchmarkSends(b *testing.B) {
 	}
 	for b.Loop() {
 		count := 0
-		for range st.Sends(Pattern{}) {
+		for range st.Sends(addrs.Pattern{}) {
 			count++
 		}
 		if count != n {

@@ -1,5 +1,5 @@
-// Package state owns ujumbe's record of every send: the model (Addr, Send,
-// Outcome), its files on disk, durable writes and the lock. It is the part
+// Package state owns ujumbe's record of every send: the model (Send,
+// Outcome, each send under its addrs.Addr), its files on disk, durable writes and the lock. It is the part
 // that makes "never send twice, never lose a message_id" (SPEC §4) true.
 //
 // The rest of the program sees a small interface: Read loads a state without
@@ -54,7 +54,8 @@
 // fdatasync; nothing is ever written through another session. A reader
 // loads in one repeatable-read transaction, so it sees one moment.
 //
-// Package state must not: import other ujumbe packages, do network I/O
+// Package state must not: import ujumbe packages other than addrs and
+// inputfile (nor hcl or cty: the state is not the configuration), do network I/O
 // other than to its own database,
 // print anything, or store secrets (no API takes one). It does not decide
 // what to send; it refuses only transitions that would break the rules, such

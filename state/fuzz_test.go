@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/google/uuid"
+	"github.com/ujumbe/ujumbe/addrs"
+	"github.com/ujumbe/ujumbe/internal/goldenfile"
 )
 
 var update = flag.Bool("update", false, "rewrite the files under testdata")
@@ -53,8 +55,8 @@ func FuzzRecord(f *testing.F) {
 		{op: opSend, send: fullSend()},
 		{op: opIntent, replace: true, send: Send{Addr: addr("k"), Phone: "+1", IntentAt: t0}},
 		{op: opOptOut, optOut: OptOut{Phone: "+1", Text: "STOP \"now\""}},
-		{op: opMove, moves: []Move{{From: Pattern{Campaign: "a"}, To: Pattern{Campaign: "b"}}}},
-		{op: opMove, moves: []Move{{From: Pattern{Campaign: "a"}, To: Pattern{Campaign: "b"}}, {From: Pattern{Campaign: "c"}, To: Pattern{Campaign: "d"}}}},
+		{op: opMove, moves: []Move{{From: addrs.Pattern{Campaign: "a"}, To: addrs.Pattern{Campaign: "b"}}}},
+		{op: opMove, moves: []Move{{From: addrs.Pattern{Campaign: "a"}, To: addrs.Pattern{Campaign: "b"}}, {From: addrs.Pattern{Campaign: "c"}, To: addrs.Pattern{Campaign: "d"}}}},
 	} {
 		f.Add(appendRecord(nil, &r))
 	}
@@ -105,11 +107,11 @@ func writeJournalSeeds(t *testing.T, dir string) {
 	path := statePath(t)
 	s := mustOpen(t, path)
 	populate(t, s, "C", 12)
-	if _, err := s.Remove(Pattern{"black_friday", "ask", ""}); err != nil {
+	if _, err := s.Remove(addrs.Pattern{Campaign: "black_friday", Message: "ask", Key: ""}); err != nil {
 		t.Fatal(err)
 	}
 	populate(t, s, "D", 6)
-	if _, err := s.Move(Pattern{Campaign: "black_friday"}, Pattern{Campaign: "cyber_monday"}); err != nil {
+	if _, err := s.Move(addrs.Pattern{Campaign: "black_friday"}, addrs.Pattern{Campaign: "cyber_monday"}); err != nil {
 		t.Fatal(err)
 	}
 	journal := readFile(t, path+".wal")
@@ -175,14 +177,6 @@ func TestFormatGolden(t *testing.T) {
 		t.Errorf("window read back %+v, want %+v", got.Window, window)
 	}
 	for name, got := range map[string][]byte{"journal.golden": journal, "snapshot.golden": readFile(t, path)} {
-		golden := filepath.Join("testdata", name)
-		if *update {
-			if err := os.WriteFile(golden, got, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if d := cmp.Diff(string(readFile(t, golden)), string(got)); d != "" {
-			t.Errorf("%s changed (-golden +got):\n%s", golden, d)
-		}
+		goldenfile.Check(t, filepath.Join("testdata", name), got, *update)
 	}
 }

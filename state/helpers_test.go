@@ -2,6 +2,7 @@ package state
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ujumbe/ujumbe/addrs"
 )
 
 // t0 is the fixed clock of the tests.
@@ -79,7 +81,7 @@ type contents struct {
 }
 
 func contentsOf(st *State) contents {
-	return contents{st.Lineage(), st.Serial(), slices.Collect(st.Sends(Pattern{})), st.OptOuts()}
+	return contents{st.Lineage(), st.Serial(), slices.Collect(st.Sends(addrs.Pattern{})), st.OptOuts()}
 }
 
 func diffStates(t testing.TB, want, got *State) {
@@ -89,12 +91,14 @@ func diffStates(t testing.TB, want, got *State) {
 	}
 }
 
-func addr(key string) Addr { return Addr{"black_friday", "ask", key} }
+func addr(key string) addrs.Addr {
+	return addrs.Addr{Campaign: "black_friday", Message: "ask", Key: key}
+}
 
 // sendOne records an intent and, if outcome is not OutcomeUnknown, a result.
-func sendOne(t testing.TB, s *Store, a Addr, outcome Outcome) {
+func sendOne(t testing.TB, s *Store, a addrs.Addr, outcome Outcome) {
 	t.Helper()
-	if err := s.RecordIntent(Intent{Addr: a, Phone: "+255700" + a.Key, Digest: DigestOf([]byte(a.Key))}); err != nil {
+	if err := s.RecordIntent(Intent{Addr: a, Phone: "+255700" + a.Key, Digest: digestOf([]byte(a.Key))}); err != nil {
 		t.Fatal(err)
 	}
 	if outcome == OutcomeUnknown {
@@ -161,4 +165,11 @@ func copyState(t testing.TB, src, dst string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// digestOf returns a digest of content, as plan makes one: the first bytes
+// of its SHA-256.
+func digestOf(content []byte) Digest {
+	sum := sha256.Sum256(content)
+	return Digest(sum[:len(Digest{})])
 }

@@ -185,7 +185,7 @@ func readSnapshot(r io.Reader, name string, st *State) error {
 	for _, m := range h.Messages {
 		g := st.group(d.intern([]byte(m.Campaign)), d.intern([]byte(m.Message)), true)
 		if len(g.sends) > 0 || m.Sends <= 0 {
-			return corrupt(1, "bad message list: campaign.%s.message.%s", m.Campaign, m.Message)
+			return corrupt(1, "bad message list: campaign %q, message %q", m.Campaign, m.Message)
 		}
 		g.sends = make(map[string]*rec, m.Sends+m.Sends/4)
 		recs := make([]rec, m.Sends)
@@ -195,7 +195,7 @@ func readSnapshot(r io.Reader, name string, st *State) error {
 				return err
 			}
 			if a := r.send.Addr; r.op != opSend || a.Campaign != g.key.campaign || a.Message != g.key.message {
-				return corrupt(n, "expected a send of campaign.%s.message.%s", m.Campaign, m.Message)
+				return corrupt(n, "expected a send of campaign %q, message %q", m.Campaign, m.Message)
 			}
 			recs[i] = pack(&r.send, r.text)
 			if err := st.insert(r.send.Addr, &recs[i]); err != nil {

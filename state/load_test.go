@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ujumbe/ujumbe/addrs"
 )
 
 // withSnapshotAndJournal makes a state whose snapshot holds some sends and
@@ -289,7 +290,7 @@ func TestReadDuringCompaction(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Read during compaction: %v", err)
 		}
-		for snd := range st.Sends(Pattern{}) {
+		for snd := range st.Sends(addrs.Pattern{}) {
 			if snd.Outcome == OutcomeAccepted && snd.MessageID == "" {
 				t.Fatalf("%s accepted without message_id", snd.Addr)
 			}

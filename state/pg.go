@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/ujumbe/ujumbe/addrs"
 )
 
 // PG says where a state lives in PostgreSQL: one schema holds one state.
@@ -93,9 +94,9 @@ type pgJournal struct {
 	buf     []byte
 	fresh   bool // the state got its lineage in this batch
 
-	touched map[Addr]struct{}   // sends changed since the sends table's serial
-	phones  map[string]struct{} // opt-outs likewise
-	rewrite bool                // a rm or mv: every row is rewritten at close
+	touched map[addrs.Addr]struct{} // sends changed since the sends table's serial
+	phones  map[string]struct{}     // opt-outs likewise
+	rewrite bool                    // a rm or mv: every row is rewritten at close
 }
 
 // pgError wraps err from the database at pg, with the password removed from
@@ -188,7 +189,7 @@ func OpenPG(ctx context.Context, pg PG, opts Options) (*Store, []Warning, error)
 		return nil, nil, err
 	}
 	j := &pgJournal{pg: pg, schema: pgx.Identifier{pg.Schema}.Sanitize(), conn: conn,
-		holder: newLockInfo(opts.Operation, s.now()), touched: map[Addr]struct{}{}, phones: map[string]struct{}{}}
+		holder: newLockInfo(opts.Operation, s.now()), touched: map[addrs.Addr]struct{}{}, phones: map[string]struct{}{}}
 	if err := j.lock(ctx, opts.LockTimeout); err != nil {
 		conn.Close(context.Background())
 		return nil, nil, err
@@ -531,7 +532,7 @@ func (j *pgJournal) copyAll(ctx context.Context, tx pgx.Tx, st *State) error {
 			return err
 		}
 	}
-	next, stop := iter.Pull(st.Sends(Pattern{}))
+	next, stop := iter.Pull(st.Sends(addrs.Pattern{}))
 	defer stop()
 	var row [4]any
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{j.pg.Schema, "sends"}, []string{"campaign", "message", "key", "rec"},

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/internal/pgtest"
 )
 
@@ -70,10 +71,10 @@ func TestPGRoundTrip(t *testing.T) {
 	diffStates(t, s.State(), mustReadPG(t, pg))
 
 	s = mustOpenPG(t, pg)
-	if _, err := s.Remove(Pattern{Campaign: "black_friday", Message: "ask", Key: "C-1"}); err != nil {
+	if _, err := s.Remove(addrs.Pattern{Campaign: "black_friday", Message: "ask", Key: "C-1"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Move(Pattern{Campaign: "black_friday"}, Pattern{Campaign: "bf"}); err != nil {
+	if _, err := s.Move(addrs.Pattern{Campaign: "black_friday"}, addrs.Pattern{Campaign: "bf"}); err != nil {
 		t.Fatal(err)
 	}
 	mustClose(t, s)
@@ -219,9 +220,9 @@ func bigState(t testing.TB, n int) *State {
 	st := newState()
 	st.lineage = "big-state"
 	for i := range n {
-		a := Addr{"black_friday", []string{"offer", "ask"}[i%2], fmt.Sprintf("C-%07d", i)}
+		a := addrs.Addr{Campaign: "black_friday", Message: []string{"offer", "ask"}[i%2], Key: fmt.Sprintf("C-%07d", i)}
 		for _, r := range []record{
-			{op: opIntent, send: Send{Addr: a, Phone: fmt.Sprintf("+2557%08d", i), Digest: DigestOf([]byte(a.Key)), IntentAt: t0}},
+			{op: opIntent, send: Send{Addr: a, Phone: fmt.Sprintf("+2557%08d", i), Digest: digestOf([]byte(a.Key)), IntentAt: t0}},
 			{op: opResult, send: Send{Addr: a, Outcome: OutcomeAccepted, MessageID: fmt.Sprintf("wamid.%d", i), ConversationID: fmt.Sprintf("conv-%d", i), ResultAt: t0}},
 		} {
 			if _, err := st.apply(&r); err != nil {

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ujumbe/ujumbe/addrs"
 )
 
 // The tests below run this test binary again as a helper process, chosen by
@@ -73,7 +75,7 @@ func helperWriter() {
 			for {
 				key := fmt.Sprintf("%s-%06d", run, next.Add(1))
 				a := addr(key)
-				if err := s.RecordIntent(Intent{Addr: a, Phone: "+255700000000", Digest: DigestOf([]byte(key))}); err != nil {
+				if err := s.RecordIntent(Intent{Addr: a, Phone: "+255700000000", Digest: digestOf([]byte(key))}); err != nil {
 					say("ERROR", err.Error())
 					os.Exit(1)
 				}
@@ -250,7 +252,7 @@ func TestKill9(t *testing.T) {
 				t.Fatalf("kill %d: intent %s loaded as %v", run, key, snd.Outcome)
 			}
 		}
-		for snd := range st.Sends(Pattern{}) {
+		for snd := range st.Sends(addrs.Pattern{}) {
 			if snd.Outcome == OutcomeUnknown && strings.HasPrefix(snd.Addr.Key, fmt.Sprintf("r%02d-", run)) {
 				unknown++
 			}

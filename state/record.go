@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+
+	"github.com/ujumbe/ujumbe/addrs"
 )
 
 // op is the kind of a record. Snapshots hold opSend and opOptOut records;
@@ -34,11 +36,11 @@ type record struct {
 	// opSend; Phone, Digest, IntentAt for opIntent; the result fields and
 	// ResultAt for opResult; the refreshed fields and UpdatedAt for opRefresh.
 	send    Send
-	replace bool    // opIntent
-	from    Pattern // opRemove
-	moves   []Move  // opMove: all moved at once, or none
-	counts  []int   // opMove: set by apply, how many sends each move moved
-	optOut  OptOut  // opOptOut
+	replace bool          // opIntent
+	from    addrs.Pattern // opRemove
+	moves   []Move        // opMove: all moved at once, or none
+	counts  []int         // opMove: set by apply, how many sends each move moved
+	optOut  OptOut        // opOptOut
 	// text, for a decoded record, holds the send's key, phone, ids and
 	// error one after the other, as pack lays them out.
 	text string
@@ -94,7 +96,7 @@ func appendRecord(dst []byte, r *record) []byte {
 				if j > 0 {
 					dst = append(dst, ',')
 				}
-				dst = appendJSONString(dst, [2]Pattern{m.From, m.To}[i].String())
+				dst = appendJSONString(dst, [2]addrs.Pattern{m.From, m.To}[i].String())
 			}
 			dst = append(dst, ']')
 		}
@@ -408,7 +410,7 @@ func (d *decoder) finish(r *record, from, to []string, text string, at int64) er
 		if len(from) != 1 {
 			return errors.New("rm needs one address")
 		}
-		r.from, err = ParseAddr(from[0])
+		r.from, err = addrs.ParsePattern(from[0])
 	case opMove:
 		if len(from) == 0 || len(from) != len(to) {
 			return errors.New("mv needs as many from as to addresses")
@@ -416,8 +418,8 @@ func (d *decoder) finish(r *record, from, to []string, text string, at int64) er
 		r.moves = make([]Move, len(from))
 		for i := range from {
 			m := &r.moves[i]
-			if m.From, err = ParseAddr(from[i]); err == nil {
-				m.To, err = ParseAddr(to[i])
+			if m.From, err = addrs.ParsePattern(from[i]); err == nil {
+				m.To, err = addrs.ParsePattern(to[i])
 			}
 			if err != nil {
 				return err

@@ -8,11 +8,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/ujumbe/ujumbe/addrs"
 )
 
 func fullSend() Send {
 	return Send{
-		Addr: addr(`C "1" \ é`), Phone: "+255712345678", Digest: DigestOf([]byte("hello")), Attempts: 3,
+		Addr: addr(`C "1" \ é`), Phone: "+255712345678", Digest: digestOf([]byte("hello")), Attempts: 3,
 		IntentAt: t0, Outcome: OutcomeAccepted, MessageID: "2f1e0a4c-8c2e-4d5b-9a57-5e2f7a1c9b10",
 		ConversationID: "c0a80101-0000-4000-8000-000000000001", ProviderStatus: StatusDelivered,
 		ErrorCode: "E\t1", ErrorMessage: "line one\nline \"two\"\x01 \u2028 done", ResultAt: t0.Add(time.Second),
@@ -28,15 +29,15 @@ func TestRecordRoundTrip(t *testing.T) {
 	}{
 		{"send", record{op: opSend, send: fullSend()}},
 		{"minimal send", record{op: opSend, send: Send{Addr: addr("k")}}},
-		{"intent", record{op: opIntent, replace: true, send: Send{Addr: addr("k"), Phone: "+1", Digest: DigestOf(nil), IntentAt: t0}}},
+		{"intent", record{op: opIntent, replace: true, send: Send{Addr: addr("k"), Phone: "+1", Digest: digestOf(nil), IntentAt: t0}}},
 		{"result", record{op: opResult, send: Send{Addr: addr("k"), Outcome: OutcomeRetry, ErrorCode: "429", ResultAt: t0}}},
 		{"refresh", record{op: opRefresh, send: Send{Addr: addr("k"), ProviderStatus: StatusRead, Reply: &Reply{Text: "x"}, UpdatedAt: t0}}},
 		{"opt-out", record{op: opOptOut, optOut: OptOut{Phone: "+1", At: t0, Text: "STOP", MessageID: "m"}}},
-		{"rm", record{op: opRemove, from: Pattern{Campaign: "c"}}},
-		{"mv", record{op: opMove, moves: []Move{{From: Pattern{"c", "m", "k\"1"}, To: Pattern{"c", "m", "k2"}}}}},
+		{"rm", record{op: opRemove, from: addrs.Pattern{Campaign: "c"}}},
+		{"mv", record{op: opMove, moves: []Move{{From: addrs.Pattern{Campaign: "c", Message: "m", Key: "k\"1"}, To: addrs.Pattern{Campaign: "c", Message: "m", Key: "k2"}}}}},
 		{"mv several", record{op: opMove, moves: []Move{
-			{From: Pattern{Campaign: "a"}, To: Pattern{Campaign: "b"}},
-			{From: Pattern{"c", "m", ""}, To: Pattern{"c", "n", ""}},
+			{From: addrs.Pattern{Campaign: "a"}, To: addrs.Pattern{Campaign: "b"}},
+			{From: addrs.Pattern{Campaign: "c", Message: "m", Key: ""}, To: addrs.Pattern{Campaign: "c", Message: "n", Key: ""}},
 		}}},
 	}
 	for _, tt := range tests {

@@ -1,10 +1,11 @@
 package state
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"time"
+
+	"github.com/ujumbe/ujumbe/addrs"
 )
 
 // Outcome is what became of a send's latest attempt.
@@ -74,19 +75,13 @@ func ParseProviderStatus(s string) (ProviderStatus, error) {
 // different content (drift). It is the first 16 bytes of a SHA-256.
 type Digest [16]byte
 
-// DigestOf returns the digest of content.
-func DigestOf(content []byte) Digest {
-	sum := sha256.Sum256(content)
-	return Digest(sum[:16])
-}
-
 // String returns the digest in hex.
 func (d Digest) String() string { return hex.EncodeToString(d[:]) }
 
 // Send is everything the state knows about one send. Times are UTC with
 // millisecond precision; a zero time means "not yet".
 type Send struct {
-	Addr     Addr
+	Addr     addrs.Addr
 	Phone    string // recipient number the send went to
 	Digest   Digest // content of the latest attempt
 	Attempts int    // intents recorded for this address
@@ -156,7 +151,7 @@ type OptOut struct {
 // Intent says a send is about to be attempted. RecordIntent returns once it
 // is durable; only then may the request leave.
 type Intent struct {
-	Addr   Addr
+	Addr   addrs.Addr
 	Phone  string
 	Digest Digest
 	At     time.Time // zero: Options.Now
@@ -170,7 +165,7 @@ type Intent struct {
 // empty MessageID or ConversationID keeps the one recorded; another
 // MessageID than the recorded one moves that one into History.
 type Result struct {
-	Addr           Addr
+	Addr           addrs.Addr
 	Outcome        Outcome
 	MessageID      string // required with OutcomeAccepted
 	ConversationID string
@@ -183,7 +178,7 @@ type Result struct {
 // Update carries what refresh learnt about a send that has a message_id.
 // Zero fields leave the recorded value unchanged.
 type Update struct {
-	Addr           Addr
+	Addr           addrs.Addr
 	ProviderStatus ProviderStatus
 	DeliveredAt    time.Time
 	ReadAt         time.Time

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ujumbe/ujumbe/addrs"
 )
 
 // Version is the format version of the files this package writes. It refuses
@@ -75,20 +77,20 @@ func (st *State) Len() int {
 }
 
 // Get returns the send at a.
-func (st *State) Get(a Addr) (Send, bool) {
+func (st *State) Get(a addrs.Addr) (Send, bool) {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
 	g, r := st.lookup(a)
 	if r == nil {
 		return Send{}, false
 	}
-	return r.send(Addr{g.key.campaign, g.key.message, a.Key}), true
+	return r.send(addrs.Addr{Campaign: g.key.campaign, Message: g.key.message, Key: a.Key}), true
 }
 
 // Sends yields the sends p selects in address order (campaign, message, then
 // key, bytewise). Sends recorded while the loop runs may or may not appear;
 // the loop body may record into the Store that owns st.
-func (st *State) Sends(p Pattern) iter.Seq[Send] {
+func (st *State) Sends(p addrs.Pattern) iter.Seq[Send] {
 	return func(yield func(Send) bool) {
 		st.mu.RLock()
 		var gs []*group
@@ -124,7 +126,7 @@ func (st *State) Sends(p Pattern) iter.Seq[Send] {
 			st.mu.RUnlock()
 			slices.SortFunc(items, func(a, b item) int { return cmp.Compare(a.key, b.key) })
 			for _, it := range items {
-				if !yield(it.r.send(Addr{g.key.campaign, g.key.message, it.key})) {
+				if !yield(it.r.send(addrs.Addr{Campaign: g.key.campaign, Message: g.key.message, Key: it.key})) {
 					return
 				}
 			}
@@ -187,7 +189,7 @@ func (st *State) group(campaign, message string, create bool) *group {
 	return g
 }
 
-func (st *State) lookup(a Addr) (*group, *rec) {
+func (st *State) lookup(a addrs.Addr) (*group, *rec) {
 	g := st.group(a.Campaign, a.Message, false)
 	if g == nil {
 		return nil, nil
@@ -197,7 +199,7 @@ func (st *State) lookup(a Addr) (*group, *rec) {
 
 // put stores r (whose key is a.Key) at a, replacing cur, what lookup(a)
 // found there.
-func (st *State) put(a Addr, r rec, cur *rec) {
+func (st *State) put(a addrs.Addr, r rec, cur *rec) {
 	g := st.group(a.Campaign, a.Message, true)
 	p := cur
 	switch {
@@ -225,7 +227,7 @@ func (st *State) put(a Addr, r rec, cur *rec) {
 }
 
 // insert stores r at a, which must be free.
-func (st *State) insert(a Addr, r *rec) error {
+func (st *State) insert(a addrs.Addr, r *rec) error {
 	g := st.group(a.Campaign, a.Message, true)
 	n := len(g.sends)
 	g.sends[r.key()] = r
@@ -328,8 +330,8 @@ func (st *State) apply(r *record) (int, error) {
 		return 1, nil
 
 	case opRemove:
-		var victims []Addr
-		st.each(r.from, func(a Addr, _ *rec) { victims = append(victims, a) })
+		var victims []addrs.Addr
+		st.each(r.from, func(a addrs.Addr, _ *rec) { victims = append(victims, a) })
 		if len(victims) == 0 {
 			return 0, fmt.Errorf("remove %s: %w", patternText(r.from), ErrNoMatch)
 		}
@@ -354,7 +356,7 @@ func (st *State) apply(r *record) (int, error) {
 // Move re-addresses the sends From selects to the same place under To; both
 // patterns fix the same parts.
 type Move struct {
-	From, To Pattern
+	From, To addrs.Pattern
 }
 
 // move makes every move in ms, or none: it returns how many sends each moved
@@ -364,16 +366,16 @@ type Move struct {
 // share are conflicts.
 func (st *State) move(ms []Move) ([]int, error) {
 	type step struct {
-		from, to Addr
+		from, to addrs.Addr
 		r        *rec
 	}
 	var steps []step
 	counts := make([]int, len(ms))
-	by := map[Addr]int{}    // the move that takes each send
-	dests := map[Addr]int{} // the move that fills each destination
+	by := map[addrs.Addr]int{}    // the move that takes each send
+	dests := map[addrs.Addr]int{} // the move that fills each destination
 	var err error
 	for i, m := range ms {
-		st.each(m.From, func(a Addr, r *rec) {
+		st.each(m.From, func(a addrs.Addr, r *rec) {
 			b := a
 			b.Campaign = m.To.Campaign
 			if m.To.Message != "" {
@@ -419,20 +421,20 @@ func (st *State) move(ms []Move) ([]int, error) {
 
 // each calls fn for every send p selects, in no particular order; fn must
 // not change st.
-func (st *State) each(p Pattern, fn func(Addr, *rec)) {
+func (st *State) each(p addrs.Pattern, fn func(addrs.Addr, *rec)) {
 	for k, g := range st.groups {
 		if (p.Campaign != "" && p.Campaign != k.campaign) || (p.Message != "" && p.Message != k.message) {
 			continue
 		}
 		for key, r := range g.sends {
 			if p.Key == "" || p.Key == key {
-				fn(Addr{k.campaign, k.message, key}, r)
+				fn(addrs.Addr{Campaign: k.campaign, Message: k.message, Key: key}, r)
 			}
 		}
 	}
 }
 
-func patternText(p Pattern) string {
+func patternText(p addrs.Pattern) string {
 	if p.Campaign == "" {
 		return "every send"
 	}
@@ -545,7 +547,7 @@ func (r *rec) key() string       { return r.str[:r.end[0]] }
 func (r *rec) messageID() string { return r.str[r.end[1]:r.end[2]] }
 
 // send expands r into the Send at a.
-func (r *rec) send(a Addr) Send {
+func (r *rec) send(a addrs.Addr) Send {
 	s := Send{
 		Addr:           a,
 		Phone:          r.str[r.end[0]:r.end[1]],

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/ujumbe/ujumbe/addrs"
 )
 
 // newLineage returns a new state's lineage; tests pin it.
@@ -283,9 +284,9 @@ func (s *Store) Refresh(u Update) error {
 // Remove forgets the sends p selects (state rm) and returns how many, once
 // that is durable. A pattern that selects nothing is ErrNoMatch; the zero
 // Pattern is refused.
-func (s *Store) Remove(p Pattern) (int, error) {
-	err := p.check()
-	if err == nil && p.depth() == 0 {
+func (s *Store) Remove(p addrs.Pattern) (int, error) {
+	err := p.Validate()
+	if err == nil && p.Depth() == 0 {
 		err = errors.New("an address is required")
 	}
 	if err != nil {
@@ -302,7 +303,7 @@ func (s *Store) Remove(p Pattern) (int, error) {
 // how many, once that is durable. Both must select at the same depth: a
 // campaign to a campaign, a message to a message, a send to a send. Nothing
 // moves if a destination send exists (ErrConflict).
-func (s *Store) Move(from, to Pattern) (int, error) {
+func (s *Store) Move(from, to addrs.Pattern) (int, error) {
 	counts, err := s.MoveAll([]Move{{From: from, To: to}})
 	if err != nil {
 		return 0, err
@@ -319,10 +320,10 @@ func (s *Store) Move(from, to Pattern) (int, error) {
 func (s *Store) MoveAll(ms []Move) ([]int, error) {
 	var errs []error
 	for _, m := range ms {
-		err := errors.Join(m.From.check(), m.To.check())
+		err := errors.Join(m.From.Validate(), m.To.Validate())
 		switch {
 		case err != nil:
-		case m.From.depth() == 0 || m.From.depth() != m.To.depth():
+		case m.From.Depth() == 0 || m.From.Depth() != m.To.Depth():
 			err = fmt.Errorf("cannot move %q to %q: both must name a campaign, a message or a send", m.From, m.To)
 		case m.From == m.To:
 			err = fmt.Errorf("cannot move %s onto itself", m.From)
@@ -643,7 +644,7 @@ func writeSnapshot(w *bufio.Writer, st *State) error {
 	if _, err := w.Write(buf); err != nil {
 		return err
 	}
-	for s := range st.Sends(Pattern{}) {
+	for s := range st.Sends(addrs.Pattern{}) {
 		buf, crc = appendFramed(buf[:0], crc, &record{op: opSend, send: s})
 		if _, err := w.Write(buf); err != nil {
 			return err
@@ -658,27 +659,27 @@ func writeSnapshot(w *bufio.Writer, st *State) error {
 	return nil
 }
 
-// check reports why p is not a well-formed pattern, or nil.
-func (p Pattern) check() error {
-	switch {
-	case p.Key != "" && p.Message == "" || p.Message != "" && p.Campaign == "":
-		return fmt.Errorf("pattern %+v skips a level", p)
-	case p.Key != "":
-		return Addr(p).Validate()
-	case p.Message != "":
-		return Addr{p.Campaign, p.Message, "k"}.Validate()
-	case p.Campaign != "":
-		return Addr{p.Campaign, "m", "k"}.Validate()
-	}
-	return nil
-}
-
 // checkID reports why s cannot be stored as the named identifier.
 func checkID(what, s string, required bool) error {
 	if s == "" && required {
 		return fmt.Errorf("%s is empty", what)
 	}
 	return checkText(what, s)
+}
+
+// maxField is the longest key, phone number, id or error code the state
+// accepts, in bytes. Longer error messages are shortened to it.
+const maxField = addrs.MaxKey
+
+// checkText reports why s cannot be stored as the named field, or nil.
+func checkText(what, s string) error {
+	switch {
+	case len(s) > maxField:
+		return fmt.Errorf("%s is longer than %d bytes", what, maxField)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%s is not valid UTF-8", what)
+	}
+	return nil
 }
 
 // cleanText makes free text storable: valid UTF-8 of at most limit bytes.

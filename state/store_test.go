@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/ujumbe/ujumbe/addrs"
 )
 
 func TestRecordAndReload(t *testing.T) {
@@ -52,10 +53,10 @@ func TestSendLifecycle(t *testing.T) {
 		return got
 	}
 
-	if err := s.RecordIntent(Intent{Addr: a, Phone: "+255712345678", Digest: DigestOf([]byte("v1")), At: t0}); err != nil {
+	if err := s.RecordIntent(Intent{Addr: a, Phone: "+255712345678", Digest: digestOf([]byte("v1")), At: t0}); err != nil {
 		t.Fatal(err)
 	}
-	want := Send{Addr: a, Phone: "+255712345678", Digest: DigestOf([]byte("v1")), Attempts: 1, IntentAt: t0, UpdatedAt: t0}
+	want := Send{Addr: a, Phone: "+255712345678", Digest: digestOf([]byte("v1")), Attempts: 1, IntentAt: t0, UpdatedAt: t0}
 	if d := cmp.Diff(want, get()); d != "" {
 		t.Fatalf("after intent (-want +got):\n%s", d)
 	}
@@ -65,7 +66,7 @@ func TestSendLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Retry, in doubt after a timeout, then resolved by refresh.
-	if err := s.RecordIntent(Intent{Addr: a, Phone: "+255712345678", Digest: DigestOf([]byte("v1")), At: t0.Add(2 * time.Second)}); err != nil {
+	if err := s.RecordIntent(Intent{Addr: a, Phone: "+255712345678", Digest: digestOf([]byte("v1")), At: t0.Add(2 * time.Second)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.RecordResult(Result{Addr: a, Outcome: OutcomeUnknown, ErrorMessage: "timeout", At: t0.Add(3 * time.Second)}); err != nil {
@@ -79,7 +80,7 @@ func TestSendLifecycle(t *testing.T) {
 		Reply: &Reply{Text: "yes", At: t0.Add(time.Hour)}, At: t0.Add(2 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	want = Send{Addr: a, Phone: "+255712345678", Digest: DigestOf([]byte("v1")), Attempts: 2,
+	want = Send{Addr: a, Phone: "+255712345678", Digest: digestOf([]byte("v1")), Attempts: 2,
 		IntentAt: t0.Add(2 * time.Second), Outcome: OutcomeAccepted, MessageID: "m1", ConversationID: "c1",
 		ProviderStatus: StatusRead, ResultAt: t0.Add(4 * time.Second), UpdatedAt: t0.Add(2 * time.Hour),
 		ReadAt: t0.Add(time.Hour), Reply: &Reply{Text: "yes", At: t0.Add(time.Hour)},
@@ -95,10 +96,10 @@ func TestSendLifecycle(t *testing.T) {
 	}
 
 	// An explicit replace starts over, keeping the earlier attempts.
-	if err := s.RecordIntent(Intent{Addr: a, Phone: "+255712345678", Digest: DigestOf([]byte("v2")), At: t0.Add(3 * time.Hour), Replace: true}); err != nil {
+	if err := s.RecordIntent(Intent{Addr: a, Phone: "+255712345678", Digest: digestOf([]byte("v2")), At: t0.Add(3 * time.Hour), Replace: true}); err != nil {
 		t.Fatal(err)
 	}
-	want = Send{Addr: a, Phone: "+255712345678", Digest: DigestOf([]byte("v2")), Attempts: 3,
+	want = Send{Addr: a, Phone: "+255712345678", Digest: digestOf([]byte("v2")), Attempts: 3,
 		IntentAt: t0.Add(3 * time.Hour), UpdatedAt: t0.Add(3 * time.Hour),
 		History: []Attempt{{At: t0, Outcome: OutcomeRetry, ErrorCode: "429"},
 			{At: t0.Add(2 * time.Second), Outcome: OutcomeAccepted, MessageID: "m1", ConversationID: "c1"}}}
@@ -133,16 +134,16 @@ func TestRefusals(t *testing.T) {
 		{"second result", s.RecordResult(Result{Addr: addr("acc"), Outcome: OutcomeFailed}), ErrConflict, "no attempt in doubt"},
 		{"refresh without id", s.Refresh(Update{Addr: addr("unk"), ProviderStatus: StatusRead}), ErrConflict, "no message_id"},
 		{"accepted without id", s.RecordResult(Result{Addr: addr("unk"), Outcome: OutcomeAccepted}), nil, "needs its message_id"},
-		{"bad campaign", s.RecordIntent(Intent{Addr: Addr{"a b", "m", "k"}, Phone: "+1"}), nil, "not a valid identifier"},
+		{"bad campaign", s.RecordIntent(Intent{Addr: addrs.Addr{Campaign: "a b", Message: "m", Key: "k"}, Phone: "+1"}), nil, "not a valid identifier"},
 		{"no phone", s.RecordIntent(Intent{Addr: addr("new")}), nil, "phone is empty"},
 		{"bad outcome", s.RecordResult(Result{Addr: addr("unk"), Outcome: 9}), nil, "invalid outcome"},
 		{"long id", s.RecordResult(Result{Addr: addr("unk"), MessageID: strings.Repeat("x", 2000)}), nil, "longer than"},
-		{"rm nothing", second(s.Remove(Pattern{Campaign: "nope"})), ErrNoMatch, "remove campaign.nope: no send matches"},
-		{"rm everything", second(s.Remove(Pattern{})), nil, "an address is required"},
-		{"mv depth", second(s.Move(Pattern{Campaign: "black_friday"}, Pattern{"x", "y", "z"})), nil, "both must name"},
-		{"mv onto itself", second(s.Move(Pattern{Campaign: "black_friday"}, Pattern{Campaign: "black_friday"})), nil, "onto itself"},
+		{"rm nothing", second(s.Remove(addrs.Pattern{Campaign: "nope"})), ErrNoMatch, "remove campaign.nope: no send matches"},
+		{"rm everything", second(s.Remove(addrs.Pattern{})), nil, "an address is required"},
+		{"mv depth", second(s.Move(addrs.Pattern{Campaign: "black_friday"}, addrs.Pattern{Campaign: "x", Message: "y", Key: "z"})), nil, "both must name"},
+		{"mv onto itself", second(s.Move(addrs.Pattern{Campaign: "black_friday"}, addrs.Pattern{Campaign: "black_friday"})), nil, "onto itself"},
 		{"mv onto existing", second(s.Move(addr("acc").Pattern(), addr("unk").Pattern())), ErrConflict, `ask["unk"] already exists`},
-		{"mv nothing", second(s.Move(Pattern{Campaign: "nope"}, Pattern{Campaign: "x"})), ErrNoMatch, "no send matches"},
+		{"mv nothing", second(s.Move(addrs.Pattern{Campaign: "nope"}, addrs.Pattern{Campaign: "x"})), ErrNoMatch, "no send matches"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,12 +167,12 @@ func second(_ int, err error) error { return err }
 func TestMoveAndRemove(t *testing.T) {
 	path := statePath(t)
 	s := mustOpen(t, path)
-	for _, a := range []Addr{{"c1", "m1", "k1"}, {"c1", "m1", "k2"}, {"c1", "m2", "k1"}, {"c2", "m1", "k1"}} {
+	for _, a := range []addrs.Addr{{Campaign: "c1", Message: "m1", Key: "k1"}, {Campaign: "c1", Message: "m1", Key: "k2"}, {Campaign: "c1", Message: "m2", Key: "k1"}, {Campaign: "c2", Message: "m1", Key: "k1"}} {
 		sendOne(t, s, a, OutcomeAccepted)
 	}
 	keys := func() []string {
 		var out []string
-		for snd := range s.State().Sends(Pattern{}) {
+		for snd := range s.State().Sends(addrs.Pattern{}) {
 			out = append(out, snd.Addr.String())
 		}
 		return out
@@ -182,17 +183,21 @@ func TestMoveAndRemove(t *testing.T) {
 		n    int
 		want []string
 	}{
-		{"send", func() (int, error) { return s.Move(Pattern{"c1", "m1", "k2"}, Pattern{"c1", "m1", "k3"}) }, 1,
+		{"send", func() (int, error) {
+			return s.Move(addrs.Pattern{Campaign: "c1", Message: "m1", Key: "k2"}, addrs.Pattern{Campaign: "c1", Message: "m1", Key: "k3"})
+		}, 1,
 			[]string{`campaign.c1.message.m1["k1"]`, `campaign.c1.message.m1["k3"]`, `campaign.c1.message.m2["k1"]`, `campaign.c2.message.m1["k1"]`}},
-		{"message", func() (int, error) { return s.Move(Pattern{"c1", "m1", ""}, Pattern{"c3", "m9", ""}) }, 2,
+		{"message", func() (int, error) {
+			return s.Move(addrs.Pattern{Campaign: "c1", Message: "m1", Key: ""}, addrs.Pattern{Campaign: "c3", Message: "m9", Key: ""})
+		}, 2,
 			[]string{`campaign.c1.message.m2["k1"]`, `campaign.c2.message.m1["k1"]`, `campaign.c3.message.m9["k1"]`, `campaign.c3.message.m9["k3"]`}},
-		{"campaign", func() (int, error) { return s.Move(Pattern{Campaign: "c3"}, Pattern{Campaign: "c0"}) }, 2,
+		{"campaign", func() (int, error) { return s.Move(addrs.Pattern{Campaign: "c3"}, addrs.Pattern{Campaign: "c0"}) }, 2,
 			[]string{`campaign.c0.message.m9["k1"]`, `campaign.c0.message.m9["k3"]`, `campaign.c1.message.m2["k1"]`, `campaign.c2.message.m1["k1"]`}},
-		{"campaign clash", func() (int, error) { return s.Move(Pattern{Campaign: "c1"}, Pattern{Campaign: "c0"}) }, 1,
+		{"campaign clash", func() (int, error) { return s.Move(addrs.Pattern{Campaign: "c1"}, addrs.Pattern{Campaign: "c0"}) }, 1,
 			[]string{`campaign.c0.message.m2["k1"]`, `campaign.c0.message.m9["k1"]`, `campaign.c0.message.m9["k3"]`, `campaign.c2.message.m1["k1"]`}},
-		{"rm message", func() (int, error) { return s.Remove(Pattern{"c0", "m9", ""}) }, 2,
+		{"rm message", func() (int, error) { return s.Remove(addrs.Pattern{Campaign: "c0", Message: "m9", Key: ""}) }, 2,
 			[]string{`campaign.c0.message.m2["k1"]`, `campaign.c2.message.m1["k1"]`}},
-		{"rm send", func() (int, error) { return s.Remove(Pattern{"c2", "m1", "k1"}) }, 1,
+		{"rm send", func() (int, error) { return s.Remove(addrs.Pattern{Campaign: "c2", Message: "m1", Key: "k1"}) }, 1,
 			[]string{`campaign.c0.message.m2["k1"]`}},
 	}
 	for _, st := range steps {
@@ -270,7 +275,7 @@ func TestFileModes(t *testing.T) {
 	for range 2 { // the second round makes a backup
 		s := mustOpen(t, path)
 		populate(t, s, "C", 6)
-		if _, err := s.Remove(Pattern{Campaign: "black_friday"}); err != nil {
+		if _, err := s.Remove(addrs.Pattern{Campaign: "black_friday"}); err != nil {
 			t.Fatal(err)
 		}
 		mustClose(t, s)
@@ -513,7 +518,7 @@ func TestConcurrentUse(t *testing.T) {
 	for w := range workers {
 		wg.Go(func() {
 			for i := range each {
-				a := Addr{"c", fmt.Sprintf("m%d", w%3), fmt.Sprintf("w%d-%d", w, i)}
+				a := addrs.Addr{Campaign: "c", Message: fmt.Sprintf("m%d", w%3), Key: fmt.Sprintf("w%d-%d", w, i)}
 				if err := s.RecordIntent(Intent{Addr: a, Phone: "+1"}); err != nil {
 					t.Error(err)
 					return
@@ -535,7 +540,7 @@ func TestConcurrentUse(t *testing.T) {
 					return
 				default:
 				}
-				for snd := range s.State().Sends(Pattern{Campaign: "c"}) {
+				for snd := range s.State().Sends(addrs.Pattern{Campaign: "c"}) {
 					if snd.Outcome == OutcomeAccepted && snd.MessageID != snd.Addr.Key {
 						t.Errorf("%s has message_id %q", snd.Addr, snd.MessageID)
 					}
@@ -576,10 +581,10 @@ func TestClosed(t *testing.T) {
 func TestMoveAll(t *testing.T) {
 	path := statePath(t)
 	s := mustOpen(t, path)
-	for _, a := range []Addr{{"a", "m", "k1"}, {"a", "m", "k2"}, {"b", "m", "k2"}, {"b", "m", "k3"}, {"c", "m", "k1"}, {"d", "n", "k1"}} {
+	for _, a := range []addrs.Addr{{Campaign: "a", Message: "m", Key: "k1"}, {Campaign: "a", Message: "m", Key: "k2"}, {Campaign: "b", Message: "m", Key: "k2"}, {Campaign: "b", Message: "m", Key: "k3"}, {Campaign: "c", Message: "m", Key: "k1"}, {Campaign: "d", Message: "n", Key: "k1"}} {
 		sendOne(t, s, a, OutcomeAccepted)
 	}
-	camp := func(c string) Pattern { return Pattern{Campaign: c} }
+	camp := func(c string) addrs.Pattern { return addrs.Pattern{Campaign: c} }
 	refused := []struct {
 		name  string
 		moves []Move
@@ -588,13 +593,13 @@ func TestMoveAll(t *testing.T) {
 	}{
 		{"shared destination", []Move{{camp("a"), camp("x")}, {camp("b"), camp("x")}}, ErrConflict,
 			`cannot move campaign.a and campaign.b both to campaign.x: campaign.x.message.m["k2"] would be taken twice`},
-		{"selected twice", []Move{{camp("a"), camp("x")}, {Pattern{"a", "m", ""}, Pattern{"y", "m", ""}}}, ErrConflict,
+		{"selected twice", []Move{{camp("a"), camp("x")}, {addrs.Pattern{Campaign: "a", Message: "m", Key: ""}, addrs.Pattern{Campaign: "y", Message: "m", Key: ""}}}, ErrConflict,
 			"to both campaign.x and campaign.y.message.m"},
 		{"destination exists", []Move{{camp("b"), camp("x")}, {camp("a"), camp("c")}}, ErrConflict,
 			`campaign.c.message.m["k1"] already exists`},
 		{"nothing to move", []Move{{camp("p"), camp("q")}, {camp("r"), camp("s")}}, ErrNoMatch,
 			"move campaign.p, campaign.r: no send matches"},
-		{"a bad move", []Move{{camp("a"), camp("x")}, {camp("b"), Pattern{"y", "m", ""}}}, nil,
+		{"a bad move", []Move{{camp("a"), camp("x")}, {camp("b"), addrs.Pattern{Campaign: "y", Message: "m", Key: ""}}}, nil,
 			"both must name a campaign, a message or a send"},
 	}
 	for _, tt := range refused {
@@ -615,7 +620,7 @@ func TestMoveAll(t *testing.T) {
 
 	// Two moves, one of which finds nothing: one journal line.
 	lines := len(splitLines(readFile(t, path+".wal")))
-	counts, err := s.MoveAll([]Move{{camp("a"), camp("x")}, {camp("nope"), camp("z")}, {Pattern{"b", "m", ""}, Pattern{"y", "n", ""}}})
+	counts, err := s.MoveAll([]Move{{camp("a"), camp("x")}, {camp("nope"), camp("z")}, {addrs.Pattern{Campaign: "b", Message: "m", Key: ""}, addrs.Pattern{Campaign: "y", Message: "n", Key: ""}}})
 	if err != nil || !cmp.Equal(counts, []int{2, 0, 2}) {
 		t.Fatalf("MoveAll = %v, %v; want [2 0 2]", counts, err)
 	}
@@ -629,7 +634,7 @@ func TestMoveAll(t *testing.T) {
 		t.Errorf("after reload (-want +got):\n%s", d)
 	}
 	var keys []string
-	for snd := range mustRead(t, path).Sends(Pattern{}) {
+	for snd := range mustRead(t, path).Sends(addrs.Pattern{}) {
 		keys = append(keys, snd.Addr.String())
 	}
 	want := []string{`campaign.c.message.m["k1"]`, `campaign.d.message.n["k1"]`, `campaign.x.message.m["k1"]`, `campaign.x.message.m["k2"]`,
@@ -644,10 +649,10 @@ func TestMoveAll(t *testing.T) {
 	for cut := 1; cut < len(last); cut += max(1, len(last)/7) {
 		writeFile(t, path+".wal", journal[:len(journal)-len(last)+cut])
 		st := mustRead(t, path)
-		if _, ok := st.Get(Addr{"a", "m", "k1"}); !ok {
+		if _, ok := st.Get(addrs.Addr{Campaign: "a", Message: "m", Key: "k1"}); !ok {
 			t.Fatalf("cut at byte %d of the record: campaign a moved", cut)
 		}
-		if _, ok := st.Get(Addr{"b", "m", "k2"}); !ok {
+		if _, ok := st.Get(addrs.Addr{Campaign: "b", Message: "m", Key: "k2"}); !ok {
 			t.Fatalf("cut at byte %d of the record: campaign b moved", cut)
 		}
 	}

@@ -1,5 +1,3 @@
-// Package goldenfile compares test output with golden files in testdata, or
-// rewrites them when a test runs with -update. It is for tests only.
 package goldenfile
 
 import (

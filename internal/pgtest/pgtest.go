@@ -1,6 +1,3 @@
-// Package pgtest gives tests a PostgreSQL schema of their own on the server
-// UJUMBE_TEST_PG names (a connection string; .ci/run sets it). Without it the
-// tests skip, unless CI is set: CI runs them or fails.
 package pgtest
 
 import (

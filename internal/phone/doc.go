@@ -18,4 +18,6 @@
 // against the library alone) and, for the digit automaton of digitdfa.go,
 // BenchmarkDigitMatcher; an upgrade of the library is checked here, by the
 // agreement tests, and nowhere else.
+//
+// It must not import other ujumbe packages or do any I/O.
 package phone

@@ -1,4 +1,4 @@
-package state
+package addrs
 
 import (
 	"strings"
@@ -23,22 +23,22 @@ func TestAddrString(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.key, func(t *testing.T) {
-			a := addr(tt.key)
+			a := Addr{"black_friday", "ask", tt.key}
 			if got := a.String(); got != tt.want {
 				t.Errorf("String() = %s, want %s", got, tt.want)
 			}
-			p, err := ParseAddr(a.String())
+			p, err := ParsePattern(a.String())
 			if err != nil {
-				t.Fatalf("ParseAddr(%s): %v", a, err)
+				t.Fatalf("ParsePattern(%s): %v", a, err)
 			}
 			if d := cmp.Diff(a.Pattern(), p); d != "" {
-				t.Errorf("ParseAddr(String()) round trip (-want +got):\n%s", d)
+				t.Errorf("ParsePattern(String()) round trip (-want +got):\n%s", d)
 			}
 		})
 	}
 }
 
-func TestParseAddr(t *testing.T) {
+func TestParsePattern(t *testing.T) {
 	tests := []struct {
 		in   string
 		want Pattern
@@ -52,22 +52,22 @@ func TestParseAddr(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParseAddr(tt.in)
+			got, err := ParsePattern(tt.in)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if d := cmp.Diff(tt.want, got); d != "" {
 				t.Errorf("(-want +got):\n%s", d)
 			}
-			back, err := ParseAddr(got.String())
+			back, err := ParsePattern(got.String())
 			if err != nil || back != got {
-				t.Errorf("ParseAddr(%q) = %v, %v; want %v", got.String(), back, err, got)
+				t.Errorf("ParsePattern(%q) = %v, %v; want %v", got.String(), back, err, got)
 			}
 		})
 	}
 }
 
-func TestParseAddrErrors(t *testing.T) {
+func TestParsePatternErrors(t *testing.T) {
 	tests := []struct {
 		in, want string
 	}{
@@ -83,13 +83,20 @@ func TestParseAddrErrors(t *testing.T) {
 		{`campaign.x.message.y["${k}"]`, "invalid address"},
 		{`campaign.x.message.y[k]`, "invalid address"},
 		{`campaign.x.message.y[*]`, "invalid address"},
-		{`campaign.x.message.y["` + strings.Repeat("k", maxField+1) + `"]`, "longer than"},
+		{`campaign.x.message.y["` + strings.Repeat("k", MaxKey+1) + `"]`, "longer than"},
+		{`campaign.x.message.y[1e99999]`, "longer than"},
+		{`campaign.café`, "not a valid campaign name"},
+		{`campaign.x.message.2y`, "expected a name"},
+		{`campaign.x.message.y["\q"]`, "escape"},
+		{`campaign.x.message.y["\u00e"]`, "4 hexadecimal"},
+		{`campaign.x.message.y["\ud800"]`, "cannot encode"},
+		{"campaign.x.message.y[\"a\nb\"]", "line break"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			_, err := ParseAddr(tt.in)
+			_, err := ParsePattern(tt.in)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("ParseAddr(%q) = %v, want an error containing %q", tt.in, err, tt.want)
+				t.Fatalf("ParsePattern(%q) = %v, want an error containing %q", tt.in, err, tt.want)
 			}
 		})
 	}
@@ -118,18 +125,68 @@ func TestPatternMatch(t *testing.T) {
 	}
 }
 
+func TestPatternContainsAndDepth(t *testing.T) {
+	all, camp, msg, send := Pattern{}, Pattern{Campaign: "bf"}, Pattern{Campaign: "bf", Message: "ask"}, Pattern{"bf", "ask", "K1"}
+	ps := []Pattern{all, camp, msg, send}
+	for i, p := range ps {
+		if p.Depth() != i {
+			t.Errorf("%v.Depth() = %d, want %d", p, p.Depth(), i)
+		}
+		for j, q := range ps {
+			if got, want := p.Contains(q), i <= j; got != want {
+				t.Errorf("%v.Contains(%v) = %v, want %v", p, q, got, want)
+			}
+		}
+	}
+	for p, q := range map[Pattern]Pattern{camp: {Campaign: "bf2"}, msg: {Campaign: "bf", Message: "ask2"}, send: {"bf", "ask", "K2"}} {
+		if p.Contains(q) {
+			t.Errorf("%v.Contains(%v), another name at its depth", p, q)
+		}
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		p    Pattern
+		want string // "" for valid
+	}{
+		{Pattern{}, ""},
+		{Pattern{Campaign: "b-f_2"}, ""},
+		{Pattern{"bf", "ask", "Amélie"}, ""},
+		{Pattern{Message: "ask"}, "skips a level"},
+		{Pattern{Campaign: "bf", Key: "k"}, "skips a level"},
+		{Pattern{Campaign: "café"}, "campaign name"},
+		{Pattern{Campaign: "2bf"}, "campaign name"},
+		{Pattern{Campaign: "bf", Message: "-ask"}, "message name"},
+		{Pattern{"bf", "ask", "Ame\u0301lie"}, "normal form C"},
+		{Pattern{"bf", "ask", "\xff"}, "not valid UTF-8"},
+		{Pattern{"bf", "ask", strings.Repeat("k", MaxKey+1)}, "longer than"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.p.String(), func(t *testing.T) {
+			err := tt.p.Validate()
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("Validate() = %v, want %q", err, tt.want)
+			}
+		})
+	}
+	if err := (Addr{Campaign: "bf", Message: "ask"}).Validate(); err == nil || !strings.Contains(err.Error(), "key is empty") {
+		t.Errorf("Validate of an address without a key = %v", err)
+	}
+}
+
 func FuzzAddrRoundTrip(f *testing.F) {
 	for _, k := range []string{"C-1042", `"`, `\`, "${", "%{", "\x00", "é", "\u2028", "\U0001F600"} {
 		f.Add(k)
 	}
 	f.Fuzz(func(t *testing.T, key string) {
-		a := addr(key)
+		a := Addr{"black_friday", "ask", key}
 		if a.Validate() != nil {
 			return
 		}
-		p, err := ParseAddr(a.String())
+		p, err := ParsePattern(a.String())
 		if err != nil {
-			t.Fatalf("ParseAddr(%s): %v", a, err)
+			t.Fatalf("ParsePattern(%s): %v", a, err)
 		}
 		if p != a.Pattern() {
 			t.Fatalf("round trip of %q gave %q", key, p.Key)
