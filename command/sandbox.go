@@ -146,7 +146,9 @@ func runSandbox(c *cli, args []string) int {
 			url, srv.APIKey(), url, srv.APIKey())
 	}
 
+	end := c.windingDown(stoppingNote)
 	<-c.ctx.Done()
+	end()
 	if err := srv.Close(); err != nil {
 		c.printDiags(view{}, hcl.Diagnostics{errorDiag("Sandbox did not stop cleanly", err)}, nil)
 		return exitError
