@@ -66,7 +66,7 @@ func TestRowProblemsCapped(t *testing.T) {
 		"r.csv":    r.String(),
 		"s.csv":    s.String(),
 	})
-	cfg, diags := Load(dir, LoadOptions{})
+	_, diags := Load(dir, LoadOptions{})
 	got, more := summaries(diags)
 	want := map[string]int{
 		"Duplicate recipient key":            MaxListed,
@@ -94,7 +94,7 @@ func TestRowProblemsCapped(t *testing.T) {
 		fmt.Fprintf(&distinct, "K%d,2557%08d,x\n", i, 12000000+i)
 	}
 	dir = writeDir(t, map[string]string{"main.hcl": cappedRecipients + cappedCampaign, "r.csv": distinct.String()})
-	cfg, diags = Load(dir, LoadOptions{})
+	cfg, diags := Load(dir, LoadOptions{})
 	if len(diags) > 0 {
 		t.Fatalf("Load:\n%s", diagText(cfg.Files, diags))
 	}
