@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"golang.org/x/time/rate"
 
 	"github.com/ujumbe/ujumbe/apply"
@@ -91,8 +92,9 @@ func BenchmarkApply(b *testing.B) {
 // benchApply measures one case; with pg the state is in a schema of its own
 // on the UJUMBE_TEST_PG server (skipped without one).
 func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, viaApply, pg bool) {
+	var dsn string
 	if pg {
-		pgtest.DSN(b)
+		dsn = pgtest.DSN(b)
 	}
 	n := int(limit * benchSeconds)
 	dir := b.TempDir()
@@ -157,7 +159,7 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 
 		client := &timedClient{Client: bc, times: make([]time.Time, 0, 2*n)}
 		user0, sys0 := cpuTime(b)
-		server0 := postgresCPU(b, pg)
+		serverCPU := startPGCPU(b, dsn)
 		b.StartTimer()
 		var sent int
 		if viaApply {
@@ -171,7 +173,7 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 		b.StopTimer()
 		user1, sys1 := cpuTime(b)
 		user, sys = user+user1-user0, sys+sys1-sys0
-		server += postgresCPU(b, pg) - server0
+		server += serverCPU.used(b)
 		if err != nil {
 			b.Fatalf("run: %v", err)
 		}
@@ -276,18 +278,58 @@ func (f *runFigures) merge(g runFigures, first bool) {
 	f.maxSliding = max(f.maxSliding, g.maxSliding)
 }
 
-// postgresCPU is the CPU time every postgres process on this machine has
-// used (0 unless pg): the database's side of a send, which the process's own
-// figures leave out. Other sessions on the server count too.
-func postgresCPU(b *testing.B, pg bool) time.Duration {
-	if !pg {
+// pgCPU counts the CPU time of the postgres processes that serve a
+// benchmark: the sessions on its database and the server's background
+// processes (WAL writer, checkpointer, autovacuum), which its commits keep
+// busy, but not the sessions of other databases, which other test runs on
+// the machine may keep busy at the same time. getrusage leaves all of them
+// out. A nil pgCPU (not pg) counts nothing.
+type pgCPU struct {
+	dsn   string
+	start map[int]time.Duration
+}
+
+// startPGCPU starts counting; dsn is "" unless pg.
+func startPGCPU(b *testing.B, dsn string) *pgCPU {
+	if dsn == "" {
+		return nil
+	}
+	c := &pgCPU{dsn: dsn, start: map[int]time.Duration{}}
+	for _, pid := range c.pids(b) {
+		c.start[pid], _ = fixture.PIDCPU(pid)
+	}
+	return c
+}
+
+// used returns the CPU time the processes used since startPGCPU: all of it
+// for those started since. Processes that ended meanwhile drop out.
+func (c *pgCPU) used(b *testing.B) time.Duration {
+	if c == nil {
 		return 0
 	}
-	d, err := fixture.ProcessCPU("postgres")
+	var d time.Duration
+	for _, pid := range c.pids(b) {
+		if now, ok := fixture.PIDCPU(pid); ok {
+			d += now - c.start[pid]
+		}
+	}
+	return d
+}
+
+// pids lists the processes counted, from pg_stat_activity.
+func (c *pgCPU) pids(b *testing.B) []int {
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, c.dsn)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return d
+	defer conn.Close(ctx)
+	rows, _ := conn.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type <> 'client backend'`)
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		b.Fatal(err)
+	}
+	return pids
 }
 
 // cpuTime is the user and the system CPU time the process has used.

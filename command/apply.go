@@ -229,10 +229,6 @@ func (a *applier) run() int {
 		}
 	}
 	a.approved = a.saved != nil || a.o.autoApprove
-	a.setInterruptNote(func(again string) string {
-		n := plural(int(a.inflight.Load()), "send")
-		return fmt.Sprintf("Interrupted: no new sends start; finishing the %s in flight and recording them.\n%s stops at once: the sends in flight are then unknown (?) until refresh resolves them.", n, again)
-	})
 
 	code := a.rounds()
 	if code == exitOK {
@@ -300,7 +296,10 @@ func (a *applier) rounds() int {
 		} else if wake.Sub(a.prov.now()) >= waitPoll {
 			fmt.Fprintln(a.stdout, wait)
 		}
-		if err := a.prov.sleep(a.ctx, wake.Sub(a.prov.now())); err != nil {
+		end := a.windingDown(stoppingNote)
+		err := a.prov.sleep(a.ctx, wake.Sub(a.prov.now()))
+		end()
+		if err != nil {
 			return a.fail("Apply stopped", apply.ErrInterrupted)
 		}
 	}
@@ -346,8 +345,10 @@ func (a *applier) applyMoves() error {
 // round refreshes, plans and sends what is due once, and returns the plan.
 func (a *applier) round(round int) (*plan.Plan, int) {
 	if a.o.refresh {
+		end := a.windingDown(stoppingNote)
 		sum, err := refresh.Run(a.ctx, a.prov.client, a.store, refresh.Options{Now: a.prov.now, OptOutKeywords: a.cfg.Provider.OptOutKeywords,
 			Windows: windowsFor(a.cfg, a.store.State())})
+		end()
 		if err != nil {
 			return nil, a.fail("Refresh failed", err)
 		}
@@ -434,6 +435,10 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 	}
 	prog := a.newProgress(a.o.view, len(items))
 	var late []plan.Skip // sends no longer due at send time
+	end := a.windingDown(func(again string) string {
+		n := plural(int(a.inflight.Load()), "send")
+		return fmt.Sprintf("Interrupted: no new sends start; finishing the %s in flight and recording them.\n%s stops at once: the sends in flight are then unknown (?) until refresh resolves them.", n, again)
+	})
 	sum, runErr := apply.Run(a.ctx, items, a.prov.client, a.store, apply.Options{
 		Rate:        a.cfg.Provider.Rate,
 		Burst:       a.cfg.Provider.Burst,
@@ -453,6 +458,7 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 		Recorded: a.sendEvent,
 		InFlight: &a.inflight,
 	})
+	end()
 	prog.finish()
 	if a.o.view.json {
 		res := applyJSON{Plan: shown.Summary, Applied: sum, Skipped: late}

@@ -29,17 +29,24 @@ type cli struct {
 	dir    string   // configuration directory (-chdir), "." by default
 	env    []string // the process environment, KEY=VALUE
 
-	// onInterrupt, when set by the running command, says what the first
-	// interrupt waits for; again names what stops at once ("Ctrl-C again"). It
-	// is read by the signal watcher, so it is set with setInterruptNote.
+	// onInterrupt is set while the running command is in a step that
+	// winds down by itself on the first interrupt, and says what that
+	// waits for; again names what stops at once ("Ctrl-C again"). It is read
+	// by the signal watcher, so it is set with windingDown.
 	onInterrupt atomic.Pointer[func(again string) string]
 
 	// js is the state of the command's -json output.
 	js jsonOut
 }
 
-// setInterruptNote makes f say what the first interrupt waits for.
-func (c *cli) setInterruptNote(f func(again string) string) { c.onInterrupt.Store(&f) }
+// windingDown starts a step that watches c.ctx and winds down by itself
+// soon after the first interrupt, which note describes; calling the
+// returned function ends the step, and the first interrupt then ends the
+// process at once again (see watchSignals).
+func (c *cli) windingDown(note func(again string) string) (end func()) {
+	c.onInterrupt.Store(&note)
+	return func() { c.onInterrupt.Store(nil) }
+}
 
 // getenv returns the value of the environment variable key, or "".
 func (c *cli) getenv(key string) string {
@@ -110,12 +117,17 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return c.main(args)
 }
 
-// watchSignals returns a context cancelled on the first SIGINT or SIGTERM,
-// after which the command winds down (apply lets its in-flight sends finish
-// and records them) and says what it is waiting for. A second signal ends
-// the process at once by the signal's own default action, as a kill would:
-// every send's intent is already durable, so what was in flight becomes
-// unknown, never a duplicate (SPEC §4.1). stop releases the signals.
+// watchSignals returns a context cancelled on the first SIGINT or SIGTERM.
+// What the first signal does depends on what the command is doing. In a
+// step that winds down by itself (windingDown: apply's sends in flight, a
+// refresh's requests, apply -wait's sleep, the sandbox), the context's
+// cancellation stops it, the step's note says what it is waiting for, and a
+// second signal ends the process at once. Anywhere else — loading,
+// planning, reading the state, writing output — the first signal ends the
+// process at once, which loses nothing: every write ujumbe makes is durable
+// or atomic, and an intent is durable before its send leaves (SPEC §4.1).
+// The process ends by the signal's own default action, as a kill would, so
+// it exits non-zero. stop releases the signals.
 func (c *cli) watchSignals() (context.Context, func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 2)
@@ -129,11 +141,19 @@ func (c *cli) watchSignals() (context.Context, func()) {
 			return
 		}
 		cancel()
-		fmt.Fprintf(c.stderr, "\n%s\n", c.interruptNote(sig))
-		select {
-		case sig = <-sigs:
-		case <-done:
-			return
+		again := "Ctrl-C again"
+		if sig == syscall.SIGTERM {
+			again = "Another SIGTERM"
+		}
+		if note := c.onInterrupt.Load(); note != nil {
+			fmt.Fprintf(c.stderr, "\n%s\n", (*note)(again))
+			select {
+			case sig = <-sigs:
+			case <-done:
+				return
+			}
+		} else {
+			fmt.Fprintf(c.stderr, "\nInterrupted: stopped.\n")
 		}
 		signal.Reset(os.Interrupt, syscall.SIGTERM)
 		if p, err := os.FindProcess(os.Getpid()); err == nil {
@@ -147,16 +167,9 @@ func (c *cli) watchSignals() (context.Context, func()) {
 	}
 }
 
-// interruptNote is what the first interrupt prints: the running command's
-// own words when it set c.onInterrupt, a general line otherwise.
-func (c *cli) interruptNote(sig os.Signal) string {
-	again := "Ctrl-C again"
-	if sig == syscall.SIGTERM {
-		again = "Another SIGTERM"
-	}
-	if f := c.onInterrupt.Load(); f != nil {
-		return (*f)(again)
-	}
+// stoppingNote is the first interrupt's note for a step that stops at once
+// when c.ctx is cancelled.
+func stoppingNote(again string) string {
 	return fmt.Sprintf("Interrupted: stopping. %s stops at once.", capitalize(again))
 }
 

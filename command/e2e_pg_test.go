@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -273,5 +274,77 @@ func TestPGSavedPlanBackend(t *testing.T) {
 	w.mustRun(exitOK, "apply", "pg.plan")
 	if accepted, _ := w.audit(); accepted != 3 {
 		t.Fatalf("%d accepted, want 3", accepted)
+	}
+}
+
+// TestPGApplyWaitFollowUps runs a campaign with a follow-up after a reply
+// with apply -wait against the sandbox, the state in PostgreSQL: apply
+// sends the template, waits for the question's delay, sends the question,
+// refreshes the answers and sends the code to everyone who answered yes;
+// running it again changes nothing. Every message goes out exactly once,
+// as the sandbox saw it, and the state holds each one's message_id.
+func TestPGApplyWaitFollowUps(t *testing.T) {
+	const n = 50
+	silent := 0.0
+	w := newWorld(t, n, sandbox.Options{Answers: map[string]float64{"yes": 1}, Silent: &silent,
+		ReplyDelay: sandbox.ReplyDelay{Min: time.Millisecond, Max: 10 * time.Millisecond}}).on("pg")
+	if err := fixture.WriteCampaign(w.dir, n, 3); err != nil {
+		t.Fatal(err)
+	}
+	// The question two seconds after the template instead of ten minutes:
+	// apply -wait sleeps in real time.
+	hclPath := filepath.Join(w.dir, "main.hcl")
+	src, err := os.ReadFile(hclPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(src, []byte(`delay = "10m"`)) {
+		t.Fatalf("the fixture's question has no 10m delay:\n%s", src)
+	}
+	if err := os.WriteFile(hclPath, bytes.Replace(src, []byte(`delay = "10m"`), []byte(`delay = "2s"`), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	out := w.mustRun(exitOK, "apply", "-auto-approve", "-wait")
+	for _, want := range []string{`answered "yes" (Yes please): 50`, "Nothing more is scheduled."} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("apply -wait lacks %q:\n%s", want, out)
+		}
+	}
+	// One round per message: the template, the question once due, the
+	// code once answered.
+	if got := strings.Count(out, fmt.Sprintf("Apply finished: %d sent.", n)); got != 3 {
+		t.Errorf("apply -wait sent in %d rounds of %d, want 3:\n%s", got, n, out)
+	}
+	if out := w.mustRun(exitOK, "apply", "-auto-approve", "-wait"); !strings.Contains(out, "No changes.") {
+		t.Errorf("apply -wait again:\n%s", out)
+	}
+
+	stats := w.srv.Stats()
+	if len(stats.Duplicates) > 0 {
+		t.Fatalf("the sandbox accepted duplicates: %+v", stats.Duplicates)
+	}
+	if want := map[string]int{"template": n, "interactive": n, "text": n}; !maps.Equal(stats.ByKind, want) {
+		t.Errorf("the sandbox accepted %v, want %v", stats.ByKind, want)
+	}
+	for i := range n {
+		if got := stats.ByRecipient[fixture.Phone(i)]; got != 3 {
+			t.Errorf("%s got %d messages, want 3", fixture.Phone(i), got)
+		}
+	}
+	ids := map[string]bool{}
+	for _, m := range stats.Messages {
+		ids[m.ID] = true
+	}
+	recorded := 0
+	for s := range w.state().Sends(addrs.Pattern{}) {
+		recorded++
+		if s.Outcome != state.OutcomeAccepted || !ids[s.MessageID] {
+			t.Errorf("%s: outcome %v, message_id %q, want accepted with one of the sandbox's ids", s.Addr, s.Outcome, s.MessageID)
+		}
+		delete(ids, s.MessageID)
+	}
+	if recorded != 3*n || len(ids) > 0 {
+		t.Errorf("the state records %d sends, want %d; message_ids the sandbox accepted and the state lacks: %d", recorded, 3*n, len(ids))
 	}
 }

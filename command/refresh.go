@@ -108,8 +108,10 @@ func runRefresh(c *cli, args []string) int {
 	}
 	defer prov.close()
 
+	end := c.windingDown(stoppingNote)
 	sum, runErr := refresh.Run(c.ctx, prov.client, store, refresh.Options{Now: prov.now, OptOutKeywords: cfg.Provider.OptOutKeywords,
 		Windows: windowsFor(cfg, store.State())})
+	end()
 	if err := store.Close(); err != nil && runErr == nil {
 		runErr = err
 	}

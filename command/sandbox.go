@@ -141,7 +141,9 @@ func runSandbox(c *cli, args []string) int {
 			url, srv.APIKey(), url, srv.APIKey())
 	}
 
+	end := c.windingDown(stoppingNote)
 	<-c.ctx.Done()
+	end()
 	if err := srv.Close(); err != nil {
 		// Its one document, the address, is out already: the problem goes
 		// to stderr as text.

@@ -258,8 +258,8 @@ func requoteKey(addr string) string {
 // (HCL, variable and CSV files), keyed by path, for saved plans.
 func inputDigests(cfg *config.Config) map[string]string {
 	out := make(map[string]string, len(cfg.Files))
-	for name, f := range cfg.Files {
-		sum := sha256.Sum256(f.Bytes)
+	for name := range cfg.Files {
+		sum := cfg.FileSum(name)
 		out[name] = hex.EncodeToString(sum[:])
 	}
 	return out

@@ -50,48 +50,27 @@ func (c *Config) Check() hcl.Diagnostics {
 }
 
 // checkEach runs fn for every recipient, spread over the CPUs, and returns
-// the diagnostics of the first maxListed recipients with problems in CSV
+// the diagnostics of the first MaxListed recipients with problems in CSV
 // order, plus a count of the others at subject.
 func checkEach(rs []*Recipient, subject hcl.Range, what string, fn func(*Recipient) hcl.Diagnostics) hcl.Diagnostics {
-	type part struct {
-		groups []hcl.Diagnostics // of the first maxListed recipients with problems
-		n      int               // recipients with problems
-	}
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(rs)/1024))
-	parts := make([]part, workers)
+	parts := make([]RowDiags, workers)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p := &parts[w]
 			for _, r := range rs[w*len(rs)/workers : (w+1)*len(rs)/workers] {
-				d := fn(r)
-				if !d.HasErrors() {
-					continue
-				}
-				p.n++
-				if p.n <= maxListed {
-					p.groups = append(p.groups, d)
+				if d := fn(r); d.HasErrors() {
+					parts[w].Add(d)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	var diags hcl.Diagnostics
-	listed, total := 0, 0
-	for _, p := range parts {
-		total += p.n
-		for _, g := range p.groups {
-			if listed < maxListed {
-				diags = append(diags, g...)
-				listed++
-			}
-		}
+	var all RowDiags
+	for i := range parts {
+		all.Merge(&parts[i])
 	}
-	if total > maxListed {
-		diags = append(diags, errorf(subject, "More recipients with problems",
-			"%s fails for %d more recipients besides the %d shown.", what, total-maxListed, maxListed))
-	}
-	return diags
+	return all.ForRecipients(subject, what)
 }

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/sha256"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/ujumbe/ujumbe/addrs"
 )
@@ -13,7 +15,9 @@ type Config struct {
 	Dir string
 
 	// Files holds every parsed file, HCL and CSV, keyed by the file name that
-	// source ranges use, for hcl.NewDiagnosticTextWriter.
+	// source ranges use, for hcl.NewDiagnosticTextWriter. A CSV file's Bytes
+	// are only its lines up to the last one a diagnostic points at; its
+	// content is digested by FileSum.
 	Files map[string]*hcl.File
 
 	// Provider is never nil: it holds the defaults when there is no
@@ -32,6 +36,22 @@ type Config struct {
 	root *hcl.EvalContext
 	// suppressOrder is Suppress sorted by name, for Suppressed.
 	suppressOrder []*SuppressSet
+	// sums holds the SHA-256 of the CSV files, which are read streaming:
+	// Files holds only the lines of theirs that diagnostics show.
+	sums map[string][sha256.Size]byte
+}
+
+// FileSum returns the SHA-256 of the content of the input file called name,
+// one of Files.
+func (c *Config) FileSum(name string) [sha256.Size]byte {
+	if sum, ok := c.sums[name]; ok {
+		return sum
+	}
+	var b []byte
+	if f := c.Files[name]; f != nil {
+		b = f.Bytes
+	}
+	return sha256.Sum256(b)
 }
 
 // Counts are the totals `ujumbe validate` reports.

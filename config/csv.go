@@ -1,32 +1,48 @@
 package config
 
 import (
+	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/ujumbe/ujumbe/inputfile"
 )
 
-// csvTable is a CSV file read into memory. Its bytes are registered in
-// Config.Files so that diagnostics about a row print that row.
+// csvTable is a CSV file, read streaming: a pass over its records holds one
+// buffer of the file at a time, so memory grows with the rows kept, not with
+// the file. Diagnostics about a row are made as the rows stream past, when
+// the row's bytes are gone; their ranges name the line (and field) only and
+// are resolved once loading is done (see resolve).
 type csvTable struct {
-	name   string // file name in ranges and Config.Files
-	src    []byte // the whole file, BOM included
-	bom    int    // length of the UTF-8 byte order mark, 0 or 3
-	comma  rune   // the field delimiter: set, or detected from the header
-	set    bool   // comma was set with the delimiter attribute
+	name   string   // file name in ranges and Config.Files
+	f      *os.File // opened by openCSVTable for the first pass; nil after
+	bom    int      // length of the UTF-8 byte order mark, 0 or 3
+	comma  rune     // the field delimiter: set, or detected from the header
+	set    bool     // comma was set with the delimiter attribute
 	header []string
 	index  map[string]int // column name -> position
 
+	// sum is the SHA-256 of the whole file, taken by the first pass.
+	sum    [sha256.Size]byte
+	summed bool
+
+	// src is the file from its start up to the last line a diagnostic
+	// points at, read by resolve; nil before.
+	src       []byte
 	linesOnce sync.Once
-	lines     []int // byte offset of the start of each line, built on first use
+	lines     []int // byte offset of the start of each line of src, built on first use
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
@@ -35,18 +51,19 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 // tie in detectDelimiter is decided.
 const delimiters = ",;\t"
 
-// newCSVTable wraps the bytes of the file called name. Its fields are
-// separated by comma, or when comma is 0 by the delimiter detected from the
-// header line.
-func newCSVTable(name string, src []byte, comma rune) *csvTable {
-	t := &csvTable{name: name, src: src, comma: comma, set: comma != 0}
-	if bytes.HasPrefix(src, utf8BOM) {
-		t.bom = len(utf8BOM)
+// headSize is how much of a CSV file is looked at for its byte order mark
+// and delimiter: the header line, unless it is longer.
+const headSize = 64 << 10
+
+// openCSVTable opens the regular file called name. Its fields are separated
+// by comma, or when comma is 0 by the delimiter detected from the header
+// line.
+func openCSVTable(name string, comma rune) (*csvTable, error) {
+	f, err := inputfile.Open(name)
+	if err != nil {
+		return nil, err
 	}
-	if comma == 0 {
-		t.comma = detectDelimiter(src[t.bom:])
-	}
-	return t
+	return &csvTable{name: name, f: f, comma: comma, set: comma != 0}, nil
 }
 
 // detectDelimiter returns the delimiter of delimiters that occurs most often
@@ -83,15 +100,18 @@ func detectDelimiter(src []byte) rune {
 func quoteDelimiter(r rune) string { return strconv.Quote(string(r)) }
 
 // file returns the table as an hcl.File for Config.Files. The body is empty:
-// the diagnostic printer only needs the bytes.
+// the diagnostic printer only needs the bytes, which resolve sets.
 func (t *csvTable) file() *hcl.File {
-	return &hcl.File{Body: hcl.EmptyBody(), Bytes: t.src}
+	return &hcl.File{Body: hcl.EmptyBody()}
 }
 
 // csvRows iterates over a table's records.
 type csvRows struct {
-	t *csvTable
-	r *csv.Reader
+	t    *csvTable
+	f    *os.File
+	in   *bufio.Reader // reads f through hash
+	hash hash.Hash
+	r    *csv.Reader
 	// last is the input offset after the previous record, to detect a
 	// reader that stops making progress.
 	last int64
@@ -101,18 +121,44 @@ type csvRows struct {
 // diagnostics (with subject attr, the csv attribute) when the header is
 // missing or unusable.
 func (t *csvTable) rows(attr hcl.Range) (*csvRows, hcl.Diagnostics) {
-	r := csv.NewReader(bytes.NewReader(t.src[t.bom:]))
+	f := t.f
+	t.f = nil
+	if f == nil {
+		// A second block reading the same file.
+		var err error
+		if f, err = inputfile.Open(t.name); err != nil {
+			return nil, hcl.Diagnostics{errorf(attr, "Cannot read CSV file", "%s", readFailed(t.name, err))}
+		}
+	}
+	it := &csvRows{t: t, f: f, hash: sha256.New()}
+	it.in = bufio.NewReaderSize(io.TeeReader(f, it.hash), headSize)
+	// Peek returns less than headSize at the end of the file, and its error
+	// then is the one the first read would see, which r.Read reports.
+	head, _ := it.in.Peek(headSize)
+	if bytes.HasPrefix(head, utf8BOM) {
+		t.bom = len(utf8BOM)
+	}
+	if !t.set {
+		t.comma = detectDelimiter(head[t.bom:])
+	}
+	if _, err := it.in.Discard(t.bom); err != nil {
+		it.close()
+		return nil, hcl.Diagnostics{t.recordError(err, attr)}
+	}
+	r := csv.NewReader(it.in)
 	r.Comma = t.comma
 	r.FieldsPerRecord = 0 // every record has as many fields as the header
 	r.ReuseRecord = true
 	header, err := r.Read()
 	if err != nil {
+		it.close()
 		if errors.Is(err, io.EOF) {
 			return nil, hcl.Diagnostics{errorf(attr, "Empty CSV file",
 				"The file %s is empty. A CSV file needs a header row naming its columns, then one row per line.", t.name)}
 		}
 		return nil, hcl.Diagnostics{t.recordError(err, attr)}
 	}
+	it.r = r
 	// Spreadsheets pad header names with spaces that nobody sees; row.name
 	// must still find " name ".
 	t.header = make([]string, len(header))
@@ -144,12 +190,29 @@ func (t *csvTable) rows(attr hcl.Range) (*csvRows, hcl.Diagnostics) {
 		}
 	}
 	if diags.HasErrors() {
+		it.close()
 		return nil, diags
 	}
 	if d := t.dialectHint(); d != nil {
 		diags = append(diags, d)
 	}
-	return &csvRows{t: t, r: r}, diags
+	return it, diags
+}
+
+// close reads the rest of the file for its sum, which the first pass records
+// in the table, and closes it. A read error leaves the table without a sum,
+// and Config.FileSum falls back to what resolve read.
+func (it *csvRows) close() {
+	if it.f == nil {
+		return
+	}
+	defer it.f.Close()
+	it.f = nil
+	if _, err := io.Copy(io.Discard, it.in); err != nil || it.t.summed {
+		return
+	}
+	it.hash.Sum(it.t.sum[:0])
+	it.t.summed = true
 }
 
 // dialectHint warns when the header is one column whose name holds another
@@ -183,10 +246,10 @@ func (it *csvRows) next() (rec []string, line int, diag *hcl.Diagnostic, err err
 		progressed := off > it.last
 		it.last = off
 		switch {
-		case errors.Is(err, io.EOF):
-			return nil, 0, nil, io.EOF
-		case err != nil && !progressed:
-			// A reader that fails without consuming input would fail forever.
+		case errors.Is(err, io.EOF), err != nil && !progressed:
+			// A reader that fails without consuming input would fail
+			// forever.
+			it.close()
 			return nil, 0, nil, io.EOF
 		case err != nil:
 			return nil, 0, it.t.recordError(err, hcl.Range{}, it.r), nil
@@ -259,6 +322,117 @@ func (t *csvTable) recordError(err error, fallback hcl.Range, r ...*csv.Reader) 
 	return errorf(fallback, "Cannot read CSV", "Reading %s failed: %s.", t.name, err)
 }
 
+// A range into a CSV file is made while the file streams past, so at first
+// it holds only what locates it: the line, and what to find on it, coded in
+// the range's columns with its bytes at -1. resolve turns it into a real
+// range once loading is done.
+type spotKind int
+
+const (
+	spotLine    spotKind = iota // the whole line
+	spotChar                    // one character at byte column n
+	spotFieldAt                 // the field starting at byte column n
+	spotField                   // field number n, counting delimiters
+)
+
+// spot returns the placeholder range of kind on line.
+func (t *csvTable) spot(line int, kind spotKind, n int) hcl.Range {
+	return hcl.Range{Filename: t.name,
+		Start: hcl.Pos{Line: line, Column: n, Byte: -1},
+		End:   hcl.Pos{Line: line, Column: int(kind), Byte: -1}}
+}
+
+// lineRange returns the range of line (1-based) without its line ending.
+func (t *csvTable) lineRange(line int) hcl.Range { return t.spot(line, spotLine, 0) }
+
+// posRange returns the range of one character at line and byte column
+// (1-based, as encoding/csv reports them, not counting a BOM).
+func (t *csvTable) posRange(line, col int) hcl.Range { return t.spot(line, spotChar, col) }
+
+// fieldRange returns the range of field i of the record on line, as far as
+// the line goes. With a reader positioned on that record it uses the
+// reader's exact field position; otherwise it counts delimiters, which is
+// right for unquoted fields.
+func (t *csvTable) fieldRange(line, field int, r *csv.Reader) hcl.Range {
+	if r == nil {
+		return t.spot(line, spotField, field)
+	}
+	if fl, col := r.FieldPos(field); fl == line {
+		return t.spot(line, spotFieldAt, col)
+	}
+	return t.lineRange(line)
+}
+
+// unresolved reports whether r is a placeholder of t's.
+func (t *csvTable) unresolved(r *hcl.Range) bool {
+	return r != nil && r.Filename == t.name && r.Start.Byte == -1 && r.End.Byte == -1
+}
+
+// resolve reads the file up to the last line that the placeholders among
+// diags point at, keeps those bytes as src for the diagnostic printer, and
+// turns the placeholders into ranges.
+func (t *csvTable) resolve(diags hcl.Diagnostics) error {
+	var spots []*hcl.Range
+	last := 0
+	for _, d := range diags {
+		for _, r := range []*hcl.Range{d.Subject, d.Context} {
+			if t.unresolved(r) {
+				spots = append(spots, r)
+				last = max(last, r.Start.Line)
+			}
+		}
+	}
+	if len(spots) == 0 {
+		return nil
+	}
+	src, err := readLines(t.name, last)
+	if err != nil {
+		return err
+	}
+	t.src = src
+	for _, r := range spots {
+		line, n := r.Start.Line, r.Start.Column
+		switch spotKind(r.End.Column) {
+		case spotChar:
+			*r = t.srcChar(line, n)
+		case spotFieldAt:
+			*r = t.srcField(line, 0, n)
+		case spotField:
+			*r = t.srcField(line, n, 0)
+		default:
+			*r = t.srcLine(line)
+		}
+	}
+	return nil
+}
+
+// readLines reads the regular file called name from its start to the end
+// of line n (1-based).
+func readLines(name string, n int) ([]byte, error) {
+	f, err := inputfile.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var src []byte
+	in := bufio.NewReader(f)
+	for range n {
+		b, err := in.ReadSlice('\n')
+		for err == bufio.ErrBufferFull {
+			src = append(src, b...)
+			b, err = in.ReadSlice('\n')
+		}
+		src = append(src, b...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return src, nil
+}
+
 // lineStart returns the byte offset where line (1-based) starts.
 func (t *csvTable) lineStart(line int) int {
 	t.linesOnce.Do(func() {
@@ -278,8 +452,8 @@ func (t *csvTable) lineStart(line int) int {
 	return t.lines[line-1]
 }
 
-// lineRange returns the range of line (1-based) without its line ending.
-func (t *csvTable) lineRange(line int) hcl.Range {
+// srcLine returns the range in src of line (1-based) without its line ending.
+func (t *csvTable) srcLine(line int) hcl.Range {
 	start := t.lineStart(line)
 	end := start
 	for end < len(t.src) && t.src[end] != '\n' && t.src[end] != '\r' {
@@ -295,10 +469,10 @@ func (t *csvTable) lineRange(line int) hcl.Range {
 	}
 }
 
-// posRange returns the range of one character at line and byte column
+// srcChar returns the range in src of one character at line and byte column
 // (1-based, as encoding/csv reports them, not counting a BOM).
-func (t *csvTable) posRange(line, col int) hcl.Range {
-	lr := t.lineRange(line)
+func (t *csvTable) srcChar(line, col int) hcl.Range {
+	lr := t.srcLine(line)
 	off := lr.Start.Byte + max(col-1, 0)
 	if off > lr.End.Byte {
 		off = lr.End.Byte
@@ -316,19 +490,15 @@ func (t *csvTable) posRange(line, col int) hcl.Range {
 	}
 }
 
-// fieldRange returns the range of field i of the record on line, as far as
-// the line goes: the field's start up to the next delimiter or the line's
-// end. With a reader positioned on that record it uses the reader's exact
-// field position; otherwise it counts delimiters, which is right for
-// unquoted fields.
-func (t *csvTable) fieldRange(line, field int, r *csv.Reader) hcl.Range {
-	lr := t.lineRange(line)
+// srcField returns the range in src of a field of the record on line, as far
+// as the line goes: the field's start up to the next delimiter or the line's
+// end. The field starts at byte column col when col > 0 (the reader's exact
+// position); otherwise it is field number field, found by counting
+// delimiters, which is right for unquoted fields.
+func (t *csvTable) srcField(line, field, col int) hcl.Range {
+	lr := t.srcLine(line)
 	var off int
-	if r != nil {
-		fl, col := r.FieldPos(field)
-		if fl != line {
-			return lr
-		}
+	if col > 0 {
 		off = lr.Start.Byte + col - 1
 	} else {
 		off = lr.Start.Byte

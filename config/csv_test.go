@@ -1,6 +1,8 @@
 package config
 
 import (
+	"crypto/sha256"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -132,5 +134,44 @@ func TestDetectDelimiter(t *testing.T) {
 		if got := detectDelimiter([]byte(in)); got != want {
 			t.Errorf("detectDelimiter(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestCSVNotKept: a CSV file is read streaming. Without diagnostics none of
+// its bytes stay in Config.Files; with one, the lines up to it do, so the
+// printer shows the row, and FileSum digests the whole file either way.
+func TestCSVNotKept(t *testing.T) {
+	const good = "id,name,phone\nA1,Asha,0712000001\nA2,Baraka,0712000002\nA3,Chausiku,0712000003\n"
+	bad := strings.Replace(good, "0712000002", "0812", 1)
+	for _, tt := range []struct {
+		name, csv, kept string
+	}{
+		{"valid", good, ""},
+		{"bad phone on line 3", bad, "id,name,phone\nA1,Asha,0712000001\nA2,Baraka,0812\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeDir(t, map[string]string{"main.hcl": spreadsheetConfig(""), "r.csv": tt.csv})
+			cfg, diags := Load(dir, LoadOptions{})
+			name := filepath.Join(dir, "r.csv")
+			if got := string(cfg.Files[name].Bytes); got != tt.kept {
+				t.Errorf("Files[r.csv] holds %q, want %q", got, tt.kept)
+			}
+			if got, want := cfg.FileSum(name), sha256.Sum256([]byte(tt.csv)); got != want {
+				t.Errorf("FileSum = %x, want %x", got, want)
+			}
+			if tt.kept == "" {
+				if len(diags) > 0 {
+					t.Fatalf("unexpected diagnostics:\n%s", diagText(cfg.Files, diags))
+				}
+				return
+			}
+			text := diagText(cfg.Files, diags)
+			if !strings.Contains(text, "3: A2,Baraka,0812") || len(diags) != 1 {
+				t.Errorf("want one diagnostic showing line 3, got:\n%s", text)
+			}
+			if s := diags[0].Subject; s.Start.Line != 3 || s.Start.Column != 11 || s.Start.Byte != len("id,name,phone\nA1,Asha,0712000001\nA2,Baraka,") {
+				t.Errorf("subject %#v, want line 3 column 11", s)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -73,6 +74,7 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 	l.cfg = &Config{
 		Dir:        dir,
 		Files:      map[string]*hcl.File{},
+		sums:       map[string][sha256.Size]byte{},
 		Provider:   defaultProvider(),
 		Recipients: map[string]*RecipientSet{},
 		Suppress:   map[string]*SuppressSet{},
@@ -81,7 +83,23 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 	for name, f := range l.parser.Files() {
 		l.cfg.Files[name] = f
 	}
+	l.resolveCSV()
 	return l.cfg, l.diags
+}
+
+// resolveCSV gives the diagnostics about CSV rows their ranges, and the
+// printer the CSV lines they show, and records the sums of the CSV files.
+func (l *loader) resolveCSV() {
+	for name, t := range l.tables {
+		if err := t.resolve(l.diags); err != nil {
+			l.diags = append(l.diags, &hcl.Diagnostic{Severity: hcl.DiagError,
+				Summary: "Cannot read CSV file", Detail: readFailed(name, err)})
+		}
+		l.cfg.Files[name].Bytes = t.src
+		if t.summed {
+			l.cfg.sums[name] = t.sum
+		}
+	}
 }
 
 func (l *loader) load() {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/ujumbe/ujumbe/inputfile"
 	"github.com/ujumbe/ujumbe/internal/phone"
 )
 
@@ -226,7 +225,8 @@ func (l *loader) decodeDataBlock(b *hcl.Block, schema *hcl.BodySchema, nameOK bo
 		}
 		l.compileFast(e, sc.columns)
 	}
-	if !ok || db.phone == nil {
+	if (!ok || db.phone == nil) && db.rows != nil {
+		db.rows.close()
 		db.rows = nil
 	}
 	if db.rows != nil {
@@ -246,7 +246,7 @@ func (l *loader) checkStaticString(unknown *evalScope, e *expr, what string) {
 	e.broken = diags.HasErrors()
 }
 
-// openCSV reads the CSV file named by the csv attribute a and registers it
+// openCSV opens the CSV file named by the csv attribute a and registers it
 // in Config.Files; comma is its delimiter, 0 to detect it. It returns nil
 // after reporting a problem.
 func (l *loader) openCSV(a *hcl.Attribute, path string, comma rune) *csvTable {
@@ -259,7 +259,7 @@ func (l *loader) openCSV(a *hcl.Attribute, path string, comma rune) *csvTable {
 	if t := l.tables[name]; t != nil {
 		return t
 	}
-	src, err := inputfile.ReadFile(name)
+	t, err := openCSVTable(name, comma)
 	if err != nil {
 		detail := readFailed(name, err)
 		summary := "Cannot read CSV file"
@@ -270,7 +270,6 @@ func (l *loader) openCSV(a *hcl.Attribute, path string, comma rune) *csvTable {
 		l.diags = append(l.diags, errorf(a.Expr.Range(), summary, "%s", detail))
 		return nil
 	}
-	t := newCSVTable(name, src, comma)
 	l.tables[name] = t
 	l.cfg.Files[name] = t.file()
 	return t

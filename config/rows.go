@@ -19,13 +19,8 @@ import (
 // order builds the recipients and finds duplicates. Normalization dominates
 // the cost, so it is what the workers spread over the cores.
 
-const (
-	// chunkRows is the number of rows handed to a worker at a time.
-	chunkRows = 4096
-	// maxListed is how many rows with the same kind of problem are reported
-	// one by one for a CSV file; the rest are counted.
-	maxListed = 10
-)
+// chunkRows is the number of rows handed to a worker at a time.
+const chunkRows = 4096
 
 // problemClass groups row problems for capping.
 type problemClass int
@@ -50,29 +45,18 @@ var classNoun = [numClasses]string{
 	classDuplicateKey:   "duplicate keys",
 }
 
-// problems collects the row problems of one CSV pass: the diagnostics of
-// the first maxListed rows per class, and a count of all.
-type problems struct {
-	listed [numClasses][]hcl.Diagnostics // one entry per row
-	count  [numClasses]int
-}
+// problems collects the row problems of one CSV pass, capped per class.
+type problems [numClasses]RowDiags
 
 // add records the diagnostics of one row.
 func (p *problems) add(c problemClass, d ...*hcl.Diagnostic) {
-	p.count[c]++
-	if len(p.listed[c]) < maxListed {
-		p.listed[c] = append(p.listed[c], d)
-	}
+	p[c].Add(d)
 }
 
 // merge adds q's problems, which come from later rows, to p.
 func (p *problems) merge(q *problems) {
 	for c := range numClasses {
-		room := maxListed - len(p.listed[c])
-		if room > 0 {
-			p.listed[c] = append(p.listed[c], q.listed[c][:min(room, len(q.listed[c]))]...)
-		}
-		p.count[c] += q.count[c]
+		p[c].Merge(&q[c])
 	}
 }
 
@@ -81,13 +65,10 @@ func (p *problems) merge(q *problems) {
 func (p *problems) diagnostics(file string, subject hcl.Range) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	for c := range numClasses {
-		for _, row := range p.listed[c] {
-			diags = append(diags, row...)
-		}
-		if more := p.count[c] - min(p.count[c], maxListed); more > 0 {
-			diags = append(diags, errorf(subject, "More problems in "+file,
-				"%s has %d more %s besides the %d shown.", file, more, classNoun[c], maxListed))
-		}
+		diags = append(diags, p[c].Diagnostics(func(n int) *hcl.Diagnostic {
+			return errorf(subject, "More problems in "+file,
+				"%s has %d more %s besides the %d shown.", file, n, classNoun[c], MaxListed)
+		})...)
 	}
 	return diags
 }

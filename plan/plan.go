@@ -444,9 +444,6 @@ func ordered(msgs []*config.Message) []*config.Message {
 	return out
 }
 
-// maxRenderDiags caps the per-recipient diagnostics one message reports.
-const maxRenderDiags = 10
-
 // message classifies m for every recipient of c into items (one per
 // recipient, in order), spreading recipients over the CPUs. classes receives
 // m's classes by recipient index, for the messages that follow m.
@@ -455,7 +452,7 @@ func (b *builder) message(c *config.Campaign, m *config.Message, classes map[*co
 	parent := classes[m.After]
 	workers := runtime.GOMAXPROCS(0)
 	chunk := (len(rs) + workers - 1) / workers
-	diags := make([]hcl.Diagnostics, workers)
+	diags := make([]config.RowDiags, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		lo, hi := w*chunk, min((w+1)*chunk, len(rs))
@@ -473,9 +470,7 @@ func (b *builder) message(c *config.Campaign, m *config.Message, classes map[*co
 				}
 				var d hcl.Diagnostics
 				items[i], d = wk.classify(c, m, rs[i], pc)
-				if len(diags[w]) < maxRenderDiags {
-					diags[w] = append(diags[w], d...)
-				}
+				diags[w].Add(d)
 			}
 		}()
 	}
@@ -485,11 +480,11 @@ func (b *builder) message(c *config.Campaign, m *config.Message, classes map[*co
 		own[i] = items[i].Class
 	}
 	classes[m] = own
-	var all hcl.Diagnostics
-	for _, d := range diags {
-		all = append(all, d...)
+	var all config.RowDiags
+	for w := range diags {
+		all.Merge(&diags[w])
 	}
-	return all
+	return all.ForRecipients(m.DeclRange, m.Addr().String())
 }
 
 // worker classifies sends on one goroutine.

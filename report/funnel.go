@@ -381,20 +381,20 @@ func Rate(part, whole int) float64 {
 // configInfo names cfg's input files and digests them.
 func configInfo(cfg *config.Config) ConfigInfo {
 	info := ConfigInfo{Dir: cfg.Dir, Files: []string{}}
-	byName := map[string]*hcl.File{}
-	for name, f := range cfg.Files {
+	byName := map[string]string{}
+	for name := range cfg.Files {
 		rel, err := filepath.Rel(cfg.Dir, name)
 		if err != nil {
 			rel = name
 		}
 		rel = filepath.ToSlash(rel)
 		info.Files = append(info.Files, rel)
-		byName[rel] = f
+		byName[rel] = name
 	}
 	slices.Sort(info.Files)
 	h := sha256.New()
 	for _, name := range info.Files {
-		sum := sha256.Sum256(byName[name].Bytes)
+		sum := cfg.FileSum(byName[name])
 		fmt.Fprintf(h, "%s %x\n", name, sum)
 	}
 	info.Digest = hex.EncodeToString(h.Sum(nil))

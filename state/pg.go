@@ -401,6 +401,49 @@ func (j *pgJournal) add(r *record, serial uint64) {
 	j.touch(r)
 }
 
+// pgResultLinger is how long a batch of results only waits, on PostgreSQL,
+// for a record that must be committed at once to share its commit. Every
+// commit costs the server a WAL flush, most of its work per transaction
+// (BENCHMARKS.md, issue 11). An intent must be durable before its request
+// leaves, so it never waits; a result need only be durable before the call
+// recording it returns, and at a steady rate the next intent comes within a
+// few milliseconds: results ride on the intents' commits, and a send costs
+// one commit instead of two.
+const pgResultLinger = 5 * time.Millisecond
+
+// lingerResults returns batch, which holds only results, once another
+// record comes (with whatever is then waiting) or pgResultLinger has passed;
+// a batch with anything else, or full, at once.
+func (s *Store) lingerResults(batch []*request) []*request {
+	var timer *time.Timer
+	for len(batch) < maxBatch && onlyResults(batch) {
+		if timer == nil {
+			timer = time.NewTimer(pgResultLinger)
+			defer timer.Stop()
+		}
+		select {
+		case r, ok := <-s.reqs:
+			if !ok {
+				return batch
+			}
+			batch = s.gather(append(batch, r))
+		case <-timer.C:
+			return batch
+		}
+	}
+	return batch
+}
+
+// onlyResults reports whether every record of batch is a result.
+func onlyResults(batch []*request) bool {
+	for _, r := range batch {
+		if r.rec.op != opResult {
+			return false
+		}
+	}
+	return true
+}
+
 // write commits the queued records with one statement: one round trip and
 // one transaction for the batch, durable when it returns (the server's
 // synchronous_commit decides what durable means, as fsync does for a file).

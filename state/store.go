@@ -427,25 +427,33 @@ func (s *Store) send(req *request) error {
 // run is the writer: it takes whatever records are waiting (up to maxBatch)
 // and commits them together. A lone record is written at once; records that
 // arrive during a sync wait for the next one, so the group grows with load.
+// On PostgreSQL, results alone wait a moment for company (lingerResults).
 func (s *Store) run() {
 	defer close(s.done)
 	batch := make([]*request, 0, maxBatch)
 	for req := range s.reqs {
-		batch = append(batch[:0], req)
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case r, ok := <-s.reqs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				break fill
-			}
+		batch = s.gather(append(batch[:0], req))
+		if s.pg != nil {
+			batch = s.lingerResults(batch)
 		}
 		s.commit(batch)
 	}
+}
+
+// gather adds to batch the records waiting, up to maxBatch, without waiting.
+func (s *Store) gather(batch []*request) []*request {
+	for len(batch) < maxBatch {
+		select {
+		case r, ok := <-s.reqs:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commit applies the batch's records in order (refusing those the state does
