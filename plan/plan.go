@@ -166,25 +166,21 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 	p.Items = make([]Item, 0, wanted)
 	var diags hcl.Diagnostics
 	for _, c := range cfg.Campaigns {
-		classes := map[*config.Message][]Class{}
-		for _, m := range ordered(c.Messages) {
-			start := len(p.Items)
-			p.Items = p.Items[:start+len(c.Recipients.Recipients)]
-			items := p.Items[start:]
-			diags = append(diags, b.message(c, m, classes, items)...)
-			// Keep the selected items, moving each down over those left out.
-			kept := start
-			for i := range items {
-				if b.selected(items[i].Addr) {
-					p.Items[kept] = items[i]
-					kept++
-				} else {
-					p.Filtered = true
-				}
+		start := len(p.Items)
+		p.Items = p.Items[:start+len(c.Messages)*len(c.Recipients.Recipients)]
+		diags = append(diags, b.campaign(c, p.Items[start:])...)
+		// Keep the selected items, moving each down over those left out.
+		kept := start
+		for i := start; i < len(p.Items); i++ {
+			if b.selected(p.Items[i].Addr) {
+				p.Items[kept] = p.Items[i]
+				kept++
+			} else {
+				p.Filtered = true
 			}
-			clear(p.Items[kept:])
-			p.Items = p.Items[:kept]
 		}
+		clear(p.Items[kept:])
+		p.Items = p.Items[:kept]
 	}
 	// The sends about to go out, to check against what the state records
 	// as accepted: during the walk of the state for orphans when there is
@@ -439,15 +435,27 @@ func ordered(msgs []*config.Message) []*config.Message {
 // maxRenderDiags caps the per-recipient diagnostics one message reports.
 const maxRenderDiags = 10
 
-// message classifies m for every recipient of c into items (one per
-// recipient, in order), spreading recipients over the CPUs. classes receives
-// m's classes by recipient index, for the messages that follow m.
-func (b *builder) message(c *config.Campaign, m *config.Message, classes map[*config.Message][]Class, items []Item) hcl.Diagnostics {
+// campaign classifies every send of c into items: the sends of each
+// message (in the order ordered gives) for every recipient, in CSV order,
+// one message after the other. Recipients are spread over the CPUs, and
+// each worker classifies all of a recipient's messages in turn, so that a
+// follow-up finds the sends it follows (its chain) already looked up.
+func (b *builder) campaign(c *config.Campaign, items []Item) hcl.Diagnostics {
 	rs := c.Recipients.Recipients
-	parent := classes[m.After]
+	msgs := ordered(c.Messages)
+	// after[j] is the index in msgs of the message msgs[j] follows, or -1;
+	// ordered puts it before j.
+	after := make([]int, len(msgs))
+	for j, m := range msgs {
+		after[j] = slices.Index(msgs, m.After)
+	}
 	workers := runtime.GOMAXPROCS(0)
 	chunk := (len(rs) + workers - 1) / workers
-	diags := make([]hcl.Diagnostics, workers)
+	// diags[j][w] are message j's diagnostics from worker w, in that order.
+	diags := make([][]hcl.Diagnostics, len(msgs))
+	for j := range diags {
+		diags[j] = make([]hcl.Diagnostics, workers)
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		lo, hi := w*chunk, min((w+1)*chunk, len(rs))
@@ -457,29 +465,28 @@ func (b *builder) message(c *config.Campaign, m *config.Message, classes map[*co
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			wk := &worker{builder: b}
+			wk := &worker{builder: b, msgs: msgs, after: after, chain: make([]link, len(msgs))}
 			for i := lo; i < hi; i++ {
-				pc := Class(0)
-				if parent != nil {
-					pc = parent[i]
-				}
-				var d hcl.Diagnostics
-				items[i], d = wk.classify(c, m, rs[i], pc)
-				if len(diags[w]) < maxRenderDiags {
-					diags[w] = append(diags[w], d...)
+				for j := range msgs {
+					pc := Class(0)
+					if after[j] >= 0 {
+						pc = items[after[j]*len(rs)+i].Class
+					}
+					var d hcl.Diagnostics
+					items[j*len(rs)+i], d = wk.classify(c, j, rs[i], pc)
+					if len(diags[j][w]) < maxRenderDiags {
+						diags[j][w] = append(diags[j][w], d...)
+					}
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	own := make([]Class, len(items))
-	for i := range items {
-		own[i] = items[i].Class
-	}
-	classes[m] = own
 	var all hcl.Diagnostics
-	for _, d := range diags {
-		all = append(all, d...)
+	for _, dm := range diags {
+		for _, d := range dm {
+			all = append(all, d...)
+		}
 	}
 	return all
 }
@@ -487,8 +494,23 @@ func (b *builder) message(c *config.Campaign, m *config.Message, classes map[*co
 // worker classifies sends on one goroutine.
 type worker struct {
 	*builder
+	// msgs are the campaign's messages in the order they are classified,
+	// after the index of the message each follows (-1 for none).
+	msgs  []*config.Message
+	after []int
+	// chain holds what the state records of the recipient being
+	// classified, by message index: each send is looked up once, and its
+	// follow-ups read it here.
+	chain []link
 	// sent and dueAt are the reasons of done and scheduled sends.
 	sent, dueAt stampMemo
+}
+
+// link is the send the state records for one message of the recipient
+// being classified, if ok.
+type link struct {
+	s  state.Send
+	ok bool
 }
 
 // stampMemo is one reason that carries a time, as prefix + stamp(t),
@@ -514,10 +536,12 @@ func (m *stampMemo) get(prefix string, t time.Time) string {
 
 // classify gives the send (c, m, r) its class. parentClass is the class of
 // the same recipient's send of m.After (zero for a first contact).
-func (b *worker) classify(c *config.Campaign, m *config.Message, r *config.Recipient, parentClass Class) (Item, hcl.Diagnostics) {
+func (b *worker) classify(c *config.Campaign, j int, r *config.Recipient, parentClass Class) (Item, hcl.Diagnostics) {
+	m := b.msgs[j]
 	addr := state.Addr{Campaign: c.Name, Message: m.Name, Key: r.Key}
 	it := Item{Addr: addr, Phone: r.Phone, Message: m, Recipient: r}
 	s, recorded := b.get(addr)
+	b.chain[j] = link{s, recorded}
 	if recorded {
 		b.recorded.Add(1)
 	}
@@ -526,7 +550,7 @@ func (b *worker) classify(c *config.Campaign, m *config.Message, r *config.Recip
 		it.Attempts = s.Attempts
 		switch s.Outcome {
 		case state.OutcomeAccepted:
-			return b.done(it, s)
+			return b.done(it, j, s)
 		case state.OutcomeUnknown:
 			it.Class, it.Reason = Unknown, unknownReason(s)
 			return it, nil
@@ -553,7 +577,7 @@ func (b *worker) classify(c *config.Campaign, m *config.Message, r *config.Recip
 			return it, nil
 		}
 	}
-	it, diags := b.due(c, m, r, it, parentClass)
+	it, diags := b.due(c, j, r, it, parentClass)
 	if replace && recorded && it.Class == Send {
 		it.Replace = true
 		it.Reason = "replace requested; " + it.Reason
@@ -566,15 +590,15 @@ func (b *worker) classify(c *config.Campaign, m *config.Message, r *config.Recip
 
 // done classifies a send the provider accepted: Done, or Drift when the
 // configuration now wants different content.
-func (b *worker) done(it Item, s state.Send) (Item, hcl.Diagnostics) {
+func (b *worker) done(it Item, j int, s state.Send) (Item, hcl.Diagnostics) {
 	it.sentElsewhere = s.Phone != it.Phone
 	if b.opts.NoDrift {
 		it.Class, it.Reason = Done, b.sent.get("sent ", s.ResultAt)
 		return it, nil
 	}
 	var reply *config.Reply
-	if it.Message.After != nil {
-		reply = b.reply(state.Addr{Campaign: it.Addr.Campaign, Message: it.Message.After.Name, Key: it.Addr.Key})
+	if k := b.after[j]; k >= 0 {
+		reply = replyOf(b.chain[k].s)
 	}
 	it.Reply = reply
 	// Most accepted sends have the content the configuration renders now:
@@ -603,13 +627,13 @@ func (b *worker) done(it Item, s state.Send) (Item, hcl.Diagnostics) {
 
 // due works out when a send not yet accepted can go: now (Send), later
 // (Scheduled) or never (Expired).
-func (b *worker) due(c *config.Campaign, m *config.Message, r *config.Recipient, it Item, parentClass Class) (Item, hcl.Diagnostics) {
+func (b *worker) due(c *config.Campaign, j int, r *config.Recipient, it Item, parentClass Class) (Item, hcl.Diagnostics) {
+	m := b.msgs[j]
 	due := b.now
 	windowEnd := time.Time{} // zero: no 24h window applies
 	var reply *config.Reply
-	if m.After != nil {
-		parentAddr := state.Addr{Campaign: c.Name, Message: m.After.Name, Key: r.Key}
-		ps, ok := b.get(parentAddr)
+	if k := b.after[j]; k >= 0 {
+		ps, ok := b.chain[k].s, b.chain[k].ok
 		if !ok || ps.Outcome != state.OutcomeAccepted {
 			switch parentClass {
 			case Send, Retry, Scheduled, Unknown:
@@ -622,11 +646,11 @@ func (b *worker) due(c *config.Campaign, m *config.Message, r *config.Recipient,
 		// The parent is the nearest ancestor conversation looks at first.
 		it.ConversationID = ps.ConversationID
 		if it.ConversationID == "" {
-			it.ConversationID = b.conversation(c, m, r.Key)
+			it.ConversationID = b.conversation(j)
 		}
 		due = ps.ResultAt.Add(m.Delay)
 		if m.Kind != config.KindTemplate {
-			windowEnd = b.windowEnd(c, m, r.Key)
+			windowEnd = b.windowEnd(j)
 		}
 		reply = replyOf(ps)
 		if m.HasWhen {
@@ -691,12 +715,6 @@ func (b *worker) due(c *config.Campaign, m *config.Message, r *config.Recipient,
 	return it, diags
 }
 
-// reply returns the recorded answer to the send at a, or nil.
-func (b *builder) reply(a state.Addr) *config.Reply {
-	s, _ := b.get(a)
-	return replyOf(s)
-}
-
 // replyOf returns the recorded answer to s, or nil.
 func replyOf(s state.Send) *config.Reply {
 	if s.Reply == nil {
@@ -705,12 +723,12 @@ func replyOf(s state.Send) *config.Reply {
 	return &config.Reply{ID: s.Reply.ID, Title: s.Reply.Title, Text: s.Reply.Text, At: s.Reply.At}
 }
 
-// conversation returns the thread of the sends m follows: the
+// conversation returns the thread of the sends msgs[j] follows: the
 // conversation_id of the nearest accepted ancestor that has one.
-func (b *builder) conversation(c *config.Campaign, m *config.Message, key string) string {
-	for a := m.After; a != nil; a = a.After {
-		if s, ok := b.get(state.Addr{Campaign: c.Name, Message: a.Name, Key: key}); ok && s.ConversationID != "" {
-			return s.ConversationID
+func (b *worker) conversation(j int) string {
+	for k := b.after[j]; k >= 0; k = b.after[k] {
+		if l := b.chain[k]; l.ok && l.s.ConversationID != "" {
+			return l.s.ConversationID
 		}
 	}
 	return ""
