@@ -194,10 +194,16 @@ func (m *Message) When(r *Recipient, reply *Reply) (bool, hcl.Diagnostics) {
 	if m.when == nil {
 		return true, nil
 	}
-	if reply == nil && m.when.roots == rootReply {
-		// Without an answer, a condition that reads nothing but reply has
-		// the same value for every recipient: evaluated once, unless it
-		// reports anything, whose diagnostics name the recipient.
+	if m.when.roots != rootReply {
+		return m.when1(r, reply)
+	}
+	// A condition that reads nothing but reply has the same value for
+	// every recipient with the same answer, or with none: evaluated once
+	// per answer, unless it reports anything, whose diagnostics name the
+	// recipient. Most questions have a few answers (their buttons); past
+	// maxWhenMemo distinct ones (free text, times) the rest are evaluated
+	// each time.
+	if reply == nil {
 		if w := m.noAnswer.Load(); w != nil {
 			return *w, nil
 		}
@@ -207,8 +213,20 @@ func (m *Message) When(r *Recipient, reply *Reply) (bool, hcl.Diagnostics) {
 		}
 		return ok, diags
 	}
-	return m.when1(r, reply)
+	k := *reply
+	k.At = k.At.UTC() // reply.at is the UTC time: one entry per instant
+	if w, ok := m.answers.Load(k); ok {
+		return w.(bool), nil
+	}
+	ok, diags := m.when1(r, reply)
+	if len(diags) == 0 && m.answered.Add(1) <= maxWhenMemo {
+		m.answers.Store(k, ok)
+	}
+	return ok, diags
 }
+
+// maxWhenMemo bounds the answers whose when value a message remembers.
+const maxWhenMemo = 64
 
 // when1 is When, evaluated for r.
 func (m *Message) when1(r *Recipient, reply *Reply) (bool, hcl.Diagnostics) {
