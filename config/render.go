@@ -92,7 +92,15 @@ func (p *Payload) marshalJSON() ([]byte, bool) {
 		return nil, false
 	}
 	var b bytes.Buffer
-	b.Grow(256)
+	// Room for the fields and their quoting, so that b grows at most once.
+	n := 128 + len(p.TemplateName) + len(p.Body) + len(p.Interactive)
+	for k, v := range p.Variables {
+		n += len(k) + len(v) + 8
+	}
+	if m := p.Media; m != nil {
+		n += len(m.URL) + len(m.Caption) + len(m.Filename) + 64
+	}
+	b.Grow(n)
 	b.WriteString(`{"kind":`)
 	writeJSONString(&b, kindNames[p.Kind])
 	field := func(name, v string) {

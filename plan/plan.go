@@ -465,7 +465,8 @@ func (b *builder) campaign(c *config.Campaign, items []Item) hcl.Diagnostics {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			wk := &worker{builder: b, msgs: msgs, after: after, chain: make([]link, len(msgs))}
+			wk := &worker{builder: b, msgs: msgs, after: after, chain: make([]link, len(msgs)),
+				sent: make([]stampMemo, len(msgs)), dueAt: make([]stampMemo, len(msgs))}
 			for i := lo; i < hi; i++ {
 				for j := range msgs {
 					pc := Class(0)
@@ -502,8 +503,10 @@ type worker struct {
 	// classified, by message index: each send is looked up once, and its
 	// follow-ups read it here.
 	chain []link
-	// sent and dueAt are the reasons of done and scheduled sends.
-	sent, dueAt stampMemo
+	// sent and dueAt are the reasons of done and scheduled sends, by
+	// message index: a recipient's messages went out (or fall due) at
+	// different times, each message's mostly in the same minute.
+	sent, dueAt []stampMemo
 }
 
 // link is the send the state records for one message of the recipient
@@ -593,7 +596,7 @@ func (b *worker) classify(c *config.Campaign, j int, r *config.Recipient, parent
 func (b *worker) done(it Item, j int, s state.Send) (Item, hcl.Diagnostics) {
 	it.sentElsewhere = s.Phone != it.Phone
 	if b.opts.NoDrift {
-		it.Class, it.Reason = Done, b.sent.get("sent ", s.ResultAt)
+		it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
 		return it, nil
 	}
 	var reply *config.Reply
@@ -607,13 +610,13 @@ func (b *worker) done(it Item, j int, s state.Send) (Item, hcl.Diagnostics) {
 	if p := it.Message.RenderUnchecked(it.Recipient, reply); p != nil {
 		if d := ContentDigest(p); d == s.Digest {
 			it.Digest = d
-			it.Class, it.Reason = Done, b.sent.get("sent ", s.ResultAt)
+			it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
 			return it, nil
 		}
 	}
 	p, diags := it.Message.Render(it.Recipient, reply)
 	if diags.HasErrors() {
-		it.Class, it.Reason = Done, b.sent.get("sent ", s.ResultAt)
+		it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
 		return it, nil
 	}
 	it.Digest = ContentDigest(p)
@@ -621,7 +624,7 @@ func (b *worker) done(it Item, j int, s state.Send) (Item, hcl.Diagnostics) {
 		it.Class, it.Reason = Drift, "sent "+stamp(s.ResultAt)+" with different content; -replace sends the new content"
 		return it, nil
 	}
-	it.Class, it.Reason = Done, b.sent.get("sent ", s.ResultAt)
+	it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
 	return it, nil
 }
 
@@ -703,7 +706,7 @@ func (b *worker) due(c *config.Campaign, j int, r *config.Recipient, it Item, pa
 	it.Due = due
 	it.WindowEnd = windowEnd
 	if due.After(b.now) {
-		it.Class, it.Reason = Scheduled, b.dueAt.get("due ", due)
+		it.Class, it.Reason = Scheduled, b.dueAt[j].get("due ", due)
 	} else {
 		it.Class = Send
 		if m.After == nil {
