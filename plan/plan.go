@@ -25,9 +25,17 @@ const windowLength = 24 * time.Hour
 const DefaultMaxAttempts = 5
 
 // Item is one send — (campaign, message, recipient key) — and its class.
+// A plan holds one per send, millions at a time: fields are ordered so
+// that the small ones share words, and the window end is kept in
+// milliseconds (see WindowEnd).
 type Item struct {
-	Addr  state.Addr
-	Class Class
+	Addr state.Addr
+	// Message and Recipient are nil for orphans.
+	Message   *config.Message
+	Recipient *config.Recipient
+	// Reply is the answer to the message this one follows, as Build used it
+	// for `when` and the content; nil when there is none.
+	Reply *config.Reply
 	// Reason says, for people, why the send has its class.
 	Reason string
 	// Due is when a Send became due or when a Scheduled send will be; it is
@@ -38,12 +46,6 @@ type Item struct {
 	// Digest is the content digest of what would be sent (Send, Retry) or
 	// of what the configuration wants now (Done, Drift); zero otherwise.
 	Digest state.Digest
-	// Replace marks the operator's explicit resend (-replace) of a send the
-	// state already has.
-	Replace bool
-	// sentElsewhere marks a send the state records as accepted by another
-	// phone than the recipient's now (the CSV's number changed).
-	sentElsewhere bool
 	// ConversationID is, for a follow-up that is due, the thread of the
 	// earlier sends, into which it goes.
 	ConversationID string
@@ -51,6 +53,18 @@ type Item struct {
 	// which the state records a send to the same phone that the recipients
 	// no longer have (see Guard).
 	RekeyedFrom string
+	// windowEnd is WindowEnd in Unix milliseconds (the state's times, from
+	// which it is worked out, have no finer precision); 0 for none.
+	windowEnd int64
+	Class     Class
+	// Attempts is how often the send was tried before.
+	Attempts int32
+	// Replace marks the operator's explicit resend (-replace) of a send the
+	// state already has.
+	Replace bool
+	// sentElsewhere marks a send the state records as accepted by another
+	// phone than the recipient's now (the CSV's number changed).
+	sentElsewhere bool
 	// AwaitsReply marks a Scheduled send that only an answer to the message
 	// it follows can make due; it has no Due.
 	AwaitsReply bool
@@ -58,17 +72,15 @@ type Item struct {
 	// false for the answer (or for no answer before the window closed), or
 	// the message it follows will not be sent.
 	NotTaken bool
-	// WindowEnd is when the 24h window a due follow-up needs closes; zero
-	// when none applies.
-	WindowEnd time.Time
-	// Attempts is how often the send was tried before.
-	Attempts int
-	// Message and Recipient are nil for orphans.
-	Message   *config.Message
-	Recipient *config.Recipient
-	// Reply is the answer to the message this one follows, as Build used it
-	// for `when` and the content; nil when there is none.
-	Reply *config.Reply
+}
+
+// WindowEnd is when the 24h window a due follow-up needs closes, in UTC;
+// zero when none applies.
+func (it *Item) WindowEnd() time.Time {
+	if it.windowEnd == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(it.windowEnd).UTC()
 }
 
 // Plan is the outcome of Build. Items are in configuration order —
@@ -550,7 +562,7 @@ func (b *worker) classify(c *config.Campaign, j int, r *config.Recipient, parent
 	}
 	replace := matchAny(b.opts.Replace, addr)
 	if recorded && !replace {
-		it.Attempts = s.Attempts
+		it.Attempts = int32(min(s.Attempts, 1<<31-1))
 		switch s.Outcome {
 		case state.OutcomeAccepted:
 			return b.done(it, j, s)
@@ -704,7 +716,9 @@ func (b *worker) due(c *config.Campaign, j int, r *config.Recipient, it Item, pa
 	it.Reply = reply
 	it.Digest = ContentDigest(p)
 	it.Due = due
-	it.WindowEnd = windowEnd
+	if !windowEnd.IsZero() {
+		it.windowEnd = windowEnd.UnixMilli()
+	}
 	if due.After(b.now) {
 		it.Class, it.Reason = Scheduled, b.dueAt[j].get("due ", due)
 	} else {
@@ -808,7 +822,7 @@ func (b *builder) orphans(resends *resendIndex) ([]Item, bool) {
 		if ok {
 			reason = "the recipient is no longer in " + c.Recipients.CSVPath
 		}
-		out = append(out, Item{Addr: s.Addr, Class: Orphan, Reason: reason, Phone: s.Phone, Attempts: s.Attempts})
+		out = append(out, Item{Addr: s.Addr, Class: Orphan, Reason: reason, Phone: s.Phone, Attempts: int32(min(s.Attempts, 1<<31-1))})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Addr.String() < out[j].Addr.String() })
 	return out, true
@@ -872,8 +886,8 @@ func (it *Item) StillDue(now time.Time) (bool, string) {
 		return false, "start_at " + stamp(c.StartAt) + " has not come"
 	case !c.StopAt.IsZero() && !now.Before(c.StopAt):
 		return false, "stop_at " + stamp(c.StopAt) + " has passed"
-	case !it.WindowEnd.IsZero() && !now.Before(it.WindowEnd):
-		return false, "the 24h window closed at " + stamp(it.WindowEnd)
+	case it.windowEnd != 0 && !now.Before(it.WindowEnd()):
+		return false, "the 24h window closed at " + stamp(it.WindowEnd())
 	}
 	if w := c.Window; w != nil {
 		loc, diags := w.Location(it.Recipient)
