@@ -485,8 +485,7 @@ func (b *builder) campaign(c *config.Campaign, items []Item) hcl.Diagnostics {
 					if after[j] >= 0 {
 						pc = items[after[j]*len(rs)+i].Class
 					}
-					var d hcl.Diagnostics
-					items[j*len(rs)+i], d = wk.classify(c, j, rs[i], pc)
+					d := wk.classify(&items[j*len(rs)+i], c, j, rs[i], pc)
 					if len(diags[j][w]) < maxRenderDiags {
 						diags[j][w] = append(diags[j][w], d...)
 					}
@@ -549,12 +548,14 @@ func (m *stampMemo) get(prefix string, t time.Time) string {
 	return m.reason
 }
 
-// classify gives the send (c, m, r) its class. parentClass is the class of
-// the same recipient's send of m.After (zero for a first contact).
-func (b *worker) classify(c *config.Campaign, j int, r *config.Recipient, parentClass Class) (Item, hcl.Diagnostics) {
+// classify makes *it the send of msgs[j] of c to r, with its class, in
+// place: a plan holds millions of Items, not worth copying around.
+// parentClass is the class of the same recipient's send of the message
+// msgs[j] follows (zero for a first contact).
+func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipient, parentClass Class) hcl.Diagnostics {
 	m := b.msgs[j]
 	addr := state.Addr{Campaign: c.Name, Message: m.Name, Key: r.Key}
-	it := Item{Addr: addr, Phone: r.Phone, Message: m, Recipient: r}
+	*it = Item{Addr: addr, Phone: r.Phone, Message: m, Recipient: r}
 	s, recorded := b.get(addr)
 	b.chain[j] = link{s, recorded}
 	if recorded {
@@ -568,31 +569,31 @@ func (b *worker) classify(c *config.Campaign, j int, r *config.Recipient, parent
 			return b.done(it, j, s)
 		case state.OutcomeUnknown:
 			it.Class, it.Reason = Unknown, unknownReason(s)
-			return it, nil
+			return nil
 		case state.OutcomeFailed:
 			it.Class, it.Reason = Expired, "failed permanently: "+errorText(s)
-			return it, nil
+			return nil
 		case state.OutcomeExpired:
 			it.Class, it.Reason = Expired, "the provider refused it: "+errorText(s)
-			return it, nil
+			return nil
 		case state.OutcomeRetry:
 			if s.Attempts >= b.opts.MaxAttempts {
 				it.Class, it.Reason = Expired, fmt.Sprintf("gave up after %d attempts: %s", s.Attempts, errorText(s))
-				return it, nil
+				return nil
 			}
 		}
 	}
 	if !recorded {
 		if name, ok := b.cfg.Suppressed(r.Phone); ok {
 			it.Class, it.Reason = Orphan, "suppressed by suppress."+name
-			return it, nil
+			return nil
 		}
 		if _, ok := b.st.OptOut(r.Phone); ok {
 			it.Class, it.Reason = Orphan, "the recipient opted out"
-			return it, nil
+			return nil
 		}
 	}
-	it, diags := b.due(c, j, r, it, parentClass)
+	diags := b.due(it, c, j, r, parentClass)
 	if replace && recorded && it.Class == Send {
 		it.Replace = true
 		it.Reason = "replace requested; " + it.Reason
@@ -600,16 +601,16 @@ func (b *worker) classify(c *config.Campaign, j int, r *config.Recipient, parent
 	if recorded && !replace && s.Outcome == state.OutcomeRetry && it.Class == Send {
 		it.Class, it.Reason = Retry, fmt.Sprintf("attempt %d failed: %s", s.Attempts, errorText(s))
 	}
-	return it, diags
+	return diags
 }
 
 // done classifies a send the provider accepted: Done, or Drift when the
 // configuration now wants different content.
-func (b *worker) done(it Item, j int, s state.Send) (Item, hcl.Diagnostics) {
+func (b *worker) done(it *Item, j int, s state.Send) hcl.Diagnostics {
 	it.sentElsewhere = s.Phone != it.Phone
 	if b.opts.NoDrift {
 		it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
-		return it, nil
+		return nil
 	}
 	var reply *config.Reply
 	if k := b.after[j]; k >= 0 {
@@ -623,26 +624,26 @@ func (b *worker) done(it Item, j int, s state.Send) (Item, hcl.Diagnostics) {
 		if d := ContentDigest(p); d == s.Digest {
 			it.Digest = d
 			it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
-			return it, nil
+			return nil
 		}
 	}
 	p, diags := it.Message.Render(it.Recipient, reply)
 	if diags.HasErrors() {
 		it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
-		return it, nil
+		return nil
 	}
 	it.Digest = ContentDigest(p)
 	if it.Digest != s.Digest {
 		it.Class, it.Reason = Drift, "sent "+stamp(s.ResultAt)+" with different content; -replace sends the new content"
-		return it, nil
+		return nil
 	}
 	it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
-	return it, nil
+	return nil
 }
 
 // due works out when a send not yet accepted can go: now (Send), later
 // (Scheduled) or never (Expired).
-func (b *worker) due(c *config.Campaign, j int, r *config.Recipient, it Item, parentClass Class) (Item, hcl.Diagnostics) {
+func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, parentClass Class) hcl.Diagnostics {
 	m := b.msgs[j]
 	due := b.now
 	windowEnd := time.Time{} // zero: no 24h window applies
@@ -656,7 +657,7 @@ func (b *worker) due(c *config.Campaign, j int, r *config.Recipient, it Item, pa
 			default:
 				it.Class, it.Reason, it.NotTaken = Expired, "message."+m.After.Name+" will not be sent", true
 			}
-			return it, nil
+			return nil
 		}
 		// The parent is the nearest ancestor conversation looks at first.
 		it.ConversationID = ps.ConversationID
@@ -671,20 +672,20 @@ func (b *worker) due(c *config.Campaign, j int, r *config.Recipient, it Item, pa
 		if m.HasWhen {
 			take, diags := m.When(r, reply)
 			if diags.HasErrors() {
-				return it, diags
+				return diags
 			}
 			switch {
 			case reply != nil && !take:
 				it.Class, it.Reason, it.NotTaken = Expired, fmt.Sprintf("branch not taken: the answer to message.%s was %q", m.After.Name, replyWord(reply)), true
-				return it, nil
+				return nil
 			case reply == nil && !take:
 				// Only an answer can make this branch due.
 				if !windowEnd.IsZero() && !b.now.Before(windowEnd) {
 					it.Class, it.Reason, it.NotTaken = Expired, fmt.Sprintf("no answer to message.%s before the 24h window closed at %s", m.After.Name, stamp(windowEnd)), true
-					return it, nil
+					return nil
 				}
 				it.Class, it.Reason, it.AwaitsReply = Scheduled, "awaits an answer to message."+m.After.Name, true
-				return it, nil
+				return nil
 			}
 		}
 	}
@@ -697,21 +698,21 @@ func (b *worker) due(c *config.Campaign, j int, r *config.Recipient, it Item, pa
 	if w := c.Window; w != nil {
 		loc, diags := w.Location(r)
 		if diags.HasErrors() {
-			return it, diags
+			return diags
 		}
 		due = nextInWindow(due, w.From, w.To, loc)
 	}
 	switch {
 	case !c.StopAt.IsZero() && !due.Before(c.StopAt):
 		it.Class, it.Reason = Expired, "stop_at "+stamp(c.StopAt)+" comes before it is due"
-		return it, nil
+		return nil
 	case !windowEnd.IsZero() && !due.Before(windowEnd):
 		it.Class, it.Reason = Expired, "the 24h window closes at "+stamp(windowEnd)+", before it is due"
-		return it, nil
+		return nil
 	}
 	p, diags := m.Render(r, reply)
 	if diags.HasErrors() {
-		return it, diags
+		return diags
 	}
 	it.Reply = reply
 	it.Digest = ContentDigest(p)
@@ -729,7 +730,7 @@ func (b *worker) due(c *config.Campaign, j int, r *config.Recipient, it Item, pa
 			it.Reason = "follows message." + m.After.Name
 		}
 	}
-	return it, diags
+	return diags
 }
 
 // replyOf returns the recorded answer to s, or nil.
