@@ -76,19 +76,24 @@ func (p *Plan) Document(withSends bool) *Document {
 		d.Summary[c.Name()] = 0
 	}
 	index := map[string]int{}
+	var msgs []state.Addr // the campaign and message of each d.Messages
+	mi := -1              // the message of the previous item: a message's items come together
 	for i := range p.Items {
 		it := &p.Items[i]
 		d.Summary[it.Class.Name()]++
-		addr := messageAddr(it.Addr)
-		mi, ok := index[addr]
-		if !ok {
-			mi = len(d.Messages)
-			index[addr] = mi
-			md := MessageDoc{Address: addr, Counts: map[string]int{}}
-			if it.Message != nil {
-				md.Kind = it.Message.Kind.String()
+		if mi < 0 || !sameMessage(it.Addr, msgs[mi]) {
+			addr := messageAddr(it.Addr)
+			var ok bool
+			if mi, ok = index[addr]; !ok {
+				mi = len(d.Messages)
+				index[addr] = mi
+				md := MessageDoc{Address: addr, Counts: map[string]int{}}
+				if it.Message != nil {
+					md.Kind = it.Message.Kind.String()
+				}
+				d.Messages = append(d.Messages, md)
+				msgs = append(msgs, it.Addr)
 			}
-			d.Messages = append(d.Messages, md)
 		}
 		md := &d.Messages[mi]
 		md.Counts[it.Class.Name()]++
@@ -102,7 +107,7 @@ func (p *Plan) Document(withSends bool) *Document {
 		}
 	}
 	for i := range d.Messages {
-		d.Messages[i].Samples = p.samples(d.Messages[i].Address)
+		d.Messages[i].Samples = p.samples(msgs[i])
 	}
 	return d
 }
@@ -140,16 +145,16 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 	return bw.Flush()
 }
 
-// samples picks the sends of one message to show with their content: the
-// first few that apply sends, and the first of every other class but done,
-// so a reviewer sees an example of each reason.
-func (p *Plan) samples(msgAddr string) []SendDoc {
+// samples picks the sends of one message, that of the send at msg, to show
+// with their content: the first few that apply sends, and the first of
+// every other class but done, so a reviewer sees an example of each reason.
+func (p *Plan) samples(msg state.Addr) []SendDoc {
 	var out []SendDoc
 	sending := 0
 	seen := map[Class]bool{Done: true}
 	for i := range p.Items {
 		it := &p.Items[i]
-		if messageAddr(it.Addr) != msgAddr {
+		if !sameMessage(it.Addr, msg) {
 			continue
 		}
 		switch {
@@ -227,6 +232,11 @@ func RequestContent(p *config.Payload) json.RawMessage {
 		return nil
 	}
 	return b
+}
+
+// sameMessage reports whether the sends at a and b are of one message.
+func sameMessage(a, b state.Addr) bool {
+	return a.Campaign == b.Campaign && a.Message == b.Message
 }
 
 // messageAddr is the address of the message of the send at a.
