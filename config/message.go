@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -81,7 +82,12 @@ type Message struct {
 	when *expr
 	// noAnswer is the value of when for every recipient without an answer,
 	// once known (see When).
-	noAnswer    atomic.Pointer[bool]
+	noAnswer atomic.Pointer[bool]
+	// answers holds the value of when by answer (a Reply with its time in
+	// UTC), for a when that reads nothing but reply; answered counts the
+	// answers stored, at most maxWhenMemo (see When).
+	answers     sync.Map
+	answered    atomic.Int32
 	template    string
 	variables   *expr          // the variables expression, when items is nil
 	items       []templateItem // variables written as { key = expression, ... }

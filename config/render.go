@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -66,9 +67,15 @@ func (p *Payload) Digest() string {
 func (p *Payload) Sum() [sha256.Size]byte {
 	// encoding/json writes struct fields in order and map keys sorted, and
 	// Interactive is canonical already, so the encoding is deterministic.
-	// marshalJSON writes the same bytes without reflection when it can.
-	b, ok := p.marshalJSON()
-	if !ok {
+	// marshalJSON writes the same bytes without reflection when it can,
+	// into a buffer used again by the next Sum: a plan takes millions.
+	buf := sumBuffers.Get().(*bytes.Buffer)
+	defer sumBuffers.Put(buf)
+	buf.Reset()
+	var b []byte
+	if p.marshalJSON(buf) {
+		b = buf.Bytes()
+	} else {
 		var err error
 		if b, err = json.Marshal(p); err != nil {
 			// Only an invalid Interactive can fail, and Render never makes one.
@@ -83,43 +90,52 @@ func (p *Payload) Sum() [sha256.Size]byte {
 	return sum
 }
 
-// marshalJSON returns json.Marshal(p), byte for byte, or false when it
-// cannot tell it would: an invalid kind, or Interactive content that
-// json.Marshal would compact or escape (Render's, valid JSON, is compact
-// and escaped already).
-func (p *Payload) marshalJSON() ([]byte, bool) {
+// sumBuffers are Sum's encoding buffers.
+var sumBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// marshalJSON writes json.Marshal(p) to b, byte for byte, or reports false
+// when it cannot tell it would: an invalid kind, or Interactive content
+// that json.Marshal would compact or escape (Render's, valid JSON, is
+// compact and escaped already).
+func (p *Payload) marshalJSON(b *bytes.Buffer) bool {
 	if p.Kind < 0 || int(p.Kind) >= len(kindNames) || !compactEscaped(p.Interactive) {
-		return nil, false
+		return false
 	}
-	var b bytes.Buffer
-	b.Grow(256)
 	b.WriteString(`{"kind":`)
-	writeJSONString(&b, kindNames[p.Kind])
+	writeJSONString(b, kindNames[p.Kind])
 	field := func(name, v string) {
 		if v != "" {
-			b.WriteString(`,"` + name + `":`)
-			writeJSONString(&b, v)
+			b.WriteString(`,"`)
+			b.WriteString(name)
+			b.WriteString(`":`)
+			writeJSONString(b, v)
 		}
 	}
 	field("template_name", p.TemplateName)
 	if len(p.Variables) > 0 {
 		b.WriteString(`,"variables":{`)
-		for i, k := range slices.Sorted(maps.Keys(p.Variables)) {
+		keys := maps.Keys(p.Variables)
+		if len(p.Variables) > 1 {
+			keys = slices.Values(slices.Sorted(keys))
+		}
+		i := 0
+		for k := range keys {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			writeJSONString(&b, k)
+			writeJSONString(b, k)
 			b.WriteByte(':')
-			writeJSONString(&b, p.Variables[k])
+			writeJSONString(b, p.Variables[k])
+			i++
 		}
 		b.WriteByte('}')
 	}
 	field("body", p.Body)
 	if m := p.Media; m != nil {
 		b.WriteString(`,"media":{"kind":`)
-		writeJSONString(&b, m.Kind)
+		writeJSONString(b, m.Kind)
 		b.WriteString(`,"url":`)
-		writeJSONString(&b, m.URL)
+		writeJSONString(b, m.URL)
 		field("caption", m.Caption)
 		field("filename", m.Filename)
 		b.WriteByte('}')
@@ -129,7 +145,7 @@ func (p *Payload) marshalJSON() ([]byte, bool) {
 		b.Write(p.Interactive)
 	}
 	b.WriteByte('}')
-	return b.Bytes(), true
+	return true
 }
 
 // compactEscaped reports whether raw, taken as JSON, has no whitespace
@@ -194,10 +210,16 @@ func (m *Message) When(r *Recipient, reply *Reply) (bool, hcl.Diagnostics) {
 	if m.when == nil {
 		return true, nil
 	}
-	if reply == nil && m.when.roots == rootReply {
-		// Without an answer, a condition that reads nothing but reply has
-		// the same value for every recipient: evaluated once, unless it
-		// reports anything, whose diagnostics name the recipient.
+	if m.when.roots != rootReply {
+		return m.when1(r, reply)
+	}
+	// A condition that reads nothing but reply has the same value for
+	// every recipient with the same answer, or with none: evaluated once
+	// per answer, unless it reports anything, whose diagnostics name the
+	// recipient. Most questions have a few answers (their buttons); past
+	// maxWhenMemo distinct ones (free text, times) the rest are evaluated
+	// each time.
+	if reply == nil {
 		if w := m.noAnswer.Load(); w != nil {
 			return *w, nil
 		}
@@ -207,8 +229,20 @@ func (m *Message) When(r *Recipient, reply *Reply) (bool, hcl.Diagnostics) {
 		}
 		return ok, diags
 	}
-	return m.when1(r, reply)
+	k := *reply
+	k.At = k.At.UTC() // reply.at is the UTC time: one entry per instant
+	if w, ok := m.answers.Load(k); ok {
+		return w.(bool), nil
+	}
+	ok, diags := m.when1(r, reply)
+	if len(diags) == 0 && m.answered.Add(1) <= maxWhenMemo {
+		m.answers.Store(k, ok)
+	}
+	return ok, diags
 }
+
+// maxWhenMemo bounds the answers whose when value a message remembers.
+const maxWhenMemo = 64
 
 // when1 is When, evaluated for r.
 func (m *Message) when1(r *Recipient, reply *Reply) (bool, hcl.Diagnostics) {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -121,6 +122,11 @@ func TestRender(t *testing.T) {
 		// Again: without an answer, a condition on reply alone is remembered.
 		{"code", nil, false},
 		{"nudge", nil, true},
+		// And by answer: each answer has its own value.
+		{"code", &Reply{ID: "yes", Title: "Yes", At: yes.At.UTC()}, true},
+		{"code", &Reply{ID: "no"}, false},
+		{"code", &Reply{ID: "yes"}, true},
+		{"nudge", yes, false},
 	}
 	for _, w := range whens {
 		got, diags := msg(w.m).When(asha, w.reply)
@@ -129,6 +135,37 @@ func TestRender(t *testing.T) {
 		}
 		if got != w.want {
 			t.Errorf("When(%s, %+v) = %v, want %v", w.m, w.reply, got, w.want)
+		}
+	}
+}
+
+// TestWhenManyAnswers asks more distinct answers than When remembers,
+// each twice: remembered or evaluated, each has its own value.
+func TestWhenManyAnswers(t *testing.T) {
+	dir := writeDir(t, map[string]string{
+		"main.hcl": renderConfig,
+		"r.csv":    "id,name,phone,code\nC-1,Asha,0712345678,bf1\n",
+	})
+	cfg := mustLoad(t, dir, LoadOptions{})
+	c := cfg.Campaigns[0]
+	var code *Message
+	for _, m := range c.Messages {
+		if m.Name == "code" {
+			code = m
+		}
+	}
+	r := c.Recipients.Recipients[0]
+	for round := range 2 {
+		for i := range 2 * maxWhenMemo {
+			id := []string{"yes", "no"}[i%2]
+			reply := &Reply{ID: id, Text: fmt.Sprint(i), At: time.Date(2026, 11, 27, 9, 0, i, 0, time.UTC)}
+			got, diags := code.When(r, reply)
+			if diags.HasErrors() {
+				t.Fatal(diagText(cfg.Files, diags))
+			}
+			if want := id == "yes"; got != want {
+				t.Errorf("round %d: When(code, %+v) = %v, want %v", round, reply, got, want)
+			}
 		}
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"testing"
 )
@@ -28,6 +29,7 @@ func TestPayloadMarshalJSONMatchesEncodingJSON(t *testing.T) {
 		{Kind: KindTemplate, TemplateName: "welcome"},
 		{Kind: KindTemplate, TemplateName: "bf_offer", Variables: map[string]string{"2": "25%", "1": odd, "10": "x"}},
 		{Kind: KindTemplate, TemplateName: "t", Variables: map[string]string{}},
+		{Kind: KindTemplate, TemplateName: "one", Variables: map[string]string{"1": odd}},
 		{Kind: KindText, Body: odd},
 		{Kind: KindMedia, Media: &Media{Kind: "DOCUMENT", URL: "https://example.com/a.pdf?x=1&y=2", Caption: odd}},
 		{Kind: KindMedia, Media: &Media{Kind: "IMAGE", URL: "https://example.com/a.png", Filename: "a.png"}},
@@ -39,11 +41,19 @@ func TestPayloadMarshalJSONMatchesEncodingJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, ok := p.marshalJSON(); ok && string(got) != string(want) {
-			t.Errorf("marshalJSON = %s\nwant %s", got, want)
+		var b bytes.Buffer
+		if ok := p.marshalJSON(&b); ok && b.String() != string(want) {
+			t.Errorf("marshalJSON = %s\nwant %s", b.String(), want)
+		}
+		// Sum encodes into buffers it uses again: twice the same digest,
+		// that of json.Marshal's bytes.
+		for range 2 {
+			if got := p.Sum(); got != sha256.Sum256(append([]byte(digestVersion), want...)) {
+				t.Errorf("Sum of %s is not the digest of its JSON", want)
+			}
 		}
 	}
-	if _, ok := (&Payload{Kind: KindInteractive, Interactive: []byte(`{"a": 1}`)}).marshalJSON(); ok {
+	if ok := (&Payload{Kind: KindInteractive, Interactive: []byte(`{"a": 1}`)}).marshalJSON(new(bytes.Buffer)); ok {
 		t.Error("marshalJSON took content json.Marshal compacts")
 	}
 }

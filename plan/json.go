@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/state"
 )
 
@@ -77,19 +78,24 @@ func (p *Plan) Document(withSends bool) *Document {
 		d.Summary[c.Name()] = 0
 	}
 	index := map[string]int{}
+	var msgs []addrs.Addr // the campaign and message of each d.Messages
+	mi := -1              // the message of the previous item: a message's items come together
 	for i := range p.Items {
 		it := &p.Items[i]
 		d.Summary[it.Class.Name()]++
-		addr := it.Addr.MessagePattern().String()
-		mi, ok := index[addr]
-		if !ok {
-			mi = len(d.Messages)
-			index[addr] = mi
-			md := MessageDoc{Address: addr, Counts: map[string]int{}}
-			if it.Message != nil {
-				md.Kind = it.Message.Kind.String()
+		if mi < 0 || !sameMessage(it.Addr, msgs[mi]) {
+			addr := it.Addr.MessagePattern().String()
+			var ok bool
+			if mi, ok = index[addr]; !ok {
+				mi = len(d.Messages)
+				index[addr] = mi
+				md := MessageDoc{Address: addr, Counts: map[string]int{}}
+				if it.Message != nil {
+					md.Kind = it.Message.Kind.String()
+				}
+				d.Messages = append(d.Messages, md)
+				msgs = append(msgs, it.Addr)
 			}
-			d.Messages = append(d.Messages, md)
 		}
 		md := &d.Messages[mi]
 		md.Counts[it.Class.Name()]++
@@ -103,7 +109,7 @@ func (p *Plan) Document(withSends bool) *Document {
 		}
 	}
 	for i := range d.Messages {
-		d.Messages[i].Samples = p.samples(d.Messages[i].Address)
+		d.Messages[i].Samples = p.samples(msgs[i])
 	}
 	return d
 }
@@ -141,16 +147,16 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 	return bw.Flush()
 }
 
-// samples picks the sends of one message to show with their content: the
-// first few that apply sends, and the first of every other class but done,
-// so a reviewer sees an example of each reason.
-func (p *Plan) samples(msgAddr string) []SendDoc {
+// samples picks the sends of one message, that of the send at msg, to show
+// with their content: the first few that apply sends, and the first of
+// every other class but done, so a reviewer sees an example of each reason.
+func (p *Plan) samples(msg addrs.Addr) []SendDoc {
 	var out []SendDoc
 	sending := 0
 	seen := map[Class]bool{Done: true}
 	for i := range p.Items {
 		it := &p.Items[i]
-		if it.Addr.MessagePattern().String() != msgAddr {
+		if !sameMessage(it.Addr, msg) {
 			continue
 		}
 		switch {
@@ -201,6 +207,11 @@ func content(it *Item) json.RawMessage {
 		}
 	}
 	return RequestContent(p)
+}
+
+// sameMessage reports whether the sends at a and b are of one message.
+func sameMessage(a, b addrs.Addr) bool {
+	return a.Campaign == b.Campaign && a.Message == b.Message
 }
 
 // localTime writes t in the time zone of it's campaign, its send window's

@@ -26,9 +26,21 @@ const windowLength = 24 * time.Hour
 const DefaultMaxAttempts = 5
 
 // Item is one send — (campaign, message, recipient key) — and its class.
+// A plan holds one per send, millions at a time: fields are ordered so
+// that the small ones share words, and the window end is kept in
+// milliseconds (see WindowEnd).
 type Item struct {
-	Addr  addrs.Addr
-	Class Class
+	Addr addrs.Addr
+	// Message and Recipient are nil for orphans.
+	Message   *config.Message
+	Recipient *config.Recipient
+	// Reply is the answer to the message this one follows, as Build used it
+	// for `when` and the content; nil when there is none.
+	Reply *config.Reply
+	// Payload is, for a send that is due (Send, Retry) when Build was asked
+	// for it (Options.Payloads), the content Build rendered and digested:
+	// apply sends it as it is, so a send is rendered once. Nil otherwise.
+	Payload *config.Payload
 	// Reason says, for people, why the send has its class.
 	Reason string
 	// Due is when a Send became due or when a Scheduled send will be; it is
@@ -42,12 +54,6 @@ type Item struct {
 	// for Done in a NoDrift plan or when the content no longer renders).
 	// It is zero for the other classes.
 	Digest state.Digest
-	// Replace marks the operator's explicit resend (-replace) of a send the
-	// state already has.
-	Replace bool
-	// sentElsewhere marks a send the state records as accepted by another
-	// phone than the recipient's now (the CSV's number changed).
-	sentElsewhere bool
 	// ConversationID is, for a follow-up that is due, the thread of the
 	// earlier sends, into which it goes.
 	ConversationID string
@@ -55,6 +61,18 @@ type Item struct {
 	// which the state records a send to the same phone that the recipients
 	// no longer have (see Guard).
 	RekeyedFrom string
+	// windowEnd is WindowEnd in Unix milliseconds (the state's times, from
+	// which it is worked out, have no finer precision); 0 for none.
+	windowEnd int64
+	Class     Class
+	// Attempts is how often the send was tried before.
+	Attempts int32
+	// Replace marks the operator's explicit resend (-replace) of a send the
+	// state already has.
+	Replace bool
+	// sentElsewhere marks a send the state records as accepted by another
+	// phone than the recipient's now (the CSV's number changed).
+	sentElsewhere bool
 	// AwaitsReply marks a Scheduled send that only an answer to the message
 	// it follows can make due; it has no Due.
 	AwaitsReply bool
@@ -62,21 +80,15 @@ type Item struct {
 	// false for the answer (or for no answer before the window closed), or
 	// the message it follows will not be sent.
 	NotTaken bool
-	// WindowEnd is when the 24h window a due follow-up needs closes; zero
-	// when none applies.
-	WindowEnd time.Time
-	// Attempts is how often the send was tried before.
-	Attempts int
-	// Message and Recipient are nil for orphans.
-	Message   *config.Message
-	Recipient *config.Recipient
-	// Reply is the answer to the message this one follows, as Build used it
-	// for `when` and the content; nil when there is none.
-	Reply *config.Reply
-	// Payload is, for a send that is due (Send, Retry) when Build was asked
-	// for it (Options.Payloads), the content Build rendered and digested:
-	// apply sends it as it is, so a send is rendered once. Nil otherwise.
-	Payload *config.Payload
+}
+
+// WindowEnd is when the 24h window a due follow-up needs closes, in UTC;
+// zero when none applies.
+func (it *Item) WindowEnd() time.Time {
+	if it.windowEnd == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(it.windowEnd).UTC()
 }
 
 // Plan is the outcome of Build. Items are in configuration order —
@@ -173,25 +185,21 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 	p.Items = make([]Item, 0, wanted)
 	var diags hcl.Diagnostics
 	for _, c := range cfg.Campaigns {
-		classes := map[*config.Message][]Class{}
-		for _, m := range ordered(c.Messages) {
-			start := len(p.Items)
-			p.Items = p.Items[:start+len(c.Recipients.Recipients)]
-			items := p.Items[start:]
-			diags = append(diags, b.message(c, m, classes, items)...)
-			// Keep the selected items, moving each down over those left out.
-			kept := start
-			for i := range items {
-				if b.selected(items[i].Addr) {
-					p.Items[kept] = items[i]
-					kept++
-				} else {
-					p.Filtered = true
-				}
+		start := len(p.Items)
+		p.Items = p.Items[:start+len(c.Messages)*len(c.Recipients.Recipients)]
+		diags = append(diags, b.campaign(c, p.Items[start:])...)
+		// Keep the selected items, moving each down over those left out.
+		kept := start
+		for i := start; i < len(p.Items); i++ {
+			if b.selected(p.Items[i].Addr) {
+				p.Items[kept] = p.Items[i]
+				kept++
+			} else {
+				p.Filtered = true
 			}
-			clear(p.Items[kept:])
-			p.Items = p.Items[:kept]
 		}
+		clear(p.Items[kept:])
+		p.Items = p.Items[:kept]
 	}
 	// The sends about to go out, to check against what the state records
 	// as accepted: during the walk of the state for orphans when there is
@@ -444,15 +452,27 @@ func ordered(msgs []*config.Message) []*config.Message {
 	return out
 }
 
-// message classifies m for every recipient of c into items (one per
-// recipient, in order), spreading recipients over the CPUs. classes receives
-// m's classes by recipient index, for the messages that follow m.
-func (b *builder) message(c *config.Campaign, m *config.Message, classes map[*config.Message][]Class, items []Item) hcl.Diagnostics {
+// campaign classifies every send of c into items: the sends of each
+// message (in the order ordered gives) for every recipient, in CSV order,
+// one message after the other. Recipients are spread over the CPUs, and
+// each worker classifies all of a recipient's messages in turn, so that a
+// follow-up finds the sends it follows (its chain) already looked up.
+func (b *builder) campaign(c *config.Campaign, items []Item) hcl.Diagnostics {
 	rs := c.Recipients.Recipients
-	parent := classes[m.After]
+	msgs := ordered(c.Messages)
+	// after[j] is the index in msgs of the message msgs[j] follows, or -1;
+	// ordered puts it before j.
+	after := make([]int, len(msgs))
+	for j, m := range msgs {
+		after[j] = slices.Index(msgs, m.After)
+	}
 	workers := runtime.GOMAXPROCS(0)
 	chunk := (len(rs) + workers - 1) / workers
-	diags := make([]config.RowDiags, workers)
+	// diags[j][w] are message j's per-recipient problems from worker w.
+	diags := make([][]config.RowDiags, len(msgs))
+	for j := range diags {
+		diags[j] = make([]config.RowDiags, workers)
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		lo, hi := w*chunk, min((w+1)*chunk, len(rs))
@@ -462,36 +482,54 @@ func (b *builder) message(c *config.Campaign, m *config.Message, classes map[*co
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			wk := &worker{builder: b}
+			wk := &worker{builder: b, msgs: msgs, after: after, chain: make([]link, len(msgs)),
+				sent: make([]stampMemo, len(msgs)), dueAt: make([]stampMemo, len(msgs))}
 			for i := lo; i < hi; i++ {
-				pc := Class(0)
-				if parent != nil {
-					pc = parent[i]
+				for j := range msgs {
+					pc := Class(0)
+					if after[j] >= 0 {
+						pc = items[after[j]*len(rs)+i].Class
+					}
+					d := wk.classify(&items[j*len(rs)+i], c, j, rs[i], pc)
+					diags[j][w].Add(d)
 				}
-				var d hcl.Diagnostics
-				items[i], d = wk.classify(c, m, rs[i], pc)
-				diags[w].Add(d)
 			}
 		}()
 	}
 	wg.Wait()
-	own := make([]Class, len(items))
-	for i := range items {
-		own[i] = items[i].Class
+	var all hcl.Diagnostics
+	for j, dm := range diags {
+		var problems config.RowDiags
+		for w := range dm {
+			problems.Merge(&dm[w])
+		}
+		all = append(all, problems.ForRecipients(msgs[j].DeclRange, msgs[j].Addr().String())...)
 	}
-	classes[m] = own
-	var all config.RowDiags
-	for w := range diags {
-		all.Merge(&diags[w])
-	}
-	return all.ForRecipients(m.DeclRange, m.Addr().String())
+	return all
 }
 
 // worker classifies sends on one goroutine.
 type worker struct {
 	*builder
-	// sent and dueAt are the reasons of done and scheduled sends.
-	sent, dueAt stampMemo
+	// msgs are the campaign's messages in the order they are classified,
+	// after the index of the message each follows (-1 for none).
+	msgs  []*config.Message
+	after []int
+	// chain holds what the state records of the recipient being
+	// classified, by message index: each send is looked up once, and its
+	// follow-ups read it here.
+	chain []link
+	// sent and dueAt are the reasons of done and scheduled sends, by
+	// message index: a recipient's messages went out (or fall due) at
+	// different times, each message's mostly in the same minute.
+	sent, dueAt []stampMemo
+}
+
+// link is the send the state records for one message of the recipient
+// being classified, if ok.
+type link struct {
+	s  state.Send
+	ok bool
 }
 
 // stampMemo is one reason that carries a time, as prefix + stamp(t),
@@ -515,48 +553,52 @@ func (m *stampMemo) get(prefix string, t time.Time) string {
 	return m.reason
 }
 
-// classify gives the send (c, m, r) its class. parentClass is the class of
-// the same recipient's send of m.After (zero for a first contact).
-func (b *worker) classify(c *config.Campaign, m *config.Message, r *config.Recipient, parentClass Class) (Item, hcl.Diagnostics) {
+// classify makes *it the send of msgs[j] of c to r, with its class, in
+// place: a plan holds millions of Items, not worth copying around.
+// parentClass is the class of the same recipient's send of the message
+// msgs[j] follows (zero for a first contact).
+func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipient, parentClass Class) hcl.Diagnostics {
+	m := b.msgs[j]
 	addr := addrs.Addr{Campaign: c.Name, Message: m.Name, Key: r.Key}
-	it := Item{Addr: addr, Phone: r.Phone, Message: m, Recipient: r}
+	*it = Item{Addr: addr, Phone: r.Phone, Message: m, Recipient: r}
 	s, recorded := b.get(addr)
+	b.chain[j] = link{s, recorded}
 	if recorded {
 		b.recorded.Add(1)
 	}
 	replace := matchAny(b.opts.Replace, addr)
 	if recorded && !replace {
-		it.Attempts = s.Attempts
+		it.Attempts = int32(min(s.Attempts, 1<<31-1))
 		switch s.Outcome {
 		case state.OutcomeAccepted:
-			return b.done(it, s)
+			return b.done(it, j, s)
 		case state.OutcomeUnknown:
 			it.Class, it.Reason = Unknown, unknownReason(s)
-			return it, nil
+			return nil
 		case state.OutcomeFailed:
 			it.Class, it.Reason = Expired, "failed permanently: "+errorText(s)
-			return it, nil
+			return nil
 		case state.OutcomeExpired:
 			it.Class, it.Reason = Expired, "the provider refused it: "+errorText(s)
-			return it, nil
+			return nil
 		case state.OutcomeRetry:
 			if s.Attempts >= b.opts.MaxAttempts {
 				it.Class, it.Reason = Expired, fmt.Sprintf("gave up after %d attempts: %s", s.Attempts, errorText(s))
-				return it, nil
+				return nil
 			}
 		}
 	}
 	if !recorded {
 		if name, ok := b.cfg.Suppressed(r.Phone); ok {
 			it.Class, it.Reason = Orphan, "suppressed by suppress."+name
-			return it, nil
+			return nil
 		}
 		if _, ok := b.st.OptOut(r.Phone); ok {
 			it.Class, it.Reason = Orphan, "the recipient opted out"
-			return it, nil
+			return nil
 		}
 	}
-	it, diags := b.due(c, m, r, it, parentClass)
+	diags := b.due(it, c, j, r, parentClass)
 	if replace && recorded && it.Class == Send {
 		it.Replace = true
 		it.Reason = "replace requested; " + it.Reason
@@ -564,20 +606,20 @@ func (b *worker) classify(c *config.Campaign, m *config.Message, r *config.Recip
 	if recorded && !replace && s.Outcome == state.OutcomeRetry && it.Class == Send {
 		it.Class, it.Reason = Retry, fmt.Sprintf("attempt %d failed: %s", s.Attempts, errorText(s))
 	}
-	return it, diags
+	return diags
 }
 
 // done classifies a send the provider accepted: Done, or Drift when the
 // configuration now wants different content.
-func (b *worker) done(it Item, s state.Send) (Item, hcl.Diagnostics) {
+func (b *worker) done(it *Item, j int, s state.Send) hcl.Diagnostics {
 	it.sentElsewhere = s.Phone != it.Phone
 	if b.opts.NoDrift {
-		it.Class, it.Reason = Done, b.sent.get("sent ", s.ResultAt)
-		return it, nil
+		it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
+		return nil
 	}
 	var reply *config.Reply
-	if it.Message.After != nil {
-		reply = b.reply(addrs.Addr{Campaign: it.Addr.Campaign, Message: it.Message.After.Name, Key: it.Addr.Key})
+	if k := b.after[j]; k >= 0 {
+		reply = replyOf(b.chain[k].s)
 	}
 	it.Reply = reply
 	// Most accepted sends have the content the configuration renders now:
@@ -586,33 +628,33 @@ func (b *worker) done(it Item, s state.Send) (Item, hcl.Diagnostics) {
 	if p := it.Message.RenderUnchecked(it.Recipient, reply); p != nil {
 		if d := ContentDigest(p); d == s.Digest {
 			it.Digest = d
-			it.Class, it.Reason = Done, b.sent.get("sent ", s.ResultAt)
-			return it, nil
+			it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
+			return nil
 		}
 	}
 	p, diags := it.Message.Render(it.Recipient, reply)
 	if diags.HasErrors() {
-		it.Class, it.Reason = Done, b.sent.get("sent ", s.ResultAt)
-		return it, nil
+		it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
+		return nil
 	}
 	it.Digest = ContentDigest(p)
 	if it.Digest != s.Digest {
 		it.Class, it.Reason = Drift, "sent "+stamp(s.ResultAt)+" with different content; -replace sends the new content"
-		return it, nil
+		return nil
 	}
-	it.Class, it.Reason = Done, b.sent.get("sent ", s.ResultAt)
-	return it, nil
+	it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
+	return nil
 }
 
 // due works out when a send not yet accepted can go: now (Send), later
 // (Scheduled) or never (Expired).
-func (b *worker) due(c *config.Campaign, m *config.Message, r *config.Recipient, it Item, parentClass Class) (Item, hcl.Diagnostics) {
+func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, parentClass Class) hcl.Diagnostics {
+	m := b.msgs[j]
 	due := b.now
 	windowEnd := time.Time{} // zero: no 24h window applies
 	var reply *config.Reply
-	if m.After != nil {
-		parentAddr := addrs.Addr{Campaign: c.Name, Message: m.After.Name, Key: r.Key}
-		ps, ok := b.get(parentAddr)
+	if k := b.after[j]; k >= 0 {
+		ps, ok := b.chain[k].s, b.chain[k].ok
 		if !ok || ps.Outcome != state.OutcomeAccepted {
 			switch parentClass {
 			case Send, Retry, Scheduled, Unknown:
@@ -620,35 +662,35 @@ func (b *worker) due(c *config.Campaign, m *config.Message, r *config.Recipient,
 			default:
 				it.Class, it.Reason, it.NotTaken = Expired, "message."+m.After.Name+" will not be sent", true
 			}
-			return it, nil
+			return nil
 		}
 		// The parent is the nearest ancestor conversation looks at first.
 		it.ConversationID = ps.ConversationID
 		if it.ConversationID == "" {
-			it.ConversationID = b.conversation(c, m, r.Key)
+			it.ConversationID = b.conversation(j)
 		}
 		due = ps.ResultAt.Add(m.Delay)
 		if m.Kind != config.KindTemplate {
-			windowEnd = b.windowEnd(c, m, r.Key)
+			windowEnd = b.windowEnd(j)
 		}
 		reply = replyOf(ps)
 		if m.HasWhen {
 			take, diags := m.When(r, reply)
 			if diags.HasErrors() {
-				return it, diags
+				return diags
 			}
 			switch {
 			case reply != nil && !take:
 				it.Class, it.Reason, it.NotTaken = Expired, fmt.Sprintf("branch not taken: the answer to message.%s was %q", m.After.Name, replyWord(reply)), true
-				return it, nil
+				return nil
 			case reply == nil && !take:
 				// Only an answer can make this branch due.
 				if !windowEnd.IsZero() && !b.now.Before(windowEnd) {
 					it.Class, it.Reason, it.NotTaken = Expired, fmt.Sprintf("no answer to message.%s before the 24h window closed at %s", m.After.Name, stamp(windowEnd)), true
-					return it, nil
+					return nil
 				}
 				it.Class, it.Reason, it.AwaitsReply = Scheduled, "awaits an answer to message."+m.After.Name, true
-				return it, nil
+				return nil
 			}
 		}
 	}
@@ -661,28 +703,30 @@ func (b *worker) due(c *config.Campaign, m *config.Message, r *config.Recipient,
 	if w := c.Window; w != nil {
 		loc, diags := w.Location(r)
 		if diags.HasErrors() {
-			return it, diags
+			return diags
 		}
 		due = nextInWindow(due, w.From, w.To, loc)
 	}
 	switch {
 	case !c.StopAt.IsZero() && !due.Before(c.StopAt):
 		it.Class, it.Reason = Expired, "stop_at "+stamp(c.StopAt)+" comes before it is due"
-		return it, nil
+		return nil
 	case !windowEnd.IsZero() && !due.Before(windowEnd):
 		it.Class, it.Reason = Expired, "the 24h window closes at "+stamp(windowEnd)+", before it is due"
-		return it, nil
+		return nil
 	}
 	p, diags := m.Render(r, reply)
 	if diags.HasErrors() {
-		return it, diags
+		return diags
 	}
 	it.Reply = reply
 	it.Digest = ContentDigest(p)
 	it.Due = due
-	it.WindowEnd = windowEnd
+	if !windowEnd.IsZero() {
+		it.windowEnd = windowEnd.UnixMilli()
+	}
 	if due.After(b.now) {
-		it.Class, it.Reason = Scheduled, b.dueAt.get("due ", due)
+		it.Class, it.Reason = Scheduled, b.dueAt[j].get("due ", due)
 	} else {
 		it.Class = Send
 		if b.opts.Payloads {
@@ -694,13 +738,7 @@ func (b *worker) due(c *config.Campaign, m *config.Message, r *config.Recipient,
 			it.Reason = "follows message." + m.After.Name
 		}
 	}
-	return it, diags
-}
-
-// reply returns the recorded answer to the send at a, or nil.
-func (b *builder) reply(a addrs.Addr) *config.Reply {
-	s, _ := b.get(a)
-	return replyOf(s)
+	return diags
 }
 
 // replyOf returns the recorded answer to s, or nil.
@@ -711,12 +749,12 @@ func replyOf(s state.Send) *config.Reply {
 	return &config.Reply{ID: s.Reply.ID, Title: s.Reply.Title, Text: s.Reply.Text, At: s.Reply.At}
 }
 
-// conversation returns the thread of the sends m follows: the
+// conversation returns the thread of the sends msgs[j] follows: the
 // conversation_id of the nearest accepted ancestor that has one.
-func (b *builder) conversation(c *config.Campaign, m *config.Message, key string) string {
-	for a := m.After; a != nil; a = a.After {
-		if s, ok := b.get(addrs.Addr{Campaign: c.Name, Message: a.Name, Key: key}); ok && s.ConversationID != "" {
-			return s.ConversationID
+func (b *worker) conversation(j int) string {
+	for k := b.after[j]; k >= 0; k = b.after[k] {
+		if l := b.chain[k]; l.ok && l.s.ConversationID != "" {
+			return l.s.ConversationID
 		}
 	}
 	return ""
@@ -793,7 +831,7 @@ func (b *builder) orphans(resends *resendIndex) ([]Item, bool) {
 		if ok {
 			reason = "the recipient is no longer in " + c.Recipients.CSVPath
 		}
-		out = append(out, Item{Addr: s.Addr, Class: Orphan, Reason: reason, Phone: s.Phone, Attempts: s.Attempts})
+		out = append(out, Item{Addr: s.Addr, Class: Orphan, Reason: reason, Phone: s.Phone, Attempts: int32(min(s.Attempts, 1<<31-1))})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Addr.String() < out[j].Addr.String() })
 	return out, true
@@ -857,8 +895,8 @@ func (it *Item) StillDue(now time.Time) (bool, string) {
 		return false, "start_at " + stamp(c.StartAt) + " has not come"
 	case !c.StopAt.IsZero() && !now.Before(c.StopAt):
 		return false, "stop_at " + stamp(c.StopAt) + " has passed"
-	case !it.WindowEnd.IsZero() && !now.Before(it.WindowEnd):
-		return false, "the 24h window closed at " + stamp(it.WindowEnd)
+	case it.windowEnd != 0 && !now.Before(it.WindowEnd()):
+		return false, "the 24h window closed at " + stamp(it.WindowEnd())
 	}
 	if w := c.Window; w != nil {
 		loc, diags := w.Location(it.Recipient)

@@ -3,7 +3,6 @@ package plan
 import (
 	"time"
 
-	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -40,17 +39,19 @@ func nextInWindow(t time.Time, from, to time.Duration, loc *time.Location) time.
 	return start
 }
 
-// windowEnd is when the 24h window for m's recipient closes. The model is
-// Briq's documented rule: 24h after the latest template accepted or answer
-// received in the chain of messages m follows. Where refresh recorded the
+// windowEnd is when the 24h window for msgs[j]'s recipient closes. The
+// model is Briq's documented rule: 24h after the latest template accepted
+// or answer received in the chain of messages msgs[j] follows. Where refresh recorded the
 // window as the provider reported it (window.open, expires_at), that wins
 // (SPEC §1): Meta's own rule is stricter, and a provider that follows it
 // reports the window closed after a template alone.
-func (b *builder) windowEnd(c *config.Campaign, m *config.Message, key string) time.Time {
+//
+// The chain of msgs[j]'s recipient is looked up already (worker.chain).
+func (b *worker) windowEnd(j int) time.Time {
 	var opened, replied time.Time
 	var seen state.Window
-	for a := m.After; a != nil; a = a.After {
-		s, ok := b.get(addrs.Addr{Campaign: c.Name, Message: a.Name, Key: key})
+	for k := b.after[j]; k >= 0; k = b.after[k] {
+		s, ok, a := b.chain[k].s, b.chain[k].ok, b.msgs[k]
 		if !ok || s.Outcome != state.OutcomeAccepted {
 			continue
 		}

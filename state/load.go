@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/ujumbe/ujumbe/inputfile"
@@ -156,57 +158,74 @@ func readSnapshot(r io.Reader, name string, st *State) error {
 		return corrupt(1, "%v", err)
 	}
 	st.lineage, st.serial = h.Lineage, h.Serial
-	d := newDecoder()
 	n := 1
-	next := func() (record, error) {
+	// next returns the payload of the next line, checked against its
+	// checksum; it is valid until the next call.
+	next := func() ([]byte, error) {
 		n++
 		line, complete, err := lr.next()
 		switch {
 		case errors.Is(err, io.EOF):
-			return record{}, corrupt(0, "the file ends at line %d, before the records its header lists", n-1)
+			return nil, corrupt(0, "the file ends at line %d, before the records its header lists", n-1)
 		case err != nil:
-			return record{}, fmt.Errorf("read state %s: %w", name, err)
+			return nil, fmt.Errorf("read state %s: %w", name, err)
 		case !complete:
-			return record{}, corrupt(n, "the line is incomplete (the file was cut short)")
+			return nil, corrupt(n, "the line is incomplete (the file was cut short)")
 		}
 		payload, crc, err = unframe(line, crc)
 		if err != nil {
-			return record{}, corrupt(n, "%v", err)
+			return nil, corrupt(n, "%v", err)
 		}
-		r, err := d.record(payload)
-		if err != nil {
-			return record{}, corrupt(n, "%v", err)
-		}
-		return r, nil
+		return payload, nil
 	}
 	// Each message's sends come together, and the header says how many:
 	// its recs are allocated at once, and its map with room for a quarter
 	// more (a journal usually follows) so that it need not grow.
-	for _, m := range h.Messages {
-		g := st.group(d.intern([]byte(m.Campaign)), d.intern([]byte(m.Message)), true)
-		if len(g.sends) > 0 || m.Sends <= 0 {
+	groups := make([]*group, len(h.Messages))
+	for i, m := range h.Messages {
+		g := st.group(m.Campaign, m.Message, true)
+		if slices.Contains(groups[:i], g) || m.Sends <= 0 {
 			return corrupt(1, "bad message list: campaign %q, message %q", m.Campaign, m.Message)
 		}
 		g.sends = make(map[string]*rec, m.Sends+m.Sends/4)
+		groups[i] = g
+	}
+	// Lines are read and checked here, decoded in batches on every CPU and
+	// stored in order by one goroutine (snapshotLoader).
+	sl := newSnapshotLoader(st, corrupt)
+	var readErr error
+read:
+	for i, m := range h.Messages {
 		recs := make([]rec, m.Sends)
-		for i := range recs {
-			r, err := next()
-			if err != nil {
-				return err
+		for lo := 0; lo < len(recs); lo += snapshotBatch {
+			b := sl.batch(groups[i], n+1, recs[lo:min(lo+snapshotBatch, len(recs))])
+			for range b.recs {
+				payload, err := next()
+				if err != nil {
+					readErr = err
+					sl.submit(b)
+					break read
+				}
+				b.add(payload)
 			}
-			if a := r.send.Addr; r.op != opSend || a.Campaign != g.key.campaign || a.Message != g.key.message {
-				return corrupt(n, "expected a send of campaign %q, message %q", m.Campaign, m.Message)
-			}
-			recs[i] = pack(&r.send, r.text)
-			if err := st.insert(r.send.Addr, &recs[i]); err != nil {
-				return corrupt(n, "%v", err)
-			}
+			sl.submit(b)
 		}
 	}
+	if err := sl.wait(); err != nil {
+		return err
+	}
+	if readErr != nil {
+		return readErr
+	}
+	d := newDecoder()
 	for range h.OptOuts {
-		r, err := next()
+		payload, err := next()
 		if err != nil {
 			return err
+		}
+		r, err := d.record(payload)
+		if err != nil {
+			return corrupt(n, "%v", err)
 		}
 		if r.op != opOptOut {
 			return corrupt(n, "expected an opt-out")
@@ -217,6 +236,122 @@ func readSnapshot(r io.Reader, name string, st *State) error {
 		return corrupt(n+1, "unexpected data after the last record its header lists")
 	}
 	return nil
+}
+
+// snapshotBatch is how many send lines a snapshot loader decodes at once.
+const snapshotBatch = 2048
+
+// snapshotLoader decodes a snapshot's send lines in batches on every CPU,
+// while its reader goes on reading, and stores them in the state in file
+// order on one goroutine, so that the first problem in the file is the one
+// reported, as if it were read line by line.
+type snapshotLoader struct {
+	st      *State
+	corrupt func(line int, format string, args ...any) error
+	free    chan *sendBatch // batches to fill: bounds the lines in flight
+	work    chan *sendBatch // filled batches, for the decoders
+	ordered chan *sendBatch // filled batches in file order, for the storer
+	done    chan error      // the storer's outcome
+}
+
+// sendBatch is a run of consecutive send lines of one message.
+type sendBatch struct {
+	g     *group
+	first int    // the line number of the first line
+	buf   []byte // the lines' payloads, one after the other
+	ends  []int  // where each payload ends in buf
+	recs  []rec  // where the decoded sends go, one per line
+	err   error  // the first problem in the batch, once decoded
+	ready chan struct{}
+}
+
+func newSnapshotLoader(st *State, corrupt func(int, string, ...any) error) *snapshotLoader {
+	workers := runtime.GOMAXPROCS(0)
+	inFlight := 4 * workers
+	sl := &snapshotLoader{st: st, corrupt: corrupt, free: make(chan *sendBatch, inFlight),
+		work: make(chan *sendBatch, inFlight), ordered: make(chan *sendBatch, inFlight), done: make(chan error, 1)}
+	for range inFlight {
+		sl.free <- &sendBatch{ends: make([]int, 0, snapshotBatch)}
+	}
+	for range workers {
+		go sl.decode()
+	}
+	go sl.store()
+	return sl
+}
+
+// batch returns an empty batch for the lines from first on, which fill recs
+// of g's sends.
+func (sl *snapshotLoader) batch(g *group, first int, recs []rec) *sendBatch {
+	b := <-sl.free
+	b.g, b.first, b.recs, b.err = g, first, recs, nil
+	b.buf, b.ends = b.buf[:0], b.ends[:0]
+	b.ready = make(chan struct{})
+	return b
+}
+
+func (b *sendBatch) add(payload []byte) {
+	b.buf = append(b.buf, payload...)
+	b.ends = append(b.ends, len(b.buf))
+}
+
+// submit queues b, with as many lines as it has.
+func (sl *snapshotLoader) submit(b *sendBatch) {
+	b.recs = b.recs[:len(b.ends)]
+	sl.ordered <- b
+	sl.work <- b
+}
+
+// wait ends the loading and returns the first problem the decoders or the
+// storer found.
+func (sl *snapshotLoader) wait() error {
+	close(sl.work)
+	close(sl.ordered)
+	return <-sl.done
+}
+
+// decode decodes batches until there are none.
+func (sl *snapshotLoader) decode() {
+	d := newDecoder()
+	for b := range sl.work {
+		start := 0
+		for i, end := range b.ends {
+			r, err := d.record(b.buf[start:end])
+			start = end
+			if err != nil {
+				b.err = sl.corrupt(b.first+i, "%v", err)
+				break
+			}
+			if a := r.send.Addr; r.op != opSend || a.Campaign != b.g.key.campaign || a.Message != b.g.key.message {
+				b.err = sl.corrupt(b.first+i, "expected a send of campaign %q, message %q", b.g.key.campaign, b.g.key.message)
+				break
+			}
+			b.recs[i] = pack(&r.send, r.text)
+		}
+		close(b.ready)
+	}
+}
+
+// store puts the decoded sends into the state in file order, until the
+// first problem, and reports it.
+func (sl *snapshotLoader) store() {
+	var first error
+	for b := range sl.ordered {
+		<-b.ready
+		if first == nil {
+			first = b.err
+			for i := range b.recs {
+				if first != nil {
+					break
+				}
+				if err := sl.st.insertLoaded(b.g, &b.recs[i]); err != nil {
+					first = sl.corrupt(b.first+i, "%v", err)
+				}
+			}
+		}
+		sl.free <- b
+	}
+	sl.done <- first
 }
 
 // replay applies the journal in r to st, which holds the snapshot (if

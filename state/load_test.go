@@ -304,3 +304,67 @@ func TestReadDuringCompaction(t *testing.T) {
 	}
 	t.Logf("%d reads", reads)
 }
+
+// TestSnapshotBatches reads snapshots of several decoding batches
+// (snapshotBatch lines each) and checks that every send is loaded and that
+// of two problems the first in the file is the one reported, wherever the
+// batches end.
+func TestSnapshotBatches(t *testing.T) {
+	const n = 3*snapshotBatch + 5
+	write := func(t *testing.T, spoil func(i int, r *record)) string {
+		t.Helper()
+		h := header{Format: formatState, Version: Version, Lineage: "L", Serial: n,
+			Messages: []messageCount{{"black_friday", "ask", n}}}
+		b, crc := appendHeader(nil, h)
+		for i := range n {
+			r := record{op: opSend, send: Send{Addr: addr(fmt.Sprintf("k%06d", i)), Phone: "255700000001", Attempts: 1, Outcome: OutcomeAccepted, MessageID: fmt.Sprint("m", i)}}
+			spoil(i, &r)
+			b, crc = appendFramed(b, crc, &r)
+		}
+		path := statePath(t)
+		writeFile(t, path, b)
+		return path
+	}
+	st, _, err := Read(write(t, func(int, *record) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Len() != n {
+		t.Fatalf("%d sends loaded, want %d", st.Len(), n)
+	}
+	for _, i := range []int{0, snapshotBatch - 1, snapshotBatch, n - 1} {
+		s, ok := st.Get(addr(fmt.Sprintf("k%06d", i)))
+		if !ok || s.MessageID != fmt.Sprint("m", i) || s.Outcome != OutcomeAccepted {
+			t.Errorf("send %d: %+v, %v", i, s, ok)
+		}
+	}
+
+	tests := []struct {
+		name  string
+		spoil func(i int, r *record)
+		want  string
+	}{
+		{"another message", func(i int, r *record) {
+			if i == snapshotBatch+7 || i == 2*snapshotBatch+1 {
+				r.send.Addr.Message = "offer"
+			}
+		}, fmt.Sprintf("line %d: expected a send of campaign %q, message %q", snapshotBatch+9, "black_friday", "ask")},
+		{"a key twice, then another message", func(i int, r *record) {
+			if i == snapshotBatch+3 {
+				r.send.Addr.Key = "k000000"
+			}
+			if i == 2*snapshotBatch {
+				r.op = opOptOut
+				r.optOut = OptOut{Phone: "255700000001"}
+			}
+		}, fmt.Sprintf(`line %d: campaign.black_friday.message.ask["k000000"] appears twice`, snapshotBatch+5)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := Read(write(t, tt.spoil))
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Read: %v, want ErrCorrupt saying %q", err, tt.want)
+			}
+		})
+	}
+}

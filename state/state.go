@@ -228,11 +228,16 @@ func (st *State) put(a addrs.Addr, r rec, cur *rec) {
 
 // insert stores r at a, which must be free.
 func (st *State) insert(a addrs.Addr, r *rec) error {
-	g := st.group(a.Campaign, a.Message, true)
+	return st.insertLoaded(st.group(a.Campaign, a.Message, true), r)
+}
+
+// insertLoaded stores r in g, where its key must be free. The caller holds
+// the write lock, or is loading st (and so its only user).
+func (st *State) insertLoaded(g *group, r *rec) error {
 	n := len(g.sends)
 	g.sends[r.key()] = r
 	if len(g.sends) == n {
-		return fmt.Errorf("%s appears twice", a)
+		return fmt.Errorf("%s appears twice", addrs.Addr{Campaign: g.key.campaign, Message: g.key.message, Key: r.key()})
 	}
 	st.n++
 	return nil
