@@ -238,19 +238,28 @@ func (t *csvTable) dialectHint() *hcl.Diagnostic {
 
 // next returns the next record and the line it starts on. The record is only
 // valid until the following call. At the end it returns io.EOF; a malformed
-// record returns a diagnostic and the iteration can go on.
+// record returns a diagnostic and the iteration can go on, and so does a
+// read error, after which the next call returns io.EOF.
 func (it *csvRows) next() (rec []string, line int, diag *hcl.Diagnostic, err error) {
 	for {
+		if it.r == nil {
+			return nil, 0, nil, io.EOF
+		}
 		rec, err = it.r.Read()
 		off := it.r.InputOffset()
 		progressed := off > it.last
 		it.last = off
 		switch {
-		case errors.Is(err, io.EOF), err != nil && !progressed:
-			// A reader that fails without consuming input would fail
-			// forever.
+		case errors.Is(err, io.EOF):
 			it.close()
 			return nil, 0, nil, io.EOF
+		case err != nil && !progressed:
+			// A reader that fails without consuming input (a read error
+			// between records) would fail forever: the error is reported
+			// once, and the pass ends, rather than end as if the file did.
+			it.close()
+			it.r = nil
+			return nil, 0, it.t.recordError(err, hcl.Range{}), nil
 		case err != nil:
 			return nil, 0, it.t.recordError(err, hcl.Range{}, it.r), nil
 		}

@@ -1,10 +1,15 @@
 package config
 
 import (
+	"bufio"
 	"crypto/sha256"
+	"encoding/csv"
+	"errors"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/hcl/v2"
@@ -173,5 +178,26 @@ func TestCSVNotKept(t *testing.T) {
 				t.Errorf("subject %#v, want line 3 column 11", s)
 			}
 		})
+	}
+}
+
+// TestCSVReadErrorReported: a read error between two records (a failing
+// disk, a network file system) is a diagnostic, not the end of the file:
+// the rows after it must not be dropped in silence.
+func TestCSVReadErrorReported(t *testing.T) {
+	tbl := &csvTable{name: "r.csv", header: []string{"id", "phone"}}
+	in := bufio.NewReader(io.MultiReader(strings.NewReader("A1,0712000001\n"), iotest.ErrReader(errors.New("input/output error"))))
+	r := csv.NewReader(in)
+	r.ReuseRecord = true
+	it := &csvRows{t: tbl, in: in, r: r}
+	if rec, line, diag, err := it.next(); err != nil || diag != nil || line != 1 || rec[0] != "A1" {
+		t.Fatalf("first record: %q line %d, %v, %v", rec, line, diag, err)
+	}
+	_, _, diag, err := it.next()
+	if err != nil || diag == nil || diag.Severity != hcl.DiagError || !strings.Contains(diag.Detail, "input/output error") {
+		t.Fatalf("after the read error: diagnostic %v, err %v; want an error diagnostic naming it", diag, err)
+	}
+	if _, _, diag, err := it.next(); err != io.EOF || diag != nil {
+		t.Fatalf("after the reported error: %v, %v; want io.EOF", diag, err)
 	}
 }

@@ -9,19 +9,22 @@
 // recipients = recipients.y), checks references with Expression.Variables and
 // evaluates everything that does not depend on a recipient, so that each
 // problem is reported once, at its source range. The data phase reads the CSV
-// files, evaluates phone, key and where for every row and normalizes phone
-// numbers to E.164 (package internal/phone). Expressions that depend on a recipient (row, recipient,
+// files as they stream (one buffer at a time, never whole), evaluates phone,
+// key and where for every row and normalizes phone numbers to E.164 (package
+// internal/phone). Expressions that depend on a recipient (row, recipient,
 // reply) are kept as hcl.Expression and evaluated per recipient in a child
 // of the root EvalContext by Message.Render and Message.When.
 //
 // Everything a user can fix is reported as hcl.Diagnostics with file, line
-// and column, CSV rows included: the CSV bytes are registered in
-// Config.Files so that the diagnostic printer shows the offending line.
+// and column, CSV rows included: once loading is done, a CSV file's lines up
+// to the last one a diagnostic points at are registered in Config.Files, so
+// that the diagnostic printer shows the offending line; Config.FileSum
+// digests the whole file.
 //
 // Config owns no I/O beyond reading the configuration directory, var-files
 // and CSV files. It must not import ujumbe packages other than addrs,
-// inputfile and internal/phone, nor touch the network, the state or the terminal,
-// and it never prints: diagnostics are returned to the caller. Sensitive
+// inputfile and internal/phone, nor touch the network, the state or the
+// terminal, and it never prints: diagnostics are returned to the caller. Sensitive
 // values (variables with sensitive = true) carry a cty mark and are refused
 // wherever they could reach output.
 package config

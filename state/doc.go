@@ -1,6 +1,7 @@
 // Package state owns ujumbe's record of every send: the model (Send,
-// Outcome, each send under its addrs.Addr), its files on disk, durable writes and the lock. It is the part
-// that makes "never send twice, never lose a message_id" (SPEC §4) true.
+// Outcome, each send under its addrs.Addr), its files on disk, durable
+// writes and the lock. It is the part that makes "never send twice, never
+// lose a message_id" (SPEC §4) true.
 //
 // The rest of the program sees a small interface: Read loads a state without
 // locking it (plan, show); Open locks and loads it for writing (apply,
@@ -58,9 +59,9 @@
 // loads in one repeatable-read transaction, so it sees one moment.
 //
 // Package state must not: import ujumbe packages other than addrs and
-// inputfile (nor hcl or cty: the state is not the configuration), do network I/O
-// other than to its own database,
-// print anything, or store secrets (no API takes one). It does not decide
+// inputfile (nor hcl or cty: the state is not the configuration), do
+// network I/O other than to its own database, print anything, or store
+// secrets (no API takes one). It does not decide
 // what to send; it refuses only transitions that would break the rules, such
 // as a second intent for a send already accepted.
 package state
