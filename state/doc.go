@@ -16,8 +16,10 @@
 //	PATH.lock    stable lock file (flock) holding the holder's description
 //
 // A state without files is empty; but a missing snapshot whose backup, or
-// whose lock file's description of a run that died, remains is ErrMissing,
-// never an empty state (a journal alone is a first run not yet compacted).
+// whose lock file's description of a run that died after it may have
+// written, remains is ErrMissing, never an empty state (a journal alone is a
+// first run not yet compacted; a run that died before writing anything says
+// so in its description, and leaves a fresh start).
 //
 // Snapshot and journal are text files of checksummed lines, each
 // "CRC SP JSON LF" where CRC is a chained CRC-32C in eight hex digits, so

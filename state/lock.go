@@ -24,6 +24,12 @@ type LockInfo struct {
 	User      string    `json:"user"`
 	Operation string    `json:"operation"`
 	Started   time.Time `json:"started"`
+	// NothingWritten says that the holder had not written to the state
+	// yet: a file state's lock is taken with it set, and it is cleared
+	// (durably) before the run's first record or snapshot reaches the disk.
+	// Descriptions written before the field existed lack it, and so still
+	// mean that the holder may have written.
+	NothingWritten bool `json:"nothing_written,omitempty"`
 }
 
 // LockError is returned by Open when the lock stayed taken until the lock
@@ -69,10 +75,13 @@ type fileLock struct {
 	// prev is the description a previous holder left, which only a run
 	// that died without releasing the lock does.
 	prev *LockInfo
+	// info is this run's description, as the lock file holds it.
+	info LockInfo
 }
 
 // lock takes the lock of the state at path, waiting up to timeout, and
-// writes info into the lock file for a run that finds it taken.
+// writes info into the lock file, saying that nothing is written yet, for a
+// run that finds it taken or a run after this one dies.
 func lock(ctx context.Context, path string, timeout time.Duration, info LockInfo) (*fileLock, error) {
 	name := path + ".lock"
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
@@ -109,17 +118,38 @@ func lock(ctx context.Context, path string, timeout time.Duration, info LockInfo
 		}
 		delay = min(2*delay, lockMaxDelay)
 	}
-	prev := readHolder(f)
-	js, _ := json.Marshal(info) // a struct of strings, ints and a time always encodes
-	if err := writeHolder(f, js); err != nil {
+	info.NothingWritten = true
+	l := &fileLock{f: f, prev: readHolder(f), info: info}
+	if err := writeHolder(f, &info); err != nil {
 		unix.Flock(int(f.Fd()), unix.LOCK_UN)
 		f.Close()
 		return nil, fmt.Errorf("lock state %s: write %s: %w", path, name, err)
 	}
-	return &fileLock{f: f, prev: prev}, nil
+	return l, nil
 }
 
-func writeHolder(f *os.File, js []byte) error {
+// mayWrite makes the lock file say, durably, that this run may have written
+// to the state, unless it already does. It is called before anything of the
+// run's reaches the state's files: a run that dies after it has to be
+// accounted for if the state then goes missing, and one that dies before it
+// is not (checkMissing).
+func (l *fileLock) mayWrite() error {
+	if !l.info.NothingWritten {
+		return nil
+	}
+	l.info.NothingWritten = false
+	err := writeHolder(l.f, &l.info)
+	if err == nil {
+		err = syncData(l.f)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", l.f.Name(), err)
+	}
+	return nil
+}
+
+func writeHolder(f *os.File, info *LockInfo) error {
+	js, _ := json.Marshal(info) // a struct of strings, ints, bools and a time always encodes
 	if err := f.Truncate(0); err != nil {
 		return err
 	}
@@ -164,8 +194,7 @@ func (l *fileLock) giveBack() error {
 	if l.prev == nil {
 		err = l.f.Truncate(0)
 	} else {
-		js, _ := json.Marshal(l.prev)
-		err = writeHolder(l.f, js)
+		err = writeHolder(l.f, l.prev)
 	}
 	return l.unlock(err)
 }

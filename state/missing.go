@@ -60,9 +60,12 @@ func (e *MissingError) Is(target error) bool { return target == ErrMissing }
 // checkMissing is called when the snapshot at path does not exist. It
 // returns a *MissingError when files that only a used state leaves are
 // there: the backup (made from a snapshot that existed), or, with no
-// journal either, the description of a lock holder that died (holder, or
-// for an unlocked reader what the lock file says while nobody holds it).
-// A journal alone is a state whose first run has not compacted yet, which
+// journal either, the description of a lock holder that died and may have
+// written (holder, or for an unlocked reader what the lock file says while
+// nobody holds it). A holder that died before writing anything left nothing
+// to lose: with no other file that is a fresh start, and the run that now
+// holds the lock has already replaced its description with its own. A
+// journal alone is a state whose first run has not compacted yet, which
 // load reads, or refuses when it continues a snapshot.
 func checkMissing(path string, journal bool, locked bool, holder *LockInfo) error {
 	e := &MissingError{State: path}
@@ -79,7 +82,7 @@ func checkMissing(path string, journal bool, locked bool, holder *LockInfo) erro
 	if !locked {
 		holder = staleHolder(path)
 	}
-	if holder != nil {
+	if holder != nil && !holder.NothingWritten {
 		e.Holder = holder
 		return e
 	}

@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -36,6 +37,15 @@ func TestMissing(t *testing.T) {
 			js, _ := json.Marshal(LockInfo{ID: "L1", PID: 4242, Host: "cron1", User: "ops", Operation: "apply", Started: t0})
 			writeFile(t, path+".lock", append(js, '\n')) // as writeHolder writes it
 		}, []string{"state file PATH is missing, and its lock file PATH.lock names a run that never finished (pid 4242 on cron1, user ops, \"apply\"",
+			"remove PATH.lock"}},
+		{"a dead holder that may have written", func(t *testing.T, path string) {
+			s := mustOpen(t, path)
+			sendOne(t, s, addr("last"), OutcomeAccepted)
+			s.abandon()
+			for _, name := range []string{path, path + ".wal", path + ".backup"} {
+				os.Remove(name)
+			}
+		}, []string{fmt.Sprintf("state file PATH is missing, and its lock file PATH.lock names a run that never finished (pid %d on ", os.Getpid()),
 			"remove PATH.lock"}},
 	}
 	for _, tt := range tests {
@@ -113,6 +123,25 @@ func TestNotMissing(t *testing.T) {
 			t.Errorf("Open: %d sends, want 3", n)
 		}
 		mustClose(t, s)
+	})
+	t.Run("a dead holder that wrote nothing", func(t *testing.T) {
+		// A first run killed before its first record (while it loaded its
+		// inputs, say) left nothing but its description.
+		path := statePath(t)
+		mustOpen(t, path).abandon()
+		var h LockInfo
+		if err := json.Unmarshal(readFile(t, path+".lock"), &h); err != nil || !h.NothingWritten || h.PID != os.Getpid() {
+			t.Fatalf("lock file %q (%v), want this process's description saying it wrote nothing", readFile(t, path+".lock"), err)
+		}
+		if st := mustRead(t, path); st.Len() != 0 {
+			t.Errorf("Read: %d sends", st.Len())
+		}
+		s := mustOpen(t, path)
+		sendOne(t, s, addr("A"), OutcomeAccepted)
+		mustClose(t, s)
+		if n := mustRead(t, path).Len(); n != 1 {
+			t.Errorf("%d sends after the next run, want 1", n)
+		}
 	})
 	t.Run("a live run holds the lock", func(t *testing.T) {
 		// A plan while the first apply is about to record: no state yet,

@@ -141,9 +141,8 @@ func TestLockAcrossProcesses(t *testing.T) {
 	mustRead(t, path)
 
 	// The kernel releases the lock of a killed holder: a waiting Open gets
-	// it, and finds that the holder died without leaving a state. That run
-	// could have sent messages whose records are gone, so it is not a fresh
-	// start until someone removes the lock file, as the error says.
+	// it. The holder died before writing anything, and its lock file says
+	// so: this is a fresh start.
 	got := make(chan error, 1)
 	go func() {
 		s, _, err := Open(context.Background(), path, Options{LockTimeout: time.Minute})
@@ -153,13 +152,44 @@ func TestLockAcrossProcesses(t *testing.T) {
 		got <- err
 	}()
 	cmd.Process.Signal(syscall.SIGKILL)
-	err := <-got
-	var me *MissingError
-	if !errors.As(err, &me) || me.Holder == nil || me.Holder.PID != cmd.Process.Pid {
-		t.Fatalf("Open after the holder died = %v, want ErrMissing naming pid %d", err, cmd.Process.Pid)
+	if err := <-got; err != nil {
+		t.Fatalf("Open after the holder died before writing: %v", err)
 	}
-	if !strings.Contains(err.Error(), "remove "+path+".lock") {
-		t.Errorf("%q does not say how to start afresh", err)
+	if st := mustRead(t, path); st.Len() != 0 {
+		t.Errorf("%d sends in a state nobody wrote", st.Len())
+	}
+}
+
+// TestKill9AfterFirstRecord kills a first run once its first record is
+// durable and then deletes the state's files: the lock file's description
+// says that run wrote, so it could have sent messages whose records are
+// gone, and the state is refused until someone removes the lock file, as
+// the error says.
+func TestKill9AfterFirstRecord(t *testing.T) {
+	path := statePath(t)
+	cmd, out, _ := helper(t, "writer", path, "WORKERS=1", "RUN=r")
+	if !out.Scan() || !strings.HasPrefix(out.Text(), "I ") {
+		t.Fatalf("helper said %q, %v", out.Text(), out.Err())
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	for _, name := range []string{path, path + ".wal", path + ".backup"} {
+		if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+	}
+	for _, open := range []func() error{
+		func() error { _, _, err := Read(path); return err },
+		func() error { _, _, err := Open(context.Background(), path, Options{}); return err },
+	} {
+		err := open()
+		var me *MissingError
+		if !errors.As(err, &me) || me.Holder == nil || me.Holder.PID != cmd.Process.Pid {
+			t.Fatalf("after the first run died = %v, want ErrMissing naming pid %d", err, cmd.Process.Pid)
+		}
+		if !strings.Contains(err.Error(), "remove "+path+".lock") {
+			t.Errorf("%q does not say how to start afresh", err)
+		}
 	}
 	if err := os.Remove(path + ".lock"); err != nil {
 		t.Fatal(err)

@@ -460,6 +460,11 @@ func (s *Store) gather(batch []*request) []*request {
 // not allow), appends them to the journal with one write and one fdatasync,
 // and then answers every caller.
 func (s *Store) commit(batch []*request) {
+	if s.failed == nil && s.pg == nil {
+		if err := s.lock.mayWrite(); err != nil {
+			s.failed = fmt.Errorf("lock state %s: %w; no change can be recorded", s.path, err)
+		}
+	}
 	if s.failed == nil && s.j == nil && s.pg == nil {
 		if err := s.startJournal(); err != nil {
 			s.failed = fmt.Errorf("start state journal: %w; no change can be recorded", err)
@@ -591,7 +596,10 @@ func (s *Store) startJournal() error {
 func (s *Store) compact() error {
 	tmp := s.path + ".tmp"
 	serial := s.st.Serial()
-	err := writeNew(tmp, func(w *bufio.Writer) error { return writeSnapshot(w, s.st) })
+	err := s.lock.mayWrite()
+	if err == nil {
+		err = writeNew(tmp, func(w *bufio.Writer) error { return writeSnapshot(w, s.st) })
+	}
 	steps := []func() error{
 		func() error { return crashPoint("snapshot-written") },
 		func() error {
