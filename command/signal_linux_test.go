@@ -77,6 +77,18 @@ func TestStopsOnSIGTERM(t *testing.T) {
 			if !strings.Contains(stderr, "Interrupted: stopped.") {
 				t.Errorf("%v does not say it stopped:\n%s", args, stderr)
 			}
+			if args[0] != "apply" {
+				return
+			}
+			// Apply held the lock of a state it had not written yet: its
+			// lock file says so, and the state is not taken for a lost one.
+			lock, err := os.ReadFile(filepath.Join(large.dir, "ujumbe.state.lock"))
+			if err != nil || !strings.Contains(string(lock), `"operation":"apply"`) || !strings.Contains(string(lock), `"nothing_written":true`) {
+				t.Errorf("lock file after the stopped apply: %q, %v; want apply's description saying it wrote nothing", lock, err)
+			}
+			if out, errOut, code := large.run("plan"); code != exitOK || !strings.Contains(out, "Plan: 500000 to send.") {
+				t.Errorf("plan after the stopped apply: exit %d, want %d and 500000 sends\nstdout:\n%s\nstderr:\n%s", code, exitOK, out, errOut)
+			}
 		})
 	}
 	if got := large.srv.Stats().Sends; got != 0 {
