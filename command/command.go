@@ -140,12 +140,16 @@ func (c *cli) watchSignals() (context.Context, func()) {
 		case <-done:
 			return
 		}
+		// The note is read before the cancellation: a step that ends
+		// because of it clears its note, and read after, the process
+		// would be killed instead of letting the step finish.
+		note := c.onInterrupt.Load()
 		cancel()
 		again := "Ctrl-C again"
 		if sig == syscall.SIGTERM {
 			again = "Another SIGTERM"
 		}
-		if note := c.onInterrupt.Load(); note != nil {
+		if note != nil {
 			fmt.Fprintf(c.stderr, "\n%s\n", (*note)(again))
 			select {
 			case sig = <-sigs:
