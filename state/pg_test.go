@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/internal/pgtest"
@@ -107,7 +108,14 @@ func TestPGLocked(t *testing.T) {
 	mustClose(t, s)
 	s = mustOpenPG(t, pg)
 	s.abandon()
-	mustClose(t, mustOpenPG(t, pg))
+	// The server ends the dead session, and so frees its lock, shortly after
+	// the connection closes, not at once: the next run waits for it as a
+	// user's would with -lock-timeout.
+	next, _, err := OpenPG(context.Background(), pg, Options{Operation: "test", Now: fixedNow, LockTimeout: time.Minute})
+	if err != nil {
+		t.Fatalf("OpenPG after the holder's session died: %v", err)
+	}
+	mustClose(t, next)
 }
 
 // TestPGLostConnection: when the lock's session is killed, the record being
