@@ -127,7 +127,7 @@ campaign "c" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, diags := plan.Build(cfg, st, time.Now(), plan.Options{Payloads: true})
+	p, diags := plan.Build(cfg, st, time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC), plan.Options{Payloads: true})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
