@@ -37,17 +37,24 @@ func checkTemplates(ctx context.Context, client *briq.Client, cfg *config.Config
 			if m.Kind != config.KindTemplate {
 				continue
 			}
-			if d := checkTemplate(m, templates); d != nil {
-				diags = append(diags, d)
+			if len(m.Variants) == 0 {
+				if d := checkTemplate(m, m.Template(), "", templates); d != nil {
+					diags = append(diags, d)
+				}
+			}
+			for _, v := range m.Variants {
+				if d := checkTemplate(m, v.Template(), v.Name, templates); d != nil {
+					diags = append(diags, d)
+				}
 			}
 		}
 	}
 	return diags
 }
 
-// checkTemplate checks one template message, or returns nil.
-func checkTemplate(m *config.Message, templates []briq.Template) *hcl.Diagnostic {
-	name := m.Template()
+// checkTemplate checks one template message, or the variant of it that
+// sends template name, or returns nil.
+func checkTemplate(m *config.Message, name, variant string, templates []briq.Template) *hcl.Diagnostic {
 	diag := func(summary, detail string) *hcl.Diagnostic {
 		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: m.DeclRange.Ptr()}
 	}
@@ -76,7 +83,7 @@ func checkTemplate(m *config.Message, templates []briq.Template) *hcl.Diagnostic
 	// reported by the plan itself).
 	var p *config.Payload
 	for _, r := range rs[:min(len(rs), maxRenderTries)] {
-		if out, d := m.Render(r, nil); !d.HasErrors() {
+		if out, d := m.Render(r, nil, variant); !d.HasErrors() {
 			p = out
 			break
 		}

@@ -141,7 +141,7 @@ func BenchmarkRender(b *testing.B) {
 			b.ReportAllocs()
 			cpu := processCPU()
 			for i := range b.N {
-				if _, diags := m.Render(rs[i%len(rs)], nil); diags.HasErrors() {
+				if _, diags := m.Render(rs[i%len(rs)], nil, ""); diags.HasErrors() {
 					b.Fatal(diagText(cfg.Files, diags))
 				}
 			}

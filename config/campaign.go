@@ -24,6 +24,9 @@ type Campaign struct {
 	// MaxRecipients is the size above which apply asks for confirmation;
 	// 0 defers to the provider's max_recipients.
 	MaxRecipients int
+	// Holdout is the share of recipients kept out as a control group (see
+	// HeldOut); 0 for none.
+	Holdout float64
 	// Messages are in declaration order.
 	Messages  []*Message
 	DeclRange hcl.Range
@@ -103,6 +106,7 @@ var campaignSchema = &hcl.BodySchema{
 		{Name: "start_at"},
 		{Name: "stop_at"},
 		{Name: "max_recipients"},
+		{Name: "holdout"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "send_window"},
@@ -158,6 +162,10 @@ func (l *loader) decodeCampaign(c *Campaign, b *hcl.Block) {
 		if f, ok := l.staticNumber(a, what, true, 0); ok {
 			c.MaxRecipients = int(f)
 		}
+	}
+
+	if a, ok := content.Attributes["holdout"]; ok {
+		l.decodeHoldout(c, a)
 	}
 
 	var messages hcl.Blocks

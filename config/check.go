@@ -30,17 +30,26 @@ func (c *Config) Check() hcl.Diagnostics {
 				})...)
 		}
 		for _, m := range camp.Messages {
-			if m.checked || m.roots&^rootReply == 0 {
+			if m.checked || m.roots&^(rootReply|rootVariant) == 0 {
 				// Problems were reported by Load, or the content is the
-				// same for everyone and Load checked it.
+				// same for everyone (of a variant) and Load checked it.
 				continue
 			}
+			variants := m.variantValues()
 			diags = append(diags, checkEach(rs, m.DeclRange, m.Addr().String(), func(r *Recipient) hcl.Diagnostics {
-				s := m.scope(r, cty.UnknownVal(replyType))
-				_, d := m.render(s)
-				if m.when != nil {
-					_, _, wd := s.bool(m.when, "when")
-					d = append(d, wd...)
+				var d hcl.Diagnostics
+				for _, v := range variants {
+					s := m.scope(r, cty.UnknownVal(replyType), v)
+					c, _ := m.contentFor(v)
+					_, cd := c.render(s)
+					d = append(d, cd...)
+					if m.when != nil {
+						_, _, wd := s.bool(m.when, "when")
+						d = append(d, wd...)
+					}
+					if d.HasErrors() {
+						break
+					}
 				}
 				return d
 			})...)

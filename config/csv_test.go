@@ -63,7 +63,7 @@ func TestSpreadsheetCSV(t *testing.T) {
 			}
 			var got []row
 			for _, r := range cfg.Recipients["r"].Recipients {
-				p, d := cfg.Campaigns[0].Messages[0].Render(r, nil)
+				p, d := cfg.Campaigns[0].Messages[0].Render(r, nil, "")
 				if d.HasErrors() {
 					t.Fatal(d)
 				}

@@ -28,7 +28,8 @@ func TestExamples(t *testing.T) {
 				t.Errorf("wrong counts (-want +got):\n%s", diff)
 			}
 			// Render what a plan would: each message whose when holds, for
-			// a follow-up both without an answer and with one.
+			// a follow-up both without an answer and with one, and each
+			// variant.
 			answer := &Reply{ID: "yes", Title: "Yes please"}
 			for _, c := range cfg.Campaigns {
 				for _, m := range c.Messages {
@@ -38,15 +39,17 @@ func TestExamples(t *testing.T) {
 					}
 					for _, r := range c.Recipients.Recipients {
 						for _, reply := range replies {
-							ok, diags := m.When(r, reply)
-							if diags.HasErrors() {
-								t.Fatalf("%s when for %s:\n%s", m.Addr(), r.Key, diagText(cfg.Files, diags))
-							}
-							if !ok {
-								continue
-							}
-							if _, diags := m.Render(r, reply); diags.HasErrors() {
-								t.Errorf("%s for %s:\n%s", m.Addr(), r.Key, diagText(cfg.Files, diags))
+							for _, v := range m.variantValues() {
+								ok, diags := m.When(r, reply, v)
+								if diags.HasErrors() {
+									t.Fatalf("%s when for %s:\n%s", m.Addr(), r.Key, diagText(cfg.Files, diags))
+								}
+								if !ok {
+									continue
+								}
+								if _, diags := m.Render(r, reply, v); diags.HasErrors() {
+									t.Errorf("%s variant %q for %s:\n%s", m.Addr(), v, r.Key, diagText(cfg.Files, diags))
+								}
 							}
 						}
 					}

@@ -77,8 +77,8 @@ campaign "c" {
 				}
 				for _, m := range c.Messages {
 					for _, rep := range []*Reply{nil, reply} {
-						m.When(r, rep)
-						if p, diags := m.Render(r, rep); !diags.HasErrors() && p != nil {
+						m.When(r, rep, "")
+						if p, diags := m.Render(r, rep, ""); !diags.HasErrors() && p != nil {
 							p.Digest()
 						}
 					}

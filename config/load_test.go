@@ -79,7 +79,7 @@ func TestVariablePrecedence(t *testing.T) {
 			// the configuration lives in a subdirectory.
 			cfg := mustLoad(t, configDir(t, dir), tt.opts)
 			m := cfg.Campaigns[0].Messages[0]
-			p, diags := m.Render(cfg.Recipients["r"].Recipients[0], nil)
+			p, diags := m.Render(cfg.Recipients["r"].Recipients[0], nil, "")
 			if diags.HasErrors() {
 				t.Fatal(diagText(cfg.Files, diags))
 			}

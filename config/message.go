@@ -69,7 +69,6 @@ type Message struct {
 	After *Message
 	// Delay is how long after After was accepted this message is due.
 	Delay time.Duration
-	Kind  Kind
 	// HasWhen is set when the message has a when condition.
 	HasWhen   bool
 	DeclRange hcl.Range
@@ -86,18 +85,33 @@ type Message struct {
 	// answers holds the value of when by answer (a Reply with its time in
 	// UTC), for a when that reads nothing but reply; answered counts the
 	// answers stored, at most maxWhenMemo (see When).
-	answers     sync.Map
-	answered    atomic.Int32
+	answers  sync.Map
+	answered atomic.Int32
+
+	// content is what the message sends, unless it has Variants: then each
+	// variant has its own, and Kind is theirs.
+	content
+	// Variants are the message's variant blocks, in declaration order; nil
+	// for a message with content of its own.
+	Variants []*Variant
+	// variantScope is set when `variant` is in scope: the message has
+	// variants or follows one that has.
+	variantScope bool
+
+	// checked is set when a problem was reported at load, so validating
+	// every recipient would only repeat it.
+	checked bool
+}
+
+// content is what a message or one of its variants sends: exactly one kind.
+type content struct {
+	Kind        Kind
 	template    string
 	variables   *expr          // the variables expression, when items is nil
 	items       []templateItem // variables written as { key = expression, ... }
 	text        *expr
 	media       *mediaContent
 	interactive *expr
-
-	// checked is set when a problem was reported at load, so validating
-	// every recipient would only repeat it.
-	checked bool
 }
 
 // templateItem is one entry of a variables object with a constant key.
@@ -155,7 +169,7 @@ var messageSchema = &hcl.BodySchema{
 		{Name: "text"},
 		{Name: "interactive"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "media"}},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "media"}, {Type: "variant", LabelNames: []string{"name"}}},
 }
 
 var mediaSchema = &hcl.BodySchema{
@@ -195,6 +209,7 @@ func (l *loader) decodeMessages(c *Campaign, blocks hcl.Blocks) {
 		}
 	}
 	broken := l.checkCycles(c)
+	l.declareVariants(c, contents)
 	for _, m := range c.Messages {
 		l.decodeMessage(m, contents[m], broken[m])
 	}
@@ -254,7 +269,7 @@ func (l *loader) decodeMessage(m *Message, content *hcl.BodyContent, inCycle boo
 	_, hasAfter := attrs["after"]
 	m.hasAfter = hasAfter
 	var use rowUse
-	sc := refScope{what: what, rowOK: true, recipient: true, reply: replyNoAfter, use: &use}
+	sc := refScope{what: what, rowOK: true, recipient: true, reply: replyNoAfter, use: &use, variant: m.variantScope}
 	if hasAfter {
 		sc.reply = replyOK
 	}
@@ -295,7 +310,46 @@ func (l *loader) decodeMessage(m *Message, content *hcl.BodyContent, inCycle boo
 		}
 	}
 
-	// Exactly one content kind.
+	var media hcl.Blocks
+	for _, b := range content.Blocks {
+		if b.Type == "media" {
+			media = append(media, b)
+		}
+	}
+	first := !hasAfter && !inCycle
+	if len(m.Variants) > 0 {
+		l.decodeVariants(m, content, media, first, sc, newExpr)
+	} else if !l.decodeContent(&m.content, attrs, media, messageWho(m), first, sc, newExpr) {
+		m.checked = true
+		return
+	}
+
+	if set := m.Campaign.Recipients; set != nil {
+		m.shape = use.shape(set.Columns)
+	} else {
+		m.shape = &rowShape{}
+	}
+	l.checkMessage(m)
+}
+
+// who names a message or a variant in diagnostics: noun is "message" or
+// "variant", name the whole phrase (`message "offer"`, `variant "short" of
+// message "offer"`), with a capital in Name.
+type who struct {
+	noun, name, Name string
+	rng              hcl.Range // the block, for a missing content
+	checked          *bool     // set when a problem is reported
+}
+
+func messageWho(m *Message) who {
+	n := fmt.Sprintf("message %q", m.Name)
+	return who{noun: "message", name: n, Name: capitalize(n), rng: m.DeclRange, checked: &m.checked}
+}
+
+// decodeContent decodes the content attributes and media blocks of a
+// message or variant into c: exactly one kind. It reports false when no
+// kind could be told, and nothing more can be checked.
+func (l *loader) decodeContent(c *content, attrs hcl.Attributes, media hcl.Blocks, w who, firstContact bool, sc refScope, newExpr func(hcl.Expression) *expr) bool {
 	type kindAt struct {
 		kind Kind
 		rng  hcl.Range
@@ -310,44 +364,41 @@ func (l *loader) decodeMessage(m *Message, content *hcl.BodyContent, inCycle boo
 			kinds = append(kinds, kindAt{k.kind, a.NameRange, k.name})
 		}
 	}
-	for _, b := range content.Blocks {
+	for _, b := range media {
 		kinds = append(kinds, kindAt{KindMedia, b.DefRange, "media"})
 	}
 	switch {
 	case len(kinds) == 0:
-		l.diags = append(l.diags, errorf(m.DeclRange, "Message without content",
-			"Message %q has no content. A message has exactly one of template (with variables), text, media or interactive.", m.Name))
-		m.checked = true
-		return
+		l.diags = append(l.diags, errorf(w.rng, capitalize(w.noun)+" without content",
+			"%s has no content. A %s has exactly one of template (with variables), text, media or interactive.", w.Name, w.noun))
+		return false
 	case len(kinds) > 1 && kinds[0].kind == KindMedia && kinds[1].kind == KindMedia:
 		l.diags = append(l.diags, errorf(kinds[1].rng, "Duplicate media block",
-			"Message %q has more than one media block; a message sends one media file. Split it into several messages.", m.Name))
-		m.checked = true
-		return
+			"%s has more than one media block; a %s sends one media file. Split it into several messages.", w.Name, w.noun))
+		return false
 	case len(kinds) > 1:
 		l.diags = append(l.diags, errorf(kinds[1].rng, "Several content kinds",
-			"Message %q has both %s and %s. A message has exactly one of template (with variables), text, media or interactive; split it into two messages.",
-			m.Name, kinds[0].name, kinds[1].name))
-		m.checked = true
-		return
+			"%s has both %s and %s. A %s has exactly one of template (with variables), text, media or interactive; split it into two %ss.",
+			w.Name, kinds[0].name, kinds[1].name, w.noun, w.noun))
+		return false
 	}
-	m.Kind = kinds[0].kind
-	if !hasAfter && !inCycle && m.Kind != KindTemplate {
+	c.Kind = kinds[0].kind
+	if firstContact && c.Kind != KindTemplate {
 		l.diags = append(l.diags, errorf(kinds[0].rng, "First contact must be a template",
-			"Message %q has no after, so it opens the conversation, and WhatsApp only lets a business open one with an approved template. Use template = \"...\", or add after = message.<name> to send it as a follow-up.",
-			m.Name))
-		m.checked = true
+			"%s has no after, so it opens the conversation, and WhatsApp only lets a business open one with an approved template. Use template = \"...\", or add after = message.<name> to send it as a follow-up.",
+			w.Name))
+		*w.checked = true
 	}
-	if a, ok := attrs["variables"]; ok && m.Kind != KindTemplate {
+	if a, ok := attrs["variables"]; ok && c.Kind != KindTemplate {
 		l.diags = append(l.diags, errorf(a.NameRange, "variables without template",
-			"variables are the parameters of a template, and message %q has no template.", m.Name))
-		m.checked = true
+			"variables are the parameters of a template, and %s has no template.", w.name))
+		*w.checked = true
 	}
 
-	switch m.Kind {
+	switch c.Kind {
 	case KindTemplate:
 		a := attrs["template"]
-		if s, ok := l.staticString(a, what, false); ok {
+		if s, ok := l.staticString(a, w.name, false); ok {
 			switch n := utf8.RuneCountInString(s); {
 			case strings.TrimSpace(s) == "":
 				l.diags = append(l.diags, errorf(a.Expr.Range(), "Empty template name",
@@ -356,27 +407,21 @@ func (l *loader) decodeMessage(m *Message, content *hcl.BodyContent, inCycle boo
 				l.diags = append(l.diags, errorf(a.Expr.Range(), "Template name too long",
 					"The template name has %d characters; Briq accepts at most %d.", n, maxTemplateNameLen))
 			default:
-				m.template = s
+				c.template = s
 			}
 		}
 		if a, ok := attrs["variables"]; ok {
-			m.variables = newExpr(a.Expr)
-			m.items = l.templateItems(m.variables, sc)
+			c.variables = newExpr(a.Expr)
+			c.items = l.templateItems(c.variables, sc)
 		}
 	case KindText:
-		m.text = newExpr(attrs["text"].Expr)
+		c.text = newExpr(attrs["text"].Expr)
 	case KindInteractive:
-		m.interactive = newExpr(attrs["interactive"].Expr)
+		c.interactive = newExpr(attrs["interactive"].Expr)
 	case KindMedia:
-		m.media = l.decodeMedia(content.Blocks[0], newExpr)
+		c.media = l.decodeMedia(media[0], newExpr)
 	}
-
-	if set := m.Campaign.Recipients; set != nil {
-		m.shape = use.shape(set.Columns)
-	} else {
-		m.shape = &rowShape{}
-	}
-	l.checkMessage(m)
+	return true
 }
 
 // templateItems splits variables = { "1" = expr, ... } into its entries so
@@ -467,9 +512,10 @@ func (l *loader) prepare(x *expr) {
 	}
 }
 
-// checkMessage renders m once with every per-recipient value unknown: type
-// errors and limits broken by constants are reported here, once, and mark
-// the message checked.
+// checkMessage renders m once with every per-recipient value unknown (but
+// variant, which it renders once per variant): type errors and limits
+// broken by constants are reported here, once, and mark the message
+// checked.
 func (l *loader) checkMessage(m *Message) {
 	for _, x := range m.exprs() {
 		if x.broken {
@@ -479,31 +525,49 @@ func (l *loader) checkMessage(m *Message) {
 	if m.checked {
 		return
 	}
-	s := m.unknownScope()
-	_, diags := m.render(s)
-	if m.when != nil {
-		_, _, d := s.bool(m.when, "when")
-		diags = append(diags, d...)
-	}
-	l.diags = append(l.diags, diags...)
-	if diags.HasErrors() {
-		m.checked = true
+	for _, v := range m.variantValues() {
+		c, diags := m.contentFor(v)
+		if c != nil {
+			s := m.unknownScope(v)
+			_, diags = c.render(s)
+			if m.when != nil {
+				_, _, d := s.bool(m.when, "when")
+				diags = append(diags, d...)
+			}
+		}
+		l.diags = append(l.diags, diags...)
+		if diags.HasErrors() {
+			m.checked = true
+			return
+		}
 	}
 }
 
-// exprs returns m's expressions.
+// exprs returns m's expressions, its variants' included.
 func (m *Message) exprs() []*expr {
 	var out []*expr
-	for _, x := range []*expr{m.when, m.variables, m.text, m.interactive} {
+	if m.when != nil {
+		out = append(out, m.when)
+	}
+	out = m.content.exprs(out)
+	for _, v := range m.Variants {
+		out = v.content.exprs(out)
+	}
+	return out
+}
+
+// exprs appends c's expressions to out.
+func (c *content) exprs(out []*expr) []*expr {
+	for _, x := range []*expr{c.variables, c.text, c.interactive} {
 		if x != nil {
 			out = append(out, x)
 		}
 	}
-	for _, it := range m.items {
+	for _, it := range c.items {
 		out = append(out, it.e)
 	}
-	if m.media != nil {
-		for _, x := range []*expr{m.media.url, m.media.caption, m.media.filename} {
+	if c.media != nil {
+		for _, x := range []*expr{c.media.url, c.media.caption, c.media.filename} {
 			if x != nil {
 				out = append(out, x)
 			}
@@ -513,11 +577,14 @@ func (m *Message) exprs() []*expr {
 }
 
 // unknownScope returns a scope in which row, recipient and reply are
-// unknown.
-func (m *Message) unknownScope() *evalScope {
+// unknown, and variant is the given one.
+func (m *Message) unknownScope(variant string) *evalScope {
 	s := &evalScope{root: m.root, shape: m.shape, unknown: true, stale: true}
 	if m.hasAfter {
 		s.reply = cty.UnknownVal(replyType)
+	}
+	if m.variantScope {
+		s.variant = cty.StringVal(variant)
 	}
 	return s
 }

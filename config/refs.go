@@ -27,6 +27,9 @@ type refScope struct {
 	// reply is replyAbsent outside messages, replyNoAfter in a message
 	// without after, replyOK in a follow-up.
 	reply replyScope
+	// variant is set where variant, the name of the recipient's variant,
+	// is available: in a message with variants and those that follow it.
+	variant bool
 	// use collects the columns read, when row is available.
 	use *rowUse
 	// csv names the CSV file row comes from, for messages.
@@ -154,6 +157,19 @@ func (l *loader) checkRef(t hcl.Traversal, sc refScope, x *expr) bool {
 		}
 		x.roots |= rootReply
 		return l.checkAttr(attr, attrOK, attrRange, "reply", replyType)
+	case "variant":
+		if !sc.variant {
+			l.diags = append(l.diags, errorf(rng, "Invalid reference to variant",
+				"variant is the name of the variant a recipient was assigned by a message with variant blocks; it is available in that message and in the messages that follow it, but not in %s.", sc.what))
+			return false
+		}
+		if len(t) > 1 {
+			l.diags = append(l.diags, errorf(rng, "Unsupported attribute",
+				"variant is a string, the name of the recipient's variant, and has no attributes: compare it, as in variant == \"short\"."))
+			return false
+		}
+		x.roots |= rootVariant
+		return true
 	}
 	names := []string{"var", "local"}
 	if sc.rowOK {
@@ -164,6 +180,9 @@ func (l *loader) checkRef(t hcl.Traversal, sc refScope, x *expr) bool {
 	}
 	if sc.reply == replyOK {
 		names = append(names, "reply")
+	}
+	if sc.variant {
+		names = append(names, "variant")
 	}
 	l.diags = append(l.diags, errorf(t[0].SourceRange(), "Unknown variable",
 		"There is no variable named %q.%s The names available in %s are %s.", root, didYouMean(root, names), sc.what, describeNames(names)))

@@ -172,12 +172,18 @@ func compactEscaped(raw []byte) bool {
 }
 
 // Render evaluates m's content for r, with reply as the answer to m.After
-// (nil when there is none yet: reply is then null). It checks the
+// (nil when there is none yet: reply is then null) and variant as the
+// recipient's variant (its name; "" where variant is not in m's scope): of
+// a message with variants, it renders that variant. It checks the
 // per-recipient limits (lengths, interactive limits, string template
 // variables) and returns diagnostics at the expression, naming r, on
 // failure; the payload is nil then.
-func (m *Message) Render(r *Recipient, reply *Reply) (*Payload, hcl.Diagnostics) {
-	p, diags := m.render(m.scope(r, replyValue(reply)))
+func (m *Message) Render(r *Recipient, reply *Reply, variant string) (*Payload, hcl.Diagnostics) {
+	c, diags := m.contentFor(variant)
+	if c == nil {
+		return nil, diags
+	}
+	p, diags := c.render(m.scope(r, replyValue(reply), variant))
 	if p == nil && !diags.HasErrors() {
 		// Every input is known, so this is a bug, not a user error.
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Content not known",
@@ -191,10 +197,14 @@ func (m *Message) Render(r *Recipient, reply *Reply) (*Payload, hcl.Diagnostics)
 // on any problem. It is for comparing with the digest of content already
 // sent: content equal to what was sent needs no checks, and a caller
 // that finds it different calls Render to learn what is wrong with it.
-func (m *Message) RenderUnchecked(r *Recipient, reply *Reply) *Payload {
-	s := m.scope(r, replyValue(reply))
+func (m *Message) RenderUnchecked(r *Recipient, reply *Reply, variant string) *Payload {
+	c, _ := m.contentFor(variant)
+	if c == nil {
+		return nil
+	}
+	s := m.scope(r, replyValue(reply), variant)
 	rd := renderer{s: s, known: true, unchecked: true}
-	p := m.renderWith(&rd)
+	p := c.renderWith(&rd)
 	if !rd.known || rd.diags.HasErrors() {
 		return nil
 	}
@@ -206,12 +216,12 @@ func (m *Message) RenderUnchecked(r *Recipient, reply *Reply) *Payload {
 // HCL refuses reply.id on null; so when that fails, the condition is tried
 // again with a reply whose attributes are all null, which makes
 // reply.id == "yes" false while reply == null stays true.
-func (m *Message) When(r *Recipient, reply *Reply) (bool, hcl.Diagnostics) {
+func (m *Message) When(r *Recipient, reply *Reply, variant string) (bool, hcl.Diagnostics) {
 	if m.when == nil {
 		return true, nil
 	}
 	if m.when.roots != rootReply {
-		return m.when1(r, reply)
+		return m.when1(r, reply, variant)
 	}
 	// A condition that reads nothing but reply has the same value for
 	// every recipient with the same answer, or with none: evaluated once
@@ -223,7 +233,7 @@ func (m *Message) When(r *Recipient, reply *Reply) (bool, hcl.Diagnostics) {
 		if w := m.noAnswer.Load(); w != nil {
 			return *w, nil
 		}
-		ok, diags := m.when1(r, nil)
+		ok, diags := m.when1(r, nil, variant)
 		if len(diags) == 0 {
 			m.noAnswer.Store(&ok)
 		}
@@ -234,7 +244,7 @@ func (m *Message) When(r *Recipient, reply *Reply) (bool, hcl.Diagnostics) {
 	if w, ok := m.answers.Load(k); ok {
 		return w.(bool), nil
 	}
-	ok, diags := m.when1(r, reply)
+	ok, diags := m.when1(r, reply, variant)
 	if len(diags) == 0 && m.answered.Add(1) <= maxWhenMemo {
 		m.answers.Store(k, ok)
 	}
@@ -245,10 +255,10 @@ func (m *Message) When(r *Recipient, reply *Reply) (bool, hcl.Diagnostics) {
 const maxWhenMemo = 64
 
 // when1 is When, evaluated for r.
-func (m *Message) when1(r *Recipient, reply *Reply) (bool, hcl.Diagnostics) {
-	ok, known, diags := m.scope(r, replyValue(reply)).bool(m.when, "when")
+func (m *Message) when1(r *Recipient, reply *Reply, variant string) (bool, hcl.Diagnostics) {
+	ok, known, diags := m.scope(r, replyValue(reply), variant).bool(m.when, "when")
 	if reply == nil && diags.HasErrors() && m.when.roots&rootReply != 0 {
-		ok2, known2, diags2 := m.scope(r, noAnswer).bool(m.when, "when")
+		ok2, known2, diags2 := m.scope(r, noAnswer, variant).bool(m.when, "when")
 		if !diags2.HasErrors() {
 			ok, known, diags = ok2, known2, diags2
 		}
@@ -268,13 +278,16 @@ var noAnswer = cty.ObjectVal(map[string]cty.Value{
 })
 
 // scope returns the evaluation scope of m for r.
-func (m *Message) scope(r *Recipient, reply cty.Value) *evalScope {
+func (m *Message) scope(r *Recipient, reply cty.Value, variant string) *evalScope {
 	s := &evalScope{root: m.root, shape: m.shape, row: r.row, key: r.Key, phone: r.Phone, line: r.Line, stale: true, roots: m.roots}
 	if r.set != nil && r.set.block != nil && r.set.block.table != nil {
 		s.file = r.set.block.table.name
 	}
 	if m.hasAfter {
 		s.reply = reply
+	}
+	if m.variantScope {
+		s.variant = cty.StringVal(variant)
 	}
 	return s
 }
@@ -296,30 +309,30 @@ func replyValue(r *Reply) cty.Value {
 	})
 }
 
-// render evaluates m's content in s. The payload is nil when there are
-// errors or, in an unknown scope, when some of the content is unknown.
-func (m *Message) render(s *evalScope) (*Payload, hcl.Diagnostics) {
+// render evaluates c in s. The payload is nil when there are errors or, in
+// an unknown scope, when some of the content is unknown.
+func (c *content) render(s *evalScope) (*Payload, hcl.Diagnostics) {
 	r := renderer{s: s, known: true}
-	p := m.renderWith(&r)
+	p := c.renderWith(&r)
 	if !r.known || r.diags.HasErrors() {
 		return nil, r.diags
 	}
 	return p, r.diags
 }
 
-// renderWith evaluates m's content with r, which collects the problems.
-func (m *Message) renderWith(r *renderer) *Payload {
-	p := &Payload{Kind: m.Kind}
-	switch m.Kind {
+// renderWith evaluates c with r, which collects the problems.
+func (c *content) renderWith(r *renderer) *Payload {
+	p := &Payload{Kind: c.Kind}
+	switch c.Kind {
 	case KindTemplate:
-		p.TemplateName = m.template
-		p.Variables = r.variables(m)
+		p.TemplateName = c.template
+		p.Variables = r.variables(c)
 	case KindText:
-		p.Body = r.str(m.text, "text", maxTextLen, true)
+		p.Body = r.str(c.text, "text", maxTextLen, true)
 	case KindMedia:
-		p.Media = r.media(m.media)
+		p.Media = r.media(c.media)
 	case KindInteractive:
-		p.Interactive = r.interactive(m.interactive)
+		p.Interactive = r.interactive(c.interactive)
 	}
 	return p
 }
@@ -362,7 +375,7 @@ func (r *renderer) checkLen(e *expr, what, v string, max int, required bool) {
 }
 
 // variables evaluates the template variables: a map of strings, none empty.
-func (r *renderer) variables(m *Message) map[string]string {
+func (r *renderer) variables(m *content) map[string]string {
 	if m.items != nil {
 		out := make(map[string]string, len(m.items))
 		for i := range m.items {

@@ -95,14 +95,14 @@ func TestRender(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, diags := msg(tt.m).Render(tt.r, tt.reply)
+			got, diags := msg(tt.m).Render(tt.r, tt.reply, "")
 			if diags.HasErrors() {
 				t.Fatal(diagText(cfg.Files, diags))
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("wrong payload (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(got, msg(tt.m).RenderUnchecked(tt.r, tt.reply)); diff != "" {
+			if diff := cmp.Diff(got, msg(tt.m).RenderUnchecked(tt.r, tt.reply, "")); diff != "" {
 				t.Errorf("RenderUnchecked differs from Render (-Render +RenderUnchecked):\n%s", diff)
 			}
 		})
@@ -129,7 +129,7 @@ func TestRender(t *testing.T) {
 		{"nudge", yes, false},
 	}
 	for _, w := range whens {
-		got, diags := msg(w.m).When(asha, w.reply)
+		got, diags := msg(w.m).When(asha, w.reply, "")
 		if diags.HasErrors() {
 			t.Fatal(diagText(cfg.Files, diags))
 		}
@@ -159,7 +159,7 @@ func TestWhenManyAnswers(t *testing.T) {
 		for i := range 2 * maxWhenMemo {
 			id := []string{"yes", "no"}[i%2]
 			reply := &Reply{ID: id, Text: fmt.Sprint(i), At: time.Date(2026, 11, 27, 9, 0, i, 0, time.UTC)}
-			got, diags := code.When(r, reply)
+			got, diags := code.When(r, reply, "")
 			if diags.HasErrors() {
 				t.Fatal(diagText(cfg.Files, diags))
 			}
@@ -238,11 +238,11 @@ campaign "c" {
 		t.Fatal("the interactive content was not compiled")
 	}
 	for _, r := range c.Recipients.Recipients {
-		want, diags := ask.Render(r, nil)
+		want, diags := ask.Render(r, nil, "")
 		if diags.HasErrors() {
 			t.Fatal(diagText(cfg.Files, diags))
 		}
-		if diff := cmp.Diff(string(want.Interactive), string(ask.RenderUnchecked(r, nil).Interactive)); diff != "" {
+		if diff := cmp.Diff(string(want.Interactive), string(ask.RenderUnchecked(r, nil, "").Interactive)); diff != "" {
 			t.Errorf("recipient %s: RenderUnchecked differs from Render (-Render +RenderUnchecked):\n%s", r.Key, diff)
 		}
 	}

@@ -14,6 +14,7 @@ const (
 	rootRow = 1 << iota
 	rootRecipient
 	rootReply
+	rootVariant
 )
 
 // expr is an expression evaluated per row or per recipient, with what the
@@ -133,6 +134,7 @@ type evalScope struct {
 	roots      int
 	key, phone string
 	reply      cty.Value // cty.NilVal where reply does not exist
+	variant    cty.Value // cty.NilVal where variant does not exist
 
 	// file and line locate the row in diagnostics; line is 0 in an unknown
 	// scope.
@@ -178,6 +180,9 @@ func (s *evalScope) context() *hcl.EvalContext {
 	}
 	if s.reply != cty.NilVal {
 		vars["reply"] = s.reply
+	}
+	if s.variant != cty.NilVal {
+		vars["variant"] = s.variant
 	}
 	s.stale = false
 	return s.ctx

@@ -55,7 +55,7 @@ func SentContent(cfg *config.Config, st *state.State, s state.Send) (content jso
 			reply = &config.Reply{ID: prev.Reply.ID, Title: prev.Reply.Title, Text: prev.Reply.Text, At: prev.Reply.At}
 		}
 	}
-	p, diags := msg.Render(rcpt, reply)
+	p, diags := msg.Render(rcpt, reply, variantOf(cfg, st, camp, rcpt.Key))
 	if diags.HasErrors() {
 		return nil, false, fmt.Errorf("render %s: %w", s.Addr, diags)
 	}

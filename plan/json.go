@@ -202,7 +202,7 @@ func content(it *Item) json.RawMessage {
 	p := it.Payload
 	if p == nil {
 		var diags hcl.Diagnostics
-		if p, diags = it.Message.Render(it.Recipient, it.Reply); diags.HasErrors() {
+		if p, diags = it.Message.Render(it.Recipient, it.Reply, it.Variant); diags.HasErrors() {
 			return nil
 		}
 	}

@@ -57,6 +57,10 @@ type Item struct {
 	// ConversationID is, for a follow-up that is due, the thread of the
 	// earlier sends, into which it goes.
 	ConversationID string
+	// Variant is, for a send of a message that Varies, the name of the
+	// recipient's variant: the one its send of the campaign's split
+	// message was recorded with, else the one the campaign assigns it.
+	Variant string
 	// RekeyedFrom is, for a first contact about to be sent, the key under
 	// which the state records a send to the same phone that the recipients
 	// no longer have (see Guard).
@@ -80,6 +84,9 @@ type Item struct {
 	// false for the answer (or for no answer before the window closed), or
 	// the message it follows will not be sent.
 	NotTaken bool
+	// Holdout marks the Orphan send of a recipient in the campaign's
+	// holdout, its control group, which gets nothing from it.
+	Holdout bool
 }
 
 // WindowEnd is when the 24h window a due follow-up needs closes, in UTC;
@@ -485,6 +492,7 @@ func (b *builder) campaign(c *config.Campaign, items []Item) hcl.Diagnostics {
 			wk := &worker{builder: b, msgs: msgs, after: after, chain: make([]link, len(msgs)),
 				sent: make([]stampMemo, len(msgs)), dueAt: make([]stampMemo, len(msgs))}
 			for i := lo; i < hi; i++ {
+				wk.assign(c, rs[i])
 				for j := range msgs {
 					pc := Class(0)
 					if after[j] >= 0 {
@@ -523,6 +531,10 @@ type worker struct {
 	// message index: a recipient's messages went out (or fall due) at
 	// different times, each message's mostly in the same minute.
 	sent, dueAt []stampMemo
+	// variant and held are the assignment of the recipient being
+	// classified (see assign).
+	variant string
+	held    bool
 }
 
 // link is the send the state records for one message of the recipient
@@ -565,6 +577,18 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 	b.chain[j] = link{s, recorded}
 	if recorded {
 		b.recorded.Add(1)
+		if len(m.Variants) > 0 && s.Variant != "" {
+			// A send keeps the variant it went out with, and so do the
+			// messages after it.
+			b.variant = s.Variant
+		}
+	}
+	if m.Varies() {
+		it.Variant = b.variant
+	}
+	if b.held && !recorded {
+		it.Class, it.Reason, it.Holdout = Orphan, holdoutReason, true
+		return nil
 	}
 	replace := matchAny(b.opts.Replace, addr)
 	if recorded && !replace {
@@ -625,14 +649,14 @@ func (b *worker) done(it *Item, j int, s state.Send) hcl.Diagnostics {
 	// Most accepted sends have the content the configuration renders now:
 	// then the checks Render makes cannot change the class, and are
 	// skipped. Content that differs is rendered again with them.
-	if p := it.Message.RenderUnchecked(it.Recipient, reply); p != nil {
+	if p := it.Message.RenderUnchecked(it.Recipient, reply, b.variant); p != nil {
 		if d := ContentDigest(p); d == s.Digest {
 			it.Digest = d
 			it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
 			return nil
 		}
 	}
-	p, diags := it.Message.Render(it.Recipient, reply)
+	p, diags := it.Message.Render(it.Recipient, reply, b.variant)
 	if diags.HasErrors() {
 		it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
 		return nil
@@ -675,7 +699,7 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 		}
 		reply = replyOf(ps)
 		if m.HasWhen {
-			take, diags := m.When(r, reply)
+			take, diags := m.When(r, reply, b.variant)
 			if diags.HasErrors() {
 				return diags
 			}
@@ -715,7 +739,7 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 		it.Class, it.Reason = Expired, "the 24h window closes at "+stamp(windowEnd)+", before it is due"
 		return nil
 	}
-	p, diags := m.Render(r, reply)
+	p, diags := m.Render(r, reply, b.variant)
 	if diags.HasErrors() {
 		return diags
 	}
@@ -831,7 +855,7 @@ func (b *builder) orphans(resends *resendIndex) ([]Item, bool) {
 		if ok {
 			reason = "the recipient is no longer in " + c.Recipients.CSVPath
 		}
-		out = append(out, Item{Addr: s.Addr, Class: Orphan, Reason: reason, Phone: s.Phone, Attempts: int32(min(s.Attempts, 1<<31-1))})
+		out = append(out, Item{Addr: s.Addr, Class: Orphan, Reason: reason, Phone: s.Phone, Variant: s.Variant, Attempts: int32(min(s.Attempts, 1<<31-1))})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Addr.String() < out[j].Addr.String() })
 	return out, true

@@ -60,7 +60,7 @@ func scenario(t *testing.T) (*config.Config, *state.State) {
 		t.Helper()
 		a := addrs.Addr{Campaign: "promo", Message: message, Key: key}
 		if d == (state.Digest{}) {
-			p, diags := msg[message].Render(rec[key], nil)
+			p, diags := msg[message].Render(rec[key], nil, "")
 			if diags.HasErrors() {
 				t.Fatal(diags)
 			}
@@ -501,7 +501,7 @@ func TestResendsSecondCampaign(t *testing.T) {
 	defer store.Close()
 	offer := c.Messages[0]
 	for _, r := range c.Recipients.Recipients[:2] { // p1 and p2
-		p, diags := offer.Render(r, nil)
+		p, diags := offer.Render(r, nil, "")
 		if diags.HasErrors() {
 			t.Fatal(diags)
 		}

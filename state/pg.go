@@ -78,6 +78,10 @@ var pgMigrations = []string{
 		backend_pid int NOT NULL,
 		info        jsonb NOT NULL
 	);`,
+	// Records may carry a send's variant ("vr", state format version 3),
+	// which an older ujumbe would refuse as an unknown field: the schema's
+	// version makes it say that a newer ujumbe wrote the state instead.
+	2: `COMMENT ON COLUMN %[1]s.sends.rec IS 'a ujumbe state record, format version 3 (vr: the variant sent)'`,
 }
 
 // pgJournal is where a Store on PostgreSQL writes: the connection that holds

@@ -50,6 +50,10 @@ func fill(t testing.TB, s *Store, n int) {
 	if err := s.OptOut(OptOut{Phone: "+255700C-3", Text: "STOP"}); err != nil {
 		t.Fatal(err)
 	}
+	// A retried send made with a variant, which the rows must keep.
+	if err := s.RecordIntent(Intent{Addr: addr("C-2"), Phone: "+255700C-2", Variant: "short"}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestPGRoundTrip: what a Store on PostgreSQL records reads back the same,
@@ -81,6 +85,9 @@ func TestPGRoundTrip(t *testing.T) {
 	mustClose(t, s)
 	got := mustReadPG(t, pg)
 	diffStates(t, s.State(), got)
+	if v, _ := got.Get(addrs.Addr{Campaign: "bf", Message: "ask", Key: "C-2"}); v.Variant != "short" {
+		t.Errorf("the moved send has variant %q, want short", v.Variant)
+	}
 	if got.Len() != 30 {
 		t.Fatalf("%d sends after rm of one of 31", got.Len())
 	}

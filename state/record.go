@@ -65,6 +65,7 @@ type record struct {
 //	     ti, o, id, cv, ec as above (format version 2)
 //	tws, wo, twx                 conversation window: when seen, open
 //	                             (true), expires at (format version 2)
+//	vr   variant name            (format version 3)
 //
 // Times are Unix milliseconds.
 
@@ -112,6 +113,7 @@ func appendRecord(dst []byte, r *record) []byte {
 			dst = append(dst, '"')
 		}
 		dst = appendInt(dst, "n", int64(s.Attempts))
+		dst = appendStr(dst, "vr", s.Variant)
 		if s.Outcome != OutcomeUnknown {
 			dst = appendStr(dst, "o", s.Outcome.String())
 		}
@@ -292,6 +294,8 @@ func (d *decoder) record(line []byte) (record, error) {
 			}
 		case "n":
 			s.Attempts = int(sc.num())
+		case "vr":
+			s.Variant = d.intern(sc.str())
 		case "o":
 			v := sc.str()
 			s.Outcome = 255

@@ -85,6 +85,9 @@ type Send struct {
 	Phone    string // recipient number the send went to
 	Digest   Digest // content of the latest attempt
 	Attempts int    // intents recorded for this address
+	// Variant is the name of the message's variant the latest attempt sent
+	// (config's variant blocks); "" for a message without variants.
+	Variant string
 
 	IntentAt time.Time // latest intent
 	Outcome  Outcome
@@ -154,7 +157,9 @@ type Intent struct {
 	Addr   addrs.Addr
 	Phone  string
 	Digest Digest
-	At     time.Time // zero: Options.Now
+	// Variant names the variant of the message being sent; "" for none.
+	Variant string
+	At      time.Time // zero: Options.Now
 	// Replace allows an intent for a send that is not retryable (accepted,
 	// unknown, failed or expired): the operator's explicit resend
 	// (-replace=ADDR). Without it, only a new send or OutcomeRetry may start.

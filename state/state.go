@@ -15,8 +15,10 @@ import (
 
 // Version is the format version of the files this package writes. It refuses
 // files of a later version and reads every earlier one: version 2 added a
-// send's attempt history (the "h" field), which version 1 files lack.
-const Version = 2
+// send's attempt history (the "h" field), which version 1 files lack, and
+// version 3 the variant a send was made with (the "vr" field), which
+// earlier files lack: their sends load with no variant.
+const Version = 3
 
 var (
 	// ErrConflict marks a change the recorded state does not allow, such as
@@ -267,7 +269,7 @@ func (st *State) apply(r *record) (int, error) {
 		return 1, nil
 
 	case opIntent:
-		s := Send{Addr: a, Phone: r.send.Phone, Digest: r.send.Digest, Attempts: 1,
+		s := Send{Addr: a, Phone: r.send.Phone, Digest: r.send.Digest, Variant: r.send.Variant, Attempts: 1,
 			IntentAt: r.send.IntentAt, UpdatedAt: r.send.IntentAt}
 		_, cur := st.lookup(a)
 		if cur != nil {
@@ -485,6 +487,7 @@ type rec struct {
 	attempts int32
 	outcome  Outcome
 	status   ProviderStatus
+	variant  variantID // in what would be padding: sends of a variant cost nothing more
 	// Unix milliseconds; 0 is the zero time.
 	intentAt, resultAt, updatedAt, deliveredAt, readAt int64
 	more                                               *recMore // nil for most sends
@@ -506,6 +509,7 @@ func pack(s *Send, text string) rec {
 		attempts:    int32(min(s.Attempts, 1<<31-1)),
 		outcome:     s.Outcome,
 		status:      s.ProviderStatus,
+		variant:     internVariant(s.Variant),
 		intentAt:    millis(s.IntentAt),
 		resultAt:    millis(s.ResultAt),
 		updatedAt:   millis(s.UpdatedAt),
@@ -563,6 +567,7 @@ func (r *rec) send(a addrs.Addr) Send {
 		MessageID:      r.messageID(),
 		ConversationID: r.str[r.end[2]:r.end[3]],
 		ProviderStatus: r.status,
+		Variant:        r.variant.name(),
 		ErrorCode:      r.str[r.end[3]:r.end[4]],
 		ErrorMessage:   r.str[r.end[4]:],
 		ResultAt:       fromMillis(r.resultAt),

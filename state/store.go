@@ -210,8 +210,11 @@ func (s *Store) RecordIntent(in Intent) error {
 	if err := checkID("phone", in.Phone, true); err != nil {
 		return fmt.Errorf("record intent for %s: %w", in.Addr, err)
 	}
+	if err := checkID("variant", in.Variant, false); err != nil {
+		return fmt.Errorf("record intent for %s: %w", in.Addr, err)
+	}
 	_, err := s.submit(record{op: opIntent, replace: in.Replace,
-		send: Send{Addr: in.Addr, Phone: in.Phone, Digest: in.Digest, IntentAt: s.at(in.At)}})
+		send: Send{Addr: in.Addr, Phone: in.Phone, Digest: in.Digest, Variant: in.Variant, IntentAt: s.at(in.At)}})
 	if err != nil {
 		return fmt.Errorf("record intent: %w", err)
 	}
