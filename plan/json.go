@@ -43,6 +43,11 @@ type MessageDoc struct {
 	// when that is one zone and not UTC), as the operator reads it.
 	NextDue      *time.Time `json:"next_due,omitempty"`
 	NextDueLocal string     `json:"next_due_local,omitempty"`
+	// Variants counts, for a message whose recipients are split by
+	// variant, its sends per variant name; the held-out recipients are in
+	// Holdout, the campaign's control group, instead.
+	Variants map[string]int `json:"variants,omitempty"`
+	Holdout  int            `json:"holdout,omitempty"`
 	// Samples are a few sends with their rendered content: the first that
 	// apply would send, and one of each other class but done.
 	Samples []SendDoc `json:"samples,omitempty"`
@@ -60,6 +65,8 @@ type SendDoc struct {
 	Phone          string `json:"phone,omitempty"`
 	Digest         string `json:"digest,omitempty"`
 	ConversationID string `json:"conversation_id,omitempty"`
+	// Variant is the recipient's variant, for a message split by variant.
+	Variant string `json:"variant,omitempty"`
 	// Content is the rendered request content (samples only).
 	Content json.RawMessage `json:"content,omitempty"`
 }
@@ -99,6 +106,15 @@ func (p *Plan) Document(withSends bool) *Document {
 		}
 		md := &d.Messages[mi]
 		md.Counts[it.Class.Name()]++
+		switch {
+		case it.Holdout:
+			md.Holdout++
+		case it.Variant != "":
+			if md.Variants == nil {
+				md.Variants = map[string]int{}
+			}
+			md.Variants[it.Variant]++
+		}
 		if it.Class == Scheduled && !it.Due.IsZero() && (md.NextDue == nil || it.Due.Before(*md.NextDue)) {
 			due := it.Due.UTC()
 			md.NextDue = &due
@@ -180,6 +196,7 @@ func sendDoc(it *Item, withContent bool) SendDoc {
 		Reason:         it.Reason,
 		Phone:          it.Phone,
 		ConversationID: it.ConversationID,
+		Variant:        it.Variant,
 	}
 	if it.Digest != (state.Digest{}) {
 		sd.Digest = it.Digest.String()

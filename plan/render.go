@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/mitchellh/colorstring"
@@ -54,10 +56,16 @@ func Render(w io.Writer, d *Document, opts RenderOptions) error {
 			}
 		}
 		b.WriteString("\n")
+		if line := variantLine(m); line != "" {
+			b.WriteString("  " + line + "\n")
+		}
 		for _, s := range m.Samples {
 			fmt.Fprintf(&b, "  %s %s", col.Color(classColor[s.Class]+s.Mark+"[reset]"), s.Address)
 			if s.Phone != "" {
 				fmt.Fprintf(&b, " to %s", s.Phone)
+			}
+			if s.Variant != "" {
+				fmt.Fprintf(&b, " (variant %s)", s.Variant)
 			}
 			b.WriteString("\n")
 			if s.Reason != "" && s.DueLocal != "" && s.Class == "scheduled" {
@@ -80,6 +88,26 @@ func Render(w io.Writer, d *Document, opts RenderOptions) error {
 	b.WriteString(col.Color("[bold]" + SummaryLine(d.Summary) + "[reset]\n"))
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// variantLine is a message's sends per variant and its holdout, e.g.
+// "variants: long 480, short 470; holdout 50"; "" for a message without.
+func variantLine(m MessageDoc) string {
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(m.Variants)) {
+		parts = append(parts, fmt.Sprintf("%s %d", name, m.Variants[name]))
+	}
+	line := ""
+	if len(parts) > 0 {
+		line = "variants: " + strings.Join(parts, ", ")
+	}
+	if m.Holdout > 0 {
+		if line != "" {
+			line += "; "
+		}
+		line += fmt.Sprintf("holdout %d", m.Holdout)
+	}
+	return line
 }
 
 // SummaryLine is the plan's last line, e.g.
