@@ -583,12 +583,12 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 			b.variant = s.Variant
 		}
 	}
-	if m.Varies() {
-		it.Variant = b.variant
-	}
 	if b.held && !recorded {
 		it.Class, it.Reason, it.Holdout = Orphan, holdoutReason, true
 		return nil
+	}
+	if m.Varies() {
+		it.Variant = b.variant
 	}
 	replace := matchAny(b.opts.Replace, addr)
 	if recorded && !replace {
