@@ -22,7 +22,8 @@ var reportCommand = &subcommand{
        ujumbe [global options] report -html=FILE [options]
 
   Writes one CSV row per send in the state (recipient and message), in
-  address order: key, phone, campaign, message, status (the outcome:
+  address order: key, phone, campaign, message, variant (the variant of
+  the message it was sent with, for a message with variants), status (the outcome:
   accepted, unknown, retry, failed or expired), provider_status (pending,
   sent, delivered, read or failed), message_id, conversation_id, sent_at
   (when the accepted request left), delivered_at, read_at (RFC 3339, UTC;
@@ -65,6 +66,7 @@ type reportRow struct {
 	Phone          string `csv:"phone"`
 	Campaign       string `csv:"campaign"`
 	Message        string `csv:"message"`
+	Variant        string `csv:"variant"`
 	Status         string `csv:"status"`
 	ProviderStatus string `csv:"provider_status"`
 	MessageID      string `csv:"message_id"`
@@ -154,7 +156,7 @@ func runReport(c *cli, args []string) int {
 
 func reportRowOf(st *state.State, s state.Send) reportRow {
 	row := reportRow{
-		Key: s.Addr.Key, Phone: s.Phone, Campaign: s.Addr.Campaign, Message: s.Addr.Message,
+		Key: s.Addr.Key, Phone: s.Phone, Campaign: s.Addr.Campaign, Message: s.Addr.Message, Variant: s.Variant,
 		Status: s.Outcome.String(), ProviderStatus: s.ProviderStatus.String(),
 		MessageID: s.MessageID, ConversationID: s.ConversationID,
 		DeliveredAt: rfc3339(s.DeliveredAt), ReadAt: rfc3339(s.ReadAt),

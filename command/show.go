@@ -2,6 +2,7 @@ package command
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -135,23 +136,45 @@ func (c *cli) printFunnels(r *report.Report) {
 				fmt.Fprintf(w, ", opted out %d", m.OptOuts)
 			}
 			fmt.Fprintln(w)
-			for _, a := range m.Answers {
-				title := ""
-				if a.Title != "" && a.Title != a.ID {
-					title = fmt.Sprintf(" (%s)", a.Title)
-				}
-				fmt.Fprintf(w, "    answered %q%s: %d\n", a.ID, title, a.Count)
-			}
-			if m.TextReplies > 0 {
-				fmt.Fprintf(w, "    answered with text: %d\n", m.TextReplies)
-			}
+			printAnswers(w, "    ", &m.Outcomes)
 			if rest := otherOutcomes(m); rest != "" {
 				fmt.Fprintf(w, "  %s\n", rest)
 			}
+			printVariants(w, m)
 		}
 	}
 	if r.OptOuts > 0 {
 		fmt.Fprintf(w, "opted out: %d\n", r.OptOuts)
+	}
+}
+
+// printAnswers writes the answers of o, one a line, after indent.
+func printAnswers(w io.Writer, indent string, o *report.Outcomes) {
+	for _, a := range o.Answers {
+		title := ""
+		if a.Title != "" && a.Title != a.ID {
+			title = fmt.Sprintf(" (%s)", a.Title)
+		}
+		fmt.Fprintf(w, "%sanswered %q%s: %d\n", indent, a.ID, title, a.Count)
+	}
+	if o.TextReplies > 0 {
+		fmt.Fprintf(w, "%sanswered with text: %d\n", indent, o.TextReplies)
+	}
+}
+
+// printVariants writes the funnel of each variant of m, its holdout and
+// the comparison of two variants; nothing for a message not split.
+func printVariants(w io.Writer, m *report.Message) {
+	for _, v := range m.Variants {
+		fmt.Fprintf(w, "  variant %s: %d recipients, sent %d, delivered %d, read %d, replied %d (%s of sent)\n",
+			v.Name, v.Recipients, v.Sent, v.Delivered, v.Read, v.Replied, report.Percent(v.ReplyRate))
+		printAnswers(w, "    ", &v.Outcomes)
+	}
+	if m.Holdout > 0 {
+		fmt.Fprintf(w, "  holdout: %d recipients, the control group, sent nothing\n", m.Holdout)
+	}
+	if c := m.Comparison; c != nil {
+		fmt.Fprintf(w, "  %s\n", c.Sentence())
 	}
 }
 

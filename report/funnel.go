@@ -90,20 +90,8 @@ type Message struct {
 	// plus the recorded sends of recipients no longer in it.
 	Recipients int `json:"recipients"`
 
-	// The funnel. Sent counts the sends the provider accepted; Delivered
-	// and Read those it reported delivered or read (read implies
-	// delivered); Replied those answered with anything but an opt-out.
-	Sent      int `json:"sent"`
-	Delivered int `json:"delivered"`
-	Read      int `json:"read"`
-	Replied   int `json:"replied"`
-	// Answers count the replies by button or list row id, most frequent
-	// first; TextReplies the free-text replies.
-	Answers     []Answer `json:"answers"`
-	TextReplies int      `json:"text_replies"`
-	// OptOuts counts the replies that opted out (STOP and the other
-	// opt_out_keywords); they are not in Replied.
-	OptOuts int `json:"opt_outs"`
+	// The funnel of the accepted sends.
+	Outcomes
 
 	// Failed counts the sends refused for good, those given up after
 	// repeated transient failures, and accepted sends the provider reported
@@ -130,11 +118,85 @@ type Message struct {
 	// recipient or message the configuration no longer has.
 	Orphaned int `json:"orphaned"`
 
-	answers  map[string]*Answer
+	// Variants are the funnels of each variant, for a message whose
+	// recipients are split by variant: the campaign's variants in
+	// declaration order, then any only the state knows, by name. Holdout
+	// counts the recipients the campaign's holdout kept out of it, its
+	// control group. Comparison compares the reply rates of two variants.
+	Variants   []*VariantFunnel `json:"variants,omitempty"`
+	Holdout    int              `json:"holdout,omitempty"`
+	Comparison *Comparison      `json:"comparison,omitempty"`
+
+	declared int // the first declared Variants are those the configuration has
 	failures map[string]int
 	supp     map[string]int
 	sentAt   []time.Time // accepted sends, for the timeline
 	replyAt  []time.Time // replies counted in Replied
+}
+
+// Outcomes counts what became of accepted sends. Sent counts the sends
+// the provider accepted; Delivered and Read those it reported delivered or
+// read (read implies delivered); Replied those answered with anything but
+// an opt-out.
+type Outcomes struct {
+	Sent      int `json:"sent"`
+	Delivered int `json:"delivered"`
+	Read      int `json:"read"`
+	Replied   int `json:"replied"`
+	// Answers count the replies by button or list row id, most frequent
+	// first; TextReplies the free-text replies.
+	Answers     []Answer `json:"answers"`
+	TextReplies int      `json:"text_replies"`
+	// OptOuts counts the replies that opted out (STOP and the other
+	// opt_out_keywords); they are not in Replied.
+	OptOuts int `json:"opt_outs"`
+
+	answers map[string]*Answer
+}
+
+// add counts the accepted send s; optedOut says whether its reply opted
+// out. It reports whether s counts as replied.
+func (o *Outcomes) add(s state.Send, optedOut bool) (replied bool) {
+	o.Sent++
+	switch s.ProviderStatus {
+	case state.StatusRead:
+		o.Read++
+		o.Delivered++
+	case state.StatusDelivered:
+		o.Delivered++
+	}
+	r := s.Reply
+	switch {
+	case r == nil:
+		return false
+	case optedOut:
+		o.OptOuts++
+		return false
+	}
+	o.Replied++
+	if r.ID == "" {
+		o.TextReplies++
+		return true
+	}
+	if o.answers == nil {
+		o.answers = map[string]*Answer{}
+	}
+	a := o.answers[r.ID]
+	if a == nil {
+		a = &Answer{ID: r.ID, Title: r.Title}
+		o.answers[r.ID] = a
+	}
+	a.Count++
+	return true
+}
+
+// finish turns the answers into a list, most frequent first.
+func (o *Outcomes) finish() {
+	o.Answers = make([]Answer, 0, len(o.answers))
+	for _, a := range o.answers {
+		o.Answers = append(o.Answers, *a)
+	}
+	slices.SortFunc(o.Answers, func(a, b Answer) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.ID, b.ID)) })
 }
 
 // Answer counts the replies with one button or list row.
@@ -225,7 +287,7 @@ func (b *builder) message(c, name string) *Message {
 	m := b.messages[k]
 	if m == nil {
 		m = &Message{Address: addrs.Pattern{Campaign: c, Message: name}.String(), Name: name,
-			answers: map[string]*Answer{}, failures: map[string]int{}, supp: map[string]int{}}
+			failures: map[string]int{}, supp: map[string]int{}}
 		b.messages[k] = m
 		camp := b.campaign(c)
 		camp.Messages = append(camp.Messages, m)
@@ -245,12 +307,23 @@ func describe(cfg *config.Config, msg *Message, m *config.Message) {
 		}
 	}
 	msg.When = source(cfg, m.WhenRange())
+	if m.Varies() {
+		msg.declareVariants(m.Campaign.VariantNames())
+	}
 }
 
 // count counts the plan item it into its message.
 func (b *builder) count(it *plan.Item) {
 	msg := b.message(it.Addr.Campaign, it.Addr.Message)
 	msg.Recipients++
+	if it.Holdout {
+		msg.Holdout++
+		return
+	}
+	vf := msg.variant(it.Variant)
+	if vf != nil {
+		vf.Recipients++
+	}
 	s, recorded := plan.Recorded(b.cfg, b.st, it.Addr)
 	if !recorded {
 		switch it.Class {
@@ -280,6 +353,9 @@ func (b *builder) count(it *plan.Item) {
 	switch s.Outcome {
 	case state.OutcomeAccepted:
 		b.accepted(msg, s)
+		if vf != nil {
+			vf.add(s, b.optedOut(s.Phone, s.Reply))
+		}
 	case state.OutcomeFailed:
 		msg.failed(s.ErrorCode)
 	case state.OutcomeExpired:
@@ -297,41 +373,21 @@ func (b *builder) count(it *plan.Item) {
 
 // accepted counts a send the provider accepted.
 func (b *builder) accepted(msg *Message, s state.Send) {
-	msg.Sent++
 	msg.sentAt = append(msg.sentAt, s.IntentAt)
-	switch s.ProviderStatus {
-	case state.StatusRead:
-		msg.Read++
-		msg.Delivered++
-	case state.StatusDelivered:
-		msg.Delivered++
-	case state.StatusFailed:
+	if s.ProviderStatus == state.StatusFailed {
 		msg.failed(s.ErrorCode)
 	}
-	r := s.Reply
-	switch {
-	case r == nil:
-	case b.optedOut(s.Phone, r):
-		msg.OptOuts++
-	default:
-		msg.Replied++
-		msg.replyAt = append(msg.replyAt, r.At)
-		if r.ID == "" {
-			msg.TextReplies++
-			break
-		}
-		a := msg.answers[r.ID]
-		if a == nil {
-			a = &Answer{ID: r.ID, Title: r.Title}
-			msg.answers[r.ID] = a
-		}
-		a.Count++
+	if msg.add(s, b.optedOut(s.Phone, s.Reply)) {
+		msg.replyAt = append(msg.replyAt, s.Reply.At)
 	}
 }
 
 // optedOut reports whether r, a reply from phone, opted out: it is the
 // message the state's opt-out came with, or one of the opt-out keywords.
 func (b *builder) optedOut(phone string, r *state.Reply) bool {
+	if r == nil {
+		return false
+	}
 	if o, ok := b.st.OptOut(phone); ok && r.MessageID != "" && r.MessageID == o.MessageID {
 		return true
 	}
@@ -351,11 +407,8 @@ func (m *Message) failed(code string) {
 
 // finish turns the maps into sorted lists.
 func (m *Message) finish() {
-	m.Answers = make([]Answer, 0, len(m.answers))
-	for _, a := range m.answers {
-		m.Answers = append(m.Answers, *a)
-	}
-	slices.SortFunc(m.Answers, func(a, b Answer) int { return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.ID, b.ID)) })
+	m.Outcomes.finish()
+	m.finishVariants()
 	m.Failures = tallies(m.failures)
 	m.SuppressedBy = tallies(m.supp)
 }
