@@ -46,12 +46,23 @@ var reportCommand = &subcommand{
   suppressed and still to come; per campaign, the sends and replies per
   hour in its time zone; and when it was made, from which state (serial,
   lineage) and configuration (files and digest). Its numbers are those of
-  "ujumbe show -json"; like show, it reads the configuration. -csv and
-  -html can be given together.
+  "ujumbe show -json"; like show, it reads the configuration.
+
+  -variants=FILE writes, for each message whose recipients are split by
+  variant, one CSV row per variant: campaign, message, group (the
+  variant's name), recipients, sent, delivered, read, replied, reply_rate
+  (replied / sent), answers (id=count;... per button or list row); one row
+  for the holdout (group "holdout": the recipients kept out, who got
+  nothing); and with two variants one row (group "A - B") with the
+  difference of their reply rates and its 95% confidence interval
+  (Newcombe's hybrid score interval): difference, ci_low, ci_high. An
+  interval that includes 0 cannot tell the variants apart. Like -html it
+  reads the configuration. -csv, -html and -variants can be given together.
 
 Options:
   -csv=FILE          Where to write the report ("-" for standard output).
   -html=FILE         Where to write the HTML report ("-" for standard output).
+  -variants=FILE     Where to write the per-variant CSV ("-" for standard output).
   -var 'name=value'  Set a variable, for -html (repeatable).
   -var-file=FILE     Set variables from an HCL file, for -html (repeatable).
   -state=PATH        State file (default ujumbe.state in the config dir).
@@ -92,10 +103,11 @@ func runReport(c *cli, args []string) int {
 	sf.add(fs, false)
 	fs.StringVar(&out, "csv", "", "")
 	var (
-		htmlOut string
-		cf      configFlags
+		htmlOut, variantsOut string
+		cf                   configFlags
 	)
 	fs.StringVar(&htmlOut, "html", "", "")
+	fs.StringVar(&variantsOut, "variants", "", "")
 	cf.add(fs)
 	if !c.parseFlags(fs, args) {
 		return exitError
@@ -103,18 +115,27 @@ func runReport(c *cli, args []string) int {
 	if fs.NArg() > 0 {
 		return c.usage(view{}, "", "report takes no arguments, got %q.", fs.Args())
 	}
-	if out == "" && htmlOut == "" {
-		return c.usage(view{}, "report", "-csv=FILE is required, or -html=FILE (\"-\" writes to standard output).")
+	if out == "" && htmlOut == "" && variantsOut == "" {
+		return c.usage(view{}, "report", "-csv=FILE is required, or -html=FILE or -variants=FILE (\"-\" writes to standard output).")
 	}
 	st, warnings, err := c.readState(sf)
 	if err != nil {
 		return c.fail(view{}, "Cannot read the state", err)
 	}
 	c.printWarnings(view{}, warnings)
-	if htmlOut != "" {
-		if code := c.writeHTMLReport(st, htmlOut, cf, sf); code != exitOK || out == "" {
+	for _, f := range []struct {
+		out  string
+		file reportFile
+	}{{htmlOut, htmlFile}, {variantsOut, variantsFile}} {
+		if f.out == "" {
+			continue
+		}
+		if code := c.writeReportFile(f.file, st, f.out, cf, sf); code != exitOK {
 			return code
 		}
+	}
+	if out == "" {
+		return exitOK
 	}
 
 	var buf bytes.Buffer

@@ -3,15 +3,39 @@ package command
 import (
 	"bytes"
 	"fmt"
+	"io"
 
 	"github.com/ujumbe/ujumbe/atomicfile"
 	"github.com/ujumbe/ujumbe/report"
 	"github.com/ujumbe/ujumbe/state"
 )
 
-// writeHTMLReport writes the HTML report of the configuration and st to
-// out ("-" for standard output), for report -html.
-func (c *cli) writeHTMLReport(st *state.State, out string, cf configFlags, sf stateFlags) int {
+// reportFile is a file report writes from the funnel (report.Report), which
+// needs the configuration: -html, -variants.
+type reportFile struct {
+	what  string // "the HTML report", for messages
+	write func(io.Writer, *report.Report) error
+	// wrote says what was written to out, after "Wrote ".
+	wrote func(r *report.Report, out string) string
+}
+
+var htmlFile = reportFile{
+	what: "the HTML report",
+	write: func(w io.Writer, r *report.Report) error {
+		return report.WriteHTML(w, r, report.HTMLOptions{Version: Version})
+	},
+	wrote: func(r *report.Report, out string) string {
+		messages := 0
+		for _, camp := range r.Campaigns {
+			messages += len(camp.Messages)
+		}
+		return fmt.Sprintf("the HTML report of %s and %s to %s", plural(len(r.Campaigns), "campaign"), plural(messages, "message"), out)
+	},
+}
+
+// writeReportFile writes f of the configuration and st to out ("-" for
+// standard output).
+func (c *cli) writeReportFile(f reportFile, st *state.State, out string, cf configFlags, sf stateFlags) int {
 	cfg, diags := c.loadConfig(cf)
 	if diags.HasErrors() {
 		c.printDiags(view{}, diags, filesOf(cfg))
@@ -22,22 +46,18 @@ func (c *cli) writeHTMLReport(st *state.State, out string, cf configFlags, sf st
 		return exitError
 	}
 	var buf bytes.Buffer
-	if err := report.WriteHTML(&buf, r, report.HTMLOptions{Version: Version}); err != nil {
-		return c.fail(view{}, "Cannot write the HTML report", err)
+	if err := f.write(&buf, r); err != nil {
+		return c.fail(view{}, "Cannot write "+f.what, err)
 	}
 	if out == "-" {
 		if _, err := c.stdout.Write(buf.Bytes()); err != nil {
-			return c.fail(view{}, "Cannot write the HTML report", err)
+			return c.fail(view{}, "Cannot write "+f.what, err)
 		}
 		return exitOK
 	}
 	if err := atomicfile.WriteFile(c.path(out), buf.Bytes(), 0o600); err != nil {
-		return c.fail(view{}, "Cannot write the HTML report", err)
+		return c.fail(view{}, "Cannot write "+f.what, err)
 	}
-	messages := 0
-	for _, camp := range r.Campaigns {
-		messages += len(camp.Messages)
-	}
-	fmt.Fprintf(c.stdout, "Wrote the HTML report of %s and %s to %s.\n", plural(len(r.Campaigns), "campaign"), plural(messages, "message"), out)
+	fmt.Fprintf(c.stdout, "Wrote %s.\n", f.wrote(r, out))
 	return exitOK
 }

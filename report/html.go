@@ -13,7 +13,7 @@ import (
 //go:embed report.html.tmpl
 var pageSource string
 
-var page = template.Must(template.New("report").Parse(pageSource))
+var page = template.Must(template.New("report").Funcs(template.FuncMap{"percent": Percent}).Parse(pageSource))
 
 // HTMLOptions are what the page says besides the report.
 type HTMLOptions struct {
