@@ -69,11 +69,15 @@ func (m *Message) finishVariants() {
 	slices.SortFunc(m.Variants[m.declared:], func(a, b *VariantFunnel) int { return cmp.Compare(a.Name, b.Name) })
 	for _, v := range m.Variants {
 		v.Outcomes.finish()
-		v.ReplyRate = Rate(v.Replied, v.Sent)
+		if v.Sent > 0 {
+			v.ReplyRate = float64(v.Replied) / float64(v.Sent)
+		}
 	}
 	if len(m.Variants) == 2 {
 		a, b := m.Variants[0], m.Variants[1]
-		if a.Sent > 0 && b.Sent > 0 {
+		// Without a reply to either there is no rate to compare: a
+		// template, say, that asks nothing.
+		if a.Sent > 0 && b.Sent > 0 && a.Replied+b.Replied > 0 {
 			low, high := Newcombe(a.Replied, a.Sent, b.Replied, b.Sent)
 			m.Comparison = &Comparison{A: a.Name, B: b.Name, Difference: a.ReplyRate - b.ReplyRate, Low: low, High: high}
 		}
