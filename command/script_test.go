@@ -75,11 +75,11 @@ func sandboxStart(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // sandboxStats checks a figure of the script's sandbox.
-// Usage: sandbox-stats accepted|duplicates|max-per-recipient N
+// Usage: sandbox-stats accepted|duplicates|max-per-recipient|to:PHONE N
 func sandboxStats(ts *testscript.TestScript, neg bool, args []string) {
 	srv := ts.Value(scriptSandboxKey{}).(*scriptSandbox).srv
 	if srv == nil || len(args) != 2 {
-		ts.Fatalf("usage: sandbox-stats accepted|duplicates|max-per-recipient N, after sandbox-start")
+		ts.Fatalf("usage: sandbox-stats accepted|duplicates|max-per-recipient|to:PHONE N, after sandbox-start")
 	}
 	want, err := strconv.Atoi(args[1])
 	ts.Check(err)
@@ -95,7 +95,12 @@ func sandboxStats(ts *testscript.TestScript, neg bool, args []string) {
 			got = max(got, n)
 		}
 	default:
-		ts.Fatalf("sandbox-stats: unknown figure %q", args[0])
+		// to:PHONE: the messages accepted for one phone.
+		phone, ok := strings.CutPrefix(args[0], "to:")
+		if !ok {
+			ts.Fatalf("sandbox-stats: unknown figure %q", args[0])
+		}
+		got = st.ByRecipient[phone]
 	}
 	if (got == want) == neg {
 		ts.Fatalf("sandbox %s = %d, want %s%d", args[0], got, map[bool]string{true: "not ", false: ""}[neg], want)

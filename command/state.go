@@ -265,6 +265,7 @@ func printSend(w io.Writer, s state.Send) {
 		}
 	}
 	attr("phone", s.Phone)
+	attr("variant", s.Variant)
 	attr("outcome", s.Outcome.String())
 	attr("attempts", s.Attempts)
 	attr("message_id", s.MessageID)
