@@ -15,6 +15,13 @@
 // reply) are kept as hcl.Expression and evaluated per recipient in a child
 // of the root EvalContext by Message.Render and Message.When.
 //
+// It also owns who gets which variant of a message with variant blocks and
+// who is in a campaign's holdout (Campaign.Assign, Campaign.HeldOut): pure
+// hashes of the campaign's name and the recipient's key, fixed for good,
+// since changing them would move recipients between groups. Render takes
+// the variant to render; plan decides which (the one recorded, else the
+// assigned one).
+//
 // Everything a user can fix is reported as hcl.Diagnostics with file, line
 // and column, CSV rows included: once loading is done, a CSV file's lines up
 // to the last one a diagnostic points at are registered in Config.Files, so
