@@ -109,11 +109,11 @@ func (p *Plan) Document(withSends bool) *Document {
 		switch {
 		case it.Holdout:
 			md.Holdout++
-		case it.Variant != "":
+		case it.variant != 0:
 			if md.Variants == nil {
 				md.Variants = map[string]int{}
 			}
-			md.Variants[it.Variant]++
+			md.Variants[it.Variant()]++
 		}
 		if it.Class == Scheduled && !it.Due.IsZero() && (md.NextDue == nil || it.Due.Before(*md.NextDue)) {
 			due := it.Due.UTC()
@@ -196,7 +196,7 @@ func sendDoc(it *Item, withContent bool) SendDoc {
 		Reason:         it.Reason,
 		Phone:          it.Phone,
 		ConversationID: it.ConversationID,
-		Variant:        it.Variant,
+		Variant:        it.Variant(),
 	}
 	if it.Digest != (state.Digest{}) {
 		sd.Digest = it.Digest.String()
@@ -219,7 +219,7 @@ func content(it *Item) json.RawMessage {
 	p := it.Payload
 	if p == nil {
 		var diags hcl.Diagnostics
-		if p, diags = it.Message.Render(it.Recipient, it.Reply, it.Variant); diags.HasErrors() {
+		if p, diags = it.Message.Render(it.Recipient, it.Reply, it.Variant()); diags.HasErrors() {
 			return nil
 		}
 	}

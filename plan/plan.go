@@ -14,6 +14,7 @@ import (
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/internal/intern"
 	"github.com/ujumbe/ujumbe/state"
 )
 
@@ -57,10 +58,6 @@ type Item struct {
 	// ConversationID is, for a follow-up that is due, the thread of the
 	// earlier sends, into which it goes.
 	ConversationID string
-	// Variant is, for a send of a message that Varies, the name of the
-	// recipient's variant: the one its send of the campaign's split
-	// message was recorded with, else the one the campaign assigns it.
-	Variant string
 	// RekeyedFrom is, for a first contact about to be sent, the key under
 	// which the state records a send to the same phone that the recipients
 	// no longer have (see Guard).
@@ -87,7 +84,19 @@ type Item struct {
 	// Holdout marks the Orphan send of a recipient in the campaign's
 	// holdout, its control group, which gets nothing from it.
 	Holdout bool
+	// variant is Variant's number in variants: a plan holds a million
+	// Items, and a number fits where the struct has padding.
+	variant uint16
 }
+
+// variants numbers the variant names of Items.
+var variants intern.Table
+
+// Variant is, for a send of a message that Varies, the name of the
+// recipient's variant: the one its send of the campaign's split message
+// was recorded with, else the one the campaign assigns it. It is "" for
+// other sends.
+func (it *Item) Variant() string { return variants.Name(it.variant) }
 
 // WindowEnd is when the 24h window a due follow-up needs closes, in UTC;
 // zero when none applies.
@@ -588,7 +597,7 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 		return nil
 	}
 	if m.Varies() {
-		it.Variant = b.variant
+		it.variant = variants.ID(b.variant)
 	}
 	replace := matchAny(b.opts.Replace, addr)
 	if recorded && !replace {
@@ -855,7 +864,7 @@ func (b *builder) orphans(resends *resendIndex) ([]Item, bool) {
 		if ok {
 			reason = "the recipient is no longer in " + c.Recipients.CSVPath
 		}
-		out = append(out, Item{Addr: s.Addr, Class: Orphan, Reason: reason, Phone: s.Phone, Variant: s.Variant, Attempts: int32(min(s.Attempts, 1<<31-1))})
+		out = append(out, Item{Addr: s.Addr, Class: Orphan, Reason: reason, Phone: s.Phone, variant: variants.ID(s.Variant), Attempts: int32(min(s.Attempts, 1<<31-1))})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Addr.String() < out[j].Addr.String() })
 	return out, true

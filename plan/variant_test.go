@@ -95,10 +95,10 @@ func TestBuildVariants(t *testing.T) {
 			}
 			held++
 			continue
-		case it.Variant != want:
-			t.Errorf("%s: variant %q, want %q", it.Addr, it.Variant, want)
+		case it.Variant() != want:
+			t.Errorf("%s: variant %q, want %q", it.Addr, it.Variant(), want)
 		}
-		perVariant[it.Variant]++
+		perVariant[it.Variant()]++
 		if it.Addr.Message == "offer" && it.Class == Send && it.Payload.TemplateName != "offer_"+want {
 			t.Errorf("%s: sends template %q, want offer_%s", it.Addr, it.Payload.TemplateName, want)
 		}

@@ -320,7 +320,7 @@ func (b *builder) count(it *plan.Item) {
 		msg.Holdout++
 		return
 	}
-	vf := msg.variant(it.Variant)
+	vf := msg.variant(it.Variant())
 	if vf != nil {
 		vf.Recipients++
 	}

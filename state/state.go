@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ujumbe/ujumbe/addrs"
+	"github.com/ujumbe/ujumbe/internal/intern"
 )
 
 // Version is the format version of the files this package writes. It refuses
@@ -27,6 +28,10 @@ var (
 	// ErrNoMatch marks a Remove or Move whose pattern selects no send.
 	ErrNoMatch = errors.New("no send matches")
 )
+
+// variants numbers the variant names of every rec in the process: a
+// campaign has a few variants and a million sends.
+var variants intern.Table
 
 // State is the set of recorded sends and opt-outs. Its methods are safe for
 // concurrent use; a Store changes it only after taking its lock.
@@ -487,7 +492,7 @@ type rec struct {
 	attempts int32
 	outcome  Outcome
 	status   ProviderStatus
-	variant  variantID // in what would be padding: sends of a variant cost nothing more
+	variant  uint16 // the variant's number in variants, in what would be padding
 	// Unix milliseconds; 0 is the zero time.
 	intentAt, resultAt, updatedAt, deliveredAt, readAt int64
 	more                                               *recMore // nil for most sends
@@ -509,7 +514,7 @@ func pack(s *Send, text string) rec {
 		attempts:    int32(min(s.Attempts, 1<<31-1)),
 		outcome:     s.Outcome,
 		status:      s.ProviderStatus,
-		variant:     internVariant(s.Variant),
+		variant:     variants.ID(s.Variant),
 		intentAt:    millis(s.IntentAt),
 		resultAt:    millis(s.ResultAt),
 		updatedAt:   millis(s.UpdatedAt),
@@ -567,7 +572,7 @@ func (r *rec) send(a addrs.Addr) Send {
 		MessageID:      r.messageID(),
 		ConversationID: r.str[r.end[2]:r.end[3]],
 		ProviderStatus: r.status,
-		Variant:        r.variant.name(),
+		Variant:        variants.Name(r.variant),
 		ErrorCode:      r.str[r.end[3]:r.end[4]],
 		ErrorMessage:   r.str[r.end[4]:],
 		ResultAt:       fromMillis(r.resultAt),
