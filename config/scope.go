@@ -302,6 +302,9 @@ func (s *evalScope) locate(d *hcl.Diagnostic) *hcl.Diagnostic {
 
 // describe names the row or recipient of the scope.
 func (s *evalScope) describe() string {
+	if s.key != "" && s.variant != cty.NilVal && s.variant.IsKnown() && s.variant.AsString() != "" {
+		return fmt.Sprintf("recipient %q (line %d of %s) with variant %q", s.key, s.line, s.file, s.variant.AsString())
+	}
 	if s.key != "" {
 		return fmt.Sprintf("recipient %q (line %d of %s)", s.key, s.line, s.file)
 	}
