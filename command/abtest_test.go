@@ -155,4 +155,22 @@ func TestABTestRehearsal(t *testing.T) {
 	if row := fmt.Sprintf("\nspring_sale,ask,holdout,%d,0,", held); !strings.Contains(csv, row) {
 		t.Errorf("report -variants lacks %q:\n%s", row, csv)
 	}
+
+	// And the HTML report, in the ask message's card.
+	page := w.mustRun(exitOK, "report", "-sandbox", "-html=-")
+	card := page[strings.Index(page, `data-address="campaign.spring_sale.message.ask"`):]
+	card = card[:strings.Index(card, "</article>")]
+	for name, f := range want {
+		for field, n := range map[string]int{"sent": f.sent, "replied": f.replied} {
+			if cell := fmt.Sprintf(`data-field="variant.%s.%s">%d<`, name, field, n); !strings.Contains(card, cell) {
+				t.Errorf("the HTML report's ask card lacks %s", cell)
+			}
+		}
+	}
+	if cell := fmt.Sprintf(`data-field="holdout">%d<`, held); !strings.Contains(card, cell) {
+		t.Errorf("the HTML report's ask card lacks %s", cell)
+	}
+	if !strings.Contains(card, `data-field="comparison">reply rate short − long: `) {
+		t.Errorf("the HTML report's ask card has no comparison:\n%s", card)
+	}
 }
