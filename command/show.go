@@ -27,6 +27,13 @@ var showCommand = &subcommand{
   scheduled, to retry, unknown, and orphaned (recipient or message gone from
   the configuration). Messages nothing was sent for are shown too.
 
+  A message whose recipients are split by variant (variant blocks, and the
+  messages after them) ends with its funnel per variant, with the reply
+  rate, the size of the campaign's holdout (the control group, sent
+  nothing) and, for two variants, the difference of their reply rates with
+  a 95% confidence interval: an interval that includes 0 means the data
+  cannot tell them apart yet.
+
   It reads the configuration, as plan does, and judges the sends still to
   come at the current time (with -sandbox, the rehearsal's simulated clock).
   "ujumbe report -html=FILE" draws the same numbers as a page.
