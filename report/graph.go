@@ -38,6 +38,9 @@ type Step struct {
 	After string
 	Delay string // as a delay is written, "" for none
 	When  string // the condition's source, "" for none
+	// Variants describe the message's variants, one line each ("short,
+	// weight 50: spring_offer_short"); nil for a message without.
+	Variants []string
 }
 
 // FirstContact reports whether s opens the conversation.
@@ -50,6 +53,13 @@ func Journeys(cfg *config.Config) []Journey {
 		j := Journey{Campaign: c.Name}
 		for _, m := range c.Messages {
 			s := Step{Name: m.Name, Kind: m.Kind.String(), Template: m.Template(), When: source(cfg, m.WhenRange())}
+			for _, v := range m.Variants {
+				line := fmt.Sprintf("%s, weight %d", v.Name, v.Weight)
+				if t := v.Template(); t != "" {
+					line += ": " + t
+				}
+				s.Variants = append(s.Variants, line)
+			}
 			if m.After != nil {
 				s.After = m.After.Name
 				if m.Delay > 0 {
@@ -70,7 +80,7 @@ func (s Step) nodeLines() []string {
 	if s.Template != "" {
 		kind += " " + s.Template
 	}
-	lines := []string{s.Name, kind}
+	lines := append([]string{s.Name, kind}, s.Variants...)
 	if s.FirstContact() {
 		lines = append(lines, "first contact")
 	}

@@ -12,6 +12,7 @@ import (
 // graphConfigs are the configurations whose journeys have golden files:
 // the examples, and names and conditions that need escaping.
 var graphConfigs = map[string]string{
+	"ab-test":    "../examples/ab-test",
 	"follow-ups": "../examples/follow-ups",
 	"list-menu":  "../examples/list-menu",
 	"quickstart": "../examples/quickstart",
