@@ -393,7 +393,7 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 	}
 	switch {
 	case a.o.view.json:
-		a.event("plan", plan.SummaryLine(shown.Summary), struct {
+		a.event("plan", plan.SummaryLine(shown), struct {
 			Round   int            `json:"round"`
 			Summary map[string]int `json:"summary"`
 			Skipped []plan.Skip    `json:"skipped,omitempty"`
@@ -404,7 +404,7 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 		}
 	case len(items) > 0:
 		// Later rounds of -wait: one line each; the first showed the plan.
-		fmt.Fprintf(a.stdout, "%s  %s\n", a.prov.now().UTC().Format("2006-01-02 15:04 UTC"), plan.SummaryLine(shown.Summary))
+		fmt.Fprintf(a.stdout, "%s  %s\n", a.prov.now().UTC().Format("2006-01-02 15:04 UTC"), plan.SummaryLine(shown))
 	}
 	if !a.o.view.json {
 		a.printSkipped("The saved plan approved %d sends that are no longer due; skipped:", skipped)

@@ -28,7 +28,10 @@ type Document struct {
 	Serial        uint64         `json:"serial"`
 	Filtered      bool           `json:"filtered,omitempty"`
 	Summary       map[string]int `json:"summary"` // sends per class name, every class present
-	Messages      []MessageDoc   `json:"messages"`
+	// Holdout is how many of the orphan sends are held out: the control
+	// groups of campaigns with a holdout, which get nothing by design.
+	Holdout  int          `json:"holdout,omitempty"`
+	Messages []MessageDoc `json:"messages"`
 	// Sends lists every send when the document is built with all sends.
 	Sends []SendDoc `json:"sends,omitempty"`
 }
@@ -109,6 +112,7 @@ func (p *Plan) Document(withSends bool) *Document {
 		switch {
 		case it.Holdout:
 			md.Holdout++
+			d.Holdout++
 		case it.variant != 0:
 			if md.Variants == nil {
 				md.Variants = map[string]int{}

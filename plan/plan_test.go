@@ -255,8 +255,13 @@ func golden(t *testing.T, path string, got []byte) {
 }
 
 func TestSummaryLine(t *testing.T) {
-	got := SummaryLine(map[string]int{"send": 1204, "scheduled": 310, "done": 88, "unknown": 2})
+	got := SummaryLine(&Document{Summary: map[string]int{"send": 1204, "scheduled": 310, "done": 88, "unknown": 2}})
 	if want := "Plan: 1204 to send, 310 scheduled, 88 done, 2 unknown."; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	// Held-out sends are Orphans, but not counted as orphaned.
+	got = SummaryLine(&Document{Summary: map[string]int{"send": 95, "orphan": 7}, Holdout: 5})
+	if want := "Plan: 95 to send, 2 orphaned, 5 held out."; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }

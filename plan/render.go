@@ -44,9 +44,16 @@ func Render(w io.Writer, d *Document, opts RenderOptions) error {
 		b.WriteString(col.Color("[bold]" + m.Address + "[reset]" + kind + "\n"))
 		var counts []string
 		for _, c := range Classes {
-			if n := m.Counts[c.Name()]; n > 0 {
+			n := m.Counts[c.Name()]
+			if c == Orphan {
+				n -= m.Holdout
+			}
+			if n > 0 {
 				counts = append(counts, col.Color(fmt.Sprintf("%s%s[reset] %d %s", classColor[c.Name()], c, n, summaryWords[c.Name()])))
 			}
+		}
+		if m.Holdout > 0 {
+			counts = append(counts, col.Color(fmt.Sprintf("%s%s[reset] %d held out", classColor[Orphan.Name()], Orphan, m.Holdout)))
 		}
 		b.WriteString("  " + strings.Join(counts, ", "))
 		if m.NextDue != nil {
@@ -85,7 +92,7 @@ func Render(w io.Writer, d *Document, opts RenderOptions) error {
 	if d.Summary["send"]+d.Summary["retry"] == 0 {
 		b.WriteString(col.Color("[bold][green]No changes.[reset] Nothing is due to be sent now.\n"))
 	}
-	b.WriteString(col.Color("[bold]" + SummaryLine(d.Summary) + "[reset]\n"))
+	b.WriteString(col.Color("[bold]" + SummaryLine(d) + "[reset]\n"))
 	_, err := w.Write(b.Bytes())
 	return err
 }
@@ -111,8 +118,10 @@ func variantLine(m MessageDoc) string {
 }
 
 // SummaryLine is the plan's last line, e.g.
-// "Plan: 1204 to send, 310 scheduled, 88 done, 2 unknown."
-func SummaryLine(counts map[string]int) string {
+// "Plan: 1204 to send, 310 scheduled, 88 done, 2 unknown." Held-out sends
+// are counted apart from the orphans whose class they share.
+func SummaryLine(d *Document) string {
+	counts := d.Summary
 	// Retries go out too: "0 to send, 32 to retry" would read as if
 	// nothing will.
 	first := fmt.Sprintf("%d to send", counts["send"]+counts["retry"])
@@ -127,9 +136,16 @@ func SummaryLine(counts map[string]int) string {
 		if c == Retry {
 			continue
 		}
-		if n := counts[c.Name()]; n > 0 {
+		n := counts[c.Name()]
+		if c == Orphan {
+			n -= d.Holdout
+		}
+		if n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, summaryWords[c.Name()]))
 		}
+	}
+	if d.Holdout > 0 {
+		parts = append(parts, fmt.Sprintf("%d held out", d.Holdout))
 	}
 	return "Plan: " + strings.Join(parts, ", ") + "."
 }
