@@ -127,25 +127,50 @@ func writeJournalSeeds(t *testing.T, dir string) {
 	}
 }
 
-// TestVersion1Loads: a snapshot and a journal written by format version 1,
-// before sends kept their attempt history, load to the sends today's code
-// records for the same changes (testdata/v1 holds the version 1 goldens).
-func TestVersion1Loads(t *testing.T) {
-	fresh := mustOpen(t, statePath(t))
-	populate(t, fresh, "C", 6)
-	want := contentsOf(fresh.State())
-	want.Lineage = "00000000-0000-4000-8000-000000000000"
-	mustClose(t, fresh)
-	for file, suffix := range map[string]string{"snapshot": "", "journal": ".wal"} {
-		path := statePath(t)
-		if err := os.WriteFile(path+suffix, readFile(t, filepath.Join("testdata", "v1", file)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if d := cmp.Diff(want, contentsOf(mustRead(t, path))); d != "" {
-			t.Errorf("version 1 %s (-want +got):\n%s", file, d)
+// TestOlderVersionsLoad: a snapshot and a journal written by earlier
+// format versions load to the sends today's code records for the same
+// changes: version 1 (testdata/v1), before sends kept their attempt
+// history, and version 2 (testdata/v2), before the outcome deferred.
+func TestOlderVersionsLoad(t *testing.T) {
+	for version, changes := range map[string]func(*testing.T, *Store){
+		"v1": func(t *testing.T, s *Store) { populate(t, s, "C", 6) },
+		"v2": populateV2,
+	} {
+		fresh := mustOpen(t, statePath(t))
+		changes(t, fresh)
+		want := contentsOf(fresh.State())
+		want.Lineage = "00000000-0000-4000-8000-000000000000"
+		mustClose(t, fresh)
+		for file, suffix := range map[string]string{"snapshot": "", "journal": ".wal"} {
+			path := statePath(t)
+			if err := os.WriteFile(path+suffix, readFile(t, filepath.Join("testdata", version, file)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(want, contentsOf(mustRead(t, path))); d != "" {
+				t.Errorf("%s %s (-want +got):\n%s", version, file, d)
+			}
 		}
 	}
 }
+
+// populateV2 makes the changes testdata/v2 holds: populate's, a retried
+// send whose second attempt is in doubt, and a window refresh saw.
+func populateV2(t *testing.T, s *Store) {
+	t.Helper()
+	populate(t, s, "C", 6)
+	if err := s.RecordIntent(Intent{Addr: addr("C-0003"), Phone: "+255700C-0003", At: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordResult(Result{Addr: addr("C-0003"), Outcome: OutcomeUnknown, MessageID: "msg-C-0003", ErrorCode: "HTTP_500"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Refresh(Update{Addr: addr("C-0000"), Window: goldenWindow}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// goldenWindow is the window populateV2 records.
+var goldenWindow = Window{SeenAt: t0.Add(2 * time.Hour), Open: true, ExpiresAt: t0.Add(24 * time.Hour)}
 
 // TestFormatGolden pins the file format: a change to it shows here, and
 // must come with a new Version. Regenerate with -update.
@@ -154,17 +179,22 @@ func TestFormatGolden(t *testing.T) {
 	defer func() { newLineage = uuid.NewString }()
 	path := statePath(t)
 	s := mustOpen(t, path)
-	populate(t, s, "C", 6)
-	// A retried send, so the history is pinned too.
-	if err := s.RecordIntent(Intent{Addr: addr("C-0003"), Phone: "+255700C-0003", At: t0.Add(time.Hour)}); err != nil {
+	// A retried send, so the history is pinned too, and a window.
+	populateV2(t, s)
+	// A deferred send (131049), and its next attempt, which may start.
+	if err := s.RecordIntent(Intent{Addr: addr("D-0000"), Phone: "+255700D-0000", At: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RecordResult(Result{Addr: addr("C-0003"), Outcome: OutcomeUnknown, MessageID: "msg-C-0003", ErrorCode: "HTTP_500"}); err != nil {
+	if err := s.RecordResult(Result{Addr: addr("D-0000"), Outcome: OutcomeDeferred, ErrorCode: "131049"}); err != nil {
 		t.Fatal(err)
 	}
-	// A window refresh saw, so its fields are pinned too.
-	window := Window{SeenAt: t0.Add(2 * time.Hour), Open: true, ExpiresAt: t0.Add(24 * time.Hour)}
-	if err := s.Refresh(Update{Addr: addr("C-0000"), Window: window}); err != nil {
+	if err := s.RecordIntent(Intent{Addr: addr("D-0001"), Phone: "+255700D-0001", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordResult(Result{Addr: addr("D-0001"), Outcome: OutcomeDeferred, ErrorCode: "131049"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordIntent(Intent{Addr: addr("D-0001"), Phone: "+255700D-0001", At: t0.Add(DeferFor)}); err != nil {
 		t.Fatal(err)
 	}
 	journal := readFile(t, path+".wal")
@@ -173,8 +203,11 @@ func TestFormatGolden(t *testing.T) {
 	if d := cmp.Diff(live, contentsOf(mustRead(t, path))); d != "" {
 		t.Errorf("the snapshot reads back differently (-live +read):\n%s", d)
 	}
-	if got, _ := mustRead(t, path).Get(addr("C-0000")); got.Window != window {
-		t.Errorf("window read back %+v, want %+v", got.Window, window)
+	if got, _ := mustRead(t, path).Get(addr("C-0000")); got.Window != goldenWindow {
+		t.Errorf("window read back %+v, want %+v", got.Window, goldenWindow)
+	}
+	if got, _ := mustRead(t, path).Get(addr("D-0000")); got.Outcome != OutcomeDeferred {
+		t.Errorf("deferred send read back %s", got.Outcome)
 	}
 	for name, got := range map[string][]byte{"journal.golden": journal, "snapshot.golden": readFile(t, path)} {
 		goldenfile.Check(t, filepath.Join("testdata", name), got, *update)

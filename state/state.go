@@ -15,8 +15,10 @@ import (
 
 // Version is the format version of the files this package writes. It refuses
 // files of a later version and reads every earlier one: version 2 added a
-// send's attempt history (the "h" field), which version 1 files lack.
-const Version = 2
+// send's attempt history (the "h" field), which version 1 files lack;
+// version 3 the outcome "deferred" (OutcomeDeferred), which earlier
+// versions never hold.
+const Version = 3
 
 var (
 	// ErrConflict marks a change the recorded state does not allow, such as
@@ -271,7 +273,7 @@ func (st *State) apply(r *record) (int, error) {
 			IntentAt: r.send.IntentAt, UpdatedAt: r.send.IntentAt}
 		_, cur := st.lookup(a)
 		if cur != nil {
-			if cur.outcome != OutcomeRetry && !r.replace {
+			if !cur.outcome.Startable() && !r.replace {
 				return 0, conflictf("%s is already %s%s; only an explicit replace sends it again", a, cur.outcome, idNote(cur.messageID()))
 			}
 			s.Attempts = int(cur.attempts) + 1
