@@ -84,6 +84,7 @@ type Summary struct {
 	Expired     int `json:"expired"`      // the 24h window had closed (WINDOW_CLOSED)
 	Unknown     int `json:"unknown"`      // outcome in doubt: left for refresh
 	Retry       int `json:"retry"`        // failed transiently; the next apply tries again
+	Deferred    int `json:"deferred"`     // Meta's per-user marketing limit (131049): due again a day later
 	Skipped     int `json:"skipped"`      // no longer due at send time (stop_at, send window)
 	RateLimited int `json:"rate_limited"` // 429 answers (each request repeated after Retry-After)
 }
@@ -292,6 +293,8 @@ func (r *run) record(it *plan.Item, res *briq.SendResult, err error) {
 		result.Outcome = state.OutcomeFailed
 	case briq.Closed:
 		result.Outcome = state.OutcomeExpired
+	case briq.Later:
+		result.Outcome = state.OutcomeDeferred
 	case briq.Resend:
 		result.Outcome = state.OutcomeRetry
 	default: // Doubt: refresh resolves it, by its message_id when it has one
@@ -318,6 +321,8 @@ func (r *run) record(it *plan.Item, res *briq.SendResult, err error) {
 			s.Expired++
 		case state.OutcomeUnknown:
 			s.Unknown++
+		case state.OutcomeDeferred:
+			s.Deferred++
 		default:
 			s.Retry++
 		}
