@@ -201,6 +201,7 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 		clear(p.Items[kept:])
 		p.Items = p.Items[:kept]
 	}
+	b.limits(p.Items)
 	// The sends about to go out, to check against what the state records
 	// as accepted: during the walk of the state for orphans when there is
 	// one, else through the plan's own accepted sends.

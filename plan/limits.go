@@ -1,0 +1,347 @@
+package plan
+
+import (
+	"cmp"
+	"container/heap"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/state"
+)
+
+// tierWindow is the window of the number's messaging tier
+// (daily_first_contacts): new conversations per rolling 24 hours.
+const tierWindow = 24 * time.Hour
+
+// Counted reports whether a send of m counts against the frequency cap and
+// the messaging tier: a template, the business-initiated message that
+// opens a conversation. Text, media and interactive follow-ups go inside
+// an open conversation and do not count. A send whose message the
+// configuration no longer has (m nil) counts: it may have been a template.
+func Counted(m *config.Message) bool {
+	return m == nil || m.Kind == config.KindTemplate
+}
+
+// limiter holds what the audience policy and WhatsApp's limits need to
+// know to give each send that is due, in time order, the earliest time the
+// limits allow: frequency_cap, daily_first_contacts and pair_spacing.
+type limiter struct {
+	cfg     *config.Config
+	now     time.Time
+	cap     *config.FrequencyCap
+	tier    int
+	spacing int64 // milliseconds
+	// phones indexes logs by phone number: only the phones of the sends
+	// that are due are tracked.
+	phones map[string]int32
+	logs   []phoneLog
+	// tierTimes are the times (Unix ms, ascending) of the counted sends in
+	// the last 24h and those given a time in this plan.
+	tierTimes []int64
+	// memos keep the reasons of scheduled sends, one per rule: the sends
+	// a rule moves mostly fall due in the same minutes.
+	memos [nRules]stampMemo
+}
+
+// phoneLog is what the limits know of one phone.
+type phoneLog struct {
+	last    int64   // the latest send (Unix ms), recorded or given a time; 0 for none
+	counted []int64 // counted sends within the cap's window, ascending (Unix ms)
+}
+
+// rule names the limit that moved a send.
+type rule int
+
+const (
+	ruleNone rule = iota
+	ruleSpacing
+	ruleCap
+	ruleTier
+	ruleWindow
+	nRules
+)
+
+// limits gives the sends of items that are due (Send, Retry, and Scheduled
+// with a Due) the earliest time frequency_cap, daily_first_contacts and
+// pair_spacing allow, taking them in time order and then plan order: those
+// the limits move later become Scheduled (Expired when that is past
+// stop_at or the 24h window), with the rule as the reason. It counts the
+// sends the state records as accepted or in doubt (they may have been
+// accepted), and the sends of this plan as it gives them times.
+func (b *builder) limits(items []Item) {
+	prov := b.cfg.Provider
+	l := &limiter{cfg: b.cfg, now: b.now, cap: b.cfg.FrequencyCap, tier: prov.DailyFirstContacts, spacing: prov.PairSpacing.Milliseconds()}
+	if l.cap == nil && l.tier == 0 && l.spacing == 0 {
+		return
+	}
+	var due []int32
+	for i := range items {
+		it := &items[i]
+		if it.Class.Sends() || it.Class == Scheduled && !it.Due.IsZero() {
+			due = append(due, int32(i))
+		}
+	}
+	if len(due) == 0 {
+		return
+	}
+	l.phones = make(map[string]int32, len(due))
+	for _, i := range due {
+		l.phone(items[i].Phone)
+	}
+	l.recorded(b)
+	// Stable: sends due at the same time keep plan order.
+	slices.SortStableFunc(due, func(x, y int32) int { return items[x].Due.Compare(items[y].Due) })
+	var later laterQueue // sends a per-phone rule moved, at their new time
+	for len(due) > 0 || len(later) > 0 {
+		var i int32
+		var t int64
+		if len(later) > 0 && (len(due) == 0 || later[0].before(items[due[0]].Due.UnixMilli(), due[0])) {
+			e := heap.Pop(&later).(queued)
+			i, t = e.item, e.at
+		} else {
+			i, t = due[0], items[due[0]].Due.UnixMilli()
+			due = due[1:]
+		}
+		it := &items[i]
+		lg := &l.logs[l.phones[it.Phone]]
+		// Rules of the phone first: a send they move goes back in line at
+		// its new time, after the sends due before it.
+		if at, why := l.perPhone(it, lg, t); at > t {
+			if l.schedule(it, at, why) {
+				heap.Push(&later, queued{at: at, item: i})
+			}
+			continue
+		}
+		if l.tier > 0 && Counted(it.Message) {
+			// The tier's slot is given at once: every send waiting for one
+			// would otherwise go back in line at the same time, again and
+			// again.
+			for {
+				at, why := t, ruleNone
+				if slot := l.tierSlot(); slot > at {
+					at, why = slot, ruleTier
+				}
+				if at2, why2 := l.perPhone(it, lg, at); at2 > at {
+					at, why = at2, why2
+				}
+				if at == t {
+					break
+				}
+				if !l.schedule(it, at, why) {
+					break
+				}
+				t = at
+			}
+		}
+		if it.Class != Expired {
+			l.record(it, lg, t)
+		}
+	}
+}
+
+// phone returns the index in logs of phone's log, adding one.
+func (l *limiter) phone(p string) int32 {
+	if i, ok := l.phones[p]; ok {
+		return i
+	}
+	l.logs = append(l.logs, phoneLog{})
+	l.phones[p] = int32(len(l.logs) - 1)
+	return int32(len(l.logs) - 1)
+}
+
+// recorded loads what the state records of the phones being tracked: the
+// latest send to each, and the counted sends within the cap's and the
+// tier's windows.
+func (l *limiter) recorded(b *builder) {
+	span := time.Duration(l.spacing) * time.Millisecond
+	if l.cap != nil {
+		span = max(span, l.cap.Per)
+	}
+	if l.tier > 0 {
+		span = max(span, tierWindow)
+	}
+	counted := map[[2]string]bool{}
+	for _, c := range b.cfg.Campaigns {
+		for _, m := range c.Messages {
+			counted[[2]string{c.Name, m.Name}] = Counted(m)
+		}
+	}
+	capFrom, tierFrom := int64(0), l.now.Add(-tierWindow).UnixMilli()
+	if l.cap != nil {
+		capFrom = l.now.Add(-l.cap.Per).UnixMilli()
+	}
+	b.st.Recent(l.now.Add(-span), func(s state.Send) {
+		if s.Outcome != state.OutcomeAccepted && s.Outcome != state.OutcomeUnknown {
+			return
+		}
+		at := s.IntentAt
+		if s.ResultAt.After(at) {
+			at = s.ResultAt
+		}
+		t := at.UnixMilli()
+		a := b.movedTo(s.Addr)
+		isCounted, known := counted[[2]string{a.Campaign, a.Message}]
+		isCounted = isCounted || !known
+		if isCounted && l.tier > 0 && t > tierFrom {
+			l.tierTimes = append(l.tierTimes, t)
+		}
+		i, ok := l.phones[s.Phone]
+		if !ok {
+			return
+		}
+		lg := &l.logs[i]
+		lg.last = max(lg.last, t)
+		if isCounted && l.cap != nil && t > capFrom {
+			lg.counted = append(lg.counted, t)
+		}
+	})
+	slices.Sort(l.tierTimes)
+	for i := range l.logs {
+		slices.Sort(l.logs[i].counted)
+	}
+}
+
+// perPhone returns the earliest time from t at which it may go to its
+// phone under pair_spacing, frequency_cap and its campaign's send window,
+// and the rule that moved it last (ruleNone when none did).
+func (l *limiter) perPhone(it *Item, lg *phoneLog, t int64) (int64, rule) {
+	why := ruleNone
+	for {
+		t0 := t
+		if l.spacing > 0 && lg.last != 0 && t < lg.last+l.spacing {
+			t, why = lg.last+l.spacing, ruleSpacing
+		}
+		if l.cap != nil && Counted(it.Message) && len(lg.counted) >= l.cap.Max {
+			// Once the oldest of the last Max leaves the window, at most
+			// Max-1 counted sends share a window with this one.
+			if free := lg.counted[len(lg.counted)-l.cap.Max] + l.cap.Per.Milliseconds(); t < free {
+				t, why = free, ruleCap
+			}
+		}
+		if t != t0 {
+			if w := it.Message.Campaign.Window; w != nil {
+				if loc, diags := w.Location(it.Recipient); !diags.HasErrors() {
+					if nt := nextInWindow(time.UnixMilli(t), w.From, w.To, loc).UnixMilli(); nt != t {
+						t, why = nt, ruleWindow
+					}
+				}
+			}
+		}
+		if t == t0 {
+			return t, why
+		}
+	}
+}
+
+// tierSlot returns the earliest time a counted send may go under
+// daily_first_contacts: once the oldest of the last tier sends is 24h old.
+func (l *limiter) tierSlot() int64 {
+	if len(l.tierTimes) < l.tier {
+		return 0
+	}
+	return l.tierTimes[len(l.tierTimes)-l.tier] + tierWindow.Milliseconds()
+}
+
+// record notes that it goes to its phone at t.
+func (l *limiter) record(it *Item, lg *phoneLog, t int64) {
+	lg.last = max(lg.last, t)
+	if !Counted(it.Message) {
+		return
+	}
+	if l.cap != nil {
+		lg.counted = insertSorted(lg.counted, t)
+	}
+	if l.tier > 0 {
+		l.tierTimes = insertSorted(l.tierTimes, t)
+	}
+}
+
+// insertSorted inserts t into the ascending s; mostly at its end.
+func insertSorted(s []int64, t int64) []int64 {
+	if n := len(s); n == 0 || s[n-1] <= t {
+		return append(s, t)
+	}
+	i, _ := slices.BinarySearch(s, t)
+	return slices.Insert(s, i, t)
+}
+
+// schedule moves it to t (Unix ms), later than it was due, because of
+// rule why: Scheduled, or Expired when t is past its campaign's stop_at or
+// the 24h window it needs. It reports whether it is still to be sent.
+func (l *limiter) schedule(it *Item, t int64, why rule) bool {
+	at := time.UnixMilli(t).UTC()
+	c := it.Message.Campaign
+	switch {
+	case !c.StopAt.IsZero() && !at.Before(c.StopAt):
+		it.Class, it.Reason = Expired, fmt.Sprintf("%s until %s, after stop_at %s", l.ruleText(why), stamp(at), stamp(c.StopAt))
+		it.Due, it.Payload = time.Time{}, nil
+		return false
+	case it.windowEnd != 0 && t >= it.windowEnd:
+		it.Class, it.Reason = Expired, fmt.Sprintf("%s until %s, after the 24h window closes at %s", l.ruleText(why), stamp(at), stamp(it.WindowEnd()))
+		it.Due, it.Payload = time.Time{}, nil
+		return false
+	}
+	it.Class, it.Due, it.Payload = Scheduled, at, nil
+	it.Reason = l.memos[why].get(l.ruleText(why)+" until ", at)
+	return true
+}
+
+// ruleText says, for people, what a rule holds a send back for.
+func (l *limiter) ruleText(why rule) string {
+	switch why {
+	case ruleSpacing:
+		return fmt.Sprintf("pair_spacing: %s after the previous message to this phone; held", time.Duration(l.spacing)*time.Millisecond)
+	case ruleCap:
+		return fmt.Sprintf("frequency_cap: %d template %s per %s to this phone; held", l.cap.Max, plural(l.cap.Max, "message", "messages"), shortDuration(l.cap.Per))
+	case ruleTier:
+		return fmt.Sprintf("daily_first_contacts: the tier's %d new conversations per 24h are used up; held", l.tier)
+	}
+	return "outside the send window after the limits; held"
+}
+
+// shortDuration writes d as a configuration would: 168h, not 168h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// queued is a send a rule moved, at its new time (Unix ms).
+type queued struct {
+	at   int64
+	item int32
+}
+
+// before orders queued sends by time, then plan order.
+func (q queued) before(at int64, item int32) bool {
+	return cmp.Or(cmp.Compare(q.at, at), cmp.Compare(q.item, item)) < 0
+}
+
+// laterQueue is a min-heap of queued sends (container/heap).
+type laterQueue []queued
+
+func (q laterQueue) Len() int           { return len(q) }
+func (q laterQueue) Less(i, j int) bool { return q[i].before(q[j].at, q[j].item) }
+func (q laterQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
+func (q *laterQueue) Push(x any)        { *q = append(*q, x.(queued)) }
+func (q *laterQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
