@@ -285,9 +285,27 @@ func (l *limiter) schedule(it *Item, t int64, why rule) bool {
 		return false
 	}
 	it.Class, it.Due, it.Payload = Scheduled, at, nil
-	it.Reason = l.memos[why].get(l.ruleText(why)+" until ", at)
+	var held string
+	if why == ruleSpacing {
+		// Seconds matter here; the others hold sends hours or days.
+		held = l.ruleText(why) + " until " + at.Format("2006-01-02 15:04:05 UTC")
+	} else {
+		held = l.memos[why].get(l.ruleText(why)+" until ", at)
+	}
+	switch {
+	case it.Replace, it.RekeyedFrom != "", strings.HasPrefix(it.Reason, resendReason):
+		// What the guards and -replace said still holds; a send moved
+		// twice keeps only the last hold.
+		base, _, _ := strings.Cut(it.Reason, heldSep)
+		it.Reason = base + heldSep + held
+	default:
+		it.Reason = held
+	}
 	return true
 }
+
+// heldSep joins a reason the limits keep and why they hold the send.
+const heldSep = "; limits: "
 
 // ruleText says, for people, what a rule holds a send back for.
 func (l *limiter) ruleText(why rule) string {

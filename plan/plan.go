@@ -201,7 +201,6 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 		clear(p.Items[kept:])
 		p.Items = p.Items[:kept]
 	}
-	b.limits(p.Items)
 	// The sends about to go out, to check against what the state records
 	// as accepted: during the walk of the state for orphans when there is
 	// one, else through the plan's own accepted sends.
@@ -227,6 +226,9 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 		}
 	}
 	p.Resends = resends.list()
+	// Last, so that the guards above judge every send the rules alone
+	// make due: one the limits hold back a few seconds is as much a resend.
+	b.limits(p.Items)
 	return p, diags
 }
 
