@@ -75,11 +75,12 @@ func sandboxStart(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // sandboxStats checks a figure of the script's sandbox.
-// Usage: sandbox-stats accepted|duplicates|max-per-recipient N
+// Usage: sandbox-stats accepted|duplicates|max-per-recipient|max-templates-per-24h|min-pair-gap-seconds N
+// (min-pair-gap-seconds is -1 when no recipient got two messages)
 func sandboxStats(ts *testscript.TestScript, neg bool, args []string) {
 	srv := ts.Value(scriptSandboxKey{}).(*scriptSandbox).srv
 	if srv == nil || len(args) != 2 {
-		ts.Fatalf("usage: sandbox-stats accepted|duplicates|max-per-recipient N, after sandbox-start")
+		ts.Fatalf("usage: sandbox-stats accepted|duplicates|max-per-recipient|max-templates-per-24h|min-pair-gap-seconds N, after sandbox-start")
 	}
 	want, err := strconv.Atoi(args[1])
 	ts.Check(err)
@@ -93,6 +94,13 @@ func sandboxStats(ts *testscript.TestScript, neg bool, args []string) {
 	case "max-per-recipient":
 		for _, n := range st.ByRecipient {
 			got = max(got, n)
+		}
+	case "max-templates-per-24h":
+		got = st.MaxTemplatesPer24h
+	case "min-pair-gap-seconds":
+		got = -1
+		if st.MinPairGap != nil {
+			got = int(st.MinPairGap.Seconds())
 		}
 	default:
 		ts.Fatalf("sandbox-stats: unknown figure %q", args[0])
