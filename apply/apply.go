@@ -52,6 +52,9 @@ type Options struct {
 	// 429 that names a message_id is never repeated: it is in doubt.
 	RateLimitRetries int
 	Breaker          Breaker
+	// Tier, when set, bounds the run's templates to what the number's
+	// messaging tier still allows; sends beyond it are skipped.
+	Tier *Budget
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Progress, when set, is called after every finished send (from any
@@ -207,6 +210,17 @@ func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 			s.Skipped++
 			if r.opts.Skipped != nil {
 				r.opts.Skipped(it, why)
+			}
+		}, false)
+		return
+	}
+	// Before the intent: a send the tier has no room for stays unsent,
+	// for the next plan to schedule.
+	if !r.opts.Tier.take(it) {
+		r.count(func(s *Summary) {
+			s.Skipped++
+			if r.opts.Skipped != nil {
+				r.opts.Skipped(it, "daily_first_contacts: the tier's new conversations for the last 24h are used up")
 			}
 		}, false)
 		return

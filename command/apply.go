@@ -439,7 +439,12 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 		n := plural(int(a.inflight.Load()), "send")
 		return fmt.Sprintf("Interrupted: no new sends start; finishing the %s in flight and recording them.\n%s stops at once: the sends in flight are then unknown (?) until refresh resolves them.", n, again)
 	})
+	var tier *apply.Budget
+	if left := plan.TierLeft(a.cfg, a.store.State(), a.prov.now()); left >= 0 {
+		tier = apply.NewBudget(left)
+	}
 	sum, runErr := apply.Run(a.ctx, items, a.prov.client, a.store, apply.Options{
+		Tier:        tier,
 		Rate:        a.cfg.Provider.Rate,
 		Burst:       a.cfg.Provider.Burst,
 		Parallelism: a.o.parallelism,
@@ -579,7 +584,7 @@ func summaryLine(s apply.Summary) string {
 		n    int
 		what string
 	}{
-		{s.Retry, "to retry"}, {s.Unknown, "unknown (run \"ujumbe refresh\")"}, {s.Failed, "failed"},
+		{s.Retry, "to retry"}, {s.Deferred, "deferred a day (Meta's 131049)"}, {s.Unknown, "unknown (run \"ujumbe refresh\")"}, {s.Failed, "failed"},
 		{s.Expired, "expired"}, {s.Skipped, "no longer due"}, {s.RateLimited, "rate-limited answers (retried)"},
 	} {
 		if part.n > 0 {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -163,28 +164,17 @@ func (l *limiter) recorded(b *builder) {
 	if l.tier > 0 {
 		span = max(span, tierWindow)
 	}
-	counted := map[[2]string]bool{}
-	for _, c := range b.cfg.Campaigns {
-		for _, m := range c.Messages {
-			counted[[2]string{c.Name, m.Name}] = Counted(m)
-		}
-	}
+	counted := countedMessages(b.cfg)
 	capFrom, tierFrom := int64(0), l.now.Add(-tierWindow).UnixMilli()
 	if l.cap != nil {
 		capFrom = l.now.Add(-l.cap.Per).UnixMilli()
 	}
 	b.st.Recent(l.now.Add(-span), func(s state.Send) {
-		if s.Outcome != state.OutcomeAccepted && s.Outcome != state.OutcomeUnknown {
+		t, ok := sentAt(s)
+		if !ok {
 			return
 		}
-		at := s.IntentAt
-		if s.ResultAt.After(at) {
-			at = s.ResultAt
-		}
-		t := at.UnixMilli()
-		a := b.movedTo(s.Addr)
-		isCounted, known := counted[[2]string{a.Campaign, a.Message}]
-		isCounted = isCounted || !known
+		isCounted := counted(s.Addr)
 		if isCounted && l.tier > 0 && t > tierFrom {
 			l.tierTimes = append(l.tierTimes, t)
 		}
@@ -202,6 +192,55 @@ func (l *limiter) recorded(b *builder) {
 	for i := range l.logs {
 		slices.Sort(l.logs[i].counted)
 	}
+}
+
+// sentAt returns when s went out (Unix ms): its result, or its intent
+// while in doubt; false when the provider certainly did not accept it.
+func sentAt(s state.Send) (int64, bool) {
+	if s.Outcome != state.OutcomeAccepted && s.Outcome != state.OutcomeUnknown {
+		return 0, false
+	}
+	return max(s.IntentAt.UnixMilli(), s.ResultAt.UnixMilli()), true
+}
+
+// countedMessages returns whether a send recorded at an address counts
+// (Counted), by the message the configuration has there, through its
+// moved blocks.
+func countedMessages(cfg *config.Config) func(addrs.Addr) bool {
+	kinds := map[[2]string]bool{}
+	for _, c := range cfg.Campaigns {
+		for _, m := range c.Messages {
+			kinds[[2]string{c.Name, m.Name}] = Counted(m)
+		}
+	}
+	b := &builder{cfg: cfg}
+	return func(a addrs.Addr) bool {
+		a = b.movedTo(a)
+		counted, known := kinds[[2]string{a.Campaign, a.Message}]
+		return counted || !known
+	}
+}
+
+// TierLeft returns how many counted sends (Counted) the number's
+// messaging tier (daily_first_contacts) still allows at now, counting
+// those st records as accepted or in doubt in the last 24 hours; -1 when
+// the configuration sets no tier. Apply holds a run to it, as a plan made
+// earlier may be applied later, and an apply killed mid-way leaves its
+// sends in doubt, which count.
+func TierLeft(cfg *config.Config, st *state.State, now time.Time) int {
+	tier := cfg.Provider.DailyFirstContacts
+	if tier == 0 {
+		return -1
+	}
+	counted := countedMessages(cfg)
+	from := now.Add(-tierWindow).UnixMilli()
+	used := 0
+	st.Recent(now.Add(-tierWindow), func(s state.Send) {
+		if t, ok := sentAt(s); ok && t > from && counted(s.Addr) {
+			used++
+		}
+	})
+	return max(tier-used, 0)
 }
 
 // perPhone returns the earliest time from t at which it may go to its
