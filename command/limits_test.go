@@ -1,6 +1,7 @@
 package command
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -221,4 +222,42 @@ provider "briq" {
 			t.Errorf("%s went %s after its refusal, want a day", s.Addr, gap)
 		}
 	}
+}
+
+// TestTierKill9: apply killed with SIGKILL at random moments, 20 times,
+// and resumed, with a tier of 1,200 new conversations per 24h for 3,000
+// recipients: the sandbox never accepts more than the tier, since a send
+// in doubt (its intent durable, its result lost with the process) counts
+// against the tier like an accepted one; the state holds exactly the
+// tier's sends, and the plan schedules the rest.
+func TestTierKill9(t *testing.T) {
+	const n, tier = 3000, 1200
+	w := newWorld(t, n, sandbox.Options{Faults: sandbox.Faults{Latency: 2 * time.Millisecond, Jitter: 8 * time.Millisecond}})
+	path := filepath.Join(w.dir, "main.hcl")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(string(b), "  rate = var.rate\n", fmt.Sprintf("  rate = var.rate\n  daily_first_contacts = %d\n", tier), 1)
+	if src == string(b) {
+		t.Fatal("the fixture's provider block has changed: no rate = var.rate")
+	}
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.kill9(16, true)
+	w.mustRun(exitOK, "apply", "-auto-approve")
+	accepted, unknown := w.audit()
+	stats := w.srv.Stats()
+	if stats.Accepted > tier || stats.MaxTemplatesPer24h > tier {
+		t.Fatalf("the sandbox accepted %d (%d within 24h), more than the tier's %d", stats.Accepted, stats.MaxTemplatesPer24h, tier)
+	}
+	if accepted+unknown != tier {
+		t.Errorf("the state has %d accepted and %d unknown sends, want the tier's %d in all", accepted, unknown, tier)
+	}
+	out := w.mustRun(exitOK, "plan")
+	if want := fmt.Sprintf("> %d scheduled", n-tier); !strings.Contains(out, want) || !strings.Contains(out, "daily_first_contacts") {
+		t.Errorf("plan after the tier is used up lacks %q and the tier's reason:\n%s", want, out)
+	}
+	t.Logf("20 kills: %d accepted, %d unknown, %d scheduled", accepted, unknown, n-tier)
 }
