@@ -229,10 +229,12 @@ provider "briq" {
 // recipients: the sandbox never accepts more than the tier, since a send
 // in doubt (its intent durable, its result lost with the process) counts
 // against the tier like an accepted one; the state holds exactly the
-// tier's sends, and the plan schedules the rest.
-func TestTierKill9(t *testing.T) {
+// tier's sends, and the plan schedules the rest. On both backends.
+func TestTierKill9(t *testing.T) { eachBackend(t, testTierKill9) }
+
+func testTierKill9(t *testing.T, backend string) {
 	const n, tier = 3000, 1200
-	w := newWorld(t, n, sandbox.Options{Faults: sandbox.Faults{Latency: 2 * time.Millisecond, Jitter: 8 * time.Millisecond}})
+	w := newWorld(t, n, sandbox.Options{Faults: sandbox.Faults{Latency: 2 * time.Millisecond, Jitter: 8 * time.Millisecond}}).on(backend)
 	path := filepath.Join(w.dir, "main.hcl")
 	b, err := os.ReadFile(path)
 	if err != nil {
