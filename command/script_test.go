@@ -50,17 +50,18 @@ type scriptSandbox struct{ srv *sandbox.Server }
 // sandboxStart starts a sandbox for the script, knowing the templates of
 // templates.json in the working directory if there is one, and points
 // ujumbe at it with BRIQ_BASE_URL and BRIQ_API_KEY.
-// Usage: sandbox-start [-latency D]
+// Usage: sandbox-start [-latency D] [-marketing-limit N]
 func sandboxStart(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! sandbox-start")
 	}
 	fs := flag.NewFlagSet("sandbox-start", flag.ContinueOnError)
 	latency := fs.Duration("latency", 0, "")
+	marketing := fs.Int("marketing-limit", 0, "")
 	if err := fs.Parse(args); err != nil {
 		ts.Fatalf("sandbox-start: %v", err)
 	}
-	opts := sandbox.Options{Faults: sandbox.Faults{Latency: *latency}}
+	opts := sandbox.Options{Faults: sandbox.Faults{Latency: *latency, MarketingLimit: *marketing}}
 	if tf := ts.MkAbs("templates.json"); fileExists(tf) {
 		opts.TemplatesFile = tf
 	}
