@@ -194,6 +194,18 @@ func (l *limiter) recorded(b *builder) {
 	}
 }
 
+// deferrals counts the attempts of history that Meta's per-user marketing
+// limit deferred: they are not failures, and do not use up the attempts.
+func deferrals(history []state.Attempt) int {
+	n := 0
+	for _, a := range history {
+		if a.Outcome == state.OutcomeDeferred {
+			n++
+		}
+	}
+	return n
+}
+
 // sentAt returns when s went out (Unix ms): its result, or its intent
 // while in doubt; false when the provider certainly did not accept it.
 func sentAt(s state.Send) (int64, bool) {

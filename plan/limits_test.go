@@ -76,6 +76,7 @@ func TestLimitsGolden(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
+	p.Lineage = "00000000-0000-4000-8000-000000000000" // random in the state
 	var human bytes.Buffer
 	if err := Render(&human, p.Document(false), RenderOptions{}); err != nil {
 		t.Fatal(err)
@@ -194,6 +195,16 @@ func TestDeferred(t *testing.T) {
 	}
 	if it := at(now.Add(23 * time.Hour)); it.Class != Retry || it.Reason != "attempt 5 was deferred a day (131049)" {
 		t.Errorf("a day after 131049: %s: %s", it.Class, it.Reason)
+	}
+	// A transient failure after the deferrals: one attempt used of five.
+	if err := store.RecordIntent(state.Intent{Addr: a, Phone: "255712000004", At: now.Add(23 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeRetry, ErrorCode: "HTTP_429", At: now.Add(23 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if it := at(now.Add(23 * time.Hour)); it.Class != Retry {
+		t.Errorf("a transient failure after 5 deferrals: %s: %s", it.Class, it.Reason)
 	}
 }
 

@@ -588,7 +588,7 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 			it.Class, it.Reason = Expired, "the provider refused it: "+errorText(s)
 			return nil
 		case state.OutcomeRetry:
-			if s.Attempts >= b.opts.MaxAttempts {
+			if s.Attempts-deferrals(s.History) >= b.opts.MaxAttempts {
 				it.Class, it.Reason = Expired, fmt.Sprintf("gave up after %d attempts: %s", s.Attempts, errorText(s))
 				return nil
 			}
