@@ -35,16 +35,20 @@ type limiter struct {
 	cap     *config.FrequencyCap
 	tier    int
 	spacing int64 // milliseconds
-	// phones indexes logs by phone number: only the phones of the sends
-	// that are due are tracked.
-	phones map[string]int32
+	// phones indexes logs by phone number (E.164 digits as a number; the
+	// rare phone that is not, by text in others): only the phones of the
+	// sends that are due are tracked.
+	phones map[uint64]int32
+	others map[string]int32
 	logs   []phoneLog
 	// tierTimes are the times (Unix ms, ascending) of the counted sends in
 	// the last 24h and those given a time in this plan.
 	tierTimes []int64
 	// memos keep the reasons of scheduled sends, one per rule: the sends
-	// a rule moves mostly fall due in the same minutes.
+	// a rule moves mostly fall due in the same minutes; texts are the
+	// rules' texts (ruleText), made once.
 	memos [nRules]stampMemo
+	texts [nRules]string
 }
 
 // phoneLog is what the limits know of one phone.
@@ -78,41 +82,49 @@ func (b *builder) limits(items []Item) {
 	if l.cap == nil && l.tier == 0 && l.spacing == 0 {
 		return
 	}
-	var due []int32
+	isDue := func(it *Item) bool { return it.Class.Sends() || it.Class == Scheduled && !it.Due.IsZero() }
+	n := 0
 	for i := range items {
-		it := &items[i]
-		if it.Class.Sends() || it.Class == Scheduled && !it.Due.IsZero() {
-			due = append(due, int32(i))
+		if isDue(&items[i]) {
+			n++
 		}
 	}
-	if len(due) == 0 {
+	if n == 0 {
 		return
 	}
-	l.phones = make(map[string]int32, len(due))
-	for _, i := range due {
-		l.phone(items[i].Phone)
+	// Sized once: a million sends are due in a campaign's first plan.
+	due := make([]queued, 0, n)
+	l.phones, l.logs = make(map[uint64]int32, n), make([]phoneLog, 0, n)
+	for i := range items {
+		if it := &items[i]; isDue(it) {
+			due = append(due, queued{at: it.Due.UnixMilli(), item: int32(i), log: l.phone(it.Phone, true)})
+		}
+	}
+	for r := ruleNone; r < nRules; r++ {
+		if r != ruleCap || l.cap != nil {
+			l.texts[r] = l.ruleText(r)
+		}
 	}
 	l.recorded(b)
 	// Stable: sends due at the same time keep plan order.
-	slices.SortStableFunc(due, func(x, y int32) int { return items[x].Due.Compare(items[y].Due) })
+	slices.SortStableFunc(due, func(x, y queued) int { return cmp.Compare(x.at, y.at) })
 	var later laterQueue // sends a per-phone rule moved, at their new time
 	for len(due) > 0 || len(later) > 0 {
-		var i int32
-		var t int64
-		if len(later) > 0 && (len(due) == 0 || later[0].before(items[due[0]].Due.UnixMilli(), due[0])) {
-			e := heap.Pop(&later).(queued)
-			i, t = e.item, e.at
+		var e queued
+		if len(later) > 0 && (len(due) == 0 || later[0].before(due[0])) {
+			e = heap.Pop(&later).(queued)
 		} else {
-			i, t = due[0], items[due[0]].Due.UnixMilli()
-			due = due[1:]
+			e, due = due[0], due[1:]
 		}
-		it := &items[i]
-		lg := &l.logs[l.phones[it.Phone]]
+		t := e.at
+		it := &items[e.item]
+		lg := &l.logs[e.log]
 		// Rules of the phone first: a send they move goes back in line at
 		// its new time, after the sends due before it.
 		if at, why := l.perPhone(it, lg, t); at > t {
 			if l.schedule(it, at, why) {
-				heap.Push(&later, queued{at: at, item: i})
+				e.at = at
+				heap.Push(&later, e)
 			}
 			continue
 		}
@@ -143,14 +155,51 @@ func (b *builder) limits(items []Item) {
 	}
 }
 
-// phone returns the index in logs of phone's log, adding one.
-func (l *limiter) phone(p string) int32 {
-	if i, ok := l.phones[p]; ok {
+// phone returns the index in logs of phone p's log, adding one if add;
+// -1 for a phone not tracked.
+func (l *limiter) phone(p string, add bool) int32 {
+	key, ok := phoneKey(p)
+	var i int32
+	var found bool
+	if ok {
+		i, found = l.phones[key]
+	} else {
+		i, found = l.others[p]
+	}
+	switch {
+	case found:
 		return i
+	case !add:
+		return -1
 	}
 	l.logs = append(l.logs, phoneLog{})
-	l.phones[p] = int32(len(l.logs) - 1)
-	return int32(len(l.logs) - 1)
+	i = int32(len(l.logs) - 1)
+	if ok {
+		l.phones[key] = i
+	} else {
+		if l.others == nil {
+			l.others = map[string]int32{}
+		}
+		l.others[p] = i
+	}
+	return i
+}
+
+// phoneKey returns phone p, E.164 digits (up to 15, the first not 0), as a
+// number, which a map holds in less room and hashes faster than the text.
+func phoneKey(p string) (uint64, bool) {
+	if len(p) == 0 || len(p) > 18 || p[0] == '0' {
+		return 0, false
+	}
+	var k uint64
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		k = k*10 + uint64(c-'0')
+	}
+	return k, true
 }
 
 // recorded loads what the state records of the phones being tracked: the
@@ -178,8 +227,8 @@ func (l *limiter) recorded(b *builder) {
 		if isCounted && l.tier > 0 && t > tierFrom {
 			l.tierTimes = append(l.tierTimes, t)
 		}
-		i, ok := l.phones[s.Phone]
-		if !ok {
+		i := l.phone(s.Phone, false)
+		if i < 0 {
 			return
 		}
 		lg := &l.logs[i]
@@ -327,11 +376,11 @@ func (l *limiter) schedule(it *Item, t int64, why rule) bool {
 	c := it.Message.Campaign
 	switch {
 	case !c.StopAt.IsZero() && !at.Before(c.StopAt):
-		it.Class, it.Reason = Expired, fmt.Sprintf("%s until %s, after stop_at %s", l.ruleText(why), stamp(at), stamp(c.StopAt))
+		it.Class, it.Reason = Expired, fmt.Sprintf("%s until %s, after stop_at %s", l.texts[why], stamp(at), stamp(c.StopAt))
 		it.Due, it.Payload = time.Time{}, nil
 		return false
 	case it.windowEnd != 0 && t >= it.windowEnd:
-		it.Class, it.Reason = Expired, fmt.Sprintf("%s until %s, after the 24h window closes at %s", l.ruleText(why), stamp(at), stamp(it.WindowEnd()))
+		it.Class, it.Reason = Expired, fmt.Sprintf("%s until %s, after the 24h window closes at %s", l.texts[why], stamp(at), stamp(it.WindowEnd()))
 		it.Due, it.Payload = time.Time{}, nil
 		return false
 	}
@@ -339,9 +388,9 @@ func (l *limiter) schedule(it *Item, t int64, why rule) bool {
 	var held string
 	if why == ruleSpacing {
 		// Seconds matter here; the others hold sends hours or days.
-		held = l.ruleText(why) + " until " + at.Format("2006-01-02 15:04:05 UTC")
+		held = l.texts[why] + " until " + at.Format("2006-01-02 15:04:05 UTC")
 	} else {
-		held = l.memos[why].get(l.ruleText(why)+" until ", at)
+		held = l.memos[why].get(l.texts[why]+" until ", at)
 	}
 	switch {
 	case it.Replace, it.RekeyedFrom != "", strings.HasPrefix(it.Reason, resendReason):
@@ -390,22 +439,23 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// queued is a send a rule moved, at its new time (Unix ms).
+// queued is a due send, items[item], at the time it is due or a rule
+// moved it to (Unix ms); log is its phone's.
 type queued struct {
-	at   int64
-	item int32
+	at        int64
+	item, log int32
 }
 
 // before orders queued sends by time, then plan order.
-func (q queued) before(at int64, item int32) bool {
-	return cmp.Or(cmp.Compare(q.at, at), cmp.Compare(q.item, item)) < 0
+func (q queued) before(r queued) bool {
+	return cmp.Or(cmp.Compare(q.at, r.at), cmp.Compare(q.item, r.item)) < 0
 }
 
 // laterQueue is a min-heap of queued sends (container/heap).
 type laterQueue []queued
 
 func (q laterQueue) Len() int           { return len(q) }
-func (q laterQueue) Less(i, j int) bool { return q[i].before(q[j].at, q[j].item) }
+func (q laterQueue) Less(i, j int) bool { return q[i].before(q[j]) }
 func (q laterQueue) Swap(i, j int)      { q[i], q[j] = q[j], q[i] }
 func (q *laterQueue) Push(x any)        { *q = append(*q, x.(queued)) }
 func (q *laterQueue) Pop() any {
