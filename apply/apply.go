@@ -52,6 +52,9 @@ type Options struct {
 	// 429 that names a message_id is never repeated: it is in doubt.
 	RateLimitRetries int
 	Breaker          Breaker
+	// Tier, when set, bounds the run's templates to what the number's
+	// messaging tier still allows; sends beyond it are skipped.
+	Tier *Budget
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Progress, when set, is called after every finished send (from any
@@ -84,6 +87,7 @@ type Summary struct {
 	Expired     int `json:"expired"`      // the 24h window had closed (WINDOW_CLOSED)
 	Unknown     int `json:"unknown"`      // outcome in doubt: left for refresh
 	Retry       int `json:"retry"`        // failed transiently; the next apply tries again
+	Deferred    int `json:"deferred"`     // Meta's per-user marketing limit (131049): due again a day later
 	Skipped     int `json:"skipped"`      // no longer due at send time (stop_at, send window)
 	RateLimited int `json:"rate_limited"` // 429 answers (each request repeated after Retry-After)
 }
@@ -210,6 +214,17 @@ func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 		}, false)
 		return
 	}
+	// Before the intent: a send the tier has no room for stays unsent,
+	// for the next plan to schedule.
+	if !r.opts.Tier.take(it) {
+		r.count(func(s *Summary) {
+			s.Skipped++
+			if r.opts.Skipped != nil {
+				r.opts.Skipped(it, "daily_first_contacts: the tier's new conversations for the last 24h are used up")
+			}
+		}, false)
+		return
+	}
 	// The payload is the one the plan rendered and digested: what is sent
 	// is what the intent records, with no second rendering to differ.
 	payload := it.Payload
@@ -292,6 +307,8 @@ func (r *run) record(it *plan.Item, res *briq.SendResult, err error) {
 		result.Outcome = state.OutcomeFailed
 	case briq.Closed:
 		result.Outcome = state.OutcomeExpired
+	case briq.Later:
+		result.Outcome = state.OutcomeDeferred
 	case briq.Resend:
 		result.Outcome = state.OutcomeRetry
 	default: // Doubt: refresh resolves it, by its message_id when it has one
@@ -318,6 +335,8 @@ func (r *run) record(it *plan.Item, res *briq.SendResult, err error) {
 			s.Expired++
 		case state.OutcomeUnknown:
 			s.Unknown++
+		case state.OutcomeDeferred:
+			s.Deferred++
 		default:
 			s.Retry++
 		}

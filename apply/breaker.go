@@ -49,7 +49,7 @@ func counts(err error) (sample, failed bool) {
 	switch briq.ClassOf(err) {
 	case briq.Accepted:
 		return true, false
-	case briq.WindowClosed:
+	case briq.WindowClosed, briq.MarketingLimited:
 		return false, false
 	case briq.Permanent:
 		if recipientFailure(err) {

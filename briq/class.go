@@ -45,6 +45,11 @@ const (
 	// connection refused, DNS, deadline before the request was written).
 	// Safe to retry.
 	NeverReached
+	// MarketingLimited: 422 with Meta's error code 131049, "not delivered
+	// to maintain healthy ecosystem engagement": the recipient got as many
+	// marketing messages as Meta allows for now. Not accepted and not
+	// failed for good: the send may go again a day later (see VerdictOf).
+	MarketingLimited
 )
 
 var classNames = [...]string{
@@ -56,6 +61,8 @@ var classNames = [...]string{
 	ProviderFailed: "provider failed",
 	InDoubt:        "in doubt",
 	NeverReached:   "never reached",
+
+	MarketingLimited: "marketing limited",
 }
 
 // String returns the class in lower-case words, e.g. "in doubt".
@@ -104,9 +111,13 @@ const (
 	Refused
 	// Closed: the 24h window of the conversation is closed (WINDOW_CLOSED).
 	Closed
+	// Later: refused for now by Meta's per-user marketing limit (131049).
+	// Send it again no sooner than a day later, as it is; any message_id
+	// on the answer names a failed record and is kept all the same.
+	Later
 )
 
-var verdictNames = [...]string{Exists: "exists", Resend: "resend", Doubt: "in doubt", Refused: "refused", Closed: "window closed"}
+var verdictNames = [...]string{Exists: "exists", Resend: "resend", Doubt: "in doubt", Refused: "refused", Closed: "window closed", Later: "later"}
 
 // String returns the verdict in lower-case words.
 func (v Verdict) String() string {
@@ -122,6 +133,7 @@ func (v Verdict) String() string {
 //	Accepted                              Exists
 //	Permanent                             Refused
 //	WindowClosed                          Closed
+//	MarketingLimited                      Later
 //	RateLimited, Fatal, ProviderFailed    Doubt with a message_id, else Resend
 //	NeverReached                          Resend
 //	InDoubt (and anything unclassified)   Doubt
@@ -134,6 +146,8 @@ func VerdictOf(err error) Verdict {
 		return Refused
 	case WindowClosed:
 		return Closed
+	case MarketingLimited:
+		return Later
 	case NeverReached:
 		return Resend
 	case RateLimited, Fatal, ProviderFailed:
@@ -256,6 +270,16 @@ const (
 	codeSendFailed          = "SEND_FAILED"
 	codeTemplateNotApproved = "TEMPLATE_NOT_APPROVED"
 	codeTemplateUnapproved  = "TEMPLATE_NOT_FOUND_OR_UNAPPROVED"
+
+	// codeMarketingLimit is Meta's per-user marketing limit ("healthy
+	// ecosystem engagement"). Briq documents no code of its own for it, nor
+	// whether Meta's codes reach a send's answer (briq-whatsapp-api.md §14
+	// lists Meta's 131052 and 131053 as delivery failures, and says which
+	// error_code values arrive is NOT DOCUMENTED). We take the envelope the
+	// docs allow for a refused send: 422 WaErrorEnvelope whose errors[]
+	// entry has code "131049", as the sandbox answers with
+	// -marketing-limit.
+	codeMarketingLimit = "131049"
 )
 
 // classifySendStatus maps a non-2xx answer to a send onto a Class, using the
@@ -309,7 +333,7 @@ func worst404(errs []APIError) (Class, int) {
 
 // classRank orders the classes the entries of one 400/422 envelope can
 // produce: when several entries disagree, the one that stops more wins.
-var classRank = map[Class]int{Permanent: 0, WindowClosed: 1, ProviderFailed: 2, Fatal: 3}
+var classRank = map[Class]int{Permanent: 0, MarketingLimited: 1, WindowClosed: 2, ProviderFailed: 3, Fatal: 4}
 
 // worstEntry classifies each error entry of a 400 or 422 and returns the
 // highest-ranked class with the index of its entry. No entries: Permanent.
@@ -348,6 +372,8 @@ func classifyEntry(status int, e APIError) Class {
 		return ProviderFailed
 	case codeValidation:
 		return Permanent
+	case codeMarketingLimit:
+		return MarketingLimited
 	}
 	if status != http.StatusBadRequest {
 		// A 422 with another code (or none) is "recipient unreachable" or a

@@ -203,6 +203,12 @@ func TestSendClassification(t *testing.T) {
 			want:   outcome{Class: ProviderFailed, HTTPStatus: 422, Code: "SEND_FAILED", Message: "send failed", RequestID: "r-12", ErrMessageID: "m-12", MessageID: "m-12", Status: "failed", ResultStatus: 422, ResultRequestID: "r-12"},
 		},
 		{
+			name:   "422 131049 is Meta's per-user marketing limit",
+			status: 422,
+			body:   `{"success":false,"data":null,"errors":[{"code":"131049","message":"This message was not delivered to maintain healthy ecosystem engagement.","field":null}],"request_id":"r-13"}`,
+			want:   outcome{Class: MarketingLimited, HTTPStatus: 422, Code: "131049", Message: "This message was not delivered to maintain healthy ecosystem engagement.", RequestID: "r-13", ResultStatus: 422, ResultRequestID: "r-13"},
+		},
+		{
 			name:   "422 with several entries takes the one that stops more",
 			status: 422,
 			body:   `{"success":false,"errors":[{"code":"VALIDATION_ERROR","message":"caption too long","field":"caption"},{"code":"WINDOW_CLOSED","message":"window closed","field":null}]}`,
@@ -442,5 +448,28 @@ func TestErrorText(t *testing.T) {
 				t.Errorf("Error() =\n%s\nwant\n%s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestVerdictOf: the policy beside the classes, for the answers that decide
+// what the state records.
+func TestVerdictOf(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want Verdict
+	}{
+		{nil, Exists},
+		{&Error{Class: Permanent}, Refused},
+		{&Error{Class: WindowClosed}, Closed},
+		{&Error{Class: MarketingLimited}, Later},
+		{&Error{Class: MarketingLimited, MessageID: "m-1"}, Later},
+		{&Error{Class: ProviderFailed, MessageID: "m-1"}, Doubt},
+		{&Error{Class: ProviderFailed}, Resend},
+		{&Error{Class: NeverReached}, Resend},
+		{&Error{Class: InDoubt}, Doubt},
+	} {
+		if got := VerdictOf(tc.err); got != tc.want {
+			t.Errorf("VerdictOf(%v) = %s, want %s", tc.err, got, tc.want)
+		}
 	}
 }

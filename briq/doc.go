@@ -9,7 +9,8 @@
 //     GET /v1/whatsapp/templates, with paging helpers for the listings;
 //   - the classification of every send outcome into exactly one [Class]
 //     (SPEC §4.1): accepted, rate limited, fatal for every send, permanent for
-//     this recipient, window closed, provider failed, in doubt, never reached;
+//     this recipient, window closed, provider failed, in doubt, never reached,
+//     and Meta's per-user marketing limit (131049: again a day later);
 //   - the HTTP transport rules that make "never send twice" possible: net/http
 //     never re-sends a POST whose bytes may have reached the server, redirects
 //     are not followed, every request has a timeout, every body is drained and

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/apply"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/plan"
@@ -439,7 +440,12 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 		n := plural(int(a.inflight.Load()), "send")
 		return fmt.Sprintf("Interrupted: no new sends start; finishing the %s in flight and recording them.\n%s stops at once: the sends in flight are then unknown (?) until refresh resolves them.", n, again)
 	})
+	var tier *apply.Budget
+	if left := plan.TierLeft(a.cfg, a.store.State(), a.prov.now()); left >= 0 {
+		tier = apply.NewBudget(left)
+	}
 	sum, runErr := apply.Run(a.ctx, items, a.prov.client, a.store, apply.Options{
+		Tier:        tier,
 		Rate:        a.cfg.Provider.Rate,
 		Burst:       a.cfg.Provider.Burst,
 		Parallelism: a.o.parallelism,
@@ -522,9 +528,17 @@ func (c *cli) printSkipped(heading string, skipped []plan.Skip) {
 // nextWake returns when apply -wait should look again: the earliest due
 // time of a scheduled send, but no later than waitPoll while sends await
 // an answer; and how many sends are scheduled and awaiting. Sends that wait
-// for another send wake with it.
+// for another send wake with it, or, when p sends that one now, their
+// delay after now: a later send (held by the limits, say) must not make
+// them miss their window.
 func nextWake(p *plan.Plan, now time.Time) (wake time.Time, scheduled, awaiting int) {
 	var dues []time.Time
+	sending := map[addrs.Addr]bool{}
+	for i := range p.Items {
+		if it := &p.Items[i]; it.Class.Sends() {
+			sending[it.Addr] = true
+		}
+	}
 	for i := range p.Items {
 		it := &p.Items[i]
 		if it.Class != plan.Scheduled {
@@ -536,6 +550,9 @@ func nextWake(p *plan.Plan, now time.Time) (wake time.Time, scheduled, awaiting 
 			awaiting++
 		case !it.Due.IsZero():
 			dues = append(dues, it.Due)
+		case it.Message != nil && it.Message.After != nil &&
+			sending[addrs.Addr{Campaign: it.Addr.Campaign, Message: it.Message.After.Name, Key: it.Addr.Key}]:
+			dues = append(dues, now.Add(it.Message.Delay))
 		}
 	}
 	if len(dues) > 0 {
@@ -579,7 +596,7 @@ func summaryLine(s apply.Summary) string {
 		n    int
 		what string
 	}{
-		{s.Retry, "to retry"}, {s.Unknown, "unknown (run \"ujumbe refresh\")"}, {s.Failed, "failed"},
+		{s.Retry, "to retry"}, {s.Deferred, "deferred a day (Meta's 131049)"}, {s.Unknown, "unknown (run \"ujumbe refresh\")"}, {s.Failed, "failed"},
 		{s.Expired, "expired"}, {s.Skipped, "no longer due"}, {s.RateLimited, "rate-limited answers (retried)"},
 	} {
 		if part.n > 0 {

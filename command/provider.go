@@ -146,6 +146,9 @@ type rehearsalSettings struct {
 	// opens the 24h window, so the rehearsal shows which free-form
 	// follow-ups would expire if a template alone did not open it.
 	MetaWindowRule bool `json:"meta_window_rule"`
+	// MarketingLimit is Meta's per-user marketing limit: a template to a
+	// customer who got this many in the last 24h is refused with 131049.
+	MarketingLimit int `json:"marketing_limit"`
 }
 
 // rehearsalOptions are the embedded sandbox's options: the templates of
@@ -171,6 +174,7 @@ func (c *cli) rehearsalOptions() (sandbox.Options, error) {
 	}
 	so.Seed, so.Silent, so.Answers, so.OptOut = rs.Seed, rs.Silent, rs.Answers, rs.OptOut
 	so.MetaWindowRule = rs.MetaWindowRule
+	so.Faults.MarketingLimit = rs.MarketingLimit
 	return so, nil
 }
 

@@ -187,7 +187,12 @@ campaign "followup" {
 		t.Fatal(err)
 	}
 	// The same content again, on purpose: a resend the operator permits.
-	w.mustRun(exitOK, "apply", "-auto-approve", "-allow-resend")
+	// It goes to phones messaged moments ago (on the wall clock), so it
+	// waits out the pair spacing (6s).
+	out = w.mustRun(exitOK, "apply", "-auto-approve", "-allow-resend", "-wait")
+	if !strings.Contains(out, "pair_spacing: 6s after the previous message to this phone") {
+		t.Errorf("the second campaign was not held back by the pair spacing:\n%s", out)
+	}
 	for phone, got := range w.srv.Stats().ByRecipient {
 		if want := map[bool]int{true: 1, false: 2}[stopped[phone]]; got != want {
 			t.Errorf("%s got %d messages, want %d", phone, got, want)

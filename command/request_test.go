@@ -21,6 +21,9 @@ import (
 const requestHCL = `
 provider "briq" {
   rate = 1000
+  # Each message is planned and applied in turn, on the wall clock, right
+  # after the one it follows: the pair spacing would hold every one back.
+  pair_spacing = "0s"
 }
 
 recipients "customers" {

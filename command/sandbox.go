@@ -51,6 +51,8 @@ Options:
   -unreachable=P        Share of recipients that are unreachable (422).
   -provider-fail=P      Share of sends failing at the provider (422, recorded).
   -reauth               Fail every send with WHATSAPP_REAUTH_REQUIRED.
+  -marketing-limit=N    Meta's per-user marketing limit: a template to a phone
+                        that got N in the last 24h gets 422 with code 131049.
   -no-workspace         Fail every request with 403 WORKSPACE_REQUIRED.
 
   Answers Briq's documentation allows (off by default):
@@ -97,6 +99,7 @@ func runSandbox(c *cli, args []string) int {
 	fs.Float64Var(&f.Unreachable, "unreachable", 0, "")
 	fs.Float64Var(&f.ProviderFail, "provider-fail", 0, "")
 	fs.BoolVar(&f.Reauth, "reauth", false, "")
+	fs.IntVar(&f.MarketingLimit, "marketing-limit", 0, "")
 	fs.BoolVar(&f.NoWorkspace, "no-workspace", false, "")
 	fs.Float64Var(&f.AcceptThen500, "accept-then-500", 0, "")
 	fs.Float64Var(&f.AcceptThen504, "accept-then-504", 0, "")

@@ -50,17 +50,18 @@ type scriptSandbox struct{ srv *sandbox.Server }
 // sandboxStart starts a sandbox for the script, knowing the templates of
 // templates.json in the working directory if there is one, and points
 // ujumbe at it with BRIQ_BASE_URL and BRIQ_API_KEY.
-// Usage: sandbox-start [-latency D]
+// Usage: sandbox-start [-latency D] [-marketing-limit N]
 func sandboxStart(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! sandbox-start")
 	}
 	fs := flag.NewFlagSet("sandbox-start", flag.ContinueOnError)
 	latency := fs.Duration("latency", 0, "")
+	marketing := fs.Int("marketing-limit", 0, "")
 	if err := fs.Parse(args); err != nil {
 		ts.Fatalf("sandbox-start: %v", err)
 	}
-	opts := sandbox.Options{Faults: sandbox.Faults{Latency: *latency}}
+	opts := sandbox.Options{Faults: sandbox.Faults{Latency: *latency, MarketingLimit: *marketing}}
 	if tf := ts.MkAbs("templates.json"); fileExists(tf) {
 		opts.TemplatesFile = tf
 	}
@@ -75,11 +76,12 @@ func sandboxStart(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // sandboxStats checks a figure of the script's sandbox.
-// Usage: sandbox-stats accepted|duplicates|max-per-recipient|to:PHONE N
+// Usage: sandbox-stats accepted|duplicates|max-per-recipient|max-templates-per-24h|min-pair-gap-seconds|to:PHONE N
+// (min-pair-gap-seconds is -1 when no recipient got two messages)
 func sandboxStats(ts *testscript.TestScript, neg bool, args []string) {
 	srv := ts.Value(scriptSandboxKey{}).(*scriptSandbox).srv
 	if srv == nil || len(args) != 2 {
-		ts.Fatalf("usage: sandbox-stats accepted|duplicates|max-per-recipient|to:PHONE N, after sandbox-start")
+		ts.Fatalf("usage: sandbox-stats accepted|duplicates|max-per-recipient|max-templates-per-24h|min-pair-gap-seconds|to:PHONE N, after sandbox-start")
 	}
 	want, err := strconv.Atoi(args[1])
 	ts.Check(err)
@@ -93,6 +95,13 @@ func sandboxStats(ts *testscript.TestScript, neg bool, args []string) {
 	case "max-per-recipient":
 		for _, n := range st.ByRecipient {
 			got = max(got, n)
+		}
+	case "max-templates-per-24h":
+		got = st.MaxTemplatesPer24h
+	case "min-pair-gap-seconds":
+		got = -1
+		if st.MinPairGap != nil {
+			got = int(st.MinPairGap.Seconds())
 		}
 	default:
 		// to:PHONE: the messages accepted for one phone.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"crypto/sha256"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/ujumbe/ujumbe/addrs"
@@ -30,6 +31,8 @@ type Config struct {
 	Moved      []*Moved
 	// Backend is never nil: without a backend block it is the local file.
 	Backend *Backend
+	// FrequencyCap is the frequency_cap block, nil without one.
+	FrequencyCap *FrequencyCap
 
 	// root is the EvalContext with var, local and the function table; every
 	// per-recipient evaluation runs in a child of it.
@@ -130,6 +133,13 @@ type Provider struct {
 	MaxFailureRate         float64
 	FailureWindow          int
 	MaxConsecutiveFailures int
+	// DailyFirstContacts is the number's messaging tier: at most this many
+	// business-initiated (template) messages in any rolling 24 hours; 0
+	// means no budget.
+	DailyFirstContacts int
+	// PairSpacing is the least time between two messages to one phone,
+	// 6s by default; 0 turns the rule off.
+	PairSpacing time.Duration
 	// DeclRange is the provider block's header, or an empty range when the
 	// configuration has no provider block.
 	DeclRange hcl.Range

@@ -1,8 +1,9 @@
 // Package config turns a directory of ujumbe configuration files (*.hcl) and
 // the CSV files they name into the desired campaigns: variables, locals, the
-// provider settings, recipient and suppression lists, campaigns with their
-// messages, and moved blocks, whose from and to it decodes straight into
-// addrs.Pattern values with their source ranges.
+// provider settings (WhatsApp's limits among them), the frequency_cap,
+// recipient and suppression lists, campaigns with their messages, and moved
+// blocks, whose from and to it decodes straight into addrs.Pattern values
+// with their source ranges.
 //
 // Loading has two phases, as in Terraform. The structural phase decodes every
 // block against a fixed schema, resolves names (after = message.x,

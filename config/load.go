@@ -39,6 +39,7 @@ var rootSchema = &hcl.BodySchema{
 		{Type: "campaign", LabelNames: []string{"name"}},
 		{Type: "moved"},
 		{Type: "backend", LabelNames: []string{"type"}},
+		{Type: "frequency_cap"},
 	},
 }
 
@@ -136,6 +137,7 @@ func (l *loader) load() {
 	l.decodeCampaigns(byType["campaign"])
 	l.decodeMoved(byType["moved"])
 	l.decodeBackends(byType["backend"])
+	l.decodeFrequencyCaps(byType["frequency_cap"])
 }
 
 // parseDir parses the directory's *.hcl files in name order and returns

@@ -304,9 +304,31 @@ func TestDefaultProvider(t *testing.T) {
 	dir := writeDir(t, map[string]string{"main.hcl": oneCampaign + `variable "v" { default = "x" }`, "r.csv": "phone\n+255712345678\n"})
 	cfg := mustLoad(t, dir, LoadOptions{})
 	want := &Provider{BaseURL: "https://karibu.briq.tz", Rate: 20, Burst: 1, OptOutKeywords: []string{"STOP", "UNSUBSCRIBE"},
-		MaxFailureRate: 0.2, FailureWindow: 200, MaxConsecutiveFailures: 10}
+		MaxFailureRate: 0.2, FailureWindow: 200, MaxConsecutiveFailures: 10, PairSpacing: 6 * time.Second}
 	if diff := cmp.Diff(want, cfg.Provider); diff != "" {
 		t.Errorf("wrong provider (-want +got):\n%s", diff)
+	}
+	if cfg.FrequencyCap != nil {
+		t.Errorf("frequency cap %+v without a frequency_cap block", cfg.FrequencyCap)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	dir := writeDir(t, map[string]string{"main.hcl": oneCampaign + `variable "v" { default = "x" }
+frequency_cap {
+  max = 2
+  per = "7d"
+}
+provider "briq" {
+  daily_first_contacts = 10000
+  pair_spacing         = "0s"
+}`, "r.csv": "phone\n+255712345678\n"})
+	cfg := mustLoad(t, dir, LoadOptions{})
+	if got, want := *cfg.FrequencyCap, (FrequencyCap{Max: 2, Per: 168 * time.Hour}); got.Max != want.Max || got.Per != want.Per {
+		t.Errorf("frequency cap %+v, want %+v", got, want)
+	}
+	if p := cfg.Provider; p.DailyFirstContacts != 10000 || p.PairSpacing != 0 {
+		t.Errorf("daily_first_contacts %d and pair_spacing %s, want 10000 and 0s", p.DailyFirstContacts, p.PairSpacing)
 	}
 }
 

@@ -36,6 +36,8 @@ var providerSchema = &hcl.BodySchema{
 		{Name: "max_failure_rate"},
 		{Name: "failure_window"},
 		{Name: "max_consecutive_failures"},
+		{Name: "daily_first_contacts"},
+		{Name: "pair_spacing"},
 	},
 }
 
@@ -49,6 +51,7 @@ func defaultProvider() *Provider {
 		MaxFailureRate:         defaultMaxFailureRate,
 		FailureWindow:          defaultFailureWindow,
 		MaxConsecutiveFailures: defaultMaxConsecutiveFailures,
+		PairSpacing:            defaultPairSpacing,
 	}
 }
 
@@ -126,6 +129,7 @@ func (l *loader) decodeProvider(b *hcl.Block) {
 		}
 	}
 	l.decodeBreaker(p, attrs)
+	l.decodeLimits(p, attrs)
 	if a, ok := attrs["opt_out_keywords"]; ok {
 		if v, ok := l.staticValue(a.Expr, what); ok {
 			lv, err := convert.Convert(v, cty.List(cty.String))

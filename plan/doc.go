@@ -10,6 +10,11 @@
 // apply sends what it maps, and plan shows its JSON, so plan shows what
 // Briq receives. That mapping is why plan imports briq's request types.
 //
+// It owns the audience policy and WhatsApp's limits as plan facts
+// (limits.go): frequency_cap, daily_first_contacts and pair_spacing give
+// each due send the earliest time they allow, in a pass over the built
+// items, and TierLeft is the tier apply holds a run to.
+//
 // It also owns what a moved block means for a recorded send: Build reads
 // the configuration's moved blocks and counts a send recorded under from as
 // one of to (Recorded), while apply makes the move in the state.

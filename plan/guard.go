@@ -37,13 +37,14 @@ func Guard(cfg *config.Config, p *Plan, o GuardOptions) hcl.Diagnostics {
 	var rekeyed []*Item
 	for i := range p.Items {
 		it := &p.Items[i]
+		// Marked when due, so also on one the limits hold back a while.
+		if it.RekeyedFrom != "" {
+			rekeyed = append(rekeyed, it)
+		}
 		if !it.Class.Sends() || it.Message == nil || it.Message.After != nil {
 			continue
 		}
 		first[it.Addr.Campaign]++
-		if it.RekeyedFrom != "" {
-			rekeyed = append(rekeyed, it)
-		}
 	}
 	for _, c := range cfg.Campaigns {
 		limit, from := c.MaxRecipients, "the campaign's max_recipients"

@@ -242,6 +242,9 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 		}
 	}
 	p.Resends = resends.list()
+	// Last, so that the guards above judge every send the rules alone
+	// make due: one the limits hold back a few seconds is as much a resend.
+	b.limits(p.Items)
 	return p, diags
 }
 
@@ -544,6 +547,9 @@ type worker struct {
 	// classified (see assign).
 	variant string
 	held    bool
+	// deferredUntil is, while a deferred send (Meta's 131049) is
+	// classified, when it may go again; zero otherwise.
+	deferredUntil time.Time
 }
 
 // link is the send the state records for one message of the recipient
@@ -615,10 +621,15 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 			it.Class, it.Reason = Expired, "the provider refused it: "+errorText(s)
 			return nil
 		case state.OutcomeRetry:
-			if s.Attempts >= b.opts.MaxAttempts {
+			if s.Attempts-deferrals(s.History) >= b.opts.MaxAttempts {
 				it.Class, it.Reason = Expired, fmt.Sprintf("gave up after %d attempts: %s", s.Attempts, errorText(s))
 				return nil
 			}
+		case state.OutcomeDeferred:
+			// Not counted against MaxAttempts: the limit is Meta's
+			// "not today", not a failure of the send.
+			b.deferredUntil = s.ResultAt.Add(state.DeferFor)
+			defer func() { b.deferredUntil = time.Time{} }()
 		}
 	}
 	if !recorded {
@@ -636,8 +647,14 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 		it.Replace = true
 		it.Reason = "replace requested; " + it.Reason
 	}
-	if recorded && !replace && s.Outcome == state.OutcomeRetry && it.Class == Send {
+	switch {
+	case !recorded || replace:
+	case s.Outcome == state.OutcomeRetry && it.Class == Send:
 		it.Class, it.Reason = Retry, fmt.Sprintf("attempt %d failed: %s", s.Attempts, errorText(s))
+	case s.Outcome == state.OutcomeDeferred && it.Class == Send:
+		it.Class, it.Reason = Retry, fmt.Sprintf("attempt %d was deferred a day (%s)", s.Attempts, errorText(s))
+	case s.Outcome == state.OutcomeDeferred && it.Class == Scheduled && it.Due.Equal(b.deferredUntil):
+		it.Reason = deferredReason + stamp(it.Due)
 	}
 	return diags
 }
@@ -730,6 +747,9 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 	if due.Before(b.now) {
 		due = b.now
 	}
+	if due.Before(b.deferredUntil) {
+		due = b.deferredUntil
+	}
 	if !c.StartAt.IsZero() && due.Before(c.StartAt) {
 		due = c.StartAt
 	}
@@ -773,6 +793,10 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 	}
 	return diags
 }
+
+// deferredReason is the reason of a send deferred by Meta's per-user
+// marketing limit, followed by when it is due again.
+const deferredReason = "Meta's per-user marketing limit (131049) refused it for a day; due again "
 
 // replyOf returns the recorded answer to s, or nil.
 func replyOf(s state.Send) *config.Reply {

@@ -526,6 +526,12 @@ func TestResendsSecondCampaign(t *testing.T) {
 	again.Name = "again"
 	two := *cfg
 	two.Campaigns = []*config.Campaign{c, &again}
+	// Without pair spacing, which would hold the copy's offer to p2 back
+	// 6s behind promo's follow-up to p2, due now: a scheduled send is not
+	// about to go out, so not a resend yet.
+	prov := *cfg.Provider
+	prov.PairSpacing = 0
+	two.Provider = &prov
 	want := []string{
 		`campaign.again.message.offer["p2"] as campaign.promo.message.offer["p2"]`,
 	}

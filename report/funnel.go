@@ -362,6 +362,8 @@ func (b *builder) count(it *plan.Item) {
 		msg.Expired++
 	case state.OutcomeUnknown:
 		msg.Unknown++
+	case state.OutcomeDeferred:
+		msg.Scheduled++ // due again a day after Meta's 131049
 	case state.OutcomeRetry:
 		if it.Class == plan.Expired {
 			msg.failed(s.ErrorCode) // gave up after the last attempt

@@ -10,8 +10,10 @@
 // conversations, senders and templates. It models conversations per (sender,
 // recipient) with Briq's 24-hour window rule, advances statuses on a clock
 // that tests move without sleeping, simulates recipients who answer
-// interactive messages deterministically, injects faults on request, counts
-// what it accepted so tests can detect duplicates, and can keep its data in
+// interactive messages deterministically, injects faults on request (Meta's
+// per-user marketing limit, 131049, among them), counts what it accepted so
+// tests can detect duplicates and check the pace (templates per 24 hours,
+// the gap between two messages to one recipient), and can keep its data in
 // an append-only file so an embedded sandbox survives restarts.
 //
 // Where the documentation is silent the sandbox makes a documented choice;

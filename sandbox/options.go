@@ -140,6 +140,12 @@ type Faults struct {
 	// WHATSAPP_REAUTH_REQUIRED.
 	Reauth bool
 
+	// MarketingLimit is Meta's per-user marketing limit: a template to a
+	// recipient whose conversation accepted this many templates in the
+	// last 24h of sandbox time is answered 422 with error code 131049
+	// ("not delivered to maintain healthy ecosystem engagement") and not
+	// recorded. Zero means no limit.
+	MarketingLimit int
 	// NoWorkspace makes every /v1 request fail with 403 WORKSPACE_REQUIRED,
 	// as for a key whose app is not linked to a workspace.
 	NoWorkspace bool
@@ -353,6 +359,9 @@ func normalize(opts Options) (*settings, error) {
 func (f Faults) check() error {
 	if f.RateLimit < 0 {
 		return fmt.Errorf("rate limit %d: must not be negative", f.RateLimit)
+	}
+	if f.MarketingLimit < 0 {
+		return fmt.Errorf("marketing limit %d: must not be negative", f.MarketingLimit)
 	}
 	if f.Latency < 0 || f.Jitter < 0 {
 		return errors.New("latency and jitter must not be negative")

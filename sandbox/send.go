@@ -531,6 +531,12 @@ func (s *Server) record(c *call, snd *send, msgID, convID string) result {
 		field := "to"
 		return result{status: http.StatusUnprocessableEntity, err: apiError{Code: codeUnreachable, Message: "recipient " + recipient + " is unreachable on WhatsApp", Field: &field}}
 	}
+	if limit := c.faults.MarketingLimit; limit > 0 && snd.kind == "template" && conv != nil && templatesSince(conv, now.Add(-windowLength)) >= limit {
+		// The envelope ujumbe's briq package takes for Meta's code: Briq
+		// documents none of its own (see briq/class.go).
+		return result{status: http.StatusUnprocessableEntity, err: apiError{Code: codeMarketingLimit,
+			Message: "This message was not delivered to maintain healthy ecosystem engagement."}}
+	}
 	if limit := c.faults.RateLimit; limit > 0 {
 		if sec := now.Unix(); sec != st.rateWindow {
 			st.rateWindow, st.rateCount = sec, 0
@@ -583,6 +589,17 @@ func (s *Server) record(c *call, snd *send, msgID, convID string) result {
 		st.add(reply)
 	}
 	return res
+}
+
+// templatesSince counts the templates c accepted after since.
+func templatesSince(c *conversation, since time.Time) int {
+	n := 0
+	for _, m := range c.msgs {
+		if m.Outbound && m.Kind == "template" && m.accepted() && m.At.After(since) {
+			n++
+		}
+	}
+	return n
 }
 
 func isOpen(c *conversation, now time.Time, meta bool) bool {

@@ -245,6 +245,7 @@ func (s *Server) routes() {
 const (
 	codeValidation          = "VALIDATION_ERROR"
 	codeWindowClosed        = "WINDOW_CLOSED"
+	codeMarketingLimit      = "131049"
 	codeWorkspace           = "WORKSPACE_REQUIRED"
 	codeProviderUnavailable = "PROVIDER_UNAVAILABLE"
 	codeReauth              = "WHATSAPP_REAUTH_REQUIRED"

@@ -30,6 +30,13 @@ type Stats struct {
 	ByKind      map[string]int `json:"by_kind"`
 	// Duplicates lists every (recipient, content) accepted more than once.
 	Duplicates []Duplicate `json:"duplicates"`
+	// MaxTemplatesPer24h is the most templates accepted in any 24 hours
+	// (of sandbox time): what a number's messaging tier bounds.
+	MaxTemplatesPer24h int `json:"max_templates_per_24h"`
+	// MinPairGap is the least time between two accepted messages to the
+	// same recipient (what Meta's pair rate limit bounds); nil when no
+	// recipient got two.
+	MinPairGap *time.Duration `json:"min_pair_gap_ns,omitempty"`
 	// Messages lists every outbound message recorded, accepted or failed
 	// at the provider, in the order recorded.
 	Messages []Message `json:"messages"`
@@ -100,6 +107,7 @@ func (s *Server) Stats() Stats {
 		}
 	}
 	s.st.mu.RUnlock()
+	out.MaxTemplatesPer24h, out.MinPairGap = paceOf(out.Messages)
 	for _, d := range seen {
 		if d.Count > 1 {
 			out.Duplicates = append(out.Duplicates, *d)
@@ -109,6 +117,42 @@ func (s *Server) Stats() Stats {
 		return cmp.Or(cmp.Compare(a.To, b.To), cmp.Compare(a.Digest, b.Digest))
 	})
 	return out
+}
+
+// paceOf returns the most templates accepted within any 24 hours, and the
+// least time between two accepted messages to one recipient (nil for
+// none), of msgs.
+func paceOf(msgs []Message) (perDay int, minGap *time.Duration) {
+	var templates []time.Time
+	last := map[string]time.Time{}
+	accepted := make([]Message, 0, len(msgs))
+	for _, m := range msgs {
+		if m.Error == "" {
+			accepted = append(accepted, m)
+		}
+	}
+	slices.SortStableFunc(accepted, func(a, b Message) int { return a.AcceptedAt.Compare(b.AcceptedAt) })
+	for _, m := range accepted {
+		if prev, ok := last[m.To]; ok {
+			if gap := m.AcceptedAt.Sub(prev); minGap == nil || gap < *minGap {
+				minGap = &gap
+			}
+		}
+		last[m.To] = m.AcceptedAt
+		if m.Kind != "template" {
+			continue
+		}
+		templates = append(templates, m.AcceptedAt)
+		// The window of 24 hours ending at this template.
+		lo, _ := slices.BinarySearchFunc(templates, m.AcceptedAt.Add(-windowLength), func(t, target time.Time) int {
+			if !t.After(target) {
+				return -1
+			}
+			return 1
+		})
+		perDay = max(perDay, len(templates)-lo)
+	}
+	return perDay, minGap
 }
 
 // getStats is GET /_sandbox/stats; ?messages=false leaves the message list

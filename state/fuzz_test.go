@@ -127,71 +127,59 @@ func writeJournalSeeds(t *testing.T, dir string) {
 	}
 }
 
-// TestVersion1Loads: a snapshot and a journal written by format version 1,
-// before sends kept their attempt history, load to the sends today's code
-// records for the same changes (testdata/v1 holds the version 1 goldens).
-func TestVersion1Loads(t *testing.T) {
-	fresh := mustOpen(t, statePath(t))
-	populate(t, fresh, "C", 6)
-	want := contentsOf(fresh.State())
-	want.Lineage = "00000000-0000-4000-8000-000000000000"
-	mustClose(t, fresh)
-	for file, suffix := range map[string]string{"snapshot": "", "journal": ".wal"} {
-		path := statePath(t)
-		if err := os.WriteFile(path+suffix, readFile(t, filepath.Join("testdata", "v1", file)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if d := cmp.Diff(want, contentsOf(mustRead(t, path))); d != "" {
-			t.Errorf("version 1 %s (-want +got):\n%s", file, d)
+// TestOlderVersionsLoad: a snapshot and a journal written by earlier
+// format versions load to the sends today's code records for the same
+// changes: version 1 (testdata/v1), before sends kept their attempt
+// history, and version 2 (testdata/v2), before the outcome deferred and a
+// send's variant.
+func TestOlderVersionsLoad(t *testing.T) {
+	for version, changes := range map[string]func(*testing.T, *Store){
+		"v1": func(t *testing.T, s *Store) { populate(t, s, "C", 6) },
+		"v2": func(t *testing.T, s *Store) { populateV2(t, s, "") },
+	} {
+		fresh := mustOpen(t, statePath(t))
+		changes(t, fresh)
+		want := contentsOf(fresh.State())
+		want.Lineage = "00000000-0000-4000-8000-000000000000"
+		mustClose(t, fresh)
+		for file, suffix := range map[string]string{"snapshot": "", "journal": ".wal"} {
+			path := statePath(t)
+			if err := os.WriteFile(path+suffix, readFile(t, filepath.Join("testdata", version, file)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(want, contentsOf(mustRead(t, path))); d != "" {
+				t.Errorf("%s %s (-want +got):\n%s", version, file, d)
+			}
 		}
 	}
 }
 
-// goldenChanges records what TestFormatGolden pins: populate's sends, a
-// retried send made with variant (none when ""), and a window refresh saw,
-// which it returns.
-func goldenChanges(t *testing.T, s *Store, variant string) Window {
+// populateV2 makes the changes testdata/v2 holds: populate's, a retried
+// send whose second attempt is in doubt, made with variant (none when "":
+// version 2 has none), and a window refresh saw.
+func populateV2(t *testing.T, s *Store, variant string) {
 	t.Helper()
 	populate(t, s, "C", 6)
-	// A retried send, so the history is pinned too.
 	if err := s.RecordIntent(Intent{Addr: addr("C-0003"), Phone: "+255700C-0003", Variant: variant, At: t0.Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.RecordResult(Result{Addr: addr("C-0003"), Outcome: OutcomeUnknown, MessageID: "msg-C-0003", ErrorCode: "HTTP_500"}); err != nil {
 		t.Fatal(err)
 	}
-	// A window refresh saw, so its fields are pinned too.
-	window := Window{SeenAt: t0.Add(2 * time.Hour), Open: true, ExpiresAt: t0.Add(24 * time.Hour)}
-	if err := s.Refresh(Update{Addr: addr("C-0000"), Window: window}); err != nil {
+	if err := s.Refresh(Update{Addr: addr("C-0000"), Window: goldenWindow}); err != nil {
 		t.Fatal(err)
 	}
-	return window
 }
 
-// TestVersion2Loads: a snapshot and a journal written by format version 2,
-// before sends kept their variant, load to the sends today's code records
-// for the same changes without one (testdata/v2 holds the version 2
-// goldens), and a send made with a variant keeps it through both files.
-func TestVersion2Loads(t *testing.T) {
-	newLineage = func() string { return "00000000-0000-4000-8000-000000000000" }
-	defer func() { newLineage = uuid.NewString }()
-	fresh := mustOpen(t, statePath(t))
-	goldenChanges(t, fresh, "")
-	want := contentsOf(fresh.State())
-	mustClose(t, fresh)
-	for file, suffix := range map[string]string{"snapshot": "", "journal": ".wal"} {
-		path := statePath(t)
-		if err := os.WriteFile(path+suffix, readFile(t, filepath.Join("testdata", "v2", file)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if d := cmp.Diff(want, contentsOf(mustRead(t, path))); d != "" {
-			t.Errorf("version 2 %s (-want +got):\n%s", file, d)
-		}
-	}
+// goldenWindow is the window populateV2 records.
+var goldenWindow = Window{SeenAt: t0.Add(2 * time.Hour), Open: true, ExpiresAt: t0.Add(24 * time.Hour)}
 
+// TestVariantKept: a send made with a variant keeps it through the journal
+// and the snapshot.
+func TestVariantKept(t *testing.T) {
 	path := statePath(t)
 	s := mustOpen(t, path)
-	goldenChanges(t, s, "short")
+	populateV2(t, s, "short")
 	if got, _ := s.State().Get(addr("C-0003")); got.Variant != "short" {
 		t.Errorf("the journal's send has variant %q, want short", got.Variant)
 	}
@@ -208,15 +196,35 @@ func TestFormatGolden(t *testing.T) {
 	defer func() { newLineage = uuid.NewString }()
 	path := statePath(t)
 	s := mustOpen(t, path)
-	window := goldenChanges(t, s, "short")
+	// A retried send, so the history is pinned too, and a window.
+	populateV2(t, s, "short")
+	// A deferred send (131049), and its next attempt, which may start.
+	if err := s.RecordIntent(Intent{Addr: addr("D-0000"), Phone: "+255700D-0000", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordResult(Result{Addr: addr("D-0000"), Outcome: OutcomeDeferred, ErrorCode: "131049"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordIntent(Intent{Addr: addr("D-0001"), Phone: "+255700D-0001", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordResult(Result{Addr: addr("D-0001"), Outcome: OutcomeDeferred, ErrorCode: "131049"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordIntent(Intent{Addr: addr("D-0001"), Phone: "+255700D-0001", At: t0.Add(DeferFor)}); err != nil {
+		t.Fatal(err)
+	}
 	journal := readFile(t, path+".wal")
 	live := contentsOf(s.State())
 	mustClose(t, s)
 	if d := cmp.Diff(live, contentsOf(mustRead(t, path))); d != "" {
 		t.Errorf("the snapshot reads back differently (-live +read):\n%s", d)
 	}
-	if got, _ := mustRead(t, path).Get(addr("C-0000")); got.Window != window {
-		t.Errorf("window read back %+v, want %+v", got.Window, window)
+	if got, _ := mustRead(t, path).Get(addr("C-0000")); got.Window != goldenWindow {
+		t.Errorf("window read back %+v, want %+v", got.Window, goldenWindow)
+	}
+	if got, _ := mustRead(t, path).Get(addr("D-0000")); got.Outcome != OutcomeDeferred {
+		t.Errorf("deferred send read back %s", got.Outcome)
 	}
 	for name, got := range map[string][]byte{"journal.golden": journal, "snapshot.golden": readFile(t, path)} {
 		goldenfile.Check(t, filepath.Join("testdata", name), got, *update)

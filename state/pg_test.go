@@ -42,7 +42,7 @@ func mustReadPG(t testing.TB, pg PG) *State {
 func fill(t testing.TB, s *Store, n int) {
 	t.Helper()
 	for i := range n {
-		sendOne(t, s, addr(fmt.Sprintf("C-%d", i)), []Outcome{OutcomeAccepted, OutcomeUnknown, OutcomeRetry}[i%3])
+		sendOne(t, s, addr(fmt.Sprintf("C-%d", i)), []Outcome{OutcomeAccepted, OutcomeUnknown, OutcomeRetry, OutcomeDeferred}[i%4])
 	}
 	if err := s.Refresh(Update{Addr: addr("C-0"), ProviderStatus: StatusRead, Reply: &Reply{ID: "yes", Title: "Yes", At: t0}}); err != nil {
 		t.Fatal(err)

@@ -26,9 +26,22 @@ const (
 	OutcomeRetry
 	// OutcomeExpired: can no longer be sent (the 24h window closed).
 	OutcomeExpired
+	// OutcomeDeferred: refused for now, not for good — Meta's per-user
+	// marketing limit (131049) — and due again DeferFor after the result.
+	// Like OutcomeRetry it may start again, but not before then.
+	OutcomeDeferred
 )
 
-var outcomeNames = [...]string{"unknown", "accepted", "failed", "retry", "expired"}
+// DeferFor is how long a deferred send waits: Meta's per-user marketing
+// limit is about the messages a user got in the last day.
+const DeferFor = 24 * time.Hour
+
+var outcomeNames = [...]string{"unknown", "accepted", "failed", "retry", "expired", "deferred"}
+
+// Startable reports whether a send with this outcome may be attempted
+// again without an explicit replace: OutcomeRetry, and OutcomeDeferred
+// once its day has passed (which plan, not the state, judges).
+func (o Outcome) Startable() bool { return o == OutcomeRetry || o == OutcomeDeferred }
 
 // String returns the outcome's name as the state files and the CLI spell it.
 func (o Outcome) String() string {
@@ -162,7 +175,8 @@ type Intent struct {
 	At      time.Time // zero: Options.Now
 	// Replace allows an intent for a send that is not retryable (accepted,
 	// unknown, failed or expired): the operator's explicit resend
-	// (-replace=ADDR). Without it, only a new send or OutcomeRetry may start.
+	// (-replace=ADDR). Without it, only a new send, OutcomeRetry or
+	// OutcomeDeferred may start.
 	Replace bool
 }
 

@@ -18,7 +18,8 @@ import (
 // files of a later version and reads every earlier one: version 2 added a
 // send's attempt history (the "h" field), which version 1 files lack, and
 // version 3 the variant a send was made with (the "vr" field), which
-// earlier files lack: their sends load with no variant.
+// earlier files lack (their sends load with no variant), and the outcome
+// "deferred" (OutcomeDeferred), which earlier versions never hold.
 const Version = 3
 
 var (
@@ -278,7 +279,7 @@ func (st *State) apply(r *record) (int, error) {
 			IntentAt: r.send.IntentAt, UpdatedAt: r.send.IntentAt}
 		_, cur := st.lookup(a)
 		if cur != nil {
-			if cur.outcome != OutcomeRetry && !r.replace {
+			if !cur.outcome.Startable() && !r.replace {
 				return 0, conflictf("%s is already %s%s; only an explicit replace sends it again", a, cur.outcome, idNote(cur.messageID()))
 			}
 			s.Attempts = int(cur.attempts) + 1

@@ -200,7 +200,7 @@ func (s *Store) State() *State { return s.st }
 
 // RecordIntent records that the send in.Addr is about to be attempted and
 // returns once that is durable. It refuses (ErrConflict) a send that exists
-// and is not OutcomeRetry, unless in.Replace. The send becomes
+// and is neither OutcomeRetry nor OutcomeDeferred, unless in.Replace. The send becomes
 // OutcomeUnknown with one more attempt; the attempt before it, if it left a
 // result, an id or an error code, moves into the send's History.
 func (s *Store) RecordIntent(in Intent) error {
@@ -231,7 +231,7 @@ func (s *Store) RecordResult(r Result) error {
 	err := r.Addr.Validate()
 	switch {
 	case err != nil:
-	case r.Outcome > OutcomeExpired:
+	case r.Outcome > OutcomeDeferred:
 		err = fmt.Errorf("invalid outcome %d", r.Outcome)
 	case r.ProviderStatus > StatusFailed:
 		err = fmt.Errorf("invalid provider status %d", r.ProviderStatus)

@@ -1,0 +1,265 @@
+package command
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ujumbe/ujumbe/addrs"
+	"github.com/ujumbe/ujumbe/sandbox"
+	"github.com/ujumbe/ujumbe/state"
+)
+
+// limitsHCL is two template campaigns, welcome (with a text tip a second
+// after its hello) and promo, to the same five customers; %s is the
+// audience policy and the provider block.
+const limitsHCL = `
+recipients "customers" {
+  csv   = "customers.csv"
+  phone = row.phone
+}
+
+campaign "welcome" {
+  recipients = recipients.customers
+
+  message "hello" {
+    template  = "welcome"
+    variables = { "1" = row.name }
+  }
+  message "tip" {
+    after = message.hello
+    delay = "1s"
+    text  = "Reply HELP any time, ${row.name}."
+  }
+}
+
+campaign "promo" {
+  recipients = recipients.customers
+
+  message "offer" {
+    template  = "offer"
+    variables = { "1" = row.name }
+  }
+}
+`
+
+// limitsDir writes a configuration directory for a rehearsal: limitsHCL
+// with policy, five customers, the templates, and sandbox.json when
+// rehearsal is not empty.
+func limitsDir(t *testing.T, policy, rehearsal string) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"main.hcl":       limitsHCL + policy,
+		"customers.csv":  "name,phone\nAsha,255712000001\nBaraka,255712000002\nChausiku,255712000003\nDalila,255712000004\nEshe,255712000005\n",
+		"templates.json": `[{"name":"welcome","params":["1"]},{"name":"offer","params":["1"]}]`,
+	}
+	if rehearsal != "" {
+		files[rehearsalFile] = rehearsal
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// rehearsalStats returns the stats of a rehearsal's sandbox, from its data
+// file, and its state.
+func rehearsalStats(t *testing.T, dir string) (sandbox.Stats, *state.State) {
+	t.Helper()
+	srv, err := sandbox.New(sandbox.Options{DataFile: filepath.Join(dir, rehearsalDir, "sandbox.data")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats := srv.Stats()
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := state.Read(filepath.Join(dir, rehearsalDir, defaultStateName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stats, st
+}
+
+// templatesTo returns when each phone was sent templates, in order.
+func templatesTo(stats sandbox.Stats) map[string][]time.Time {
+	out := map[string][]time.Time{}
+	for _, m := range stats.Messages {
+		if m.Kind == "template" && m.Error == "" {
+			out[m.To] = append(out[m.To], m.AcceptedAt)
+		}
+	}
+	return out
+}
+
+// TestFrequencyCapRehearsal: two campaigns to the same customers with a
+// cap of one template per 168h. An apply sends welcome's hello and holds
+// promo's offer, scheduled, not sent; a rehearsal with -wait moves the
+// clock past the week and sends the offers then, once each.
+func TestFrequencyCapRehearsal(t *testing.T) {
+	dir := limitsDir(t, `
+frequency_cap {
+  max = 1
+  per = "168h"
+}
+`, "")
+	w := &world{t: t, dir: dir}
+	out := w.mustRun(exitOK, "apply", "-sandbox", "-auto-approve")
+	for _, want := range []string{"campaign.promo.message.offer", "5 scheduled", "frequency_cap: 1 template message per 168h to this phone; held until"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("apply lacks %q:\n%s", want, out)
+		}
+	}
+	stats, _ := rehearsalStats(t, dir)
+	if stats.ByKind["template"] != 5 {
+		t.Fatalf("after the first apply the sandbox accepted %v templates, want welcome's 5 only", stats.ByKind)
+	}
+	for phone, at := range templatesTo(stats) {
+		if len(at) != 1 {
+			t.Errorf("%s got %d templates before the week was out", phone, len(at))
+		}
+	}
+
+	out = w.mustRun(exitOK, "apply", "-sandbox", "-auto-approve", "-wait")
+	if !strings.Contains(out, "Nothing more is scheduled.") {
+		t.Errorf("apply -wait did not finish the rehearsal:\n%s", out)
+	}
+	stats, st := rehearsalStats(t, dir)
+	if len(stats.Duplicates) > 0 {
+		t.Fatalf("duplicates: %+v", stats.Duplicates)
+	}
+	byPhone := templatesTo(stats)
+	if len(byPhone) != 5 {
+		t.Fatalf("templates went to %d phones, want 5", len(byPhone))
+	}
+	for phone, at := range byPhone {
+		if len(at) != 2 || at[1].Sub(at[0]) < 168*time.Hour {
+			t.Errorf("%s got templates at %v: want two, a week apart", phone, at)
+		}
+	}
+	for s := range st.Sends(addrs.Pattern{Campaign: "promo"}) {
+		if s.Outcome != state.OutcomeAccepted || s.Attempts != 1 {
+			t.Errorf("%s: %s after %d attempts, want accepted at the first", s.Addr, s.Outcome, s.Attempts)
+		}
+	}
+}
+
+// TestTierAndSpacingRehearsal: a tier of 3 new conversations per 24h and
+// the default pair spacing, in a rehearsal with -wait against the embedded
+// sandbox. Its stats prove both held: never more than 3 templates in any
+// 24 hours, never two messages to one phone less than 6s apart (the tip
+// follows its hello by 1s in the configuration), and in the end everyone
+// got everything once.
+func TestTierAndSpacingRehearsal(t *testing.T) {
+	dir := limitsDir(t, `
+provider "briq" {
+  daily_first_contacts = 3
+}
+`, "")
+	w := &world{t: t, dir: dir}
+	out := w.mustRun(exitOK, "apply", "-sandbox", "-auto-approve", "-wait")
+	for _, want := range []string{"daily_first_contacts: the tier's 3 new conversations per 24h are used up", "Nothing more is scheduled."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("apply -wait lacks %q:\n%s", want, out)
+		}
+	}
+	stats, _ := rehearsalStats(t, dir)
+	if stats.MaxTemplatesPer24h != 3 {
+		t.Errorf("at most %d templates in 24 hours, want the tier's 3", stats.MaxTemplatesPer24h)
+	}
+	if stats.MinPairGap == nil || *stats.MinPairGap < 6*time.Second {
+		t.Errorf("two messages to one phone %v apart, want at least 6s", stats.MinPairGap)
+	}
+	if stats.ByKind["template"] != 10 || stats.ByKind["text"] != 5 || len(stats.Duplicates) > 0 {
+		t.Errorf("the sandbox accepted %v with duplicates %v, want 10 templates and 5 texts, once each", stats.ByKind, stats.Duplicates)
+	}
+}
+
+// TestMarketingLimitRehearsal: the rehearsal's sandbox applies Meta's
+// per-user marketing limit (one template a day). promo's offers, right
+// after welcome's hello, are refused with 131049: recorded as deferred,
+// shown scheduled a day later, then sent once, a day after the refusal.
+func TestMarketingLimitRehearsal(t *testing.T) {
+	dir := limitsDir(t, `
+provider "briq" {
+  pair_spacing = "0s"
+}
+`, `{"marketing_limit": 1}`)
+	w := &world{t: t, dir: dir}
+	out := w.mustRun(exitOK, "apply", "-sandbox", "-auto-approve")
+	if !strings.Contains(out, "5 deferred a day (Meta's 131049)") {
+		t.Errorf("apply does not report the deferred sends:\n%s", out)
+	}
+	_, st := rehearsalStats(t, dir)
+	refused := map[string]time.Time{}
+	for s := range st.Sends(addrs.Pattern{Campaign: "promo"}) {
+		if s.Outcome != state.OutcomeDeferred || s.ErrorCode != "131049" {
+			t.Errorf("%s: %s %s, want deferred with 131049", s.Addr, s.Outcome, s.ErrorCode)
+		}
+		refused[s.Addr.Key] = s.ResultAt
+	}
+	out = w.mustRun(exitOK, "plan", "-sandbox")
+	if !strings.Contains(out, "Meta's per-user marketing limit (131049) refused it for a day; due again") {
+		t.Errorf("plan does not show the deferred sends scheduled:\n%s", out)
+	}
+
+	w.mustRun(exitOK, "apply", "-sandbox", "-auto-approve", "-wait")
+	stats, st := rehearsalStats(t, dir)
+	if len(stats.Duplicates) > 0 || stats.ByKind["template"] != 10 {
+		t.Fatalf("the sandbox accepted %v with duplicates %v, want 10 templates, once each", stats.ByKind, stats.Duplicates)
+	}
+	for s := range st.Sends(addrs.Pattern{Campaign: "promo"}) {
+		if s.Outcome != state.OutcomeAccepted || s.Attempts != 2 || len(s.History) != 1 || s.History[0].ErrorCode != "131049" {
+			t.Errorf("%s: %s after %d attempts (history %+v), want accepted at the second, after one 131049", s.Addr, s.Outcome, s.Attempts, s.History)
+		}
+		if gap := s.ResultAt.Sub(refused[s.Addr.Key]); gap < 24*time.Hour || gap > 25*time.Hour {
+			t.Errorf("%s went %s after its refusal, want a day", s.Addr, gap)
+		}
+	}
+}
+
+// TestTierKill9: apply killed with SIGKILL at random moments, 20 times,
+// and resumed, with a tier of 1,200 new conversations per 24h for 3,000
+// recipients: the sandbox never accepts more than the tier, since a send
+// in doubt (its intent durable, its result lost with the process) counts
+// against the tier like an accepted one; the state holds exactly the
+// tier's sends, and the plan schedules the rest. On both backends.
+func TestTierKill9(t *testing.T) { eachBackend(t, testTierKill9) }
+
+func testTierKill9(t *testing.T, backend string) {
+	const n, tier = 3000, 1200
+	w := newWorld(t, n, sandbox.Options{Faults: sandbox.Faults{Latency: 2 * time.Millisecond, Jitter: 8 * time.Millisecond}}).on(backend)
+	path := filepath.Join(w.dir, "main.hcl")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.Replace(string(b), "  rate = var.rate\n", fmt.Sprintf("  rate = var.rate\n  daily_first_contacts = %d\n", tier), 1)
+	if src == string(b) {
+		t.Fatal("the fixture's provider block has changed: no rate = var.rate")
+	}
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.kill9(16, true)
+	w.mustRun(exitOK, "apply", "-auto-approve")
+	accepted, unknown := w.audit()
+	stats := w.srv.Stats()
+	if stats.Accepted > tier || stats.MaxTemplatesPer24h > tier {
+		t.Fatalf("the sandbox accepted %d (%d within 24h), more than the tier's %d", stats.Accepted, stats.MaxTemplatesPer24h, tier)
+	}
+	if accepted+unknown != tier {
+		t.Errorf("the state has %d accepted and %d unknown sends, want the tier's %d in all", accepted, unknown, tier)
+	}
+	out := w.mustRun(exitOK, "plan")
+	if want := fmt.Sprintf("> %d scheduled", n-tier); !strings.Contains(out, want) || !strings.Contains(out, "daily_first_contacts") {
+		t.Errorf("plan after the tier is used up lacks %q and the tier's reason:\n%s", want, out)
+	}
+	t.Logf("20 kills: %d accepted, %d unknown, %d scheduled", accepted, unknown, n-tier)
+}

@@ -1,0 +1,233 @@
+package plan
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ujumbe/ujumbe/addrs"
+	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/state"
+)
+
+// limitsScenario loads testdata/limits — a frequency cap of 1 per 168h, a
+// tier of 3 per 24h, 6s pair spacing — and a state where p1 got welcome's
+// hello two days ago and p2 got it 3s before now.
+func limitsScenario(t *testing.T) (*config.Config, *state.Store) {
+	t.Helper()
+	cfg, diags := config.Load("testdata/limits", config.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	store, _, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "ujumbe.state"), state.Options{Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	for key, at := range map[string]time.Time{"p1": now.Add(-48 * time.Hour), "p2": now.Add(-3 * time.Second)} {
+		recordSend(t, cfg, store, addrs.Addr{Campaign: "welcome", Message: "hello", Key: key}, at, state.OutcomeAccepted, "")
+	}
+	return cfg, store
+}
+
+// recordSend records the send at a, rendered as cfg has it, with outcome
+// at at.
+func recordSend(t *testing.T, cfg *config.Config, store *state.Store, a addrs.Addr, at time.Time, outcome state.Outcome, code string) {
+	t.Helper()
+	var m *config.Message
+	for _, c := range cfg.Campaigns {
+		for _, cm := range c.Messages {
+			if c.Name == a.Campaign && cm.Name == a.Message {
+				m = cm
+			}
+		}
+	}
+	for _, r := range m.Campaign.Recipients.Recipients {
+		if r.Key != a.Key {
+			continue
+		}
+		p, diags := m.Render(r, nil, "")
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		if err := store.RecordIntent(state.Intent{Addr: a, Phone: r.Phone, Digest: ContentDigest(p), At: at}); err != nil {
+			t.Fatal(err)
+		}
+		res := state.Result{Addr: a, Outcome: outcome, ErrorCode: code, At: at}
+		if outcome == state.OutcomeAccepted {
+			res.MessageID = "m-" + a.String()
+		}
+		if err := store.RecordResult(res); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatalf("no recipient %s", a.Key)
+}
+
+// TestLimitsGolden pins the plan of the limits scenario, and checks the
+// rules one send at a time.
+func TestLimitsGolden(t *testing.T) {
+	cfg, store := limitsScenario(t)
+	p, diags := Build(cfg, store.State(), now, Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	p.Lineage = "00000000-0000-4000-8000-000000000000" // random in the state
+	var human bytes.Buffer
+	if err := Render(&human, p.Document(false), RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "testdata/limits.plan.golden", human.Bytes())
+	js, err := json.MarshalIndent(p.Document(true), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "testdata/limits.plan.json.golden", append(js, '\n'))
+
+	tier := now.Add(-3 * time.Second).Add(24 * time.Hour) // p2's hello leaves the tier's window
+	week := 168 * time.Hour
+	want := map[string]struct {
+		class Class
+		due   time.Time
+	}{
+		// p2 got hello 3s ago: tip (2s after) waits out the pair spacing.
+		`campaign.welcome.message.tip["p2"]`: {Scheduled, now.Add(3 * time.Second)},
+		// The tier (3 per 24h, p2's hello among them): p3 and p4 now, p5
+		// once p2's hello is 24h old.
+		`campaign.welcome.message.hello["p3"]`: {Send, now},
+		`campaign.welcome.message.hello["p4"]`: {Send, now},
+		`campaign.welcome.message.hello["p5"]`: {Scheduled, tier},
+		// The cap (1 per 168h): each phone's next template a week after
+		// its last, in plan order; the tier's slots are taken by then.
+		`campaign.promo.message.offer["p1"]`: {Scheduled, now.Add(-48 * time.Hour).Add(week)},
+		`campaign.promo.message.offer["p2"]`: {Scheduled, now.Add(-3 * time.Second).Add(week)},
+		`campaign.promo.message.offer["p3"]`: {Scheduled, now.Add(week)},
+		`campaign.promo.message.offer["p5"]`: {Scheduled, tier.Add(week)},
+		// flash stops before the cap frees any phone.
+		`campaign.flash.message.sale["p1"]`: {Expired, time.Time{}},
+		`campaign.flash.message.sale["p4"]`: {Expired, time.Time{}},
+	}
+	for _, it := range p.Items {
+		w, ok := want[it.Addr.String()]
+		if !ok {
+			continue
+		}
+		if it.Class != w.class || !it.Due.Equal(w.due) {
+			t.Errorf("%s: %s due %s (%s), want %s due %s", it.Addr, it.Class, it.Due, it.Reason, w.class, w.due)
+		}
+	}
+}
+
+// TestCapInPlanOrder: two campaigns in one plan to the same phone, with a
+// cap of 1: the first in plan order goes now, the second once the first
+// leaves the window.
+func TestCapInPlanOrder(t *testing.T) {
+	cfg, _ := limitsScenario(t)
+	prov := *cfg.Provider
+	prov.DailyFirstContacts, prov.PairSpacing = 0, 0
+	cfg.Provider = &prov
+	empty, _, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "s"), state.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer empty.Close()
+	p, diags := Build(cfg, empty.State(), now, Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, it := range p.Items {
+		var want Class
+		switch it.Addr.Campaign {
+		case "welcome":
+			want = map[string]Class{"hello": Send, "tip": Scheduled}[it.Addr.Message]
+		case "promo":
+			want = Scheduled
+		case "flash":
+			want = Expired
+		}
+		if it.Class != want {
+			t.Errorf("%s: %s (%s), want %s", it.Addr, it.Class, it.Reason, want)
+		}
+		if it.Addr.Campaign == "promo" && !it.Due.Equal(now.Add(168*time.Hour)) {
+			t.Errorf("%s due %s, want a week from now", it.Addr, it.Due)
+		}
+	}
+}
+
+// TestDeferred: a send Meta's per-user marketing limit refused (131049) is
+// scheduled a day after the refusal, then retried, and never given up on
+// for it.
+func TestDeferred(t *testing.T) {
+	cfg, store := limitsScenario(t)
+	prov := *cfg.Provider
+	prov.DailyFirstContacts, prov.PairSpacing = 0, 0
+	cfg.Provider = &prov
+	cfg.FrequencyCap = nil
+	a := addrs.Addr{Campaign: "promo", Message: "offer", Key: "p4"}
+	for range DefaultMaxAttempts {
+		if err := store.RecordIntent(state.Intent{Addr: a, Phone: "255712000004", At: now.Add(-time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeDeferred, ErrorCode: "131049", At: now.Add(-time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := func(when time.Time) *Item {
+		p, diags := Build(cfg, store.State(), when, Options{})
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		for i := range p.Items {
+			if p.Items[i].Addr == a {
+				return &p.Items[i]
+			}
+		}
+		t.Fatalf("no %s in the plan", a)
+		return nil
+	}
+	if it := at(now); it.Class != Scheduled || !it.Due.Equal(now.Add(23*time.Hour)) ||
+		it.Reason != "Meta's per-user marketing limit (131049) refused it for a day; due again 2026-11-22 11:00 UTC" {
+		t.Errorf("an hour after 131049: %s due %s: %s", it.Class, it.Due, it.Reason)
+	}
+	if it := at(now.Add(23 * time.Hour)); it.Class != Retry || it.Reason != "attempt 5 was deferred a day (131049)" {
+		t.Errorf("a day after 131049: %s: %s", it.Class, it.Reason)
+	}
+	// A transient failure after the deferrals: one attempt used of five.
+	if err := store.RecordIntent(state.Intent{Addr: a, Phone: "255712000004", At: now.Add(23 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeRetry, ErrorCode: "HTTP_429", At: now.Add(23 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if it := at(now.Add(23 * time.Hour)); it.Class != Retry {
+		t.Errorf("a transient failure after 5 deferrals: %s: %s", it.Class, it.Reason)
+	}
+}
+
+// TestTierLeft counts the templates the state records in the last 24h,
+// accepted or in doubt.
+func TestTierLeft(t *testing.T) {
+	cfg, store := limitsScenario(t)
+	if got := TierLeft(cfg, store.State(), now); got != 2 { // p2's hello 3s ago
+		t.Errorf("tier left %d, want 2", got)
+	}
+	// A send in doubt (an apply killed after its intent) counts too.
+	if err := store.RecordIntent(state.Intent{Addr: addrs.Addr{Campaign: "promo", Message: "offer", Key: "p3"}, Phone: "255712000003", At: now}); err != nil {
+		t.Fatal(err)
+	}
+	if got := TierLeft(cfg, store.State(), now); got != 1 {
+		t.Errorf("tier left %d with a send in doubt, want 1", got)
+	}
+	// A second before the send in doubt is 24h old, p2's hello is out.
+	if got := TierLeft(cfg, store.State(), now.Add(24*time.Hour-time.Second)); got != 2 {
+		t.Errorf("tier left a day later %d, want 2", got)
+	}
+	cfg.Provider = &config.Provider{}
+	if got := TierLeft(cfg, store.State(), now); got != -1 {
+		t.Errorf("tier left without a tier %d, want -1", got)
+	}
+}
