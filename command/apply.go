@@ -147,6 +147,8 @@ type applier struct {
 	resolved bool // senderID is known
 	// inflight counts the sends between their intent and their result.
 	inflight atomic.Int64
+	// last is the plan of the last round of -wait, for the next.
+	last *plan.Plan
 }
 
 // fail stops the apply on err (cli.fail, with apply's view).
@@ -264,6 +266,9 @@ func (a *applier) rounds() int {
 	if a.o.waitTimeout > 0 {
 		deadline = a.prov.now().Add(a.o.waitTimeout)
 	}
+	if a.o.wait {
+		a.store.State().TrackChanges()
+	}
 	for round := 0; ; round++ {
 		p, code := a.round(round)
 		if code != exitOK || !a.o.wait {
@@ -371,7 +376,11 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 		addrs = addrFlags{targets: a.saved.Targets, excludes: a.saved.Excludes, replace: a.saved.Replace}
 		guard = a.saved.Guard
 	}
-	p, diags := a.buildPlan(a.cfg, a.store.State(), addrs, guard, a.prov.now(), true)
+	// Later rounds of -wait classify again only the sends that changed or
+	// whose time came (plan.Rebuild).
+	st := a.store.State()
+	p, diags := a.replan(a.last, st.TakeChanges(), a.cfg, st, addrs, guard, a.prov.now(), true)
+	a.last = p
 	a.printDiags(a.o.view, diags, a.cfg.Files)
 	if diags.HasErrors() {
 		return nil, exitError
