@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -393,12 +392,14 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 		shown = a.saved.Plan
 		items, skipped, unapproved = a.saved.Select(p)
 	} else {
-		shown = p.Document(false)
-		for i := range p.Items {
-			if it := &p.Items[i]; it.Class.Sends() {
-				items = append(items, it)
-			}
+		if round == 0 {
+			shown = p.Document(false)
+		} else {
+			// Later rounds show the summary only; Summary and Due read
+			// what plan.Rebuild keeps rather than every send.
+			shown = &plan.Document{Summary: p.Summary()}
 		}
+		items = p.Due()
 	}
 	switch {
 	case a.o.view.json:
@@ -533,29 +534,7 @@ func (c *cli) printSkipped(heading string, skipped []plan.Skip) {
 // an answer; and how many sends are scheduled and awaiting. Sends that wait
 // for another send wake with it.
 func nextWake(p *plan.Plan, now time.Time) (wake time.Time, scheduled, awaiting int) {
-	var dues []time.Time
-	for i := range p.Items {
-		it := &p.Items[i]
-		if it.Class != plan.Scheduled {
-			continue
-		}
-		scheduled++
-		switch {
-		case it.AwaitsReply:
-			awaiting++
-		case !it.Due.IsZero():
-			dues = append(dues, it.Due)
-		}
-	}
-	if len(dues) > 0 {
-		slices.SortFunc(dues, time.Time.Compare)
-		wake = dues[0]
-		for _, d := range dues {
-			if d.Sub(dues[0]) <= waitCoalesce {
-				wake = d
-			}
-		}
-	}
+	wake, scheduled, awaiting = p.NextDue(waitCoalesce)
 	if poll := now.Add(waitPoll); awaiting > 0 && (wake.IsZero() || poll.Before(wake)) {
 		wake = poll
 	}

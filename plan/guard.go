@@ -35,9 +35,8 @@ func Guard(cfg *config.Config, p *Plan, o GuardOptions) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	first := map[string]int{}
 	var rekeyed []*Item
-	for i := range p.Items {
-		it := &p.Items[i]
-		if !it.Class.Sends() || it.Message == nil || it.Message.After != nil {
+	for _, it := range p.Due() {
+		if it.Message == nil || it.Message.After != nil {
 			continue
 		}
 		first[it.Addr.Campaign]++

@@ -397,10 +397,11 @@ type builder struct {
 	recorded atomic.Int64
 	// keys are the keys of each recipients block, for wanted.
 	keys map[*config.RecipientSet]map[string]bool
-	// wakes and sending are, by worker, the recipients with a send that
-	// time alone can change, and with a send due now (see incremental).
-	wakes   [][]wake
-	sending [][]int32
+	// wakes, dues and sending are, by worker, the recipients with a send
+	// that time alone can change, with a send scheduled for a time, and
+	// with a send due now (see incremental).
+	wakes, dues [][]wake
+	sending     [][]int32
 }
 
 func newBuilder(cfg *config.Config, st *state.State, now time.Time, opts Options) *builder {
@@ -491,7 +492,7 @@ func (b *builder) campaign(c *config.Campaign, items []Item, only []int32) hcl.D
 	for j := range diags {
 		diags[j] = make([]config.RowDiags, workers)
 	}
-	b.wakes, b.sending = make([][]wake, workers), make([][]int32, workers)
+	b.wakes, b.dues, b.sending = make([][]wake, workers), make([][]wake, workers), make([][]int32, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		lo, hi := w*chunk, min((w+1)*chunk, n)
@@ -524,7 +525,7 @@ func (b *builder) campaign(c *config.Campaign, items []Item, only []int32) hcl.D
 					wk.sending = append(wk.sending, int32(i))
 				}
 			}
-			b.wakes[w], b.sending[w] = wk.wakes, wk.sending
+			b.wakes[w], b.dues[w], b.sending[w] = wk.wakes, wk.dues, wk.sending
 		}()
 	}
 	wg.Wait()
@@ -557,9 +558,9 @@ type worker struct {
 	// recipient is the index of the recipient being classified; wakes and
 	// sending collect, for Rebuild, the recipients with a send that time
 	// alone changes and those with a send due now.
-	recipient int32
-	wakes     []wake
-	sending   []int32
+	recipient   int32
+	wakes, dues []wake
+	sending     []int32
 }
 
 // link is the send the state records for one message of the recipient
@@ -762,7 +763,7 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 	}
 	if due.After(b.now) {
 		it.Class, it.Reason = Scheduled, b.dueAt[j].get("due ", due)
-		b.wakeAt(due)
+		b.scheduledAt(due)
 	} else {
 		it.Class = Send
 		if b.opts.Payloads {

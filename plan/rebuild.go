@@ -37,7 +37,9 @@ func Rebuild(prev *Plan, cfg *config.Config, st *state.State, now time.Time, opt
 		return Build(cfg, st, now, opts)
 	}
 	b := newBuilder(cfg, st, now, opts)
+	x.count(prev.Items, only, -1)
 	diags := b.campaign(x.campaign, prev.Items, only)
+	x.count(prev.Items, only, 1)
 	x.sending = x.sending[:0]
 	for _, s := range b.sending {
 		x.sending = append(x.sending, s...)
@@ -45,9 +47,12 @@ func Rebuild(prev *Plan, cfg *config.Config, st *state.State, now time.Time, opt
 	if x.firstContactDue(prev.Items) {
 		return Build(cfg, st, now, opts)
 	}
-	for _, ws := range b.wakes {
-		for _, w := range ws {
-			heap.Push(&x.wakes, w)
+	for w := range b.wakes {
+		for _, k := range b.wakes[w] {
+			heap.Push(&x.wakes, k)
+		}
+		for _, k := range b.dues[w] {
+			heap.Push(&x.dues, k)
 		}
 	}
 	prev.CreatedAt, prev.Lineage, prev.Serial = now, st.Lineage(), st.Serial()
@@ -73,8 +78,15 @@ type incremental struct {
 	// no change in the state, earliest first; an entry may be stale (the
 	// recipient was classified again since), which costs a look only.
 	wakes wakeHeap
+	// dues are the due times of scheduled sends, earliest first, stale
+	// entries included (see NextDue).
+	dues wakeHeap
 	// sending are the recipients with a send due (Send, Retry), ascending.
 	sending []int32
+	// classes counts the plan's sends by class (a Class is an ASCII mark),
+	// and awaiting those that await an answer.
+	classes  [128]int
+	awaiting int
 	// byKey and byPhone index the recipients by key, and by phone (their
 	// indices sorted by phone); each is built when first needed.
 	byKey   map[string]int32
@@ -88,10 +100,18 @@ func (b *builder) incremental(p *Plan, orphans bool) *incremental {
 		return nil
 	}
 	x := &incremental{campaign: b.cfg.Campaigns[0]}
-	for _, ws := range b.wakes {
-		x.wakes = append(x.wakes, ws...)
+	for w := range b.wakes {
+		x.wakes = append(x.wakes, b.wakes[w]...)
+		x.dues = append(x.dues, b.dues[w]...)
 	}
 	heap.Init(&x.wakes)
+	heap.Init(&x.dues)
+	for i := range p.Items {
+		x.classes[p.Items[i].Class]++
+		if p.Items[i].AwaitsReply {
+			x.awaiting++
+		}
+	}
 	for _, s := range b.sending {
 		x.sending = append(x.sending, s...)
 	}
@@ -135,6 +155,21 @@ func (x *incremental) touched(now time.Time, ch state.Changes) ([]int32, bool) {
 	}
 	slices.Sort(only)
 	return slices.Compact(only), true
+}
+
+// count adds sign times the classes of the sends of the recipients in
+// only to x's counts.
+func (x *incremental) count(items []Item, only []int32, sign int) {
+	n := len(x.campaign.Recipients.Recipients)
+	for j := range x.campaign.Messages {
+		for _, i := range only {
+			it := &items[j*n+int(i)]
+			x.classes[it.Class] += sign
+			if it.AwaitsReply {
+				x.awaiting += sign
+			}
+		}
+	}
 }
 
 // firstContactDue reports whether a first contact is about to be sent to
@@ -192,6 +227,13 @@ func (b *worker) wakeAt(t time.Time) {
 	}
 }
 
+// scheduledAt notes that the recipient being classified has a send
+// scheduled for due, and so changes class then.
+func (b *worker) scheduledAt(due time.Time) {
+	b.wakeAt(due)
+	b.dues = append(b.dues, wake{due.UnixMilli(), b.recipient})
+}
+
 // wakeHeap is a min-heap of wakes by time (container/heap).
 type wakeHeap []wake
 
@@ -204,4 +246,115 @@ func (h *wakeHeap) Pop() any {
 	w := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return w
+}
+
+// Summary counts the plan's sends by class name, every class present, as
+// Document's Summary does; from the counts Rebuild keeps, when it keeps
+// them, instead of a pass over every send.
+func (p *Plan) Summary() map[string]int {
+	m := make(map[string]int, len(Classes))
+	for _, c := range Classes {
+		m[c.Name()] = 0
+	}
+	if x := p.inc; x != nil {
+		for _, c := range Classes {
+			m[c.Name()] = x.classes[c]
+		}
+		return m
+	}
+	for i := range p.Items {
+		m[p.Items[i].Class.Name()]++
+	}
+	return m
+}
+
+// Due returns the sends apply sends (Send, Retry), in plan order; from the
+// recipients Rebuild knows to have one, when it knows them, instead of a
+// pass over every send.
+func (p *Plan) Due() []*Item {
+	var out []*Item
+	if x := p.inc; x != nil {
+		n := len(x.campaign.Recipients.Recipients)
+		for j := range x.campaign.Messages {
+			for _, i := range x.sending {
+				if it := &p.Items[j*n+int(i)]; it.Class.Sends() {
+					out = append(out, it)
+				}
+			}
+		}
+		return out
+	}
+	for i := range p.Items {
+		if it := &p.Items[i]; it.Class.Sends() {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// NextDue returns the latest due time of a scheduled send that is within
+// coalesce of the earliest (zero when no scheduled send has one), so that
+// one wake serves the sends falling due close together; and how many sends
+// are scheduled, and how many of those await an answer. When Rebuild keeps
+// the due times it reads them from there, dropping stale entries, instead
+// of going through every send.
+func (p *Plan) NextDue(coalesce time.Duration) (next time.Time, scheduled, awaiting int) {
+	x := p.inc
+	if x == nil {
+		var dues []time.Time
+		for i := range p.Items {
+			it := &p.Items[i]
+			if it.Class != Scheduled {
+				continue
+			}
+			scheduled++
+			switch {
+			case it.AwaitsReply:
+				awaiting++
+			case !it.Due.IsZero():
+				dues = append(dues, it.Due)
+			}
+		}
+		if len(dues) > 0 {
+			first := slices.MinFunc(dues, time.Time.Compare)
+			for _, d := range dues {
+				if d.Sub(first) <= coalesce && d.After(next) {
+					next = d
+				}
+			}
+		}
+		return next, scheduled, awaiting
+	}
+	// due is the due time of the scheduled send the entry w stands for, or
+	// zero when it is stale.
+	n := len(x.campaign.Recipients.Recipients)
+	due := func(w wake) time.Time {
+		for j := range x.campaign.Messages {
+			if it := &p.Items[j*n+int(w.recipient)]; it.Class == Scheduled && !it.Due.IsZero() && it.Due.UnixMilli() == w.at {
+				return it.Due
+			}
+		}
+		return time.Time{}
+	}
+	for len(x.dues) > 0 && due(x.dues[0]).IsZero() {
+		heap.Pop(&x.dues)
+	}
+	if len(x.dues) > 0 {
+		first := due(x.dues[0])
+		limit := first.Add(coalesce).UnixMilli()
+		// The entries up to limit, found down the heap from its root.
+		var visit func(k int)
+		visit = func(k int) {
+			if k >= len(x.dues) || x.dues[k].at > limit {
+				return
+			}
+			if d := due(x.dues[k]); d.Sub(first) <= coalesce && d.After(next) {
+				next = d
+			}
+			visit(2*k + 1)
+			visit(2*k + 2)
+		}
+		visit(0)
+	}
+	return next, x.classes[Scheduled], x.awaiting
 }

@@ -67,6 +67,22 @@ func TestRebuildEqualsBuild(t *testing.T) {
 					}
 					t.Fatalf("round %d: Rebuild differs from Build", round)
 				}
+				// What apply -wait reads of a plan, from what Rebuild keeps
+				// and from a pass over every send.
+				want.inc = nil
+				if diff := cmp.Diff(want.Summary(), p.Summary()); diff != "" {
+					t.Fatalf("round %d: summary (-Build +Rebuild):\n%s", round, diff)
+				}
+				if diff := cmp.Diff(addrsOf(want.Due()), addrsOf(p.Due())); diff != "" {
+					t.Fatalf("round %d: due sends (-Build +Rebuild):\n%s", round, diff)
+				}
+				for _, coalesce := range []time.Duration{0, time.Minute, 3 * time.Hour} {
+					w1, s1, a1 := want.NextDue(coalesce)
+					w2, s2, a2 := p.NextDue(coalesce)
+					if !w1.Equal(w2) || s1 != s2 || a1 != a2 {
+						t.Fatalf("round %d: NextDue(%v) = %v, %d scheduled, %d awaiting; Build's plan: %v, %d, %d", round, coalesce, w2, s2, a2, w1, s1, a1)
+					}
+				}
 			}
 		})
 	}
@@ -75,6 +91,14 @@ func TestRebuildEqualsBuild(t *testing.T) {
 	if incremental < 24*16/4 {
 		t.Errorf("Rebuild updated the plan in place in %d of %d rounds; want at least a quarter", incremental, 24*16)
 	}
+}
+
+func addrsOf(items []*Item) []string {
+	var out []string
+	for _, it := range items {
+		out = append(out, it.Addr.String())
+	}
+	return out
 }
 
 // itemView is what a failing TestRebuildEqualsBuild shows of an item.
