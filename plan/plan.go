@@ -397,6 +397,9 @@ type builder struct {
 	recorded atomic.Int64
 	// keys are the keys of each recipients block, for wanted.
 	keys map[*config.RecipientSet]map[string]bool
+	// changed are, for Rebuild, the addresses whose sends the state
+	// recorded since the plan being updated was made (see kept).
+	changed map[addrs.Addr]bool
 	// wakes, dues and sending are, by worker, the recipients with a send
 	// that time alone can change, with a send scheduled for a time, and
 	// with a send due now (see incremental).
@@ -598,9 +601,12 @@ func (m *stampMemo) get(prefix string, t time.Time) string {
 func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipient, parentClass Class) hcl.Diagnostics {
 	m := b.msgs[j]
 	addr := addrs.Addr{Campaign: c.Name, Message: m.Name, Key: r.Key}
-	*it = Item{Addr: addr, Phone: r.Phone, Message: m, Recipient: r}
 	s, recorded := b.get(addr)
 	b.chain[j] = link{s, recorded}
+	if b.kept(it, j, addr) {
+		return nil
+	}
+	*it = Item{Addr: addr, Phone: r.Phone, Message: m, Recipient: r}
 	if recorded {
 		b.recorded.Add(1)
 	}

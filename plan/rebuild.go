@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -37,6 +38,10 @@ func Rebuild(prev *Plan, cfg *config.Config, st *state.State, now time.Time, opt
 		return Build(cfg, st, now, opts)
 	}
 	b := newBuilder(cfg, st, now, opts)
+	b.changed = make(map[addrs.Addr]bool, len(ch.Sends))
+	for _, a := range ch.Sends {
+		b.changed[a] = true
+	}
 	x.count(prev.Items, only, -1)
 	diags := b.campaign(x.campaign, prev.Items, only)
 	x.count(prev.Items, only, 1)
@@ -155,6 +160,22 @@ func (x *incremental) touched(now time.Time, ch state.Changes) ([]int32, bool) {
 	}
 	slices.Sort(only)
 	return slices.Compact(only), true
+}
+
+// kept reports whether it, the item at addr of msgs[j] in the plan Rebuild
+// updates, stays as it is: a send the provider accepted (done or drift)
+// depends on nothing but its own send, and the answer to the send it
+// follows, so when the state recorded neither since, rendering it again
+// to compare digests would find what it found before.
+func (b *worker) kept(it *Item, j int, addr addrs.Addr) bool {
+	if b.changed == nil || (it.Class != Done && it.Class != Drift) || b.changed[addr] {
+		return false
+	}
+	if k := b.after[j]; k >= 0 {
+		addr.Message = b.msgs[k].Name
+		return !b.changed[addr]
+	}
+	return true
 }
 
 // count adds sign times the classes of the sends of the recipients in
