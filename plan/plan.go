@@ -603,8 +603,10 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 	addr := addrs.Addr{Campaign: c.Name, Message: m.Name, Key: r.Key}
 	s, recorded := b.get(addr)
 	b.chain[j] = link{s, recorded}
-	if b.kept(it, j, addr) {
-		return nil
+	var old Item // the item as Rebuild found it, when it is kept
+	keep := b.kept(it, j, addr)
+	if keep {
+		old = *it
 	}
 	*it = Item{Addr: addr, Phone: r.Phone, Message: m, Recipient: r}
 	if recorded {
@@ -615,6 +617,10 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 		it.Attempts = int32(min(s.Attempts, 1<<31-1))
 		switch s.Outcome {
 		case state.OutcomeAccepted:
+			if keep {
+				*it = old
+				return nil
+			}
 			return b.done(it, j, s)
 		case state.OutcomeUnknown:
 			it.Class, it.Reason = Unknown, unknownReason(s)
