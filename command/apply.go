@@ -395,9 +395,9 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 		if round == 0 {
 			shown = p.Document(false)
 		} else {
-			// Later rounds show the summary only; Summary and Due read
+			// Later rounds show the summary only; Brief and Due read
 			// what plan.Rebuild keeps rather than every send.
-			shown = &plan.Document{Summary: p.Summary()}
+			shown = p.Brief()
 		}
 		items = p.Due()
 	}

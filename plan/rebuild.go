@@ -269,24 +269,28 @@ func (h *wakeHeap) Pop() any {
 	return w
 }
 
-// Summary counts the plan's sends by class name, every class present, as
-// Document's Summary does; from the counts Rebuild keeps, when it keeps
-// them, instead of a pass over every send.
-func (p *Plan) Summary() map[string]int {
-	m := make(map[string]int, len(Classes))
+// Brief returns the plan's Document without its messages and sends: what
+// a later round of apply -wait shows. Its Summary comes from the counts
+// Rebuild keeps, when it keeps them, instead of a pass over every send.
+func (p *Plan) Brief() *Document {
+	x := p.inc
+	if x == nil {
+		d := p.Document(false)
+		d.Messages = nil
+		return d
+	}
+	d := &Document{
+		FormatVersion: FormatVersion,
+		CreatedAt:     p.CreatedAt.UTC(),
+		Lineage:       p.Lineage,
+		Serial:        p.Serial,
+		Filtered:      p.Filtered,
+		Summary:       map[string]int{},
+	}
 	for _, c := range Classes {
-		m[c.Name()] = 0
+		d.Summary[c.Name()] = x.classes[c]
 	}
-	if x := p.inc; x != nil {
-		for _, c := range Classes {
-			m[c.Name()] = x.classes[c]
-		}
-		return m
-	}
-	for i := range p.Items {
-		m[p.Items[i].Class.Name()]++
-	}
-	return m
+	return d
 }
 
 // Due returns the sends apply sends (Send, Retry), in plan order; from the

@@ -21,7 +21,7 @@ import (
 // arrive for `answers` recipients awaiting one, half "yes"; the round
 // plans — the timed part, what apply -wait does in a later round:
 // State.TakeChanges, Rebuild (mode=rebuild) or Build (mode=build), Guard,
-// Summary, Due and NextDue — and then records the sends it found due as
+// Brief, Due and NextDue — and then records the sends it found due as
 // accepted and moves the clock on a minute (untimed).
 //
 // It reports, besides ns/op and cpu-s/op, the sends due per round and
@@ -114,7 +114,7 @@ func BenchmarkWaitRound(b *testing.B) {
 							if diags := plan.Guard(cfg, p, plan.GuardOptions{}); diags.HasErrors() {
 								b.Fatal(diags.Error())
 							}
-							if err := plan.Render(io.Discard, &plan.Document{Summary: p.Summary()}, plan.RenderOptions{}); err != nil {
+							if err := plan.Render(io.Discard, p.Brief(), plan.RenderOptions{}); err != nil {
 								b.Fatal(err)
 							}
 							due = p.Due()
