@@ -64,11 +64,9 @@ type SendDoc struct {
 	Content json.RawMessage `json:"content,omitempty"`
 }
 
-// Document builds the plan's JSON document; withSends includes every send.
-// It goes through the items once: at millions of sends, a pass per
-// message and a map update per send were most of a round of apply -wait.
-func (p *Plan) Document(withSends bool) *Document {
-	d := &Document{
+// head is the plan's Document without counts, messages or sends.
+func (p *Plan) head() *Document {
+	return &Document{
 		FormatVersion: FormatVersion,
 		CreatedAt:     p.CreatedAt.UTC(),
 		Lineage:       p.Lineage,
@@ -76,6 +74,13 @@ func (p *Plan) Document(withSends bool) *Document {
 		Filtered:      p.Filtered,
 		Summary:       map[string]int{},
 	}
+}
+
+// Document builds the plan's JSON document; withSends includes every send.
+// It goes through the items once: at millions of sends, a pass per
+// message and a map update per send were most of a round of apply -wait.
+func (p *Plan) Document(withSends bool) *Document {
+	d := p.head()
 	// Counts by class (a Class is an ASCII mark), of the plan and of each
 	// message, made maps at the end.
 	var summary [128]int

@@ -279,14 +279,7 @@ func (p *Plan) Brief() *Document {
 		d.Messages = nil
 		return d
 	}
-	d := &Document{
-		FormatVersion: FormatVersion,
-		CreatedAt:     p.CreatedAt.UTC(),
-		Lineage:       p.Lineage,
-		Serial:        p.Serial,
-		Filtered:      p.Filtered,
-		Summary:       map[string]int{},
-	}
+	d := p.head()
 	for _, c := range Classes {
 		d.Summary[c.Name()] = x.classes[c]
 	}
