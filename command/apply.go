@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
-	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/apply"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/plan"
@@ -148,6 +146,8 @@ type applier struct {
 	resolved bool // senderID is known
 	// inflight counts the sends between their intent and their result.
 	inflight atomic.Int64
+	// last is the plan of the last round of -wait, for the next.
+	last *plan.Plan
 }
 
 // fail stops the apply on err (cli.fail, with apply's view).
@@ -265,6 +265,9 @@ func (a *applier) rounds() int {
 	if a.o.waitTimeout > 0 {
 		deadline = a.prov.now().Add(a.o.waitTimeout)
 	}
+	if a.o.wait {
+		a.store.State().TrackChanges()
+	}
 	for round := 0; ; round++ {
 		p, code := a.round(round)
 		if code != exitOK || !a.o.wait {
@@ -372,7 +375,11 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 		addrs = addrFlags{targets: a.saved.Targets, excludes: a.saved.Excludes, replace: a.saved.Replace}
 		guard = a.saved.Guard
 	}
-	p, diags := a.buildPlan(a.cfg, a.store.State(), addrs, guard, a.prov.now(), true)
+	// Later rounds of -wait classify again only the sends that changed or
+	// whose time came (plan.Rebuild).
+	st := a.store.State()
+	p, diags := a.replan(a.last, st.TakeChanges(), a.cfg, st, addrs, guard, a.prov.now(), true)
+	a.last = p
 	a.printDiags(a.o.view, diags, a.cfg.Files)
 	if diags.HasErrors() {
 		return nil, exitError
@@ -385,12 +392,14 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 		shown = a.saved.Plan
 		items, skipped, unapproved = a.saved.Select(p)
 	} else {
-		shown = p.Document(false)
-		for i := range p.Items {
-			if it := &p.Items[i]; it.Class.Sends() {
-				items = append(items, it)
-			}
+		if round == 0 {
+			shown = p.Document(false)
+		} else {
+			// Later rounds show the summary only; Brief and Due read
+			// what plan.Rebuild keeps rather than every send.
+			shown = p.Brief()
 		}
+		items = p.Due()
 	}
 	switch {
 	case a.o.view.json:
@@ -532,38 +541,7 @@ func (c *cli) printSkipped(heading string, skipped []plan.Skip) {
 // delay after now: a later send (held by the limits, say) must not make
 // them miss their window.
 func nextWake(p *plan.Plan, now time.Time) (wake time.Time, scheduled, awaiting int) {
-	var dues []time.Time
-	sending := map[addrs.Addr]bool{}
-	for i := range p.Items {
-		if it := &p.Items[i]; it.Class.Sends() {
-			sending[it.Addr] = true
-		}
-	}
-	for i := range p.Items {
-		it := &p.Items[i]
-		if it.Class != plan.Scheduled {
-			continue
-		}
-		scheduled++
-		switch {
-		case it.AwaitsReply:
-			awaiting++
-		case !it.Due.IsZero():
-			dues = append(dues, it.Due)
-		case it.Message != nil && it.Message.After != nil &&
-			sending[addrs.Addr{Campaign: it.Addr.Campaign, Message: it.Message.After.Name, Key: it.Addr.Key}]:
-			dues = append(dues, now.Add(it.Message.Delay))
-		}
-	}
-	if len(dues) > 0 {
-		slices.SortFunc(dues, time.Time.Compare)
-		wake = dues[0]
-		for _, d := range dues {
-			if d.Sub(dues[0]) <= waitCoalesce {
-				wake = d
-			}
-		}
-	}
+	wake, scheduled, awaiting = p.NextDue(now, waitCoalesce)
 	if poll := now.Add(waitPoll); awaiting > 0 && (wake.IsZero() || poll.Before(wake)) {
 		wake = poll
 	}

@@ -175,6 +175,13 @@ type stateRead struct {
 // with the moved blocks, and checks the plan against the guards. Apply
 // asks for the payloads of the sends that are due, to send them.
 func (c *cli) buildPlan(cfg *config.Config, st *state.State, a addrFlags, g plan.GuardOptions, now time.Time, payloads bool) (*plan.Plan, hcl.Diagnostics) {
+	return c.replan(nil, state.Changes{All: true}, cfg, st, a, g, now, payloads)
+}
+
+// replan is buildPlan from prev, the plan of the same options made at an
+// earlier time, and ch, what st recorded since (plan.Rebuild); prev is not
+// to be used afterwards.
+func (c *cli) replan(prev *plan.Plan, ch state.Changes, cfg *config.Config, st *state.State, a addrFlags, g plan.GuardOptions, now time.Time, payloads bool) (*plan.Plan, hcl.Diagnostics) {
 	opts := plan.Options{Payloads: payloads}
 	var diags, d hcl.Diagnostics
 	opts.Targets, d = parsePatterns("target", a.targets)
@@ -189,7 +196,7 @@ func (c *cli) buildPlan(cfg *config.Config, st *state.State, a addrFlags, g plan
 	if diags = append(diags, plan.CheckAddrs(cfg, st, opts)...); diags.HasErrors() {
 		return nil, diags
 	}
-	p, d := plan.Build(cfg, st, now, opts)
+	p, d := plan.Rebuild(prev, cfg, st, now, opts, ch)
 	diags = append(diags, d...)
 	if diags.HasErrors() {
 		return p, diags

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -41,6 +42,9 @@ type expr struct {
 	// fastJSON writes the canonical JSON of an object constructor of that
 	// shape (interactive content), for RenderUnchecked; nil otherwise.
 	fastJSON jsonFunc
+	// jsonCap is the longest JSON fastJSON wrote, the capacity its next
+	// buffer starts with.
+	jsonCap atomic.Int32
 }
 
 // rowData is one CSV row stored compactly: its fields concatenated, and the

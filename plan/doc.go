@@ -3,6 +3,11 @@
 // state records, at a given time. Each send gets exactly one Class.
 //
 // Build does no I/O and takes the clock as a parameter, so tests pin time.
+// Rebuild gives the same plan as Build from an earlier plan and the list of
+// what the state recorded since (state.Changes), classifying again only the
+// recipients that changed or whose time came: apply -wait's later rounds.
+// A class that can depend on other recipients' sends makes it build the
+// whole plan instead (needsFullBuild).
 // Rendering lives apart from building: the human renderer reads only the
 // JSON document (Document), so -json and the human plan cannot disagree.
 // The saved plan file format (File) is owned here too, and so is the one

@@ -35,16 +35,26 @@ func Guard(cfg *config.Config, p *Plan, o GuardOptions) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	first := map[string]int{}
 	var rekeyed []*Item
-	for i := range p.Items {
-		it := &p.Items[i]
-		// Marked when due, so also on one the limits hold back a while.
-		if it.RekeyedFrom != "" {
-			rekeyed = append(rekeyed, it)
-		}
-		if !it.Class.Sends() || it.Message == nil || it.Message.After != nil {
+	due := p.Due()
+	for _, it := range due {
+		if it.Message == nil || it.Message.After != nil {
 			continue
 		}
 		first[it.Addr.Campaign]++
+	}
+	// Marked when due, so also on a send the limits hold back a while:
+	// every send of a plan built whole is looked at (Rebuild builds whole
+	// when a first contact falls due, and under the limits).
+	if p.inc == nil {
+		due = due[:0]
+		for i := range p.Items {
+			due = append(due, &p.Items[i])
+		}
+	}
+	for _, it := range due {
+		if it.RekeyedFrom != "" {
+			rekeyed = append(rekeyed, it)
+		}
 	}
 	for _, c := range cfg.Campaigns {
 		limit, from := c.MaxRecipients, "the campaign's max_recipients"

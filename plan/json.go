@@ -74,9 +74,9 @@ type SendDoc struct {
 	Content json.RawMessage `json:"content,omitempty"`
 }
 
-// Document builds the plan's JSON document; withSends includes every send.
-func (p *Plan) Document(withSends bool) *Document {
-	d := &Document{
+// head is the plan's Document without counts, messages or sends.
+func (p *Plan) head() *Document {
+	return &Document{
 		FormatVersion: FormatVersion,
 		CreatedAt:     p.CreatedAt.UTC(),
 		Lineage:       p.Lineage,
@@ -84,16 +84,29 @@ func (p *Plan) Document(withSends bool) *Document {
 		Filtered:      p.Filtered,
 		Summary:       map[string]int{},
 	}
-	for _, c := range Classes {
-		d.Summary[c.Name()] = 0
+}
+
+// Document builds the plan's JSON document; withSends includes every send.
+// It goes through the items once: at millions of sends, a pass per
+// message and a map update per send were most of a round of apply -wait.
+func (p *Plan) Document(withSends bool) *Document {
+	d := p.head()
+	// Counts by class (a Class is an ASCII mark), of the plan and of each
+	// message, made maps at the end.
+	var summary [128]int
+	type tally struct {
+		counts  [128]int
+		sending int        // samples of sends taken
+		seen    [128]bool  // classes with a sample
+		first   addrs.Addr // the campaign and message
 	}
+	var tallies []tally
 	index := map[string]int{}
-	var msgs []addrs.Addr // the campaign and message of each d.Messages
-	mi := -1              // the message of the previous item: a message's items come together
+	mi := -1 // the message of the previous item: a message's items come together
 	for i := range p.Items {
 		it := &p.Items[i]
-		d.Summary[it.Class.Name()]++
-		if mi < 0 || !sameMessage(it.Addr, msgs[mi]) {
+		summary[it.Class]++
+		if mi < 0 || !sameMessage(it.Addr, tallies[mi].first) {
 			addr := it.Addr.MessagePattern().String()
 			var ok bool
 			if mi, ok = index[addr]; !ok {
@@ -104,11 +117,12 @@ func (p *Plan) Document(withSends bool) *Document {
 					md.Kind = it.Message.Kind.String()
 				}
 				d.Messages = append(d.Messages, md)
-				msgs = append(msgs, it.Addr)
+				tallies = append(tallies, tally{first: it.Addr})
+				tallies[mi].seen[Done] = true
 			}
 		}
-		md := &d.Messages[mi]
-		md.Counts[it.Class.Name()]++
+		md, t := &d.Messages[mi], &tallies[mi]
+		t.counts[it.Class]++
 		switch {
 		case it.Holdout:
 			md.Holdout++
@@ -124,12 +138,28 @@ func (p *Plan) Document(withSends bool) *Document {
 			md.NextDue = &due
 			md.NextDueLocal = localTime(it, due)
 		}
+		// Samples: the first few sends that apply sends, and the first of
+		// every other class but done, so a reviewer sees an example of
+		// each reason.
+		switch {
+		case it.Class.Sends() && t.sending < samplesPerMessage:
+			t.sending++
+			md.Samples = append(md.Samples, sendDoc(it, true))
+		case !it.Class.Sends() && !t.seen[it.Class]:
+			t.seen[it.Class] = true
+			md.Samples = append(md.Samples, sendDoc(it, true))
+		}
 		if withSends {
 			d.Sends = append(d.Sends, sendDoc(it, false))
 		}
 	}
-	for i := range d.Messages {
-		d.Messages[i].Samples = p.samples(msgs[i])
+	for _, c := range Classes {
+		d.Summary[c.Name()] = summary[c]
+		for i := range tallies {
+			if n := tallies[i].counts[c]; n > 0 {
+				d.Messages[i].Counts[c.Name()] = n
+			}
+		}
 	}
 	return d
 }
@@ -165,31 +195,6 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 	}
 	bw.WriteString("]}\n")
 	return bw.Flush()
-}
-
-// samples picks the sends of one message, that of the send at msg, to show
-// with their content: the first few that apply sends, and the first of
-// every other class but done, so a reviewer sees an example of each reason.
-func (p *Plan) samples(msg addrs.Addr) []SendDoc {
-	var out []SendDoc
-	sending := 0
-	seen := map[Class]bool{Done: true}
-	for i := range p.Items {
-		it := &p.Items[i]
-		if !sameMessage(it.Addr, msg) {
-			continue
-		}
-		switch {
-		case it.Class.Sends() && sending < samplesPerMessage:
-			sending++
-		case !it.Class.Sends() && !seen[it.Class]:
-			seen[it.Class] = true
-		default:
-			continue
-		}
-		out = append(out, sendDoc(it, true))
-	}
-	return out
 }
 
 func sendDoc(it *Item, withContent bool) SendDoc {

@@ -122,6 +122,9 @@ type Plan struct {
 	// Resends are the sends about to go to a phone that already accepted
 	// the same content under another address (see Guard), in Items order.
 	Resends []Resend
+	// inc is what Rebuild needs to classify only some sends again; nil
+	// when it must build the plan whole.
+	inc *incremental
 }
 
 // Resend is a send about to go out — Items[Item] — with content that its
@@ -187,10 +190,7 @@ func (p *Plan) Pending() bool {
 // changes neither. Problems found while rendering a message for a recipient
 // are returned as diagnostics; a plan with errors must not be applied.
 func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*Plan, hcl.Diagnostics) {
-	if opts.MaxAttempts <= 0 {
-		opts.MaxAttempts = DefaultMaxAttempts
-	}
-	b := &builder{cfg: cfg, st: st, now: now, opts: opts}
+	b := newBuilder(cfg, st, now, opts)
 	p := &Plan{CreatedAt: now, Lineage: st.Lineage(), Serial: st.Serial()}
 	// Items is allocated once and classified in place: appending a million
 	// Items would copy them again and again and hold two copies at once.
@@ -203,7 +203,7 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 	for _, c := range cfg.Campaigns {
 		start := len(p.Items)
 		p.Items = p.Items[:start+len(c.Messages)*len(c.Recipients.Recipients)]
-		diags = append(diags, b.campaign(c, p.Items[start:])...)
+		diags = append(diags, b.campaign(c, p.Items[start:], nil)...)
 		// Keep the selected items, moving each down over those left out.
 		kept := start
 		for i := start; i < len(p.Items); i++ {
@@ -245,6 +245,7 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 	// Last, so that the guards above judge every send the rules alone
 	// make due: one the limits hold back a few seconds is as much a resend.
 	b.limits(p.Items)
+	p.inc = b.incremental(p, len(orphans) > 0)
 	return p, diags
 }
 
@@ -415,6 +416,21 @@ type builder struct {
 	recorded atomic.Int64
 	// keys are the keys of each recipients block, for wanted.
 	keys map[*config.RecipientSet]map[string]bool
+	// changed are, for Rebuild, the addresses whose sends the state
+	// recorded since the plan being updated was made (see kept).
+	changed map[addrs.Addr]bool
+	// wakes, dues and sending are, by worker, the recipients with a send
+	// that time alone can change, with a send scheduled for a time, and
+	// with a send due now (see incremental).
+	wakes, dues [][]wake
+	sending     [][]int32
+}
+
+func newBuilder(cfg *config.Config, st *state.State, now time.Time, opts Options) *builder {
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultMaxAttempts
+	}
+	return &builder{cfg: cfg, st: st, now: now, opts: opts}
 }
 
 // get returns the send the state records at a, or under the address a
@@ -473,10 +489,12 @@ func ordered(msgs []*config.Message) []*config.Message {
 
 // campaign classifies every send of c into items: the sends of each
 // message (in the order ordered gives) for every recipient, in CSV order,
-// one message after the other. Recipients are spread over the CPUs, and
-// each worker classifies all of a recipient's messages in turn, so that a
-// follow-up finds the sends it follows (its chain) already looked up.
-func (b *builder) campaign(c *config.Campaign, items []Item) hcl.Diagnostics {
+// one message after the other; or, when only is not nil, those of the
+// recipients at the indices in only (ascending), leaving the other items
+// as they are. Recipients are spread over the CPUs, and each worker
+// classifies all of a recipient's messages in turn, so that a follow-up
+// finds the sends it follows (its chain) already looked up.
+func (b *builder) campaign(c *config.Campaign, items []Item, only []int32) hcl.Diagnostics {
 	rs := c.Recipients.Recipients
 	msgs := ordered(c.Messages)
 	// after[j] is the index in msgs of the message msgs[j] follows, or -1;
@@ -485,16 +503,21 @@ func (b *builder) campaign(c *config.Campaign, items []Item) hcl.Diagnostics {
 	for j, m := range msgs {
 		after[j] = slices.Index(msgs, m.After)
 	}
+	n := len(rs)
+	if only != nil {
+		n = len(only)
+	}
 	workers := runtime.GOMAXPROCS(0)
-	chunk := (len(rs) + workers - 1) / workers
+	chunk := (n + workers - 1) / workers
 	// diags[j][w] are message j's per-recipient problems from worker w.
 	diags := make([][]config.RowDiags, len(msgs))
 	for j := range diags {
 		diags[j] = make([]config.RowDiags, workers)
 	}
+	b.wakes, b.dues, b.sending = make([][]wake, workers), make([][]wake, workers), make([][]int32, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
-		lo, hi := w*chunk, min((w+1)*chunk, len(rs))
+		lo, hi := w*chunk, min((w+1)*chunk, n)
 		if lo >= hi {
 			break
 		}
@@ -503,17 +526,29 @@ func (b *builder) campaign(c *config.Campaign, items []Item) hcl.Diagnostics {
 			defer wg.Done()
 			wk := &worker{builder: b, msgs: msgs, after: after, chain: make([]link, len(msgs)),
 				sent: make([]stampMemo, len(msgs)), dueAt: make([]stampMemo, len(msgs))}
-			for i := lo; i < hi; i++ {
+			for x := lo; x < hi; x++ {
+				i := x
+				if only != nil {
+					i = int(only[x])
+				}
+				wk.recipient = int32(i)
+				due := false
 				wk.assign(c, rs[i])
 				for j := range msgs {
 					pc := Class(0)
 					if after[j] >= 0 {
 						pc = items[after[j]*len(rs)+i].Class
 					}
-					d := wk.classify(&items[j*len(rs)+i], c, j, rs[i], pc)
+					it := &items[j*len(rs)+i]
+					d := wk.classify(it, c, j, rs[i], pc)
 					diags[j][w].Add(d)
+					due = due || it.Class.Sends()
+				}
+				if due {
+					wk.sending = append(wk.sending, int32(i))
 				}
 			}
+			b.wakes[w], b.dues[w], b.sending[w] = wk.wakes, wk.dues, wk.sending
 		}()
 	}
 	wg.Wait()
@@ -550,6 +585,12 @@ type worker struct {
 	// deferredUntil is, while a deferred send (Meta's 131049) is
 	// classified, when it may go again; zero otherwise.
 	deferredUntil time.Time
+	// recipient is the index of the recipient being classified; wakes and
+	// sending collect, for Rebuild, the recipients with a send that time
+	// alone changes and those with a send due now.
+	recipient   int32
+	wakes, dues []wake
+	sending     []int32
 }
 
 // link is the send the state records for one message of the recipient
@@ -587,9 +628,14 @@ func (m *stampMemo) get(prefix string, t time.Time) string {
 func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipient, parentClass Class) hcl.Diagnostics {
 	m := b.msgs[j]
 	addr := addrs.Addr{Campaign: c.Name, Message: m.Name, Key: r.Key}
-	*it = Item{Addr: addr, Phone: r.Phone, Message: m, Recipient: r}
 	s, recorded := b.get(addr)
 	b.chain[j] = link{s, recorded}
+	var old Item // the item as Rebuild found it, when it is kept
+	keep := b.kept(it, j, addr)
+	if keep {
+		old = *it
+	}
+	*it = Item{Addr: addr, Phone: r.Phone, Message: m, Recipient: r}
 	if recorded {
 		b.recorded.Add(1)
 		if len(m.Variants) > 0 && s.Variant != "" {
@@ -610,6 +656,10 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 		it.Attempts = int32(min(s.Attempts, 1<<31-1))
 		switch s.Outcome {
 		case state.OutcomeAccepted:
+			if keep {
+				*it = old
+				return nil
+			}
 			return b.done(it, j, s)
 		case state.OutcomeUnknown:
 			it.Class, it.Reason = Unknown, unknownReason(s)
@@ -740,32 +790,31 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 					return nil
 				}
 				it.Class, it.Reason, it.AwaitsReply = Scheduled, "awaits an answer to message."+m.After.Name, true
+				b.wakeAt(windowEnd)
 				return nil
 			}
 		}
 	}
-	if due.Before(b.now) {
-		due = b.now
-	}
+	// Not before a deferral (Meta's 131049) ends.
 	if due.Before(b.deferredUntil) {
 		due = b.deferredUntil
 	}
-	if !c.StartAt.IsZero() && due.Before(c.StartAt) {
-		due = c.StartAt
-	}
+	var loc *time.Location // the send window's
 	if w := c.Window; w != nil {
-		loc, diags := w.Location(r)
-		if diags.HasErrors() {
+		var diags hcl.Diagnostics
+		if loc, diags = w.Location(r); diags.HasErrors() {
 			return diags
 		}
-		due = nextInWindow(due, w.From, w.To, loc)
 	}
+	base := due
+	due = dueFrom(c, loc, base, b.now)
 	switch {
 	case !c.StopAt.IsZero() && !due.Before(c.StopAt):
 		it.Class, it.Reason = Expired, "stop_at "+stamp(c.StopAt)+" comes before it is due"
 		return nil
 	case !windowEnd.IsZero() && !due.Before(windowEnd):
 		it.Class, it.Reason = Expired, "the 24h window closes at "+stamp(windowEnd)+", before it is due"
+		b.wakeAt(stopAtComes(c, loc, base, b.now))
 		return nil
 	}
 	p, diags := m.Render(r, reply, b.variant)
@@ -780,6 +829,7 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 	}
 	if due.After(b.now) {
 		it.Class, it.Reason = Scheduled, b.dueAt[j].get("due ", due)
+		b.scheduledAt(due)
 	} else {
 		it.Class = Send
 		if b.opts.Payloads {
@@ -797,6 +847,23 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 // deferredReason is the reason of a send deferred by Meta's per-user
 // marketing limit, followed by when it is due again.
 const deferredReason = "Meta's per-user marketing limit (131049) refused it for a day; due again "
+
+// dueFrom is when a send that may go from base on is due, planned at now:
+// not before now or start_at, and at the send window's next opening (loc
+// is the window's, nil without one).
+func dueFrom(c *config.Campaign, loc *time.Location, base, now time.Time) time.Time {
+	due := base
+	if due.Before(now) {
+		due = now
+	}
+	if !c.StartAt.IsZero() && due.Before(c.StartAt) {
+		due = c.StartAt
+	}
+	if w := c.Window; w != nil {
+		due = nextInWindow(due, w.From, w.To, loc)
+	}
+	return due
+}
 
 // replyOf returns the recorded answer to s, or nil.
 func replyOf(s state.Send) *config.Reply {

@@ -60,6 +60,10 @@
 // fdatasync; nothing is ever written through another session. A reader
 // loads in one repeatable-read transaction, so it sees one moment.
 //
+// A Store's State can also list what it recorded (TrackChanges,
+// TakeChanges: the addresses and opt-out phones, or All after rm or mv),
+// so that apply -wait plans again only what changed.
+//
 // Package state must not: import ujumbe packages other than addrs and
 // inputfile (nor hcl or cty: the state is not the configuration), do
 // network I/O other than to its own database, print anything, or store

@@ -44,8 +44,9 @@ type State struct {
 	groups  map[groupKey]*group
 	last    *group // the group used last: loading meets one group at a time
 	optOuts map[string]OptOut
-	loading bool  // st is private to load, which may change recs in place
-	slab    []rec // where load takes new recs from
+	loading bool     // st is private to load, which may change recs in place
+	slab    []rec    // where load takes new recs from
+	changes *Changes // what apply changed, when tracked (TrackChanges)
 }
 
 // groupKey names the sends of one message of one campaign.

@@ -499,6 +499,7 @@ func (s *Store) commit(batch []*request) {
 		// may see them a moment early; but no caller hears of its record
 		// before the sync, and a failed sync stops the store for good.
 		s.st.serial++
+		s.st.noteChange(&req.rec)
 		if s.pg != nil {
 			s.pg.add(&req.rec, s.st.serial)
 		} else {
