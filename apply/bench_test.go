@@ -48,6 +48,9 @@ const benchLatency = 100 * time.Millisecond
 //     the requests left the client (taken in a wrapper of the briq client),
 //     which is what the rate limiter governs; accept times add the jitter
 //     of the loopback connection and of the sandbox's scheduling;
+//   - commits/send: the state's commits (fdatasyncs of its journal, or
+//     transactions on PostgreSQL) per send: two records a send, shared
+//     between concurrent sends by group commit;
 //   - cpu-us/send: user + system CPU time of the whole process (ujumbe's
 //     side and the sandbox's) divided by sends; sys-us/send the system
 //     part (syscalls, loopback TCP, fdatasync, wake-ups);
@@ -127,6 +130,7 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 	var worst, worstSent runFigures
 	var user, sys, server time.Duration
 	var limited int
+	var commits int64
 	b.StopTimer()
 	for i := range b.N {
 		if err := srv.Reset(); err != nil {
@@ -177,6 +181,7 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 		if err != nil {
 			b.Fatalf("run: %v", err)
 		}
+		commits += store.Commits()
 		if err := store.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -202,6 +207,9 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 	perSend := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(b.N*n) }
 	b.ReportMetric(perSend(user+sys), "cpu-us/send")
 	b.ReportMetric(perSend(sys), "sys-us/send")
+	if viaApply {
+		b.ReportMetric(float64(commits)/float64(b.N*n), "commits/send")
+	}
 	if pg {
 		b.ReportMetric(perSend(server), "pg-server-cpu-us/send")
 	}
