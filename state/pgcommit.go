@@ -74,7 +74,7 @@ func (s *Store) linger(batch []*request) []*request {
 	urgent := wait == pgRecordLinger
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	alone := len(batch)
+	before := len(batch)
 	for len(batch) < maxBatch {
 		select {
 		case r, ok := <-s.reqs:
@@ -87,12 +87,11 @@ func (s *Store) linger(batch []*request) []*request {
 				// A record that must not wait as long shortens the wait.
 				urgent = true
 				if d := time.Now().Add(pgRecordLinger); d.Before(deadline) {
-					deadline = d
 					timer.Reset(time.Until(d))
 				}
 			}
 		case <-timer.C:
-			l.ended(len(batch) > alone)
+			l.ended(len(batch) > before)
 			return batch
 		}
 	}
