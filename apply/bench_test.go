@@ -48,9 +48,17 @@ const benchLatency = 100 * time.Millisecond
 //     the requests left the client (taken in a wrapper of the briq client),
 //     which is what the rate limiter governs; accept times add the jitter
 //     of the loopback connection and of the sandbox's scheduling;
+//   - commits/send: the state's commits (fdatasyncs of its journal, or
+//     transactions on PostgreSQL) per send: two records a send, shared
+//     between concurrent sends by group commit;
 //   - cpu-us/send: user + system CPU time of the whole process (ujumbe's
 //     side and the sandbox's) divided by sends; sys-us/send the system
 //     part (syscalls, loopback TCP, fdatasync, wake-ups);
+//   - pg-server-cpu-us/send (path=apply-pg): the CPU time of the postgres
+//     processes serving the run (pgCPU), which the process's figure leaves
+//     out; pg-session-cpu-us/send the part of it in the sessions on the
+//     benchmark's database (the store's connection), the rest being the
+//     server's background processes (WAL writer, checkpointer, autovacuum);
 //   - 429s: rate-limited answers, for the runs whose sandbox enforces a
 //     provider limit equal to the configured rate (a burst of 429s halves
 //     apply's rate, which then grows back by a twentieth every 10 s; see
@@ -125,8 +133,9 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 	ctx := context.Background()
 
 	var worst, worstSent runFigures
-	var user, sys, server time.Duration
+	var user, sys, server, serverSessions time.Duration
 	var limited int
+	var commits int64
 	b.StopTimer()
 	for i := range b.N {
 		if err := srv.Reset(); err != nil {
@@ -173,10 +182,12 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 		b.StopTimer()
 		user1, sys1 := cpuTime(b)
 		user, sys = user+user1-user0, sys+sys1-sys0
-		server += serverCPU.used(b)
+		all, sessions := serverCPU.used(b)
+		server, serverSessions = server+all, serverSessions+sessions
 		if err != nil {
 			b.Fatalf("run: %v", err)
 		}
+		commits += store.Commits()
 		if err := store.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -202,8 +213,12 @@ func benchApply(b *testing.B, limit float64, parallelism, providerLimit int, via
 	perSend := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / float64(b.N*n) }
 	b.ReportMetric(perSend(user+sys), "cpu-us/send")
 	b.ReportMetric(perSend(sys), "sys-us/send")
+	if viaApply {
+		b.ReportMetric(float64(commits)/float64(b.N*n), "commits/send")
+	}
 	if pg {
 		b.ReportMetric(perSend(server), "pg-server-cpu-us/send")
+		b.ReportMetric(perSend(serverSessions), "pg-session-cpu-us/send")
 	}
 	if providerLimit > 0 {
 		b.ReportMetric(float64(limited)/float64(b.N), "429s")
@@ -282,7 +297,8 @@ func (f *runFigures) merge(g runFigures, first bool) {
 // benchmark: the sessions on its database and the server's background
 // processes (WAL writer, checkpointer, autovacuum), which its commits keep
 // busy, but not the sessions of other databases, which other test runs on
-// the machine may keep busy at the same time. getrusage leaves all of them
+// the machine may keep busy at the same time (their commits do keep the
+// shared background processes busy too). getrusage leaves all of them
 // out. A nil pgCPU (not pg) counts nothing.
 type pgCPU struct {
 	dsn   string
@@ -295,37 +311,48 @@ func startPGCPU(b *testing.B, dsn string) *pgCPU {
 		return nil
 	}
 	c := &pgCPU{dsn: dsn, start: map[int]time.Duration{}}
-	for _, pid := range c.pids(b) {
+	for pid := range c.pids(b) {
 		c.start[pid], _ = fixture.PIDCPU(pid)
 	}
 	return c
 }
 
-// used returns the CPU time the processes used since startPGCPU: all of it
-// for those started since. Processes that ended meanwhile drop out.
-func (c *pgCPU) used(b *testing.B) time.Duration {
+// used returns the CPU time the processes used since startPGCPU, all of it
+// and the sessions' part: all of it for those started since. Processes that
+// ended meanwhile drop out.
+func (c *pgCPU) used(b *testing.B) (all, sessions time.Duration) {
 	if c == nil {
-		return 0
+		return 0, 0
 	}
-	var d time.Duration
-	for _, pid := range c.pids(b) {
+	for pid, session := range c.pids(b) {
 		if now, ok := fixture.PIDCPU(pid); ok {
-			d += now - c.start[pid]
+			all += now - c.start[pid]
+			if session {
+				sessions += now - c.start[pid]
+			}
 		}
 	}
-	return d
+	return all, sessions
 }
 
-// pids lists the processes counted, from pg_stat_activity.
-func (c *pgCPU) pids(b *testing.B) []int {
+// pids lists the processes counted, from pg_stat_activity: whether each is
+// a session on the database (or a background process).
+func (c *pgCPU) pids(b *testing.B) map[int]bool {
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, c.dsn)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	rows, _ := conn.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() OR backend_type <> 'client backend'`)
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	rows, _ := conn.Query(ctx, `SELECT pid, backend_type = 'client backend' FROM pg_stat_activity
+		WHERE datname = current_database() OR backend_type <> 'client backend'`)
+	pids := map[int]bool{}
+	var pid int
+	var session bool
+	_, err = pgx.ForEachRow(rows, []any{&pid, &session}, func() error {
+		pids[pid] = session
+		return nil
+	})
 	if err != nil {
 		b.Fatal(err)
 	}

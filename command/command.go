@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // Version is ujumbe's version, overridden at build time with
@@ -37,6 +38,12 @@ type cli struct {
 
 	// js is the state of the command's -json output.
 	js jsonOut
+
+	// now and sleep, when set, are the clock of real runs instead of the
+	// wall clock (tests run apply -wait on their sandbox's clock, see
+	// advancing); rehearsals run on the embedded sandbox's clock.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // windingDown starts a step that watches c.ctx and winds down by itself

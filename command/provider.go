@@ -60,6 +60,9 @@ func (c *cli) openProvider(cfg *config.Config, sandboxed bool, conns int) (*prov
 		MaxConns: conns,
 	}
 	p := &provider{now: time.Now, sleep: sleepCtx}
+	if c.now != nil {
+		p.now, p.sleep = c.now, c.sleep
+	}
 	if sandboxed {
 		dir := filepath.Join(c.dir, rehearsalDir)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -84,14 +87,8 @@ func (c *cli) openProvider(cfg *config.Config, sandboxed bool, conns int) (*prov
 		p.closeFn = srv.Close
 		// A rehearsal runs on the sandbox's clock: waiting moves it forward
 		// instead of sleeping, so a campaign of days rehearses in seconds.
-		p.now = srv.Now
+		p.now, p.sleep = srv.Now, advancing(srv)
 		p.clockNote = rehearsalClockNote(srv.Now(), so.Start)
-		p.sleep = func(ctx context.Context, d time.Duration) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			return srv.Advance(max(d, 0))
-		}
 	} else if opts.APIKey == "" {
 		return nil, errNoAPIKey
 	}
@@ -102,6 +99,17 @@ func (c *cli) openProvider(cfg *config.Config, sandboxed bool, conns int) (*prov
 	}
 	p.client = client
 	return p, nil
+}
+
+// advancing returns a sleep that moves srv's clock forward instead of
+// waiting.
+func advancing(srv *sandbox.Server) func(ctx context.Context, d time.Duration) error {
+	return func(ctx context.Context, d time.Duration) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return srv.Advance(max(d, 0))
+	}
 }
 
 // rehearsalStart is where a new rehearsal's clock starts: the earliest

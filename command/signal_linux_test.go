@@ -69,8 +69,15 @@ func TestStopsOnSIGTERM(t *testing.T) {
 		t.Run(args[0], func(t *testing.T) {
 			cmd := large.command(args...)
 			// Signalled while it reads the large CSV, which it holds open
-			// while the rows stream in.
-			exit, stderr := stopped(t, cmd, "the command to read customers.csv", func(string) bool { return holds(cmd.Process.Pid, csv) })
+			// while the rows stream in; apply, once it also holds the
+			// state's lock, which it takes meanwhile on another goroutine.
+			exit, stderr := stopped(t, cmd, "the command to read customers.csv", func(string) bool {
+				if !holds(cmd.Process.Pid, csv) {
+					return false
+				}
+				_, err := os.Stat(filepath.Join(large.dir, "ujumbe.state.lock"))
+				return args[0] != "apply" || err == nil
+			})
 			if ws, ok := exit.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
 				t.Errorf("%v: %v, want the process ended by SIGTERM\n%s", args, exit, stderr)
 			}

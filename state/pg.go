@@ -93,8 +93,9 @@ type pgJournal struct {
 	holder LockInfo
 	base   uint64 // the serial the sends table holds
 
-	serials []int64 // the batch being committed
-	recs    []string
+	serials pgArray // the batch being committed: its journal rows
+	recs    pgArray
+	linger  pgLinger
 	buf     []byte
 	fresh   bool // the state got its lineage in this batch
 
@@ -197,6 +198,10 @@ func OpenPG(ctx context.Context, pg PG, opts Options) (*Store, []Warning, error)
 	if err := j.lock(ctx, opts.LockTimeout); err != nil {
 		conn.Close(context.Background())
 		return nil, nil, err
+	}
+	if err := j.prepare(ctx); err != nil {
+		conn.Close(context.Background())
+		return nil, nil, pgError(pg, "open", err)
 	}
 	st, base, err := pgLoad(ctx, conn, pg, j.touch)
 	if err != nil {
@@ -395,78 +400,6 @@ func (j *pgJournal) touch(r *record) {
 	default:
 		j.touched[r.send.Addr] = struct{}{}
 	}
-}
-
-// add queues r, the state's record of serial, for the next write.
-func (j *pgJournal) add(r *record, serial uint64) {
-	j.buf = appendRecord(j.buf[:0], r)
-	j.serials = append(j.serials, int64(serial))
-	j.recs = append(j.recs, string(j.buf))
-	j.touch(r)
-}
-
-// pgResultLinger is how long a batch of results only waits, on PostgreSQL,
-// for a record that must be committed at once to share its commit. Every
-// commit costs the server a WAL flush, most of its work per transaction
-// (BENCHMARKS.md, issue 11). An intent must be durable before its request
-// leaves, so it never waits; a result need only be durable before the call
-// recording it returns, and at a steady rate the next intent comes within a
-// few milliseconds: results ride on the intents' commits, and a send costs
-// one commit instead of two.
-const pgResultLinger = 5 * time.Millisecond
-
-// lingerResults returns batch, which holds only results, once another
-// record comes (with whatever is then waiting) or pgResultLinger has passed;
-// a batch with anything else, or full, at once.
-func (s *Store) lingerResults(batch []*request) []*request {
-	var timer *time.Timer
-	for len(batch) < maxBatch && onlyResults(batch) {
-		if timer == nil {
-			timer = time.NewTimer(pgResultLinger)
-			defer timer.Stop()
-		}
-		select {
-		case r, ok := <-s.reqs:
-			if !ok {
-				return batch
-			}
-			batch = s.gather(append(batch, r))
-		case <-timer.C:
-			return batch
-		}
-	}
-	return batch
-}
-
-// onlyResults reports whether every record of batch is a result.
-func onlyResults(batch []*request) bool {
-	for _, r := range batch {
-		if r.rec.op != opResult {
-			return false
-		}
-	}
-	return true
-}
-
-// write commits the queued records with one statement: one round trip and
-// one transaction for the batch, durable when it returns (the server's
-// synchronous_commit decides what durable means, as fsync does for a file).
-func (j *pgJournal) write(st *State) error {
-	defer func() { j.serials, j.recs = j.serials[:0], j.recs[:0] }()
-	ctx, cancel := context.WithTimeout(context.Background(), pgWriteTimeout)
-	defer cancel()
-	b := &pgx.Batch{}
-	if j.fresh {
-		b.Queue(`INSERT INTO `+j.schema+`.meta (id, lineage, serial) VALUES (1, $1, $2)`, st.Lineage(), int64(j.base))
-	}
-	b.Queue(`INSERT INTO `+j.schema+`.journal (serial, rec) SELECT * FROM unnest($1::bigint[], $2::text[])`, j.serials, j.recs)
-	// A batch runs as one implicit transaction: the lineage and the first
-	// records are committed together.
-	if err := j.conn.SendBatch(ctx, b).Close(); err != nil {
-		return pgError(j.pg, "write", err)
-	}
-	j.fresh = false
-	return nil
 }
 
 // close folds the journal into the sends and opt-out rows (unless the run

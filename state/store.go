@@ -73,7 +73,7 @@ type Store struct {
 	snapSize   int64  // its size
 	failed     error  // the first write failure
 	buf        []byte
-	syncs      atomic.Int64 // journal fdatasyncs, for benchmarks
+	syncs      atomic.Int64 // journal fdatasyncs or PostgreSQL commits, for benchmarks
 
 	// pg, for a state in PostgreSQL, takes the place of the files: every
 	// field above from path to buf is then unused.
@@ -400,6 +400,11 @@ func (s *Store) Close() error {
 	return errors.Join(err, s.lock.release())
 }
 
+// Commits returns how many times the store has made records durable: its
+// journal's fdatasyncs, or its transactions on PostgreSQL. Benchmarks divide
+// it by the records (or sends) to see how well commits are shared.
+func (s *Store) Commits() int64 { return s.syncs.Load() }
+
 func (s *Store) at(t time.Time) time.Time {
 	if t.IsZero() {
 		return s.now()
@@ -430,14 +435,14 @@ func (s *Store) send(req *request) error {
 // run is the writer: it takes whatever records are waiting (up to maxBatch)
 // and commits them together. A lone record is written at once; records that
 // arrive during a sync wait for the next one, so the group grows with load.
-// On PostgreSQL, results alone wait a moment for company (lingerResults).
+// On PostgreSQL, a batch may wait a moment for company (linger).
 func (s *Store) run() {
 	defer close(s.done)
 	batch := make([]*request, 0, maxBatch)
 	for req := range s.reqs {
 		batch = s.gather(append(batch[:0], req))
 		if s.pg != nil {
-			batch = s.lingerResults(batch)
+			batch = s.linger(batch)
 		}
 		s.commit(batch)
 	}
@@ -513,6 +518,7 @@ func (s *Store) commit(batch []*request) {
 		return
 	}
 	if s.pg != nil {
+		s.syncs.Add(1)
 		if err := s.pg.write(s.st); err != nil {
 			s.failed = fmt.Errorf("%w; no later change can be recorded", err)
 		}
