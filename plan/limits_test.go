@@ -1,9 +1,7 @@
 package plan
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"testing"
 	"time"
@@ -72,21 +70,7 @@ func recordSend(t *testing.T, cfg *config.Config, store *state.Store, a addrs.Ad
 // rules one send at a time.
 func TestLimitsGolden(t *testing.T) {
 	cfg, store := limitsScenario(t)
-	p, diags := Build(cfg, store.State(), now, Options{})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	p.Lineage = "00000000-0000-4000-8000-000000000000" // random in the state
-	var human bytes.Buffer
-	if err := Render(&human, p.Document(false), RenderOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "testdata/limits.plan.golden", human.Bytes())
-	js, err := json.MarshalIndent(p.Document(true), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "testdata/limits.plan.json.golden", append(js, '\n'))
+	p := goldenPlan(t, cfg, store.State(), "limits")
 
 	tier := now.Add(-3 * time.Second).Add(24 * time.Hour) // p2's hello leaves the tier's window
 	week := 168 * time.Hour

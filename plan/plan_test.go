@@ -208,9 +208,10 @@ func TestBuildTargetsAndReplace(t *testing.T) {
 	}
 }
 
-// TestRenderGolden pins the human and JSON plans of the scenario.
-func TestRenderGolden(t *testing.T) {
-	cfg, st := scenario(t)
+// goldenPlan builds the plan of cfg and st at now and checks its human and
+// JSON forms against testdata/NAME.plan.golden and NAME.plan.json.golden.
+func goldenPlan(t *testing.T, cfg *config.Config, st *state.State, name string) *Plan {
+	t.Helper()
 	p, diags := Build(cfg, st, now, Options{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
@@ -220,12 +221,19 @@ func TestRenderGolden(t *testing.T) {
 	if err := Render(&human, p.Document(false), RenderOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "testdata/classes.plan.golden", human.Bytes())
+	golden(t, "testdata/"+name+".plan.golden", human.Bytes())
 	js, err := json.MarshalIndent(p.Document(true), "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "testdata/classes.plan.json.golden", append(js, '\n'))
+	golden(t, "testdata/"+name+".plan.json.golden", append(js, '\n'))
+	return p
+}
+
+// TestRenderGolden pins the human and JSON plans of the scenario.
+func TestRenderGolden(t *testing.T) {
+	cfg, st := scenario(t)
+	p := goldenPlan(t, cfg, st, "classes")
 
 	// WriteJSON streams what json.Encoder writes of the whole document.
 	var want, got bytes.Buffer

@@ -1,9 +1,7 @@
 package plan
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"testing"
 	"time"
@@ -125,19 +123,5 @@ func TestBuildVariants(t *testing.T) {
 // scenario.
 func TestRenderVariantsGolden(t *testing.T) {
 	cfg, st, _, _ := variantScenario(t)
-	p, diags := Build(cfg, st, now, Options{})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	p.Lineage = "00000000-0000-4000-8000-000000000000"
-	var human bytes.Buffer
-	if err := Render(&human, p.Document(false), RenderOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "testdata/variants.plan.golden", human.Bytes())
-	js, err := json.MarshalIndent(p.Document(true), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "testdata/variants.plan.json.golden", append(js, '\n'))
+	goldenPlan(t, cfg, st, "variants")
 }
