@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -220,4 +221,49 @@ func BenchmarkSends(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n), "sends")
+}
+
+// BenchmarkReadFixture measures Read of the state at $UJUMBE_BENCH_STATE
+// (a bench/mkfixture state, such as DIR3/ujumbe.state: 2M sends): wall time,
+// CPU (user + system, on every core), allocations, and the heap the loaded
+// state keeps. Skipped when the variable is unset.
+func BenchmarkReadFixture(b *testing.B) {
+	path := os.Getenv("UJUMBE_BENCH_STATE")
+	if path == "" {
+		b.Skip("UJUMBE_BENCH_STATE is not set")
+	}
+	b.ReportAllocs()
+	var st *State
+	cpu0 := cpuTime()
+	for b.Loop() {
+		st = nil
+		var err error
+		if st, _, err = Read(path); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu := cpuTime() - cpu0
+	b.StopTimer()
+	sends := st.Len()
+	st = nil
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	st, _, _ = Read(path)
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(st)
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric(float64(sends), "sends")
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/(1<<20), "live-MiB")
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(sends), "heap-B/send")
+}
+
+// cpuTime returns the CPU time (user + system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

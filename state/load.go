@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/inputfile"
 )
 
@@ -83,8 +84,6 @@ type loaded struct {
 // is a record still being written, and it is skipped without a warning.
 func load(path string, locked bool, holder *LockInfo) (loaded, error) {
 	l := loaded{st: newState()}
-	l.st.loading = true
-	defer func() { l.st.loading, l.st.slab = false, nil }()
 	f, err := inputfile.Open(path)
 	switch {
 	case err == nil:
@@ -179,15 +178,16 @@ func readSnapshot(r io.Reader, name string, st *State) error {
 		return payload, nil
 	}
 	// Each message's sends come together, and the header says how many:
-	// its recs are allocated at once, and its map with room for a quarter
-	// more (a journal usually follows) so that it need not grow.
+	// its recs are allocated at once, and its index with room for a
+	// quarter more (a journal usually follows) so that it need not grow.
 	groups := make([]*group, len(h.Messages))
 	for i, m := range h.Messages {
 		g := st.group(m.Campaign, m.Message, true)
 		if slices.Contains(groups[:i], g) || m.Sends <= 0 {
 			return corrupt(1, "bad message list: campaign %q, message %q", m.Campaign, m.Message)
 		}
-		g.sends = make(map[string]*rec, m.Sends+m.Sends/4)
+		g.recs = make([]rec, m.Sends)
+		g.index.reserve(m.Sends + m.Sends/4)
 		groups[i] = g
 	}
 	// Lines are read and checked here, decoded in batches on every CPU and
@@ -196,10 +196,9 @@ func readSnapshot(r io.Reader, name string, st *State) error {
 	var readErr error
 read:
 	for i, m := range h.Messages {
-		recs := make([]rec, m.Sends)
-		for lo := 0; lo < len(recs); lo += snapshotBatch {
-			b := sl.batch(groups[i], n+1, recs[lo:min(lo+snapshotBatch, len(recs))])
-			for range b.recs {
+		for lo := 0; lo < m.Sends; lo += snapshotBatch {
+			b := sl.batch(groups[i], n+1, lo)
+			for range min(snapshotBatch, m.Sends-lo) {
 				payload, err := next()
 				if err != nil {
 					readErr = err
@@ -254,14 +253,21 @@ type snapshotLoader struct {
 	done    chan error      // the storer's outcome
 }
 
-// sendBatch is a run of consecutive send lines of one message.
+// sendBatch is a run of consecutive send lines of one message. Its
+// decoder fills the recs at g.recs[lo:], which nobody else touches until
+// the storer has them, and the batch's text chunk and recMores, whose
+// places in g the storer gives them.
 type sendBatch struct {
 	g     *group
 	first int    // the line number of the first line
+	lo    int    // the position in g.recs of the first line's rec
 	buf   []byte // the lines' payloads, one after the other
 	ends  []int  // where each payload ends in buf
-	recs  []rec  // where the decoded sends go, one per line
-	err   error  // the first problem in the batch, once decoded
+	text  []byte // the recs' text entries (appendTexts), while decoding
+	chunk string // the same, once decoded
+	more  []recMore
+	good  int   // how many lines were decoded
+	err   error // the problem with the line after them
 	ready chan struct{}
 }
 
@@ -280,12 +286,12 @@ func newSnapshotLoader(st *State, corrupt func(int, string, ...any) error) *snap
 	return sl
 }
 
-// batch returns an empty batch for the lines from first on, which fill recs
-// of g's sends.
-func (sl *snapshotLoader) batch(g *group, first int, recs []rec) *sendBatch {
+// batch returns an empty batch for the lines from first on, whose recs go
+// to g.recs[lo:].
+func (sl *snapshotLoader) batch(g *group, first, lo int) *sendBatch {
 	b := <-sl.free
-	b.g, b.first, b.recs, b.err = g, first, recs, nil
-	b.buf, b.ends = b.buf[:0], b.ends[:0]
+	b.g, b.first, b.lo, b.good, b.err = g, first, lo, 0, nil
+	b.buf, b.ends, b.text, b.more = b.buf[:0], b.ends[:0], b.text[:0], b.more[:0]
 	b.ready = make(chan struct{})
 	return b
 }
@@ -295,9 +301,8 @@ func (b *sendBatch) add(payload []byte) {
 	b.ends = append(b.ends, len(b.buf))
 }
 
-// submit queues b, with as many lines as it has.
+// submit queues b.
 func (sl *snapshotLoader) submit(b *sendBatch) {
-	b.recs = b.recs[:len(b.ends)]
 	sl.ordered <- b
 	sl.work <- b
 }
@@ -310,24 +315,39 @@ func (sl *snapshotLoader) wait() error {
 	return <-sl.done
 }
 
-// decode decodes batches until there are none.
+// decode decodes batches until there are none. It allocates one string per
+// batch, its text chunk, and a recMore per send that has one.
 func (sl *snapshotLoader) decode() {
 	d := newDecoder()
 	for b := range sl.work {
-		start := 0
+		g, start := b.g, 0
+		recs := g.recs[b.lo : b.lo+len(b.ends)]
 		for i, end := range b.ends {
-			r, err := d.record(b.buf[start:end])
+			var r record
+			err := d.fields(b.buf[start:end], &r)
 			start = end
+			if err == nil && r.op == opSend {
+				err = d.addressed(&r)
+			}
 			if err != nil {
 				b.err = sl.corrupt(b.first+i, "%v", err)
 				break
 			}
-			if a := r.send.Addr; r.op != opSend || a.Campaign != b.g.key.campaign || a.Message != b.g.key.message {
-				b.err = sl.corrupt(b.first+i, "expected a send of campaign %q, message %q", b.g.key.campaign, b.g.key.message)
+			if a := r.send.Addr; r.op != opSend || a.Campaign != g.key.campaign || a.Message != g.key.message {
+				b.err = sl.corrupt(b.first+i, "expected a send of campaign %q, message %q", g.key.campaign, g.key.message)
 				break
 			}
-			b.recs[i] = pack(&r.send, r.text)
+			rc := makeRec(&r.send)
+			rc.at = uint32(len(b.text))
+			b.text = appendTexts(b.text, &d.texts, r.send.Reply != nil)
+			if m, ok := makeMore(&r.send); ok {
+				b.more = append(b.more, m)
+				rc.more = uint32(len(b.more))
+			}
+			recs[i] = rc
+			b.good++
 		}
+		b.chunk = string(b.text)
 		close(b.ready)
 	}
 }
@@ -339,19 +359,33 @@ func (sl *snapshotLoader) store() {
 	for b := range sl.ordered {
 		<-b.ready
 		if first == nil {
-			first = b.err
-			for i := range b.recs {
-				if first != nil {
-					break
-				}
-				if err := sl.st.insertLoaded(b.g, &b.recs[i]); err != nil {
-					first = sl.corrupt(b.first+i, "%v", err)
-				}
-			}
+			first = sl.storeBatch(b)
 		}
 		sl.free <- b
 	}
 	sl.done <- first
+}
+
+// storeBatch gives b's chunk and recMores their places in its group and
+// indexes its recs; it returns the first problem in b.
+func (sl *snapshotLoader) storeBatch(b *sendBatch) error {
+	g := b.g
+	chunk, base := uint32(len(g.text)), uint32(len(g.more))
+	g.text = append(g.text, b.chunk)
+	g.more = append(g.more, b.more...)
+	for i := range b.good {
+		r := &g.recs[b.lo+i]
+		r.chunk = chunk
+		if r.more != 0 {
+			r.more += base
+		}
+		if !g.index.insert(g, b.lo+i) {
+			a := addrs.Addr{Campaign: g.key.campaign, Message: g.key.message, Key: g.keyOf(r)}
+			return sl.corrupt(b.first+i, "%s appears twice", a)
+		}
+		sl.st.n++
+	}
+	return b.err
 }
 
 // replay applies the journal in r to st, which holds the snapshot (if

@@ -293,8 +293,6 @@ func (j *pgJournal) holderInfo(ctx context.Context) *LockInfo {
 // journal record, which a later compaction must write.
 func pgLoad(ctx context.Context, conn *pgx.Conn, pg PG, touch func(*record)) (*State, uint64, error) {
 	st := newState()
-	st.loading = true
-	defer func() { st.loading, st.slab = false, nil }()
 	var base uint64
 	schema := pgx.Identifier{pg.Schema}.Sanitize()
 	corrupt := func(table string, format string, args ...any) error {
@@ -322,27 +320,25 @@ func pgLoad(ctx context.Context, conn *pgx.Conn, pg PG, touch func(*record)) (*S
 			}
 			return rows.Err()
 		}
-		// Each message's map is made at its final size, and every rec taken
-		// from one block, as readSnapshot does: growing maps of a million
-		// sends would cost more than counting them first.
-		var recs []rec
+		// Each message's recs and index are made at their final size, as
+		// readSnapshot does: growing them to a million sends would cost
+		// more than counting them first.
 		err = func() error {
 			rows, err := tx.Query(ctx, `SELECT campaign, message, count(*) FROM `+schema+`.sends GROUP BY campaign, message`)
 			if err != nil {
 				return err
 			}
 			defer rows.Close()
-			total := 0
 			for rows.Next() {
 				var c, m string
 				var n int
 				if err := rows.Scan(&c, &m, &n); err != nil {
 					return err
 				}
-				st.group(c, m, true).sends = make(map[string]*rec, n+n/4)
-				total += n
+				g := st.group(c, m, true)
+				g.recs = make([]rec, 0, n)
+				g.index.reserve(n + n/4)
 			}
-			recs = make([]rec, 0, total)
 			return rows.Err()
 		}()
 		if err == nil {
@@ -351,14 +347,18 @@ func pgLoad(ctx context.Context, conn *pgx.Conn, pg PG, touch func(*record)) (*S
 				if err == nil && r.op != opSend {
 					err = fmt.Errorf("a %s record among the sends", opNames[r.op])
 				}
-				if err == nil && len(recs) == cap(recs) {
-					err = errors.New("more sends than counted")
-				}
 				if err != nil {
 					return err
 				}
-				recs = append(recs, pack(&r.send, r.text))
-				return st.insert(r.send.Addr, &recs[len(recs)-1])
+				g, pos := st.lookup(r.send.Addr)
+				if pos >= 0 {
+					return fmt.Errorf("%s appears twice", r.send.Addr)
+				}
+				if g == nil || len(g.recs) == cap(g.recs) {
+					return errors.New("more sends than counted")
+				}
+				st.put(&r.send, -1)
+				return nil
 			})
 		}
 		if err == nil {

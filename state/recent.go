@@ -2,8 +2,6 @@ package state
 
 import (
 	"time"
-
-	"github.com/ujumbe/ujumbe/addrs"
 )
 
 // Recent calls f with every send whose latest intent or result is at or
@@ -15,10 +13,10 @@ func (st *State) Recent(since time.Time, f func(Send)) {
 	floor := millis(since)
 	st.mu.RLock()
 	defer st.mu.RUnlock()
-	for k, g := range st.groups {
-		for key, r := range g.sends {
-			if max(r.intentAt, r.resultAt) >= floor {
-				f(r.send(addrs.Addr{Campaign: k.campaign, Message: k.message, Key: key}))
+	for _, g := range st.groups {
+		for pos := range g.recs {
+			if r := &g.recs[pos]; max(r.intentAt, r.resultAt) >= floor {
+				f(g.send(pos))
 			}
 		}
 	}

@@ -41,9 +41,6 @@ type record struct {
 	moves   []Move        // opMove: all moved at once, or none
 	counts  []int         // opMove: set by apply, how many sends each move moved
 	optOut  OptOut        // opOptOut
-	// text, for a decoded record, holds the send's key, phone, ids and
-	// error one after the other, as pack lays them out.
-	text string
 }
 
 // The record encoding is a flat JSON object with short keys, written and read
@@ -219,17 +216,30 @@ func appendJSONString(dst []byte, s string) []byte {
 // on every line, so a loaded state holds one copy of each.
 type decoder struct {
 	names map[string]string
-	buf   []byte
+	last  string // the name interned last
+
+	// What fields leaves for record: the text fields, as pieces of the
+	// line (or of a buffer, when escaped), and the fields of rm, mv and
+	// opt-out records.
+	texts    [nTexts][]byte
+	reply    Reply // r.send.Reply points here; its text fields are in texts
+	from, to []string
+	optText  string
+	optAt    int64
 }
 
 func newDecoder() *decoder { return &decoder{names: map[string]string{}} }
 
 func (d *decoder) intern(b []byte) string {
-	if s, ok := d.names[string(b)]; ok {
-		return s
+	if string(b) == d.last {
+		return d.last
 	}
-	s := string(b)
-	d.names[s] = s
+	s, ok := d.names[string(b)]
+	if !ok {
+		s = string(b)
+		d.names[s] = s
+	}
+	d.last = s
 	return s
 }
 
@@ -241,27 +251,54 @@ const (
 	tConversationID
 	tErrorCode
 	tErrorMessage
+	tReplyID
+	tReplyTitle
+	tReplyText
+	tReplyMessageID
 	nTexts
 )
 
 // record decodes one record written by appendRecord. It does not keep line.
-// The send's key, phone, ids and error come as pieces of one string, r.text,
-// laid out as pack lays them out, so that loading makes one copy of them.
+// The send's text fields come as pieces of one string, so that loading
+// makes one copy of them.
 func (d *decoder) record(line []byte) (record, error) {
 	var r record
+	if err := d.fields(line, &r); err != nil {
+		return r, err
+	}
+	var buf []byte
+	for _, t := range d.texts {
+		buf = append(buf, t...)
+	}
+	text := string(buf)
+	var pieces [nTexts]string
+	for i, t := range d.texts {
+		pieces[i], text = text[:len(t)], text[len(t):]
+	}
+	s := &r.send
+	s.Addr.Key, s.Phone, s.MessageID = pieces[tKey], pieces[tPhone], pieces[tMessageID]
+	s.ConversationID, s.ErrorCode, s.ErrorMessage = pieces[tConversationID], pieces[tErrorCode], pieces[tErrorMessage]
+	if s.Reply != nil {
+		s.Reply = &Reply{ID: pieces[tReplyID], Title: pieces[tReplyTitle], Text: pieces[tReplyText],
+			At: d.reply.At, MessageID: pieces[tReplyMessageID]}
+	}
+	return r, d.finish(&r)
+}
+
+// fields decodes one record written by appendRecord into r, but for its
+// text fields, which it leaves in d.texts, valid until the next call, and
+// the fields finish sets. A send's Reply, if it has one, is d.reply.
+func (d *decoder) fields(line []byte, r *record) error {
 	sc := scanner{b: line}
 	if len(line) < 2 || line[0] != '{' || line[len(line)-1] != '}' {
-		return r, errors.New("not a JSON object")
+		return errors.New("not a JSON object")
 	}
 	sc.i = 1
-	var texts [nTexts][]byte
-	var from, to []string
-	var text string
-	var at int64
+	texts := &d.texts
+	*texts = [nTexts][]byte{}
+	d.reply, d.from, d.to, d.optText, d.optAt = Reply{}, nil, nil, "", 0
 	reply := func() *Reply {
-		if r.send.Reply == nil {
-			r.send.Reply = &Reply{}
-		}
+		r.send.Reply = &d.reply
 		return r.send.Reply
 	}
 	s := &r.send
@@ -336,15 +373,19 @@ func (d *decoder) record(line []byte) (record, error) {
 		case "trd":
 			s.ReadAt = fromMillis(sc.num())
 		case "rid":
-			reply().ID = string(sc.str())
+			reply()
+			texts[tReplyID] = sc.str()
 		case "rtl":
-			reply().Title = string(sc.str())
+			reply()
+			texts[tReplyTitle] = sc.str()
 		case "rtx":
-			reply().Text = string(sc.str())
+			reply()
+			texts[tReplyText] = sc.str()
 		case "rat":
 			reply().At = fromMillis(sc.num())
 		case "rmi":
-			reply().MessageID = string(sc.str())
+			reply()
+			texts[tReplyMessageID] = sc.str()
 		case "rpl":
 			r.replace = sc.boolean()
 		case "h":
@@ -356,13 +397,13 @@ func (d *decoder) record(line []byte) (record, error) {
 		case "twx":
 			s.Window.ExpiresAt = fromMillis(sc.num())
 		case "from":
-			from = sc.strs()
+			d.from = sc.strs()
 		case "to":
-			to = sc.strs()
+			d.to = sc.strs()
 		case "tx":
-			text = string(sc.str())
+			d.optText = string(sc.str())
 		case "ta":
-			at = sc.num()
+			d.optAt = sc.num()
 		default:
 			if sc.err == nil {
 				sc.fail("unknown field %q", key)
@@ -374,39 +415,26 @@ func (d *decoder) record(line []byte) (record, error) {
 		sc.expect(',')
 	}
 	if sc.err != nil {
-		return r, sc.err
+		return sc.err
 	}
-	d.buf = d.buf[:0]
-	var ends [nTexts]int
-	for i, t := range texts {
-		d.buf = append(d.buf, t...)
-		ends[i] = len(d.buf)
+	if d.reply.At.IsZero() && len(texts[tReplyID])+len(texts[tReplyTitle])+len(texts[tReplyText])+len(texts[tReplyMessageID]) == 0 {
+		r.send.Reply = nil // an empty reply is no reply, as appendRecord writes it
 	}
-	r.text = string(d.buf)
-	piece := func(i int) string {
-		if i == 0 {
-			return r.text[:ends[0]]
-		}
-		return r.text[ends[i-1]:ends[i]]
+	if r.op == 0 {
+		return errors.New("no op")
 	}
-	s.Addr.Key, s.Phone, s.MessageID = piece(tKey), piece(tPhone), piece(tMessageID)
-	s.ConversationID, s.ErrorCode, s.ErrorMessage = piece(tConversationID), piece(tErrorCode), piece(tErrorMessage)
-	return r, d.finish(&r, from, to, text, at)
+	return nil
 }
 
 // finish moves the fields of opt-out, rm and mv records to their places and
 // checks that r has what its op needs.
-func (d *decoder) finish(r *record, from, to []string, text string, at int64) error {
-	if rp := r.send.Reply; rp != nil && *rp == (Reply{}) {
-		r.send.Reply = nil // an empty reply is no reply, as appendRecord writes it
-	}
+func (d *decoder) finish(r *record) error {
+	from, to := d.from, d.to
 	var err error
 	switch r.op {
-	case 0:
-		return errors.New("no op")
 	case opOptOut:
-		r.optOut = OptOut{Phone: r.send.Phone, At: fromMillis(at), Text: text, MessageID: r.send.MessageID}
-		r.send, r.text = Send{}, ""
+		r.optOut = OptOut{Phone: r.send.Phone, At: fromMillis(d.optAt), Text: d.optText, MessageID: r.send.MessageID}
+		r.send = Send{}
 		if r.optOut.Phone == "" {
 			return errors.New("opt_out without phone")
 		}
@@ -430,11 +458,18 @@ func (d *decoder) finish(r *record, from, to []string, text string, at int64) er
 			}
 		}
 	default:
-		if a := r.send.Addr; a.Campaign == "" || a.Message == "" || a.Key == "" {
-			return fmt.Errorf("%s record without a complete address", opNames[r.op])
-		}
+		return d.addressed(r)
 	}
 	return err
+}
+
+// addressed checks that the send record r, just read by fields, has a
+// complete address.
+func (d *decoder) addressed(r *record) error {
+	if a := r.send.Addr; a.Campaign == "" || a.Message == "" || len(d.texts[tKey]) == 0 {
+		return fmt.Errorf("%s record without a complete address", opNames[r.op])
+	}
+	return nil
 }
 
 // scanner walks a flat JSON object; the first error sticks.

@@ -44,18 +44,11 @@ type State struct {
 	groups  map[groupKey]*group
 	last    *group // the group used last: loading meets one group at a time
 	optOuts map[string]OptOut
-	loading bool     // st is private to load, which may change recs in place
-	slab    []rec    // where load takes new recs from
 	changes *Changes // what apply changed, when tracked (TrackChanges)
 }
 
 // groupKey names the sends of one message of one campaign.
 type groupKey struct{ campaign, message string }
-
-type group struct {
-	key   groupKey
-	sends map[string]*rec // by recipient key
-}
 
 func newState() *State {
 	return &State{groups: map[groupKey]*group{}, optOuts: map[string]OptOut{}}
@@ -89,11 +82,11 @@ func (st *State) Len() int {
 func (st *State) Get(a addrs.Addr) (Send, bool) {
 	st.mu.RLock()
 	defer st.mu.RUnlock()
-	g, r := st.lookup(a)
-	if r == nil {
+	g, pos := st.lookup(a)
+	if pos < 0 {
 		return Send{}, false
 	}
-	return r.send(addrs.Addr{Campaign: g.key.campaign, Message: g.key.message, Key: a.Key}), true
+	return g.send(pos), true
 }
 
 // Sends yields the sends p selects in address order (campaign, message, then
@@ -114,28 +107,39 @@ func (st *State) Sends(p addrs.Pattern) iter.Seq[Send] {
 		})
 		type item struct {
 			key string
-			r   *rec
+			pos int
 		}
 		var items []item
 		for _, g := range gs {
-			// Copy one group's entries under the lock and yield without it,
-			// so a loop body that records (and so needs the write lock)
-			// cannot deadlock. Records are immutable once stored.
+			// List one group's keys under the lock, and read each send
+			// under it again when its turn comes: a loop body that records
+			// (and so needs the write lock) cannot deadlock, and a send
+			// changed meanwhile is yielded as it is now.
 			items = items[:0]
 			st.mu.RLock()
 			if p.Key != "" {
-				if r := g.sends[p.Key]; r != nil {
-					items = append(items, item{p.Key, r})
+				if pos := g.find(p.Key); pos >= 0 {
+					items = append(items, item{p.Key, pos})
 				}
 			} else {
-				for k, r := range g.sends {
-					items = append(items, item{k, r})
+				for pos := range g.recs {
+					items = append(items, item{g.keyOf(&g.recs[pos]), pos})
 				}
 			}
 			st.mu.RUnlock()
 			slices.SortFunc(items, func(a, b item) int { return cmp.Compare(a.key, b.key) })
 			for _, it := range items {
-				if !yield(it.r.send(addrs.Addr{Campaign: g.key.campaign, Message: g.key.message, Key: it.key})) {
+				st.mu.RLock()
+				pos := it.pos
+				if pos >= len(g.recs) || g.keyOf(&g.recs[pos]) != it.key {
+					pos = g.find(it.key) // moved by a removal, or removed
+				}
+				var s Send
+				if pos >= 0 {
+					s = g.send(pos)
+				}
+				st.mu.RUnlock()
+				if pos >= 0 && !yield(s) {
 					return
 				}
 			}
@@ -148,7 +152,7 @@ func (st *State) messages() []messageCount {
 	st.mu.RLock()
 	out := make([]messageCount, 0, len(st.groups))
 	for k, g := range st.groups {
-		out = append(out, messageCount{k.campaign, k.message, len(g.sends)})
+		out = append(out, messageCount{k.campaign, k.message, len(g.recs)})
 	}
 	st.mu.RUnlock()
 	slices.SortFunc(out, func(a, b messageCount) int {
@@ -189,7 +193,7 @@ func (st *State) group(campaign, message string, create bool) *group {
 		// Copies, so that the state does not keep alive whatever buffer
 		// the caller's strings are part of.
 		k = groupKey{strings.Clone(campaign), strings.Clone(message)}
-		g = &group{key: k, sends: map[string]*rec{}}
+		g = &group{key: k}
 		st.groups[k] = g
 	}
 	if g != nil && create {
@@ -198,64 +202,30 @@ func (st *State) group(campaign, message string, create bool) *group {
 	return g
 }
 
-func (st *State) lookup(a addrs.Addr) (*group, *rec) {
+// lookup returns the group of a and the position of a's rec in it, or -1.
+func (st *State) lookup(a addrs.Addr) (*group, int) {
 	g := st.group(a.Campaign, a.Message, false)
 	if g == nil {
-		return nil, nil
+		return nil, -1
 	}
-	return g, g.sends[a.Key]
+	return g, g.find(a.Key)
 }
 
-// put stores r (whose key is a.Key) at a, replacing cur, what lookup(a)
-// found there.
-func (st *State) put(a addrs.Addr, r rec, cur *rec) {
-	g := st.group(a.Campaign, a.Message, true)
-	p := cur
-	switch {
-	case p != nil && st.loading:
-		// Nobody else sees a state being loaded: overwrite in place rather
-		// than allocate, which makes replaying a journal much cheaper.
-		*p = r
-	case st.loading:
-		// Take recs from a block, too: fewer objects for the collector.
-		if len(st.slab) == 0 {
-			st.slab = make([]rec, 1024)
-		}
-		p, st.slab = &st.slab[0], st.slab[1:]
-		*p = r
-	default:
-		p = new(rec)
-		*p = r
+// put stores s at its address, replacing the rec at pos, what lookup
+// found there (-1: none). The caller holds the write lock, or is loading
+// st (and so its only user).
+func (st *State) put(s *Send, pos int) {
+	g := st.group(s.Addr.Campaign, s.Addr.Message, true)
+	g.set(pos, s)
+	if pos < 0 {
+		st.n++
 	}
-	n := len(g.sends)
-	// Assigning over an entry also replaces its key with p's (the runtime
-	// does that for string keys so as not to keep an old backing store
-	// alive), so the old string is released.
-	g.sends[p.key()] = p
-	st.n += len(g.sends) - n
 }
 
-// insert stores r at a, which must be free.
-func (st *State) insert(a addrs.Addr, r *rec) error {
-	return st.insertLoaded(st.group(a.Campaign, a.Message, true), r)
-}
-
-// insertLoaded stores r in g, where its key must be free. The caller holds
-// the write lock, or is loading st (and so its only user).
-func (st *State) insertLoaded(g *group, r *rec) error {
-	n := len(g.sends)
-	g.sends[r.key()] = r
-	if len(g.sends) == n {
-		return fmt.Errorf("%s appears twice", addrs.Addr{Campaign: g.key.campaign, Message: g.key.message, Key: r.key()})
-	}
-	st.n++
-	return nil
-}
-
-func (st *State) remove(g *group, key string) {
-	delete(g.sends, key)
+func (st *State) remove(g *group, pos int) {
+	g.remove(pos)
 	st.n--
-	if len(g.sends) == 0 {
+	if len(g.recs) == 0 {
 		delete(st.groups, g.key)
 		if st.last == g {
 			st.last = nil
@@ -278,27 +248,28 @@ func (st *State) apply(r *record) (int, error) {
 	case opIntent:
 		s := Send{Addr: a, Phone: r.send.Phone, Digest: r.send.Digest, Variant: r.send.Variant, Attempts: 1,
 			IntentAt: r.send.IntentAt, UpdatedAt: r.send.IntentAt}
-		_, cur := st.lookup(a)
-		if cur != nil {
+		g, pos := st.lookup(a)
+		if pos >= 0 {
+			cur := &g.recs[pos]
 			if !cur.outcome.Startable() && !r.replace {
-				return 0, conflictf("%s is already %s%s; only an explicit replace sends it again", a, cur.outcome, idNote(cur.messageID()))
+				return 0, conflictf("%s is already %s%s; only an explicit replace sends it again", a, cur.outcome, idNote(g.messageID(pos)))
 			}
 			s.Attempts = int(cur.attempts) + 1
-			prev := cur.send(a)
+			prev := g.send(pos)
 			s.History = appendAttempt(prev.History, &prev)
 		}
-		st.put(a, pack(&s, r.text), cur)
+		st.put(&s, pos)
 		return 1, nil
 
 	case opResult:
-		_, cur := st.lookup(a)
-		if cur == nil {
+		g, pos := st.lookup(a)
+		if pos < 0 {
 			return 0, conflictf("%s has no recorded intent", a)
 		}
-		if cur.outcome != OutcomeUnknown {
-			return 0, conflictf("%s has no attempt in doubt: it is %s%s", a, cur.outcome, idNote(cur.messageID()))
+		if o := g.recs[pos].outcome; o != OutcomeUnknown {
+			return 0, conflictf("%s has no attempt in doubt: it is %s%s", a, o, idNote(g.messageID(pos)))
 		}
-		s := cur.send(a)
+		s := g.send(pos)
 		if id := r.send.MessageID; id != "" && s.MessageID != "" && id != s.MessageID {
 			// Another message than the one recorded: keep that one too.
 			s.History = appendAttempt(s.History, &s)
@@ -311,15 +282,15 @@ func (st *State) apply(r *record) (int, error) {
 		s.ErrorMessage = r.send.ErrorMessage
 		s.ResultAt = r.send.ResultAt
 		s.UpdatedAt = r.send.ResultAt
-		st.put(a, pack(&s, ""), cur)
+		st.put(&s, pos)
 		return 1, nil
 
 	case opRefresh:
-		_, cur := st.lookup(a)
-		if cur == nil || cur.messageID() == "" {
+		g, pos := st.lookup(a)
+		if pos < 0 || g.messageID(pos) == "" {
 			return 0, conflictf("%s has no message_id to refresh", a)
 		}
-		s := cur.send(a)
+		s := g.send(pos)
 		u := &r.send
 		if u.ProviderStatus != StatusNone {
 			s.ProviderStatus = u.ProviderStatus
@@ -340,18 +311,17 @@ func (st *State) apply(r *record) (int, error) {
 			s.ErrorCode, s.ErrorMessage = u.ErrorCode, u.ErrorMessage
 		}
 		s.UpdatedAt = u.UpdatedAt
-		st.put(a, pack(&s, ""), cur)
+		st.put(&s, pos)
 		return 1, nil
 
 	case opRemove:
 		var victims []addrs.Addr
-		st.each(r.from, func(a addrs.Addr, _ *rec) { victims = append(victims, a) })
+		st.each(r.from, func(g *group, pos int) { victims = append(victims, g.send(pos).Addr) })
 		if len(victims) == 0 {
 			return 0, fmt.Errorf("remove %s: %w", patternText(r.from), ErrNoMatch)
 		}
 		for _, a := range victims {
-			g, _ := st.lookup(a)
-			st.remove(g, a.Key)
+			st.remove(st.lookup(a))
 		}
 		return len(victims), nil
 
@@ -381,7 +351,7 @@ type Move struct {
 func (st *State) move(ms []Move) ([]int, error) {
 	type step struct {
 		from, to addrs.Addr
-		r        *rec
+		s        Send
 	}
 	var steps []step
 	counts := make([]int, len(ms))
@@ -389,7 +359,9 @@ func (st *State) move(ms []Move) ([]int, error) {
 	dests := map[addrs.Addr]int{} // the move that fills each destination
 	var err error
 	for i, m := range ms {
-		st.each(m.From, func(a addrs.Addr, r *rec) {
+		st.each(m.From, func(g *group, pos int) {
+			s := g.send(pos)
+			a := s.Addr
 			b := a
 			b.Campaign = m.To.Campaign
 			if m.To.Message != "" {
@@ -405,7 +377,7 @@ func (st *State) move(ms []Move) ([]int, error) {
 				err = conflictf("cannot move %s and %s both to %s: %s would be taken twice", ms[j].From, m.From, m.To, b)
 			}
 			by[a], dests[b] = i, i
-			steps = append(steps, step{a, b, r})
+			steps = append(steps, step{a, b, s})
 			counts[i]++
 		})
 	}
@@ -420,30 +392,33 @@ func (st *State) move(ms []Move) ([]int, error) {
 		return nil, fmt.Errorf("move %s: %w", strings.Join(froms, ", "), ErrNoMatch)
 	}
 	for _, s := range steps {
-		if _, cur := st.lookup(s.to); cur != nil {
+		if _, pos := st.lookup(s.to); pos >= 0 {
 			return nil, conflictf("cannot move %s to %s: %s already exists", ms[by[s.from]].From, ms[by[s.from]].To, s.to)
 		}
 	}
 	for _, s := range steps {
-		g, _ := st.lookup(s.from)
-		st.remove(g, s.from.Key)
-		snd := s.r.send(s.to) // repacked: the key is part of the rec
-		st.put(s.to, pack(&snd, ""), nil)
+		st.remove(st.lookup(s.from))
+		s.s.Addr = s.to
+		st.put(&s.s, -1)
 	}
 	return counts, nil
 }
 
 // each calls fn for every send p selects, in no particular order; fn must
 // not change st.
-func (st *State) each(p addrs.Pattern, fn func(addrs.Addr, *rec)) {
+func (st *State) each(p addrs.Pattern, fn func(g *group, pos int)) {
 	for k, g := range st.groups {
 		if (p.Campaign != "" && p.Campaign != k.campaign) || (p.Message != "" && p.Message != k.message) {
 			continue
 		}
-		for key, r := range g.sends {
-			if p.Key == "" || p.Key == key {
-				fn(addrs.Addr{Campaign: k.campaign, Message: k.message, Key: key}, r)
+		if p.Key != "" {
+			if pos := g.find(p.Key); pos >= 0 {
+				fn(g, pos)
 			}
+			continue
+		}
+		for pos := range g.recs {
+			fn(g, pos)
 		}
 	}
 }
@@ -481,118 +456,6 @@ func conflictf(format string, args ...any) error {
 
 func (c *conflict) Error() string        { return c.msg }
 func (c *conflict) Is(target error) bool { return target == ErrConflict }
-
-// rec is the compact form of a Send kept in memory, about a third of a
-// Send's size, because every plan loads a state of up to a million sends.
-// Its text fields share one string, of which the key is also the map key.
-// Once the state is loaded, a rec is never changed; a change stores a new
-// one, so readers may use a rec without holding the lock.
-type rec struct {
-	str      string    // key, phone, message id, conversation id, error code, error message
-	end      [5]uint16 // where each of the first five ends in str
-	digest   Digest
-	attempts int32
-	outcome  Outcome
-	status   ProviderStatus
-	variant  uint16 // the variant's number in variants, in what would be padding
-	// Unix milliseconds; 0 is the zero time.
-	intentAt, resultAt, updatedAt, deliveredAt, readAt int64
-	more                                               *recMore // nil for most sends
-}
-
-// recMore holds the fields few sends have, so the others do not pay for them.
-type recMore struct {
-	reply   *Reply
-	history []Attempt
-	window  Window
-}
-
-// pack builds the rec for s. Its text fields must be checked (at most
-// maxField bytes each) before. If text already holds them as the rec lays
-// them out (a decoded record's text does), the rec shares it.
-func pack(s *Send, text string) rec {
-	r := rec{
-		digest:      s.Digest,
-		attempts:    int32(min(s.Attempts, 1<<31-1)),
-		outcome:     s.Outcome,
-		status:      s.ProviderStatus,
-		variant:     variants.ID(s.Variant),
-		intentAt:    millis(s.IntentAt),
-		resultAt:    millis(s.ResultAt),
-		updatedAt:   millis(s.UpdatedAt),
-		deliveredAt: millis(s.DeliveredAt),
-		readAt:      millis(s.ReadAt),
-	}
-	fields := [...]string{s.Addr.Key, s.Phone, s.MessageID, s.ConversationID, s.ErrorCode, s.ErrorMessage}
-	n, same := 0, true
-	for i, f := range fields {
-		same = same && len(text) >= n+len(f) && text[n:n+len(f)] == f
-		n += len(f)
-		if i < len(r.end) {
-			r.end[i] = uint16(n)
-		}
-	}
-	if same && len(text) == n {
-		r.str = text
-	} else {
-		b := make([]byte, 0, n)
-		for _, f := range fields {
-			b = append(b, f...)
-		}
-		r.str = string(b)
-	}
-	if s.Reply == nil && len(s.History) == 0 && s.Window.SeenAt.IsZero() {
-		return r
-	}
-	r.more = &recMore{}
-	if w := s.Window; !w.SeenAt.IsZero() {
-		r.more.window = Window{SeenAt: fromMillis(millis(w.SeenAt)), Open: w.Open, ExpiresAt: fromMillis(millis(w.ExpiresAt))}
-	}
-	if rp := s.Reply; rp != nil {
-		r.more.reply = &Reply{ID: strings.Clone(rp.ID), Title: strings.Clone(rp.Title), Text: strings.Clone(rp.Text),
-			At: fromMillis(millis(rp.At)), MessageID: strings.Clone(rp.MessageID)}
-	}
-	for _, h := range s.History {
-		r.more.history = append(r.more.history, Attempt{At: fromMillis(millis(h.At)), Outcome: h.Outcome,
-			MessageID: strings.Clone(h.MessageID), ConversationID: strings.Clone(h.ConversationID), ErrorCode: strings.Clone(h.ErrorCode)})
-	}
-	return r
-}
-
-func (r *rec) key() string       { return r.str[:r.end[0]] }
-func (r *rec) messageID() string { return r.str[r.end[1]:r.end[2]] }
-
-// send expands r into the Send at a.
-func (r *rec) send(a addrs.Addr) Send {
-	s := Send{
-		Addr:           a,
-		Phone:          r.str[r.end[0]:r.end[1]],
-		Digest:         r.digest,
-		Attempts:       int(r.attempts),
-		IntentAt:       fromMillis(r.intentAt),
-		Outcome:        r.outcome,
-		MessageID:      r.messageID(),
-		ConversationID: r.str[r.end[2]:r.end[3]],
-		ProviderStatus: r.status,
-		Variant:        variants.Name(r.variant),
-		ErrorCode:      r.str[r.end[3]:r.end[4]],
-		ErrorMessage:   r.str[r.end[4]:],
-		ResultAt:       fromMillis(r.resultAt),
-		UpdatedAt:      fromMillis(r.updatedAt),
-		DeliveredAt:    fromMillis(r.deliveredAt),
-		ReadAt:         fromMillis(r.readAt),
-	}
-	if r.more == nil {
-		return s
-	}
-	if rp := r.more.reply; rp != nil {
-		cp := *rp // callers get their own copy
-		s.Reply = &cp
-	}
-	s.History = slices.Clone(r.more.history)
-	s.Window = r.more.window
-	return s
-}
 
 func millis(t time.Time) int64 {
 	if t.IsZero() {

@@ -1,0 +1,480 @@
+package state
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"hash/maphash"
+	"slices"
+
+	"github.com/ujumbe/ujumbe/addrs"
+)
+
+// group holds the sends of one message of one campaign. A plan loads up to
+// millions of sends, so they are kept densely and with few pointers for the
+// collector to follow: recs by value in one slice, an index of 8-byte slots
+// from key to position, and the text fields of many recs in one string.
+//
+// Every field is read under the State's read lock and changed under its
+// write lock (or by load, the state's only user then). Text chunks are
+// strings, so a Send handed out keeps pieces of them that never change.
+type group struct {
+	key   groupKey
+	recs  []rec     // in no particular order; a removed rec's place takes the last one
+	index index     // recipient key → position in recs
+	text  []string  // chunks of text entries (appendTexts); rec.chunk indexes it
+	more  []recMore // the fields few sends have; rec.more is 1 + a position here
+}
+
+// rec is the compact form of a Send kept in memory: 64 bytes and no pointer,
+// plus its text entry (about 50 bytes for a send with a key, a phone equal
+// to it and two UUIDs). The times few sends have are out of line, in a
+// recMore.
+type rec struct {
+	digest   Digest
+	intentAt int64 // Unix milliseconds; 0 is the zero time
+	resultAt int64
+	updateAt int64
+	chunk    uint32 // the text entry is in group.text[chunk] ...
+	at       uint32 // ... from this byte
+	attempts int32
+	more     uint32 // 0, or 1 + the position of its recMore in group.more
+	outcome  Outcome
+	status   ProviderStatus
+	variant  uint16 // the variant's number in variants
+	own      bool   // the chunk holds this rec's entry alone, and is replaced with it
+}
+
+// recMore holds the fields few sends have, so the others do not pay for
+// them. The reply's text fields are at the end of the rec's text entry.
+type recMore struct {
+	deliveredAt, readAt int64
+	reply               bool
+	replyAt             int64
+	windowSeen          int64
+	windowExpires       int64
+	windowOpen          bool
+	history             []Attempt
+}
+
+// A text entry holds a rec's text fields one after the other, each a
+// uvarint length and its bytes: the key; the phone (0 when it equals the
+// key, else 1 + its length); the message and conversation ids (see
+// appendID); the error code and message; and, for a send with a reply, the
+// reply's id, title, text and message id (appendID).
+//
+// Text fields are at most maxField bytes (maxText for a reply's title and
+// text), checked before they reach the state.
+
+// appendTexts appends the text entry of the fields f (indexed by tKey …
+// tReplyMessageID) to dst; reply says whether the send has a reply.
+func appendTexts[T string | []byte](dst []byte, f *[nTexts]T, reply bool) []byte {
+	dst = appendText(dst, f[tKey])
+	if string(f[tPhone]) == string(f[tKey]) {
+		dst = append(dst, 0)
+	} else {
+		dst = binary.AppendUvarint(dst, uint64(len(f[tPhone]))+1)
+		dst = append(dst, f[tPhone]...)
+	}
+	dst = appendID(dst, f[tMessageID])
+	dst = appendID(dst, f[tConversationID])
+	dst = appendText(dst, f[tErrorCode])
+	dst = appendText(dst, f[tErrorMessage])
+	if reply {
+		dst = appendText(dst, f[tReplyID])
+		dst = appendText(dst, f[tReplyTitle])
+		dst = appendText(dst, f[tReplyText])
+		dst = appendID(dst, f[tReplyMessageID])
+	}
+	return dst
+}
+
+func appendText[T string | []byte](dst []byte, s T) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// appendID appends an identifier: 0 for none, 1 and 16 bytes for a UUID in
+// the canonical lowercase form Briq gives its ids in (36 bytes of text),
+// otherwise 2 + its length and its bytes, so any other form is kept as it
+// is.
+func appendID[T string | []byte](dst []byte, id T) []byte {
+	if len(id) == 0 {
+		return append(dst, 0)
+	}
+	if u, ok := parseUUID(id); ok {
+		dst = append(dst, 1)
+		return append(dst, u[:]...)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(id))+2)
+	return append(dst, id...)
+}
+
+// parseUUID reads a UUID written as 8-4-4-4-12 lowercase hex digits, the
+// only form formatUUID gives back byte for byte.
+func parseUUID[T string | []byte](s T) (u [16]byte, ok bool) {
+	if len(s) != 36 {
+		return u, false
+	}
+	j := 0
+	for i := 0; i < 36; i += 2 {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if s[i] != '-' {
+				return u, false
+			}
+			i--
+			continue
+		}
+		hi, ok1 := lowerHex(s[i])
+		lo, ok2 := lowerHex(s[i+1])
+		if !ok1 || !ok2 {
+			return u, false
+		}
+		u[j] = hi<<4 | lo
+		j++
+	}
+	return u, true
+}
+
+func lowerHex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
+}
+
+// appendUUID appends u as 8-4-4-4-12 lowercase hex digits.
+func appendUUID(dst []byte, u []byte) []byte {
+	for i, n := range [...]int{4, 2, 2, 2, 6} {
+		if i > 0 {
+			dst = append(dst, '-')
+		}
+		dst = hex.AppendEncode(dst, u[:n])
+		u = u[n:]
+	}
+	return dst
+}
+
+// textReader reads a text entry's fields in order.
+type textReader struct {
+	s string
+	i int
+}
+
+func (t *textReader) uvarint() int {
+	var n, shift int
+	for {
+		c := t.s[t.i]
+		t.i++
+		n |= int(c&0x7f) << shift
+		if c < 0x80 {
+			return n
+		}
+		shift += 7
+	}
+}
+
+func (t *textReader) text() string {
+	n := t.uvarint()
+	t.i += n
+	return t.s[t.i-n : t.i]
+}
+
+// id reads what appendID wrote. A UUID's text is made in *ids, which holds
+// room for the two UUIDs of a send, so that they share one allocation.
+func (t *textReader) id(ids *[]byte) string {
+	switch n := t.uvarint(); n {
+	case 0:
+		return ""
+	case 1:
+		t.i += 16
+		if *ids == nil {
+			*ids = make([]byte, 0, 72)
+		}
+		from := len(*ids)
+		*ids = appendUUID(*ids, []byte(t.s[t.i-16:t.i]))
+		return string((*ids)[from:])
+	default:
+		t.i += n - 2
+		return t.s[t.i-(n-2) : t.i]
+	}
+}
+
+// entry returns a reader of r's text entry.
+func (g *group) entry(r *rec) textReader { return textReader{s: g.text[r.chunk], i: int(r.at)} }
+
+// keyOf returns the recipient key of r.
+func (g *group) keyOf(r *rec) string {
+	t := g.entry(r)
+	return t.text()
+}
+
+// send expands the rec at pos into a Send.
+func (g *group) send(pos int) Send {
+	r := &g.recs[pos]
+	t := g.entry(r)
+	var ids []byte
+	s := Send{
+		Addr:           addrs.Addr{Campaign: g.key.campaign, Message: g.key.message, Key: t.text()},
+		Digest:         r.digest,
+		Attempts:       int(r.attempts),
+		IntentAt:       fromMillis(r.intentAt),
+		Outcome:        r.outcome,
+		ProviderStatus: r.status,
+		Variant:        variants.Name(r.variant),
+		ResultAt:       fromMillis(r.resultAt),
+		UpdatedAt:      fromMillis(r.updateAt),
+	}
+	if n := t.uvarint(); n == 0 {
+		s.Phone = s.Addr.Key
+	} else {
+		t.i += n - 1
+		s.Phone = t.s[t.i-(n-1) : t.i]
+	}
+	s.MessageID = t.id(&ids)
+	s.ConversationID = t.id(&ids)
+	s.ErrorCode = t.text()
+	s.ErrorMessage = t.text()
+	if r.more == 0 {
+		return s
+	}
+	m := &g.more[r.more-1]
+	s.DeliveredAt, s.ReadAt = fromMillis(m.deliveredAt), fromMillis(m.readAt)
+	if m.windowSeen != 0 {
+		s.Window = Window{SeenAt: fromMillis(m.windowSeen), Open: m.windowOpen, ExpiresAt: fromMillis(m.windowExpires)}
+	}
+	if m.reply {
+		var mid []byte
+		s.Reply = &Reply{ID: t.text(), Title: t.text(), Text: t.text(), At: fromMillis(m.replyAt)}
+		s.Reply.MessageID = t.id(&mid)
+	}
+	s.History = slices.Clone(m.history)
+	return s
+}
+
+// messageID returns the message id of the rec at pos.
+func (g *group) messageID(pos int) string {
+	t := g.entry(&g.recs[pos])
+	t.text()
+	t.i += max(t.uvarint()-1, 0)
+	var ids []byte
+	return t.id(&ids)
+}
+
+// makeRec returns the rec of s, without its text entry. Its text fields
+// must be checked (at most maxField bytes each) before.
+func makeRec(s *Send) rec {
+	return rec{
+		digest:   s.Digest,
+		attempts: int32(min(s.Attempts, 1<<31-1)),
+		outcome:  s.Outcome,
+		status:   s.ProviderStatus,
+		variant:  variants.ID(s.Variant),
+		intentAt: millis(s.IntentAt),
+		resultAt: millis(s.ResultAt),
+		updateAt: millis(s.UpdatedAt),
+	}
+}
+
+// makeMore returns the recMore of s, and whether s needs one.
+func makeMore(s *Send) (recMore, bool) {
+	m := recMore{deliveredAt: millis(s.DeliveredAt), readAt: millis(s.ReadAt)}
+	if w := s.Window; !w.SeenAt.IsZero() {
+		m.windowSeen, m.windowOpen, m.windowExpires = millis(w.SeenAt), w.Open, millis(w.ExpiresAt)
+	}
+	if rp := s.Reply; rp != nil {
+		m.reply, m.replyAt = true, millis(rp.At)
+	}
+	for _, h := range s.History {
+		m.history = append(m.history, Attempt{At: fromMillis(millis(h.At)), Outcome: h.Outcome,
+			MessageID: h.MessageID, ConversationID: h.ConversationID, ErrorCode: h.ErrorCode})
+	}
+	return m, m.deliveredAt != 0 || m.readAt != 0 || m.windowSeen != 0 || m.reply || len(m.history) > 0
+}
+
+// textsOf returns the text fields of s, indexed as appendTexts wants them.
+func textsOf(s *Send) *[nTexts]string {
+	f := [nTexts]string{tKey: s.Addr.Key, tPhone: s.Phone, tMessageID: s.MessageID,
+		tConversationID: s.ConversationID, tErrorCode: s.ErrorCode, tErrorMessage: s.ErrorMessage}
+	if rp := s.Reply; rp != nil {
+		f[tReplyID], f[tReplyTitle], f[tReplyText], f[tReplyMessageID] = rp.ID, rp.Title, rp.Text, rp.MessageID
+	}
+	return &f
+}
+
+// set stores s in g, at pos or, if pos < 0, as a new rec. The caller holds the write lock. The rec keeps its
+// own text chunk and recMore place when it has them, so a send changed
+// again and again does not leave a trail behind.
+func (g *group) set(pos int, s *Send) {
+	r := makeRec(s)
+	m, more := makeMore(s)
+	entry := string(appendTexts(nil, textsOf(s), m.reply))
+	r.own = true
+	if pos >= 0 && g.recs[pos].own {
+		r.chunk = g.recs[pos].chunk
+		g.text[r.chunk] = entry
+	} else {
+		r.chunk = uint32(len(g.text))
+		g.text = append(g.text, entry)
+	}
+	switch {
+	case more && pos >= 0 && g.recs[pos].more != 0:
+		r.more = g.recs[pos].more
+		g.more[r.more-1] = m
+	case more:
+		g.more = append(g.more, m)
+		r.more = uint32(len(g.more))
+	case pos >= 0 && g.recs[pos].more != 0:
+		g.more[g.recs[pos].more-1] = recMore{} // let go of its history
+	}
+	if pos >= 0 {
+		g.recs[pos] = r
+		return
+	}
+	g.recs = append(g.recs, r)
+	g.index.insert(g, len(g.recs)-1)
+}
+
+// remove forgets the rec at pos: the last rec takes its place.
+func (g *group) remove(pos int) {
+	r := &g.recs[pos]
+	g.index.remove(g, g.keyOf(r))
+	if r.own {
+		g.text[r.chunk] = ""
+	}
+	if r.more != 0 {
+		g.more[r.more-1] = recMore{}
+	}
+	last := len(g.recs) - 1
+	if pos != last {
+		g.recs[pos] = g.recs[last]
+		g.index.move(g.keyOf(&g.recs[pos]), last, pos)
+	}
+	g.recs[last] = rec{}
+	g.recs = g.recs[:last]
+}
+
+// find returns the position of key's rec, or -1.
+func (g *group) find(key string) int {
+	return g.index.find(g, key)
+}
+
+// index maps a group's recipient keys to positions in its recs: an
+// open-addressing table with linear probing, whose slots hold the high 32
+// bits of the key's hash and 1 + the position (0: empty). It keeps no key
+// of its own (keys are in the text entries) and no pointer, so it costs the
+// collector nothing and about 11 bytes a send, where a map[string]int32
+// costs about 40.
+type index struct {
+	slots []uint64
+	n     int
+}
+
+var indexSeed = maphash.MakeSeed()
+
+// reserve makes room for n keys without growing.
+func (x *index) reserve(n int) {
+	size := 16
+	for size*3/4 < n {
+		size *= 2
+	}
+	if size <= len(x.slots) {
+		return
+	}
+	old := x.slots
+	x.slots = make([]uint64, size)
+	for _, s := range old {
+		if s != 0 {
+			x.place(s)
+		}
+	}
+}
+
+// place puts slot s in the first free place from its hash on.
+func (x *index) place(s uint64) {
+	mask := uint64(len(x.slots) - 1)
+	for i := (s >> 32) & mask; ; i = (i + 1) & mask {
+		if x.slots[i] == 0 {
+			x.slots[i] = s
+			return
+		}
+	}
+}
+
+// lookup returns where key's slot is, or where it would go, and whether it
+// is there.
+func (x *index) lookup(g *group, key string) (int, bool) {
+	if len(x.slots) == 0 {
+		return -1, false
+	}
+	h := maphash.String(indexSeed, key) >> 32
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := x.slots[i]
+		if s == 0 {
+			return int(i), false
+		}
+		if s>>32 == h && g.keyOf(&g.recs[uint32(s)-1]) == key {
+			return int(i), true
+		}
+	}
+}
+
+func (x *index) find(g *group, key string) int {
+	if i, ok := x.lookup(g, key); ok {
+		return int(uint32(x.slots[i])) - 1
+	}
+	return -1
+}
+
+// insert adds the key of the rec at pos unless it is there already, and
+// reports whether it added it.
+func (x *index) insert(g *group, pos int) bool {
+	x.reserve(x.n + 1)
+	key := g.keyOf(&g.recs[pos])
+	i, ok := x.lookup(g, key)
+	if ok {
+		return false
+	}
+	x.slots[i] = maphash.String(indexSeed, key)>>32<<32 | uint64(pos+1)
+	x.n++
+	return true
+}
+
+// move points key, which x holds at position from, at position to.
+func (x *index) move(key string, from, to int) {
+	h := maphash.String(indexSeed, key) >> 32
+	mask := uint64(len(x.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		if s := x.slots[i]; s == h<<32|uint64(from+1) {
+			x.slots[i] = h<<32 | uint64(to+1)
+			return
+		}
+	}
+}
+
+// remove takes key, which x holds, out, moving back the slots after it
+// that belong nearer their hash (deletion without tombstones).
+func (x *index) remove(g *group, key string) {
+	i, ok := x.lookup(g, key)
+	if !ok {
+		return
+	}
+	mask := len(x.slots) - 1
+	for j := (i + 1) & mask; ; j = (j + 1) & mask {
+		s := x.slots[j]
+		if s == 0 {
+			break
+		}
+		home := int(s>>32) & mask
+		// s may move to i if i lies cyclically in [home, j).
+		if (j-home)&mask >= (j-i)&mask {
+			x.slots[i] = s
+			i = j
+		}
+	}
+	x.slots[i] = 0
+	x.n--
+}
