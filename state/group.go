@@ -23,6 +23,7 @@ type group struct {
 	index index     // recipient key → position in recs
 	text  []string  // chunks of text entries (appendTexts); rec.chunk indexes it
 	more  []recMore // the fields few sends have; rec.more is 1 + a position here
+	buf   []byte    // where set makes a text entry
 }
 
 // rec is the compact form of a Send kept in memory: 64 bytes and no pointer,
@@ -110,40 +111,38 @@ func appendID[T string | []byte](dst []byte, id T) []byte {
 }
 
 // parseUUID reads a UUID written as 8-4-4-4-12 lowercase hex digits, the
-// only form formatUUID gives back byte for byte.
+// only form appendUUID gives back byte for byte.
 func parseUUID[T string | []byte](s T) (u [16]byte, ok bool) {
-	if len(s) != 36 {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return u, false
 	}
-	j := 0
-	for i := 0; i < 36; i += 2 {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			if s[i] != '-' {
-				return u, false
-			}
-			i--
-			continue
-		}
-		hi, ok1 := lowerHex(s[i])
-		lo, ok2 := lowerHex(s[i+1])
-		if !ok1 || !ok2 {
-			return u, false
-		}
+	var bad byte
+	for j, i := range uuidDigits {
+		hi, lo := hexValue[s[i]], hexValue[s[i+1]]
+		bad |= hi | lo
 		u[j] = hi<<4 | lo
-		j++
 	}
-	return u, true
+	return u, bad < 16
 }
 
-func lowerHex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
+// uuidDigits are where each byte's two hex digits are in a UUID's text.
+var uuidDigits = [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+
+// hexValue is the value of each lowercase hex digit, and 0xff for any other
+// byte.
+var hexValue = func() (t [256]byte) {
+	for c := range t {
+		switch {
+		case '0' <= c && c <= '9':
+			t[c] = byte(c - '0')
+		case 'a' <= c && c <= 'f':
+			t[c] = byte(c - 'a' + 10)
+		default:
+			t[c] = 0xff
+		}
 	}
-	return 0, false
-}
+	return t
+}()
 
 // appendUUID appends u as 8-4-4-4-12 lowercase hex digits.
 func appendUUID(dst []byte, u []byte) []byte {
@@ -310,7 +309,8 @@ func textsOf(s *Send) *[nTexts]string {
 func (g *group) set(pos int, s *Send) {
 	r := makeRec(s)
 	m, more := makeMore(s)
-	entry := string(appendTexts(nil, textsOf(s), m.reply))
+	g.buf = appendTexts(g.buf[:0], textsOf(s), m.reply)
+	entry := string(g.buf)
 	r.own = true
 	if pos >= 0 && g.recs[pos].own {
 		r.chunk = g.recs[pos].chunk

@@ -516,6 +516,22 @@ func (sc *scanner) str() []byte {
 		return nil
 	}
 	start := sc.i
+	// Most strings have neither escapes nor control characters: find the
+	// closing quote at once, and look no further if there are none.
+	if end := bytes.IndexByte(sc.b[start:], '"'); end >= 0 {
+		s := sc.b[start : start+end]
+		plain := true
+		for _, c := range s {
+			if c < 0x20 || c == '\\' {
+				plain = false
+				break
+			}
+		}
+		if plain {
+			sc.i = start + end + 1
+			return s
+		}
+	}
 	escaped := false
 	for ; sc.i < len(sc.b); sc.i++ {
 		c := sc.b[sc.i]

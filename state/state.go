@@ -287,10 +287,13 @@ func (st *State) apply(r *record) (int, error) {
 
 	case opRefresh:
 		g, pos := st.lookup(a)
-		if pos < 0 || g.messageID(pos) == "" {
+		var s Send
+		if pos >= 0 {
+			s = g.send(pos)
+		}
+		if s.MessageID == "" {
 			return 0, conflictf("%s has no message_id to refresh", a)
 		}
-		s := g.send(pos)
 		u := &r.send
 		if u.ProviderStatus != StatusNone {
 			s.ProviderStatus = u.ProviderStatus

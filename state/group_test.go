@@ -1,0 +1,239 @@
+package state
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/google/uuid"
+	"github.com/ujumbe/ujumbe/addrs"
+)
+
+// randomText returns one of the kinds of text a state field meets: empty,
+// a canonical UUID (kept in 16 bytes), UUIDs in other forms (kept as
+// text), and text with quotes, escapes, control characters and
+// non-ASCII, up to limit bytes.
+func randomText(rng *rand.Rand, limit int) string {
+	u := uuid.UUID{}
+	for i := range u {
+		u[i] = byte(rng.IntN(256))
+	}
+	switch rng.IntN(9) {
+	case 0:
+		return ""
+	case 1, 2:
+		return u.String()
+	case 3:
+		return strings.ToUpper(u.String())
+	case 4:
+		return "{" + u.String() + "}"
+	case 5:
+		return strings.ReplaceAll(u.String(), "-", "")
+	case 6:
+		return "wamid.HBgMMjU1NzEwMDAwMDAwFQIAERgS"
+	case 7:
+		return strings.Repeat("é\"\\\n\x01", rng.IntN(limit/7+1))
+	}
+	b := make([]byte, rng.IntN(40))
+	for i := range b {
+		b[i] = byte(' ' + rng.IntN(95))
+	}
+	return string(b)
+}
+
+// randomSend returns a send at a with every field drawn at random, times in
+// whole milliseconds as the state keeps them.
+func randomSend(rng *rand.Rand, a addrs.Addr) Send {
+	at := func() time.Time {
+		if rng.IntN(3) == 0 {
+			return time.Time{}
+		}
+		return fromMillis(1_700_000_000_000 + rng.Int64N(1_000_000_000_000))
+	}
+	s := Send{Addr: a, Phone: a.Key, Attempts: rng.IntN(5), Outcome: Outcome(rng.IntN(6)),
+		ProviderStatus: ProviderStatus(rng.IntN(6)), Variant: []string{"", "", "a", "b"}[rng.IntN(4)],
+		IntentAt: at(), MessageID: randomText(rng, maxField), ConversationID: randomText(rng, maxField),
+		ErrorCode: randomText(rng, maxField), ErrorMessage: randomText(rng, maxField),
+		ResultAt: at(), UpdatedAt: at()}
+	for i := range s.Digest {
+		s.Digest[i] = byte(rng.IntN(256))
+	}
+	if rng.IntN(2) == 0 {
+		s.Phone = randomText(rng, maxField)
+	}
+	if rng.IntN(4) == 0 {
+		s.DeliveredAt, s.ReadAt = at(), at()
+	}
+	if rng.IntN(3) == 0 {
+		s.Reply = &Reply{ID: randomText(rng, maxField), Title: randomText(rng, maxText), Text: randomText(rng, maxText),
+			At: at(), MessageID: randomText(rng, maxField)}
+	}
+	if rng.IntN(4) == 0 {
+		s.Window = Window{SeenAt: fromMillis(1_700_000_000_000 + rng.Int64N(1e12)), Open: rng.IntN(2) == 0, ExpiresAt: at()}
+	}
+	for range rng.IntN(3) {
+		s.History = append(s.History, Attempt{At: at(), Outcome: Outcome(rng.IntN(6)), MessageID: randomText(rng, maxField),
+			ConversationID: randomText(rng, maxField), ErrorCode: randomText(rng, maxField)})
+	}
+	return s
+}
+
+// TestDenseEqualsModel checks the dense store (recs in a slice, the index,
+// text entries, recMores) against a map of Sends, through random puts,
+// replacements and removals: after each, every send reads back as it was
+// put, absent ones are absent, and Sends yields the model in address order.
+func TestDenseEqualsModel(t *testing.T) {
+	for seed := range uint64(8) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 12))
+			st := newState()
+			model := map[addrs.Addr]Send{}
+			keys := 50 + rng.IntN(400) // few keys: many replacements and removals
+			addrOf := func() addrs.Addr {
+				return addrs.Addr{Campaign: "c", Message: []string{"m", "n"}[rng.IntN(2)], Key: fmt.Sprintf("k%d", rng.IntN(keys))}
+			}
+			for op := range 3000 {
+				a := addrOf()
+				if _, ok := model[a]; ok && rng.IntN(4) == 0 {
+					st.remove(st.lookup(a))
+					delete(model, a)
+				} else {
+					s := randomSend(rng, a)
+					_, pos := st.lookup(a)
+					st.put(&s, pos)
+					model[a] = s
+				}
+				if got, ok := st.Get(a); ok != (model[a].Addr == a) || ok && !gocmp.Equal(got, model[a]) {
+					t.Fatalf("op %d: Get(%s) = %v, %v; want %v", op, a, got, ok, gocmp.Diff(model[a], got))
+				}
+				if op%300 == 299 {
+					checkModel(t, st, model)
+				}
+			}
+			checkModel(t, st, model)
+		})
+	}
+}
+
+func checkModel(t *testing.T, st *State, model map[addrs.Addr]Send) {
+	t.Helper()
+	if st.Len() != len(model) {
+		t.Fatalf("Len = %d, want %d", st.Len(), len(model))
+	}
+	var want []Send
+	for _, s := range model {
+		want = append(want, s)
+	}
+	slices.SortFunc(want, func(a, b Send) int {
+		return cmp.Or(cmp.Compare(a.Addr.Campaign, b.Addr.Campaign), cmp.Compare(a.Addr.Message, b.Addr.Message),
+			cmp.Compare(a.Addr.Key, b.Addr.Key))
+	})
+	if d := gocmp.Diff(want, slices.Collect(st.Sends(addrs.Pattern{}))); d != "" {
+		t.Fatalf("Sends differ from the model (-want +got):\n%s", d)
+	}
+	for _, g := range st.groups {
+		if g.index.n != len(g.recs) {
+			t.Fatalf("index of %v holds %d keys for %d recs", g.key, g.index.n, len(g.recs))
+		}
+	}
+}
+
+// TestUUIDForm checks that exactly the canonical lowercase form of a UUID
+// is kept in 16 bytes, and that it reads back byte for byte.
+func TestUUIDForm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 1000 {
+		var u uuid.UUID
+		for i := range u {
+			u[i] = byte(rng.IntN(256))
+		}
+		got, ok := parseUUID(u.String())
+		if !ok || got != u || string(appendUUID(nil, got[:])) != u.String() {
+			t.Fatalf("%s: parsed %x, %v", u, got, ok)
+		}
+	}
+	for _, s := range []string{"", "2F1E0A4C-8C2E-4D5B-9A57-5E2F7A1C9B10", "2f1e0a4c8c2e-4d5b-9a57-5e2f7a1c9b10-",
+		"{2f1e0a4c-8c2e-4d5b-9a57-5e2f7a1c9b1}", "2f1e0a4c-8c2e-4d5b-9a57-5e2f7a1c9b1g", "2f1e0a4c-8c2e-4d5b-9a57_5e2f7a1c9b10"} {
+		if _, ok := parseUUID(s); ok {
+			t.Errorf("%q taken for a canonical UUID", s)
+		}
+	}
+}
+
+// TestSnapshotRoundTripDense writes a snapshot of random sends spread over
+// several decoding batches per message, and checks that it reads back to
+// the same sends and writes again to the same bytes.
+func TestSnapshotRoundTripDense(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	st := newState()
+	st.lineage = "0b7e6c1a-3f4d-4e5a-8b6c-7d8e9f0a1b2c"
+	for i := range 3*snapshotBatch + 17 {
+		for _, m := range []string{"ask", "hello"} {
+			s := randomSend(rng, addrs.Addr{Campaign: "c", Message: m, Key: fmt.Sprintf("255%09d", i)})
+			st.put(&s, -1)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "ujumbe.state")
+	if err := writeNew(path, func(w *bufio.Writer) error { return writeSnapshot(w, st) }); err != nil {
+		t.Fatal(err)
+	}
+	back := mustRead(t, path)
+	diffStates(t, st, back)
+	var again bytes.Buffer
+	w := bufio.NewWriter(&again)
+	if err := writeSnapshot(w, back); err != nil || w.Flush() != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(again.Bytes(), readFile(t, path)) {
+		t.Fatal("the snapshot read back writes other bytes")
+	}
+}
+
+// TestFixtureRoundTrip reads the snapshot at $UJUMBE_TEST_FIXTURE_STATE
+// (such as bench/mkfixture's DIR3/ujumbe.state, 2M sends), without its
+// journal, and checks that writing it again gives the same bytes: every
+// field of every send survives the dense form. Skipped when unset.
+func TestFixtureRoundTrip(t *testing.T) {
+	src := os.Getenv("UJUMBE_TEST_FIXTURE_STATE")
+	if src == "" {
+		t.Skip("UJUMBE_TEST_FIXTURE_STATE is not set")
+	}
+	abs, err := filepath.Abs(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "ujumbe.state")
+	if err := os.Symlink(abs, path); err != nil {
+		t.Fatal(err)
+	}
+	st := mustRead(t, path)
+	want := sha256.New()
+	f, err := os.Open(abs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(want, f); err != nil {
+		t.Fatal(err)
+	}
+	got := sha256.New()
+	w := bufio.NewWriter(got)
+	if err := writeSnapshot(w, st); err != nil || w.Flush() != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Sum(nil), want.Sum(nil)) {
+		t.Fatalf("%s (%d sends) writes back to other bytes", src, st.Len())
+	}
+	t.Logf("%d sends written back byte for byte", st.Len())
+}
