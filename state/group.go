@@ -2,7 +2,6 @@ package state
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"hash/maphash"
 	"slices"
 
@@ -144,14 +143,14 @@ var hexValue = func() (t [256]byte) {
 	return t
 }()
 
-// appendUUID appends u as 8-4-4-4-12 lowercase hex digits.
-func appendUUID(dst []byte, u []byte) []byte {
-	for i, n := range [...]int{4, 2, 2, 2, 6} {
-		if i > 0 {
+// appendUUID appends the 16 bytes u as 8-4-4-4-12 lowercase hex digits.
+func appendUUID[T string | []byte](dst []byte, u T) []byte {
+	const digits = "0123456789abcdef"
+	for i := range 16 {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
 			dst = append(dst, '-')
 		}
-		dst = hex.AppendEncode(dst, u[:n])
-		u = u[n:]
+		dst = append(dst, digits[u[i]>>4], digits[u[i]&15])
 	}
 	return dst
 }
@@ -181,23 +180,33 @@ func (t *textReader) text() string {
 	return t.s[t.i-n : t.i]
 }
 
-// id reads what appendID wrote. A UUID's text is made in *ids, which holds
-// room for the two UUIDs of a send, so that they share one allocation.
-func (t *textReader) id(ids *[]byte) string {
-	switch n := t.uvarint(); n {
-	case 0:
-		return ""
-	case 1:
-		t.i += 16
-		if *ids == nil {
-			*ids = make([]byte, 0, 72)
+// ids reads the one or two ids (appendID) that follow into dst. The text of
+// those that are UUIDs is made in one allocation.
+func (t *textReader) ids(dst ...*string) {
+	var buf [72]byte
+	b := buf[:0]
+	var uuids [2]bool
+	for i, p := range dst {
+		switch n := t.uvarint(); n {
+		case 0:
+			*p = ""
+		case 1:
+			b = appendUUID(b, t.s[t.i:t.i+16])
+			t.i += 16
+			uuids[i] = true
+		default:
+			*p = t.s[t.i : t.i+n-2]
+			t.i += n - 2
 		}
-		from := len(*ids)
-		*ids = appendUUID(*ids, []byte(t.s[t.i-16:t.i]))
-		return string((*ids)[from:])
-	default:
-		t.i += n - 2
-		return t.s[t.i-(n-2) : t.i]
+	}
+	if len(b) == 0 {
+		return
+	}
+	all := string(b)
+	for i, p := range dst {
+		if uuids[i] {
+			*p, all = all[:36], all[36:]
+		}
 	}
 }
 
@@ -214,7 +223,6 @@ func (g *group) keyOf(r *rec) string {
 func (g *group) send(pos int) Send {
 	r := &g.recs[pos]
 	t := g.entry(r)
-	var ids []byte
 	s := Send{
 		Addr:           addrs.Addr{Campaign: g.key.campaign, Message: g.key.message, Key: t.text()},
 		Digest:         r.digest,
@@ -232,8 +240,7 @@ func (g *group) send(pos int) Send {
 		t.i += n - 1
 		s.Phone = t.s[t.i-(n-1) : t.i]
 	}
-	s.MessageID = t.id(&ids)
-	s.ConversationID = t.id(&ids)
+	t.ids(&s.MessageID, &s.ConversationID)
 	s.ErrorCode = t.text()
 	s.ErrorMessage = t.text()
 	if r.more == 0 {
@@ -245,9 +252,8 @@ func (g *group) send(pos int) Send {
 		s.Window = Window{SeenAt: fromMillis(m.windowSeen), Open: m.windowOpen, ExpiresAt: fromMillis(m.windowExpires)}
 	}
 	if m.reply {
-		var mid []byte
 		s.Reply = &Reply{ID: t.text(), Title: t.text(), Text: t.text(), At: fromMillis(m.replyAt)}
-		s.Reply.MessageID = t.id(&mid)
+		t.ids(&s.Reply.MessageID)
 	}
 	s.History = slices.Clone(m.history)
 	return s
@@ -258,8 +264,9 @@ func (g *group) messageID(pos int) string {
 	t := g.entry(&g.recs[pos])
 	t.text()
 	t.i += max(t.uvarint()-1, 0)
-	var ids []byte
-	return t.id(&ids)
+	var id string
+	t.ids(&id)
+	return id
 }
 
 // makeRec returns the rec of s, without its text entry. Its text fields
