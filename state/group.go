@@ -2,7 +2,6 @@ package state
 
 import (
 	"encoding/binary"
-	"hash/maphash"
 	"slices"
 
 	"github.com/ujumbe/ujumbe/addrs"
@@ -11,7 +10,8 @@ import (
 // group holds the sends of one message of one campaign. A plan loads up to
 // millions of sends, so they are kept densely and with few pointers for the
 // collector to follow: recs by value in one slice, an index of 8-byte slots
-// from key to position, and the text fields of many recs in one string.
+// from key to position (a column of its campaign's table), and the text
+// fields of many recs in one string.
 //
 // Every field is read under the State's read lock and changed under its
 // write lock (or by load, the state's only user then). Text chunks are
@@ -366,122 +366,4 @@ func (g *group) remove(pos int) {
 // find returns the position of key's rec, or -1.
 func (g *group) find(key string) int {
 	return g.index.find(g, key)
-}
-
-// index maps a group's recipient keys to positions in its recs: an
-// open-addressing table with linear probing, whose slots hold the high 32
-// bits of the key's hash and 1 + the position (0: empty). It keeps no key
-// of its own (keys are in the text entries) and no pointer, so it costs the
-// collector nothing and about 11 bytes a send, where a map[string]int32
-// costs about 40.
-type index struct {
-	slots []uint64
-	n     int
-}
-
-var indexSeed = maphash.MakeSeed()
-
-// reserve makes room for n keys without growing.
-func (x *index) reserve(n int) {
-	size := 16
-	for size*3/4 < n {
-		size *= 2
-	}
-	if size <= len(x.slots) {
-		return
-	}
-	old := x.slots
-	x.slots = make([]uint64, size)
-	for _, s := range old {
-		if s != 0 {
-			x.place(s)
-		}
-	}
-}
-
-// place puts slot s in the first free place from its hash on.
-func (x *index) place(s uint64) {
-	mask := uint64(len(x.slots) - 1)
-	for i := (s >> 32) & mask; ; i = (i + 1) & mask {
-		if x.slots[i] == 0 {
-			x.slots[i] = s
-			return
-		}
-	}
-}
-
-// lookup returns where key's slot is, or where it would go, and whether it
-// is there.
-func (x *index) lookup(g *group, key string) (int, bool) {
-	if len(x.slots) == 0 {
-		return -1, false
-	}
-	h := maphash.String(indexSeed, key) >> 32
-	mask := uint64(len(x.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		s := x.slots[i]
-		if s == 0 {
-			return int(i), false
-		}
-		if s>>32 == h && g.keyOf(&g.recs[uint32(s)-1]) == key {
-			return int(i), true
-		}
-	}
-}
-
-func (x *index) find(g *group, key string) int {
-	if i, ok := x.lookup(g, key); ok {
-		return int(uint32(x.slots[i])) - 1
-	}
-	return -1
-}
-
-// insert adds the key of the rec at pos unless it is there already, and
-// reports whether it added it.
-func (x *index) insert(g *group, pos int) bool {
-	x.reserve(x.n + 1)
-	key := g.keyOf(&g.recs[pos])
-	i, ok := x.lookup(g, key)
-	if ok {
-		return false
-	}
-	x.slots[i] = maphash.String(indexSeed, key)>>32<<32 | uint64(pos+1)
-	x.n++
-	return true
-}
-
-// move points key, which x holds at position from, at position to.
-func (x *index) move(key string, from, to int) {
-	h := maphash.String(indexSeed, key) >> 32
-	mask := uint64(len(x.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		if s := x.slots[i]; s == h<<32|uint64(from+1) {
-			x.slots[i] = h<<32 | uint64(to+1)
-			return
-		}
-	}
-}
-
-// remove takes key, which x holds, out, moving back the slots after it
-// that belong nearer their hash (deletion without tombstones).
-func (x *index) remove(g *group, key string) {
-	i, ok := x.lookup(g, key)
-	if !ok {
-		return
-	}
-	mask := len(x.slots) - 1
-	for j := (i + 1) & mask; ; j = (j + 1) & mask {
-		s := x.slots[j]
-		if s == 0 {
-			break
-		}
-		home := int(s>>32) & mask
-		// s may move to i if i lies cyclically in [home, j).
-		if (j-home)&mask >= (j-i)&mask {
-			x.slots[i] = s
-			i = j
-		}
-	}
-	x.slots[i] = 0
-	x.n--
 }

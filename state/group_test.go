@@ -89,8 +89,8 @@ func randomSend(rng *rand.Rand, a addrs.Addr) Send {
 	return s
 }
 
-// TestDenseEqualsModel checks the dense store (recs in a slice, the index,
-// text entries, recMores) against a map of Sends, through random puts,
+// TestDenseEqualsModel checks the dense store (recs in a slice, the
+// indexes in a campaign's table, text entries, recMores) against a map of Sends, through random puts,
 // replacements and removals: after each, every send reads back as it was
 // put, absent ones are absent, and Sends yields the model in address order.
 func TestDenseEqualsModel(t *testing.T) {
@@ -101,7 +101,10 @@ func TestDenseEqualsModel(t *testing.T) {
 			model := map[addrs.Addr]Send{}
 			keys := 50 + rng.IntN(400) // few keys: many replacements and removals
 			addrOf := func() addrs.Addr {
-				return addrs.Addr{Campaign: "c", Message: []string{"m", "n"}[rng.IntN(2)], Key: fmt.Sprintf("k%d", rng.IntN(keys))}
+				// Three messages of one campaign share a table (added as
+				// they come), a fourth is alone in another.
+				m := []string{"c.m", "c.n", "c.o", "d.m"}[rng.IntN(4)]
+				return addrs.Addr{Campaign: m[:1], Message: m[2:], Key: fmt.Sprintf("k%d", rng.IntN(keys))}
 			}
 			for op := range 3000 {
 				a := addrOf()

@@ -42,6 +42,7 @@ type State struct {
 	serial  uint64
 	n       int
 	groups  map[groupKey]*group
+	tables  map[string]*table // the indexes of each campaign's groups
 	last    *group // the group used last: loading meets one group at a time
 	optOuts map[string]OptOut
 	changes *Changes // what apply changed, when tracked (TrackChanges)
@@ -51,7 +52,7 @@ type State struct {
 type groupKey struct{ campaign, message string }
 
 func newState() *State {
-	return &State{groups: map[groupKey]*group{}, optOuts: map[string]OptOut{}}
+	return &State{groups: map[groupKey]*group{}, tables: map[string]*table{}, optOuts: map[string]OptOut{}}
 }
 
 // Lineage returns the random id given to the state when it was first written,
@@ -193,7 +194,12 @@ func (st *State) group(campaign, message string, create bool) *group {
 		// Copies, so that the state does not keep alive whatever buffer
 		// the caller's strings are part of.
 		k = groupKey{strings.Clone(campaign), strings.Clone(message)}
-		g = &group{key: k}
+		t := st.tables[k.campaign]
+		if t == nil {
+			t = &table{}
+			st.tables[k.campaign] = t
+		}
+		g = &group{key: k, index: t.column(k.message)}
 		st.groups[k] = g
 	}
 	if g != nil && create {
