@@ -43,7 +43,7 @@ type State struct {
 	n       int
 	groups  map[groupKey]*group
 	tables  map[string]*table // the indexes of each campaign's groups
-	last    *group // the group used last: loading meets one group at a time
+	last    *group            // the group used last: loading meets one group at a time
 	optOuts map[string]OptOut
 	changes *Changes // what apply changed, when tracked (TrackChanges)
 }
