@@ -186,9 +186,13 @@ func readSnapshot(r io.Reader, name string, st *State) error {
 		if slices.Contains(groups[:i], g) || m.Sends <= 0 {
 			return corrupt(1, "bad message list: campaign %q, message %q", m.Campaign, m.Message)
 		}
-		g.recs = make([]rec, m.Sends)
-		g.index.reserve(m.Sends + m.Sends/4)
 		groups[i] = g
+	}
+	// Every message has its column before any is sized, so that a
+	// campaign's table is made once.
+	for i, m := range h.Messages {
+		groups[i].recs = make([]rec, m.Sends)
+		groups[i].index.reserve(m.Sends + m.Sends/4)
 	}
 	// Lines are read and checked here, decoded in batches on every CPU and
 	// stored in order by one goroutine (snapshotLoader).

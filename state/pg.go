@@ -329,13 +329,18 @@ func pgLoad(ctx context.Context, conn *pgx.Conn, pg PG, touch func(*record)) (*S
 				return err
 			}
 			defer rows.Close()
+			counts := map[*group]int{}
 			for rows.Next() {
 				var c, m string
 				var n int
 				if err := rows.Scan(&c, &m, &n); err != nil {
 					return err
 				}
-				g := st.group(c, m, true)
+				counts[st.group(c, m, true)] = n
+			}
+			// Sized once every message has its column, so that a
+			// campaign's table is made once.
+			for g, n := range counts {
 				g.recs = make([]rec, 0, n)
 				g.index.reserve(n + n/4)
 			}
