@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/binary"
 	"slices"
+	"strings"
 
 	"github.com/ujumbe/ujumbe/addrs"
 )
@@ -48,12 +49,12 @@ type rec struct {
 // them. The reply's text fields are at the end of the rec's text entry.
 type recMore struct {
 	deliveredAt, readAt int64
-	reply               bool
 	replyAt             int64
 	windowSeen          int64
 	windowExpires       int64
-	windowOpen          bool
 	history             []Attempt
+	reply               bool
+	windowOpen          bool
 }
 
 // A text entry holds a rec's text fields one after the other, each a
@@ -294,8 +295,10 @@ func makeMore(s *Send) (recMore, bool) {
 		m.reply, m.replyAt = true, millis(rp.At)
 	}
 	for _, h := range s.History {
+		// Copies, so that a few ids do not keep a whole chunk or buffer alive.
 		m.history = append(m.history, Attempt{At: fromMillis(millis(h.At)), Outcome: h.Outcome,
-			MessageID: h.MessageID, ConversationID: h.ConversationID, ErrorCode: h.ErrorCode})
+			MessageID: strings.Clone(h.MessageID), ConversationID: strings.Clone(h.ConversationID),
+			ErrorCode: strings.Clone(h.ErrorCode)})
 	}
 	return m, m.deliveredAt != 0 || m.readAt != 0 || m.windowSeen != 0 || m.reply || len(m.history) > 0
 }
@@ -310,9 +313,9 @@ func textsOf(s *Send) *[nTexts]string {
 	return &f
 }
 
-// set stores s in g, at pos or, if pos < 0, as a new rec. The caller holds the write lock. The rec keeps its
-// own text chunk and recMore place when it has them, so a send changed
-// again and again does not leave a trail behind.
+// set stores s in g, at pos or, if pos < 0, as a new rec. The caller holds
+// the write lock. The rec keeps its own text chunk and recMore place when it
+// has them, so a send changed again and again does not leave a trail behind.
 func (g *group) set(pos int, s *Send) {
 	r := makeRec(s)
 	m, more := makeMore(s)
