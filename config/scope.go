@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"maps"
-	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -40,11 +39,8 @@ type expr struct {
 	fastStr  strFunc
 	fastBool boolFunc
 	// fastJSON writes the canonical JSON of an object constructor of that
-	// shape (interactive content), for RenderUnchecked; nil otherwise.
+	// shape (interactive content), for ContentSum; nil otherwise.
 	fastJSON jsonFunc
-	// jsonCap is the longest JSON fastJSON wrote, the capacity its next
-	// buffer starts with.
-	jsonCap atomic.Int32
 }
 
 // rowData is one CSV row stored compactly: its fields concatenated, and the
