@@ -189,3 +189,40 @@ campaign "c" {
 		}
 	}
 }
+
+// BenchmarkDoneDigest is what a plan spends per done send of the benchmark
+// fixture's messages to compare its content with the digest the state
+// recorded: ContentSum, and for comparison Render and Sum, which a send due
+// now costs. One recipient of 10,000 per iteration.
+func BenchmarkDoneDigest(b *testing.B) {
+	dir := b.TempDir()
+	if err := fixture.WriteCampaign(dir, 10_000, fixture.MaxMessages); err != nil {
+		b.Fatal(err)
+	}
+	cfg, diags := config.Load(dir, config.LoadOptions{})
+	if diags.HasErrors() {
+		b.Fatal(diags)
+	}
+	c := cfg.Campaigns[0]
+	rs := c.Recipients.Recipients
+	for _, m := range c.Messages {
+		b.Run(m.Name+"/ContentSum", func(b *testing.B) {
+			b.ReportAllocs()
+			for i := range b.N {
+				if _, _, ok := m.ContentSum(rs[i%len(rs)], ""); !ok {
+					b.Fatal("ContentSum did not answer")
+				}
+			}
+		})
+		b.Run(m.Name+"/Render+Sum", func(b *testing.B) {
+			b.ReportAllocs()
+			for i := range b.N {
+				p, diags := m.Render(rs[i%len(rs)], nil, "")
+				if diags.HasErrors() {
+					b.Fatal(diags)
+				}
+				p.Sum()
+			}
+		})
+	}
+}
