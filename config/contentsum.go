@@ -18,10 +18,12 @@ import (
 // content that fails a check Render makes on template variables or text,
 // so that Render reports it.
 //
-// checked reports whether ok also means that Render reports no problem: it
-// is false for interactive content, whose checks against WhatsApp's limits
-// need the evaluated object. A caller that must report those problems
-// renders interactive content; one that only compares digests need not.
+// checked reports whether ok also means that Render reports no problem. It
+// is false for interactive content that breaks WhatsApp's limits, and for
+// interactive content whose checks could not be compiled (see
+// compileInteractive): those need the evaluated object. A caller that must
+// report those problems renders such content; one that only compares
+// digests need not.
 func (m *Message) ContentSum(r *Recipient, variant string) (sum [sha256.Size]byte, checked, ok bool) {
 	c, _ := m.contentFor(variant)
 	if c == nil {
@@ -29,7 +31,7 @@ func (m *Message) ContentSum(r *Recipient, variant string) (sum [sha256.Size]byt
 	}
 	buf := startSum()
 	defer sumBuffers.Put(buf)
-	w := payloadWriter{b: buf}
+	w := payloadWriter{b: &buf.Buffer}
 	w.kind(c.Kind)
 	checked = true
 	switch c.Kind {
@@ -70,7 +72,7 @@ func (m *Message) ContentSum(r *Recipient, variant string) (sum [sha256.Size]byt
 		if !c.interactive.fastJSON(buf, r.row) {
 			return sum, false, false
 		}
-		checked = false
+		checked = c.interactive.limitsCompiled && !buf.unfit
 	default:
 		return sum, false, false
 	}

@@ -424,6 +424,7 @@ func (l *loader) decodeContent(c *content, attrs hcl.Attributes, media hcl.Block
 		c.text = newExpr(attrs["text"].Expr)
 	case KindInteractive:
 		c.interactive = newExpr(attrs["interactive"].Expr)
+		l.compileInteractive(c.interactive, sc.columns)
 	case KindMedia:
 		c.media = l.decodeMedia(media[0], newExpr)
 	}

@@ -70,7 +70,7 @@ func (p *Payload) Sum() [sha256.Size]byte {
 	// marshalJSON writes the same bytes without reflection when it can.
 	buf := startSum()
 	defer sumBuffers.Put(buf)
-	if !p.marshalJSON(buf) {
+	if !p.marshalJSON(&buf.Buffer) {
 		b, err := json.Marshal(p)
 		if err != nil {
 			// Only an invalid Interactive can fail, and Render never makes one.
@@ -84,14 +84,15 @@ func (p *Payload) Sum() [sha256.Size]byte {
 
 // sumBuffers are the buffers in which Sum and ContentSum encode what they
 // hash, each used again by the next: a plan takes millions.
-var sumBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+var sumBuffers = sync.Pool{New: func() any { return new(jsonBuf) }}
 
 // startSum returns a buffer of sumBuffers holding digestVersion, to which
 // the caller appends the canonical encoding, hashes it all and puts the
 // buffer back.
-func startSum() *bytes.Buffer {
-	buf := sumBuffers.Get().(*bytes.Buffer)
+func startSum() *jsonBuf {
+	buf := sumBuffers.Get().(*jsonBuf)
 	buf.Reset()
+	buf.unfit = false
 	buf.WriteString(digestVersion)
 	return buf
 }

@@ -38,9 +38,11 @@ type expr struct {
 	// shape allows (see fastexpr.go); nil otherwise.
 	fastStr  strFunc
 	fastBool boolFunc
-	// fastJSON writes the canonical JSON of an object constructor of that
-	// shape (interactive content), for ContentSum; nil otherwise.
-	fastJSON jsonFunc
+	// fastJSON writes the canonical JSON of interactive content of that
+	// shape, for ContentSum; nil otherwise. limitsCompiled is set when it
+	// also checks WhatsApp's limits (see compileInteractive).
+	fastJSON       jsonFunc
+	limitsCompiled bool
 }
 
 // rowData is one CSV row stored compactly: its fields concatenated, and the
