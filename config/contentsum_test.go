@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ujumbe/ujumbe/bench/fixture"
 	"github.com/ujumbe/ujumbe/config"
@@ -229,7 +230,8 @@ campaign "c" {
 // BenchmarkDoneDigest is what a plan spends per done send of the benchmark
 // fixture's messages to compare its content with the digest the state
 // recorded: ContentSum, and for comparison Render and Sum, which a send due
-// now costs. One recipient of 10,000 per iteration.
+// now costs (code with the answer "yes"). One recipient of 10,000 per
+// iteration.
 func BenchmarkDoneDigest(b *testing.B) {
 	dir := b.TempDir()
 	if err := fixture.WriteCampaign(dir, 10_000, fixture.MaxMessages); err != nil {
@@ -250,10 +252,14 @@ func BenchmarkDoneDigest(b *testing.B) {
 				}
 			}
 		})
+		var reply *config.Reply // the answer a follow-up of the question has
+		if m.After != nil && m.After.Kind == config.KindInteractive {
+			reply = &config.Reply{ID: "yes", Title: "Yes please", At: time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)}
+		}
 		b.Run(m.Name+"/Render+Sum", func(b *testing.B) {
 			b.ReportAllocs()
 			for i := range b.N {
-				p, diags := m.Render(rs[i%len(rs)], nil, "")
+				p, diags := m.Render(rs[i%len(rs)], reply, "")
 				if diags.HasErrors() {
 					b.Fatal(diags)
 				}

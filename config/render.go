@@ -228,7 +228,7 @@ func (m *Message) Render(r *Recipient, reply *Reply, variant string) (*Payload, 
 	if c == nil {
 		return nil, diags
 	}
-	p, diags := c.render(m.scope(r, replyValue(reply), variant))
+	p, diags := c.render(m.answerScope(r, reply, variant))
 	if p == nil && !diags.HasErrors() {
 		// Every input is known, so this is a bug, not a user error.
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Content not known",
@@ -282,7 +282,7 @@ const maxWhenMemo = 64
 
 // when1 is When, evaluated for r.
 func (m *Message) when1(r *Recipient, reply *Reply, variant string) (bool, hcl.Diagnostics) {
-	ok, known, diags := m.scope(r, replyValue(reply), variant).bool(m.when, "when")
+	ok, known, diags := m.answerScope(r, reply, variant).bool(m.when, "when")
 	if reply == nil && diags.HasErrors() && m.when.roots&rootReply != 0 {
 		ok2, known2, diags2 := m.scope(r, noAnswer, variant).bool(m.when, "when")
 		if !diags2.HasErrors() {
@@ -314,6 +314,17 @@ func (m *Message) scope(r *Recipient, reply cty.Value, variant string) *evalScop
 	}
 	if m.variantScope {
 		s.variant = cty.StringVal(variant)
+	}
+	return s
+}
+
+// answerScope is scope with reply as the answer (nil for none), made into
+// a value only when an expression needs it: a compiled expression reads
+// only the row, and building reply costs more than such a render.
+func (m *Message) answerScope(r *Recipient, reply *Reply, variant string) *evalScope {
+	s := m.scope(r, cty.NilVal, variant)
+	if m.hasAfter {
+		s.answer, s.lazyReply = reply, true
 	}
 	return s
 }

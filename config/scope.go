@@ -136,7 +136,10 @@ type evalScope struct {
 	roots      int
 	key, phone string
 	reply      cty.Value // cty.NilVal where reply does not exist
-	variant    cty.Value // cty.NilVal where variant does not exist
+	// lazyReply is set while reply is still to be made of answer.
+	answer    *Reply
+	lazyReply bool
+	variant   cty.Value // cty.NilVal where variant does not exist
 
 	// file and line locate the row in diagnostics; line is 0 in an unknown
 	// scope.
@@ -179,6 +182,9 @@ func (s *evalScope) context() *hcl.EvalContext {
 				"phone": cty.StringVal(s.phone),
 			})
 		}
+	}
+	if s.lazyReply {
+		s.reply, s.lazyReply = replyValue(s.answer), false
 	}
 	if s.reply != cty.NilVal {
 		vars["reply"] = s.reply
