@@ -129,7 +129,7 @@ campaign "c" {
     after = message.hello
     interactive = {
       type   = "button"
-      header = { type = "text", text = row.a }
+      header = { type = "text", text = "${row.a}!" }
       body   = { text = "Q ${row.a} & <${row.b}>?" }
       footer = { text = row.b }
       action = { buttons = [
@@ -164,18 +164,28 @@ campaign "c" {
 `
 	pieces := []string{"a", "Zoë", "e\u0301", "o\u0308\u0301", " ", "     ", "\"", "\\", "<", ">", "&", "\n", "\r\n", "\t",
 		"\x01", "\x1f", "\x7f", "\u2028", "\u2029", "€", "→", "😀", "\ufeff", "日本", ",", "'", "${x}", "%{y}"}
+	ascii := pieces[:0:0]
+	for _, p := range pieces {
+		if !strings.ContainsFunc(p, func(r rune) bool { return r > 0x7f }) {
+			ascii = append(ascii, p)
+		}
+	}
 	rnd := rand.New(rand.NewPCG(12, 1))
 	value := func() string {
-		n := rnd.IntN(8)
+		n, from := rnd.IntN(8), pieces
 		switch rnd.IntN(10) {
 		case 0:
 			return ""
 		case 1:
 			n = 500 + rnd.IntN(5000) // past every length limit, sometimes
+		case 2:
+			// ASCII only, from short to past the limits: a string template
+			// of ASCII parts is written part by part.
+			n, from = rnd.IntN(200)*rnd.IntN(20), ascii
 		}
 		var b strings.Builder
 		for range n {
-			b.WriteString(pieces[rnd.IntN(len(pieces))])
+			b.WriteString(from[rnd.IntN(len(from))])
 		}
 		return b.String()
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -390,19 +391,86 @@ func (fc *fastCompiler) json(e hclsyntax.Expression) (jsonFunc, cty.Value, bool)
 	placeholder := fmt.Sprintf("\uE000%d\uE001", len(fc.leaves))
 	rules := new([]lenRule)
 	fc.leaves[placeholder] = rules
-	return func(b *jsonBuf, r rowData) bool {
+	leaf := func(b *jsonBuf, r rowData) bool {
 		s, ok := str(r)
 		if !ok {
 			return false
 		}
 		writeJSONString(&b.Buffer, s)
-		for _, rule := range *rules {
-			if !fitsLen(s, rule.max, rule.required) {
-				b.unfit = true
+		b.check(*rules, utf8.RuneCountInString(s), strings.TrimSpace(s) == "")
+		return true
+	}
+	parts := fc.templateParts(e)
+	if parts == nil {
+		return leaf, cty.StringVal(placeholder), true
+	}
+	// A string template ("Hi ${row.name}") is written part by part, without
+	// building the string, when every part is ASCII: then the whole is
+	// normalized (NFC) already, and escaped as its parts are.
+	return func(b *jsonBuf, r rowData) bool {
+		start := b.Len()
+		b.WriteByte('"')
+		n, blank := 0, true
+		for _, p := range parts {
+			s, ok := p(r)
+			if !ok {
+				return false
 			}
+			if !isASCII(s) {
+				b.Truncate(start)
+				return leaf(b, r)
+			}
+			writeJSONChars(&b.Buffer, s)
+			n += len(s)
+			blank = blank && strings.TrimSpace(s) == ""
 		}
+		b.WriteByte('"')
+		b.check(*rules, n, blank)
 		return true
 	}, cty.StringVal(placeholder), true
+}
+
+// check sets b.unfit when a string of n characters, blank or not, breaks
+// one of rules.
+func (b *jsonBuf) check(rules []lenRule, n int, blank bool) {
+	for _, rule := range rules {
+		if !fitsCount(n, blank, rule.max, rule.required) {
+			b.unfit = true
+		}
+	}
+}
+
+// templateParts returns the compiled parts of a string template of
+// several parts, nil for any other expression.
+func (fc *fastCompiler) templateParts(e hclsyntax.Expression) []strFunc {
+	for {
+		p, ok := e.(*hclsyntax.ParenthesesExpr)
+		if !ok {
+			break
+		}
+		e = p.Expression
+	}
+	t, ok := e.(*hclsyntax.TemplateExpr)
+	if !ok || len(t.Parts) < 2 {
+		return nil
+	}
+	parts := make([]strFunc, len(t.Parts))
+	for i, p := range t.Parts {
+		if parts[i], ok = fc.str(p); !ok {
+			return nil
+		}
+	}
+	return parts
+}
+
+// isASCII reports whether s is all ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // key returns an object constructor's key when it is a constant string: a

@@ -415,7 +415,12 @@ func (r *renderer) checkLen(e *expr, what, v string, max int, required bool) {
 // fitsLen reports whether v passes checkLen: at most max characters, and
 // not blank when required.
 func fitsLen(v string, max int, required bool) bool {
-	return !(required && strings.TrimSpace(v) == "") && utf8.RuneCountInString(v) <= max
+	return fitsCount(utf8.RuneCountInString(v), strings.TrimSpace(v) == "", max, required)
+}
+
+// fitsCount is fitsLen for a string of n characters, blank or not.
+func fitsCount(n int, blank bool, max int, required bool) bool {
+	return !(required && blank) && n <= max
 }
 
 // variables evaluates the template variables: a map of strings, none empty.
@@ -660,14 +665,22 @@ func writeJSON(b *bytes.Buffer, v cty.Value) error {
 // anything else (quotes, backslashes, control and HTML characters,
 // non-ASCII) through json.Marshal, so the bytes never differ from it.
 func writeJSONString(b *bytes.Buffer, s string) {
+	b.WriteByte('"')
+	writeJSONChars(b, s)
+	b.WriteByte('"')
+}
+
+// writeJSONChars writes s as writeJSONString does, without the quotes.
+// encoding/json escapes character by character, so the parts of a string
+// written one after the other give the whole string's escaped form, unless
+// a character spans two parts (not in ASCII).
+func writeJSONChars(b *bytes.Buffer, s string) {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
 			enc, _ := json.Marshal(s)
-			b.Write(enc)
+			b.Write(enc[1 : len(enc)-1])
 			return
 		}
 	}
-	b.WriteByte('"')
 	b.WriteString(s)
-	b.WriteByte('"')
 }
