@@ -2,8 +2,10 @@ package config
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -34,6 +36,9 @@ type boolFunc func(r rowData) (b bool, ok bool)
 type fastCompiler struct {
 	root    *hcl.EvalContext
 	columns []string
+	// leaves are, for json, the length rules of each string from the row
+	// by its placeholder.
+	leaves map[string]*[]lenRule
 }
 
 // constant returns e's value when it reads no per-row name, evaluated once.
@@ -237,40 +242,84 @@ func (fc *fastCompiler) bool(e hclsyntax.Expression) (boolFunc, bool) {
 	return nil, false
 }
 
-// compileFast sets x's compiled forms when its shape allows.
-func (l *loader) compileFast(x *expr, columns []string) {
+// compiler returns a compiler for x when its shape allows compiling it.
+func (l *loader) compiler(x *expr, columns []string) (*fastCompiler, hclsyntax.Expression, bool) {
 	if x.broken || columns == nil || x.roots&^rootRow != 0 {
-		return
+		return nil, nil, false
 	}
 	e, ok := x.Expression.(hclsyntax.Expression)
+	return &fastCompiler{root: l.cfg.root, columns: columns}, e, ok
+}
+
+// compileFast sets x's compiled forms when its shape allows.
+func (l *loader) compileFast(x *expr, columns []string) {
+	if fc, e, ok := l.compiler(x, columns); ok {
+		x.fastStr, _ = fc.str(e)
+		x.fastBool, _ = fc.bool(e)
+	}
+}
+
+// compileInteractive sets the compiled JSON of interactive content x, and
+// the checks of WhatsApp's limits on the row's strings in it, when its
+// shape allows.
+//
+// The object's shape is fixed, and only its strings from the row vary, so
+// checkInteractive runs once here, on the object with a distinct
+// placeholder for each of those strings: the length limits it applies to
+// a placeholder are all a row's string must meet. When a placeholder meets
+// a check that compares it (a type, a unique id or title), or the object
+// has problems of its own, no checks are compiled, and ContentSum leaves
+// the checks to Render.
+func (l *loader) compileInteractive(x *expr, columns []string) {
+	fc, e, ok := l.compiler(x, columns)
+	if _, object := e.(*hclsyntax.ObjectConsExpr); !ok || !object {
+		return
+	}
+	fc.leaves = map[string]*[]lenRule{}
+	f, probe, ok := fc.json(e)
 	if !ok {
 		return
 	}
-	fc := &fastCompiler{root: l.cfg.root, columns: columns}
-	x.fastStr, _ = fc.str(e)
-	x.fastBool, _ = fc.bool(e)
-	if _, ok := e.(*hclsyntax.ObjectConsExpr); ok {
-		x.fastJSON, _ = fc.json(e)
-	}
+	x.fastJSON = f
+	c := &limits{leaves: fc.leaves}
+	c.check(probe)
+	x.limitsCompiled = len(c.probs) == 0 && !c.compared
+}
+
+// lenRule is a length check of checkInteractive's on a string: at most
+// max characters, and not blank when required.
+type lenRule struct {
+	max      int
+	required bool
+}
+
+// jsonBuf is a buffer a jsonFunc writes to, with what it found while
+// writing.
+type jsonBuf struct {
+	bytes.Buffer
+	// unfit is set when a string from the row breaks a lenRule.
+	unfit bool
 }
 
 // jsonFunc writes an expression's value for a row as writeJSON does; ok is
 // strFunc's.
-type jsonFunc func(b *bytes.Buffer, r rowData) (ok bool)
+type jsonFunc func(b *jsonBuf, r rowData) (ok bool)
 
 // json compiles an object or tuple constructor whose keys are constant and
 // whose values are constants (written once, here), strings str compiles,
 // or such constructors: the shape of interactive content, where only a
 // text or two read the row. Anything that could be null (and so be left
-// out of its object) is not compiled.
-func (fc *fastCompiler) json(e hclsyntax.Expression) (jsonFunc, bool) {
+// out of its object) is not compiled. It also returns the value with each
+// string from the row replaced by a placeholder, a key of fc.leaves, whose
+// length rules the returned function checks.
+func (fc *fastCompiler) json(e hclsyntax.Expression) (jsonFunc, cty.Value, bool) {
 	if v, ok := fc.constant(e); ok {
 		var b bytes.Buffer
 		if err := writeJSON(&b, v); err != nil {
-			return nil, false
+			return nil, cty.NilVal, false
 		}
 		c := b.Bytes()
-		return func(b *bytes.Buffer, _ rowData) bool { b.Write(c); return true }, true
+		return func(b *jsonBuf, _ rowData) bool { b.Write(c); return true }, v, true
 	}
 	switch e := e.(type) {
 	case *hclsyntax.ObjectConsExpr:
@@ -279,26 +328,28 @@ func (fc *fastCompiler) json(e hclsyntax.Expression) (jsonFunc, bool) {
 			f   jsonFunc
 		}
 		fields := make([]field, 0, len(e.Items))
+		probe := make(map[string]cty.Value, len(e.Items))
 		for _, it := range e.Items {
 			key, ok := fc.key(it.KeyExpr)
 			if !ok || slices.ContainsFunc(fields, func(f field) bool { return f.key == key }) {
-				return nil, false
+				return nil, cty.NilVal, false
 			}
-			f, ok := fc.json(it.ValueExpr)
+			f, v, ok := fc.json(it.ValueExpr)
 			if !ok {
-				return nil, false
+				return nil, cty.NilVal, false
 			}
 			fields = append(fields, field{key, f})
+			probe[key] = v
 		}
 		// writeJSON writes keys in cty's order, sorted.
 		slices.SortFunc(fields, func(a, b field) int { return strings.Compare(a.key, b.key) })
-		return func(b *bytes.Buffer, r rowData) bool {
+		return func(b *jsonBuf, r rowData) bool {
 			b.WriteByte('{')
 			for i, f := range fields {
 				if i > 0 {
 					b.WriteByte(',')
 				}
-				writeJSONString(b, f.key)
+				writeJSONString(&b.Buffer, f.key)
 				b.WriteByte(':')
 				if !f.f(b, r) {
 					return false
@@ -306,17 +357,18 @@ func (fc *fastCompiler) json(e hclsyntax.Expression) (jsonFunc, bool) {
 			}
 			b.WriteByte('}')
 			return true
-		}, true
+		}, cty.ObjectVal(probe), true
 	case *hclsyntax.TupleConsExpr:
 		elems := make([]jsonFunc, len(e.Exprs))
+		probe := make([]cty.Value, len(e.Exprs))
 		for i, x := range e.Exprs {
-			f, ok := fc.json(x)
+			f, v, ok := fc.json(x)
 			if !ok {
-				return nil, false
+				return nil, cty.NilVal, false
 			}
-			elems[i] = f
+			elems[i], probe[i] = f, v
 		}
-		return func(b *bytes.Buffer, r rowData) bool {
+		return func(b *jsonBuf, r rowData) bool {
 			b.WriteByte('[')
 			for i, f := range elems {
 				if i > 0 {
@@ -328,19 +380,97 @@ func (fc *fastCompiler) json(e hclsyntax.Expression) (jsonFunc, bool) {
 			}
 			b.WriteByte(']')
 			return true
-		}, true
+		}, cty.TupleVal(probe), true
 	}
 	str, ok := fc.str(e)
 	if !ok {
-		return nil, false
+		return nil, cty.NilVal, false
 	}
-	return func(b *bytes.Buffer, r rowData) bool {
+	// A placeholder no configuration writes, and short and not blank, so
+	// that it meets every length rule.
+	placeholder := fmt.Sprintf("\uE000%d\uE001", len(fc.leaves))
+	rules := new([]lenRule)
+	fc.leaves[placeholder] = rules
+	leaf := func(b *jsonBuf, r rowData) bool {
 		s, ok := str(r)
-		if ok {
-			writeJSONString(b, s)
+		if !ok {
+			return false
 		}
-		return ok
-	}, true
+		writeJSONString(&b.Buffer, s)
+		b.check(*rules, utf8.RuneCountInString(s), strings.TrimSpace(s) == "")
+		return true
+	}
+	parts := fc.templateParts(e)
+	if parts == nil {
+		return leaf, cty.StringVal(placeholder), true
+	}
+	// A string template ("Hi ${row.name}") is written part by part, without
+	// building the string, when every part is ASCII: then the whole is
+	// normalized (NFC) already, and escaped as its parts are.
+	return func(b *jsonBuf, r rowData) bool {
+		start := b.Len()
+		b.WriteByte('"')
+		n, blank := 0, true
+		for _, p := range parts {
+			s, ok := p(r)
+			if !ok {
+				return false
+			}
+			if !isASCII(s) {
+				b.Truncate(start)
+				return leaf(b, r)
+			}
+			writeJSONChars(&b.Buffer, s)
+			n += len(s)
+			blank = blank && strings.TrimSpace(s) == ""
+		}
+		b.WriteByte('"')
+		b.check(*rules, n, blank)
+		return true
+	}, cty.StringVal(placeholder), true
+}
+
+// check sets b.unfit when a string of n characters, blank or not, breaks
+// one of rules.
+func (b *jsonBuf) check(rules []lenRule, n int, blank bool) {
+	for _, rule := range rules {
+		if !fitsCount(n, blank, rule.max, rule.required) {
+			b.unfit = true
+		}
+	}
+}
+
+// templateParts returns the compiled parts of a string template of
+// several parts, nil for any other expression.
+func (fc *fastCompiler) templateParts(e hclsyntax.Expression) []strFunc {
+	for {
+		p, ok := e.(*hclsyntax.ParenthesesExpr)
+		if !ok {
+			break
+		}
+		e = p.Expression
+	}
+	t, ok := e.(*hclsyntax.TemplateExpr)
+	if !ok || len(t.Parts) < 2 {
+		return nil
+	}
+	parts := make([]strFunc, len(t.Parts))
+	for i, p := range t.Parts {
+		if parts[i], ok = fc.str(p); !ok {
+			return nil
+		}
+	}
+	return parts
+}
+
+// isASCII reports whether s is all ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // key returns an object constructor's key when it is a constant string: a

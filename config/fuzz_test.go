@@ -7,8 +7,9 @@ import (
 )
 
 // FuzzLoad loads arbitrary configuration and CSV text and then does what
-// validate and plan do with the result: Check, and Render, When and
-// Location for every recipient. Nothing may panic, whatever the input. The
+// validate and plan do with the result: Check, and Render, ContentSum, When
+// and Location for every recipient. Nothing may panic, whatever the input,
+// and ContentSum agrees with Render wherever it answers. The
 // seed corpus is in testdata/fuzz/FuzzLoad; run it longer with
 //
 //	go test -run '^$' -fuzz FuzzLoad -fuzztime 5m ./config
@@ -76,10 +77,20 @@ campaign "c" {
 					c.Window.Location(r)
 				}
 				for _, m := range c.Messages {
+					sum, checked, summed := m.ContentSum(r, "")
 					for _, rep := range []*Reply{nil, reply} {
 						m.When(r, rep, "")
-						if p, diags := m.Render(r, rep, ""); !diags.HasErrors() && p != nil {
+						p, diags := m.Render(r, rep, "")
+						if !diags.HasErrors() && p != nil {
 							p.Digest()
+						}
+						// ContentSum agrees with Render wherever it answers.
+						switch {
+						case !summed:
+						case checked && diags.HasErrors():
+							t.Errorf("%s for %s: ContentSum says checked, Render reports %v", m.Addr(), r.Key, diags)
+						case !diags.HasErrors() && p != nil && p.Sum() != sum:
+							t.Errorf("%s for %s: ContentSum differs from Render's Sum", m.Addr(), r.Key)
 						}
 					}
 				}

@@ -126,6 +126,11 @@ func (x ival) str() (s string, known, ok bool) {
 // limits accumulates the problems of one interactive object.
 type limits struct {
 	probs []limitProblem
+	// leaves, when not nil, are placeholders for strings from the row (see
+	// compileInteractive): text records the rules it applies to them, and
+	// compared is set when a check compares one with another string.
+	leaves   map[string]*[]lenRule
+	compared bool
 }
 
 func (c *limits) add(x ival, summary, format string, args ...any) {
@@ -143,6 +148,9 @@ func (c *limits) text(x ival, name string, max int, required bool) (string, bool
 		return "", false
 	}
 	s, known, ok := f.str()
+	if rules := c.leaves[s]; known && rules != nil {
+		*rules = append(*rules, lenRule{max, required})
+	}
 	switch {
 	case !ok:
 		c.add(f, "Incorrect value type", "%s must be a string.", pathString(f.path))
@@ -163,14 +171,20 @@ func (c *limits) text(x ival, name string, max int, required bool) (string, bool
 // unknown.
 func checkInteractive(v cty.Value) []limitProblem {
 	c := &limits{}
+	c.check(v)
+	return c.probs
+}
+
+// check is checkInteractive, adding to c.
+func (c *limits) check(v cty.Value) {
 	root := ival{v: v}
 	if v.IsKnown() && !v.IsNull() && !v.Type().IsObjectType() && !v.Type().IsMapType() {
 		c.add(root, "Incorrect value type", "interactive must be an object with type, body and action, as WhatsApp defines interactive messages; this is %s.", typeName(v.Type()))
-		return c.probs
+		return
 	}
 	typ, known := c.text(root, "type", 100, true)
 	if !known {
-		return c.probs
+		return
 	}
 	switch typ {
 	case interactiveButton:
@@ -189,7 +203,7 @@ func checkInteractive(v cty.Value) []limitProblem {
 			"ujumbe sends interactive messages of type %q (reply buttons) or %q, whose replies it can branch on; %q is neither.%s",
 			interactiveButton, interactiveListType, typ, didYouMean(typ, []string{interactiveButton, interactiveListType}))
 	}
-	return c.probs
+	return
 }
 
 // child returns attribute name of x for a nested check; a missing object is
@@ -268,6 +282,9 @@ func (c *limits) buttons(root ival) {
 
 // unique reports value when an earlier element already used it.
 func (c *limits) unique(x ival, name, value string, seen map[string]bool) {
+	if c.leaves[value] != nil {
+		c.compared = true
+	}
 	if seen[value] {
 		f, _ := x.at(name)
 		c.add(f, "Duplicate "+name, "%s is %q, like an earlier one; WhatsApp requires each %s to be unique within the message.", pathString(f.path), value, name)

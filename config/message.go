@@ -109,6 +109,7 @@ type content struct {
 	template    string
 	variables   *expr          // the variables expression, when items is nil
 	items       []templateItem // variables written as { key = expression, ... }
+	byKey       []int          // the indexes of items in key order, the JSON's
 	text        *expr
 	media       *mediaContent
 	interactive *expr
@@ -413,11 +414,17 @@ func (l *loader) decodeContent(c *content, attrs hcl.Attributes, media hcl.Block
 		if a, ok := attrs["variables"]; ok {
 			c.variables = newExpr(a.Expr)
 			c.items = l.templateItems(c.variables, sc)
+			c.byKey = make([]int, len(c.items))
+			for i := range c.byKey {
+				c.byKey[i] = i
+			}
+			slices.SortFunc(c.byKey, func(i, j int) int { return strings.Compare(c.items[i].key, c.items[j].key) })
 		}
 	case KindText:
 		c.text = newExpr(attrs["text"].Expr)
 	case KindInteractive:
 		c.interactive = newExpr(attrs["interactive"].Expr)
+		l.compileInteractive(c.interactive, sc.columns)
 	case KindMedia:
 		c.media = l.decodeMedia(media[0], newExpr)
 	}

@@ -67,85 +67,130 @@ func (p *Payload) Digest() string {
 func (p *Payload) Sum() [sha256.Size]byte {
 	// encoding/json writes struct fields in order and map keys sorted, and
 	// Interactive is canonical already, so the encoding is deterministic.
-	// marshalJSON writes the same bytes without reflection when it can,
-	// into a buffer used again by the next Sum: a plan takes millions.
-	buf := sumBuffers.Get().(*bytes.Buffer)
+	// marshalJSON writes the same bytes without reflection when it can.
+	buf := startSum()
 	defer sumBuffers.Put(buf)
-	buf.Reset()
-	var b []byte
-	if p.marshalJSON(buf) {
-		b = buf.Bytes()
-	} else {
-		var err error
-		if b, err = json.Marshal(p); err != nil {
+	if !p.marshalJSON(&buf.Buffer) {
+		b, err := json.Marshal(p)
+		if err != nil {
 			// Only an invalid Interactive can fail, and Render never makes one.
 			panic(fmt.Sprintf("config: digest of an invalid payload: %v", err))
 		}
+		buf.Truncate(len(digestVersion))
+		buf.Write(b)
 	}
-	h := sha256.New()
-	h.Write([]byte(digestVersion))
-	h.Write(b)
-	var sum [sha256.Size]byte
-	h.Sum(sum[:0])
-	return sum
+	return sha256.Sum256(buf.Bytes())
 }
 
-// sumBuffers are Sum's encoding buffers.
-var sumBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// sumBuffers are the buffers in which Sum and ContentSum encode what they
+// hash, each used again by the next: a plan takes millions.
+var sumBuffers = sync.Pool{New: func() any { return new(jsonBuf) }}
+
+// startSum returns a buffer of sumBuffers holding digestVersion, to which
+// the caller appends the canonical encoding, hashes it all and puts the
+// buffer back.
+func startSum() *jsonBuf {
+	buf := sumBuffers.Get().(*jsonBuf)
+	buf.Reset()
+	buf.unfit = false
+	buf.WriteString(digestVersion)
+	return buf
+}
 
 // marshalJSON writes json.Marshal(p) to b, byte for byte, or reports false
-// when it cannot tell it would: an invalid kind, or Interactive content
-// that json.Marshal would compact or escape (Render's, valid JSON, is
-// compact and escaped already).
+// (having written nothing) when it cannot tell it would: an invalid kind,
+// or Interactive content that json.Marshal would compact or escape
+// (Render's, valid JSON, is compact and escaped already).
 func (p *Payload) marshalJSON(b *bytes.Buffer) bool {
 	if p.Kind < 0 || int(p.Kind) >= len(kindNames) || !compactEscaped(p.Interactive) {
 		return false
 	}
-	b.WriteString(`{"kind":`)
-	writeJSONString(b, kindNames[p.Kind])
-	field := func(name, v string) {
-		if v != "" {
-			b.WriteString(`,"`)
-			b.WriteString(name)
-			b.WriteString(`":`)
-			writeJSONString(b, v)
-		}
-	}
-	field("template_name", p.TemplateName)
+	w := payloadWriter{b: b}
+	w.kind(p.Kind)
+	w.field("template_name", p.TemplateName)
 	if len(p.Variables) > 0 {
-		b.WriteString(`,"variables":{`)
 		keys := maps.Keys(p.Variables)
 		if len(p.Variables) > 1 {
 			keys = slices.Values(slices.Sorted(keys))
 		}
-		i := 0
 		for k := range keys {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeJSONString(b, k)
-			b.WriteByte(':')
-			writeJSONString(b, p.Variables[k])
-			i++
+			w.variable(k, p.Variables[k])
 		}
-		b.WriteByte('}')
+		w.endVariables()
 	}
-	field("body", p.Body)
+	w.field("body", p.Body)
 	if m := p.Media; m != nil {
 		b.WriteString(`,"media":{"kind":`)
 		writeJSONString(b, m.Kind)
 		b.WriteString(`,"url":`)
 		writeJSONString(b, m.URL)
-		field("caption", m.Caption)
-		field("filename", m.Filename)
+		w.field("caption", m.Caption)
+		w.field("filename", m.Filename)
 		b.WriteByte('}')
 	}
 	if len(p.Interactive) > 0 {
-		b.WriteString(`,"interactive":`)
+		w.interactive()
 		b.Write(p.Interactive)
 	}
-	b.WriteByte('}')
+	w.end()
 	return true
+}
+
+// payloadWriter writes the canonical JSON of a payload, field by field in
+// the order of Payload's, each written only when set. marshalJSON writes a
+// Payload with it and ContentSum content that was never built into one, so
+// the two write the same bytes.
+type payloadWriter struct {
+	b    *bytes.Buffer
+	vars int // the template variables written so far
+}
+
+// kind opens the object with its kind, which must be valid.
+func (w *payloadWriter) kind(k Kind) {
+	w.b.WriteString(`{"kind":`)
+	writeJSONString(w.b, kindNames[k])
+}
+
+// field writes a string field, unless v is empty.
+func (w *payloadWriter) field(name, v string) {
+	if v != "" {
+		w.b.WriteString(`,"`)
+		w.b.WriteString(name)
+		w.b.WriteString(`":`)
+		writeJSONString(w.b, v)
+	}
+}
+
+// variable writes one template variable; they must come in key order, and
+// endVariables follows the last.
+func (w *payloadWriter) variable(k, v string) {
+	if w.vars == 0 {
+		w.b.WriteString(`,"variables":{`)
+	} else {
+		w.b.WriteByte(',')
+	}
+	w.vars++
+	writeJSONString(w.b, k)
+	w.b.WriteByte(':')
+	writeJSONString(w.b, v)
+}
+
+// endVariables closes the variables, when any were written.
+func (w *payloadWriter) endVariables() {
+	if w.vars > 0 {
+		w.b.WriteByte('}')
+	}
+}
+
+// interactive starts the interactive field; the caller writes the object,
+// compact and escaped as json.Marshal would copy it.
+func (w *payloadWriter) interactive() {
+	w.b.WriteString(`,"interactive":`)
+}
+
+// end closes the object.
+func (w *payloadWriter) end() {
+	w.b.WriteByte('}')
 }
 
 // compactEscaped reports whether raw, taken as JSON, has no whitespace
@@ -183,32 +228,13 @@ func (m *Message) Render(r *Recipient, reply *Reply, variant string) (*Payload, 
 	if c == nil {
 		return nil, diags
 	}
-	p, diags := c.render(m.scope(r, replyValue(reply), variant))
+	p, diags := c.render(m.answerScope(r, reply, variant))
 	if p == nil && !diags.HasErrors() {
 		// Every input is known, so this is a bug, not a user error.
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Content not known",
 			Detail: fmt.Sprintf("The content of %s for recipient %q could not be determined.", m.Addr(), r.Key), Subject: m.DeclRange.Ptr()})
 	}
 	return p, diags
-}
-
-// RenderUnchecked renders m for r and reply as Render does, but without
-// checking interactive content against WhatsApp's limits, and returns nil
-// on any problem. It is for comparing with the digest of content already
-// sent: content equal to what was sent needs no checks, and a caller
-// that finds it different calls Render to learn what is wrong with it.
-func (m *Message) RenderUnchecked(r *Recipient, reply *Reply, variant string) *Payload {
-	c, _ := m.contentFor(variant)
-	if c == nil {
-		return nil
-	}
-	s := m.scope(r, replyValue(reply), variant)
-	rd := renderer{s: s, known: true, unchecked: true}
-	p := c.renderWith(&rd)
-	if !rd.known || rd.diags.HasErrors() {
-		return nil
-	}
-	return p
 }
 
 // When evaluates m's when condition for r and reply, with Render's scope;
@@ -256,7 +282,7 @@ const maxWhenMemo = 64
 
 // when1 is When, evaluated for r.
 func (m *Message) when1(r *Recipient, reply *Reply, variant string) (bool, hcl.Diagnostics) {
-	ok, known, diags := m.scope(r, replyValue(reply), variant).bool(m.when, "when")
+	ok, known, diags := m.answerScope(r, reply, variant).bool(m.when, "when")
 	if reply == nil && diags.HasErrors() && m.when.roots&rootReply != 0 {
 		ok2, known2, diags2 := m.scope(r, noAnswer, variant).bool(m.when, "when")
 		if !diags2.HasErrors() {
@@ -288,6 +314,17 @@ func (m *Message) scope(r *Recipient, reply cty.Value, variant string) *evalScop
 	}
 	if m.variantScope {
 		s.variant = cty.StringVal(variant)
+	}
+	return s
+}
+
+// answerScope is scope with reply as the answer (nil for none), made into
+// a value only when an expression needs it: a compiled expression reads
+// only the row, and building reply costs more than such a render.
+func (m *Message) answerScope(r *Recipient, reply *Reply, variant string) *evalScope {
+	s := m.scope(r, cty.NilVal, variant)
+	if m.hasAfter {
+		s.answer, s.lazyReply = reply, true
 	}
 	return s
 }
@@ -342,8 +379,6 @@ type renderer struct {
 	s     *evalScope
 	diags hcl.Diagnostics
 	known bool // false once a part is unknown or failed
-	// unchecked skips the checks of interactive content (RenderUnchecked).
-	unchecked bool
 }
 
 // str evaluates a string attribute and checks its length. Empty strings are
@@ -360,6 +395,9 @@ func (r *renderer) str(e *expr, what string, max int, required bool) string {
 }
 
 func (r *renderer) checkLen(e *expr, what, v string, max int, required bool) {
+	if fitsLen(v, max, required) {
+		return
+	}
 	if required && strings.TrimSpace(v) == "" {
 		r.diags = append(r.diags, r.s.errorf(e, "Empty "+what, "The %s is empty; WhatsApp does not send empty %s.", what, what))
 		return
@@ -372,6 +410,17 @@ func (r *renderer) checkLen(e *expr, what, v string, max int, required bool) {
 		d.Expression, d.EvalContext = nil, nil
 		r.diags = append(r.diags, d)
 	}
+}
+
+// fitsLen reports whether v passes checkLen: at most max characters, and
+// not blank when required.
+func fitsLen(v string, max int, required bool) bool {
+	return fitsCount(utf8.RuneCountInString(v), strings.TrimSpace(v) == "", max, required)
+}
+
+// fitsCount is fitsLen for a string of n characters, blank or not.
+func fitsCount(n int, blank bool, max int, required bool) bool {
+	return !(required && blank) && n <= max
 }
 
 // variables evaluates the template variables: a map of strings, none empty.
@@ -441,6 +490,13 @@ func (r *renderer) variables(m *content) map[string]string {
 	return out
 }
 
+// variableAllowed reports whether a template variable passes emptyVariable
+// and refusedVariable: WhatsApp takes it.
+func variableAllowed(v string) bool {
+	what, _ := variableRefusal(v)
+	return strings.TrimSpace(v) != "" && what == ""
+}
+
 // emptyVariable reports an empty template variable, which WhatsApp refuses.
 func (r *renderer) emptyVariable(e *expr, key, v string) bool {
 	if strings.TrimSpace(v) != "" {
@@ -455,15 +511,8 @@ func (r *renderer) emptyVariable(e *expr, key, v string) bool {
 // error 132018): one with a newline, a tab or more than 4 consecutive
 // spaces. Per recipient, the diagnostic names the CSV line.
 func (r *renderer) refusedVariable(e *expr, key, v string) bool {
-	var what, fix string
-	switch {
-	case strings.ContainsAny(v, "\n\r"):
-		what, fix = "a line break", `, or replace it in the expression, with replace(..., "\n", " ")`
-	case strings.ContainsRune(v, '\t'):
-		what, fix = "a tab", `, or replace it in the expression, with replace(..., "\t", " ")`
-	case strings.Contains(v, "     "):
-		what = "more than 4 spaces in a row"
-	default:
+	what, fix := variableRefusal(v)
+	if what == "" {
 		return false
 	}
 	d := r.s.errorf(e, "Template variable refused by WhatsApp",
@@ -471,6 +520,20 @@ func (r *renderer) refusedVariable(e *expr, key, v string) bool {
 	d.Expression, d.EvalContext = nil, nil // the value can be long
 	r.diags = append(r.diags, d)
 	return true
+}
+
+// variableRefusal returns what in v WhatsApp refuses in a template
+// variable, and how to fix it in the expression; "" when nothing.
+func variableRefusal(v string) (what, fix string) {
+	switch {
+	case strings.ContainsAny(v, "\n\r"):
+		return "a line break", `, or replace it in the expression, with replace(..., "\n", " ")`
+	case strings.ContainsRune(v, '\t'):
+		return "a tab", `, or replace it in the expression, with replace(..., "\t", " ")`
+	case strings.Contains(v, "     "):
+		return "more than 4 spaces in a row", ""
+	}
+	return "", ""
 }
 
 func (r *renderer) media(mc *mediaContent) *Media {
@@ -495,32 +558,11 @@ func (r *renderer) media(mc *mediaContent) *Media {
 }
 
 func (r *renderer) interactive(e *expr) json.RawMessage {
-	if r.unchecked && e.fastJSON != nil && !r.s.unknown {
-		// Sized as the longest so far: grown by doubling from 64 bytes,
-		// the buffers were a third of what a million renders allocated.
-		b := bytes.NewBuffer(make([]byte, 0, e.jsonCap.Load()))
-		if e.fastJSON(b, r.s.row) {
-			if n := int32(min(b.Len(), 1<<20)); n > e.jsonCap.Load() {
-				e.jsonCap.Store(n)
-			}
-			return b.Bytes()
-		}
-	}
 	v, diags := r.s.value(e)
 	r.diags = append(r.diags, diags...)
 	if diags.HasErrors() {
 		r.known = false
 		return nil
-	}
-	if r.unchecked {
-		// writeJSON fails on marked and unknown values, for which Render
-		// reports why.
-		var b bytes.Buffer
-		if err := writeJSON(&b, v); err != nil {
-			r.known = false
-			return nil
-		}
-		return b.Bytes()
 	}
 	if v.ContainsMarked() {
 		r.diags = append(r.diags, r.s.errorf(e, "Sensitive value not allowed",
@@ -623,14 +665,22 @@ func writeJSON(b *bytes.Buffer, v cty.Value) error {
 // anything else (quotes, backslashes, control and HTML characters,
 // non-ASCII) through json.Marshal, so the bytes never differ from it.
 func writeJSONString(b *bytes.Buffer, s string) {
+	b.WriteByte('"')
+	writeJSONChars(b, s)
+	b.WriteByte('"')
+}
+
+// writeJSONChars writes s as writeJSONString does, without the quotes.
+// encoding/json escapes character by character, so the parts of a string
+// written one after the other give the whole string's escaped form, unless
+// a character spans two parts (not in ASCII).
+func writeJSONChars(b *bytes.Buffer, s string) {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
 			enc, _ := json.Marshal(s)
-			b.Write(enc)
+			b.Write(enc[1 : len(enc)-1])
 			return
 		}
 	}
-	b.WriteByte('"')
 	b.WriteString(s)
-	b.WriteByte('"')
 }

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"maps"
-	"sync/atomic"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -39,12 +38,11 @@ type expr struct {
 	// shape allows (see fastexpr.go); nil otherwise.
 	fastStr  strFunc
 	fastBool boolFunc
-	// fastJSON writes the canonical JSON of an object constructor of that
-	// shape (interactive content), for RenderUnchecked; nil otherwise.
-	fastJSON jsonFunc
-	// jsonCap is the longest JSON fastJSON wrote, the capacity its next
-	// buffer starts with.
-	jsonCap atomic.Int32
+	// fastJSON writes the canonical JSON of interactive content of that
+	// shape, for ContentSum; nil otherwise. limitsCompiled is set when it
+	// also checks WhatsApp's limits (see compileInteractive).
+	fastJSON       jsonFunc
+	limitsCompiled bool
 }
 
 // rowData is one CSV row stored compactly: its fields concatenated, and the
@@ -138,7 +136,10 @@ type evalScope struct {
 	roots      int
 	key, phone string
 	reply      cty.Value // cty.NilVal where reply does not exist
-	variant    cty.Value // cty.NilVal where variant does not exist
+	// lazyReply is set while reply is still to be made of answer.
+	answer    *Reply
+	lazyReply bool
+	variant   cty.Value // cty.NilVal where variant does not exist
 
 	// file and line locate the row in diagnostics; line is 0 in an unknown
 	// scope.
@@ -181,6 +182,9 @@ func (s *evalScope) context() *hcl.EvalContext {
 				"phone": cty.StringVal(s.phone),
 			})
 		}
+	}
+	if s.lazyReply {
+		s.reply, s.lazyReply = replyValue(s.answer), false
 	}
 	if s.reply != cty.NilVal {
 		vars["reply"] = s.reply

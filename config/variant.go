@@ -194,11 +194,13 @@ func (m *Message) contentFor(variant string) (*content, hcl.Diagnostics) {
 	if len(m.Variants) == 0 {
 		return &m.content, nil
 	}
-	names := make([]string, len(m.Variants))
-	for i, v := range m.Variants {
+	for _, v := range m.Variants {
 		if v.Name == variant {
 			return &v.content, nil
 		}
+	}
+	names := make([]string, len(m.Variants))
+	for i, v := range m.Variants {
 		names[i] = v.Name
 	}
 	return nil, hcl.Diagnostics{errorf(m.DeclRange, "Unknown variant",

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"cmp"
+	"crypto/sha256"
 	"fmt"
 	"runtime"
 	"slices"
@@ -722,11 +723,12 @@ func (b *worker) done(it *Item, j int, s state.Send) hcl.Diagnostics {
 		reply = replyOf(b.chain[k].s)
 	}
 	it.Reply = reply
-	// Most accepted sends have the content the configuration renders now:
-	// then the checks Render makes cannot change the class, and are
-	// skipped. Content that differs is rendered again with them.
-	if p := it.Message.RenderUnchecked(it.Recipient, reply, b.variant); p != nil {
-		if d := ContentDigest(p); d == s.Digest {
+	// Most accepted sends have the content the configuration renders now,
+	// which ContentSum tells without rendering: then the checks Render
+	// makes cannot change the class, and are skipped. Content that differs,
+	// or that ContentSum cannot sum, is rendered with them.
+	if sum, _, ok := it.Message.ContentSum(it.Recipient, b.variant); ok {
+		if d := sumDigest(sum); d == s.Digest {
 			it.Digest = d
 			it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
 			return nil
@@ -817,12 +819,25 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 		b.wakeAt(stopAtComes(c, loc, base, b.now))
 		return nil
 	}
-	p, diags := m.Render(r, reply, b.variant)
-	if diags.HasErrors() {
-		return diags
+	// A send due later needs the digest of its content, not the content:
+	// ContentSum gives it when it also made Render's checks, whose
+	// problems must be reported now as for a send due now.
+	summed := false
+	if due.After(b.now) {
+		sum, checked, ok := m.ContentSum(r, b.variant)
+		if summed = ok && checked; summed {
+			it.Digest = sumDigest(sum)
+		}
+	}
+	var p *config.Payload
+	var diags hcl.Diagnostics
+	if !summed {
+		if p, diags = m.Render(r, reply, b.variant); diags.HasErrors() {
+			return diags
+		}
+		it.Digest = ContentDigest(p)
 	}
 	it.Reply = reply
-	it.Digest = ContentDigest(p)
 	it.Due = due
 	if !windowEnd.IsZero() {
 		it.windowEnd = windowEnd.UnixMilli()
@@ -964,7 +979,11 @@ func (b *builder) orphans(resends *resendIndex) ([]Item, bool) {
 // ContentDigest is the digest the state records for a payload: the first
 // half of its SHA-256.
 func ContentDigest(p *config.Payload) state.Digest {
-	sum := p.Sum()
+	return sumDigest(p.Sum())
+}
+
+// sumDigest is the digest of content whose SHA-256 is sum.
+func sumDigest(sum [sha256.Size]byte) state.Digest {
 	return state.Digest(sum[:len(state.Digest{})])
 }
 

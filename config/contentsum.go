@@ -1,0 +1,81 @@
+package config
+
+import (
+	"crypto/sha256"
+)
+
+// ContentSum returns the Sum of the payload Render(r, reply, variant)
+// returns, for any reply, without building it: the compiled forms of the
+// content's expressions (see fastexpr.go) write the canonical encoding
+// that Sum hashes straight into a reused buffer, with no evaluation scope,
+// no variables map and no Payload. Content of constants and row columns
+// costs no allocation.
+//
+// ok is false when it cannot be done that way, and the caller renders: an
+// expression that is not compiled (one that reads reply, recipient or
+// variant, or has a shape fastexpr.go does not know), a function call that
+// fails, variables not written as { key = expression, ... }, media, or
+// content that fails a check Render makes on template variables or text,
+// so that Render reports it.
+//
+// checked reports whether ok also means that Render reports no problem. It
+// is false for interactive content that breaks WhatsApp's limits, and for
+// interactive content whose checks could not be compiled (see
+// compileInteractive): those need the evaluated object. A caller that must
+// report those problems renders such content; one that only compares
+// digests need not.
+func (m *Message) ContentSum(r *Recipient, variant string) (sum [sha256.Size]byte, checked, ok bool) {
+	c, _ := m.contentFor(variant)
+	if c == nil {
+		return sum, false, false
+	}
+	buf := startSum()
+	defer sumBuffers.Put(buf)
+	w := payloadWriter{b: &buf.Buffer}
+	w.kind(c.Kind)
+	checked = true
+	switch c.Kind {
+	case KindTemplate:
+		if c.variables != nil && c.items == nil {
+			return sum, false, false
+		}
+		w.field("template_name", c.template)
+		for _, i := range c.byKey {
+			it := &c.items[i]
+			if it.e.fastStr == nil {
+				return sum, false, false
+			}
+			v, ok := it.e.fastStr(r.row)
+			if !ok || !variableAllowed(v) {
+				return sum, false, false
+			}
+			w.variable(it.key, v)
+		}
+		w.endVariables()
+	case KindText:
+		if c.text.fastStr == nil {
+			return sum, false, false
+		}
+		v, ok := c.text.fastStr(r.row)
+		if !ok || !fitsLen(v, maxTextLen, true) {
+			return sum, false, false
+		}
+		w.field("body", v)
+	case KindInteractive:
+		// fastJSON writes what writeJSON would: compact, and with every
+		// string escaped by encoding/json, so json.Marshal copies it as
+		// it is (see compactEscaped).
+		if c.interactive.fastJSON == nil {
+			return sum, false, false
+		}
+		w.interactive()
+		if !c.interactive.fastJSON(buf, r.row) {
+			return sum, false, false
+		}
+		checked = c.interactive.limitsCompiled && !buf.unfit
+	default:
+		return sum, false, false
+	}
+	w.end()
+	return sha256.Sum256(buf.Bytes()), checked, true
+}
