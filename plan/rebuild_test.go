@@ -6,10 +6,12 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
@@ -21,17 +23,63 @@ import (
 // answers, opt-outs, time moving on by minutes to days — and checks after
 // every change that Rebuild of the previous round's plan gives exactly the
 // plan Build gives. The campaign (testdata/rebuild) has a start time, a
-// stop time, a send window, a question, a branch on its answer and a
-// nudge to those who did not answer, so sends fall due, expire and change
-// branch with time alone.
+// stop time, a send window, a question, a branch on its answer, a nudge to
+// those who did not answer and a reminder template 20h after the first, so
+// sends fall due, expire and change branch with time alone. It plans
+// without limits, and under each limit Rebuild applies to the recipients
+// it classifies again: the default pair spacing (6s: sends retried in the
+// same minute), a long one (15m: the nudge and the reminder fall due
+// minutes apart) and a frequency cap of one template per 21h (the
+// reminder waits for the offer to leave the window).
 func TestRebuildEqualsBuild(t *testing.T) {
-	cfg, diags := config.Load("testdata/rebuild", config.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatal(diags)
+	for _, limits := range []struct {
+		name    string
+		spacing time.Duration // -1: the default
+		cap     *config.FrequencyCap
+	}{
+		{"none", 0, nil},
+		{"spacing=default", -1, nil},
+		{"spacing=15m", 15 * time.Minute, nil},
+		{"cap=1per21h,spacing=15m", 15 * time.Minute, &config.FrequencyCap{Max: 1, Per: 21 * time.Hour}},
+	} {
+		t.Run(limits.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, diags := config.Load("testdata/rebuild", config.LoadOptions{})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			if limits.spacing >= 0 {
+				cfg.Provider.PairSpacing = limits.spacing
+			}
+			cfg.FrequencyCap = limits.cap
+			incremental, held := rebuildRounds(t, cfg)
+			// The rounds that could be planned again in part must have
+			// been: not every one fell back to Build.
+			if incremental < rebuildSeeds*16/4 {
+				t.Errorf("Rebuild updated the plan in place in %d of %d rounds; want at least a quarter", incremental, rebuildSeeds*16)
+			}
+			// And the limits must have held sends back, or this would
+			// test nothing of them.
+			if limits.spacing != 0 && held == 0 {
+				t.Errorf("the limits held no send back in %d rounds", rebuildSeeds*16)
+			}
+			t.Logf("%d of %d rounds updated in place; %d sends held back by the limits", incremental, rebuildSeeds*16, held)
+		})
 	}
+}
+
+// rebuildSeeds is how many seeds TestRebuildEqualsBuild runs in each
+// configuration: with fewer, no seed has the limits push a send past the
+// send window's close while its recipient has nothing else due (seeds 35
+// and 49 do).
+const rebuildSeeds = 50
+
+// rebuildRounds runs TestRebuildEqualsBuild's rounds of cfg, 16 for each
+// seed, and returns how many Rebuild updated in place, and how many sends
+// the limits held back in Build's plans.
+func rebuildRounds(t *testing.T, cfg *config.Config) (incremental, held int) {
 	steps := []time.Duration{0, time.Minute, 7 * time.Minute, 11 * time.Minute, time.Hour, 5 * time.Hour, 21 * time.Hour, 25 * time.Hour}
-	incremental := 0
-	for seed := range uint64(24) {
+	for seed := range uint64(rebuildSeeds) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 12))
 			now := time.Date(2026, 11, 21, 4, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(600)) * time.Minute)
@@ -48,6 +96,7 @@ func TestRebuildEqualsBuild(t *testing.T) {
 				now = now.Add(steps[rng.IntN(len(steps))])
 				changeAtRandom(t, rng, store, p, now)
 				prev := p
+				var diags hcl.Diagnostics
 				p, diags = Rebuild(p, cfg, st, now, opts, st.TakeChanges())
 				if diags.HasErrors() {
 					t.Fatal(diags)
@@ -56,6 +105,11 @@ func TestRebuildEqualsBuild(t *testing.T) {
 					incremental++
 				}
 				want, _ := Build(cfg, st, now, opts)
+				for i := range want.Items {
+					if strings.Contains(want.Items[i].Reason, "; held until") {
+						held++
+					}
+				}
 				if p.CreatedAt != want.CreatedAt || p.Serial != want.Serial || p.Lineage != want.Lineage {
 					t.Fatalf("round %d: plan made at %v, serial %d, lineage %q; Build's at %v, %d, %q", round, p.CreatedAt, p.Serial, p.Lineage, want.CreatedAt, want.Serial, want.Lineage)
 				}
@@ -86,11 +140,7 @@ func TestRebuildEqualsBuild(t *testing.T) {
 			}
 		})
 	}
-	// The rounds that could be planned again in part must have been: not
-	// every one fell back to Build.
-	if incremental < 24*16/4 {
-		t.Errorf("Rebuild updated the plan in place in %d of %d rounds; want at least a quarter", incremental, 24*16)
-	}
+	return incremental, held
 }
 
 func addrsOf(items []*Item) []string {
