@@ -22,7 +22,7 @@ import (
 // updates prev in place: prev is not to be used afterwards.
 //
 // It builds the whole plan, as Build does, when it cannot tell which sends
-// changed: ch.All; a configuration that needsFullBuild; a prev with
+// changed: ch.All; a configuration or options that needsFullBuild; a prev with
 // orphans, resends or sends left out by -target or -exclude; a send in ch
 // at an address prev does not have; a send recorded to another phone than
 // its recipient's while the limits are on (coupled); or a first contact
@@ -35,7 +35,7 @@ import (
 //
 // Its diagnostics are those of the recipients it classified again.
 func Rebuild(prev *Plan, cfg *config.Config, st *state.State, now time.Time, opts Options, ch state.Changes) (*Plan, hcl.Diagnostics) {
-	if prev == nil || prev.inc == nil || ch.All || needsFullBuild(cfg) || cfg.Campaigns[0] != prev.inc.campaign || now.Before(prev.CreatedAt) {
+	if prev == nil || prev.inc == nil || ch.All || needsFullBuild(cfg, opts) || cfg.Campaigns[0] != prev.inc.campaign || now.Before(prev.CreatedAt) {
 		return Build(cfg, st, now, opts)
 	}
 	x := prev.inc
@@ -70,14 +70,16 @@ func Rebuild(prev *Plan, cfg *config.Config, st *state.State, now time.Time, opt
 	return prev, diags
 }
 
-// needsFullBuild reports whether a plan of cfg must always be built whole,
-// because a send's class can depend on other recipients' sends, which
-// Rebuild does not look at again: with more than one campaign (a first
-// contact of one may be a resend of another's, and the limits count every
-// campaign's sends to a phone), with moved blocks (a send may be recorded
-// under another address), or with a tier budget (daily_first_contacts:
-// every counted send takes a slot from the number's one budget, so each
-// recipient's sends move with everyone's).
+// needsFullBuild reports whether a plan of cfg made with opts must always
+// be built whole, because a send's class can depend on other recipients'
+// sends, which Rebuild does not look at again: with more than one campaign
+// (a first contact of one may be a resend of another's, and the limits
+// count every campaign's sends to a phone), with moved blocks (a send may
+// be recorded under another address), or with a tier budget
+// (daily_first_contacts: every counted send takes a slot from the number's
+// one budget, so each recipient's sends move with everyone's). With
+// -replace too: a replaced send is due again whatever the state records of
+// it, and Rebuild is not proven equal to Build there.
 //
 // The frequency cap and pair spacing do not need it: they couple only the
 // sends to one phone, and in one campaign a phone is one recipient's (a
@@ -86,8 +88,8 @@ func Rebuild(prev *Plan, cfg *config.Config, st *state.State, now time.Time, opt
 // its recipient's now (the CSV's number changed), which coupled finds as
 // the sends are classified. Rebuild gives the sends it classifies again
 // their times under those limits (limits over the recipients it touched).
-func needsFullBuild(cfg *config.Config) bool {
-	return len(cfg.Campaigns) != 1 || len(cfg.Moved) > 0 || cfg.Provider.DailyFirstContacts > 0
+func needsFullBuild(cfg *config.Config, opts Options) bool {
+	return len(cfg.Campaigns) != 1 || len(cfg.Moved) > 0 || cfg.Provider.DailyFirstContacts > 0 || len(opts.Replace) > 0
 }
 
 // coupled reports whether the frequency cap or pair spacing apply and the
@@ -127,7 +129,7 @@ type incremental struct {
 // incremental returns what Rebuild needs to update p, or nil when it must
 // build the plan whole. orphans reports that p has orphans.
 func (b *builder) incremental(p *Plan, orphans bool) *incremental {
-	if needsFullBuild(b.cfg) || p.Filtered || orphans || len(p.Resends) > 0 || b.coupled() {
+	if needsFullBuild(b.cfg, b.opts) || p.Filtered || orphans || len(p.Resends) > 0 || b.coupled() {
 		return nil
 	}
 	x := &incremental{campaign: b.cfg.Campaigns[0]}
@@ -224,8 +226,7 @@ func (x *incremental) count(items []Item, only []int32, sign int) {
 }
 
 // firstContactDue reports whether a first contact is about to be sent to
-// one of the recipients in sending (by worker, see builder), other than by
-// -replace.
+// one of the recipients in sending (by worker, see builder).
 func (x *incremental) firstContactDue(items []Item, sending [][]int32) bool {
 	n := len(x.campaign.Recipients.Recipients)
 	for j, m := range ordered(x.campaign.Messages) {
@@ -234,7 +235,7 @@ func (x *incremental) firstContactDue(items []Item, sending [][]int32) bool {
 		}
 		for _, s := range sending {
 			for _, i := range s {
-				if it := &items[j*n+int(i)]; it.Class.Sends() && !it.Replace {
+				if items[j*n+int(i)].Class.Sends() {
 					return true
 				}
 			}

@@ -206,3 +206,47 @@ func randomResult(rng *rand.Rand, a addrs.Addr, now time.Time) state.Result {
 	}
 	return r
 }
+
+// TestRebuildSendElsewhere: a send the state records to another phone than
+// its recipient's (r01's offer, to r02's phone: the CSV's number changed)
+// counts under pair spacing for that phone, so that r02's offer is held
+// back by a send that is not r02's. Rebuild, which looks up only the sends
+// of the recipients it classifies again, cannot update such a plan in
+// place, and Build leaves it nothing to update; without the limits it can.
+func TestRebuildSendElsewhere(t *testing.T) {
+	for _, spacing := range []time.Duration{6 * time.Second, 0} {
+		cfg, diags := config.Load("testdata/rebuild", config.LoadOptions{})
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		cfg.Provider.PairSpacing = spacing
+		store, _, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "ujumbe.state"), state.Options{Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r01 := addrs.Addr{Campaign: "promo", Message: "offer", Key: "r01"}
+		if err := store.RecordIntent(state.Intent{Addr: r01, Phone: "255712000102", At: now.Add(-2 * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.RecordResult(state.Result{Addr: r01, Outcome: state.OutcomeAccepted, MessageID: "m1", At: now.Add(-2 * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		p, diags := Build(cfg, store.State(), now, Options{})
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		store.Close()
+		var r02 *Item
+		for i := range p.Items {
+			if it := &p.Items[i]; it.Addr == (addrs.Addr{Campaign: "promo", Message: "offer", Key: "r02"}) {
+				r02 = it
+			}
+		}
+		if held := r02.Class == Scheduled && strings.HasPrefix(r02.Reason, "pair_spacing"); held != (spacing > 0) {
+			t.Errorf("spacing %v: r02's offer is %s (%s)", spacing, r02.Class, r02.Reason)
+		}
+		if incremental := p.inc != nil; incremental != (spacing == 0) {
+			t.Errorf("spacing %v: Build's plan can be updated in place: %v", spacing, incremental)
+		}
+	}
+}
