@@ -18,7 +18,9 @@
 // It owns the audience policy and WhatsApp's limits as plan facts
 // (limits.go): frequency_cap, daily_first_contacts and pair_spacing give
 // each due send the earliest time they allow, in a pass over the built
-// items, and TierLeft is the tier apply holds a run to.
+// items (Rebuild's over the recipients it classified again: the cap and
+// the spacing couple only one phone's sends), and TierLeft is the tier
+// apply holds a run to.
 //
 // It also owns what a moved block means for a recorded send: Build reads
 // the configuration's moved blocks and counts a send recorded under from as

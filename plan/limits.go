@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/heap"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -49,6 +50,9 @@ type limiter struct {
 	// rules' texts (ruleText), made once.
 	memos [nRules]stampMemo
 	texts [nRules]string
+	// moved are the indices in items of the sends a rule moved, for
+	// heldWakes; a send moved twice is there twice.
+	moved []int32
 }
 
 // phoneLog is what the limits know of one phone.
@@ -76,7 +80,17 @@ const (
 // stop_at or the 24h window), with the rule as the reason. It counts the
 // sends the state records as accepted or in doubt (they may have been
 // accepted), and the sends of this plan as it gives them times.
-func (b *builder) limits(items []Item) {
+//
+// When only is not nil, items are the sends of the configuration's one
+// campaign (see incremental) and limits looks only at those of the
+// recipients at the indices in only, ascending, as Rebuild classified them
+// again: the frequency cap and pair spacing couple only the sends to one
+// phone, which are those of one recipient (see needsFullBuild), and it
+// gives them the times the whole pass would. There must be no tier.
+//
+// With one campaign, the sends it moves leave wakes, as classify's do, for
+// Rebuild to classify them again when their time comes (see heldWakes).
+func (b *builder) limits(items []Item, only []int32) {
 	prov := b.cfg.Provider
 	l := &limiter{cfg: b.cfg, now: b.now, cap: b.cfg.FrequencyCap, tier: prov.DailyFirstContacts, spacing: prov.PairSpacing.Milliseconds()}
 	if l.cap == nil && l.tier == 0 && l.spacing == 0 {
@@ -84,7 +98,7 @@ func (b *builder) limits(items []Item) {
 	}
 	isDue := func(it *Item) bool { return it.Class.Sends() || it.Class == Scheduled && !it.Due.IsZero() }
 	n := 0
-	for i := range items {
+	for i := range b.limited(items, only) {
 		if isDue(&items[i]) {
 			n++
 		}
@@ -95,9 +109,9 @@ func (b *builder) limits(items []Item) {
 	// Sized once: a million sends are due in a campaign's first plan.
 	due := make([]queued, 0, n)
 	l.phones, l.logs = make(map[uint64]int32, n), make([]phoneLog, 0, n)
-	for i := range items {
+	for i := range b.limited(items, only) {
 		if it := &items[i]; isDue(it) {
-			due = append(due, queued{at: it.Due.UnixMilli(), item: int32(i), log: l.phone(it.Phone, true)})
+			due = append(due, queued{at: it.Due.UnixMilli(), item: i, log: l.phone(it.Phone, true)})
 		}
 	}
 	for r := ruleNone; r < nRules; r++ {
@@ -105,7 +119,7 @@ func (b *builder) limits(items []Item) {
 			l.texts[r] = l.ruleText(r)
 		}
 	}
-	l.recorded(b)
+	l.recorded(b, only)
 	// Stable: sends due at the same time keep plan order.
 	slices.SortStableFunc(due, func(x, y queued) int { return cmp.Compare(x.at, y.at) })
 	var later laterQueue // sends a per-phone rule moved, at their new time
@@ -122,6 +136,7 @@ func (b *builder) limits(items []Item) {
 		// Rules of the phone first: a send they move goes back in line at
 		// its new time, after the sends due before it.
 		if at, why := l.perPhone(it, lg, t); at > t {
+			l.moved = append(l.moved, e.item)
 			if l.schedule(it, at, why) {
 				e.at = at
 				heap.Push(&later, e)
@@ -143,6 +158,7 @@ func (b *builder) limits(items []Item) {
 				if at == t {
 					break
 				}
+				l.moved = append(l.moved, e.item)
 				if !l.schedule(it, at, why) {
 					break
 				}
@@ -153,6 +169,75 @@ func (b *builder) limits(items []Item) {
 			l.record(it, lg, t)
 		}
 	}
+	if len(b.cfg.Campaigns) == 1 {
+		b.heldWakes(items, l.moved)
+	}
+}
+
+// limited yields the indices in items of the sends limits looks at: every
+// one, or those of the recipients in only (see limits), in plan order.
+func (b *builder) limited(items []Item, only []int32) iter.Seq[int32] {
+	return func(yield func(int32) bool) {
+		if only == nil {
+			for i := range items {
+				if !yield(int32(i)) {
+					return
+				}
+			}
+			return
+		}
+		n := len(b.cfg.Campaigns[0].Recipients.Recipients)
+		for j := range b.cfg.Campaigns[0].Messages {
+			for _, i := range only {
+				if !yield(int32(j*n) + i) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// heldWakes adds, for Rebuild, a wake for each of the sends of items at
+// moved (indices, in any order, repeats allowed), items being the sends of
+// the configuration's one campaign, that the limits moved: for when the
+// rules alone give the send a due time at or after the one the limits gave
+// it (a held send, whose new time is also its due time for NextDue), or at
+// or after the earlier of stop_at and its 24h window's end (a send they
+// expired). Until then a Build gives it what the limits gave it; from
+// then on its reason, at least, is the rules'. That comes before the
+// limits' time when the rules' due time jumps to the send window's next
+// opening as the window closes.
+func (b *builder) heldWakes(items []Item, moved []int32) {
+	if len(moved) == 0 {
+		return
+	}
+	slices.Sort(moved)
+	n := int32(len(b.cfg.Campaigns[0].Recipients.Recipients))
+	w := &worker{builder: b}
+	for _, k := range slices.Compact(moved) {
+		it := &items[k]
+		c := it.Message.Campaign
+		w.recipient = k % n
+		var at time.Time
+		switch it.Class {
+		case Scheduled:
+			at = it.Due
+			w.dues = append(w.dues, wake{at.UnixMilli(), w.recipient})
+		case Expired:
+			at = it.WindowEnd()
+			if at.IsZero() || !c.StopAt.IsZero() && c.StopAt.Before(at) {
+				at = c.StopAt
+			}
+		}
+		var loc *time.Location // the send window's, as due found it
+		if c.Window != nil {
+			loc, _ = c.Window.Location(it.Recipient)
+		}
+		// From now: a send held from a later due time has a wake there
+		// (scheduledAt), and is classified again then.
+		w.wakeAt(dueComes(c, loc, b.now, b.now, at))
+	}
+	b.wakes, b.dues = append(b.wakes, w.wakes), append(b.dues, w.dues)
 }
 
 // phone returns the index in logs of phone p's log, adding one if add;
@@ -204,8 +289,8 @@ func phoneKey(p string) (uint64, bool) {
 
 // recorded loads what the state records of the phones being tracked: the
 // latest send to each, and the counted sends within the cap's and the
-// tier's windows.
-func (l *limiter) recorded(b *builder) {
+// tier's windows; with only (see limits), the sends of those recipients.
+func (l *limiter) recorded(b *builder, only []int32) {
 	span := time.Duration(l.spacing) * time.Millisecond
 	if l.cap != nil {
 		span = max(span, l.cap.Per)
@@ -218,7 +303,7 @@ func (l *limiter) recorded(b *builder) {
 	if l.cap != nil {
 		capFrom = l.now.Add(-l.cap.Per).UnixMilli()
 	}
-	b.st.Recent(l.now.Add(-span), func(s state.Send) {
+	l.sendsSince(b, only, l.now.Add(-span), func(s state.Send) {
 		t, ok := sentAt(s)
 		if !ok {
 			return
@@ -240,6 +325,35 @@ func (l *limiter) recorded(b *builder) {
 	slices.Sort(l.tierTimes)
 	for i := range l.logs {
 		slices.Sort(l.logs[i].counted)
+	}
+}
+
+// sendsSince calls f with the sends st records whose latest intent or
+// result is at or after since (State.Recent): all of them, or, with only
+// (see limits), those of the recipients in only whose phone is tracked,
+// looked up by address. With one campaign, no moved blocks, no orphans and
+// no send recorded to another phone than its recipient's (see
+// needsFullBuild), these are every send to their phones.
+func (l *limiter) sendsSince(b *builder, only []int32, since time.Time, f func(state.Send)) {
+	if only == nil {
+		b.st.Recent(since, f)
+		return
+	}
+	c := b.cfg.Campaigns[0]
+	floor := since.UnixMilli()
+	for _, i := range only {
+		r := c.Recipients.Recipients[i]
+		if l.phone(r.Phone, false) < 0 {
+			continue
+		}
+		for _, m := range c.Messages {
+			s, ok := b.st.Get(addrs.Addr{Campaign: c.Name, Message: m.Name, Key: r.Key})
+			// Recent's test; a send the provider certainly did not
+			// accept is passed over later anyway (sentAt).
+			if ok && max(s.IntentAt.UnixMilli(), s.ResultAt.UnixMilli()) >= floor {
+				f(s)
+			}
+		}
 	}
 }
 

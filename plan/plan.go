@@ -245,7 +245,7 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 	p.Resends = resends.list()
 	// Last, so that the guards above judge every send the rules alone
 	// make due: one the limits hold back a few seconds is as much a resend.
-	b.limits(p.Items)
+	b.limits(p.Items, nil)
 	p.inc = b.incremental(p, len(orphans) > 0)
 	return p, diags
 }
@@ -422,9 +422,13 @@ type builder struct {
 	changed map[addrs.Addr]bool
 	// wakes, dues and sending are, by worker, the recipients with a send
 	// that time alone can change, with a send scheduled for a time, and
-	// with a send due now (see incremental).
+	// with a send due now before the limits (see incremental); the limits
+	// add the wakes and dues of the sends they move (heldWakes).
 	wakes, dues [][]wake
 	sending     [][]int32
+	// elsewhere reports that a send classified is recorded to another
+	// phone than its recipient's now (see coupled).
+	elsewhere atomic.Bool
 }
 
 func newBuilder(cfg *config.Config, st *state.State, now time.Time, opts Options) *builder {
@@ -639,6 +643,9 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 	*it = Item{Addr: addr, Phone: r.Phone, Message: m, Recipient: r}
 	if recorded {
 		b.recorded.Add(1)
+		if s.Phone != r.Phone {
+			b.elsewhere.Store(true)
+		}
 		if len(m.Variants) > 0 && s.Variant != "" {
 			// A send keeps the variant it went out with, and so do the
 			// messages after it.

@@ -22,14 +22,20 @@ import (
 // updates prev in place: prev is not to be used afterwards.
 //
 // It builds the whole plan, as Build does, when it cannot tell which sends
-// changed: ch.All; a configuration that needsFullBuild; a prev with
+// changed: ch.All; a configuration or options that needsFullBuild; a prev with
 // orphans, resends or sends left out by -target or -exclude; a send in ch
-// at an address prev does not have; or a first contact about to be sent,
-// for which every accepted send is searched for a resend.
+// at an address prev does not have; a send recorded to another phone than
+// its recipient's while the limits are on (coupled); or a first contact
+// about to be sent, for which every accepted send is searched for a
+// resend.
+//
+// Under the frequency cap and pair spacing, it gives the sends of the
+// recipients it classified again the times the limits allow, as Build
+// does (see limits).
 //
 // Its diagnostics are those of the recipients it classified again.
 func Rebuild(prev *Plan, cfg *config.Config, st *state.State, now time.Time, opts Options, ch state.Changes) (*Plan, hcl.Diagnostics) {
-	if prev == nil || prev.inc == nil || ch.All || needsFullBuild(cfg) || cfg.Campaigns[0] != prev.inc.campaign || now.Before(prev.CreatedAt) {
+	if prev == nil || prev.inc == nil || ch.All || needsFullBuild(cfg, opts) || cfg.Campaigns[0] != prev.inc.campaign || now.Before(prev.CreatedAt) {
 		return Build(cfg, st, now, opts)
 	}
 	x := prev.inc
@@ -44,14 +50,14 @@ func Rebuild(prev *Plan, cfg *config.Config, st *state.State, now time.Time, opt
 	}
 	x.count(prev.Items, only, -1)
 	diags := b.campaign(x.campaign, prev.Items, only)
-	x.count(prev.Items, only, 1)
-	x.sending = x.sending[:0]
-	for _, s := range b.sending {
-		x.sending = append(x.sending, s...)
-	}
-	if x.firstContactDue(prev.Items) {
+	// Before the limits hold any send back: Build searches every send the
+	// rules make due for a resend, held or not.
+	if x.firstContactDue(prev.Items, b.sending) || b.coupled() {
 		return Build(cfg, st, now, opts)
 	}
+	b.limits(prev.Items, only)
+	x.count(prev.Items, only, 1)
+	x.setSending(prev.Items, b.sending)
 	for w := range b.wakes {
 		for _, k := range b.wakes[w] {
 			heap.Push(&x.wakes, k)
@@ -64,17 +70,35 @@ func Rebuild(prev *Plan, cfg *config.Config, st *state.State, now time.Time, opt
 	return prev, diags
 }
 
-// needsFullBuild reports whether a plan of cfg must always be built whole,
-// because a send's class can depend on other recipients' sends, which
-// Rebuild does not look at again: with more than one campaign (a first
-// contact of one may be a resend of another's), or with moved blocks (a
-// send may be recorded under another address), or under the audience
-// policy and WhatsApp's limits (limits): a frequency cap, a tier budget or
-// pair spacing give a send a time that depends on the phone's other sends.
-func needsFullBuild(cfg *config.Config) bool {
-	prov := cfg.Provider
-	return len(cfg.Campaigns) != 1 || len(cfg.Moved) > 0 ||
-		cfg.FrequencyCap != nil || prov.DailyFirstContacts > 0 || prov.PairSpacing > 0
+// needsFullBuild reports whether a plan of cfg made with opts must always
+// be built whole, because a send's class can depend on other recipients'
+// sends, which Rebuild does not look at again: with more than one campaign
+// (a first contact of one may be a resend of another's, and the limits
+// count every campaign's sends to a phone), with moved blocks (a send may
+// be recorded under another address), or with a tier budget
+// (daily_first_contacts: every counted send takes a slot from the number's
+// one budget, so each recipient's sends move with everyone's). With
+// -replace too: a replaced send is due again whatever the state records of
+// it, and Rebuild is not proven equal to Build there.
+//
+// The frequency cap and pair spacing do not need it: they couple only the
+// sends to one phone, and in one campaign a phone is one recipient's (a
+// CSV cannot list a phone twice) and every send the state records to it
+// is that recipient's — unless a send was recorded to another phone than
+// its recipient's now (the CSV's number changed), which coupled finds as
+// the sends are classified. Rebuild gives the sends it classifies again
+// their times under those limits (limits over the recipients it touched).
+func needsFullBuild(cfg *config.Config, opts Options) bool {
+	return len(cfg.Campaigns) != 1 || len(cfg.Moved) > 0 || cfg.Provider.DailyFirstContacts > 0 || len(opts.Replace) > 0
+}
+
+// coupled reports whether the frequency cap or pair spacing apply and the
+// sends classified include one the state records to another phone than
+// its recipient's now: the limits then count it for the other phone,
+// another recipient's, whose sends Rebuild might not classify again, and
+// which limits, over the recipients classified again, does not look up.
+func (b *builder) coupled() bool {
+	return (b.cfg.FrequencyCap != nil || b.cfg.Provider.PairSpacing > 0) && b.elsewhere.Load()
 }
 
 // incremental is what Rebuild keeps of a plan of one campaign to classify
@@ -105,7 +129,7 @@ type incremental struct {
 // incremental returns what Rebuild needs to update p, or nil when it must
 // build the plan whole. orphans reports that p has orphans.
 func (b *builder) incremental(p *Plan, orphans bool) *incremental {
-	if needsFullBuild(b.cfg) || p.Filtered || orphans || len(p.Resends) > 0 {
+	if needsFullBuild(b.cfg, b.opts) || p.Filtered || orphans || len(p.Resends) > 0 || b.coupled() {
 		return nil
 	}
 	x := &incremental{campaign: b.cfg.Campaigns[0]}
@@ -124,9 +148,7 @@ func (b *builder) incremental(p *Plan, orphans bool) *incremental {
 			x.holdout++
 		}
 	}
-	for _, s := range b.sending {
-		x.sending = append(x.sending, s...)
-	}
+	x.setSending(p.Items, b.sending)
 	return x
 }
 
@@ -204,35 +226,65 @@ func (x *incremental) count(items []Item, only []int32, sign int) {
 }
 
 // firstContactDue reports whether a first contact is about to be sent to
-// one of the recipients in x.sending, other than by -replace.
-func (x *incremental) firstContactDue(items []Item) bool {
+// one of the recipients in sending (by worker, see builder).
+func (x *incremental) firstContactDue(items []Item, sending [][]int32) bool {
 	n := len(x.campaign.Recipients.Recipients)
 	for j, m := range ordered(x.campaign.Messages) {
 		if m.After != nil {
 			continue
 		}
-		for _, i := range x.sending {
-			if it := &items[j*n+int(i)]; it.Class.Sends() && !it.Replace {
-				return true
+		for _, s := range sending {
+			for _, i := range s {
+				if items[j*n+int(i)].Class.Sends() {
+					return true
+				}
 			}
 		}
 	}
 	return false
 }
 
+// setSending makes x.sending the recipients in sending (by worker, see
+// builder) with a send the plan sends: classify found one due, and the
+// limits did not hold every such send back (those they held have a wake
+// instead).
+func (x *incremental) setSending(items []Item, sending [][]int32) {
+	n := len(x.campaign.Recipients.Recipients)
+	x.sending = x.sending[:0]
+	for _, s := range sending {
+		for _, i := range s {
+			for j := range x.campaign.Messages {
+				if items[j*n+int(i)].Class.Sends() {
+					x.sending = append(x.sending, i)
+					break
+				}
+			}
+		}
+	}
+}
+
 // stopAtComes returns when a send that expired for its 24h window, due
 // from base on, expires for stop_at instead, as the plan then says: the
-// first time t from now on at which dueFrom(…, t) reaches stop_at; zero
-// without a stop_at. dueFrom grows with t and is never before it, so that
-// time comes, at stop_at at the latest.
+// first time from now on at which dueFrom reaches stop_at (dueComes); zero
+// without a stop_at.
 func stopAtComes(c *config.Campaign, loc *time.Location, base, now time.Time) time.Time {
-	lo, hi := now.UnixMilli(), c.StopAt.UnixMilli()
-	if c.StopAt.IsZero() || lo > hi {
+	if c.StopAt.IsZero() {
+		return time.Time{}
+	}
+	return dueComes(c, loc, base, now, c.StopAt)
+}
+
+// dueComes returns the first time t from now on at which dueFrom(c, loc,
+// base, t) reaches at; zero when at is before now. dueFrom grows with t and
+// is never before it, so that time comes, at at the latest.
+func dueComes(c *config.Campaign, loc *time.Location, base, now, at time.Time) time.Time {
+	lo, hi := now.UnixMilli(), at.UnixMilli()
+	if lo > hi {
 		return time.Time{}
 	}
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		if dueFrom(c, loc, base, time.UnixMilli(mid)).Before(c.StopAt) {
+		if dueFrom(c, loc, base, time.UnixMilli(mid)).Before(at) {
 			lo = mid + 1
 		} else {
 			hi = mid

@@ -6,10 +6,12 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
@@ -21,17 +23,63 @@ import (
 // answers, opt-outs, time moving on by minutes to days — and checks after
 // every change that Rebuild of the previous round's plan gives exactly the
 // plan Build gives. The campaign (testdata/rebuild) has a start time, a
-// stop time, a send window, a question, a branch on its answer and a
-// nudge to those who did not answer, so sends fall due, expire and change
-// branch with time alone.
+// stop time, a send window, a question, a branch on its answer, a nudge to
+// those who did not answer and a reminder template 20h after the first, so
+// sends fall due, expire and change branch with time alone. It plans
+// without limits, and under each limit Rebuild applies to the recipients
+// it classifies again: the default pair spacing (6s: sends retried in the
+// same minute), a long one (15m: the nudge and the reminder fall due
+// minutes apart) and a frequency cap of one template per 21h (the
+// reminder waits for the offer to leave the window).
 func TestRebuildEqualsBuild(t *testing.T) {
-	cfg, diags := config.Load("testdata/rebuild", config.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatal(diags)
+	for _, limits := range []struct {
+		name    string
+		spacing time.Duration // -1: the default
+		cap     *config.FrequencyCap
+	}{
+		{"none", 0, nil},
+		{"spacing=default", -1, nil},
+		{"spacing=15m", 15 * time.Minute, nil},
+		{"cap=1per21h,spacing=15m", 15 * time.Minute, &config.FrequencyCap{Max: 1, Per: 21 * time.Hour}},
+	} {
+		t.Run(limits.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, diags := config.Load("testdata/rebuild", config.LoadOptions{})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			if limits.spacing >= 0 {
+				cfg.Provider.PairSpacing = limits.spacing
+			}
+			cfg.FrequencyCap = limits.cap
+			incremental, held := rebuildRounds(t, cfg)
+			// The rounds that could be planned again in part must have
+			// been: not every one fell back to Build.
+			if incremental < rebuildSeeds*16/4 {
+				t.Errorf("Rebuild updated the plan in place in %d of %d rounds; want at least a quarter", incremental, rebuildSeeds*16)
+			}
+			// And the limits must have held sends back, or this would
+			// test nothing of them.
+			if limits.spacing != 0 && held == 0 {
+				t.Errorf("the limits held no send back in %d rounds", rebuildSeeds*16)
+			}
+			t.Logf("%d of %d rounds updated in place; %d sends held back by the limits", incremental, rebuildSeeds*16, held)
+		})
 	}
+}
+
+// rebuildSeeds is how many seeds TestRebuildEqualsBuild runs in each
+// configuration: with fewer, no seed has the limits push a send past the
+// send window's close while its recipient has nothing else due (seeds 35
+// and 49 do).
+const rebuildSeeds = 50
+
+// rebuildRounds runs TestRebuildEqualsBuild's rounds of cfg, 16 for each
+// seed, and returns how many Rebuild updated in place, and how many sends
+// the limits held back in Build's plans.
+func rebuildRounds(t *testing.T, cfg *config.Config) (incremental, held int) {
 	steps := []time.Duration{0, time.Minute, 7 * time.Minute, 11 * time.Minute, time.Hour, 5 * time.Hour, 21 * time.Hour, 25 * time.Hour}
-	incremental := 0
-	for seed := range uint64(24) {
+	for seed := range uint64(rebuildSeeds) {
 		t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 12))
 			now := time.Date(2026, 11, 21, 4, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(600)) * time.Minute)
@@ -48,6 +96,7 @@ func TestRebuildEqualsBuild(t *testing.T) {
 				now = now.Add(steps[rng.IntN(len(steps))])
 				changeAtRandom(t, rng, store, p, now)
 				prev := p
+				var diags hcl.Diagnostics
 				p, diags = Rebuild(p, cfg, st, now, opts, st.TakeChanges())
 				if diags.HasErrors() {
 					t.Fatal(diags)
@@ -56,6 +105,11 @@ func TestRebuildEqualsBuild(t *testing.T) {
 					incremental++
 				}
 				want, _ := Build(cfg, st, now, opts)
+				for i := range want.Items {
+					if strings.Contains(want.Items[i].Reason, "; held until") {
+						held++
+					}
+				}
 				if p.CreatedAt != want.CreatedAt || p.Serial != want.Serial || p.Lineage != want.Lineage {
 					t.Fatalf("round %d: plan made at %v, serial %d, lineage %q; Build's at %v, %d, %q", round, p.CreatedAt, p.Serial, p.Lineage, want.CreatedAt, want.Serial, want.Lineage)
 				}
@@ -86,11 +140,7 @@ func TestRebuildEqualsBuild(t *testing.T) {
 			}
 		})
 	}
-	// The rounds that could be planned again in part must have been: not
-	// every one fell back to Build.
-	if incremental < 24*16/4 {
-		t.Errorf("Rebuild updated the plan in place in %d of %d rounds; want at least a quarter", incremental, 24*16)
-	}
+	return incremental, held
 }
 
 func addrsOf(items []*Item) []string {
@@ -155,4 +205,48 @@ func randomResult(rng *rand.Rand, a addrs.Addr, now time.Time) state.Result {
 		r.Outcome, r.ErrorCode = state.OutcomeFailed, "VALIDATION_ERROR"
 	}
 	return r
+}
+
+// TestRebuildSendElsewhere: a send the state records to another phone than
+// its recipient's (r01's offer, to r02's phone: the CSV's number changed)
+// counts under pair spacing for that phone, so that r02's offer is held
+// back by a send that is not r02's. Rebuild, which looks up only the sends
+// of the recipients it classifies again, cannot update such a plan in
+// place, and Build leaves it nothing to update; without the limits it can.
+func TestRebuildSendElsewhere(t *testing.T) {
+	for _, spacing := range []time.Duration{6 * time.Second, 0} {
+		cfg, diags := config.Load("testdata/rebuild", config.LoadOptions{})
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		cfg.Provider.PairSpacing = spacing
+		store, _, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "ujumbe.state"), state.Options{Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r01 := addrs.Addr{Campaign: "promo", Message: "offer", Key: "r01"}
+		if err := store.RecordIntent(state.Intent{Addr: r01, Phone: "255712000102", At: now.Add(-2 * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.RecordResult(state.Result{Addr: r01, Outcome: state.OutcomeAccepted, MessageID: "m1", At: now.Add(-2 * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		p, diags := Build(cfg, store.State(), now, Options{})
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		store.Close()
+		var r02 *Item
+		for i := range p.Items {
+			if it := &p.Items[i]; it.Addr == (addrs.Addr{Campaign: "promo", Message: "offer", Key: "r02"}) {
+				r02 = it
+			}
+		}
+		if held := r02.Class == Scheduled && strings.HasPrefix(r02.Reason, "pair_spacing"); held != (spacing > 0) {
+			t.Errorf("spacing %v: r02's offer is %s (%s)", spacing, r02.Class, r02.Reason)
+		}
+		if incremental := p.inc != nil; incremental != (spacing == 0) {
+			t.Errorf("spacing %v: Build's plan can be updated in place: %v", spacing, incremental)
+		}
+	}
 }

@@ -1,11 +1,8 @@
 # The campaign of TestRebuildEqualsBuild: a send window, a question, a
-# branch on its answer and a nudge to those who did not answer.
-# Without pair spacing: under it (the default 6s) Rebuild builds whole
-# (needsFullBuild), and this test is for the incremental path.
-provider "briq" {
-  pair_spacing = "0s"
-}
-
+# branch on its answer, a nudge to those who did not answer and a
+# reminder template 20h after the offer. The provider's limits are the
+# defaults (pair spacing 6s, no frequency cap); the test plans under
+# others as well.
 recipients "people" {
   csv   = "people.csv"
   phone = row.phone
@@ -52,6 +49,13 @@ campaign "promo" {
     after = message.ask
     when  = reply.id == "yes"
     text  = "Your code, ${row.name}: P-${upper(row.id)}"
+  }
+
+  message "remind" {
+    after     = message.offer
+    delay     = "20h"
+    template  = "remind"
+    variables = { "1" = row.name }
   }
 
   message "nudge" {
