@@ -82,7 +82,7 @@ func (b *builder) limits(items []Item) {
 	if l.cap == nil && l.tier == 0 && l.spacing == 0 {
 		return
 	}
-	isDue := func(it *Item) bool { return it.Class.Sends() || it.Class == Scheduled && !it.Due.IsZero() }
+	isDue := func(it *Item) bool { return it.Class.Sends() || it.Class == Scheduled && !it.Due().IsZero() }
 	n := 0
 	for i := range items {
 		if isDue(&items[i]) {
@@ -97,7 +97,7 @@ func (b *builder) limits(items []Item) {
 	l.phones, l.logs = make(map[uint64]int32, n), make([]phoneLog, 0, n)
 	for i := range items {
 		if it := &items[i]; isDue(it) {
-			due = append(due, queued{at: it.Due.UnixMilli(), item: int32(i), log: l.phone(it.Phone, true)})
+			due = append(due, queued{at: it.Due().UnixMilli(), item: int32(i), log: l.phone(it.Phone(), true)})
 		}
 	}
 	for r := ruleNone; r < nRules; r++ {
@@ -377,14 +377,18 @@ func (l *limiter) schedule(it *Item, t int64, why rule) bool {
 	switch {
 	case !c.StopAt.IsZero() && !at.Before(c.StopAt):
 		it.Class, it.Reason = Expired, fmt.Sprintf("%s until %s, after stop_at %s", l.texts[why], stamp(at), stamp(c.StopAt))
-		it.Due, it.Payload = time.Time{}, nil
+		it.setDue(time.Time{})
+		it.setPayload(nil)
 		return false
-	case it.windowEnd != 0 && t >= it.windowEnd:
+	case !it.WindowEnd().IsZero() && !at.Before(it.WindowEnd()):
 		it.Class, it.Reason = Expired, fmt.Sprintf("%s until %s, after the 24h window closes at %s", l.texts[why], stamp(at), stamp(it.WindowEnd()))
-		it.Due, it.Payload = time.Time{}, nil
+		it.setDue(time.Time{})
+		it.setPayload(nil)
 		return false
 	}
-	it.Class, it.Due, it.Payload = Scheduled, at, nil
+	it.Class = Scheduled
+	it.setDue(at)
+	it.setPayload(nil)
 	var held string
 	if why == ruleSpacing {
 		// Seconds matter here; the others hold sends hours or days.
@@ -393,7 +397,7 @@ func (l *limiter) schedule(it *Item, t int64, why rule) bool {
 		held = l.memos[why].get(l.texts[why]+" until ", at)
 	}
 	switch {
-	case it.Replace, it.RekeyedFrom != "", strings.HasPrefix(it.Reason, resendReason):
+	case it.Replace, it.RekeyedFrom() != "", strings.HasPrefix(it.Reason, resendReason):
 		// What the guards and -replace said still holds; a send moved
 		// twice keeps only the last hold.
 		base, _, _ := strings.Cut(it.Reason, heldSep)
