@@ -47,7 +47,7 @@ type Item struct {
 	// ConversationID is, for a follow-up whose parent was accepted, the
 	// thread of the earlier sends, into which it goes.
 	ConversationID string
-	// due is Due in Unix nanoseconds; 0 for none.
+	// due is Due in Unix nanoseconds (years 1678 to 2262); 0 for none.
 	due int64
 	// rare holds the fields few sends have; nil when all are zero.
 	rare  *rareFields
@@ -76,6 +76,8 @@ type Item struct {
 }
 
 // rareFields are the fields of an Item that few sends have, out of line.
+// They belong to one Item: Build and Rebuild move Items, and never change
+// one of two copies apart.
 type rareFields struct {
 	// addr and phone are an orphan's, which has no Message or Recipient.
 	addr    addrs.Addr
@@ -86,6 +88,17 @@ type rareFields struct {
 	// which it is worked out, have no finer precision); 0 for none.
 	windowEnd   int64
 	rekeyedFrom string
+}
+
+// noRare are the rare fields of an Item that has none; never written.
+var noRare rareFields
+
+// get returns the item's rare fields, to be read.
+func (it *Item) get() *rareFields {
+	if it.rare == nil {
+		return &noRare
+	}
+	return it.rare
 }
 
 // set returns the item's rare fields to be written, allocating them on first use.
@@ -99,7 +112,9 @@ func (it *Item) set() *rareFields {
 // variants numbers the variant names of Items.
 var variants intern.Table
 
-// Addr is the send's address.
+// Addr is the send's address: its message's campaign and name (config
+// gives every message the campaign it is declared in) and its recipient's
+// key; an orphan's as the state records it (after moved blocks).
 func (it *Item) Addr() addrs.Addr {
 	if it.Message == nil {
 		return it.rare.addr
@@ -111,10 +126,7 @@ func (it *Item) Addr() addrs.Addr {
 // the state records.
 func (it *Item) Phone() string {
 	if it.Recipient == nil {
-		if it.rare == nil {
-			return ""
-		}
-		return it.rare.phone
+		return it.get().phone
 	}
 	return it.Recipient.Phone
 }
@@ -122,12 +134,7 @@ func (it *Item) Phone() string {
 // Reply is the answer to the message this one follows, as Build used it
 // for `when` and the content of a send that is due, scheduled or drifted;
 // nil when there is none.
-func (it *Item) Reply() *config.Reply {
-	if it.rare == nil {
-		return nil
-	}
-	return it.rare.reply
-}
+func (it *Item) Reply() *config.Reply { return it.get().reply }
 
 func (it *Item) setReply(r *config.Reply) {
 	if r != nil || it.rare != nil {
@@ -138,12 +145,7 @@ func (it *Item) setReply(r *config.Reply) {
 // Payload is, for a send that is due (Send, Retry) when Build was asked
 // for it (Options.Payloads), the content Build rendered and digested:
 // apply sends it as it is, so a send is rendered once. Nil otherwise.
-func (it *Item) Payload() *config.Payload {
-	if it.rare == nil {
-		return nil
-	}
-	return it.rare.payload
-}
+func (it *Item) Payload() *config.Payload { return it.get().payload }
 
 func (it *Item) setPayload(p *config.Payload) {
 	if p != nil || it.rare != nil {
@@ -170,12 +172,7 @@ func (it *Item) setDue(t time.Time) {
 // RekeyedFrom is, for a first contact about to be sent, the key under
 // which the state records a send to the same phone that the recipients no
 // longer have (see Guard); "" otherwise.
-func (it *Item) RekeyedFrom() string {
-	if it.rare == nil {
-		return ""
-	}
-	return it.rare.rekeyedFrom
-}
+func (it *Item) RekeyedFrom() string { return it.get().rekeyedFrom }
 
 // Variant is, for a send of a message that Varies, the name of the
 // recipient's variant: the one its send of the campaign's split message
@@ -186,7 +183,7 @@ func (it *Item) Variant() string { return variants.Name(it.variant) }
 // WindowEnd is when the 24h window a due follow-up needs closes, in UTC;
 // zero when none applies.
 func (it *Item) WindowEnd() time.Time {
-	if it.rare == nil || it.rare.windowEnd == 0 {
+	if it.get().windowEnd == 0 {
 		return time.Time{}
 	}
 	return time.UnixMilli(it.rare.windowEnd).UTC()
