@@ -227,12 +227,12 @@ func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 	}
 	// The payload is the one the plan rendered and digested: what is sent
 	// is what the intent records, with no second rendering to differ.
-	payload := it.Payload
+	payload := it.Payload()
 	if payload == nil {
-		r.stop(fmt.Errorf("%w: %s has no content: the plan was built without plan.Options.Payloads", ErrFatal, it.Addr))
+		r.stop(fmt.Errorf("%w: %s has no content: the plan was built without plan.Options.Payloads", ErrFatal, it.Addr()))
 		return
 	}
-	if err := r.journal.RecordIntent(state.Intent{Addr: it.Addr, Phone: it.Phone, Digest: it.Digest, Variant: it.Variant(), At: now, Replace: it.Replace}); err != nil {
+	if err := r.journal.RecordIntent(state.Intent{Addr: it.Addr(), Phone: it.Phone(), Digest: it.Digest, Variant: it.Variant(), At: now, Replace: it.Replace}); err != nil {
 		r.stop(fmt.Errorf("%w: %w", ErrJournal, err))
 		return
 	}
@@ -282,7 +282,7 @@ func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 
 // record writes the outcome of it's attempt and acts on its class.
 func (r *run) record(it *plan.Item, res *briq.SendResult, err error) {
-	result := state.Result{Addr: it.Addr, At: r.opts.Now()}
+	result := state.Result{Addr: it.Addr(), At: r.opts.Now()}
 	if res != nil {
 		result.MessageID, result.ConversationID = res.MessageID, res.ConversationID
 		result.ProviderStatus, _ = state.ParseProviderStatus(res.Status)
@@ -316,7 +316,7 @@ func (r *run) record(it *plan.Item, res *briq.SendResult, err error) {
 	}
 	if class.Stops() {
 		// Stop before recording, so no worker starts another request.
-		r.stop(fmt.Errorf("%w: %s: %w", ErrFatal, it.Addr, err))
+		r.stop(fmt.Errorf("%w: %s: %w", ErrFatal, it.Addr(), err))
 	}
 	if err := r.journal.RecordResult(result); err != nil {
 		r.stop(fmt.Errorf("%w: %w", ErrJournal, err))
@@ -387,14 +387,14 @@ func (r *run) deliver(ctx context.Context, it *plan.Item, p *config.Payload) (*b
 	if ir := req.Interactive; ir != nil {
 		ir.ConversationID = it.ConversationID
 		if ir.ConversationID == "" {
-			ir.To, ir.Sender = it.Phone, r.opts.Sender
+			ir.To, ir.Sender = it.Phone(), r.opts.Sender
 		}
 		return r.client.SendInteractive(ctx, ir)
 	}
 	mr := req.Message
 	mr.ConversationID = it.ConversationID
 	if mr.ConversationID == "" {
-		mr.To, mr.SenderID = it.Phone, r.opts.SenderID
+		mr.To, mr.SenderID = it.Phone(), r.opts.SenderID
 	}
 	return r.client.SendMessage(ctx, mr)
 }

@@ -387,7 +387,7 @@ func sendDirect(ctx context.Context, items []*plan.Item, c apply.Client, limit f
 					return
 				}
 				name, _ := it.Recipient.Column("name")
-				_, err := c.SendMessage(ctx, &briq.MessageRequest{To: it.Phone, Type: briq.TypeTemplate,
+				_, err := c.SendMessage(ctx, &briq.MessageRequest{To: it.Phone(), Type: briq.TypeTemplate,
 					TemplateName: fixture.TemplateName, Variables: map[string]string{"1": name}})
 				mu.Lock()
 				if err == nil {

@@ -468,7 +468,7 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 			MaxConsecutive: a.cfg.Provider.MaxConsecutiveFailures,
 		},
 		Skipped: func(it *plan.Item, why string) {
-			late = append(late, plan.Skip{Address: it.Addr.String(), Reason: why})
+			late = append(late, plan.Skip{Address: it.Addr().String(), Reason: why})
 		},
 		Recorded: a.sendEvent,
 		InFlight: &a.inflight,
@@ -496,12 +496,12 @@ func (a *applier) sendEvent(it *plan.Item, r state.Result) {
 	if !a.o.view.json {
 		return
 	}
-	a.event("send", it.Addr.String()+": "+r.Outcome.String(), struct {
+	a.event("send", it.Addr().String()+": "+r.Outcome.String(), struct {
 		Address   string `json:"address"`
 		Outcome   string `json:"outcome"`
 		MessageID string `json:"message_id,omitempty"`
 		ErrorCode string `json:"error_code,omitempty"`
-	}{it.Addr.String(), r.Outcome.String(), r.MessageID, r.ErrorCode})
+	}{it.Addr().String(), r.Outcome.String(), r.MessageID, r.ErrorCode})
 }
 
 // applyJSON is the payload of apply's "summary" event, one per round that

@@ -94,7 +94,7 @@ func NewFile(p *Plan, m Made) *File {
 	}
 	for i := range p.Items {
 		if it := &p.Items[i]; it.Class.Sends() {
-			f.Sends = append(f.Sends, Planned{Address: it.Addr.String(), Digest: it.Digest.String(), Replace: it.Replace})
+			f.Sends = append(f.Sends, Planned{Address: it.Addr().String(), Digest: it.Digest.String(), Replace: it.Replace})
 		}
 	}
 	return f
@@ -189,7 +189,7 @@ func (f *File) Select(p *Plan) (items []*Item, skipped []Skip, unapproved int) {
 	found := make([]*Item, len(f.Sends))
 	for i := range p.Items {
 		it := &p.Items[i]
-		j, ok := approved[it.Addr.String()]
+		j, ok := approved[it.Addr().String()]
 		if !ok {
 			if it.Class.Sends() {
 				unapproved++

@@ -40,7 +40,7 @@ func Guard(cfg *config.Config, p *Plan, o GuardOptions) hcl.Diagnostics {
 		if it.Message == nil || it.Message.After != nil {
 			continue
 		}
-		first[it.Addr.Campaign]++
+		first[it.Addr().Campaign]++
 	}
 	// Marked when due, so also on a send the limits hold back a while:
 	// every send of a plan built whole is looked at (Rebuild builds whole
@@ -52,7 +52,7 @@ func Guard(cfg *config.Config, p *Plan, o GuardOptions) hcl.Diagnostics {
 		}
 	}
 	for _, it := range due {
-		if it.RekeyedFrom != "" {
+		if it.RekeyedFrom() != "" {
 			rekeyed = append(rekeyed, it)
 		}
 	}
@@ -82,7 +82,7 @@ func Guard(cfg *config.Config, p *Plan, o GuardOptions) hcl.Diagnostics {
 				fmt.Fprintf(&b, "  … and %d more\n", len(rekeyed)-5)
 				break
 			}
-			fmt.Fprintf(&b, "  %s to %s, sent before as %q\n", it.Addr, it.Phone, it.RekeyedFrom)
+			fmt.Fprintf(&b, "  %s to %s, sent before as %q\n", it.Addr(), it.Phone(), it.RekeyedFrom())
 		}
 		d := &hcl.Diagnostic{
 			Severity: hcl.DiagError,
@@ -113,11 +113,11 @@ func resendDiag(cfg *config.Config, p *Plan, allowed bool) *hcl.Diagnostic {
 	for i, r := range p.Resends {
 		it := &p.Items[r.Item]
 		if i < 5 {
-			fmt.Fprintf(&list, "  %s to %s, accepted as %s\n", it.Addr, it.Phone, r.Of)
+			fmt.Fprintf(&list, "  %s to %s, accepted as %s\n", it.Addr(), it.Phone(), r.Of)
 		} else if i == 5 {
 			fmt.Fprintf(&list, "  … and %d more\n", len(p.Resends)-5)
 		}
-		if b := movedBlock(cfg, r.Of, it.Addr); b != "" && !slices.Contains(blocks, b) {
+		if b := movedBlock(cfg, r.Of, it.Addr()); b != "" && !slices.Contains(blocks, b) {
 			blocks = append(blocks, b)
 		}
 	}

@@ -106,8 +106,8 @@ func (p *Plan) Document(withSends bool) *Document {
 	for i := range p.Items {
 		it := &p.Items[i]
 		summary[it.Class]++
-		if mi < 0 || !sameMessage(it.Addr, tallies[mi].first) {
-			addr := it.Addr.MessagePattern().String()
+		if mi < 0 || !sameMessage(it.Addr(), tallies[mi].first) {
+			addr := it.Addr().MessagePattern().String()
 			var ok bool
 			if mi, ok = index[addr]; !ok {
 				mi = len(d.Messages)
@@ -117,7 +117,7 @@ func (p *Plan) Document(withSends bool) *Document {
 					md.Kind = it.Message.Kind.String()
 				}
 				d.Messages = append(d.Messages, md)
-				tallies = append(tallies, tally{first: it.Addr})
+				tallies = append(tallies, tally{first: it.Addr()})
 				tallies[mi].seen[Done] = true
 			}
 		}
@@ -133,8 +133,8 @@ func (p *Plan) Document(withSends bool) *Document {
 			}
 			md.Variants[it.Variant()]++
 		}
-		if it.Class == Scheduled && !it.Due.IsZero() && (md.NextDue == nil || it.Due.Before(*md.NextDue)) {
-			due := it.Due.UTC()
+		if it.Class == Scheduled && !it.Due().IsZero() && (md.NextDue == nil || it.Due().Before(*md.NextDue)) {
+			due := it.Due().UTC()
 			md.NextDue = &due
 			md.NextDueLocal = localTime(it, due)
 		}
@@ -199,19 +199,19 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 
 func sendDoc(it *Item, withContent bool) SendDoc {
 	sd := SendDoc{
-		Address:        it.Addr.String(),
+		Address:        it.Addr().String(),
 		Class:          it.Class.Name(),
 		Mark:           it.Class.String(),
 		Reason:         it.Reason,
-		Phone:          it.Phone,
+		Phone:          it.Phone(),
 		ConversationID: it.ConversationID,
 		Variant:        it.Variant(),
 	}
 	if it.Digest != (state.Digest{}) {
 		sd.Digest = it.Digest.String()
 	}
-	if !it.Due.IsZero() {
-		due := it.Due.UTC()
+	if !it.Due().IsZero() {
+		due := it.Due().UTC()
 		sd.Due = &due
 		sd.DueLocal = localTime(it, due)
 	}
@@ -225,10 +225,10 @@ func sendDoc(it *Item, withContent bool) SendDoc {
 // kept for it, or else rendered again with the answer Build used.
 // Rendering is deterministic, so this is what was digested.
 func content(it *Item) json.RawMessage {
-	p := it.Payload
+	p := it.Payload()
 	if p == nil {
 		var diags hcl.Diagnostics
-		if p, diags = it.Message.Render(it.Recipient, it.Reply, it.Variant()); diags.HasErrors() {
+		if p, diags = it.Message.Render(it.Recipient, it.Reply(), it.Variant()); diags.HasErrors() {
 			return nil
 		}
 	}

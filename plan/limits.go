@@ -96,7 +96,7 @@ func (b *builder) limits(items []Item, only []int32) {
 	if l.cap == nil && l.tier == 0 && l.spacing == 0 {
 		return
 	}
-	isDue := func(it *Item) bool { return it.Class.Sends() || it.Class == Scheduled && !it.Due.IsZero() }
+	isDue := func(it *Item) bool { return it.Class.Sends() || it.Class == Scheduled && !it.Due().IsZero() }
 	n := 0
 	for i := range b.limited(items, only) {
 		if isDue(&items[i]) {
@@ -111,7 +111,7 @@ func (b *builder) limits(items []Item, only []int32) {
 	l.phones, l.logs = make(map[uint64]int32, n), make([]phoneLog, 0, n)
 	for i := range b.limited(items, only) {
 		if it := &items[i]; isDue(it) {
-			due = append(due, queued{at: it.Due.UnixMilli(), item: i, log: l.phone(it.Phone, true)})
+			due = append(due, queued{at: it.Due().UnixMilli(), item: i, log: l.phone(it.Phone(), true)})
 		}
 	}
 	for r := ruleNone; r < nRules; r++ {
@@ -221,7 +221,7 @@ func (b *builder) heldWakes(items []Item, moved []int32) {
 		var at time.Time
 		switch it.Class {
 		case Scheduled:
-			at = it.Due
+			at = it.Due()
 			w.dues = append(w.dues, wake{at.UnixMilli(), w.recipient})
 		case Expired:
 			at = it.WindowEnd()
@@ -491,14 +491,18 @@ func (l *limiter) schedule(it *Item, t int64, why rule) bool {
 	switch {
 	case !c.StopAt.IsZero() && !at.Before(c.StopAt):
 		it.Class, it.Reason = Expired, fmt.Sprintf("%s until %s, after stop_at %s", l.texts[why], stamp(at), stamp(c.StopAt))
-		it.Due, it.Payload = time.Time{}, nil
+		it.setDue(time.Time{})
+		it.setPayload(nil)
 		return false
-	case it.windowEnd != 0 && t >= it.windowEnd:
+	case !it.WindowEnd().IsZero() && !at.Before(it.WindowEnd()):
 		it.Class, it.Reason = Expired, fmt.Sprintf("%s until %s, after the 24h window closes at %s", l.texts[why], stamp(at), stamp(it.WindowEnd()))
-		it.Due, it.Payload = time.Time{}, nil
+		it.setDue(time.Time{})
+		it.setPayload(nil)
 		return false
 	}
-	it.Class, it.Due, it.Payload = Scheduled, at, nil
+	it.Class = Scheduled
+	it.setDue(at)
+	it.setPayload(nil)
 	var held string
 	if why == ruleSpacing {
 		// Seconds matter here; the others hold sends hours or days.
@@ -507,7 +511,7 @@ func (l *limiter) schedule(it *Item, t int64, why rule) bool {
 		held = l.memos[why].get(l.texts[why]+" until ", at)
 	}
 	switch {
-	case it.Replace, it.RekeyedFrom != "", strings.HasPrefix(it.Reason, resendReason):
+	case it.Replace, it.RekeyedFrom() != "", strings.HasPrefix(it.Reason, resendReason):
 		// What the guards and -replace said still holds; a send moved
 		// twice keeps only the last hold.
 		base, _, _ := strings.Cut(it.Reason, heldSep)

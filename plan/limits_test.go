@@ -96,12 +96,12 @@ func TestLimitsGolden(t *testing.T) {
 		`campaign.flash.message.sale["p4"]`: {Expired, time.Time{}},
 	}
 	for _, it := range p.Items {
-		w, ok := want[it.Addr.String()]
+		w, ok := want[it.Addr().String()]
 		if !ok {
 			continue
 		}
-		if it.Class != w.class || !it.Due.Equal(w.due) {
-			t.Errorf("%s: %s due %s (%s), want %s due %s", it.Addr, it.Class, it.Due, it.Reason, w.class, w.due)
+		if it.Class != w.class || !it.Due().Equal(w.due) {
+			t.Errorf("%s: %s due %s (%s), want %s due %s", it.Addr(), it.Class, it.Due(), it.Reason, w.class, w.due)
 		}
 	}
 }
@@ -125,19 +125,19 @@ func TestCapInPlanOrder(t *testing.T) {
 	}
 	for _, it := range p.Items {
 		var want Class
-		switch it.Addr.Campaign {
+		switch it.Addr().Campaign {
 		case "welcome":
-			want = map[string]Class{"hello": Send, "tip": Scheduled}[it.Addr.Message]
+			want = map[string]Class{"hello": Send, "tip": Scheduled}[it.Addr().Message]
 		case "promo":
 			want = Scheduled
 		case "flash":
 			want = Expired
 		}
 		if it.Class != want {
-			t.Errorf("%s: %s (%s), want %s", it.Addr, it.Class, it.Reason, want)
+			t.Errorf("%s: %s (%s), want %s", it.Addr(), it.Class, it.Reason, want)
 		}
-		if it.Addr.Campaign == "promo" && !it.Due.Equal(now.Add(168*time.Hour)) {
-			t.Errorf("%s due %s, want a week from now", it.Addr, it.Due)
+		if it.Addr().Campaign == "promo" && !it.Due().Equal(now.Add(168*time.Hour)) {
+			t.Errorf("%s due %s, want a week from now", it.Addr(), it.Due())
 		}
 	}
 }
@@ -166,16 +166,16 @@ func TestDeferred(t *testing.T) {
 			t.Fatal(diags)
 		}
 		for i := range p.Items {
-			if p.Items[i].Addr == a {
+			if p.Items[i].Addr() == a {
 				return &p.Items[i]
 			}
 		}
 		t.Fatalf("no %s in the plan", a)
 		return nil
 	}
-	if it := at(now); it.Class != Scheduled || !it.Due.Equal(now.Add(23*time.Hour)) ||
+	if it := at(now); it.Class != Scheduled || !it.Due().Equal(now.Add(23*time.Hour)) ||
 		it.Reason != "Meta's per-user marketing limit (131049) refused it for a day; due again 2026-11-22 11:00 UTC" {
-		t.Errorf("an hour after 131049: %s due %s: %s", it.Class, it.Due, it.Reason)
+		t.Errorf("an hour after 131049: %s due %s: %s", it.Class, it.Due(), it.Reason)
 	}
 	if it := at(now.Add(23 * time.Hour)); it.Class != Retry || it.Reason != "attempt 5 was deferred a day (131049)" {
 		t.Errorf("a day after 131049: %s: %s", it.Class, it.Reason)

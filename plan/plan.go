@@ -28,45 +28,31 @@ const windowLength = 24 * time.Hour
 const DefaultMaxAttempts = 5
 
 // Item is one send — (campaign, message, recipient key) — and its class.
-// A plan holds one per send, millions at a time: fields are ordered so
-// that the small ones share words, and the window end is kept in
-// milliseconds (see WindowEnd).
+// A plan holds one per send, millions at a time, so an Item is kept to 96
+// bytes: what every send has is inline, with the small fields sharing
+// words; the address and phone come from Message and Recipient; what few
+// sends have (an answer, a payload, a window end, a changed key, an
+// orphan's address) is in one struct out of line.
 type Item struct {
-	Addr addrs.Addr
 	// Message and Recipient are nil for orphans.
 	Message   *config.Message
 	Recipient *config.Recipient
-	// Reply is the answer to the message this one follows, as Build used it
-	// for `when` and the content; nil when there is none.
-	Reply *config.Reply
-	// Payload is, for a send that is due (Send, Retry) when Build was asked
-	// for it (Options.Payloads), the content Build rendered and digested:
-	// apply sends it as it is, so a send is rendered once. Nil otherwise.
-	Payload *config.Payload
 	// Reason says, for people, why the send has its class.
 	Reason string
-	// Due is when a Send became due or when a Scheduled send will be; it is
-	// zero for a send that waits on another send or on a reply.
-	Due time.Time
-	// Phone is the recipient's number, E.164 digits.
-	Phone string
 	// Digest is the content digest of what the configuration renders for
 	// the send: what would be sent (Send, Retry, and a Scheduled send with a
 	// Due, rendered as it is now), or what it wants now (Done, Drift; zero
 	// for Done in a NoDrift plan or when the content no longer renders).
 	// It is zero for the other classes.
 	Digest state.Digest
-	// ConversationID is, for a follow-up that is due, the thread of the
-	// earlier sends, into which it goes.
+	// ConversationID is, for a follow-up whose parent was accepted, the
+	// thread of the earlier sends, into which it goes.
 	ConversationID string
-	// RekeyedFrom is, for a first contact about to be sent, the key under
-	// which the state records a send to the same phone that the recipients
-	// no longer have (see Guard).
-	RekeyedFrom string
-	// windowEnd is WindowEnd in Unix milliseconds (the state's times, from
-	// which it is worked out, have no finer precision); 0 for none.
-	windowEnd int64
-	Class     Class
+	// due is Due in Unix nanoseconds (years 1678 to 2262); 0 for none.
+	due int64
+	// rare holds the fields few sends have; nil when all are zero.
+	rare  *rareFields
+	Class Class
 	// Attempts is how often the send was tried before.
 	Attempts int32
 	// Replace marks the operator's explicit resend (-replace) of a send the
@@ -90,8 +76,104 @@ type Item struct {
 	variant uint16
 }
 
+// rareFields are the fields of an Item that few sends have, out of line.
+// They belong to one Item: Build and Rebuild move Items, and never change
+// one of two copies apart.
+type rareFields struct {
+	// addr and phone are an orphan's, which has no Message or Recipient.
+	addr    addrs.Addr
+	phone   string
+	reply   *config.Reply
+	payload *config.Payload
+	// windowEnd is WindowEnd in Unix milliseconds (the state's times, from
+	// which it is worked out, have no finer precision); 0 for none.
+	windowEnd   int64
+	rekeyedFrom string
+}
+
+// noRare are the rare fields of an Item that has none; never written.
+var noRare rareFields
+
+// get returns the item's rare fields, to be read.
+func (it *Item) get() *rareFields {
+	if it.rare == nil {
+		return &noRare
+	}
+	return it.rare
+}
+
+// set returns the item's rare fields to be written, allocating them on first use.
+func (it *Item) set() *rareFields {
+	if it.rare == nil {
+		it.rare = &rareFields{}
+	}
+	return it.rare
+}
+
 // variants numbers the variant names of Items.
 var variants intern.Table
+
+// Addr is the send's address: its message's campaign and name (config
+// gives every message the campaign it is declared in) and its recipient's
+// key; an orphan's as the state records it (after moved blocks).
+func (it *Item) Addr() addrs.Addr {
+	if it.Message == nil {
+		return it.rare.addr
+	}
+	return addrs.Addr{Campaign: it.Message.Campaign.Name, Message: it.Message.Name, Key: it.Recipient.Key}
+}
+
+// Phone is the recipient's number, E.164 digits: for an orphan, the one
+// the state records.
+func (it *Item) Phone() string {
+	if it.Recipient == nil {
+		return it.get().phone
+	}
+	return it.Recipient.Phone
+}
+
+// Reply is the answer to the message this one follows, as Build used it
+// for `when` and the content of a send that is due, scheduled or drifted;
+// nil when there is none.
+func (it *Item) Reply() *config.Reply { return it.get().reply }
+
+func (it *Item) setReply(r *config.Reply) {
+	if r != nil || it.rare != nil {
+		it.set().reply = r
+	}
+}
+
+// Payload is, for a send that is due (Send, Retry) when Build was asked
+// for it (Options.Payloads), the content Build rendered and digested:
+// apply sends it as it is, so a send is rendered once. Nil otherwise.
+func (it *Item) Payload() *config.Payload { return it.get().payload }
+
+func (it *Item) setPayload(p *config.Payload) {
+	if p != nil || it.rare != nil {
+		it.set().payload = p
+	}
+}
+
+// Due is when a Send became due or when a Scheduled send will be, in UTC;
+// it is zero for a send that waits on another send or on a reply.
+func (it *Item) Due() time.Time {
+	if it.due == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, it.due).UTC()
+}
+
+func (it *Item) setDue(t time.Time) {
+	it.due = 0
+	if !t.IsZero() {
+		it.due = t.UnixNano()
+	}
+}
+
+// RekeyedFrom is, for a first contact about to be sent, the key under
+// which the state records a send to the same phone that the recipients no
+// longer have (see Guard); "" otherwise.
+func (it *Item) RekeyedFrom() string { return it.get().rekeyedFrom }
 
 // Variant is, for a send of a message that Varies, the name of the
 // recipient's variant: the one its send of the campaign's split message
@@ -102,10 +184,10 @@ func (it *Item) Variant() string { return variants.Name(it.variant) }
 // WindowEnd is when the 24h window a due follow-up needs closes, in UTC;
 // zero when none applies.
 func (it *Item) WindowEnd() time.Time {
-	if it.windowEnd == 0 {
+	if it.get().windowEnd == 0 {
 		return time.Time{}
 	}
-	return time.UnixMilli(it.windowEnd).UTC()
+	return time.UnixMilli(it.rare.windowEnd).UTC()
 }
 
 // Plan is the outcome of Build. Items are in configuration order —
@@ -208,7 +290,7 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 		// Keep the selected items, moving each down over those left out.
 		kept := start
 		for i := start; i < len(p.Items); i++ {
-			if b.selected(p.Items[i].Addr) {
+			if b.selected(p.Items[i].Addr()) {
 				p.Items[kept] = p.Items[i]
 				kept++
 			} else {
@@ -228,7 +310,7 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 	orphans, walked := b.orphans(resends)
 	markRekeyed(p.Items, orphans)
 	for _, it := range orphans {
-		if b.selected(it.Addr) {
+		if b.selected(it.Addr()) {
 			p.Items = append(p.Items, it)
 		} else {
 			p.Filtered = true
@@ -289,7 +371,7 @@ func newResendIndex(items []Item, wanted func(addrs.Addr) bool) *resendIndex {
 		if !it.Class.Sends() || it.Replace {
 			continue
 		}
-		k := resendContent{it.Phone, it.Digest}
+		k := resendContent{it.Phone(), it.Digest}
 		if j, ok := x.first[k]; ok {
 			if x.more == nil {
 				x.more = map[int][]int{}
@@ -317,7 +399,7 @@ func (x *resendIndex) accepted(phone string, d state.Digest, a addrs.Addr) {
 		if it := &x.items[i]; it.Message != nil && it.Message.After != nil && x.wanted(a) {
 			return
 		}
-		if bit := uint64(1) << (i % 64); x.seen[i/64]&bit == 0 && x.items[i].Addr != a {
+		if bit := uint64(1) << (i % 64); x.seen[i/64]&bit == 0 && x.items[i].Addr() != a {
 			x.seen[i/64] |= bit
 			x.found = append(x.found, Resend{Item: i, Of: a})
 		}
@@ -347,9 +429,9 @@ func (x *resendIndex) fromItems(st *state.State) {
 		it := &x.items[i]
 		switch {
 		case it.Class == Done && it.Digest != (state.Digest{}) && !it.sentElsewhere:
-			x.accepted(it.Phone, it.Digest, it.Addr)
+			x.accepted(it.Phone(), it.Digest, it.Addr())
 		case it.Class == Done, it.Class == Drift, it.Replace:
-			if s, ok := st.Get(it.Addr); ok && s.Outcome == state.OutcomeAccepted {
+			if s, ok := st.Get(it.Addr()); ok && s.Outcome == state.OutcomeAccepted {
 				x.accepted(s.Phone, s.Digest, s.Addr)
 			}
 		}
@@ -370,7 +452,7 @@ func (x *resendIndex) list() []Resend {
 	}
 	out := x.found[:0]
 	for _, r := range x.found {
-		if it := &x.items[r.Item]; it.RekeyedFrom == "" {
+		if it := &x.items[r.Item]; it.RekeyedFrom() == "" {
 			it.Reason = resendReason
 			out = append(out, r)
 		}
@@ -386,11 +468,11 @@ func markRekeyed(items, orphans []Item) {
 	type msgKey struct{ campaign, message string }
 	old := map[msgKey]map[string]string{} // phone -> orphaned key
 	for _, o := range orphans {
-		k := msgKey{o.Addr.Campaign, o.Addr.Message}
+		k := msgKey{o.Addr().Campaign, o.Addr().Message}
 		if old[k] == nil {
 			old[k] = map[string]string{}
 		}
-		old[k][o.Phone] = o.Addr.Key
+		old[k][o.Phone()] = o.Addr().Key
 	}
 	if len(old) == 0 {
 		return
@@ -400,8 +482,8 @@ func markRekeyed(items, orphans []Item) {
 		if !it.Class.Sends() || it.Attempts > 0 || it.Message.After != nil {
 			continue
 		}
-		if key, ok := old[msgKey{it.Addr.Campaign, it.Addr.Message}][it.Phone]; ok {
-			it.RekeyedFrom = key
+		if key, ok := old[msgKey{it.Addr().Campaign, it.Addr().Message}][it.Phone()]; ok {
+			it.set().rekeyedFrom = key
 			it.Reason = fmt.Sprintf("new key, but this phone was sent to as %q: did the key column change?", key)
 		}
 	}
@@ -640,7 +722,7 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 	if keep {
 		old = *it
 	}
-	*it = Item{Addr: addr, Phone: r.Phone, Message: m, Recipient: r}
+	*it = Item{Message: m, Recipient: r}
 	if recorded {
 		b.recorded.Add(1)
 		if s.Phone != r.Phone {
@@ -711,8 +793,8 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 		it.Class, it.Reason = Retry, fmt.Sprintf("attempt %d failed: %s", s.Attempts, errorText(s))
 	case s.Outcome == state.OutcomeDeferred && it.Class == Send:
 		it.Class, it.Reason = Retry, fmt.Sprintf("attempt %d was deferred a day (%s)", s.Attempts, errorText(s))
-	case s.Outcome == state.OutcomeDeferred && it.Class == Scheduled && it.Due.Equal(b.deferredUntil):
-		it.Reason = deferredReason + stamp(it.Due)
+	case s.Outcome == state.OutcomeDeferred && it.Class == Scheduled && it.Due().Equal(b.deferredUntil):
+		it.Reason = deferredReason + stamp(it.Due())
 	}
 	return diags
 }
@@ -720,7 +802,7 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 // done classifies a send the provider accepted: Done, or Drift when the
 // configuration now wants different content.
 func (b *worker) done(it *Item, j int, s state.Send) hcl.Diagnostics {
-	it.sentElsewhere = s.Phone != it.Phone
+	it.sentElsewhere = s.Phone != it.Phone()
 	if b.opts.NoDrift {
 		it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
 		return nil
@@ -729,7 +811,6 @@ func (b *worker) done(it *Item, j int, s state.Send) hcl.Diagnostics {
 	if k := b.after[j]; k >= 0 {
 		reply = replyOf(b.chain[k].s)
 	}
-	it.Reply = reply
 	// Most accepted sends have the content the configuration renders now,
 	// which ContentSum tells without rendering: then the checks Render
 	// makes cannot change the class, and are skipped. Content that differs,
@@ -749,6 +830,7 @@ func (b *worker) done(it *Item, j int, s state.Send) hcl.Diagnostics {
 	it.Digest = ContentDigest(p)
 	if it.Digest != s.Digest {
 		it.Class, it.Reason = Drift, "sent "+stamp(s.ResultAt)+" with different content; -replace sends the new content"
+		it.setReply(reply) // for the sample of the new content
 		return nil
 	}
 	it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
@@ -844,10 +926,10 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 		}
 		it.Digest = ContentDigest(p)
 	}
-	it.Reply = reply
-	it.Due = due
+	it.setReply(reply)
+	it.setDue(due)
 	if !windowEnd.IsZero() {
-		it.windowEnd = windowEnd.UnixMilli()
+		it.set().windowEnd = windowEnd.UnixMilli()
 	}
 	if due.After(b.now) {
 		it.Class, it.Reason = Scheduled, b.dueAt[j].get("due ", due)
@@ -855,7 +937,7 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 	} else {
 		it.Class = Send
 		if b.opts.Payloads {
-			it.Payload = p
+			it.setPayload(p)
 		}
 		if m.After == nil {
 			it.Reason = "first contact"
@@ -977,9 +1059,9 @@ func (b *builder) orphans(resends *resendIndex) ([]Item, bool) {
 		if ok {
 			reason = "the recipient is no longer in " + c.Recipients.CSVPath
 		}
-		out = append(out, Item{Addr: s.Addr, Class: Orphan, Reason: reason, Phone: s.Phone, variant: variants.ID(s.Variant), Attempts: int32(min(s.Attempts, 1<<31-1))})
+		out = append(out, Item{rare: &rareFields{addr: s.Addr, phone: s.Phone}, Class: Orphan, Reason: reason, variant: variants.ID(s.Variant), Attempts: int32(min(s.Attempts, 1<<31-1))})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Addr.String() < out[j].Addr.String() })
+	sort.Slice(out, func(i, j int) bool { return out[i].rare.addr.String() < out[j].rare.addr.String() })
 	return out, true
 }
 
@@ -1045,7 +1127,7 @@ func (it *Item) StillDue(now time.Time) (bool, string) {
 		return false, "start_at " + stamp(c.StartAt) + " has not come"
 	case !c.StopAt.IsZero() && !now.Before(c.StopAt):
 		return false, "stop_at " + stamp(c.StopAt) + " has passed"
-	case it.windowEnd != 0 && !now.Before(it.WindowEnd()):
+	case !it.WindowEnd().IsZero() && !now.Before(it.WindowEnd()):
 		return false, "the 24h window closed at " + stamp(it.WindowEnd())
 	}
 	if w := c.Window; w != nil {

@@ -113,7 +113,7 @@ func TestBuildClasses(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, it := range p.Items {
-		got[it.Addr.String()] = it.Class.String()
+		got[it.Addr().String()] = it.Class.String()
 	}
 	want := map[string]string{
 		`campaign.promo.message.offer["p1"]`: "=", `campaign.promo.message.ask["p1"]`: "+",
@@ -140,18 +140,18 @@ func TestBuildClasses(t *testing.T) {
 		t.Errorf("classes (-want +got):\n%s", diff)
 	}
 	for _, it := range p.Items {
-		switch it.Addr.String() {
+		switch it.Addr().String() {
 		case `campaign.promo.message.ask["p1"]`:
 			if it.ConversationID != "conv-p1" || !it.WindowEnd().Equal(t0.Add(24*time.Hour+time.Second)) {
 				t.Errorf("ask to p1: conversation %q, window end %v", it.ConversationID, it.WindowEnd())
 			}
 		case `campaign.promo.message.nudge["p8"]`:
-			if want := t0.Add(10*time.Minute + time.Second + 20*time.Hour); !it.Due.Equal(want) {
-				t.Errorf("nudge to p8 due %v, want %v", it.Due, want)
+			if want := t0.Add(10*time.Minute + time.Second + 20*time.Hour); !it.Due().Equal(want) {
+				t.Errorf("nudge to p8 due %v, want %v", it.Due(), want)
 			}
 		case `campaign.promo.message.code["p7"]`:
-			if it.Reply == nil || it.Reply.ID != "yes" {
-				t.Errorf("code to p7 planned without the answer: %+v", it.Reply)
+			if it.Reply() == nil || it.Reply().ID != "yes" {
+				t.Errorf("code to p7 planned without the answer: %+v", it.Reply())
 			}
 		}
 	}
@@ -163,7 +163,7 @@ func TestBuildTimeRules(t *testing.T) {
 	cfg, st := scenario(t)
 	classOf := func(p *Plan, addr string) string {
 		for _, it := range p.Items {
-			if it.Addr.String() == addr {
+			if it.Addr().String() == addr {
 				return it.Class.String() + " " + it.Reason
 			}
 		}
@@ -199,10 +199,10 @@ func TestBuildTargetsAndReplace(t *testing.T) {
 		t.Error("a targeted plan is not marked filtered")
 	}
 	for _, it := range p.Items {
-		if it.Addr.Message != "offer" || it.Addr.Key == "p6" {
-			t.Errorf("%s is outside the target", it.Addr)
+		if it.Addr().Message != "offer" || it.Addr().Key == "p6" {
+			t.Errorf("%s is outside the target", it.Addr())
 		}
-		if it.Addr.Key == "p1" && (it.Class != Send || !it.Replace) {
+		if it.Addr().Key == "p1" && (it.Class != Send || !it.Replace) {
 			t.Errorf("replaced send: class %s, replace %v", it.Class, it.Replace)
 		}
 	}
@@ -274,6 +274,33 @@ func TestSummaryLine(t *testing.T) {
 	}
 }
 
+// renamedCampaign loads the scenario's campaign again under the name
+// name: a copy of the *config.Campaign would keep messages whose Campaign,
+// from which an Item's address comes, is still the original.
+func renamedCampaign(t *testing.T, name string) *config.Campaign {
+	t.Helper()
+	dir := t.TempDir()
+	files, err := os.ReadDir("testdata/classes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(filepath.Join("testdata/classes", f.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = bytes.Replace(b, []byte(`campaign "promo"`), []byte(`campaign "`+name+`"`), 1)
+		if err := os.WriteFile(filepath.Join(dir, f.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, diags := config.Load(dir, config.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return cfg.Campaigns[0]
+}
+
 // TestBuildSafeChanges renders the plans of a rename with a moved block, a
 // changed key column and an opt-out.
 func TestBuildSafeChanges(t *testing.T) {
@@ -281,10 +308,8 @@ func TestBuildSafeChanges(t *testing.T) {
 	c := cfg.Campaigns[0]
 
 	// campaign.promo is renamed campaign.renamed: a move keeps its sends.
-	renamed := *c
-	renamed.Name = "renamed"
 	movedCfg := *cfg
-	movedCfg.Campaigns = []*config.Campaign{&renamed}
+	movedCfg.Campaigns = []*config.Campaign{renamedCampaign(t, "renamed")}
 	movedCfg.Moved = []*config.Moved{{From: addrs.Pattern{Campaign: "promo"}, To: addrs.Pattern{Campaign: "renamed"}}}
 	p, diags := Build(&movedCfg, st, now, Options{})
 	if diags.HasErrors() {
@@ -316,10 +341,10 @@ func TestBuildSafeChanges(t *testing.T) {
 	p, _ = Build(&rcfg, st, now, Options{})
 	rek := 0
 	for _, it := range p.Items {
-		if it.RekeyedFrom != "" {
+		if it.RekeyedFrom() != "" {
 			rek++
-			if it.RekeyedFrom != it.Addr.Key[len("new-"):] {
-				t.Errorf("%s rekeyed from %q", it.Addr, it.RekeyedFrom)
+			if it.RekeyedFrom() != it.Addr().Key[len("new-"):] {
+				t.Errorf("%s rekeyed from %q", it.Addr(), it.RekeyedFrom())
 			}
 		}
 	}
@@ -348,8 +373,8 @@ func TestBuildOptOut(t *testing.T) {
 	}
 	p, _ := Build(cfg, store.State(), now, Options{})
 	for _, it := range p.Items {
-		if it.Addr.Key == "p6" && (it.Class != Orphan || it.Reason != "the recipient opted out") {
-			t.Errorf("%s: %s %s, want - opted out", it.Addr, it.Class, it.Reason)
+		if it.Addr().Key == "p6" && (it.Class != Orphan || it.Reason != "the recipient opted out") {
+			t.Errorf("%s: %s %s, want - opted out", it.Addr(), it.Class, it.Reason)
 		}
 	}
 }
@@ -375,17 +400,15 @@ func TestGuardMaxRecipients(t *testing.T) {
 // which Guard refuses with the moved block that makes the change a rename.
 func TestResends(t *testing.T) {
 	cfg, st := scenario(t)
-	renamed := *cfg.Campaigns[0]
-	renamed.Name = "renamed"
 	rcfg := *cfg
-	rcfg.Campaigns = []*config.Campaign{&renamed}
+	rcfg.Campaigns = []*config.Campaign{renamedCampaign(t, "renamed")}
 	p, diags := Build(&rcfg, st, now, Options{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
 	var got []string
 	for _, r := range p.Resends {
-		got = append(got, p.Items[r.Item].Addr.String()+" as "+r.Of.String())
+		got = append(got, p.Items[r.Item].Addr().String()+" as "+r.Of.String())
 	}
 	// p2 accepted other content; p3, p4 and p5 accepted nothing.
 	want := []string{
@@ -530,10 +553,8 @@ func TestResendsSecondCampaign(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	again := *c
-	again.Name = "again"
 	two := *cfg
-	two.Campaigns = []*config.Campaign{c, &again}
+	two.Campaigns = []*config.Campaign{c, renamedCampaign(t, "again")}
 	// Without pair spacing, which would hold the copy's offer to p2 back
 	// 6s behind promo's follow-up to p2, due now: a scheduled send is not
 	// about to go out, so not a resend yet.
@@ -551,7 +572,7 @@ func TestResendsSecondCampaign(t *testing.T) {
 		}
 		var got []string
 		for _, r := range p.Resends {
-			got = append(got, p.Items[r.Item].Addr.String()+" as "+r.Of.String())
+			got = append(got, p.Items[r.Item].Addr().String()+" as "+r.Of.String())
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s: resends (-want +got):\n%s", name, diff)

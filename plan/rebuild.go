@@ -388,7 +388,7 @@ func (p *Plan) NextDue(now time.Time, coalesce time.Duration) (next time.Time, s
 		sending := map[addrs.Addr]bool{}
 		for i := range p.Items {
 			if it := &p.Items[i]; it.Class.Sends() {
-				sending[it.Addr] = true
+				sending[it.Addr()] = true
 			}
 		}
 		for i := range p.Items {
@@ -400,8 +400,8 @@ func (p *Plan) NextDue(now time.Time, coalesce time.Duration) (next time.Time, s
 			switch {
 			case it.AwaitsReply:
 				awaiting++
-			case !it.Due.IsZero():
-				dues = append(dues, it.Due)
+			case !it.Due().IsZero():
+				dues = append(dues, it.Due())
 			case followsSending(it, sending):
 				dues = append(dues, now.Add(it.Message.Delay))
 			}
@@ -415,11 +415,11 @@ func (p *Plan) NextDue(now time.Time, coalesce time.Duration) (next time.Time, s
 		sending := map[addrs.Addr]bool{}
 		for j := range x.campaign.Messages {
 			if it := &p.Items[j*n+int(i)]; it.Class.Sends() {
-				sending[it.Addr] = true
+				sending[it.Addr()] = true
 			}
 		}
 		for j := range x.campaign.Messages {
-			if it := &p.Items[j*n+int(i)]; it.Class == Scheduled && !it.AwaitsReply && it.Due.IsZero() && followsSending(it, sending) {
+			if it := &p.Items[j*n+int(i)]; it.Class == Scheduled && !it.AwaitsReply && it.Due().IsZero() && followsSending(it, sending) {
 				dues = append(dues, now.Add(it.Message.Delay))
 			}
 		}
@@ -428,8 +428,8 @@ func (p *Plan) NextDue(now time.Time, coalesce time.Duration) (next time.Time, s
 	// zero when it is stale.
 	due := func(w wake) time.Time {
 		for j := range x.campaign.Messages {
-			if it := &p.Items[j*n+int(w.recipient)]; it.Class == Scheduled && !it.Due.IsZero() && it.Due.UnixMilli() == w.at {
-				return it.Due
+			if it := &p.Items[j*n+int(w.recipient)]; it.Class == Scheduled && !it.Due().IsZero() && it.Due().UnixMilli() == w.at {
+				return it.Due()
 			}
 		}
 		return time.Time{}
@@ -466,7 +466,7 @@ func (p *Plan) NextDue(now time.Time, coalesce time.Duration) (next time.Time, s
 // is in sending.
 func followsSending(it *Item, sending map[addrs.Addr]bool) bool {
 	return it.Message != nil && it.Message.After != nil &&
-		sending[addrs.Addr{Campaign: it.Addr.Campaign, Message: it.Message.After.Name, Key: it.Addr.Key}]
+		sending[addrs.Addr{Campaign: it.Addr().Campaign, Message: it.Message.After.Name, Key: it.Addr().Key}]
 }
 
 // coalesced is the latest of dues within coalesce of the earliest; zero

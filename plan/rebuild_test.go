@@ -116,7 +116,7 @@ func rebuildRounds(t *testing.T, cfg *config.Config) (incremental, held int) {
 				if !reflect.DeepEqual(p.Items, want.Items) || p.Filtered || len(p.Resends) > 0 {
 					for i := range want.Items {
 						if diff := cmp.Diff(itemView(&want.Items[i]), itemView(&p.Items[i])); diff != "" {
-							t.Fatalf("round %d (now %v): Rebuild differs from Build at %s (-Build +Rebuild):\n%s", round, now, want.Items[i].Addr, diff)
+							t.Fatalf("round %d (now %v): Rebuild differs from Build at %s (-Build +Rebuild):\n%s", round, now, want.Items[i].Addr(), diff)
 						}
 					}
 					t.Fatalf("round %d: Rebuild differs from Build", round)
@@ -146,7 +146,7 @@ func rebuildRounds(t *testing.T, cfg *config.Config) (incremental, held int) {
 func addrsOf(items []*Item) []string {
 	var out []string
 	for _, it := range items {
-		out = append(out, it.Addr.String())
+		out = append(out, it.Addr().String())
 	}
 	return out
 }
@@ -156,7 +156,7 @@ func itemView(it *Item) map[string]any {
 	return map[string]any{
 		"class": it.Class.String(), "reason": it.Reason, "due": it.Due, "digest": it.Digest,
 		"conversation": it.ConversationID, "attempts": it.Attempts, "window_end": it.WindowEnd(),
-		"awaits": it.AwaitsReply, "not_taken": it.NotTaken, "reply": it.Reply, "payload": it.Payload != nil,
+		"awaits": it.AwaitsReply, "not_taken": it.NotTaken, "reply": it.Reply, "payload": it.Payload() != nil,
 	}
 }
 
@@ -176,19 +176,19 @@ func changeAtRandom(t *testing.T, rng *rand.Rand, store *state.Store, p *Plan, n
 		it := &p.Items[i]
 		switch {
 		case it.Class.Sends() && rng.IntN(10) < 8:
-			must(store.RecordIntent(state.Intent{Addr: it.Addr, Phone: it.Phone, Digest: it.Digest, At: now}))
+			must(store.RecordIntent(state.Intent{Addr: it.Addr(), Phone: it.Phone(), Digest: it.Digest, At: now}))
 			if rng.IntN(6) > 0 {
-				must(store.RecordResult(randomResult(rng, it.Addr, now)))
+				must(store.RecordResult(randomResult(rng, it.Addr(), now)))
 			}
 		case it.Class == Unknown && rng.IntN(3) == 0:
-			must(store.RecordResult(randomResult(rng, it.Addr, now)))
-		case it.Class == Done && it.Addr.Message == "ask" && rng.IntN(3) == 0:
-			if s, ok := st.Get(it.Addr); ok && s.Reply == nil {
+			must(store.RecordResult(randomResult(rng, it.Addr(), now)))
+		case it.Class == Done && it.Addr().Message == "ask" && rng.IntN(3) == 0:
+			if s, ok := st.Get(it.Addr()); ok && s.Reply == nil {
 				id := []string{"yes", "no"}[rng.IntN(2)]
-				must(store.Refresh(state.Update{Addr: it.Addr, Reply: &state.Reply{ID: id, Title: id, At: now, MessageID: "in-" + it.Addr.Key}, At: now}))
+				must(store.Refresh(state.Update{Addr: it.Addr(), Reply: &state.Reply{ID: id, Title: id, At: now, MessageID: "in-" + it.Addr().Key}, At: now}))
 			}
-		case it.Addr.Message == "offer" && rng.IntN(60) == 0:
-			must(store.OptOut(state.OptOut{Phone: it.Phone, At: now, Text: "STOP"}))
+		case it.Addr().Message == "offer" && rng.IntN(60) == 0:
+			must(store.OptOut(state.OptOut{Phone: it.Phone(), At: now, Text: "STOP"}))
 		}
 	}
 }
@@ -238,7 +238,7 @@ func TestRebuildSendElsewhere(t *testing.T) {
 		store.Close()
 		var r02 *Item
 		for i := range p.Items {
-			if it := &p.Items[i]; it.Addr == (addrs.Addr{Campaign: "promo", Message: "offer", Key: "r02"}) {
+			if it := &p.Items[i]; it.Addr() == (addrs.Addr{Campaign: "promo", Message: "offer", Key: "r02"}) {
 				r02 = it
 			}
 		}

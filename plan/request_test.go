@@ -62,17 +62,17 @@ func TestPayloads(t *testing.T) {
 	for i := range with.Items {
 		it := &with.Items[i]
 		switch {
-		case it.Class.Sends() && it.Payload == nil:
-			t.Errorf("%s (%s) has no payload", it.Addr, it.Class)
-		case it.Class.Sends() && ContentDigest(it.Payload) != it.Digest:
-			t.Errorf("%s: payload digest %s, item digest %s", it.Addr, ContentDigest(it.Payload), it.Digest)
-		case !it.Class.Sends() && it.Payload != nil:
-			t.Errorf("%s (%s) has a payload", it.Addr, it.Class)
+		case it.Class.Sends() && it.Payload() == nil:
+			t.Errorf("%s (%s) has no payload", it.Addr(), it.Class)
+		case it.Class.Sends() && ContentDigest(it.Payload()) != it.Digest:
+			t.Errorf("%s: payload digest %s, item digest %s", it.Addr(), ContentDigest(it.Payload()), it.Digest)
+		case !it.Class.Sends() && it.Payload() != nil:
+			t.Errorf("%s (%s) has a payload", it.Addr(), it.Class)
 		case it.Class.Sends():
 			sending++
 		}
-		if without.Items[i].Payload != nil {
-			t.Errorf("%s has a payload without Options.Payloads", it.Addr)
+		if without.Items[i].Payload() != nil {
+			t.Errorf("%s has a payload without Options.Payloads", it.Addr())
 		}
 	}
 	if sending == 0 {

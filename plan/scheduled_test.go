@@ -115,9 +115,9 @@ campaign "c" {
 			if it.Digest == (state.Digest{}) || it.Class == Done {
 				continue
 			}
-			digests[it.Addr.String()] = it.Digest
+			digests[it.Addr().String()] = it.Digest
 			if it.Class != want {
-				t.Errorf("at %s, %s is %s, want %s", at, it.Addr, it.Class, want)
+				t.Errorf("at %s, %s is %s, want %s", at, it.Addr(), it.Class, want)
 			}
 		}
 		return got, digests

@@ -81,7 +81,7 @@ func TestBuildVariants(t *testing.T) {
 	perVariant := map[string]int{}
 	held := 0
 	for _, it := range p.Items {
-		key := it.Addr.Key
+		key := it.Addr().Key
 		want := c.Assign(key)
 		if key == switched {
 			want = "short"
@@ -89,22 +89,22 @@ func TestBuildVariants(t *testing.T) {
 		switch {
 		case c.HeldOut(key) && key != messaged:
 			if it.Class != Orphan || it.Reason != "holdout" || !it.Holdout {
-				t.Errorf("%s: held out, but %s %q", it.Addr, it.Class, it.Reason)
+				t.Errorf("%s: held out, but %s %q", it.Addr(), it.Class, it.Reason)
 			}
 			held++
 			continue
 		case it.Variant() != want:
-			t.Errorf("%s: variant %q, want %q", it.Addr, it.Variant(), want)
+			t.Errorf("%s: variant %q, want %q", it.Addr(), it.Variant(), want)
 		}
 		perVariant[it.Variant()]++
-		if it.Addr.Message == "offer" && it.Class == Send && it.Payload.TemplateName != "offer_"+want {
-			t.Errorf("%s: sends template %q, want offer_%s", it.Addr, it.Payload.TemplateName, want)
+		if it.Addr().Message == "offer" && it.Class == Send && it.Payload().TemplateName != "offer_"+want {
+			t.Errorf("%s: sends template %q, want offer_%s", it.Addr(), it.Payload().TemplateName, want)
 		}
-		if it.Addr.Message == "ask" && it.Class == Send {
+		if it.Addr().Message == "ask" && it.Class == Send {
 			name, _ := recipient(t, c, key).Column("name")
 			text := map[string]string{"short": "Want the code, " + name + "?", "long": "Want your 20% code, " + name + "?"}[want]
-			if it.Payload.Body != text {
-				t.Errorf("%s: sends %q, want %q", it.Addr, it.Payload.Body, text)
+			if it.Payload().Body != text {
+				t.Errorf("%s: sends %q, want %q", it.Addr(), it.Payload().Body, text)
 			}
 		}
 	}

@@ -59,7 +59,7 @@ func BenchmarkWaitRound(b *testing.B) {
 			var awaiting []addrs.Addr
 			for i := range p.Items {
 				if it := &p.Items[i]; it.AwaitsReply {
-					awaiting = append(awaiting, addrs.Addr{Campaign: it.Addr.Campaign, Message: "ask", Key: it.Addr.Key})
+					awaiting = append(awaiting, addrs.Addr{Campaign: it.Addr().Campaign, Message: "ask", Key: it.Addr().Key})
 				}
 			}
 			due := p.Due()

@@ -314,7 +314,7 @@ func describe(cfg *config.Config, msg *Message, m *config.Message) {
 
 // count counts the plan item it into its message.
 func (b *builder) count(it *plan.Item) {
-	msg := b.message(it.Addr.Campaign, it.Addr.Message)
+	msg := b.message(it.Addr().Campaign, it.Addr().Message)
 	msg.Recipients++
 	if it.Holdout {
 		msg.Holdout++
@@ -324,7 +324,7 @@ func (b *builder) count(it *plan.Item) {
 	if vf != nil {
 		vf.Recipients++
 	}
-	s, recorded := plan.Recorded(b.cfg, b.st, it.Addr)
+	s, recorded := plan.Recorded(b.cfg, b.st, it.Addr())
 	if !recorded {
 		switch it.Class {
 		case plan.Expired:
@@ -336,7 +336,7 @@ func (b *builder) count(it *plan.Item) {
 		case plan.Orphan:
 			// Only suppression makes an orphan of a send never recorded.
 			reason := "opted out"
-			if name, ok := b.cfg.Suppressed(it.Phone); ok {
+			if name, ok := b.cfg.Suppressed(it.Phone()); ok {
 				reason = "suppress." + name
 			}
 			msg.Suppressed++
