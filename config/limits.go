@@ -203,7 +203,6 @@ func (c *limits) check(v cty.Value) {
 			"ujumbe sends interactive messages of type %q (reply buttons) or %q, whose replies it can branch on; %q is neither.%s",
 			interactiveButton, interactiveListType, typ, didYouMean(typ, []string{interactiveButton, interactiveListType}))
 	}
-	return
 }
 
 // child returns attribute name of x for a nested check; a missing object is
