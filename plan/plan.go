@@ -45,8 +45,11 @@ type Item struct {
 	// for Done in a NoDrift plan or when the content no longer renders).
 	// It is zero for the other classes.
 	Digest state.Digest
-	// ConversationID is, for a follow-up whose parent was accepted, the
-	// thread of the earlier sends, into which it goes.
+	// ConversationID is, for a follow-up whose parent was accepted and
+	// that is due now or at a time (Send, Retry, or Scheduled with a Due),
+	// the thread of the earlier sends, into which it goes. A send that
+	// awaits an answer, or will not go, has none: it is looked up when the
+	// send falls due.
 	ConversationID string
 	// due is Due in Unix nanoseconds (years 1678 to 2262); 0 for none.
 	due int64
@@ -521,21 +524,27 @@ func newBuilder(cfg *config.Config, st *state.State, now time.Time, opts Options
 }
 
 // get returns the send the state records at a, or under the address a
-// moved block says it had before.
+// moved block says it had before, without its ids (state.State.Peek):
+// Build looks up every send, and needs a conversation_id for few
+// (worker.conversation).
 func (b *builder) get(a addrs.Addr) (state.Send, bool) {
-	return Recorded(b.cfg, b.st, a)
+	return lookup(b.cfg, a, b.st.Peek)
 }
 
 // Recorded returns the send st records at a, or under the address one of
 // cfg's moved blocks says it had before: the send Build classified an Item
 // at a by.
 func Recorded(cfg *config.Config, st *state.State, a addrs.Addr) (state.Send, bool) {
-	if s, ok := st.Get(a); ok {
+	return lookup(cfg, a, st.Get)
+}
+
+func lookup(cfg *config.Config, a addrs.Addr, get func(addrs.Addr) (state.Send, bool)) (state.Send, bool) {
+	if s, ok := get(a); ok {
 		return s, true
 	}
 	for _, m := range cfg.Moved {
 		if from, ok := movedFrom(m, a); ok {
-			if s, ok := st.Get(from); ok {
+			if s, ok := get(from); ok {
 				return s, true
 			}
 		}
@@ -681,10 +690,12 @@ type worker struct {
 }
 
 // link is the send the state records for one message of the recipient
-// being classified, if ok.
+// being classified, if ok, without its ids until conversation reads its
+// conversation_id (conv).
 type link struct {
-	s  state.Send
-	ok bool
+	s    state.Send
+	ok   bool
+	conv bool
 }
 
 // stampMemo is one reason that carries a time, as prefix + stamp(t),
@@ -716,7 +727,7 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 	m := b.msgs[j]
 	addr := addrs.Addr{Campaign: c.Name, Message: m.Name, Key: r.Key}
 	s, recorded := b.get(addr)
-	b.chain[j] = link{s, recorded}
+	b.chain[j] = link{s: s, ok: recorded}
 	var old Item // the item as Rebuild found it, when it is kept
 	keep := b.kept(it, j, addr)
 	if keep {
@@ -855,11 +866,6 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 			}
 			return nil
 		}
-		// The parent is the nearest ancestor conversation looks at first.
-		it.ConversationID = ps.ConversationID
-		if it.ConversationID == "" {
-			it.ConversationID = b.conversation(j)
-		}
 		due = ps.ResultAt.Add(m.Delay)
 		if m.Kind != config.KindTemplate {
 			windowEnd = b.windowEnd(j)
@@ -908,11 +914,12 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 		b.wakeAt(stopAtComes(c, loc, base, b.now))
 		return nil
 	}
-	// A send due later needs the digest of its content, not the content:
-	// ContentSum gives it when it also made Render's checks, whose
-	// problems must be reported now as for a send due now.
+	// A send due later, or due now in a plan whose payloads apply does not
+	// take, needs the digest of its content, not the content: ContentSum
+	// gives it when it also made Render's checks, whose problems must be
+	// reported now.
 	summed := false
-	if due.After(b.now) {
+	if due.After(b.now) || !b.opts.Payloads {
 		sum, checked, ok := m.ContentSum(r, b.variant)
 		if summed = ok && checked; summed {
 			it.Digest = sumDigest(sum)
@@ -925,6 +932,9 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 			return diags
 		}
 		it.Digest = ContentDigest(p)
+	}
+	if m.After != nil {
+		it.ConversationID = b.conversation(j)
 	}
 	it.setReply(reply)
 	it.setDue(due)
@@ -978,10 +988,21 @@ func replyOf(s state.Send) *config.Reply {
 }
 
 // conversation returns the thread of the sends msgs[j] follows: the
-// conversation_id of the nearest accepted ancestor that has one.
+// conversation_id of the nearest accepted ancestor that has one. The chain
+// was looked up without ids, so each ancestor's is read once, when asked.
 func (b *worker) conversation(j int) string {
 	for k := b.after[j]; k >= 0; k = b.after[k] {
-		if l := b.chain[k]; l.ok && l.s.ConversationID != "" {
+		l := &b.chain[k]
+		if !l.ok {
+			continue
+		}
+		if !l.conv {
+			if s, ok := b.st.Get(l.s.Addr); ok {
+				l.s.ConversationID = s.ConversationID
+			}
+			l.conv = true
+		}
+		if l.s.ConversationID != "" {
 			return l.s.ConversationID
 		}
 	}

@@ -181,6 +181,19 @@ func (t *textReader) text() string {
 	return t.s[t.i-n : t.i]
 }
 
+// skipIDs reads past the n ids (appendID) that follow.
+func (t *textReader) skipIDs(n int) {
+	for range n {
+		switch k := t.uvarint(); k {
+		case 0:
+		case 1:
+			t.i += 16
+		default:
+			t.i += k - 2
+		}
+	}
+}
+
 // ids reads the one or two ids (appendID) that follow into dst. The text of
 // those that are UUIDs is made in one allocation.
 func (t *textReader) ids(dst ...*string) {
@@ -220,8 +233,9 @@ func (g *group) keyOf(r *rec) string {
 	return t.text()
 }
 
-// send expands the rec at pos into a Send.
-func (g *group) send(pos int) Send {
+// send expands the rec at pos into a Send, with its ids or without them
+// (see State.Peek).
+func (g *group) send(pos int, ids bool) Send {
 	r := &g.recs[pos]
 	t := g.entry(r)
 	s := Send{
@@ -241,7 +255,11 @@ func (g *group) send(pos int) Send {
 		t.i += n - 1
 		s.Phone = t.s[t.i-(n-1) : t.i]
 	}
-	t.ids(&s.MessageID, &s.ConversationID)
+	if ids {
+		t.ids(&s.MessageID, &s.ConversationID)
+	} else {
+		t.skipIDs(2)
+	}
 	s.ErrorCode = t.text()
 	s.ErrorMessage = t.text()
 	if r.more == 0 {
@@ -254,7 +272,9 @@ func (g *group) send(pos int) Send {
 	}
 	if m.reply {
 		s.Reply = &Reply{ID: t.text(), Title: t.text(), Text: t.text(), At: fromMillis(m.replyAt)}
-		t.ids(&s.Reply.MessageID)
+		if ids {
+			t.ids(&s.Reply.MessageID)
+		}
 	}
 	s.History = slices.Clone(m.history)
 	return s

@@ -120,6 +120,17 @@ func TestDenseEqualsModel(t *testing.T) {
 				if got, ok := st.Get(a); ok != (model[a].Addr == a) || ok && !gocmp.Equal(got, model[a]) {
 					t.Fatalf("op %d: Get(%s) = %v, %v; want %v", op, a, got, ok, gocmp.Diff(model[a], got))
 				}
+				// Peek is Get without the ids.
+				want := model[a]
+				want.MessageID, want.ConversationID = "", ""
+				if want.Reply != nil {
+					r := *want.Reply
+					r.MessageID = ""
+					want.Reply = &r
+				}
+				if got, ok := st.Peek(a); ok != (model[a].Addr == a) || ok && !gocmp.Equal(got, want) {
+					t.Fatalf("op %d: Peek(%s) = %v, %v; want %v", op, a, got, ok, gocmp.Diff(want, got))
+				}
 				if op%300 == 299 {
 					checkModel(t, st, model)
 				}
@@ -239,4 +250,23 @@ func TestFixtureRoundTrip(t *testing.T) {
 		t.Fatalf("%s (%d sends) writes back to other bytes", src, st.Len())
 	}
 	t.Logf("%d sends written back byte for byte", st.Len())
+}
+
+// TestOnlyReadStatesAreFrozen checks that the states whose readers take no
+// lock are those no Store writes into: Read's, not a Store's.
+func TestOnlyReadStatesAreFrozen(t *testing.T) {
+	path := statePath(t)
+	s := mustOpen(t, path)
+	sendOne(t, s, addr("k1"), OutcomeAccepted)
+	if s.State().frozen {
+		t.Fatal("a Store's state is frozen: its readers would race its writes")
+	}
+	mustClose(t, s)
+	st := mustRead(t, path)
+	if !st.frozen {
+		t.Fatal("Read's state is not frozen: plan's lookups take the lock")
+	}
+	if _, ok := st.Peek(addr("k1")); !ok {
+		t.Fatal("Peek does not find the send Read loaded")
+	}
 }

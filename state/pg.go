@@ -223,7 +223,11 @@ func ReadPG(ctx context.Context, pg PG) (*State, error) {
 	}
 	defer conn.Close(context.Background())
 	st, _, err := pgLoad(ctx, conn, pg, nil)
-	return st, err
+	if err != nil {
+		return nil, err
+	}
+	st.frozen = true // no Store writes into it
+	return st, nil
 }
 
 // lock takes the session advisory lock, waiting up to timeout, and then

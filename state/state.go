@@ -37,7 +37,12 @@ var variants intern.Table
 // State is the set of recorded sends and opt-outs. Its methods are safe for
 // concurrent use; a Store changes it only after taking its lock.
 type State struct {
-	mu      sync.RWMutex
+	mu sync.RWMutex
+	// frozen marks a state that no Store writes into (Read, ReadPG): it
+	// never changes, so its readers take no lock. A plan looks up millions
+	// of sends on every CPU, and the lock's shared counter would cost it as
+	// much as the lookups.
+	frozen  bool
 	lineage string
 	serial  uint64
 	n       int
@@ -59,35 +64,59 @@ func newState() *State {
 // or "" for a state that has never been written. It never changes, so a saved
 // plan can tell its state from a different one at the same path.
 func (st *State) Lineage() string {
-	st.mu.RLock()
-	defer st.mu.RUnlock()
+	st.rlock()
+	defer st.runlock()
 	return st.lineage
 }
 
 // Serial returns the number of changes committed since the state was
 // created; every committed record adds one.
 func (st *State) Serial() uint64 {
-	st.mu.RLock()
-	defer st.mu.RUnlock()
+	st.rlock()
+	defer st.runlock()
 	return st.serial
 }
 
 // Len returns the number of sends.
 func (st *State) Len() int {
-	st.mu.RLock()
-	defer st.mu.RUnlock()
+	st.rlock()
+	defer st.runlock()
 	return st.n
+}
+
+// rlock takes the read lock of a state that can change; runlock releases it.
+func (st *State) rlock() {
+	if !st.frozen {
+		st.mu.RLock()
+	}
+}
+
+func (st *State) runlock() {
+	if !st.frozen {
+		st.mu.RUnlock()
+	}
 }
 
 // Get returns the send at a.
 func (st *State) Get(a addrs.Addr) (Send, bool) {
-	st.mu.RLock()
-	defer st.mu.RUnlock()
+	return st.get(a, true)
+}
+
+// Peek is Get without the send's ids: its MessageID, ConversationID and
+// its reply's MessageID are "". A plan looks up every send and needs the
+// ids of few, and each UUID is made into text to be read.
+func (st *State) Peek(a addrs.Addr) (Send, bool) {
+	return st.get(a, false)
+}
+
+func (st *State) get(a addrs.Addr, ids bool) (Send, bool) {
+	st.rlock()
+	defer st.runlock()
 	g, pos := st.lookup(a)
 	if pos < 0 {
 		return Send{}, false
 	}
-	return g.send(pos), true
+	return g.send(pos, ids), true
 }
 
 // Sends yields the sends p selects in address order (campaign, message, then
@@ -95,14 +124,14 @@ func (st *State) Get(a addrs.Addr) (Send, bool) {
 // the loop body may record into the Store that owns st.
 func (st *State) Sends(p addrs.Pattern) iter.Seq[Send] {
 	return func(yield func(Send) bool) {
-		st.mu.RLock()
+		st.rlock()
 		var gs []*group
 		for k, g := range st.groups {
 			if (p.Campaign == "" || p.Campaign == k.campaign) && (p.Message == "" || p.Message == k.message) {
 				gs = append(gs, g)
 			}
 		}
-		st.mu.RUnlock()
+		st.runlock()
 		slices.SortFunc(gs, func(a, b *group) int {
 			return cmp.Or(cmp.Compare(a.key.campaign, b.key.campaign), cmp.Compare(a.key.message, b.key.message))
 		})
@@ -117,7 +146,7 @@ func (st *State) Sends(p addrs.Pattern) iter.Seq[Send] {
 			// (and so needs the write lock) cannot deadlock, and a send
 			// changed meanwhile is yielded as it is now.
 			items = items[:0]
-			st.mu.RLock()
+			st.rlock()
 			if p.Key != "" {
 				if pos := g.find(p.Key); pos >= 0 {
 					items = append(items, item{p.Key, pos})
@@ -127,19 +156,19 @@ func (st *State) Sends(p addrs.Pattern) iter.Seq[Send] {
 					items = append(items, item{g.keyOf(&g.recs[pos]), pos})
 				}
 			}
-			st.mu.RUnlock()
+			st.runlock()
 			slices.SortFunc(items, func(a, b item) int { return cmp.Compare(a.key, b.key) })
 			for _, it := range items {
-				st.mu.RLock()
+				st.rlock()
 				pos := it.pos
 				if pos >= len(g.recs) || g.keyOf(&g.recs[pos]) != it.key {
 					pos = g.find(it.key) // moved by a removal, or removed
 				}
 				var s Send
 				if pos >= 0 {
-					s = g.send(pos)
+					s = g.send(pos, true)
 				}
-				st.mu.RUnlock()
+				st.runlock()
 				if pos >= 0 && !yield(s) {
 					return
 				}
@@ -150,12 +179,12 @@ func (st *State) Sends(p addrs.Pattern) iter.Seq[Send] {
 
 // messages counts the sends of each message, in address order.
 func (st *State) messages() []messageCount {
-	st.mu.RLock()
+	st.rlock()
 	out := make([]messageCount, 0, len(st.groups))
 	for k, g := range st.groups {
 		out = append(out, messageCount{k.campaign, k.message, len(g.recs)})
 	}
-	st.mu.RUnlock()
+	st.runlock()
 	slices.SortFunc(out, func(a, b messageCount) int {
 		return cmp.Or(cmp.Compare(a.Campaign, b.Campaign), cmp.Compare(a.Message, b.Message))
 	})
@@ -164,20 +193,20 @@ func (st *State) messages() []messageCount {
 
 // OptOut returns the opt-out recorded for phone.
 func (st *State) OptOut(phone string) (OptOut, bool) {
-	st.mu.RLock()
-	defer st.mu.RUnlock()
+	st.rlock()
+	defer st.runlock()
 	o, ok := st.optOuts[phone]
 	return o, ok
 }
 
 // OptOuts returns every opt-out, by phone number.
 func (st *State) OptOuts() []OptOut {
-	st.mu.RLock()
+	st.rlock()
 	out := make([]OptOut, 0, len(st.optOuts))
 	for _, o := range st.optOuts {
 		out = append(out, o)
 	}
-	st.mu.RUnlock()
+	st.runlock()
 	slices.SortFunc(out, func(a, b OptOut) int { return cmp.Compare(a.Phone, b.Phone) })
 	return out
 }
@@ -261,7 +290,7 @@ func (st *State) apply(r *record) (int, error) {
 				return 0, conflictf("%s is already %s%s; only an explicit replace sends it again", a, cur.outcome, idNote(g.messageID(pos)))
 			}
 			s.Attempts = int(cur.attempts) + 1
-			prev := g.send(pos)
+			prev := g.send(pos, true)
 			s.History = appendAttempt(prev.History, &prev)
 		}
 		st.put(&s, pos)
@@ -275,7 +304,7 @@ func (st *State) apply(r *record) (int, error) {
 		if o := g.recs[pos].outcome; o != OutcomeUnknown {
 			return 0, conflictf("%s has no attempt in doubt: it is %s%s", a, o, idNote(g.messageID(pos)))
 		}
-		s := g.send(pos)
+		s := g.send(pos, true)
 		if id := r.send.MessageID; id != "" && s.MessageID != "" && id != s.MessageID {
 			// Another message than the one recorded: keep that one too.
 			s.History = appendAttempt(s.History, &s)
@@ -295,7 +324,7 @@ func (st *State) apply(r *record) (int, error) {
 		g, pos := st.lookup(a)
 		var s Send
 		if pos >= 0 {
-			s = g.send(pos)
+			s = g.send(pos, true)
 		}
 		if s.MessageID == "" {
 			return 0, conflictf("%s has no message_id to refresh", a)
@@ -325,7 +354,7 @@ func (st *State) apply(r *record) (int, error) {
 
 	case opRemove:
 		var victims []addrs.Addr
-		st.each(r.from, func(g *group, pos int) { victims = append(victims, g.send(pos).Addr) })
+		st.each(r.from, func(g *group, pos int) { victims = append(victims, g.send(pos, false).Addr) })
 		if len(victims) == 0 {
 			return 0, fmt.Errorf("remove %s: %w", patternText(r.from), ErrNoMatch)
 		}
@@ -369,7 +398,7 @@ func (st *State) move(ms []Move) ([]int, error) {
 	var err error
 	for i, m := range ms {
 		st.each(m.From, func(g *group, pos int) {
-			s := g.send(pos)
+			s := g.send(pos, true)
 			a := s.Addr
 			b := a
 			b.Campaign = m.To.Campaign

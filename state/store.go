@@ -134,6 +134,7 @@ func Read(path string) (*State, []Warning, error) {
 		if err != nil {
 			return nil, nil, err
 		}
+		l.st.frozen = true // no Store writes into it
 		return l.st, l.warns, nil
 	}
 }
