@@ -674,6 +674,8 @@ type worker struct {
 	// message index: a recipient's messages went out (or fall due) at
 	// different times, each message's mostly in the same minute.
 	sent, dueAt []stampMemo
+	// reasons are the reasons that repeat (see reason).
+	reasons map[reasonKey]string
 	// variant and held are the assignment of the recipient being
 	// classified (see assign).
 	variant string
@@ -696,6 +698,45 @@ type link struct {
 	s    state.Send
 	ok   bool
 	conv bool
+}
+
+// reasonKind names a reason that repeats from send to send (see reason).
+type reasonKind uint8
+
+const (
+	reasonWaits reasonKind = iota
+	reasonWillNotGo
+	reasonNotTaken
+	reasonAwaits
+	reasonFollows
+)
+
+// reasonKey is a repeating reason of msgs[j]: its kind, and the answer for
+// those that quote one.
+type reasonKey struct {
+	j    int
+	kind reasonKind
+	word string
+}
+
+// maxReasons bounds a worker's remembered reasons: free-text answers may
+// all differ.
+const maxReasons = 1024
+
+// reason returns the reason of msgs[j] of kind and word, made by text the
+// first time: a million sends awaiting an answer share one string instead
+// of holding a million equal ones.
+func (b *worker) reason(j int, kind reasonKind, word string, text func() string) string {
+	k := reasonKey{j, kind, word}
+	if r, ok := b.reasons[k]; ok {
+		return r
+	}
+	if b.reasons == nil || len(b.reasons) >= maxReasons {
+		b.reasons = make(map[reasonKey]string)
+	}
+	r := text()
+	b.reasons[k] = r
+	return r
 }
 
 // stampMemo is one reason that carries a time, as prefix + stamp(t),
@@ -860,9 +901,9 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 		if !ok || ps.Outcome != state.OutcomeAccepted {
 			switch parentClass {
 			case Send, Retry, Scheduled, Unknown:
-				it.Class, it.Reason = Scheduled, "waits for message."+m.After.Name
+				it.Class, it.Reason = Scheduled, b.reason(j, reasonWaits, "", func() string { return "waits for message." + m.After.Name })
 			default:
-				it.Class, it.Reason, it.NotTaken = Expired, "message."+m.After.Name+" will not be sent", true
+				it.Class, it.Reason, it.NotTaken = Expired, b.reason(j, reasonWillNotGo, "", func() string { return "message." + m.After.Name + " will not be sent" }), true
 			}
 			return nil
 		}
@@ -878,7 +919,10 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 			}
 			switch {
 			case reply != nil && !take:
-				it.Class, it.Reason, it.NotTaken = Expired, fmt.Sprintf("branch not taken: the answer to message.%s was %q", m.After.Name, replyWord(reply)), true
+				word := replyWord(reply)
+				it.Class, it.Reason, it.NotTaken = Expired, b.reason(j, reasonNotTaken, word, func() string {
+					return fmt.Sprintf("branch not taken: the answer to message.%s was %q", m.After.Name, word)
+				}), true
 				return nil
 			case reply == nil && !take:
 				// Only an answer can make this branch due.
@@ -886,7 +930,7 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 					it.Class, it.Reason, it.NotTaken = Expired, fmt.Sprintf("no answer to message.%s before the 24h window closed at %s", m.After.Name, stamp(windowEnd)), true
 					return nil
 				}
-				it.Class, it.Reason, it.AwaitsReply = Scheduled, "awaits an answer to message."+m.After.Name, true
+				it.Class, it.Reason, it.AwaitsReply = Scheduled, b.reason(j, reasonAwaits, "", func() string { return "awaits an answer to message." + m.After.Name }), true
 				b.wakeAt(windowEnd)
 				return nil
 			}
@@ -952,7 +996,7 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 		if m.After == nil {
 			it.Reason = "first contact"
 		} else {
-			it.Reason = "follows message." + m.After.Name
+			it.Reason = b.reason(j, reasonFollows, "", func() string { return "follows message." + m.After.Name })
 		}
 	}
 	return diags
