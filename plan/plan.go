@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -285,6 +287,7 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 		wanted += len(c.Messages) * len(c.Recipients.Recipients)
 	}
 	p.Items = make([]Item, 0, wanted)
+	faultIn(p.Items[:wanted])
 	var diags hcl.Diagnostics
 	for _, c := range cfg.Campaigns {
 		start := len(p.Items)
@@ -333,6 +336,18 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 	b.limits(p.Items, nil)
 	p.inc = b.incremental(p, len(orphans) > 0)
 	return p, diags
+}
+
+// faultIn writes one Item in each memory page of items, so that the fresh
+// pages of a million Items are mapped in one pass on one goroutine before
+// the workers fill them. On the 2-core machine of BENCHMARKS.md, two
+// workers faulting the pages in as they went spent 0.3 s more system time
+// at 1M x 3 than this pass takes (0.1 s).
+func faultIn(items []Item) {
+	step := max(1, os.Getpagesize()/int(unsafe.Sizeof(Item{})))
+	for i := 0; i < len(items); i += step {
+		items[i].Attempts = 0
+	}
 }
 
 // resendIndex finds the sends about to go out — Send or Retry, not an
