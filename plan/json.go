@@ -2,6 +2,7 @@ package plan
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"time"
@@ -183,15 +184,19 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 	}
 	bw.Write(head[:len(head)-1])
 	bw.WriteString(`,"sends":[`)
+	// One buffer for every send's encoding, which json.Marshal would
+	// allocate anew: millions of them are garbage that raises the peak.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	for i := range p.Items {
 		if i > 0 {
 			bw.WriteByte(',')
 		}
-		b, err := json.Marshal(sendDoc(&p.Items[i], false))
-		if err != nil {
+		buf.Reset()
+		if err := enc.Encode(sendDoc(&p.Items[i], false)); err != nil {
 			return err
 		}
-		bw.Write(b)
+		bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 	}
 	bw.WriteString("]}\n")
 	return bw.Flush()
