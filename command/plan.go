@@ -182,7 +182,9 @@ func (c *cli) buildPlan(cfg *config.Config, st *state.State, a addrFlags, g plan
 // earlier time, and ch, what st recorded since (plan.Rebuild); prev is not
 // to be used afterwards.
 func (c *cli) replan(prev *plan.Plan, ch state.Changes, cfg *config.Config, st *state.State, a addrFlags, g plan.GuardOptions, now time.Time, payloads bool) (*plan.Plan, hcl.Diagnostics) {
-	opts := plan.Options{Payloads: payloads}
+	// apply, which sends the payloads, plans again every round from the
+	// plan it made last (Rebuild); plan plans once.
+	opts := plan.Options{Payloads: payloads, Incremental: payloads}
 	var diags, d hcl.Diagnostics
 	opts.Targets, d = parsePatterns("target", a.targets)
 	diags = append(diags, d...)

@@ -1,8 +1,8 @@
 package plan
 
 // Class is what apply does with one send. Its values are the marks the plan
-// prints (SPEC §3).
-type Class rune
+// prints (SPEC §3), all ASCII: a byte, for the million Items of a plan.
+type Class byte
 
 const (
 	Send      Class = '+' // due now: apply sends it
@@ -19,7 +19,7 @@ const (
 var Classes = []Class{Send, Retry, Scheduled, Done, Drift, Unknown, Expired, Orphan}
 
 // String returns the class's mark.
-func (c Class) String() string { return string(c) }
+func (c Class) String() string { return string(rune(c)) }
 
 // Name returns the word the JSON plan uses for the class.
 func (c Class) Name() string {

@@ -169,7 +169,7 @@ func (b *builder) limits(items []Item, only []int32) {
 			l.record(it, lg, t)
 		}
 	}
-	if len(b.cfg.Campaigns) == 1 {
+	if len(b.cfg.Campaigns) == 1 && b.opts.Incremental {
 		b.heldWakes(items, l.moved)
 	}
 }
@@ -508,7 +508,7 @@ func (l *limiter) schedule(it *Item, t int64, why rule) bool {
 		// Seconds matter here; the others hold sends hours or days.
 		held = l.texts[why] + " until " + at.Format("2006-01-02 15:04:05 UTC")
 	} else {
-		held = l.memos[why].get(l.texts[why]+" until ", at)
+		held = l.memos[why].get(l.texts[why]+" until ", at, "")
 	}
 	switch {
 	case it.Replace, it.RekeyedFrom() != "", strings.HasPrefix(it.Reason, resendReason):

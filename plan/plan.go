@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -48,18 +49,21 @@ type Item struct {
 	// It is zero for the other classes.
 	Digest state.Digest
 	// ConversationID is, for a follow-up whose parent was accepted and
-	// that is due now or at a time (Send, Retry, or Scheduled with a Due),
-	// the thread of the earlier sends, into which it goes. A send that
-	// awaits an answer, or will not go, has none: it is looked up when the
-	// send falls due.
+	// that is due now (Send, Retry), the thread of the earlier sends, into
+	// which it goes. A send scheduled for later, awaiting an answer or not
+	// to go has none: it is looked up when the send falls due.
 	ConversationID string
 	// due is Due in Unix nanoseconds (years 1678 to 2262); 0 for none.
 	due int64
 	// rare holds the fields few sends have; nil when all are zero.
-	rare  *rareFields
-	Class Class
+	rare *rareFields
 	// Attempts is how often the send was tried before.
 	Attempts int32
+	// windowIn is WindowEnd as milliseconds after Due, when the send has
+	// both and the gap fits (a send due within its 24h window always
+	// does); 0 otherwise, when WindowEnd is in rare.
+	windowIn uint32
+	Class    Class
 	// Replace marks the operator's explicit resend (-replace) of a send the
 	// state already has.
 	Replace bool
@@ -168,11 +172,14 @@ func (it *Item) Due() time.Time {
 	return time.Unix(0, it.due).UTC()
 }
 
+// setDue keeps WindowEnd as it was.
 func (it *Item) setDue(t time.Time) {
+	end := it.WindowEnd()
 	it.due = 0
 	if !t.IsZero() {
 		it.due = t.UnixNano()
 	}
+	it.setWindowEnd(end)
 }
 
 // RekeyedFrom is, for a first contact about to be sent, the key under
@@ -189,10 +196,33 @@ func (it *Item) Variant() string { return variants.Name(it.variant) }
 // WindowEnd is when the 24h window a due follow-up needs closes, in UTC;
 // zero when none applies.
 func (it *Item) WindowEnd() time.Time {
-	if it.get().windowEnd == 0 {
-		return time.Time{}
+	switch {
+	case it.windowIn != 0:
+		return time.UnixMilli(time.Unix(0, it.due).UnixMilli() + int64(it.windowIn)).UTC()
+	case it.get().windowEnd != 0:
+		return time.UnixMilli(it.rare.windowEnd).UTC()
 	}
-	return time.UnixMilli(it.rare.windowEnd).UTC()
+	return time.Time{}
+}
+
+// setWindowEnd sets WindowEnd, in the Item when it can be told from Due,
+// else in its rare fields.
+func (it *Item) setWindowEnd(t time.Time) {
+	it.windowIn = 0
+	if it.rare != nil {
+		it.rare.windowEnd = 0
+	}
+	if t.IsZero() {
+		return
+	}
+	end := t.UnixMilli()
+	if it.due != 0 {
+		if gap := end - time.Unix(0, it.due).UnixMilli(); gap > 0 && gap <= math.MaxUint32 {
+			it.windowIn = uint32(gap)
+			return
+		}
+	}
+	it.set().windowEnd = end
 }
 
 // Plan is the outcome of Build. Items are in configuration order —
@@ -239,6 +269,12 @@ type Options struct {
 	// samples only and leaves it off: at a million sends the payloads are
 	// hundreds of megabytes.
 	Payloads bool
+	// Incremental keeps with the plan what Rebuild needs to update it in
+	// place (the times at which sends change class, the recipients with a
+	// send due): for apply -wait, which plans again every round. A plan
+	// made once leaves it off: at a million sends awaiting an answer that
+	// is tens of megabytes.
+	Incremental bool
 }
 
 // movedFrom returns the address a send at a had before the move m, if m
@@ -543,7 +579,7 @@ func newBuilder(cfg *config.Config, st *state.State, now time.Time, opts Options
 // Build looks up every send, and needs a conversation_id for few
 // (worker.conversation).
 func (b *builder) get(a addrs.Addr) (state.Send, bool) {
-	return lookup(b.cfg, a, b.st.Peek)
+	return lookup(b.cfg, a, func(a addrs.Addr) (state.Send, bool) { return b.st.Peek(a, nil) })
 }
 
 // Recorded returns the send st records at a, or under the address one of
@@ -636,7 +672,7 @@ func (b *builder) campaign(c *config.Campaign, items []Item, only []int32) hcl.D
 		go func() {
 			defer wg.Done()
 			wk := &worker{builder: b, msgs: msgs, after: after, chain: make([]link, len(msgs)),
-				sent: make([]stampMemo, len(msgs)), dueAt: make([]stampMemo, len(msgs))}
+				sent: make([]stampMemo, len(msgs)), dueAt: make([]stampMemo, len(msgs)), closes: make([]stampMemo, len(msgs))}
 			for x := lo; x < hi; x++ {
 				i := x
 				if only != nil {
@@ -655,7 +691,7 @@ func (b *builder) campaign(c *config.Campaign, items []Item, only []int32) hcl.D
 					diags[j][w].Add(d)
 					due = due || it.Class.Sends()
 				}
-				if due {
+				if due && b.opts.Incremental {
 					wk.sending = append(wk.sending, int32(i))
 				}
 			}
@@ -689,6 +725,10 @@ type worker struct {
 	// message index: a recipient's messages went out (or fall due) at
 	// different times, each message's mostly in the same minute.
 	sent, dueAt []stampMemo
+	// closes are the reasons of sends expired by the 24h window.
+	closes []stampMemo
+	// reply is the answer replyOf gave last.
+	reply config.Reply
 	// reasons are the reasons that repeat (see reason).
 	reasons map[reasonKey]string
 	// variant and held are the assignment of the recipient being
@@ -713,6 +753,9 @@ type link struct {
 	s    state.Send
 	ok   bool
 	conv bool
+	// reply holds s.Reply, if any, until the next recipient's send of the
+	// message is looked up.
+	reply state.Reply
 }
 
 // reasonKind names a reason that repeats from send to send (see reason).
@@ -724,6 +767,7 @@ const (
 	reasonNotTaken
 	reasonAwaits
 	reasonFollows
+	reasonStopAt
 )
 
 // reasonKey is a repeating reason of msgs[j]: its kind, and the answer for
@@ -763,14 +807,15 @@ type stampMemo struct {
 	reason string
 }
 
-// get returns prefix + stamp(t); one memo serves one prefix.
-func (m *stampMemo) get(prefix string, t time.Time) string {
+// get returns prefix + stamp(t) + suffix; one memo serves one prefix and
+// suffix.
+func (m *stampMemo) get(prefix string, t time.Time, suffix string) string {
 	minute := t.Unix() / 60
 	if t.Unix() < 0 && t.Unix()%60 != 0 {
 		minute-- // floor, as stamp drops the seconds of times before 1970 too
 	}
 	if m.reason == "" || m.minute != minute {
-		m.minute, m.reason = minute, prefix+stamp(t)
+		m.minute, m.reason = minute, prefix+stamp(t)+suffix
 	}
 	return m.reason
 }
@@ -782,8 +827,9 @@ func (m *stampMemo) get(prefix string, t time.Time) string {
 func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipient, parentClass Class) hcl.Diagnostics {
 	m := b.msgs[j]
 	addr := addrs.Addr{Campaign: c.Name, Message: m.Name, Key: r.Key}
-	s, recorded := b.get(addr)
-	b.chain[j] = link{s: s, ok: recorded}
+	l := &b.chain[j]
+	s, recorded := lookup(b.cfg, addr, func(a addrs.Addr) (state.Send, bool) { return b.st.Peek(a, &l.reply) })
+	l.s, l.ok, l.conv = s, recorded, false
 	var old Item // the item as Rebuild found it, when it is kept
 	keep := b.kept(it, j, addr)
 	if keep {
@@ -871,12 +917,12 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 func (b *worker) done(it *Item, j int, s state.Send) hcl.Diagnostics {
 	it.sentElsewhere = s.Phone != it.Phone()
 	if b.opts.NoDrift {
-		it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
+		it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt, "")
 		return nil
 	}
 	var reply *config.Reply
 	if k := b.after[j]; k >= 0 {
-		reply = replyOf(b.chain[k].s)
+		reply = b.replyOf(b.chain[k].s)
 	}
 	// Most accepted sends have the content the configuration renders now,
 	// which ContentSum tells without rendering: then the checks Render
@@ -885,22 +931,22 @@ func (b *worker) done(it *Item, j int, s state.Send) hcl.Diagnostics {
 	if sum, _, ok := it.Message.ContentSum(it.Recipient, b.variant); ok {
 		if d := sumDigest(sum); d == s.Digest {
 			it.Digest = d
-			it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
+			it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt, "")
 			return nil
 		}
 	}
 	p, diags := it.Message.Render(it.Recipient, reply, b.variant)
 	if diags.HasErrors() {
-		it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
+		it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt, "")
 		return nil
 	}
 	it.Digest = ContentDigest(p)
 	if it.Digest != s.Digest {
 		it.Class, it.Reason = Drift, "sent "+stamp(s.ResultAt)+" with different content; -replace sends the new content"
-		it.setReply(reply) // for the sample of the new content
+		it.setReply(cloneReply(reply)) // for the sample of the new content
 		return nil
 	}
-	it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt)
+	it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt, "")
 	return nil
 }
 
@@ -926,7 +972,7 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 		if m.Kind != config.KindTemplate {
 			windowEnd = b.windowEnd(j)
 		}
-		reply = replyOf(ps)
+		reply = b.replyOf(ps)
 		if m.HasWhen {
 			take, diags := m.When(r, reply, b.variant)
 			if diags.HasErrors() {
@@ -966,10 +1012,10 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 	due = dueFrom(c, loc, base, b.now)
 	switch {
 	case !c.StopAt.IsZero() && !due.Before(c.StopAt):
-		it.Class, it.Reason = Expired, "stop_at "+stamp(c.StopAt)+" comes before it is due"
+		it.Class, it.Reason = Expired, b.reason(j, reasonStopAt, "", func() string { return "stop_at " + stamp(c.StopAt) + " comes before it is due" })
 		return nil
 	case !windowEnd.IsZero() && !due.Before(windowEnd):
-		it.Class, it.Reason = Expired, "the 24h window closes at "+stamp(windowEnd)+", before it is due"
+		it.Class, it.Reason = Expired, b.closes[j].get("the 24h window closes at ", windowEnd, ", before it is due")
 		b.wakeAt(stopAtComes(c, loc, base, b.now))
 		return nil
 	}
@@ -992,16 +1038,14 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 		}
 		it.Digest = ContentDigest(p)
 	}
-	if m.After != nil {
+	if m.After != nil && !due.After(b.now) {
 		it.ConversationID = b.conversation(j)
 	}
-	it.setReply(reply)
+	it.setReply(cloneReply(reply))
 	it.setDue(due)
-	if !windowEnd.IsZero() {
-		it.set().windowEnd = windowEnd.UnixMilli()
-	}
+	it.setWindowEnd(windowEnd)
 	if due.After(b.now) {
-		it.Class, it.Reason = Scheduled, b.dueAt[j].get("due ", due)
+		it.Class, it.Reason = Scheduled, b.dueAt[j].get("due ", due, "")
 		b.scheduledAt(due)
 	} else {
 		it.Class = Send
@@ -1038,12 +1082,24 @@ func dueFrom(c *config.Campaign, loc *time.Location, base, now time.Time) time.T
 	return due
 }
 
-// replyOf returns the recorded answer to s, or nil.
-func replyOf(s state.Send) *config.Reply {
+// replyOf returns the recorded answer to s, or nil, in the worker's one
+// Reply: the answer decides the class of a million sends, and only those
+// that keep it (cloneReply) need one of their own.
+func (b *worker) replyOf(s state.Send) *config.Reply {
 	if s.Reply == nil {
 		return nil
 	}
-	return &config.Reply{ID: s.Reply.ID, Title: s.Reply.Title, Text: s.Reply.Text, At: s.Reply.At}
+	b.reply = config.Reply{ID: s.Reply.ID, Title: s.Reply.Title, Text: s.Reply.Text, At: s.Reply.At}
+	return &b.reply
+}
+
+// cloneReply returns a copy of r, which replyOf gave, for an Item to keep.
+func cloneReply(r *config.Reply) *config.Reply {
+	if r == nil {
+		return nil
+	}
+	c := *r
+	return &c
 }
 
 // conversation returns the thread of the sends msgs[j] follows: the

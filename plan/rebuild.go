@@ -129,7 +129,7 @@ type incremental struct {
 // incremental returns what Rebuild needs to update p, or nil when it must
 // build the plan whole. orphans reports that p has orphans.
 func (b *builder) incremental(p *Plan, orphans bool) *incremental {
-	if needsFullBuild(b.cfg, b.opts) || p.Filtered || orphans || len(p.Resends) > 0 || b.coupled() {
+	if !b.opts.Incremental || needsFullBuild(b.cfg, b.opts) || p.Filtered || orphans || len(p.Resends) > 0 || b.coupled() {
 		return nil
 	}
 	x := &incremental{campaign: b.cfg.Campaigns[0]}
@@ -303,7 +303,7 @@ type wake struct {
 // wakeAt notes that the recipient being classified has a send whose class
 // changes at t, unless t is zero.
 func (b *worker) wakeAt(t time.Time) {
-	if !t.IsZero() {
+	if b.opts.Incremental && !t.IsZero() {
 		// Floored to the millisecond: waking a little early only
 		// classifies the recipient again, to the same class.
 		b.wakes = append(b.wakes, wake{t.UnixMilli(), b.recipient})
@@ -313,6 +313,9 @@ func (b *worker) wakeAt(t time.Time) {
 // scheduledAt notes that the recipient being classified has a send
 // scheduled for due, and so changes class then.
 func (b *worker) scheduledAt(due time.Time) {
+	if !b.opts.Incremental {
+		return
+	}
 	b.wakeAt(due)
 	b.dues = append(b.dues, wake{due.UnixMilli(), b.recipient})
 }

@@ -90,7 +90,7 @@ func rebuildRounds(t *testing.T, cfg *config.Config) (incremental, held int) {
 			defer store.Close()
 			st := store.State()
 			st.TrackChanges()
-			opts := Options{Payloads: true}
+			opts := Options{Payloads: true, Incremental: true}
 			p, _ := Build(cfg, st, now, opts)
 			for round := range 16 {
 				now = now.Add(steps[rng.IntN(len(steps))])
@@ -231,7 +231,7 @@ func TestRebuildSendElsewhere(t *testing.T) {
 		if err := store.RecordResult(state.Result{Addr: r01, Outcome: state.OutcomeAccepted, MessageID: "m1", At: now.Add(-2 * time.Second)}); err != nil {
 			t.Fatal(err)
 		}
-		p, diags := Build(cfg, store.State(), now, Options{})
+		p, diags := Build(cfg, store.State(), now, Options{Incremental: true})
 		if diags.HasErrors() {
 			t.Fatal(diags)
 		}

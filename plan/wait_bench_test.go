@@ -50,7 +50,7 @@ func BenchmarkWaitRound(b *testing.B) {
 			defer store.Close()
 			st := store.State()
 			st.TrackChanges()
-			opts := plan.Options{Payloads: true}
+			opts := plan.Options{Payloads: true, Incremental: true}
 			p, diags := plan.Build(cfg, st, now, opts)
 			if diags.HasErrors() {
 				b.Fatal(diags.Error())

@@ -233,9 +233,9 @@ func (g *group) keyOf(r *rec) string {
 	return t.text()
 }
 
-// send expands the rec at pos into a Send, with its ids or without them
-// (see State.Peek).
-func (g *group) send(pos int, ids bool) Send {
+// send expands the rec at pos into a Send, with its ids or without them,
+// and its reply in *reply when that is not nil (see State.Peek).
+func (g *group) send(pos int, ids bool, reply *Reply) Send {
 	r := &g.recs[pos]
 	t := g.entry(r)
 	s := Send{
@@ -271,7 +271,11 @@ func (g *group) send(pos int, ids bool) Send {
 		s.Window = Window{SeenAt: fromMillis(m.windowSeen), Open: m.windowOpen, ExpiresAt: fromMillis(m.windowExpires)}
 	}
 	if m.reply {
-		s.Reply = &Reply{ID: t.text(), Title: t.text(), Text: t.text(), At: fromMillis(m.replyAt)}
+		if reply == nil {
+			reply = new(Reply)
+		}
+		*reply = Reply{ID: t.text(), Title: t.text(), Text: t.text(), At: fromMillis(m.replyAt)}
+		s.Reply = reply
 		if ids {
 			t.ids(&s.Reply.MessageID)
 		}

@@ -16,7 +16,7 @@ func (st *State) Recent(since time.Time, f func(Send)) {
 	for _, g := range st.groups {
 		for pos := range g.recs {
 			if r := &g.recs[pos]; max(r.intentAt, r.resultAt) >= floor {
-				f(g.send(pos, true))
+				f(g.send(pos, true, nil))
 			}
 		}
 	}

@@ -99,24 +99,27 @@ func (st *State) runlock() {
 
 // Get returns the send at a.
 func (st *State) Get(a addrs.Addr) (Send, bool) {
-	return st.get(a, true)
+	return st.get(a, true, nil)
 }
 
 // Peek is Get without the send's ids: its MessageID, ConversationID and
 // its reply's MessageID are "". A plan looks up every send and needs the
-// ids of few, and each UUID is made into text to be read.
-func (st *State) Peek(a addrs.Addr) (Send, bool) {
-	return st.get(a, false)
+// ids of few, and each UUID is made into text to be read. When reply is
+// not nil, the Send's reply, if it has one, is written there and its Reply
+// points to it, instead of to a new Reply: a plan reads a million answers
+// and keeps few.
+func (st *State) Peek(a addrs.Addr, reply *Reply) (Send, bool) {
+	return st.get(a, false, reply)
 }
 
-func (st *State) get(a addrs.Addr, ids bool) (Send, bool) {
+func (st *State) get(a addrs.Addr, ids bool, reply *Reply) (Send, bool) {
 	st.rlock()
 	defer st.runlock()
 	g, pos := st.lookup(a)
 	if pos < 0 {
 		return Send{}, false
 	}
-	return g.send(pos, ids), true
+	return g.send(pos, ids, reply), true
 }
 
 // Sends yields the sends p selects in address order (campaign, message, then
@@ -166,7 +169,7 @@ func (st *State) Sends(p addrs.Pattern) iter.Seq[Send] {
 				}
 				var s Send
 				if pos >= 0 {
-					s = g.send(pos, true)
+					s = g.send(pos, true, nil)
 				}
 				st.runlock()
 				if pos >= 0 && !yield(s) {
@@ -290,7 +293,7 @@ func (st *State) apply(r *record) (int, error) {
 				return 0, conflictf("%s is already %s%s; only an explicit replace sends it again", a, cur.outcome, idNote(g.messageID(pos)))
 			}
 			s.Attempts = int(cur.attempts) + 1
-			prev := g.send(pos, true)
+			prev := g.send(pos, true, nil)
 			s.History = appendAttempt(prev.History, &prev)
 		}
 		st.put(&s, pos)
@@ -304,7 +307,7 @@ func (st *State) apply(r *record) (int, error) {
 		if o := g.recs[pos].outcome; o != OutcomeUnknown {
 			return 0, conflictf("%s has no attempt in doubt: it is %s%s", a, o, idNote(g.messageID(pos)))
 		}
-		s := g.send(pos, true)
+		s := g.send(pos, true, nil)
 		if id := r.send.MessageID; id != "" && s.MessageID != "" && id != s.MessageID {
 			// Another message than the one recorded: keep that one too.
 			s.History = appendAttempt(s.History, &s)
@@ -324,7 +327,7 @@ func (st *State) apply(r *record) (int, error) {
 		g, pos := st.lookup(a)
 		var s Send
 		if pos >= 0 {
-			s = g.send(pos, true)
+			s = g.send(pos, true, nil)
 		}
 		if s.MessageID == "" {
 			return 0, conflictf("%s has no message_id to refresh", a)
@@ -354,7 +357,7 @@ func (st *State) apply(r *record) (int, error) {
 
 	case opRemove:
 		var victims []addrs.Addr
-		st.each(r.from, func(g *group, pos int) { victims = append(victims, g.send(pos, false).Addr) })
+		st.each(r.from, func(g *group, pos int) { victims = append(victims, g.send(pos, false, nil).Addr) })
 		if len(victims) == 0 {
 			return 0, fmt.Errorf("remove %s: %w", patternText(r.from), ErrNoMatch)
 		}
@@ -398,7 +401,7 @@ func (st *State) move(ms []Move) ([]int, error) {
 	var err error
 	for i, m := range ms {
 		st.each(m.From, func(g *group, pos int) {
-			s := g.send(pos, true)
+			s := g.send(pos, true, nil)
 			a := s.Addr
 			b := a
 			b.Campaign = m.To.Campaign
