@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,8 @@ import (
 
 // sumAgrees checks ContentSum against Render for m and r, with every reply
 // Render is given: where ContentSum answers, its sum is the Sum of what
-// Render renders, and when it says checked, Render reports no error. It
+// Render renders, and when it says checked, Render reports no error; and
+// Render's payload is the one evaluating every expression gives. It
 // returns ContentSum's checked and ok, and whether Render failed.
 func sumAgrees(t *testing.T, m *config.Message, r *config.Recipient, variant string) (checked, ok, failed bool) {
 	t.Helper()
@@ -27,6 +29,10 @@ func sumAgrees(t *testing.T, m *config.Message, r *config.Recipient, variant str
 		p, diags := m.Render(r, reply, variant)
 		if i == 0 {
 			failed = diags.HasErrors()
+		}
+		// Render's fast path gives what evaluating every expression gives.
+		if slow, slowDiags := m.RenderEvaluated(r, reply, variant); !reflect.DeepEqual(p, slow) || diags.HasErrors() != slowDiags.HasErrors() {
+			t.Errorf("%s for %s, variant %q, reply %v: Render %+v (%v), evaluated %+v (%v)", m.Addr(), r.Key, variant, reply, p, diags, slow, slowDiags)
 		}
 		if !ok {
 			continue

@@ -224,9 +224,18 @@ func compactEscaped(raw []byte) bool {
 // variables) and returns diagnostics at the expression, naming r, on
 // failure; the payload is nil then.
 func (m *Message) Render(r *Recipient, reply *Reply, variant string) (*Payload, hcl.Diagnostics) {
+	return m.render(r, reply, variant, true)
+}
+
+// render is Render, from the compiled forms of the content's expressions
+// when fast and they allow it (fastRender).
+func (m *Message) render(r *Recipient, reply *Reply, variant string, fast bool) (*Payload, hcl.Diagnostics) {
 	c, diags := m.contentFor(variant)
 	if c == nil {
 		return nil, diags
+	}
+	if p, ok := c.fastRender(r); fast && ok {
+		return p, nil
 	}
 	p, diags := c.render(m.answerScope(r, reply, variant))
 	if p == nil && !diags.HasErrors() {
