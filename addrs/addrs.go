@@ -119,15 +119,23 @@ func (p Pattern) Validate() error {
 
 // String returns p as ParsePattern reads it; the zero Pattern is "".
 func (p Pattern) String() string {
-	switch {
-	case p.Campaign == "":
-		return ""
-	case p.Message == "":
-		return "campaign." + p.Campaign
-	case p.Key == "":
-		return "campaign." + p.Campaign + ".message." + p.Message
+	return string(p.Append(make([]byte, 0, len(p.Campaign)+len(p.Message)+len(p.Key)+21)))
+}
+
+// Append appends p's String to b.
+func (p Pattern) Append(b []byte) []byte {
+	if p.Campaign == "" {
+		return b
 	}
-	return "campaign." + p.Campaign + ".message." + p.Message + "[" + quoteKey(p.Key) + "]"
+	b = append(append(b, "campaign."...), p.Campaign...)
+	if p.Message == "" {
+		return b
+	}
+	b = append(append(b, ".message."...), p.Message...)
+	if p.Key == "" {
+		return b
+	}
+	return append(appendKey(append(b, '['), p.Key), ']')
 }
 
 // ValidName reports whether s can name a campaign or a message: it starts
@@ -148,43 +156,41 @@ func ValidName(s string) bool {
 	return true
 }
 
-// quoteKey returns k as an HCL quoted string literal, escaped as hclwrite
-// escapes it: \n, \r, \t, \" and \\, \u or \U for what is not printable,
-// and a doubled $ or % before {, which would start a template sequence.
-func quoteKey(k string) string {
-	var b strings.Builder
-	b.Grow(len(k) + 2)
-	b.WriteByte('"')
+// appendKey appends k as an HCL quoted string literal, escaped as
+// hclwrite escapes it: \n, \r, \t, \" and \\, \u or \U for what is not
+// printable, and a doubled $ or % before {, which would start a template
+// sequence.
+func appendKey(b []byte, k string) []byte {
+	b = append(b, '"')
 	for i, r := range k {
 		switch r {
 		case '\n':
-			b.WriteString(`\n`)
+			b = append(b, `\n`...)
 		case '\r':
-			b.WriteString(`\r`)
+			b = append(b, `\r`...)
 		case '\t':
-			b.WriteString(`\t`)
+			b = append(b, `\t`...)
 		case '"':
-			b.WriteString(`\"`)
+			b = append(b, `\"`...)
 		case '\\':
-			b.WriteString(`\\`)
+			b = append(b, `\\`...)
 		case '$', '%':
-			b.WriteRune(r)
+			b = append(b, byte(r))
 			if strings.HasPrefix(k[i+1:], "{") {
-				b.WriteRune(r)
+				b = append(b, byte(r))
 			}
 		default:
 			switch {
 			case unicode.IsPrint(r):
-				b.WriteRune(r)
+				b = utf8.AppendRune(b, r)
 			case r < 0x10000:
-				fmt.Fprintf(&b, `\u%04x`, r)
+				b = fmt.Appendf(b, `\u%04x`, r)
 			default:
-				fmt.Fprintf(&b, `\U%08x`, r)
+				b = fmt.Appendf(b, `\U%08x`, r)
 			}
 		}
 	}
-	b.WriteByte('"')
-	return b.String()
+	return append(b, '"')
 }
 
 // checkKey reports why k cannot be a recipient key, or nil.

@@ -134,8 +134,8 @@ func checkString(t *testing.T, key string) {
 	if a.Validate() != nil {
 		return
 	}
-	if got, want := quoteKey(key), string(hclwrite.TokensForValue(cty.StringVal(key)).Bytes()); got != want {
-		t.Fatalf("quoteKey(%q) = %s, hclwrite writes %s", key, got, want)
+	if got, want := string(appendKey(nil, key)), string(hclwrite.TokensForValue(cty.StringVal(key)).Bytes()); got != want {
+		t.Fatalf("appendKey(%q) = %s, hclwrite writes %s", key, got, want)
 	}
 	if p, ok := hclPattern(a.String()); !ok || p != a.Pattern() {
 		t.Fatalf("hcl reads %s as %+v (%v), want %+v", a, p, ok, a.Pattern())

@@ -16,6 +16,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/ujumbe/ujumbe/internal/jsonstr"
 )
 
 // Reply is a recipient's answer to a message: the chosen button or list row
@@ -670,26 +672,14 @@ func writeJSON(b *bytes.Buffer, v cty.Value) error {
 	return nil
 }
 
-// writeJSONString writes s as encoding/json does: printable ASCII as it is,
-// anything else (quotes, backslashes, control and HTML characters,
-// non-ASCII) through json.Marshal, so the bytes never differ from it.
+// writeJSONString writes s as encoding/json does (jsonstr.Append).
 func writeJSONString(b *bytes.Buffer, s string) {
-	b.WriteByte('"')
-	writeJSONChars(b, s)
-	b.WriteByte('"')
+	b.Grow(len(s) + 2) // room for s unescaped: b's own buffer is appended to
+	b.Write(jsonstr.Append(b.AvailableBuffer(), s))
 }
 
 // writeJSONChars writes s as writeJSONString does, without the quotes.
-// encoding/json escapes character by character, so the parts of a string
-// written one after the other give the whole string's escaped form, unless
-// a character spans two parts (not in ASCII).
 func writeJSONChars(b *bytes.Buffer, s string) {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			enc, _ := json.Marshal(s)
-			b.Write(enc[1 : len(enc)-1])
-			return
-		}
-	}
-	b.WriteString(s)
+	b.Grow(len(s))
+	b.Write(jsonstr.AppendChars(b.AvailableBuffer(), s))
 }

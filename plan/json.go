@@ -2,7 +2,7 @@ package plan
 
 import (
 	"bufio"
-	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"time"
@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ujumbe/ujumbe/addrs"
+	"github.com/ujumbe/ujumbe/internal/jsonstr"
 	"github.com/ujumbe/ujumbe/state"
 )
 
@@ -184,22 +185,56 @@ func (p *Plan) WriteJSON(w io.Writer) error {
 	}
 	bw.Write(head[:len(head)-1])
 	bw.WriteString(`,"sends":[`)
-	// One buffer for every send's encoding, which json.Marshal would
-	// allocate anew: millions of them are garbage that raises the peak.
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	var sw sendWriter
 	for i := range p.Items {
 		if i > 0 {
 			bw.WriteByte(',')
 		}
-		buf.Reset()
-		if err := enc.Encode(sendDoc(&p.Items[i], false)); err != nil {
-			return err
-		}
-		bw.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+		bw.Write(sw.append(&p.Items[i]))
 	}
 	bw.WriteString("]}\n")
 	return bw.Flush()
+}
+
+// sendWriter writes sends as json.Marshal writes sendDoc(it, false), into
+// buffers it uses again: at millions of sends, what json.Marshal would
+// allocate for each is garbage that raises the peak.
+type sendWriter struct {
+	buf, addr []byte
+}
+
+// append returns it's JSON, valid until the next call. (A due time, Unix
+// nanoseconds, lies between the years 1677 and 2262, all of which
+// json.Marshal writes.)
+func (w *sendWriter) append(it *Item) []byte {
+	due := it.Due()
+	w.addr = it.Addr().Pattern().Append(w.addr[:0])
+	b := append(w.buf[:0], `{"address":`...)
+	b = jsonstr.Append(b, w.addr)
+	b = jsonstr.Append(append(b, `,"class":`...), it.Class.Name())
+	b = jsonstr.Append(append(b, `,"mark":`...), it.Class.String())
+	b = appendField(b, "reason", it.Reason)
+	if !due.IsZero() {
+		b = append(due.AppendFormat(append(b, `,"due":"`...), time.RFC3339Nano), '"')
+		b = appendField(b, "due_local", localTime(it, due))
+	}
+	b = appendField(b, "phone", it.Phone())
+	if it.Digest != (state.Digest{}) {
+		b = append(hex.AppendEncode(append(b, `,"digest":"`...), it.Digest[:]), '"')
+	}
+	b = appendField(b, "conversation_id", it.ConversationID)
+	b = appendField(b, "variant", it.Variant())
+	w.buf = append(b, '}')
+	return w.buf
+}
+
+// appendField appends ,"name":value unless value is "" (omitempty).
+func appendField(b []byte, name, value string) []byte {
+	if value == "" {
+		return b
+	}
+	b = append(append(append(b, `,"`...), name...), `":`...)
+	return jsonstr.Append(b, value)
 }
 
 func sendDoc(it *Item, withContent bool) SendDoc {
