@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/ujumbe/ujumbe/atomicfile"
 	"github.com/ujumbe/ujumbe/inputfile"
+	"github.com/ujumbe/ujumbe/internal/jsonstr"
 )
 
 // DefaultTTL is how long a saved plan stays valid.
@@ -102,11 +104,52 @@ func NewFile(p *Plan, m Made) *File {
 
 // Write saves f at path, atomically and readable only by its owner.
 func (f *File) Write(path string) error {
-	b, err := json.Marshal(f)
+	b, err := f.marshal()
 	if err != nil {
 		return fmt.Errorf("write plan %s: %w", path, err)
 	}
-	return atomicfile.WriteFile(path, append(b, '\n'), 0o600)
+	return atomicfile.WriteFile(path, b, 0o600)
+}
+
+// marshal returns json.Marshal's bytes of f and a newline. The sends, a
+// million at a million recipients, are appended by hand into one buffer of
+// about the right size: through json.Marshal, its growing buffer and the
+// copies of it held three times the file's size at once.
+func (f *File) marshal() ([]byte, error) {
+	head := *f
+	head.Sends = []Planned{}
+	hb, err := json.Marshal(&head)
+	if err != nil {
+		return nil, err
+	}
+	pb, err := json.Marshal(f.Plan)
+	if err != nil {
+		return nil, err
+	}
+	// Sends is the field before Plan, the last: head ends with both.
+	tail := append(append([]byte(`"sends":[],"plan":`), pb...), '}')
+	if !bytes.HasSuffix(hb, tail) {
+		return nil, errors.New("the saved plan's fields are not in the order it writes them")
+	}
+	n := len(hb) + 1
+	for i := range f.Sends {
+		n += len(f.Sends[i].Address) + len(f.Sends[i].Digest) + 48 // the rest, escapes, replace
+	}
+	b := append(make([]byte, 0, n), hb[:len(hb)-len(tail)]...)
+	b = append(b, `"sends":[`...)
+	for i, s := range f.Sends {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonstr.Append(append(b, `{"address":`...), s.Address)
+		b = jsonstr.Append(append(b, `,"digest":`...), s.Digest)
+		if s.Replace {
+			b = append(b, `,"replace":true`...)
+		}
+		b = append(b, '}')
+	}
+	b = append(append(b, `],"plan":`...), pb...)
+	return append(b, '}', '\n'), nil
 }
 
 // ReadFile loads a saved plan.

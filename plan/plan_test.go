@@ -487,6 +487,39 @@ func TestFileRoundTrip(t *testing.T) {
 	}
 }
 
+// TestFileMarshal: a saved plan's bytes are json.Marshal's, for a plan's
+// sends (one a resend) and for addresses and digests that JSON escapes.
+func TestFileMarshal(t *testing.T) {
+	cfg, st := scenario(t)
+	p, _ := Build(cfg, st, now, Options{Replace: []addrs.Pattern{{Campaign: "promo", Message: "offer", Key: "p1"}}})
+	for _, f := range []*File{
+		NewFile(p, Made{ExpiresAt: now.Add(DefaultTTL), Inputs: map[string]string{`dir/"q".csv`: "x"}, Targets: []string{"campaign.promo"}}),
+		{FormatVersion: FileFormatVersion, Sends: []Planned{}, Plan: p.Document(false)},
+		{FormatVersion: FileFormatVersion, Sends: []Planned{
+			{Address: `campaign.c.message.m["<&> \"q\" \\ Zoë \u2028"]`, Digest: "\x00\xff", Replace: true},
+			{Address: "campaign.c.message.m[\"k\"]", Digest: "00"},
+		}},
+	} {
+		var resends int
+		for _, s := range f.Sends {
+			if s.Replace {
+				resends++
+			}
+		}
+		want, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.marshal()
+		if err != nil || string(got) != string(want)+"\n" {
+			t.Errorf("marshal = %s, %v\nwant %s", got, err, want)
+		}
+		if len(f.Sends) > 2 && resends == 0 {
+			t.Errorf("the plan's file approves no resend: %s", want)
+		}
+	}
+}
+
 // TestFileSelect applies a saved plan to the plan made again at apply time:
 // the same moment sends what it approved; after stop_at nothing, and each
 // skipped send says why.
