@@ -44,14 +44,20 @@ func Guard(cfg *config.Config, p *Plan, o GuardOptions) hcl.Diagnostics {
 	}
 	// Marked when due, so also on a send the limits hold back a while:
 	// every send of a plan built whole is looked at (Rebuild builds whole
-	// when a first contact falls due, and under the limits).
+	// when a first contact falls due, and under the limits), in place: a
+	// slice of pointers to millions of Items would be garbage at the
+	// plan's peak.
+	looked := slices.Values(due)
 	if p.inc == nil {
-		due = due[:0]
-		for i := range p.Items {
-			due = append(due, &p.Items[i])
+		looked = func(yield func(*Item) bool) {
+			for i := range p.Items {
+				if !yield(&p.Items[i]) {
+					return
+				}
+			}
 		}
 	}
-	for _, it := range due {
+	for it := range looked {
 		if it.RekeyedFrom() != "" {
 			rekeyed = append(rekeyed, it)
 		}

@@ -203,7 +203,7 @@ type sendWriter struct {
 	buf, addr []byte
 }
 
-// append returns it's JSON, valid until the next call. (A due time, Unix
+// append returns the JSON of it, valid until the next call. (A due time, Unix
 // nanoseconds, lies between the years 1677 and 2262, all of which
 // json.Marshal writes.)
 func (w *sendWriter) append(it *Item) []byte {

@@ -3,6 +3,7 @@ package plan
 import (
 	"cmp"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"os"
@@ -397,6 +398,11 @@ type resendIndex struct {
 	more   map[int][]int         // further items sending the same, rare
 	seen   []uint64              // bit i: items[i] is in found
 	found  []Resend
+	// digests has a bit set for each indexed digest (its first 8 bytes
+	// modulo the bits): most accepted sends share their content with no
+	// send about to go out, and a clear bit says so without hashing a
+	// phone for the map. At 1M x 3 it saves 2M map lookups.
+	digests []uint64
 }
 
 type resendContent struct {
@@ -419,12 +425,18 @@ func newResendIndex(items []Item, wanted func(addrs.Addr) bool) *resendIndex {
 	}
 	// Sized once: growing a map of a million entries costs more than
 	// filling it.
-	x := &resendIndex{items: items, wanted: wanted, first: make(map[resendContent]int, n), seen: make([]uint64, len(items)/64+1)}
+	bits := 64
+	for bits < 16*n {
+		bits *= 2
+	}
+	x := &resendIndex{items: items, wanted: wanted, first: make(map[resendContent]int, n), seen: make([]uint64, len(items)/64+1), digests: make([]uint64, bits/64)}
 	for i := range items {
 		it := &items[i]
 		if !it.Class.Sends() || it.Replace {
 			continue
 		}
+		w, bit := x.digestBit(it.Digest)
+		x.digests[w] |= bit
 		k := resendContent{it.Phone(), it.Digest}
 		if j, ok := x.first[k]; ok {
 			if x.more == nil {
@@ -445,6 +457,9 @@ func newResendIndex(items []Item, wanted func(addrs.Addr) bool) *resendIndex {
 // whose first contact went out, resend or not, and is not asked about
 // again at every run.
 func (x *resendIndex) accepted(phone string, d state.Digest, a addrs.Addr) {
+	if w, bit := x.digestBit(d); x.digests[w]&bit == 0 {
+		return
+	}
 	j, ok := x.first[resendContent{phone, d}]
 	if !ok {
 		return
@@ -462,6 +477,12 @@ func (x *resendIndex) accepted(phone string, d state.Digest, a addrs.Addr) {
 	for _, i := range x.more[j] {
 		mark(i)
 	}
+}
+
+// digestBit returns the word of x.digests and the bit in it for d.
+func (x *resendIndex) digestBit(d state.Digest) (int, uint64) {
+	h := binary.LittleEndian.Uint64(d[:8]) & uint64(len(x.digests)*64-1)
+	return int(h / 64), 1 << (h % 64)
 }
 
 // walk feeds the index every accepted send of st, in address order.
