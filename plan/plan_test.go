@@ -439,6 +439,11 @@ func TestResends(t *testing.T) {
 	if len(p.Resends) != 0 {
 		t.Errorf("unchanged configuration: resends %v", p.Resends)
 	}
+	// A report's plan (NoDrift) guards nothing and does not look.
+	p, _ = Build(&rcfg, st, now, Options{NoDrift: true})
+	if len(p.Resends) != 0 {
+		t.Errorf("NoDrift: resends %v", p.Resends)
+	}
 }
 
 func TestMovedBlock(t *testing.T) {
