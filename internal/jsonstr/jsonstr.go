@@ -21,25 +21,41 @@ func Append[S ~string | ~[]byte](b []byte, s S) []byte {
 // appended one after the other give the whole string's escaped form,
 // unless a character spans two parts (not in ASCII).
 func AppendChars[S ~string | ~[]byte](b []byte, s S) []byte {
-	quotes := false
+	var seen byte
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c < 0x20 || c > 0x7e || c == '<' || c == '>' || c == '&':
-			enc, _ := json.Marshal(string(s))
-			return append(b, enc[1:len(enc)-1]...)
-		case c == '"' || c == '\\':
-			quotes = true
-		}
+		seen |= kind[s[i]]
 	}
-	if !quotes {
+	switch {
+	case seen == 0:
 		return append(b, s...)
+	case seen&marshal != 0:
+		enc, _ := json.Marshal(string(s))
+		return append(b, enc[1:len(enc)-1]...)
 	}
 	start := 0
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c == '"' || c == '\\' {
+		if kind[s[i]] == backslash {
 			b = append(append(b, s[start:i]...), '\\')
 			start = i
 		}
 	}
 	return append(b, s[start:]...)
 }
+
+// What a byte needs in a JSON string, as encoding/json writes it.
+const (
+	backslash = 1 << iota // a backslash before it: " and \
+	marshal               // json.Marshal's escaping: control, HTML, non-ASCII
+)
+
+var kind = func() (k [256]byte) {
+	for c := range k {
+		switch {
+		case c < 0x20 || c > 0x7e || c == '<' || c == '>' || c == '&':
+			k[c] = marshal
+		case c == '"' || c == '\\':
+			k[c] = backslash
+		}
+	}
+	return k
+}()
