@@ -119,7 +119,8 @@ func (p Pattern) Validate() error {
 
 // String returns p as ParsePattern reads it; the zero Pattern is "".
 func (p Pattern) String() string {
-	return string(p.Append(make([]byte, 0, len(p.Campaign)+len(p.Message)+len(p.Key)+21)))
+	// campaign. .message. [ "" ]: 22 bytes around the names and the key.
+	return string(p.Append(make([]byte, 0, len(p.Campaign)+len(p.Message)+len(p.Key)+22)))
 }
 
 // Append appends p's String to b.

@@ -117,7 +117,7 @@ func (f *File) Write(path string) error {
 // copies of it held three times the file's size at once.
 func (f *File) marshal() ([]byte, error) {
 	head := *f
-	head.Sends = []Planned{}
+	head.Sends, head.Plan = []Planned{}, nil
 	hb, err := json.Marshal(&head)
 	if err != nil {
 		return nil, err
@@ -126,12 +126,12 @@ func (f *File) marshal() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Sends is the field before Plan, the last: head ends with both.
-	tail := append(append([]byte(`"sends":[],"plan":`), pb...), '}')
-	if !bytes.HasSuffix(hb, tail) {
+	// Sends and Plan are the last fields: the head ends with both, empty.
+	const tail = `"sends":[],"plan":null}`
+	if !bytes.HasSuffix(hb, []byte(tail)) {
 		return nil, errors.New("the saved plan's fields are not in the order it writes them")
 	}
-	n := len(hb) + 1
+	n := len(hb) + len(pb) + 1
 	for i := range f.Sends {
 		n += len(f.Sends[i].Address) + len(f.Sends[i].Digest) + 48 // the rest, escapes, replace
 	}
