@@ -602,7 +602,7 @@ func newBuilder(cfg *config.Config, st *state.State, now time.Time, opts Options
 // Build looks up every send, and needs a conversation_id for few
 // (worker.conversation).
 func (b *builder) get(a addrs.Addr) (state.Send, bool) {
-	return lookup(b.cfg, a, func(a addrs.Addr) (state.Send, bool) { return b.st.Peek(a, nil) })
+	return Peek(b.cfg, b.st, a, nil)
 }
 
 // Recorded returns the send st records at a, or under the address one of
@@ -610,6 +610,13 @@ func (b *builder) get(a addrs.Addr) (state.Send, bool) {
 // at a by.
 func Recorded(cfg *config.Config, st *state.State, a addrs.Addr) (state.Send, bool) {
 	return lookup(cfg, a, st.Get)
+}
+
+// Peek is Recorded without the send's ids, as state.State.Peek gives it:
+// for a caller that reads every send and needs the ids of few. The reply,
+// if the send has one, is written to *reply when reply is not nil.
+func Peek(cfg *config.Config, st *state.State, a addrs.Addr, reply *state.Reply) (state.Send, bool) {
+	return lookup(cfg, a, func(a addrs.Addr) (state.Send, bool) { return st.Peek(a, reply) })
 }
 
 func lookup(cfg *config.Config, a addrs.Addr, get func(addrs.Addr) (state.Send, bool)) (state.Send, bool) {

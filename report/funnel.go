@@ -268,6 +268,9 @@ type builder struct {
 	st        *state.State
 	campaigns map[string]*Campaign
 	messages  map[[2]string]*Message
+	// reply holds the reply of the send count looked up last: a report
+	// reads every answer, and keeps its id, title and time.
+	reply state.Reply
 }
 
 // campaign returns the campaign named name, adding it in order.
@@ -324,7 +327,7 @@ func (b *builder) count(it *plan.Item) {
 	if vf != nil {
 		vf.Recipients++
 	}
-	s, recorded := plan.Recorded(b.cfg, b.st, it.Addr())
+	s, recorded := plan.Peek(b.cfg, b.st, it.Addr(), &b.reply)
 	if !recorded {
 		switch it.Class {
 		case plan.Expired:
@@ -352,9 +355,10 @@ func (b *builder) count(it *plan.Item) {
 	}
 	switch s.Outcome {
 	case state.OutcomeAccepted:
-		b.accepted(msg, s)
+		optedOut := b.optedOut(it.Addr(), s)
+		b.accepted(msg, s, optedOut)
 		if vf != nil {
-			vf.add(s, b.optedOut(s.Phone, s.Reply))
+			vf.add(s, optedOut)
 		}
 	case state.OutcomeFailed:
 		msg.failed(s.ErrorCode)
@@ -373,25 +377,31 @@ func (b *builder) count(it *plan.Item) {
 	}
 }
 
-// accepted counts a send the provider accepted.
-func (b *builder) accepted(msg *Message, s state.Send) {
+// accepted counts a send the provider accepted; optedOut says whether its
+// reply opted out.
+func (b *builder) accepted(msg *Message, s state.Send, optedOut bool) {
 	msg.sentAt = append(msg.sentAt, s.IntentAt)
 	if s.ProviderStatus == state.StatusFailed {
 		msg.failed(s.ErrorCode)
 	}
-	if msg.add(s, b.optedOut(s.Phone, s.Reply)) {
+	if msg.add(s, optedOut) {
 		msg.replyAt = append(msg.replyAt, s.Reply.At)
 	}
 }
 
-// optedOut reports whether r, a reply from phone, opted out: it is the
-// message the state's opt-out came with, or one of the opt-out keywords.
-func (b *builder) optedOut(phone string, r *state.Reply) bool {
+// optedOut reports whether the reply to s, the send at a as plan.Peek gave
+// it, opted out: it is the message the state's opt-out of s's phone came
+// with, or one of the opt-out keywords.
+func (b *builder) optedOut(a addrs.Addr, s state.Send) bool {
+	r := s.Reply
 	if r == nil {
 		return false
 	}
-	if o, ok := b.st.OptOut(phone); ok && r.MessageID != "" && r.MessageID == o.MessageID {
-		return true
+	if o, ok := b.st.OptOut(s.Phone); ok && o.MessageID != "" {
+		// Peek leaves the reply's message id out; few phones opted out.
+		if full, _ := plan.Recorded(b.cfg, b.st, a); full.Reply != nil && full.Reply.MessageID == o.MessageID {
+			return true
+		}
 	}
 	text, id := strings.TrimSpace(r.Text), strings.TrimSpace(r.ID)
 	for _, k := range b.cfg.Provider.OptOutKeywords {

@@ -136,3 +136,21 @@ func TestFormatDelay(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildOptOutByMessageID: a reply is an opt-out when it is the message
+// the state's opt-out came with, even if the opt-out keywords no longer
+// include its text. Build reads sends without their ids, so this needs the
+// reply's message id looked up again.
+func TestBuildOptOutByMessageID(t *testing.T) {
+	cfg := loadExample(t, "follow-ups")
+	cfg.Provider.OptOutKeywords = []string{"UNSUBSCRIBE"}
+	r, diags := Build(cfg, fixtureState(t), Options{Now: fixtureNow})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	ask := r.Campaigns[0].Messages[1]
+	if ask.Name != "ask" || ask.OptOuts != 1 || ask.Replied != 3 || ask.TextReplies != 1 {
+		t.Errorf("%s: %d opt-outs, %d replied, %d text replies; want 1, 3 and 1 (C-2003's STOP is the opt-out's message)",
+			ask.Address, ask.OptOuts, ask.Replied, ask.TextReplies)
+	}
+}
