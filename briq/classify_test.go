@@ -314,6 +314,18 @@ func TestSendInteractiveClassification(t *testing.T) {
 			want:   outcome{Class: Accepted, MessageID: "m-1", ConversationID: "c-1", Status: "pending", ResultStatus: 202, ResultRequestID: "r-1"},
 		},
 		{
+			name:   "202 bare, as the G3 page's prose shows it",
+			status: 202,
+			body:   `{"message_id":"m-3","status":"pending"}`,
+			want:   outcome{Class: Accepted, MessageID: "m-3", Status: "pending", ResultStatus: 202},
+		},
+		{
+			name:   "500 bare with a message_id keeps the id",
+			status: 500,
+			body:   `{"message_id":"m-4","status":"failed"}`,
+			want:   outcome{Class: InDoubt, HTTPStatus: 500, ErrMessageID: "m-4", MessageID: "m-4", Status: "failed", ResultStatus: 500},
+		},
+		{
 			name:   "422 SEND_FAILED",
 			status: 422,
 			body:   `{"success":false,"data":{"message_id":"m-2","status":"failed"},"errors":[{"code":"SEND_FAILED","message":"meta said no","field":null}],"request_id":"r-2"}`,

@@ -62,7 +62,9 @@ type InteractiveRequest struct {
 }
 
 // SendResult is what Briq said about a send. The JSON fields are the
-// envelope's data (WaSendData); HTTPStatus and RequestID come from the answer.
+// envelope's data (WaSendData), or the answer's own fields when it has no
+// data (the G3 pages show a bare 202 { message_id, status }); HTTPStatus
+// and RequestID come from the answer.
 type SendResult struct {
 	MessageID         string `json:"message_id"`
 	ConversationID    string `json:"conversation_id"`
@@ -112,15 +114,24 @@ var errNoMessageID = errors.New("2xx answer without data.message_id")
 // classifySend turns a send's answer into a result and, unless it is
 // Accepted, an *Error.
 func (c *Client) classifySend(op string, resp *response) (*SendResult, error) {
-	var env envelope[*SendResult]
+	// The answer is the envelope the OpenAPI documents or, as the G3 send
+	// pages' prose shows it, WaSendData's fields bare: a message_id is
+	// kept from either.
+	var env struct {
+		envelope[*SendResult]
+		SendResult
+	}
 	decErr := json.Unmarshal(resp.body, &env)
 	res := env.Data
-	if res == nil || (decErr != nil && resp.status/100 == 2) {
+	switch {
+	case decErr != nil && resp.status/100 == 2:
 		// A 2xx body that does not decode cannot be trusted field by field.
 		res = &SendResult{}
+	case res == nil:
+		res = &env.SendResult
 	}
 	res.HTTPStatus = resp.status
-	res.RequestID = c.redact(env.RequestID)
+	res.RequestID = c.redact(env.envelope.RequestID)
 
 	if resp.status/100 == 2 {
 		switch {

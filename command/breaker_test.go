@@ -1,8 +1,6 @@
 package command
 
 import (
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -56,14 +54,7 @@ func TestApplyUnreachableRecipients(t *testing.T) {
 func TestApplyBreakerMessage(t *testing.T) {
 	const n = 2000
 	w := newWorld(t, n, sandbox.Options{Seed: 3, Faults: sandbox.Faults{ProviderFail: 0.5, Unreachable: 0.1}})
-	hcl, err := os.ReadFile(filepath.Join(w.dir, "main.hcl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	hcl = []byte(strings.Replace(string(hcl), "rate = var.rate", "rate = var.rate\n  max_failure_rate = 0.4\n  failure_window = 100\n  max_consecutive_failures = 0", 1))
-	if err := os.WriteFile(filepath.Join(w.dir, "main.hcl"), hcl, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	w.replaceInConfig("rate = var.rate", "rate = var.rate\n  max_failure_rate = 0.4\n  failure_window = 100\n  max_consecutive_failures = 0")
 	_, stderr, code := w.run("apply", "-auto-approve", "-parallelism=1")
 	if code != exitError {
 		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitError, stderr)

@@ -252,7 +252,7 @@ func testApplyKill9(t *testing.T, backend string) {
 	everything := latency
 	everything.AcceptThen500, everything.AcceptThen504, everything.RateLimitWithID = 0.01, 0.01, 0.002
 	everything.ProviderFail, everything.DropAfterAccept = 0.01, 0.01
-	everything.Sent200, everything.ListWithoutStatus = true, true
+	everything.Sent200, everything.ListWithoutStatus, everything.BareAnswer = true, true, 0.05
 	for _, tc := range []struct {
 		name   string
 		opts   sandbox.Options
@@ -576,19 +576,45 @@ func newTestRand(t *testing.T) *rand.Rand {
 // stopAt rewrites the world's campaign to stop at the given time.
 func (w *world) stopAt(at time.Time) {
 	w.t.Helper()
+	const anchor = "recipients = recipients.customers\n"
+	w.replaceInConfig(anchor, anchor+fmt.Sprintf("  stop_at = %q\n", at.Format(time.RFC3339)))
+}
+
+// replaceInConfig puts new in place of the first old in the world's
+// main.hcl. A fixture without old fails the test rather than run another
+// campaign than the test means.
+func (w *world) replaceInConfig(old, new string) {
+	w.t.Helper()
 	path := filepath.Join(w.dir, "main.hcl")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	const anchor = "recipients = recipients.customers\n"
-	if !bytes.Contains(b, []byte(anchor)) {
-		w.t.Fatalf("main.hcl has no %q", anchor)
+	if !bytes.Contains(b, []byte(old)) {
+		w.t.Fatalf("main.hcl has no %q", old)
 	}
-	b = bytes.Replace(b, []byte(anchor), []byte(anchor+fmt.Sprintf("  stop_at = %q\n", at.Format(time.RFC3339))), 1)
-	if err := os.WriteFile(path, b, 0o644); err != nil {
+	if err := os.WriteFile(path, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644); err != nil {
 		w.t.Fatal(err)
 	}
+}
+
+// tipMessage is a text follow-up to hello, delay after it, for
+// addToCampaign.
+func tipMessage(delay string) string {
+	return fmt.Sprintf(`
+  message "tip" {
+    after = message.hello
+    delay = %q
+    text  = "Reply HELP any time."
+  }
+`, delay)
+}
+
+// addToCampaign adds blocks (messages) at the end of the world's campaign.
+func (w *world) addToCampaign(blocks string) {
+	w.t.Helper()
+	// The campaign is the file's last block.
+	w.replaceInConfig("  }\n}\n", "  }\n"+blocks+"}\n")
 }
 
 // TestSavedPlanSkipsWhatIsNoLongerDue applies a saved plan after its

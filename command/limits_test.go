@@ -238,18 +238,7 @@ func TestTierKill9(t *testing.T) { eachBackend(t, testTierKill9) }
 func testTierKill9(t *testing.T, backend string) {
 	const n, tier = 3000, 1200
 	w := newWorld(t, n, sandbox.Options{Faults: sandbox.Faults{Latency: 2 * time.Millisecond, Jitter: 8 * time.Millisecond}}).on(backend)
-	path := filepath.Join(w.dir, "main.hcl")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := strings.Replace(string(b), "  rate = var.rate\n", fmt.Sprintf("  rate = var.rate\n  daily_first_contacts = %d\n", tier), 1)
-	if src == string(b) {
-		t.Fatal("the fixture's provider block has changed: no rate = var.rate")
-	}
-	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	w.replaceInConfig("  rate = var.rate\n", fmt.Sprintf("  rate = var.rate\n  daily_first_contacts = %d\n", tier))
 	w.kill9(16, true)
 	w.mustRun(exitOK, "apply", "-auto-approve")
 	accepted, unknown := w.audit()

@@ -62,6 +62,8 @@ Options:
   -rate-limit-with-id=P Record a share of sends, then answer 429 with the
                         message_id in data.
   -sent-200             Answer accepted sends 200 "sent" instead of 202 "pending".
+  -bare-answer=P        Answer a share of accepted sends with the bare
+                        {message_id, status} the G3 pages show, no envelope.
   -list-without-status  Leave status out of GET /v1/whatsapp/messages items, as
                         the documented list item has none.
   -meta-window-rule     Meta's window rule: only a customer's message opens the
@@ -105,6 +107,7 @@ func runSandbox(c *cli, args []string) int {
 	fs.Float64Var(&f.AcceptThen504, "accept-then-504", 0, "")
 	fs.Float64Var(&f.RateLimitWithID, "rate-limit-with-id", 0, "")
 	fs.BoolVar(&f.Sent200, "sent-200", false, "")
+	fs.Float64Var(&f.BareAnswer, "bare-answer", 0, "")
 	fs.BoolVar(&f.ListWithoutStatus, "list-without-status", false, "")
 	fs.BoolVar(&opts.MetaWindowRule, "meta-window-rule", false, "")
 	if !c.parseFlags(fs, args) {

@@ -26,22 +26,7 @@ func TestProviderWindowWins(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			const n = 5
 			w := newWorld(t, n, sandbox.Options{MetaWindowRule: meta})
-			path := filepath.Join(w.dir, "main.hcl")
-			b, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			hcl := strings.TrimSuffix(string(b), "}\n") + `
-  message "tip" {
-    after = message.hello
-    delay = "1h"
-    text  = "Reply HELP any time."
-  }
-}
-`
-			if err := os.WriteFile(path, []byte(hcl), 0o644); err != nil {
-				t.Fatal(err)
-			}
+			w.addToCampaign(tipMessage("1h"))
 			w.mustRun(exitOK, "apply", "-auto-approve")
 			out := w.mustRun(exitOK, "refresh")
 			if !strings.Contains(out, "5 conversation windows changed") {

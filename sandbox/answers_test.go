@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -107,5 +108,26 @@ func TestMetaWindowRule(t *testing.T) {
 	}
 	if items, _ := h.conversations(""); len(items) != 1 || !items[0].Window.Open {
 		t.Errorf("conversations %+v: want the window open", items)
+	}
+}
+
+// TestBareAnswer: accepted sends are answered with the bare {message_id,
+// status} the G3 pages show, no envelope, and the message is recorded.
+func TestBareAnswer(t *testing.T) {
+	h := newHarness(t, Options{Faults: Faults{BareAnswer: 1}})
+	r := h.do("POST", "/v1/whatsapp/messages", `{"type":"template","to":"255712000001","template_name":"welcome"}`)
+	if r.status != http.StatusAccepted {
+		t.Fatalf("status %d %s, want 202", r.status, r.body)
+	}
+	var bare map[string]any
+	if err := json.Unmarshal(r.body, &bare); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := bare["message_id"].(string)
+	if len(bare) != 2 || id == "" || bare["status"] != "pending" {
+		t.Fatalf("answer %s, want only message_id and status pending", r.body)
+	}
+	if got := h.message(id); got.Status != "pending" {
+		t.Errorf("the message reads %q, want pending", got.Status)
 	}
 }

@@ -164,7 +164,7 @@ func TestProviderFailure(t *testing.T) {
 // TestFaultOptionsChecked: shares outside [0, 1] and negative values are
 // refused.
 func TestFaultOptionsChecked(t *testing.T) {
-	for _, f := range []Faults{{Fail5xx: 1.5}, {DropAfterAccept: -0.1}, {RateLimit: -1}, {Latency: -time.Second}} {
+	for _, f := range []Faults{{Fail5xx: 1.5}, {DropAfterAccept: -0.1}, {RateLimit: -1}, {Latency: -time.Second}, {BareAnswer: 2}} {
 		if _, err := New(Options{Faults: f}); err == nil {
 			t.Errorf("New with %+v succeeded", f)
 		}

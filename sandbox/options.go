@@ -176,6 +176,12 @@ type Faults struct {
 	// 202 "pending"; the message reads as sent from then on.
 	Sent200 bool
 
+	// BareAnswer is the share of accepted sends answered with the bare
+	// object the G3 send pages show, 202 { message_id, status: "pending" }
+	// (200 "sent" with Sent200), instead of the envelope their OpenAPI
+	// documents: no success, no data, no conversation_id.
+	BareAnswer float64
+
 	// ListWithoutStatus leaves status, error_code and error_message out of
 	// the items of GET /v1/whatsapp/messages, as the documented list item
 	// schema has no status field. The status filter still applies.
@@ -369,7 +375,7 @@ func (f Faults) check() error {
 	return checkShares(share{"fail-5xx", f.Fail5xx}, share{"drop-after-accept", f.DropAfterAccept},
 		share{"unreachable", f.Unreachable}, share{"provider-fail", f.ProviderFail},
 		share{"accept-then-500", f.AcceptThen500}, share{"accept-then-504", f.AcceptThen504},
-		share{"rate-limit-with-id", f.RateLimitWithID})
+		share{"rate-limit-with-id", f.RateLimitWithID}, share{"bare-answer", f.BareAnswer})
 }
 
 type share struct {

@@ -14,6 +14,7 @@ const (
 	drawAccept500   = "accept-then-500"
 	drawAccept504   = "accept-then-504"
 	drawLimitWithID = "rate-limit-with-id"
+	drawBare        = "bare-answer"
 	drawProvider    = "provider-fail"
 	drawProviderErr = "provider-code"
 	drawJitter      = "jitter"

@@ -437,13 +437,23 @@ func (s *Server) deliver(w http.ResponseWriter, c *call, snd *send) {
 		drop(w)
 		return
 	}
+	status := http.StatusAccepted
 	if m.SentNow {
-		data.Status = "sent"
+		status, data.Status = http.StatusOK, "sent"
 		data.ProviderMessageID = s.wamid(m, data.Status)
-		c.ok(w, http.StatusOK, data)
+	}
+	if c.faults.BareAnswer > 0 && c.draw(drawBare) < c.faults.BareAnswer {
+		c.write(w, status, bareSendData{MessageID: data.MessageID, Status: data.Status})
 		return
 	}
-	c.ok(w, http.StatusAccepted, data)
+	c.ok(w, status, data)
+}
+
+// bareSendData is the answer to a send as the G3 pages' prose gives it,
+// without the envelope (Faults.BareAnswer).
+type bareSendData struct {
+	MessageID string `json:"message_id"`
+	Status    string `json:"status"`
 }
 
 // misanswer applies the faults that answer an accepted send (data) with an
