@@ -360,7 +360,7 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 			sum.Failed + sum.Incomplete + sum.Windows
 		switch {
 		case a.o.view.json:
-			a.refreshEvent(sum, nil)
+			a.refreshEvent(sum, nil, nil)
 		case changed > 0:
 			fmt.Fprintln(a.stdout, refreshSummary(sum, nil))
 		}

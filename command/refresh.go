@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/refresh"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -35,11 +37,21 @@ var refreshCommand = &subcommand{
   and says how many requests it made. It needs a valid configuration, for
   the provider block.
 
+  After restoring the state from an older copy (ujumbe.state.backup, or a
+  state pushed back), run it once with -recover before the next apply: the
+  copy lacks the sends made since it was taken, which the plan would send
+  again. -recover lists the conversations of every phone a send is due to
+  and looks for messages created since the copy's newest record that no
+  send claims; the sends to a phone that has one become unknown and are
+  resolved like any unknown send (never sent while in doubt), the others
+  stay due.
+
 Options:
   -var 'name=value'     Set a variable (repeatable).
   -var-file=FILE        Set variables from an HCL file (repeatable).
   -state=PATH           State file (default ujumbe.state in the config dir).
   -lock-timeout=D       How long to wait for the state lock (default 0s).
+  -recover              Also look for the sends a restored state has lost.
   -sandbox              Refresh the rehearsal state from the embedded sandbox.
   -json                 Print the summary as JSON.
   -no-color             Do not colour the output.
@@ -59,8 +71,19 @@ type refreshJSON struct {
 	Windows  int         `json:"windows_recorded"`
 	Unknown  unknownJSON `json:"unknown"`
 	// NotReached counts sends left for the next refresh by the lookup cap.
-	NotReached int    `json:"not_reached"`
-	Error      string `json:"error,omitempty"`
+	NotReached int `json:"not_reached"`
+	// Recover is what -recover did; absent without it.
+	Recover *recoverJSON `json:"recover,omitempty"`
+	Error   string       `json:"error,omitempty"`
+}
+
+// recoverJSON is what refresh -recover did: the sends due that it looked
+// for, from when, how many became unknown and how many stay due.
+type recoverJSON struct {
+	Since    time.Time `json:"since"`
+	Due      int       `json:"due"`
+	Unknown  int       `json:"unknown"`
+	StillDue int       `json:"still_due"`
 }
 
 type unknownJSON struct {
@@ -74,14 +97,16 @@ type unknownJSON struct {
 
 func runRefresh(c *cli, args []string) int {
 	var (
-		cf configFlags
-		sf stateFlags
-		v  view
+		cf          configFlags
+		sf          stateFlags
+		v           view
+		recoverLost bool
 	)
 	fs := c.newFlagSet("refresh")
 	cf.add(fs)
 	sf.add(fs, true)
 	v.addFlags(fs)
+	fs.BoolVar(&recoverLost, "recover", false, "")
 	if !c.parseFlags(fs, args) {
 		return exitError
 	}
@@ -108,17 +133,38 @@ func runRefresh(c *cli, args []string) int {
 	}
 	defer prov.close()
 
+	opts := refresh.Options{Now: prov.now, OptOutKeywords: cfg.Provider.OptOutKeywords, Windows: windowsFor(cfg, store.State())}
+	var rec *recoverJSON
+	if recoverLost {
+		var diags hcl.Diagnostics
+		opts.Recover, opts.RecoverSince, diags = recoverable(cfg, store.State(), prov.now())
+		c.printDiags(v, diags, cfg.Files)
+		if diags.HasErrors() {
+			return exitError
+		}
+		rec = &recoverJSON{Since: opts.RecoverSince, Due: len(opts.Recover)}
+		if !v.json {
+			fmt.Fprintf(c.stdout, "Recover: %s due now; looking for messages to their phones since %s that no send claims.\n",
+				plural(len(opts.Recover), "send"), recoverSince(opts.RecoverSince))
+		}
+	}
 	end := c.windingDown(stoppingNote)
-	sum, runErr := refresh.Run(c.ctx, prov.client, store, refresh.Options{Now: prov.now, OptOutKeywords: cfg.Provider.OptOutKeywords,
-		Windows: windowsFor(cfg, store.State())})
+	sum, runErr := refresh.Run(c.ctx, prov.client, store, opts)
 	end()
+	if rec != nil {
+		rec.Unknown, rec.StillDue = sum.Recovered, sum.RecoverClear
+	}
 	if err := store.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
 	if v.json {
-		c.refreshEvent(sum, runErr)
+		c.refreshEvent(sum, rec, runErr)
 	} else {
 		fmt.Fprintln(c.stdout, refreshSummary(sum, runErr))
+		if rec != nil {
+			fmt.Fprintf(c.stdout, "Recover: %s to phones holding messages that no send claims became unknown and were searched for (above); %s to phones holding none stay due.\n",
+				plural(rec.Unknown, "send"), plural(rec.StillDue, "send"))
+		}
 		if len(sum.Ambiguous) > 0 {
 			c.printDiags(v, hcl.Diagnostics{ambiguousDiag(sum.Ambiguous)}, nil)
 		}
@@ -134,9 +180,9 @@ func runRefresh(c *cli, args []string) int {
 }
 
 // refreshEvent writes a refresh's summary as a -json event.
-func (c *cli) refreshEvent(sum refresh.Summary, runErr error) {
+func (c *cli) refreshEvent(sum refresh.Summary, rec *recoverJSON, runErr error) {
 	out := refreshJSON{Requests: sum.Requests, Lookups: sum.Lookups, Statuses: sum.Statuses, Replies: sum.Replies,
-		OptOuts: sum.OptOuts, Windows: sum.Windows, NotReached: sum.NotReached,
+		OptOuts: sum.OptOuts, Windows: sum.Windows, NotReached: sum.NotReached, Recover: rec,
 		Unknown: unknownJSON{Found: sum.Found, Absent: sum.Absent, Failed: sum.Failed, Ambiguous: []string{},
 			TooRecent: sum.TooRecent, Incomplete: sum.Incomplete}}
 	for _, a := range sum.Ambiguous {
@@ -177,6 +223,39 @@ func windowsFor(cfg *config.Config, st *state.State) func(state.Send) bool {
 		}
 		return false
 	}
+}
+
+// recoverable lists what refresh -recover looks for: the sends a plan made
+// now would send (due, or due again), and the time of st's newest record,
+// since when a state restored from an older copy may lack sends.
+func recoverable(cfg *config.Config, st *state.State, now time.Time) ([]refresh.Missing, time.Time, hcl.Diagnostics) {
+	p, diags := plan.Build(cfg, st, now, plan.Options{})
+	if diags.HasErrors() {
+		return nil, time.Time{}, diags
+	}
+	var missing []refresh.Missing
+	for i := range p.Items {
+		if it := &p.Items[i]; it.Class.Sends() {
+			missing = append(missing, refresh.Missing{Addr: it.Addr(), Phone: it.Phone(), Digest: it.Digest, Variant: it.Variant()})
+		}
+	}
+	var newest time.Time
+	for s := range st.Sends(addrs.Pattern{}) {
+		for _, t := range []time.Time{s.IntentAt, s.ResultAt, s.UpdatedAt} {
+			if t.After(newest) {
+				newest = t
+			}
+		}
+	}
+	return missing, newest, diags
+}
+
+// recoverSince says from when refresh -recover looks for messages.
+func recoverSince(t time.Time) string {
+	if t.IsZero() {
+		return "the first (the state records no send)"
+	}
+	return fmt.Sprintf("%s (the state's newest record) less %s", t.UTC().Format(time.RFC3339), refresh.DefaultSkew)
 }
 
 // refreshSummary is the one-paragraph account of a refresh.

@@ -40,6 +40,7 @@ type Client interface {
 // durable.
 type Store interface {
 	State() *state.State
+	RecordIntent(i state.Intent) error
 	Refresh(u state.Update) error
 	RecordResult(r state.Result) error
 	OptOut(o state.OptOut) error
@@ -89,6 +90,13 @@ type Options struct {
 	// its own model: those a free-form follow-up still waits on. Nil reads
 	// no windows.
 	Windows func(state.Send) bool
+	// Recover lists the sends the configuration wants now that the state
+	// does not record, or records as due again, when the state was
+	// restored from an older copy (a backup, a state pushed back) and may
+	// have lost sends made since: see Run. RecoverSince is the time of the
+	// copy's newest record; zero searches every message.
+	Recover      []Missing
+	RecoverSince time.Time
 }
 
 // Summary counts what a Run did.
@@ -124,6 +132,11 @@ type Summary struct {
 	// NotReached is the number of sends whose status is not final that
 	// were neither in the listing nor looked up (Options.MaxLookups).
 	NotReached int
+	// Recovered is the number of Options.Recover sends recorded as unknown
+	// because their phone holds messages that no send claims (the search
+	// of unknown sends then decided them, and counted them above);
+	// RecoverClear the number whose phone holds none, left due.
+	Recovered, RecoverClear int
 }
 
 // Run brings the state in store up to date with the provider behind c. The
@@ -150,6 +163,14 @@ type Summary struct {
 //     candidate and an intent older than Settle: certainly absent, a
 //     retry. No candidate but a younger intent: left unknown (TooRecent).
 //     Several: left unknown (Ambiguous).
+//
+// Before that, with Options.Recover, it looks for the sends a restored
+// state may have lost: each phone of those sends is listed as above, since
+// Options.RecoverSince less Skew, and a phone holding any message that no
+// send claims has its Recover sends recorded as unknown (an intent at the
+// earliest time they could have been made, and no result), so that they
+// are searched for like the others and never sent while in doubt. Sends to
+// a phone that holds no such message stay due (Summary.RecoverClear).
 //
 // A listing or lookup that cannot be completed (after the retries of every
 // read) leaves the sends concerned unknown (Incomplete) and the run goes on;
@@ -195,7 +216,10 @@ type Summary struct {
 // change it counts is durable.
 func Run(ctx context.Context, c Client, store Store, opts Options) (Summary, error) {
 	r := newRun(c, store, opts)
-	err := r.resolveUnknown(ctx)
+	err := r.recover(ctx)
+	if err == nil {
+		err = r.resolveUnknown(ctx)
+	}
 	if err == nil {
 		err = r.follow(ctx)
 	}

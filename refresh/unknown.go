@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -39,32 +40,8 @@ func (r *run) resolveUnknown(ctx context.Context) error {
 	if len(byPhone) == 0 {
 		return nil
 	}
-	// A message in a conversation with PHONE can only be claimed by a send
-	// to PHONE, so only those message_ids are needed: every id any send to
-	// it was ever given, earlier attempts included.
-	claimed := make(map[string]map[string]bool, len(byPhone))
-	for phone := range byPhone {
-		claimed[phone] = map[string]bool{}
-	}
-	for s := range st.Sends(addrs.Pattern{}) {
-		ids := claimed[s.Phone]
-		if ids == nil {
-			continue
-		}
-		if s.MessageID != "" {
-			ids[s.MessageID] = true
-		}
-		for _, h := range s.History {
-			if h.MessageID != "" {
-				ids[h.MessageID] = true
-			}
-		}
-	}
-	phones := make([]string, 0, len(byPhone))
-	for p := range byPhone {
-		phones = append(phones, p)
-	}
-	slices.Sort(phones)
+	claimed := claimedIDs(st, byPhone)
+	phones := slices.Sorted(maps.Keys(byPhone))
 	return forEach(ctx, len(phones), r.opts.Parallelism, func(ctx context.Context, i int) error {
 		p := phones[i]
 		return r.resolvePhone(ctx, p, byPhone[p], claimed[p])

@@ -50,7 +50,7 @@ func (e *MissingError) Error() string {
 	if e.Journal != "" {
 		fmt.Fprintf(&b, ", then move %s aside (mv %s %s.orphaned), as it continues the missing snapshot", e.Journal, e.Journal, e.Journal)
 	}
-	b.WriteString(". Sends recorded after that snapshot will be missing from the state, so check them with the provider before the next apply")
+	b.WriteString(". Sends recorded after that snapshot will be missing from the state: before the next apply, run \"ujumbe refresh -recover\", which finds those the provider holds")
 	return b.String()
 }
 

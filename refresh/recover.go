@@ -1,0 +1,106 @@
+package refresh
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/ujumbe/ujumbe/addrs"
+	"github.com/ujumbe/ujumbe/state"
+)
+
+// Missing is a send the configuration wants now that a restored state may
+// have lost (Options.Recover): its address, its phone, and the digest and
+// variant of the content it would send, recorded with its intent.
+type Missing struct {
+	Addr    addrs.Addr
+	Phone   string
+	Digest  state.Digest
+	Variant string
+}
+
+// recover looks, before the unknown sends are resolved, for the sends of
+// Options.Recover that reached the provider although the state does not
+// record them: for each phone, every outbound message created since
+// Options.RecoverSince (less Skew) in every conversation with it, as the
+// search of unknown sends lists them. A phone with a message no send
+// claims has its missing sends recorded as unknown (an intent and no
+// result): they are never sent while unknown, and the search that follows
+// decides them as it decides any unknown send. A phone with none keeps its
+// sends as they are: due, sent by the next apply. A listing that cannot be
+// completed makes the phone's sends unknown too: the search tries it again
+// and, failing, says so in their note.
+func (r *run) recover(ctx context.Context) error {
+	st := r.store.State()
+	byPhone := map[string][]Missing{}
+	for _, m := range r.opts.Recover {
+		if s, ok := st.Get(m.Addr); ok && s.Outcome != state.OutcomeRetry && s.Outcome != state.OutcomeDeferred {
+			continue // recorded already, and not to be sent
+		}
+		byPhone[m.Phone] = append(byPhone[m.Phone], m)
+	}
+	if len(byPhone) == 0 {
+		return nil
+	}
+	claimed := claimedIDs(st, byPhone)
+	phones := slices.Sorted(maps.Keys(byPhone))
+	since := time.Time{}
+	if !r.opts.RecoverSince.IsZero() {
+		since = r.opts.RecoverSince.Add(-r.opts.Skew)
+	}
+	return forEach(ctx, len(phones), r.opts.Parallelism, func(ctx context.Context, i int) error {
+		p := phones[i]
+		cands, _, listErr := r.candidates(ctx, p, since, claimed[p])
+		switch {
+		case listErr != nil && fatal(ctx, listErr):
+			return listErr
+		case listErr == nil && len(cands) == 0:
+			r.count(func(sum *Summary) { sum.RecoverClear += len(byPhone[p]) })
+			return nil
+		}
+		// The intent goes back to when the lost sends may have been made,
+		// so that the search finds the messages it must consider.
+		at := r.opts.RecoverSince
+		for _, c := range cands {
+			if at.IsZero() || !c.created.IsZero() && c.created.Before(at) {
+				at = c.created
+			}
+		}
+		if at.IsZero() {
+			at = time.Unix(0, 0)
+		}
+		for _, m := range byPhone[p] {
+			if err := r.store.RecordIntent(state.Intent{Addr: m.Addr, Phone: m.Phone, Digest: m.Digest, Variant: m.Variant, At: at}); err != nil {
+				return err
+			}
+			r.count(func(sum *Summary) { sum.Recovered++ })
+		}
+		return nil
+	})
+}
+
+// claimedIDs returns, for each phone of byPhone, every message_id any send
+// to it was ever given, earlier attempts included: a message in a
+// conversation with a phone can only be claimed by a send to that phone.
+func claimedIDs[T any](st *state.State, byPhone map[string]T) map[string]map[string]bool {
+	claimed := make(map[string]map[string]bool, len(byPhone))
+	for phone := range byPhone {
+		claimed[phone] = map[string]bool{}
+	}
+	for s := range st.Sends(addrs.Pattern{}) {
+		ids := claimed[s.Phone]
+		if ids == nil {
+			continue
+		}
+		if s.MessageID != "" {
+			ids[s.MessageID] = true
+		}
+		for _, h := range s.History {
+			if h.MessageID != "" {
+				ids[h.MessageID] = true
+			}
+		}
+	}
+	return claimed
+}
