@@ -131,3 +131,34 @@ func TestBareAnswer(t *testing.T) {
 		t.Errorf("the message reads %q, want pending", got.Status)
 	}
 }
+
+// TestReadFaults: ReadFail5xx and ReadRateLimited answer reads with a
+// server error or a 429 with Retry-After, and leave sends alone.
+func TestReadFaults(t *testing.T) {
+	for _, tc := range []struct {
+		faults Faults
+		want   func(status int) bool
+	}{
+		{Faults{ReadFail5xx: 1}, func(s int) bool { return s == 500 || s == 502 || s == 503 }},
+		{Faults{ReadRateLimited: 1}, func(s int) bool { return s == http.StatusTooManyRequests }},
+	} {
+		h := newHarness(t, Options{})
+		m := h.template("255712000001")
+		if err := h.s.SetFaults(tc.faults); err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range []string{"/v1/whatsapp/messages/" + m.MessageID, "/v1/whatsapp/messages", "/v1/whatsapp/conversations",
+			"/v1/whatsapp/senders", "/v1/whatsapp/templates"} {
+			r := h.do("GET", path, "")
+			if !tc.want(r.status) {
+				t.Errorf("%+v: GET %s answered %d %s", tc.faults, path, r.status, r.body)
+			}
+			if r.status == http.StatusTooManyRequests && r.header.Get("Retry-After") != "1" {
+				t.Errorf("%+v: Retry-After %q, want 1", tc.faults, r.header.Get("Retry-After"))
+			}
+		}
+		if r := h.do("POST", "/v1/whatsapp/messages", `{"type":"template","to":"255712000002","template_name":"welcome"}`); r.status != http.StatusAccepted {
+			t.Errorf("%+v: a send answered %d %s, want 202", tc.faults, r.status, r.body)
+		}
+	}
+}

@@ -182,6 +182,12 @@ type Faults struct {
 	// documents: no success, no data, no conversation_id.
 	BareAnswer float64
 
+	// ReadFail5xx is the share of reads (GET requests under /v1) answered
+	// 500, 502 or 503, and ReadRateLimited the share answered 429 with
+	// Retry-After: 1: Briq's error-handling page allows both on any
+	// request, and documents no rate limit numbers for reads.
+	ReadFail5xx, ReadRateLimited float64
+
 	// ListWithoutStatus leaves status, error_code and error_message out of
 	// the items of GET /v1/whatsapp/messages, as the documented list item
 	// schema has no status field. The status filter still applies.
@@ -375,7 +381,8 @@ func (f Faults) check() error {
 	return checkShares(share{"fail-5xx", f.Fail5xx}, share{"drop-after-accept", f.DropAfterAccept},
 		share{"unreachable", f.Unreachable}, share{"provider-fail", f.ProviderFail},
 		share{"accept-then-500", f.AcceptThen500}, share{"accept-then-504", f.AcceptThen504},
-		share{"rate-limit-with-id", f.RateLimitWithID}, share{"bare-answer", f.BareAnswer})
+		share{"rate-limit-with-id", f.RateLimitWithID}, share{"bare-answer", f.BareAnswer},
+		share{"read-fail-5xx", f.ReadFail5xx}, share{"read-rate-limited", f.ReadRateLimited})
 }
 
 type share struct {

@@ -15,6 +15,8 @@ const (
 	drawAccept504   = "accept-then-504"
 	drawLimitWithID = "rate-limit-with-id"
 	drawBare        = "bare-answer"
+	drawRead5xx     = "read-fail-5xx"
+	drawRead429     = "read-rate-limited"
 	drawProvider    = "provider-fail"
 	drawProviderErr = "provider-code"
 	drawJitter      = "jitter"

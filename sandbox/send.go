@@ -151,10 +151,31 @@ func (s *Server) fail5xx(w http.ResponseWriter, c *call) bool {
 	if c.faults.Fail5xx == 0 || c.draw(drawFail5xx) >= c.faults.Fail5xx {
 		return false
 	}
+	c.serverError(w)
+	return true
+}
+
+// failRead applies the faults of reads, ReadFail5xx and ReadRateLimited,
+// and reports whether it answered.
+func (c *call) failRead(w http.ResponseWriter) bool {
+	f := c.faults
+	switch {
+	case f.ReadFail5xx > 0 && c.draw(drawRead5xx) < f.ReadFail5xx:
+		c.serverError(w)
+	case f.ReadRateLimited > 0 && c.draw(drawRead429) < f.ReadRateLimited:
+		w.Header().Set("Retry-After", "1")
+		c.fail(w, http.StatusTooManyRequests, codeRateLimited, "injected rate limit", "")
+	default:
+		return false
+	}
+	return true
+}
+
+// serverError answers 500, 502 or 503.
+func (c *call) serverError(w http.ResponseWriter) {
 	statuses := []int{http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable}
 	status := statuses[int(c.draw(drawStatus5xx)*float64(len(statuses)))]
 	c.fail(w, status, codeInternal, "injected server error", "")
-	return true
 }
 
 // decodeBody reads a JSON object into v. Unknown fields are ignored, as

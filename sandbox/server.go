@@ -221,6 +221,9 @@ func (s *Server) routes() {
 				c.fail(w, http.StatusForbidden, codeWorkspace, "API key is not linked to a workspace", "")
 				return
 			}
+			if c.api && r.Method == http.MethodGet && c.failRead(w) {
+				return
+			}
 			h(w, r, c)
 		})
 	}
