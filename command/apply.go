@@ -30,7 +30,10 @@ var applyCommand = &subcommand{
 
   A saved plan is shown as it was approved and applied with the options it
   was made with (-target, -exclude, -replace, -allow-large, -allow-rekey,
-  -allow-resend, -sandbox), which cannot be changed on the command line.
+  -allow-resend), which cannot be changed on the command line. -sandbox and
+  -state must be given as when it was made: a rehearsal's plan is refused
+  for real and a real one in a rehearsal, with the command to run, and a
+  plan of another state as stale.
   Apply may send less than it
   approved, as time rules (stop_at, send windows, the 24h window) are
   checked again at send time, never more; it lists the sends it skipped.
@@ -105,6 +108,9 @@ func runApply(c *cli, args []string) int {
 		return c.usage(o.view, "", "-wait-timeout bounds -wait, and -wait is not given: add -wait, or leave -wait-timeout out.")
 	case o.waitTimeout < 0:
 		return c.usage(o.view, "", "-wait-timeout must be a positive duration, such as 2h.")
+	case fs.NArg() > 1 && strings.HasPrefix(fs.Arg(1), "-"):
+		return c.usage(o.view, "", "apply takes at most one argument, the saved plan; got %q. Options go before it: ujumbe apply %s %s.",
+			fs.Args(), strings.Join(fs.Args()[1:], " "), fs.Arg(0))
 	case fs.NArg() > 1:
 		return c.usage(o.view, "", "apply takes at most one argument, the saved plan; got %q.", fs.Args())
 	case o.parallelism < 1:
@@ -211,7 +217,7 @@ func (a *applier) run() int {
 		return a.fail("Cannot apply the moved blocks", err)
 	}
 	if a.prov, err = a.openProvider(a.cfg, a.o.state.sandbox, a.o.parallelism); err != nil {
-		return a.fail("Cannot reach the provider", err)
+		return a.fail(providerTrouble(err), err)
 	}
 	defer a.prov.close()
 	switch {
@@ -223,7 +229,7 @@ func (a *applier) run() int {
 	default:
 		fmt.Fprintf(a.stdout, "%s\n\n", a.prov.clockNote)
 	}
-	if diags := checkTemplates(a.ctx, a.prov.client, a.cfg); len(diags) > 0 {
+	if diags := checkTemplates(a.ctx, a.prov.client, a.cfg, a.prov.templatesNote); len(diags) > 0 {
 		a.printDiags(a.o.view, diags, a.cfg.Files)
 		if diags.HasErrors() {
 			return exitError

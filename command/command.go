@@ -212,6 +212,25 @@ func (c *cli) main(args []string) int {
 		}
 		c.dir = *chdir
 	}
+	if args[0] == "help" {
+		// "ujumbe help [COMMAND]", as git and go spell -help.
+		if len(args) == 1 {
+			fmt.Fprint(c.stdout, mainHelp())
+			return exitOK
+		}
+		sc := lookup(args[1])
+		if sc != nil && len(args) == 2 {
+			fmt.Fprint(c.stdout, sc.help)
+			return exitOK
+		}
+		problem := fmt.Sprintf("help takes one command name, got %q.", args[1:])
+		if sc == nil {
+			problem = fmt.Sprintf("unknown command %q.", args[1])
+		}
+		code := c.usage(view{}, "", "%s", problem)
+		fmt.Fprint(c.stderr, mainHelp())
+		return code
+	}
 	sc := lookup(args[0])
 	if sc == nil {
 		code := c.usage(view{}, "", "unknown command %q.", args[0])
@@ -265,7 +284,8 @@ Global options (before the command):
   -chdir=DIR   Use DIR as the configuration directory. Relative paths given
                to the command (-state, -out, -var-file, PLANFILE, report
                -csv) are relative to DIR too, as if ujumbe ran in DIR.
-  -help        Show this help; "ujumbe COMMAND -help" shows a command's help.
+  -help        Show this help (also "ujumbe help"); "ujumbe COMMAND -help" or
+               "ujumbe help COMMAND" shows a command's help.
   -version     Same as the "version" command.
 `)
 	return b.String()

@@ -107,10 +107,10 @@ func runPlan(c *cli, args []string) int {
 		// plans on the embedded sandbox's clock, which apply -wait moves.
 		prov, err := c.openProvider(cfg, o.state.sandbox, 1)
 		if err != nil {
-			return c.fail(o.view, "Cannot reach the provider", err)
+			return c.fail(o.view, providerTrouble(err), err)
 		}
 		now = prov.now()
-		diags = append(diags, checkTemplates(c.ctx, prov.client, cfg)...)
+		diags = append(diags, checkTemplates(c.ctx, prov.client, cfg, prov.templatesNote)...)
 		prov.close()
 		if prov.clockNote != "" && !o.view.json {
 			fmt.Fprintf(c.stdout, "%s\n\n", prov.clockNote)

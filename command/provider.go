@@ -32,6 +32,28 @@ type provider struct {
 	closeFn func() error
 	// clockNote says, in a rehearsal, which clock it runs on; "" for real runs.
 	clockNote string
+	// templatesNote says, in a rehearsal, where its templates come from,
+	// for a template the sandbox does not have; "" for real runs.
+	templatesNote string
+}
+
+// rehearsalError is a rehearsal's embedded sandbox that cannot start:
+// its settings (sandbox.json, templates.json) are wrong or unreadable.
+type rehearsalError struct{ err error }
+
+func (e *rehearsalError) Error() string { return e.err.Error() }
+func (e *rehearsalError) Unwrap() error { return e.err }
+
+// providerTrouble is the heading of an error openProvider returned.
+func providerTrouble(err error) string {
+	var re *rehearsalError
+	switch {
+	case errors.Is(err, errNoAPIKey):
+		return "No API key"
+	case errors.As(err, &re):
+		return "Cannot start the rehearsal's sandbox"
+	}
+	return "Cannot reach the provider"
 }
 
 func (p *provider) close() error {
@@ -70,13 +92,18 @@ func (c *cli) openProvider(cfg *config.Config, sandboxed bool, conns int) (*prov
 		}
 		so, err := c.rehearsalOptions()
 		if err != nil {
-			return nil, err
+			return nil, &rehearsalError{err}
 		}
 		so.DataFile = filepath.Join(dir, "sandbox.data")
 		so.Start = rehearsalStart(cfg)
 		srv, err := sandbox.New(so)
 		if err != nil {
-			return nil, fmt.Errorf("start the embedded sandbox: %w", err)
+			return nil, &rehearsalError{fmt.Errorf("start the embedded sandbox: %w", err)}
+		}
+		p.templatesNote = "A rehearsal's sandbox knows the templates of templates.json in the configuration directory: add it there."
+		if so.TemplatesFile == "" {
+			p.templatesNote = "A rehearsal's sandbox knows the templates of templates.json in the configuration directory, and there is none: " +
+				"add one, as examples/quickstart/templates.json does, with each template's name, status and params."
 		}
 		url, err := srv.Start("127.0.0.1:0")
 		if err != nil {

@@ -129,7 +129,7 @@ func runRefresh(c *cli, args []string) int {
 	}
 	prov, err := c.openProvider(cfg, sf.sandbox, refresh.DefaultParallelism)
 	if err != nil {
-		return c.fail(v, "Cannot reach the provider", err)
+		return c.fail(v, providerTrouble(err), err)
 	}
 	defer prov.close()
 

@@ -101,6 +101,7 @@ func runReport(c *cli, args []string) int {
 	)
 	fs := c.newFlagSet("report")
 	sf.add(fs, false)
+	sf.inspect = true
 	fs.StringVar(&out, "csv", "", "")
 	var (
 		htmlOut, variantsOut string

@@ -58,6 +58,7 @@ func runShow(c *cli, args []string) int {
 	fs := c.newFlagSet("show")
 	cf.add(fs)
 	sf.add(fs, false)
+	sf.inspect = true
 	v.addFlags(fs)
 	if !c.parseFlags(fs, args) {
 		return exitError

@@ -16,7 +16,7 @@ import (
 
 var stateCommand = &subcommand{
 	name:     "state",
-	synopsis: "Inspect and edit the state: list, show, rm, mv",
+	synopsis: "Inspect and edit the state: list, show, rm, mv, pull, push",
 	help:     stateHelp,
 	run:      runState,
 }
@@ -87,6 +87,7 @@ func runState(c *cli, args []string) int {
 	}
 	switch sub {
 	case "list", "show":
+		sf.inspect = true
 		st, warnings, err := c.readState(sf)
 		if err != nil {
 			return c.fail(v, "Cannot read the state", err)
@@ -213,6 +214,7 @@ func printContent(w io.Writer, content json.RawMessage, same bool, note string) 
 
 // statePull writes the state in the local file format to standard output.
 func (c *cli) statePull(v view, sf stateFlags) int {
+	sf.inspect = true
 	st, warnings, err := c.readState(sf)
 	if err != nil {
 		return c.fail(v, "Cannot read the state", err)

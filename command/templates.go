@@ -20,7 +20,7 @@ import (
 // give, by name or by position. Problems are errors at the message, found before anything
 // is sent. When the templates cannot be listed, a warning says they were
 // not checked.
-func checkTemplates(ctx context.Context, client *briq.Client, cfg *config.Config) hcl.Diagnostics {
+func checkTemplates(ctx context.Context, client *briq.Client, cfg *config.Config, note string) hcl.Diagnostics {
 	var templates []briq.Template
 	for t, err := range client.AllTemplates(ctx, briq.TemplateQuery{}) {
 		if err != nil {
@@ -38,12 +38,12 @@ func checkTemplates(ctx context.Context, client *briq.Client, cfg *config.Config
 				continue
 			}
 			if len(m.Variants) == 0 {
-				if d := checkTemplate(m, m.Template(), "", templates); d != nil {
+				if d := checkTemplate(m, m.Template(), "", templates, note); d != nil {
 					diags = append(diags, d)
 				}
 			}
 			for _, v := range m.Variants {
-				if d := checkTemplate(m, v.Template(), v.Name, templates); d != nil {
+				if d := checkTemplate(m, v.Template(), v.Name, templates, note); d != nil {
 					diags = append(diags, d)
 				}
 			}
@@ -53,8 +53,9 @@ func checkTemplates(ctx context.Context, client *briq.Client, cfg *config.Config
 }
 
 // checkTemplate checks one template message, or the variant of it that
-// sends template name, or returns nil.
-func checkTemplate(m *config.Message, name, variant string, templates []briq.Template) *hcl.Diagnostic {
+// sends template name, or returns nil. note ends the detail of a template
+// the workspace does not have (where a rehearsal's come from).
+func checkTemplate(m *config.Message, name, variant string, templates []briq.Template, note string) *hcl.Diagnostic {
 	diag := func(summary, detail string) *hcl.Diagnostic {
 		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: m.DeclRange.Ptr()}
 	}
@@ -67,6 +68,9 @@ func checkTemplate(m *config.Message, name, variant string, templates []briq.Tem
 		}
 		if near := config.Nearest(name, names); near != "" {
 			detail += fmt.Sprintf(" Did you mean %q?", near)
+		}
+		if note != "" {
+			detail += " " + note
 		}
 		return diag("Template not found", detail)
 	}

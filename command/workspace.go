@@ -55,6 +55,10 @@ type stateFlags struct {
 	path        string
 	lockTimeout time.Duration
 	sandbox     bool
+	// inspect marks a command that only looks at the state (show, report,
+	// state list|show|pull): a -state that names no state is a mistake
+	// there, not a state with nothing sent yet.
+	inspect bool
 }
 
 func (f *stateFlags) add(fs *flag.FlagSet, withLock bool) {
@@ -85,6 +89,10 @@ func (l stateLoc) String() string {
 // configuration directory, like every path option), or ujumbe.state in the
 // configuration directory.
 func (c *cli) stateLocation(f stateFlags) (stateLoc, error) {
+	if f.sandbox && f.path != "" {
+		return stateLoc{}, fmt.Errorf("-state and -sandbox do not go together: a rehearsal keeps its own state in %s. "+
+			"Drop -state to use it, or -sandbox to use %s", filepath.Join(rehearsalDir, defaultStateName), f.path)
+	}
 	if f.sandbox {
 		return stateLoc{path: filepath.Join(c.dir, rehearsalDir, defaultStateName)}, nil
 	}
@@ -130,6 +138,11 @@ func (c *cli) readState(f stateFlags) (*state.State, []state.Warning, error) {
 		return nil, nil, err
 	}
 	if loc.pg == nil {
+		if f.inspect && f.path != "" {
+			if err := stateExists(loc.path); err != nil {
+				return nil, nil, err
+			}
+		}
 		return state.Read(loc.path)
 	}
 	st, err := state.ReadPG(c.ctx, *loc.pg)
@@ -137,6 +150,18 @@ func (c *cli) readState(f stateFlags) (*state.State, []state.Warning, error) {
 		err = c.checkNotMigrated(st, *loc.pg)
 	}
 	return st, nil, err
+}
+
+// stateExists reports an error unless some file of the state at path
+// exists: the snapshot, its journal or its backup (whose absence state.Read
+// explains).
+func stateExists(path string) error {
+	for _, name := range []string{path, path + ".wal", path + ".backup"} {
+		if _, err := os.Lstat(name); !errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+	}
+	return fmt.Errorf("there is no state at %s (-state): the file does not exist. Check the path; without -state, the configuration's own state is read", path)
 }
 
 // openState locks and loads the state for operation op. A rehearsal's

@@ -113,6 +113,14 @@ func (l *loader) load() {
 	var blocks hcl.Blocks
 	for _, body := range bodies {
 		content, diags := body.Content(rootSchema)
+		for _, d := range diags {
+			if d.Summary == "Unsupported argument" {
+				// name = value at the top: most likely variable values in a
+				// file named like the configuration.
+				d.Detail += " Only blocks go at the top level of a configuration file. If this file holds variable values, " +
+					"name it *.vars and pass it with -var-file: every *.hcl file in the directory is read as configuration."
+			}
+		}
 		l.diags = append(l.diags, diags...)
 		blocks = append(blocks, content.Blocks...)
 	}

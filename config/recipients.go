@@ -265,7 +265,11 @@ func (l *loader) openCSV(a *hcl.Attribute, path string, comma rune) *csvTable {
 		summary := "Cannot read CSV file"
 		if os.IsNotExist(err) {
 			summary = "CSV file not found"
-			detail = fmt.Sprintf("There is no file %s. The csv path is relative to the configuration directory %s.", name, filepath.Clean(l.dir))
+			dir := "the current directory"
+			if d := filepath.Clean(l.dir); d != "." {
+				dir = fmt.Sprintf("%q", d)
+			}
+			detail = fmt.Sprintf("There is no file %s. The csv path is relative to the configuration directory, here %s.", name, dir)
 		}
 		l.diags = append(l.diags, errorf(a.Expr.Range(), summary, "%s", detail))
 		return nil
