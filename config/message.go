@@ -214,6 +214,9 @@ func (l *loader) decodeMessages(c *Campaign, blocks hcl.Blocks) {
 	for _, m := range c.Messages {
 		l.decodeMessage(m, contents[m], broken[m])
 	}
+	for _, m := range c.Messages {
+		l.checkWhenIDs(m)
+	}
 }
 
 // resolveAfter resolves after = message.<name> within the campaign.
