@@ -48,7 +48,8 @@ func TestFollowUpsRehearsal(t *testing.T) {
 	dir := copyExample(t, "follow-ups")
 	w := &world{t: t, dir: dir}
 	out := w.mustRun(exitOK, "apply", "-sandbox", "-auto-approve", "-wait")
-	wants := []string{"Nothing more is scheduled.", "campaign.black_friday.message.nudge", `answered "yes"`}
+	wants := []string{"Nothing more is scheduled.", "campaign.black_friday.message.nudge", `answered "yes"`,
+		`Statuses are those of the last refresh. Later, "ujumbe refresh -sandbox" brings in`}
 	// The campaign's dates are real and past: the rehearsal plays it from
 	// its start_at, on any day after it (before it, from now).
 	const start = "2026-11-27T08:00:00+03:00"

@@ -312,29 +312,35 @@ func (c *cli) variablesDigest(f configFlags) string {
 }
 
 // applyCommandLine is the command that applies the plan saved at file with
-// the flags that decide what it applies to: -chdir, -sandbox or -state, and
-// -var-file. -var values may be secrets and are not repeated; a note asks for
-// them instead.
+// the flags that decide what it applies to (commandLine). -var values may be
+// secrets and are not repeated; a note asks for them instead.
 func (c *cli) applyCommandLine(file string, sf stateFlags, cf configFlags) string {
-	args := []string{"ujumbe"}
-	if c.dir != "." {
-		args = append(args, "-chdir="+shellQuote(c.dir))
-	}
-	args = append(args, "apply")
-	switch {
-	case sf.sandbox:
-		args = append(args, "-sandbox")
-	case sf.path != "":
-		args = append(args, "-state="+shellQuote(sf.path))
-	}
-	for _, v := range cf.varFiles {
-		args = append(args, "-var-file="+shellQuote(v))
-	}
-	line := strings.Join(append(args, shellQuote(file)), " ")
+	line := c.commandLine("apply", sf, cf, shellQuote(file))
 	if len(cf.vars) > 0 {
 		line += "\n  (with the same -var values as this plan)"
 	}
 	return line
+}
+
+// commandLine is ujumbe command with the flags that decide which
+// configuration and state it works on, -chdir, -sandbox or -state, and
+// -var-file, then args.
+func (c *cli) commandLine(command string, sf stateFlags, cf configFlags, args ...string) string {
+	line := []string{"ujumbe"}
+	if c.dir != "." {
+		line = append(line, "-chdir="+shellQuote(c.dir))
+	}
+	line = append(line, command)
+	switch {
+	case sf.sandbox:
+		line = append(line, "-sandbox")
+	case sf.path != "":
+		line = append(line, "-state="+shellQuote(sf.path))
+	}
+	for _, v := range cf.varFiles {
+		line = append(line, "-var-file="+shellQuote(v))
+	}
+	return strings.Join(append(line, args...), " ")
 }
 
 // shellQuote quotes s for a POSIX shell unless it needs no quotes.
