@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -267,5 +268,40 @@ func TestAmbiguousDiag(t *testing.T) {
 	}
 	if strings.Contains(out, `hello["255710000010"]`) {
 		t.Errorf("diagnostic lists more than 10 sends:\n%s", out)
+	}
+}
+
+// TestRefreshLateFailures: sends Briq accepted that WhatsApp failed later
+// (the sandbox's FailLater, Meta's 131026) are recorded failed by refresh,
+// counted failed by show, and never sent again: they were accepted.
+func TestRefreshLateFailures(t *testing.T) {
+	const n = 20
+	w := newWorld(t, n, sandbox.Options{Seed: 4, Faults: sandbox.Faults{FailLater: 0.3}})
+	w.mustRun(exitOK, "apply", "-auto-approve")
+	if err := w.srv.Advance(11 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	w.mustRun(exitOK, "refresh")
+	failed := 0
+	for s := range w.state().Sends(addrs.Pattern{}) {
+		if s.ProviderStatus == state.StatusFailed {
+			failed++
+		}
+	}
+	if failed == 0 || failed == n {
+		t.Fatalf("%d of %d sends failed later; the seed should fail some", failed, n)
+	}
+	out := w.mustRun(exitOK, "show", "-no-color")
+	if want := fmt.Sprintf("sent %d, delivered %d, read %d", n, n-failed, n-failed); !strings.Contains(out, want) {
+		t.Errorf("show lacks %q:\n%s", want, out)
+	}
+	if !strings.Contains(out, fmt.Sprintf("%d failed", failed)) {
+		t.Errorf("show does not count the %d failed sends:\n%s", failed, out)
+	}
+	if out := w.mustRun(exitOK, "apply", "-auto-approve"); !strings.Contains(out, "No changes.") {
+		t.Errorf("apply after the failures:\n%s", out)
+	}
+	if accepted, unknown := w.audit(); accepted != n || unknown != 0 {
+		t.Errorf("%d accepted, %d unknown; want %d and 0", accepted, unknown, n)
 	}
 }

@@ -64,6 +64,8 @@ Options:
   -sent-200             Answer accepted sends 200 "sent" instead of 202 "pending".
   -bare-answer=P        Answer a share of accepted sends with the bare
                         {message_id, status} the G3 pages show, no envelope.
+  -fail-later=P         Accept a share of sends that then fail at WhatsApp
+                        (131026), when they would have been delivered.
   -read-fail-5xx=P      Answer a share of reads (GET) 500/502/503.
   -read-rate-limited=P  Answer a share of reads 429 with Retry-After: 1.
   -list-without-status  Leave status out of GET /v1/whatsapp/messages items, as
@@ -110,6 +112,7 @@ func runSandbox(c *cli, args []string) int {
 	fs.Float64Var(&f.RateLimitWithID, "rate-limit-with-id", 0, "")
 	fs.BoolVar(&f.Sent200, "sent-200", false, "")
 	fs.Float64Var(&f.BareAnswer, "bare-answer", 0, "")
+	fs.Float64Var(&f.FailLater, "fail-later", 0, "")
 	fs.Float64Var(&f.ReadFail5xx, "read-fail-5xx", 0, "")
 	fs.Float64Var(&f.ReadRateLimited, "read-rate-limited", 0, "")
 	fs.BoolVar(&f.ListWithoutStatus, "list-without-status", false, "")

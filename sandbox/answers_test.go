@@ -162,3 +162,28 @@ func TestReadFaults(t *testing.T) {
 		}
 	}
 }
+
+// TestFailLater: a send accepted with 202 fails at WhatsApp when it would
+// have been delivered: it reads failed with Meta's code from then on, in
+// the status and in the listing, and nobody answers it.
+func TestFailLater(t *testing.T) {
+	h := newHarness(t, Options{Faults: Faults{FailLater: 1}, Silent: new(0.0)})
+	m := h.template("255712000001")
+	q := h.ask("255712000001")
+	if got := h.message(m.MessageID); got.Status != "pending" || got.ErrorCode != nil {
+		t.Fatalf("at once: %s, code %v; want pending without a code", got.Status, got.ErrorCode)
+	}
+	h.advance(time.Hour)
+	for _, id := range []string{m.MessageID, q.MessageID} {
+		got := h.message(id)
+		if got.Status != "failed" || got.ErrorCode == nil || *got.ErrorCode != codeUndeliverable || got.Reply != nil {
+			t.Errorf("an hour later: %s, code %v, reply %v; want failed with %s and no reply", got.Status, got.ErrorCode, got.Reply, codeUndeliverable)
+		}
+	}
+	if got := h.list("direction=inbound").Total; got != 0 {
+		t.Errorf("%d inbound messages, want none: failed messages get no answer", got)
+	}
+	if got := h.list("status=failed").Total; got != 2 {
+		t.Errorf("status=failed lists %d, want 2", got)
+	}
+}

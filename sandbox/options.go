@@ -182,6 +182,13 @@ type Faults struct {
 	// documents: no success, no data, no conversation_id.
 	BareAnswer float64
 
+	// FailLater is the share of accepted sends that fail at WhatsApp after
+	// Briq accepted them (its whatsapp.failed event; Meta's 131026,
+	// "message undeliverable"): answered 202 like any other, they read
+	// failed, with that code, from when they would have been delivered,
+	// and nobody answers them.
+	FailLater float64
+
 	// ReadFail5xx is the share of reads (GET requests under /v1) answered
 	// 500, 502 or 503, and ReadRateLimited the share answered 429 with
 	// Retry-After: 1: Briq's error-handling page allows both on any
@@ -381,7 +388,7 @@ func (f Faults) check() error {
 	return checkShares(share{"fail-5xx", f.Fail5xx}, share{"drop-after-accept", f.DropAfterAccept},
 		share{"unreachable", f.Unreachable}, share{"provider-fail", f.ProviderFail},
 		share{"accept-then-500", f.AcceptThen500}, share{"accept-then-504", f.AcceptThen504},
-		share{"rate-limit-with-id", f.RateLimitWithID}, share{"bare-answer", f.BareAnswer},
+		share{"rate-limit-with-id", f.RateLimitWithID}, share{"bare-answer", f.BareAnswer}, share{"fail-later", f.FailLater},
 		share{"read-fail-5xx", f.ReadFail5xx}, share{"read-rate-limited", f.ReadRateLimited})
 }
 

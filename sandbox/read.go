@@ -66,6 +66,8 @@ func (s *Server) status(m *message, now time.Time) string {
 	}
 	d, age := s.cfg.StatusDelays, now.Sub(m.At)
 	switch {
+	case m.LateCode != "" && age >= d.Delivered:
+		return "failed"
 	case age >= d.Read:
 		return "read"
 	case age >= d.Delivered:
@@ -94,8 +96,11 @@ func (s *Server) item(m *message, now time.Time) messageItem {
 	if m.Paired != "" {
 		it.PairedMessageID = &m.Paired
 	}
-	if m.Code != "" {
+	switch {
+	case m.Code != "":
 		it.ErrorCode, it.ErrorMessage = &m.Code, &m.Reason
+	case status == "failed":
+		it.ErrorCode, it.ErrorMessage = &m.LateCode, &m.LateReason
 	}
 	return it
 }

@@ -592,6 +592,8 @@ func (s *Server) record(c *call, snd *send, msgID, convID string) result {
 	}
 	if m.Code != "" {
 		res.status, res.err = http.StatusUnprocessableEntity, apiError{Code: m.Code, Message: m.Reason}
+	} else if f := c.faults.FailLater; f > 0 && c.draw(drawFailLater) < f {
+		m.LateCode, m.LateReason = codeUndeliverable, "Message undeliverable"
 	}
 
 	newConv := conv == nil
@@ -601,7 +603,7 @@ func (s *Server) record(c *call, snd *send, msgID, convID string) result {
 	m.Conv = conv.ID
 	entries := []entry{{Op: "message", Message: m}}
 	var reply *message
-	if m.accepted() {
+	if m.accepted() && m.LateCode == "" {
 		if reply = s.cfg.answer(m); reply != nil {
 			reply.ID = uuid.NewString()
 			entries = append(entries, entry{Op: "message", Message: reply})

@@ -261,6 +261,7 @@ const (
 	codeTemplateNotFound     = "TEMPLATE_NOT_FOUND"
 	codeSenderNotFound       = "SENDER_NOT_FOUND"
 	codeConversationNotFound = "CONVERSATION_NOT_FOUND"
+	codeUndeliverable        = "131026" // Meta's, for a message WhatsApp could not deliver
 	codeMessageNotFound      = "MESSAGE_NOT_FOUND"
 	codeUnreachable          = "RECIPIENT_UNREACHABLE"
 	codeRateLimited          = "RATE_LIMITED"

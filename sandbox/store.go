@@ -28,6 +28,10 @@ type message struct {
 	// SentNow marks an outbound message answered 200 "sent" (Faults.Sent200):
 	// it reads as sent from the start.
 	SentNow bool `json:"sent_now,omitempty"`
+	// LateCode and LateReason describe an accepted send that fails later,
+	// when it would have been delivered (Faults.FailLater).
+	LateCode   string `json:"late_code,omitempty"`
+	LateReason string `json:"late_reason,omitempty"`
 
 	seq   uint64   // insertion order, the tie-break for equal times
 	reply *message // on an outbound message, its scheduled answer
