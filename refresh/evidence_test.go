@@ -182,3 +182,45 @@ func TestFollowIgnoredStatusFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestNotFoundNeedsAWorkingLookup: a 404 for an unknown send's own
+// message_id makes it absent only when the lookup finds the messages that
+// exist. Behind a proxy that answers 404 to every lookup (a wrong path), the
+// send stays unknown, and the note says why; through the sandbox itself,
+// which finds the accepted send's message, it is absent.
+func TestNotFoundNeedsAWorkingLookup(t *testing.T) {
+	f := newFixture(t, nil)
+	f.mustSend(addr("offer", 0), phoneOf(0), "")
+	ghost := addr("offer", 1)
+	if err := f.store.RecordIntent(state.Intent{Addr: ghost, Phone: phoneOf(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.RecordResult(state.Result{Addr: ghost, Outcome: state.OutcomeUnknown, MessageID: uuid.NewString(), ErrorCode: "HTTP_504"}); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(3 * time.Minute)
+
+	blind := f.proxy(proxy{fail: func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.HasPrefix(r.URL.Path, "/v1/whatsapp/messages/") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"detail":"Not Found"}`))
+			return true
+		}
+		return false
+	}})
+	sum := f.refresh(blind, f.opts())
+	if sum.Absent != 0 || sum.Incomplete != 1 {
+		t.Errorf("behind the proxy: %+v, want the send left unknown (incomplete)", sum)
+	}
+	if s := f.get(ghost); s.Outcome != state.OutcomeUnknown || !strings.Contains(s.ErrorMessage, "is not found either, so the 404 proves nothing") {
+		t.Errorf("behind the proxy: %s (%s), want unknown with a note saying why", s.Outcome, s.ErrorMessage)
+	}
+
+	if sum := f.refresh(nil, f.opts()); sum.Absent != 1 {
+		t.Errorf("through the sandbox: %+v, want the send absent", sum)
+	}
+	if s := f.get(ghost); s.Outcome != state.OutcomeRetry {
+		t.Errorf("through the sandbox: %s, want a retry", s.Outcome)
+	}
+}

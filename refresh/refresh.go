@@ -148,7 +148,10 @@ type Summary struct {
 //     408 envelope, a 429, a 422 provider failure) is looked up with GET
 //     /v1/whatsapp/messages/{id}: found and not failed, it is accepted with
 //     that id; failed, or 404, it becomes a retry (due again, the id kept)
-//     once its intent is older than Options.Settle;
+//     once its intent is older than Options.Settle. A 404 counts only from a
+//     lookup that finds messages that exist: some lookup of the run found
+//     its message, or one the state records as accepted is found; else the
+//     send stays unknown (Incomplete);
 //   - the others are searched for. For each recipient phone it lists the
 //     phone's conversations (GET /v1/whatsapp/conversations?recipient=PHONE
 //     &status=all, every page, keeping only those whose recipient_phone is
@@ -235,8 +238,12 @@ type run struct {
 	keywords []string
 
 	requests, lookups atomic.Int64
-	mu                sync.Mutex // guards sum
-	sum               Summary
+	// found is set once a message lookup answered with a message: the
+	// endpoint works, so its 404s are about the ids asked for.
+	found    atomic.Bool
+	mu       sync.Mutex // guards sum and notFound
+	sum      Summary
+	notFound []notFound
 }
 
 func newRun(c Client, store Store, opts Options) *run {

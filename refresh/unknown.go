@@ -42,10 +42,87 @@ func (r *run) resolveUnknown(ctx context.Context) error {
 	}
 	claimed := claimedIDs(st, byPhone)
 	phones := slices.Sorted(maps.Keys(byPhone))
-	return forEach(ctx, len(phones), r.opts.Parallelism, func(ctx context.Context, i int) error {
+	err := forEach(ctx, len(phones), r.opts.Parallelism, func(ctx context.Context, i int) error {
 		p := phones[i]
 		return r.resolvePhone(ctx, p, byPhone[p], claimed[p])
 	})
+	if err != nil {
+		return err
+	}
+	return r.settleNotFound(ctx)
+}
+
+// notFound is an unknown send whose own message_id the provider answered
+// 404 for, after the settle time: absent, once the lookup is known to
+// work (settleNotFound).
+type notFound struct {
+	s        state.Send
+	id, conv string
+	checked  string
+}
+
+// settleNotFound decides the sends whose message_id the provider answered
+// 404 for. A 404 is evidence that a message does not exist only from an
+// endpoint that finds the messages that do: one that answered 404 for every
+// id (a wrong path, a proxy) would make every such send due again. So
+// unless some lookup of the run found its message, one message the state
+// records as accepted is looked up first. Found, the sends are absent, due
+// again; not found, or not answered, they stay unknown, with a note. With
+// no accepted send to look up, the 404s are taken as they are.
+func (r *run) settleNotFound(ctx context.Context) error {
+	if len(r.notFound) == 0 {
+		return nil
+	}
+	doubt, err := r.lookupDoubt(ctx)
+	if err != nil {
+		return err
+	}
+	for _, nf := range r.notFound {
+		if doubt != "" {
+			if err := r.undecided(nf.s, nf.id, nf.checked+": not found (404), but "+doubt+", so the 404 proves nothing", r.now, errIncomplete); err != nil {
+				return err
+			}
+			continue
+		}
+		err := r.decide(nf.s, state.Result{Addr: nf.s.Addr, Outcome: state.OutcomeRetry, MessageID: nf.id, ConversationID: nf.conv,
+			ErrorCode: nf.s.ErrorCode, ErrorMessage: fmt.Sprintf("refresh %s: the provider has no such message (404), so it never arrived", stamp(r.now))},
+			func(sum *Summary) { sum.Absent++ })
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lookupDoubt returns "" when the message lookup is known to find messages
+// that exist (or nothing can tell), or what makes its 404s doubtful.
+func (r *run) lookupDoubt(ctx context.Context) (string, error) {
+	if r.found.Load() {
+		return "", nil
+	}
+	control := ""
+	for s := range r.store.State().Sends(addrs.Pattern{}) {
+		if s.Outcome == state.OutcomeAccepted && s.MessageID != "" {
+			control = s.MessageID
+			break
+		}
+	}
+	if control == "" {
+		return "", nil
+	}
+	_, err := call(ctx, r, func() (*briq.MessageDetail, error) {
+		r.lookups.Add(1)
+		return r.c.GetMessage(ctx, control)
+	})
+	switch {
+	case err == nil:
+		return "", nil
+	case errors.Is(err, briq.ErrNotFound):
+		return fmt.Sprintf("message %s, which the provider accepted, is not found either", control), nil
+	case fatal(ctx, err):
+		return "", err
+	}
+	return fmt.Sprintf("looking up message %s, which the provider accepted, to check the 404 failed: %v", control, err), nil
 }
 
 // resolvePhone resolves the unknown sends to one phone; claimed holds the
@@ -81,15 +158,20 @@ func (r *run) resolveByID(ctx context.Context, s state.Send, id, conv string, li
 	})
 	settled := r.settled(s)
 	checked := fmt.Sprintf("looked up message_id %s", id)
+	if err == nil {
+		r.found.Store(true)
+	}
 	switch {
 	case errors.Is(err, briq.ErrNotFound) && listed:
 		// The evidence contradicts itself. The id is not recorded, so the
 		// next refresh searches again rather than trust the 404.
 		return r.undecided(s, "", checked+": not found, though the conversation's listing shows it", r.now, errIncomplete)
 	case errors.Is(err, briq.ErrNotFound) && settled:
-		return r.decide(s, state.Result{Addr: s.Addr, Outcome: state.OutcomeRetry, MessageID: id, ConversationID: conv,
-			ErrorCode: s.ErrorCode, ErrorMessage: fmt.Sprintf("refresh %s: the provider has no such message (404), so it never arrived", stamp(r.now))},
-			func(sum *Summary) { sum.Absent++ })
+		// Decided once every lookup is made (settleNotFound).
+		r.mu.Lock()
+		r.notFound = append(r.notFound, notFound{s: s, id: id, conv: conv, checked: checked})
+		r.mu.Unlock()
+		return nil
 	case errors.Is(err, briq.ErrNotFound):
 		return r.undecided(s, id, checked+": not found yet", s.IntentAt.Add(r.opts.Settle), nil)
 	case err != nil:
