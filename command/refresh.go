@@ -236,7 +236,8 @@ func recoverable(cfg *config.Config, st *state.State, now time.Time) ([]refresh.
 	var missing []refresh.Missing
 	for i := range p.Items {
 		if it := &p.Items[i]; it.Class.Sends() {
-			missing = append(missing, refresh.Missing{Addr: it.Addr(), Phone: it.Phone(), Digest: it.Digest, Variant: it.Variant()})
+			missing = append(missing, refresh.Missing{Addr: it.Addr(), Phone: it.Phone(), Digest: it.Digest, Variant: it.Variant(),
+				Kind: it.Message.Kind.String()})
 		}
 	}
 	var newest time.Time

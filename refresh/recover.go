@@ -7,17 +7,21 @@ import (
 	"time"
 
 	"github.com/ujumbe/ujumbe/addrs"
+	"github.com/ujumbe/ujumbe/briq"
 	"github.com/ujumbe/ujumbe/state"
 )
 
 // Missing is a send the configuration wants now that a restored state may
-// have lost (Options.Recover): its address, its phone, and the digest and
-// variant of the content it would send, recorded with its intent.
+// have lost (Options.Recover): its address, its phone, the digest and
+// variant of the content it would send, recorded with its intent, and its
+// kind as the provider lists messages (message_type: template, text, media
+// or interactive).
 type Missing struct {
 	Addr    addrs.Addr
 	Phone   string
 	Digest  state.Digest
 	Variant string
+	Kind    string
 }
 
 // recover looks, before the unknown sends are resolved, for the sends of
@@ -27,7 +31,12 @@ type Missing struct {
 // search of unknown sends lists them. A phone with a message no send
 // claims has its missing sends recorded as unknown (an intent and no
 // result): they are never sent while unknown, and the search that follows
-// decides them as it decides any unknown send. A phone with none keeps its
+// decides them as it decides any unknown send. A send whose kind is the
+// kind of no other send to the phone and of exactly one such message,
+// listed as not failed, takes that message at once (matchByKind): the
+// search goes by time only, and the sends a restored state lost to one
+// phone, a question and the template before it, were made after the same
+// moment, so it would find them ambiguous. A phone with none keeps its
 // sends as they are: due, sent by the next apply. A listing that cannot be
 // completed makes the phone's sends unknown too: the search tries it again
 // and, failing, says so in their note.
@@ -44,6 +53,13 @@ func (r *run) recover(ctx context.Context) error {
 		return nil
 	}
 	claimed := claimedIDs(st, byPhone)
+	// A phone with unknown sends of its own may owe a message to them.
+	doubtful := map[string]bool{}
+	for s := range st.Sends(addrs.Pattern{}) {
+		if s.Outcome == state.OutcomeUnknown {
+			doubtful[s.Phone] = true
+		}
+	}
 	phones := slices.Sorted(maps.Keys(byPhone))
 	since := time.Time{}
 	if !r.opts.RecoverSince.IsZero() {
@@ -70,14 +86,64 @@ func (r *run) recover(ctx context.Context) error {
 		if at.IsZero() {
 			at = time.Unix(0, 0)
 		}
-		for _, m := range byPhone[p] {
-			if err := r.store.RecordIntent(state.Intent{Addr: m.Addr, Phone: m.Phone, Digest: m.Digest, Variant: m.Variant, At: at}); err != nil {
+		var matched []*candidate
+		if !doubtful[p] {
+			matched = matchByKind(byPhone[p], cands)
+		}
+		for i, m := range byPhone[p] {
+			var c *candidate
+			if matched != nil {
+				c = matched[i]
+			}
+			intentAt := at
+			if c != nil && !c.created.IsZero() {
+				intentAt = c.created
+			}
+			if err := r.store.RecordIntent(state.Intent{Addr: m.Addr, Phone: m.Phone, Digest: m.Digest, Variant: m.Variant, At: intentAt}); err != nil {
 				return err
 			}
 			r.count(func(sum *Summary) { sum.Recovered++ })
+			if c == nil {
+				continue
+			}
+			status, _ := state.ParseProviderStatus(c.status)
+			err := r.decide(state.Send{Addr: m.Addr}, state.Result{Addr: m.Addr, Outcome: state.OutcomeAccepted,
+				MessageID: c.id, ConversationID: c.conv, ProviderStatus: status}, func(sum *Summary) { sum.Found++ })
+			if err != nil {
+				return err
+			}
 		}
 		return nil
 	})
+}
+
+// matchByKind returns, for each of sends, the one candidate of its kind
+// when no other send has that kind, exactly one candidate has it, and the
+// listing says that message did not fail; nil for the others.
+func matchByKind(sends []Missing, cands []*candidate) []*candidate {
+	out := make([]*candidate, len(sends))
+	for i, m := range sends {
+		same := 0
+		for _, o := range sends {
+			if o.Kind == m.Kind {
+				same++
+			}
+		}
+		if m.Kind == "" || same != 1 {
+			continue
+		}
+		var found *candidate
+		n := 0
+		for _, c := range cands {
+			if c.kind == m.Kind {
+				found, n = c, n+1
+			}
+		}
+		if n == 1 && found.status != "" && found.status != briq.StatusFailed {
+			out[i] = found
+		}
+	}
+	return out
 }
 
 // claimedIDs returns, for each phone of byPhone, every message_id any send

@@ -2,6 +2,7 @@ package refresh_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -27,19 +28,12 @@ func TestRecover(t *testing.T) {
 	restoredAt := f.srv.Now()
 	f.advance(time.Hour)
 	// What the lost part of the state held: sends the provider has.
-	lost1, err := f.client.SendMessage(context.Background(), &briq.MessageRequest{To: phoneOf(1), Type: briq.TypeTemplate,
-		TemplateName: "welcome", Variables: map[string]string{"1": "k00001"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	lost1 := f.lostTemplate(1)
 	lost2, err := f.client.SendInteractive(context.Background(), &briq.InteractiveRequest{ConversationID: conv2, Interactive: buttons})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.client.SendMessage(context.Background(), &briq.MessageRequest{To: phoneOf(4), Type: briq.TypeTemplate,
-		TemplateName: "welcome", Variables: map[string]string{"1": "k00004"}}); err != nil {
-		t.Fatal(err)
-	}
+	f.lostTemplate(4)
 	f.advance(time.Minute)
 
 	broken := f.proxy(proxy{fail: func(w http.ResponseWriter, r *http.Request) bool {
@@ -76,4 +70,58 @@ func TestRecover(t *testing.T) {
 	if s := f.get(addr("offer", 4)); s.Outcome != state.OutcomeUnknown || !strings.Contains(s.ErrorMessage, "failed") {
 		t.Errorf("%s: %s (%s), want unknown, saying the listing failed", s.Addr, s.Outcome, s.ErrorMessage)
 	}
+}
+
+// TestRecoverMatchesByKind: a restored state lost both sends to one phone,
+// the template and the question after it. By time alone either message
+// could be either send; each is the one message of its kind, so each send
+// takes its own. Two lost templates to another phone, with one message,
+// stay unknown for the search, which finds them ambiguous.
+func TestRecoverMatchesByKind(t *testing.T) {
+	f := newFixture(t, nil)
+	f.mustSend(addr("offer", 0), phoneOf(0), "")
+	restoredAt := f.srv.Now()
+	f.advance(time.Hour)
+	lostOffer := f.lostTemplate(5)
+	lostAsk, err := f.client.SendInteractive(context.Background(), &briq.InteractiveRequest{ConversationID: lostOffer.ConversationID, Interactive: buttons})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.lostTemplate(6)
+	f.advance(time.Minute)
+
+	opts := f.opts()
+	opts.RecoverSince = restoredAt
+	opts.Recover = []refresh.Missing{
+		{Addr: addr("ask", 5), Phone: phoneOf(5), Kind: "interactive"},
+		{Addr: addr("offer", 5), Phone: phoneOf(5), Kind: "template"},
+		{Addr: addr("offer", 6), Phone: phoneOf(6), Kind: "template"},
+		{Addr: addr("promo", 6), Phone: phoneOf(6), Kind: "template"},
+	}
+	sum := f.refresh(nil, opts)
+	if sum.Recovered != 4 || sum.Found != 2 || len(sum.Ambiguous) != 2 {
+		t.Errorf("summary %+v: want 4 recovered, 2 found, 2 ambiguous", sum)
+	}
+	for a, id := range map[string]string{"offer": lostOffer.MessageID, "ask": lostAsk.MessageID} {
+		if s := f.get(addr(a, 5)); s.Outcome != state.OutcomeAccepted || s.MessageID != id {
+			t.Errorf("%s: %s with %q, want accepted with %s", s.Addr, s.Outcome, s.MessageID, id)
+		}
+	}
+	for _, m := range []string{"offer", "promo"} {
+		if s := f.get(addr(m, 6)); s.Outcome != state.OutcomeUnknown {
+			t.Errorf("%s: %s, want unknown", s.Addr, s.Outcome)
+		}
+	}
+}
+
+// lostTemplate sends the template to recipient i as a run whose records
+// the state lost did: the provider has the message, the state nothing.
+func (f *fixture) lostTemplate(i int) *briq.SendResult {
+	f.t.Helper()
+	res, err := f.client.SendMessage(context.Background(), &briq.MessageRequest{To: phoneOf(i), Type: briq.TypeTemplate,
+		TemplateName: "welcome", Variables: map[string]string{"1": fmt.Sprintf("k%05d", i)}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return res
 }

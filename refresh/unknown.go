@@ -20,6 +20,7 @@ type candidate struct {
 	id, conv string
 	created  time.Time
 	status   string // as listed; "" when the listing gives none
+	kind     string // message_type as listed
 }
 
 // errIncomplete marks evidence refresh could not gather (a listing or a
@@ -343,7 +344,7 @@ func (r *run) candidates(ctx context.Context, phone string, since time.Time, cla
 				slices.ContainsFunc(out, func(c *candidate) bool { return c.id == m.ID }) {
 				return
 			}
-			out = append(out, &candidate{id: m.ID, conv: conv, created: m.CreatedAt.Time, status: m.Status})
+			out = append(out, &candidate{id: m.ID, conv: conv, created: m.CreatedAt.Time, status: m.Status, kind: m.MessageType})
 		})
 		if err != nil {
 			return nil, 0, err
