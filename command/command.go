@@ -219,7 +219,11 @@ func (c *cli) main(args []string) int {
 			return exitOK
 		}
 		sc := lookup(args[1])
-		if sc != nil && len(args) == 2 {
+		switch {
+		case args[1] == "help" && len(args) == 2:
+			fmt.Fprint(c.stdout, mainHelp())
+			return exitOK
+		case sc != nil && len(args) == 2:
 			fmt.Fprint(c.stdout, sc.help)
 			return exitOK
 		}

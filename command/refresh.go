@@ -40,11 +40,13 @@ var refreshCommand = &subcommand{
   After restoring the state from an older copy (ujumbe.state.backup, or a
   state pushed back), run it once with -recover before the next apply: the
   copy lacks the sends made since it was taken, which the plan would send
-  again. -recover lists the conversations of every phone a send is due to
-  and looks for messages created since the copy's newest record that no
-  send claims; the sends to a phone that has one become unknown and are
-  resolved like any unknown send (never sent while in doubt), the others
-  stay due.
+  again. -recover refreshes, plans, and lists the conversations of every
+  phone a send is to go to (due or scheduled), looking for messages created
+  since the copy's newest intent (or -recover-since) that no send claims. A
+  send takes such a message when it is the one of its kind there;
+  otherwise it becomes unknown and is resolved like any unknown send (never
+  sent while in doubt). Sends to phones with none stay as planned. It makes
+  two requests or more per phone.
 
 Options:
   -var 'name=value'     Set a variable (repeatable).
@@ -52,6 +54,8 @@ Options:
   -state=PATH           State file (default ujumbe.state in the config dir).
   -lock-timeout=D       How long to wait for the state lock (default 0s).
   -recover              Also look for the sends a restored state has lost.
+  -recover-since=TIME   With -recover: look from TIME (RFC 3339), when the
+                        restored copy was made, instead of its newest intent.
   -sandbox              Refresh the rehearsal state from the embedded sandbox.
   -json                 Print the summary as JSON.
   -no-color             Do not colour the output.
@@ -97,21 +101,32 @@ type unknownJSON struct {
 
 func runRefresh(c *cli, args []string) int {
 	var (
-		cf          configFlags
-		sf          stateFlags
-		v           view
-		recoverLost bool
+		cf           configFlags
+		sf           stateFlags
+		v            view
+		recoverLost  bool
+		recoverSince string
 	)
 	fs := c.newFlagSet("refresh")
 	cf.add(fs)
 	sf.add(fs, true)
 	v.addFlags(fs)
 	fs.BoolVar(&recoverLost, "recover", false, "")
+	fs.StringVar(&recoverSince, "recover-since", "", "")
 	if !c.parseFlags(fs, args) {
 		return exitError
 	}
-	if fs.NArg() > 0 {
+	var since time.Time
+	switch {
+	case fs.NArg() > 0:
 		return c.usage(v, "", "refresh takes no arguments, got %q.", fs.Args())
+	case recoverSince != "" && !recoverLost:
+		return c.usage(v, "", "-recover-since bounds -recover, and -recover is not given.")
+	case recoverSince != "":
+		var err error
+		if since, err = time.Parse(time.RFC3339, recoverSince); err != nil {
+			return c.usage(v, "", "-recover-since=%s: want a time such as 2026-11-27T08:00:00+03:00 (RFC 3339).", recoverSince)
+		}
 	}
 	cfg, diags := c.loadConfig(cf)
 	c.printDiags(v, diags, filesOf(cfg))
@@ -134,40 +149,36 @@ func runRefresh(c *cli, args []string) int {
 	defer prov.close()
 
 	opts := refresh.Options{Now: prov.now, OptOutKeywords: cfg.Provider.OptOutKeywords, Windows: windowsFor(cfg, store.State())}
-	var rec *recoverJSON
-	if recoverLost {
-		var diags hcl.Diagnostics
-		opts.Recover, opts.RecoverSince, diags = recoverable(cfg, store.State(), prov.now())
-		c.printDiags(v, diags, cfg.Files)
-		if diags.HasErrors() {
-			return exitError
+	// run refreshes once and reports it; rec is what -recover looked for.
+	run := func(opts refresh.Options, rec *recoverJSON) error {
+		end := c.windingDown(stoppingNote)
+		sum, runErr := refresh.Run(c.ctx, prov.client, store, opts)
+		end()
+		if rec != nil {
+			rec.Unknown, rec.StillDue = sum.Recovered, sum.RecoverClear
 		}
-		rec = &recoverJSON{Since: opts.RecoverSince, Due: len(opts.Recover)}
-		if !v.json {
-			fmt.Fprintf(c.stdout, "Recover: %s due now; looking for messages to their phones since %s that no send claims.\n",
-				plural(len(opts.Recover), "send"), recoverSince(opts.RecoverSince))
+		if v.json {
+			c.refreshEvent(sum, rec, runErr)
+			return runErr
 		}
-	}
-	end := c.windingDown(stoppingNote)
-	sum, runErr := refresh.Run(c.ctx, prov.client, store, opts)
-	end()
-	if rec != nil {
-		rec.Unknown, rec.StillDue = sum.Recovered, sum.RecoverClear
-	}
-	if err := store.Close(); err != nil && runErr == nil {
-		runErr = err
-	}
-	if v.json {
-		c.refreshEvent(sum, rec, runErr)
-	} else {
 		fmt.Fprintln(c.stdout, refreshSummary(sum, runErr))
 		if rec != nil {
-			fmt.Fprintf(c.stdout, "Recover: %s to phones holding messages that no send claims became unknown and were searched for (above); %s to phones holding none stay due.\n",
+			fmt.Fprintf(c.stdout, "Recover: %s to phones holding messages that no send claims (or whose listing failed) were recorded and searched for (above); %s to phones holding none stay as planned.\n",
 				plural(rec.Unknown, "send"), plural(rec.StillDue, "send"))
 		}
 		if len(sum.Ambiguous) > 0 {
 			c.printDiags(v, hcl.Diagnostics{ambiguousDiag(sum.Ambiguous)}, nil)
 		}
+		return runErr
+	}
+	var runErr error
+	if recoverLost {
+		runErr = c.recoverLost(v, cfg, store, prov, opts, since, run)
+	} else {
+		runErr = run(opts, nil)
+	}
+	if err := store.Close(); err != nil && runErr == nil {
+		runErr = err
 	}
 	if runErr != nil {
 		summary := "Refresh stopped"
@@ -225,38 +236,49 @@ func windowsFor(cfg *config.Config, st *state.State) func(state.Send) bool {
 	}
 }
 
-// recoverable lists what refresh -recover looks for: the sends a plan made
-// now would send (due, or due again), and the time of st's newest record,
-// since when a state restored from an older copy may lack sends.
-func recoverable(cfg *config.Config, st *state.State, now time.Time) ([]refresh.Missing, time.Time, hcl.Diagnostics) {
-	p, diags := plan.Build(cfg, st, now, plan.Options{})
-	if diags.HasErrors() {
-		return nil, time.Time{}, diags
+// recoverLost is refresh -recover. It refreshes once, so that the answers
+// to the sends the restored copy records are in, and plans; then it
+// refreshes again looking for every send the plan still has to make (due
+// now, due again, or scheduled) that reached the provider after since:
+// -recover-since, else the newest intent the state records. Intents are
+// written only when a send starts (and by recover itself, never later than
+// that), so a refresh in between does not move it.
+func (c *cli) recoverLost(v view, cfg *config.Config, store *state.Store, prov *provider, opts refresh.Options, since time.Time,
+	run func(refresh.Options, *recoverJSON) error) error {
+	what := "-recover-since"
+	if since.IsZero() {
+		for s := range store.State().Sends(addrs.Pattern{}) {
+			if s.IntentAt.After(since) {
+				since = s.IntentAt
+			}
+		}
+		what = "the state's newest intent"
 	}
-	var missing []refresh.Missing
+	if since.IsZero() {
+		return errors.New("the state records no send, so refresh -recover cannot tell since when sends may be missing: " +
+			"give -recover-since=TIME, when the copy you restored was made (its file's modification time, or the campaign's start)")
+	}
+	if err := run(opts, nil); err != nil {
+		return err
+	}
+	p, diags := plan.Build(cfg, store.State(), prov.now(), plan.Options{})
+	c.printDiags(v, diags, cfg.Files)
+	if diags.HasErrors() {
+		return errors.New("the configuration cannot be planned, so the sends to look for are not known")
+	}
 	for i := range p.Items {
-		if it := &p.Items[i]; it.Class.Sends() {
-			missing = append(missing, refresh.Missing{Addr: it.Addr(), Phone: it.Phone(), Digest: it.Digest, Variant: it.Variant(),
+		it := &p.Items[i]
+		if it.Class.Sends() || it.Class == plan.Scheduled {
+			opts.Recover = append(opts.Recover, refresh.Missing{Addr: it.Addr(), Phone: it.Phone(), Digest: it.Digest, Variant: it.Variant(),
 				Kind: it.Message.Kind.String()})
 		}
 	}
-	var newest time.Time
-	for s := range st.Sends(addrs.Pattern{}) {
-		for _, t := range []time.Time{s.IntentAt, s.ResultAt, s.UpdatedAt} {
-			if t.After(newest) {
-				newest = t
-			}
-		}
+	opts.RecoverSince = since
+	if !v.json {
+		fmt.Fprintf(c.stdout, "Recover: the plan still has %s to make (due or scheduled); looking for messages to their phones since %s (%s) less %s that no send claims.\n",
+			plural(len(opts.Recover), "send"), since.UTC().Format(time.RFC3339), what, refresh.DefaultSkew)
 	}
-	return missing, newest, diags
-}
-
-// recoverSince says from when refresh -recover looks for messages.
-func recoverSince(t time.Time) string {
-	if t.IsZero() {
-		return "the first (the state records no send)"
-	}
-	return fmt.Sprintf("%s (the state's newest record) less %s", t.UTC().Format(time.RFC3339), refresh.DefaultSkew)
+	return run(opts, &recoverJSON{Since: since, Due: len(opts.Recover)})
 }
 
 // refreshSummary is the one-paragraph account of a refresh.

@@ -370,12 +370,17 @@ func deferrals(history []state.Attempt) int {
 }
 
 // sentAt returns when s went out (Unix ms): its result, or its intent
-// while in doubt; false when the provider certainly did not accept it.
+// while in doubt (each refresh that cannot decide records a result with its
+// note, which is not when anything went out); false when the provider
+// certainly did not accept it.
 func sentAt(s state.Send) (int64, bool) {
-	if s.Outcome != state.OutcomeAccepted && s.Outcome != state.OutcomeUnknown {
-		return 0, false
+	switch s.Outcome {
+	case state.OutcomeAccepted:
+		return max(s.IntentAt.UnixMilli(), s.ResultAt.UnixMilli()), true
+	case state.OutcomeUnknown:
+		return s.IntentAt.UnixMilli(), true
 	}
-	return max(s.IntentAt.UnixMilli(), s.ResultAt.UnixMilli()), true
+	return 0, false
 }
 
 // countedMessages returns whether a send recorded at an address counts

@@ -215,3 +215,32 @@ func TestTierLeft(t *testing.T) {
 		t.Errorf("tier left without a tier %d, want -1", got)
 	}
 }
+
+// TestPairSpacingFromUnknownIntent: a send in doubt went out, if at all, at
+// its intent. Each refresh that cannot decide it records a result with its
+// note; the pair spacing of the next message to the phone counts from the
+// intent, not from those notes, or a send left unknown would hold every
+// other message to its phone for good.
+func TestPairSpacingFromUnknownIntent(t *testing.T) {
+	cfg, store := limitsScenario(t)
+	prov := *cfg.Provider
+	prov.DailyFirstContacts = 0
+	cfg.Provider = &prov
+	cfg.FrequencyCap = nil
+	a := addrs.Addr{Campaign: "welcome", Message: "hello", Key: "p3"}
+	if err := store.RecordIntent(state.Intent{Addr: a, Phone: "255712000003", At: now.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeUnknown, ErrorMessage: "refresh: none yet", At: now.Add(-time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	p, diags := Build(cfg, store.State(), now, Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, it := range p.Items {
+		if it.Addr() == (addrs.Addr{Campaign: "promo", Message: "offer", Key: "p3"}) && it.Class != Send {
+			t.Errorf("%s: %s (%s), want due now: the unknown hello's intent is an hour old", it.Addr(), it.Class, it.Reason)
+		}
+	}
+}

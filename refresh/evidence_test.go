@@ -200,15 +200,7 @@ func TestNotFoundNeedsAWorkingLookup(t *testing.T) {
 	}
 	f.advance(3 * time.Minute)
 
-	blind := f.proxy(proxy{fail: func(w http.ResponseWriter, r *http.Request) bool {
-		if strings.HasPrefix(r.URL.Path, "/v1/whatsapp/messages/") {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusNotFound)
-			w.Write([]byte(`{"detail":"Not Found"}`))
-			return true
-		}
-		return false
-	}})
+	blind := f.blindLookups()
 	sum := f.refresh(blind, f.opts())
 	if sum.Absent != 0 || sum.Incomplete != 1 {
 		t.Errorf("behind the proxy: %+v, want the send left unknown (incomplete)", sum)
@@ -223,4 +215,45 @@ func TestNotFoundNeedsAWorkingLookup(t *testing.T) {
 	if s := f.get(ghost); s.Outcome != state.OutcomeRetry {
 		t.Errorf("through the sandbox: %s, want a retry", s.Outcome)
 	}
+}
+
+// TestNotFoundWithoutControl: with no accepted send in the state to check
+// the lookup with, a 404 for an unknown send's own message_id proves
+// nothing: behind a proxy answering 404 to every lookup, the send, whose
+// message the provider holds, stays unknown instead of being due again.
+func TestNotFoundWithoutControl(t *testing.T) {
+	f := newFixture(t, nil)
+	held := f.lostTemplate(1)
+	a := addr("offer", 1)
+	if err := f.store.RecordIntent(state.Intent{Addr: a, Phone: phoneOf(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeUnknown, MessageID: held.MessageID, ErrorCode: "HTTP_500"}); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(3 * time.Minute)
+	blind := f.blindLookups()
+	if sum := f.refresh(blind, f.opts()); sum.Absent != 0 || sum.Incomplete != 1 {
+		t.Errorf("behind the proxy: %+v, want the send left unknown", sum)
+	}
+	if s := f.get(a); s.Outcome != state.OutcomeUnknown || !strings.Contains(s.ErrorMessage, "no message is known to exist") {
+		t.Errorf("%s (%s), want unknown with a note saying why", s.Outcome, s.ErrorMessage)
+	}
+	if sum := f.refresh(nil, f.opts()); sum.Found != 1 {
+		t.Errorf("through the sandbox: %+v, want it found", sum)
+	}
+}
+
+// blindLookups returns a client whose message lookups are answered 404
+// whatever the id, as a wrong path or a proxy in front of Briq would.
+func (f *fixture) blindLookups() *briq.Client {
+	return f.proxy(proxy{fail: func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.HasPrefix(r.URL.Path, "/v1/whatsapp/messages/") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"detail":"Not Found"}`))
+			return true
+		}
+		return false
+	}})
 }

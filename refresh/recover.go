@@ -95,11 +95,9 @@ func (r *run) recover(ctx context.Context) error {
 			if matched != nil {
 				c = matched[i]
 			}
-			intentAt := at
-			if c != nil && !c.created.IsZero() {
-				intentAt = c.created
-			}
-			if err := r.store.RecordIntent(state.Intent{Addr: m.Addr, Phone: m.Phone, Digest: m.Digest, Variant: m.Variant, At: intentAt}); err != nil {
+			// Never later than RecoverSince: a -recover run again after
+			// this one, or cut short, looks from the same time.
+			if err := r.store.RecordIntent(state.Intent{Addr: m.Addr, Phone: m.Phone, Digest: m.Digest, Variant: m.Variant, At: at}); err != nil {
 				return err
 			}
 			r.count(func(sum *Summary) { sum.Recovered++ })

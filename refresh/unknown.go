@@ -66,10 +66,11 @@ type notFound struct {
 // 404 for. A 404 is evidence that a message does not exist only from an
 // endpoint that finds the messages that do: one that answered 404 for every
 // id (a wrong path, a proxy) would make every such send due again. So
-// unless some lookup of the run found its message, one message the state
-// records as accepted is looked up first. Found, the sends are absent, due
-// again; not found, or not answered, they stay unknown, with a note. With
-// no accepted send to look up, the 404s are taken as they are.
+// unless some lookup of the run found its message, the message of the
+// newest send the state records as accepted is looked up first. Found, the
+// sends are absent, due again; not found, or not answered, or with no
+// accepted send to look up, they stay unknown, with a note, until a
+// refresh can tell.
 func (r *run) settleNotFound(ctx context.Context) error {
 	if len(r.notFound) == 0 {
 		return nil
@@ -96,20 +97,19 @@ func (r *run) settleNotFound(ctx context.Context) error {
 }
 
 // lookupDoubt returns "" when the message lookup is known to find messages
-// that exist (or nothing can tell), or what makes its 404s doubtful.
+// that exist, or what makes its 404s doubtful.
 func (r *run) lookupDoubt(ctx context.Context) (string, error) {
 	if r.found.Load() {
 		return "", nil
 	}
-	control := ""
+	control, newest := "", time.Time{}
 	for s := range r.store.State().Sends(addrs.Pattern{}) {
-		if s.Outcome == state.OutcomeAccepted && s.MessageID != "" {
-			control = s.MessageID
-			break
+		if s.Outcome == state.OutcomeAccepted && s.MessageID != "" && (control == "" || s.IntentAt.After(newest)) {
+			control, newest = s.MessageID, s.IntentAt
 		}
 	}
 	if control == "" {
-		return "", nil
+		return "no message is known to exist to check the lookup with", nil
 	}
 	_, err := call(ctx, r, func() (*briq.MessageDetail, error) {
 		r.lookups.Add(1)
