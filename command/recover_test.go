@@ -155,7 +155,7 @@ func TestRecoverNeedsSinceForEmptyState(t *testing.T) {
 		os.Remove(filepath.Join(w.dir, defaultStateName+name))
 	}
 	_, errOut, code := w.run("refresh", "-recover")
-	if code != exitError || !strings.Contains(errOut, "-recover-since=TIME") {
+	if code != exitError || !strings.Contains(errOut, "Error: Cannot recover") || !strings.Contains(errOut, "-recover-since=TIME") {
 		t.Errorf("exit %d, want 1 asking for -recover-since:\n%s", code, errOut)
 	}
 	since := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)

@@ -181,14 +181,25 @@ func runRefresh(c *cli, args []string) int {
 		runErr = err
 	}
 	if runErr != nil {
+		var re *recoverError
 		summary := "Refresh stopped"
-		if errors.Is(runErr, context.Canceled) {
+		switch {
+		case errors.Is(runErr, context.Canceled):
 			summary = "Refresh interrupted"
+		case errors.As(runErr, &re):
+			summary = "Cannot recover"
 		}
 		return c.fail(v, summary, runErr)
 	}
 	return exitOK
 }
+
+// recoverError is a refresh -recover that cannot start: nothing says what
+// to look for, or since when.
+type recoverError struct{ err error }
+
+func (e *recoverError) Error() string { return e.err.Error() }
+func (e *recoverError) Unwrap() error { return e.err }
 
 // refreshEvent writes a refresh's summary as a -json event.
 func (c *cli) refreshEvent(sum refresh.Summary, rec *recoverJSON, runErr error) {
@@ -255,8 +266,8 @@ func (c *cli) recoverLost(v view, cfg *config.Config, store *state.Store, prov *
 		what = "the state's newest intent"
 	}
 	if since.IsZero() {
-		return errors.New("the state records no send, so refresh -recover cannot tell since when sends may be missing: " +
-			"give -recover-since=TIME, when the copy you restored was made (its file's modification time, or the campaign's start)")
+		return &recoverError{errors.New("the state records no send, so refresh -recover cannot tell since when sends may be missing: " +
+			"give -recover-since=TIME, when the copy you restored was made (its file's modification time, or the campaign's start)")}
 	}
 	if err := run(opts, nil); err != nil {
 		return err
@@ -264,7 +275,7 @@ func (c *cli) recoverLost(v view, cfg *config.Config, store *state.Store, prov *
 	p, diags := plan.Build(cfg, store.State(), prov.now(), plan.Options{})
 	c.printDiags(v, diags, cfg.Files)
 	if diags.HasErrors() {
-		return errors.New("the configuration cannot be planned, so the sends to look for are not known")
+		return &recoverError{errors.New("the configuration cannot be planned, so the sends to look for are not known")}
 	}
 	for i := range p.Items {
 		it := &p.Items[i]
