@@ -194,6 +194,19 @@ func runRefresh(c *cli, args []string) int {
 	return exitOK
 }
 
+// sentTo is the phone the send of it goes to: a follow-up goes into the
+// conversation of the send it follows, whose phone the state records (the
+// CSV's number may have changed since); a first contact to the CSV's.
+func sentTo(cfg *config.Config, st *state.State, it *plan.Item) string {
+	for m := it.Message; m.After != nil; m = m.After {
+		a := it.Addr()
+		if s, ok := plan.Recorded(cfg, st, addrs.Addr{Campaign: a.Campaign, Message: m.After.Name, Key: a.Key}); ok && s.Phone != "" {
+			return s.Phone
+		}
+	}
+	return it.Phone()
+}
+
 // recoverError is a refresh -recover that cannot start: nothing says what
 // to look for, or since when.
 type recoverError struct{ err error }
@@ -269,7 +282,9 @@ func (c *cli) recoverLost(v view, cfg *config.Config, store *state.Store, prov *
 		return &recoverError{errors.New("the state records no send, so refresh -recover cannot tell since when sends may be missing: " +
 			"give -recover-since=TIME, when the copy you restored was made (its file's modification time, or the campaign's start)")}
 	}
-	if err := run(opts, nil); err != nil {
+	first := opts
+	first.NoSearch = true
+	if err := run(first, nil); err != nil {
 		return err
 	}
 	p, diags := plan.Build(cfg, store.State(), prov.now(), plan.Options{})
@@ -280,8 +295,8 @@ func (c *cli) recoverLost(v view, cfg *config.Config, store *state.Store, prov *
 	for i := range p.Items {
 		it := &p.Items[i]
 		if it.Class.Sends() || it.Class == plan.Scheduled {
-			opts.Recover = append(opts.Recover, refresh.Missing{Addr: it.Addr(), Phone: it.Phone(), Digest: it.Digest, Variant: it.Variant(),
-				Kind: it.Message.Kind.String()})
+			opts.Recover = append(opts.Recover, refresh.Missing{Addr: it.Addr(), Phone: sentTo(cfg, store.State(), it), Digest: it.Digest,
+				Variant: it.Variant(), Kind: it.Message.Kind.String()})
 		}
 	}
 	opts.RecoverSince = since

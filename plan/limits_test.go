@@ -244,3 +244,26 @@ func TestPairSpacingFromUnknownIntent(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownContentIsDone: a send accepted with no digest recorded (refresh
+// -recover found the message of a follow-up it could not render yet) is
+// done: what was sent is not known, so it is no drift.
+func TestUnknownContentIsDone(t *testing.T) {
+	cfg, store := limitsScenario(t)
+	a := addrs.Addr{Campaign: "welcome", Message: "hello", Key: "p3"}
+	if err := store.RecordIntent(state.Intent{Addr: a, Phone: "255712000003", At: now.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeAccepted, MessageID: "m-3", At: now.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	p, diags := Build(cfg, store.State(), now, Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for _, it := range p.Items {
+		if it.Addr() == a && it.Class != Done {
+			t.Errorf("%s: %s (%s), want done", a, it.Class, it.Reason)
+		}
+	}
+}

@@ -946,7 +946,9 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 // configuration now wants different content.
 func (b *worker) done(it *Item, j int, s state.Send) hcl.Diagnostics {
 	it.sentElsewhere = s.Phone != it.Phone()
-	if b.opts.NoDrift {
+	// No digest: what was sent is not known (refresh -recover found the
+	// message of a send it could not render yet); it is done, not drift.
+	if b.opts.NoDrift || s.Digest == (state.Digest{}) {
 		it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt, "")
 		return nil
 	}

@@ -97,6 +97,11 @@ type Options struct {
 	// copy's newest record; zero searches every message.
 	Recover      []Missing
 	RecoverSince time.Time
+	// NoSearch resolves unknown sends only by a message_id of their own,
+	// leaving the others for a later run: refresh -recover's first pass,
+	// before the sends a restored copy lost are recorded, which may own the
+	// messages a search would find.
+	NoSearch bool
 }
 
 // Summary counts what a Run did.

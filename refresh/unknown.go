@@ -140,7 +140,7 @@ func (r *run) resolvePhone(ctx context.Context, phone string, sends []state.Send
 			return err
 		}
 	}
-	if len(search) == 0 {
+	if len(search) == 0 || r.opts.NoSearch {
 		return nil
 	}
 	return r.search(ctx, phone, search, claimed)
