@@ -37,24 +37,27 @@ type provider struct {
 	templatesNote string
 }
 
-// rehearsalError is a rehearsal's embedded sandbox that cannot start:
-// its settings (sandbox.json, templates.json) are wrong or unreadable.
-type rehearsalError struct{ err error }
+// headedError is an error that knows the heading it is shown under,
+// better than the one of the step that met it (headingOf).
+type headedError struct {
+	heading string
+	err     error
+}
 
-func (e *rehearsalError) Error() string { return e.err.Error() }
-func (e *rehearsalError) Unwrap() error { return e.err }
+func (e *headedError) Error() string { return e.err.Error() }
+func (e *headedError) Unwrap() error { return e.err }
+
+// headingOf is the heading err carries, or def.
+func headingOf(err error, def string) string {
+	var he *headedError
+	if errors.As(err, &he) {
+		return he.heading
+	}
+	return def
+}
 
 // providerTrouble is the heading of an error openProvider returned.
-func providerTrouble(err error) string {
-	var re *rehearsalError
-	switch {
-	case errors.Is(err, errNoAPIKey):
-		return "No API key"
-	case errors.As(err, &re):
-		return "Cannot start the rehearsal's sandbox"
-	}
-	return "Cannot reach the provider"
-}
+func providerTrouble(err error) string { return headingOf(err, "Cannot reach the provider") }
 
 func (p *provider) close() error {
 	if p.closeFn == nil {
@@ -62,6 +65,10 @@ func (p *provider) close() error {
 	}
 	return p.closeFn()
 }
+
+// rehearsalTrouble heads the errors of a rehearsal's embedded sandbox that
+// cannot start: its settings (sandbox.json, templates.json) are wrong.
+const rehearsalTrouble = "Cannot start the rehearsal's sandbox"
 
 // errNoAPIKey is returned when no API key is configured for a real send.
 var errNoAPIKey = errors.New("no API key: set BRIQ_API_KEY in the environment, or api_key in the provider \"briq\" block (from a sensitive variable), or rehearse with -sandbox")
@@ -92,13 +99,13 @@ func (c *cli) openProvider(cfg *config.Config, sandboxed bool, conns int) (*prov
 		}
 		so, err := c.rehearsalOptions()
 		if err != nil {
-			return nil, &rehearsalError{err}
+			return nil, &headedError{rehearsalTrouble, err}
 		}
 		so.DataFile = filepath.Join(dir, "sandbox.data")
 		so.Start = rehearsalStart(cfg)
 		srv, err := sandbox.New(so)
 		if err != nil {
-			return nil, &rehearsalError{fmt.Errorf("start the embedded sandbox: %w", err)}
+			return nil, &headedError{rehearsalTrouble, fmt.Errorf("start the embedded sandbox: %w", err)}
 		}
 		p.templatesNote = "A rehearsal's sandbox knows the templates of templates.json in the configuration directory: add it there."
 		if so.TemplatesFile == "" {
@@ -117,7 +124,7 @@ func (c *cli) openProvider(cfg *config.Config, sandboxed bool, conns int) (*prov
 		p.now, p.sleep = srv.Now, advancing(srv)
 		p.clockNote = rehearsalClockNote(srv.Now(), so.Start)
 	} else if opts.APIKey == "" {
-		return nil, errNoAPIKey
+		return nil, &headedError{"No API key", errNoAPIKey}
 	}
 	client, err := briq.New(opts)
 	if err != nil {

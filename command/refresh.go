@@ -181,13 +181,9 @@ func runRefresh(c *cli, args []string) int {
 		runErr = err
 	}
 	if runErr != nil {
-		var re *recoverError
-		summary := "Refresh stopped"
-		switch {
-		case errors.Is(runErr, context.Canceled):
+		summary := headingOf(runErr, "Refresh stopped")
+		if errors.Is(runErr, context.Canceled) {
 			summary = "Refresh interrupted"
-		case errors.As(runErr, &re):
-			summary = "Cannot recover"
 		}
 		return c.fail(v, summary, runErr)
 	}
@@ -206,13 +202,6 @@ func sentTo(cfg *config.Config, st *state.State, it *plan.Item) string {
 	}
 	return it.Phone()
 }
-
-// recoverError is a refresh -recover that cannot start: nothing says what
-// to look for, or since when.
-type recoverError struct{ err error }
-
-func (e *recoverError) Error() string { return e.err.Error() }
-func (e *recoverError) Unwrap() error { return e.err }
 
 // refreshEvent writes a refresh's summary as a -json event.
 func (c *cli) refreshEvent(sum refresh.Summary, rec *recoverJSON, runErr error) {
@@ -279,7 +268,7 @@ func (c *cli) recoverLost(v view, cfg *config.Config, store *state.Store, prov *
 		what = "the state's newest intent"
 	}
 	if since.IsZero() {
-		return &recoverError{errors.New("the state records no send, so refresh -recover cannot tell since when sends may be missing: " +
+		return &headedError{"Cannot recover", errors.New("the state records no send, so refresh -recover cannot tell since when sends may be missing: " +
 			"give -recover-since=TIME, when the copy you restored was made (its file's modification time, or the campaign's start)")}
 	}
 	first := opts
@@ -290,7 +279,7 @@ func (c *cli) recoverLost(v view, cfg *config.Config, store *state.Store, prov *
 	p, diags := plan.Build(cfg, store.State(), prov.now(), plan.Options{})
 	c.printDiags(v, diags, cfg.Files)
 	if diags.HasErrors() {
-		return &recoverError{errors.New("the configuration cannot be planned, so the sends to look for are not known")}
+		return &headedError{"Cannot recover", errors.New("the configuration cannot be planned, so the sends to look for are not known")}
 	}
 	for i := range p.Items {
 		it := &p.Items[i]

@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -33,7 +32,7 @@ func (l *loader) checkWhenIDs(m *Message) {
 			continue
 		}
 		detail := fmt.Sprintf("when compares reply.id with %q, but message %q offers only %s: no answer can have that id.",
-			lit.id, m.After.Name, quoteAll(ids))
+			lit.id, m.After.Name, describeNames(ids))
 		if near := Nearest(lit.id, ids); near != "" {
 			detail += fmt.Sprintf(" Did you mean %q?", near)
 		}
@@ -151,16 +150,4 @@ func isReplyID(e hclsyntax.Expression) bool {
 	}
 	a, ok := t.Traversal[1].(hcl.TraverseAttr)
 	return ok && a.Name == "id"
-}
-
-// quoteAll lists ss quoted, joined with commas and "and".
-func quoteAll(ss []string) string {
-	q := make([]string, len(ss))
-	for i, s := range ss {
-		q[i] = fmt.Sprintf("%q", s)
-	}
-	if len(q) == 1 {
-		return q[0]
-	}
-	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
 }
