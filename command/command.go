@@ -95,6 +95,7 @@ var commands = []*subcommand{
 	refreshCommand,
 	showCommand,
 	stateCommand,
+	importCommand,
 	reportCommand,
 	graphCommand,
 	sandboxCommand,

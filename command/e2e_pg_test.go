@@ -348,11 +348,19 @@ func TestPGApplyWaitFollowUps(t *testing.T) {
 // sleeping. It fails the test unless the exit code is want.
 func (w *world) runOnSandboxClock(want int, args ...string) string {
 	w.t.Helper()
+	out, errOut, code := w.runInProcess(args...)
+	if code != want {
+		w.t.Fatalf("ujumbe %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out, errOut)
+	}
+	return out
+}
+
+// runInProcess runs ujumbe in this process on the sandbox's clock and
+// returns its output and exit code.
+func (w *world) runInProcess(args ...string) (stdout, stderr string, code int) {
 	var out, errb bytes.Buffer
 	c := &cli{ctx: w.t.Context(), stdin: strings.NewReader(""), stdout: &out, stderr: &errb, dir: w.dir,
 		env: w.command().Env, now: w.srv.Now, sleep: advancing(w.srv)}
-	if code := c.main(args); code != want {
-		w.t.Fatalf("ujumbe %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, want, out.String(), errb.String())
-	}
-	return out.String()
+	code = c.main(args)
+	return out.String(), errb.String(), code
 }

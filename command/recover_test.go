@@ -60,6 +60,23 @@ func TestRecoverAfterRestore(t *testing.T) {
 	}
 }
 
+// askedWorld is a world whose campaign has messages messages (2 or 3:
+// the template, the question and the code), where everyone answers yes,
+// after the template and the question went to all n recipients.
+func askedWorld(t *testing.T, n, messages int) *world {
+	t.Helper()
+	w := newWorld(t, n, sandbox.Options{Answers: map[string]float64{"yes": 1}, Silent: new(0.0)})
+	if err := fixture.WriteCampaign(w.dir, n, messages); err != nil {
+		t.Fatal(err)
+	}
+	w.runOnSandboxClock(exitOK, "apply", "-auto-approve")
+	if err := w.srv.Advance(11 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	w.runOnSandboxClock(exitOK, "apply", "-auto-approve")
+	return w
+}
+
 // copyState copies the world's state files (snapshot and journal) from
 // the names from to the names to; a missing file is missing at to too.
 func (w *world) copyState(from, to string) {
@@ -89,15 +106,7 @@ func (w *world) copyState(from, to string) {
 // due when it started.)
 func TestRecoverScheduledFollowUp(t *testing.T) {
 	const n = 4
-	w := newWorld(t, n, sandbox.Options{Answers: map[string]float64{"yes": 1}, Silent: new(0.0)})
-	if err := fixture.WriteCampaign(w.dir, n, 3); err != nil {
-		t.Fatal(err)
-	}
-	w.runOnSandboxClock(exitOK, "apply", "-auto-approve")
-	if err := w.srv.Advance(11 * time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	w.runOnSandboxClock(exitOK, "apply", "-auto-approve")
+	w := askedWorld(t, n, 3)
 	w.copyState(defaultStateName, "copy.state")
 	if err := w.srv.Advance(2 * time.Hour); err != nil {
 		t.Fatal(err)

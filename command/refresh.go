@@ -368,5 +368,5 @@ func ambiguousDiag(addrs []addrs.Addr) *hcl.Diagnostic {
 		"More than one message at the provider could be each of these sends, and Briq offers no idempotency key to tell which:\n"+
 			b.String()+
 			"They stay unknown, so they are never sent again automatically. Look at the recipients' conversations at the provider: "+
-			"if the message arrived, leave the send as it is; to send it anyway, run \"ujumbe apply -replace=ADDR\".")
+			"if the message arrived, record it with \"ujumbe import ADDR MESSAGE_ID\" (its follow-ups then go on); if it did not, \"ujumbe apply -replace=ADDR\" sends it.")
 }

@@ -21,33 +21,55 @@ var ErrNotConfigured = errors.New("not in the configuration")
 // the customer was sent; when not, the configuration or its CSV changed
 // since. The error is ErrNotConfigured when cfg cannot render s at all.
 func SentContent(cfg *config.Config, st *state.State, s state.Send) (content json.RawMessage, same bool, err error) {
+	p, err := render(cfg, st, s.Addr)
+	if err != nil {
+		return nil, false, err
+	}
+	return RequestContent(p), ContentDigest(p) == s.Digest, nil
+}
+
+// WantedDigest is the digest of the content cfg renders now for the send
+// at a, with the answer the state records to the message it follows: what
+// a send made now would record. The error is ErrNotConfigured when cfg
+// cannot render it at all.
+func WantedDigest(cfg *config.Config, st *state.State, a addrs.Addr) (state.Digest, error) {
+	p, err := render(cfg, st, a)
+	if err != nil {
+		return state.Digest{}, err
+	}
+	return ContentDigest(p), nil
+}
+
+// render renders the send at a from cfg, with the answer the state records
+// to the message it follows and the variant of its recipient.
+func render(cfg *config.Config, st *state.State, a addrs.Addr) (*config.Payload, error) {
 	var camp *config.Campaign
 	for _, c := range cfg.Campaigns {
-		if c.Name == s.Addr.Campaign {
+		if c.Name == a.Campaign {
 			camp = c
 		}
 	}
 	if camp == nil || camp.Recipients == nil {
-		return nil, false, fmt.Errorf("campaign %q is %w", s.Addr.Campaign, ErrNotConfigured)
+		return nil, fmt.Errorf("campaign %q is %w", a.Campaign, ErrNotConfigured)
 	}
 	var msg *config.Message
 	for _, m := range camp.Messages {
-		if m.Name == s.Addr.Message {
+		if m.Name == a.Message {
 			msg = m
 		}
 	}
 	if msg == nil {
-		return nil, false, fmt.Errorf("message %q of campaign %q is %w", s.Addr.Message, camp.Name, ErrNotConfigured)
+		return nil, fmt.Errorf("message %q of campaign %q is %w", a.Message, camp.Name, ErrNotConfigured)
 	}
 	var rcpt *config.Recipient
 	for _, r := range camp.Recipients.Recipients {
-		if r.Key == s.Addr.Key {
+		if r.Key == a.Key {
 			rcpt = r
 			break
 		}
 	}
 	if rcpt == nil {
-		return nil, false, fmt.Errorf("recipient %q is %w", s.Addr.Key, ErrNotConfigured)
+		return nil, fmt.Errorf("recipient %q is %w", a.Key, ErrNotConfigured)
 	}
 	var reply *config.Reply
 	if msg.After != nil {
@@ -57,7 +79,7 @@ func SentContent(cfg *config.Config, st *state.State, s state.Send) (content jso
 	}
 	p, diags := msg.Render(rcpt, reply, variantOf(cfg, st, camp, rcpt.Key))
 	if diags.HasErrors() {
-		return nil, false, fmt.Errorf("render %s: %w", s.Addr, diags)
+		return nil, fmt.Errorf("render %s: %w", a, diags)
 	}
-	return RequestContent(p), ContentDigest(p) == s.Digest, nil
+	return p, nil
 }

@@ -299,7 +299,7 @@ func (r *run) undecided(s state.Send, id, checked string, next time.Time, reason
 	case !next.IsZero():
 		note += "; a refresh from " + stamp(next) + " on can decide"
 	default:
-		note += "; only the operator can decide (ujumbe apply -replace=ADDR sends it again)"
+		note += "; only the operator can decide (ujumbe import ADDR MESSAGE_ID records the message it is; ujumbe apply -replace=ADDR sends it again)"
 	}
 	res := state.Result{Addr: s.Addr, Outcome: state.OutcomeUnknown, MessageID: id, ConversationID: s.ConversationID,
 		ErrorCode: s.ErrorCode, ErrorMessage: note, At: r.now}
