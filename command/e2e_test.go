@@ -161,12 +161,9 @@ func (w *world) audit() (accepted, unknown int) {
 	return accepted, unknown
 }
 
-// refreshAt refreshes the world's state in this process, through a real
-// client over loopback, with refresh's clock at now (past the settle time
-// of every attempt so far), and returns its summary.
-func (w *world) refreshAt(now time.Time) refresh.Summary {
+// openStore opens the world's state, on its backend, as a run would.
+func (w *world) openStore(opts state.Options) *state.Store {
 	w.t.Helper()
-	opts := state.Options{Operation: "test", Now: func() time.Time { return now }}
 	var store *state.Store
 	var err error
 	if w.pg != nil {
@@ -177,6 +174,15 @@ func (w *world) refreshAt(now time.Time) refresh.Summary {
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	return store
+}
+
+// refreshAt refreshes the world's state in this process, through a real
+// client over loopback, with refresh's clock at now (past the settle time
+// of every attempt so far), and returns its summary.
+func (w *world) refreshAt(now time.Time) refresh.Summary {
+	w.t.Helper()
+	store := w.openStore(state.Options{Operation: "test", Now: func() time.Time { return now }})
 	c, err := briq.New(briq.Options{BaseURL: w.url, APIKey: w.srv.APIKey()})
 	if err != nil {
 		w.t.Fatal(err)

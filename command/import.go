@@ -2,7 +2,10 @@ package command
 
 import (
 	"fmt"
+	"strings"
 
+	"github.com/ujumbe/ujumbe/addrs"
+	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/refresh"
 	"github.com/ujumbe/ujumbe/state"
@@ -27,23 +30,36 @@ const importHelp = `Usage: ujumbe [global options] import [options] ADDR MESSAGE
 
   Nothing is recorded unless Briq agrees with you. The send must be
   unknown, due again, or not in the state (a send with its message needs
-  ujumbe state rm first), and no other send may have MESSAGE_ID. Briq must
-  list the message as an outbound message in a conversation with the
-  send's phone, of the send's kind (template, text, interactive), and not
-  failed. It makes a few requests to Briq and sends nothing.
+  ujumbe state rm first; one a moved block still has at its old address
+  needs apply or state mv first), and no other send may have MESSAGE_ID.
+  Briq must list the message as an outbound one of the send's kind
+  (template, text, interactive), not failed, in a conversation with the
+  send's phone (a follow-up's: the conversation of the message it
+  follows), created since the send's first attempt (or since the message
+  it follows was accepted, or the campaign's start_at). Where Briq lists
+  the message's content in a form ujumbe reads, it must be the send's.
+
+  Attached to the wrong send, a message would leave the right one to be
+  sent again. So when another send to the phone, of the same kind and not
+  yet done, could be the same message (its time and, as far as Briq shows
+  it, its content fit too), import names it and refuses, unless you have
+  checked the content in Briq's inbox and say so with -ambiguous.
+
+  It makes a few requests to Briq and sends nothing.
 
 Options:
   -var 'name=value'     Set a variable (repeatable).
   -var-file=FILE        Set variables from an HCL file (repeatable).
   -state=PATH           State file (default ujumbe.state in the config dir).
   -lock-timeout=D       How long to wait for the state lock (default 0s).
+  -ambiguous            Import although another send could be the same
+                        message: you checked its content in Briq's inbox.
   -sandbox              Import into the rehearsal state from the embedded
                         sandbox.
   -json                 Print what was recorded as JSON.
   -no-color             Do not colour the output.
 
-Exit status: 0 recorded, 1 error (nothing recorded), 3 the state is locked
-by another run.
+Exit status: 0 recorded, 1 error, 3 the state is locked by another run.
 `
 
 func runImport(c *cli, args []string) int {
@@ -56,11 +72,12 @@ func runImport(c *cli, args []string) int {
 	cf.add(fs)
 	sf.add(fs, true)
 	v.addFlags(fs)
+	ambiguous := fs.Bool("ambiguous", false, "")
 	if !c.parseFlags(fs, args) {
 		return exitError
 	}
 	if fs.NArg() != 2 {
-		return c.usage(v, "import", "import takes an address and a message_id (ujumbe import ADDR MESSAGE_ID), got %d arguments.", fs.NArg())
+		return c.usage(v, "import", "import takes an address and a message_id (ujumbe import ADDR MESSAGE_ID), got %s.", plural(fs.NArg(), "argument"))
 	}
 	patterns, diags := parsePatterns("", fs.Args()[:1])
 	if diags.HasErrors() {
@@ -71,7 +88,7 @@ func runImport(c *cli, args []string) int {
 	if !ok {
 		return c.usage(v, "", "import records one send, and %s names a campaign or a message: give its recipient's key too, as in %s[\"KEY\"].", patterns[0], patterns[0])
 	}
-	id := fs.Arg(1)
+	id := strings.TrimSpace(fs.Arg(1))
 	if id == "" {
 		return c.usage(v, "", "the message_id is empty.")
 	}
@@ -93,27 +110,48 @@ func runImport(c *cli, args []string) int {
 	}
 	defer prov.close()
 
-	p, diags := plan.Build(cfg, store.State(), prov.now(), plan.Options{Targets: patterns})
+	st := store.State()
+	if s, ok := plan.Recorded(cfg, st, a); ok && s.Addr != a {
+		return c.fail(v, "Cannot import", fmt.Errorf("the send %s is recorded at %s, where a moved block moves it from: "+
+			"run ujumbe apply (which makes the move) or ujumbe state mv first, then import at %s", a, s.Addr, a))
+	}
+	// The whole plan: the other sends to the phone may be the message too.
+	p, diags := plan.Build(cfg, st, prov.now(), plan.Options{})
 	c.printDiags(v, diags, cfg.Files)
 	if diags.HasErrors() {
 		return exitError
 	}
-	var it *plan.Item
+	var claim *refresh.Claim
+	var rivals []refresh.Claim
 	for i := range p.Items {
-		if p.Items[i].Message != nil && p.Items[i].Addr() == a {
-			it = &p.Items[i]
+		it := &p.Items[i]
+		if it.Message == nil {
+			continue
+		}
+		if it.Addr() == a {
+			cl, err := claimOf(cfg, st, it)
+			if err != nil {
+				return c.fail(v, "Cannot import", err)
+			}
+			claim = &cl
 		}
 	}
-	if it == nil {
+	if claim == nil {
 		return c.fail(v, "Cannot import", fmt.Errorf("the send %s is not in the configuration: no recipient of campaign %q's message %q has the key %q", a, a.Campaign, a.Message, a.Key))
 	}
-	m := refresh.Missing{Addr: a, Phone: sentTo(cfg, store.State(), it), Digest: it.Digest, Variant: it.Variant(), Kind: it.Message.Kind.String()}
-	if m.Digest == (state.Digest{}) {
-		// The plan renders only what it may send (an expired send, or one
-		// awaiting an answer, has no digest); the state records what was.
-		m.Digest, _ = plan.WantedDigest(cfg, store.State(), a)
+	for i := range p.Items {
+		it := &p.Items[i]
+		switch {
+		case it.Message == nil || it.Addr() == a || it.Message.Kind.String() != claim.Kind:
+		case it.Class != plan.Unknown && it.Class != plan.Scheduled && !it.Class.Sends():
+		case sentTo(cfg, st, it) != claim.Phone:
+		default:
+			if o, err := claimOf(cfg, st, it); err == nil {
+				rivals = append(rivals, o)
+			}
+		}
 	}
-	got, err := refresh.Import(c.ctx, prov.client, store, m, id, refresh.Options{Now: prov.now})
+	got, err := refresh.Import(c.ctx, prov.client, store, *claim, rivals, id, refresh.ImportOptions{Ambiguous: *ambiguous}, refresh.Options{Now: prov.now})
 	if err == nil {
 		err = store.Close()
 	}
@@ -126,10 +164,47 @@ func runImport(c *cli, args []string) int {
 			MessageID      string `json:"message_id"`
 			ConversationID string `json:"conversation_id,omitempty"`
 			Status         string `json:"status,omitempty"`
+			ContentChecked bool   `json:"content_checked"`
 			Requests       int    `json:"requests"`
-		}{a.String(), got.MessageID, got.ConversationID, got.Status.String(), got.Requests})
+		}{a.String(), got.MessageID, got.ConversationID, got.Status.String(), got.ContentChecked, got.Requests})
 	}
-	fmt.Fprintf(c.stdout, "Imported: %s is done with message_id %s (conversation %s, status %s); Briq was asked %s. The next refresh reads its status and reply.\n",
-		a, got.MessageID, got.ConversationID, got.Status, plural(got.Requests, "time"))
+	checked := "Briq does not list its content in a form ujumbe compares"
+	if got.ContentChecked {
+		checked = "its content at Briq is the send's"
+	}
+	fmt.Fprintf(c.stdout, "Imported: %s is done with message_id %s (conversation %s, status %s); %s. Briq was asked %s.\n",
+		a, got.MessageID, got.ConversationID, got.Status, checked, plural(got.Requests, "time"))
 	return exitOK
+}
+
+// claimOf is the Claim of the plan's send it: where it goes, what it sends
+// and since when its message can exist. A follow-up whose parent is not
+// accepted cannot have been sent; that is the error.
+func claimOf(cfg *config.Config, st *state.State, it *plan.Item) (refresh.Claim, error) {
+	a := it.Addr()
+	cl := refresh.Claim{Missing: refresh.Missing{Addr: a, Phone: sentTo(cfg, st, it), Variant: it.Variant(), Kind: it.Message.Kind.String()}}
+	if p, err := plan.RenderSend(cfg, st, a); err == nil {
+		cl.Digest, cl.Content = plan.ContentDigest(p), plan.RequestContent(p)
+	}
+	s, recorded := plan.Recorded(cfg, st, a)
+	if recorded {
+		cl.Phone, cl.Since = s.Phone, s.IntentAt
+		if len(s.History) > 0 {
+			cl.Since = s.History[0].At
+		}
+	}
+	if after := it.Message.After; after != nil {
+		pa := addrs.Addr{Campaign: a.Campaign, Message: after.Name, Key: a.Key}
+		parent, ok := plan.Recorded(cfg, st, pa)
+		if !ok || parent.Outcome != state.OutcomeAccepted {
+			return cl, fmt.Errorf("the send %s follows %s, which the state does not record as accepted, so it cannot have been made: import the message of %s first", a, pa, pa)
+		}
+		cl.Conversation = parent.ConversationID
+		if !recorded {
+			cl.Since = parent.ResultAt
+		}
+	} else if !recorded {
+		cl.Since = it.Message.Campaign.StartAt
+	}
+	return cl, nil
 }

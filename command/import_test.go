@@ -1,14 +1,17 @@
 package command
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/bench/fixture"
+	"github.com/ujumbe/ujumbe/briq"
 	"github.com/ujumbe/ujumbe/sandbox"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -90,9 +93,10 @@ func TestImportUnknownSend(t *testing.T) {
 
 // TestImportLostSends: the state has forgotten two sends that were made
 // (state rm, as a restored copy would). A message another send claims,
-// one to another phone, one of another kind and one that failed are
-// refused; the right ones are imported, the follow-up into its
-// conversation, and the next apply sends nothing twice.
+// one to another phone, one of another kind, and a follow-up before the
+// message it follows are refused; the right ones are imported, the
+// follow-up into its conversation, with the digests of what was sent, and
+// the next apply sends nothing twice.
 func TestImportLostSends(t *testing.T) {
 	w := askedWorld(t, 3, 2)
 	hello0, ask0, hello1 := w.messageTo(0, "template"), w.messageTo(0, "interactive"), w.messageTo(1, "template")
@@ -112,9 +116,10 @@ func TestImportLostSends(t *testing.T) {
 	}
 
 	w.mustRefuse("is already the message of "+sendAt("hello", 1), sendAt("hello", 0), hello1.ID)
-	w.mustRefuse("is a template message, and "+sendAt("ask", 0)+" sends a interactive message", sendAt("ask", 0), hello0.ID)
+	w.mustRefuse("follows "+sendAt("hello", 0)+", which the state does not record as accepted", sendAt("ask", 0), ask0.ID)
+	w.mustRefuse("is of kind interactive, and "+sendAt("hello", 0)+" sends one of kind template", sendAt("hello", 0), ask0.ID)
 	w.runOnSandboxClock(exitOK, "state", "rm", sendAt("ask", 1), sendAt("hello", 1))
-	w.mustRefuse("is not among the outbound messages of the conversations with "+fixture.Phone(0), sendAt("hello", 0), hello1.ID)
+	w.mustRefuse("is not among the outbound messages in the 1 conversation with "+fixture.Phone(0), sendAt("hello", 0), hello1.ID)
 
 	out := w.runOnSandboxClock(exitOK, "import", "-json", sendAt("hello", 0), hello0.ID)
 	var got struct {
@@ -160,4 +165,237 @@ func TestImportKeepsTheAnsweredID(t *testing.T) {
 	w.run("apply", "-auto-approve")
 	answered := w.messageTo(0, "template")
 	w.mustRefuse("answered the send "+sendAt("hello", 0)+" with message_id "+answered.ID, sendAt("hello", 0), "0b0e6c1e-5d6a-4a8e-9a37-6d1f2b3c4d5e")
+}
+
+// otherSystem sends a template to recipient i as something else on the
+// same Briq account would (another campaign directory, a person): a
+// message no send of the state claims. It returns its id.
+func (w *world) otherSystem(i int, req briq.MessageRequest) string {
+	w.t.Helper()
+	c, err := briq.New(briq.Options{BaseURL: w.url, APIKey: w.srv.APIKey()})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	req.To, req.Type = fixture.Phone(i), briq.TypeTemplate
+	req.TemplateName, req.Variables = fixture.TemplateName, map[string]string{"1": "someone else"}
+	res, err := c.SendMessage(context.Background(), &req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return res.MessageID
+}
+
+// TestImportRefusesOlderMessage: an unknown send's attempt was made two
+// days after another system's template to the same phone; that message
+// cannot be the send's (found in review: import took it, losing the real
+// message_id and dating the send two days back).
+func TestImportRefusesOlderMessage(t *testing.T) {
+	w := newWorld(t, 1, sandbox.Options{})
+	old := w.otherSystem(0, briq.MessageRequest{})
+	if err := w.srv.Advance(48 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.srv.SetFaults(sandbox.Faults{DropAfterAccept: 1}); err != nil {
+		t.Fatal(err)
+	}
+	w.runInProcess("apply", "-auto-approve")
+	if err := w.srv.SetFaults(sandbox.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	w.mustRefuse("is not among the outbound messages created since", sendAt("hello", 0), old)
+}
+
+// TestImportFollowUpInItsConversation: the question a restored state lost
+// goes into the conversation of the template it follows. An interactive
+// message another sender sent the customer, in another conversation, is
+// refused (found in review: the journey moved into that conversation and
+// the customer's real answer was never read); the real one is taken.
+func TestImportFollowUpInItsConversation(t *testing.T) {
+	second := sandbox.Sender{ID: "1f6f3c1e-5b7a-4d2e-9c41-7a2f1d3b8e56", DisplayNumber: "255700000002",
+		PhoneNumberID: "100000000000002", Label: "Support", IsActive: true}
+	w := newWorld(t, 1, sandbox.Options{Answers: map[string]float64{"yes": 1}, Silent: new(0.0),
+		Senders: []sandbox.Sender{sandbox.DefaultSender, second}})
+	if err := fixture.WriteCampaign(w.dir, 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	w.runOnSandboxClock(exitOK, "apply", "-auto-approve")
+	if err := w.srv.Advance(11 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	w.runOnSandboxClock(exitOK, "apply", "-auto-approve")
+	ask := w.messageTo(0, "interactive")
+	w.otherSystem(0, briq.MessageRequest{SenderID: second.ID}) // opens that conversation's window
+	c, err := briq.New(briq.Options{BaseURL: w.url, APIKey: w.srv.APIKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	other, err := c.SendInteractive(context.Background(), &briq.InteractiveRequest{To: fixture.Phone(0), Sender: second.DisplayNumber,
+		Interactive: []byte(`{"type":"button","body":{"text":"Rate our support?"},"action":{"buttons":[{"type":"reply","reply":{"id":"good","title":"Good"}}]}}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.runOnSandboxClock(exitOK, "state", "rm", sendAt("ask", 0))
+	w.mustRefuse("follows a message in conversation "+ask.ConversationID, sendAt("ask", 0), other.MessageID)
+	w.runOnSandboxClock(exitOK, "import", sendAt("ask", 0), ask.ID)
+}
+
+// TestImportUnderMovedBlock: the campaign was renamed with a moved block,
+// and its unknown send still sits at the old address until the next
+// apply moves it. Import at the new address is refused (found in review:
+// it recorded a second send there, and every later apply failed).
+func TestImportUnderMovedBlock(t *testing.T) {
+	w := newWorld(t, 1, sandbox.Options{Faults: sandbox.Faults{DropAfterAccept: 1}})
+	w.runInProcess("apply", "-auto-approve")
+	if err := w.srv.SetFaults(sandbox.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	msg := w.messageTo(0, "template")
+	w.replaceInConfig(`campaign "launch" {`, "moved {\n  from = campaign.launch\n  to   = campaign.renamed\n}\n\ncampaign \"renamed\" {")
+	renamed := `campaign.renamed.message.hello["` + fixture.Phone(0) + `"]`
+	w.mustRefuse("is recorded at "+sendAt("hello", 0)+", where a moved block moves it from", renamed, msg.ID)
+	w.runOnSandboxClock(exitOK, "apply", "-auto-approve")
+	if accepted, unknown := w.audit(); accepted != 1 || unknown != 0 {
+		t.Errorf("%d accepted, %d unknown; want 1 and 0", accepted, unknown)
+	}
+}
+
+// TestImportLocked: import takes the state's lock like any writer: exit 3
+// while another run holds it, nothing recorded; then it imports, on
+// either backend.
+func TestImportLocked(t *testing.T) { eachBackend(t, testImportLocked) }
+
+func testImportLocked(t *testing.T, backend string) {
+	w := newWorld(t, 2, sandbox.Options{Faults: sandbox.Faults{DropAfterAccept: 1}}).on(backend)
+	w.runInProcess("apply", "-auto-approve", "-target="+sendAt("hello", 0))
+	if err := w.srv.SetFaults(sandbox.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	msg := w.messageTo(0, "template")
+	store := w.openStore(state.Options{Operation: "apply"})
+	if _, errOut, code := w.runInProcess("import", sendAt("hello", 0), msg.ID); code != exitLocked {
+		t.Errorf("import of a locked state: exit %d, want %d\n%s", code, exitLocked, errOut)
+	}
+	store.Close()
+	w.runOnSandboxClock(exitOK, "import", sendAt("hello", 0), strings.ToUpper(msg.ID))
+	w.runOnSandboxClock(exitOK, "apply", "-auto-approve")
+	if accepted, unknown := w.audit(); accepted != 2 || unknown != 0 {
+		t.Errorf("%d accepted, %d unknown; want 2 and 0", accepted, unknown)
+	}
+}
+
+// twoUnknownTemplates makes hello and promo, two first-contact templates
+// to recipient 0, unknown, when only hello reached Briq, under faults
+// (whose content layout the test chooses); it returns hello's message.
+func twoUnknownTemplates(t *testing.T, faults sandbox.Faults) (*world, sandbox.Message) {
+	faults.DropAfterAccept = 1
+	w := newWorld(t, 1, sandbox.Options{Faults: faults})
+	w.addToCampaign(`
+  message "promo" {
+    template  = "welcome"
+    variables = { "1" = "promo" }
+  }
+`)
+	w.runInProcess("apply", "-auto-approve", "-target="+sendAt("hello", 0))
+	faults.DropAfterAccept, faults.Fail5xx = 0, 1
+	if err := w.srv.SetFaults(faults); err != nil {
+		t.Fatal(err)
+	}
+	w.runInProcess("apply", "-auto-approve", "-refresh=false", "-target="+sendAt("promo", 0))
+	faults.Fail5xx = 0
+	if err := w.srv.SetFaults(faults); err != nil {
+		t.Fatal(err)
+	}
+	for s := range w.state().Sends(addrs.Pattern{}) {
+		if s.Outcome != state.OutcomeUnknown {
+			t.Fatalf("%s is %s, want unknown", s.Addr, s.Outcome)
+		}
+	}
+	return w, w.messageTo(0, "template")
+}
+
+// TestImportComparesContent: of two unknown templates to one phone, only
+// hello reached Briq. Briq lists its content, so importing it for promo
+// is refused (found in review: import agreed, and the next apply sent
+// hello again), and importing it for hello is taken without -ambiguous:
+// promo's content is not the message's. The next apply sends promo,
+// which never went, and nothing twice.
+func TestImportComparesContent(t *testing.T) {
+	w, hello := twoUnknownTemplates(t, sandbox.Faults{})
+	w.mustRefuse("has other content at the provider than "+sendAt("promo", 0)+" sends", sendAt("promo", 0), hello.ID)
+	out := w.runOnSandboxClock(exitOK, "import", sendAt("hello", 0), hello.ID)
+	if !strings.Contains(out, "its content at Briq is the send's") {
+		t.Errorf("import says:\n%s", out)
+	}
+	if err := w.srv.Advance(5 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	w.runOnSandboxClock(exitOK, "apply", "-auto-approve")
+	if st := w.srv.Stats(); len(st.Duplicates) > 0 || st.ByRecipient[fixture.Phone(0)] != 2 {
+		t.Errorf("after the import: %d messages to %s (want hello and promo), duplicates %+v", st.ByRecipient[fixture.Phone(0)], fixture.Phone(0), st.Duplicates)
+	}
+}
+
+// TestImportAmbiguous: the same two unknown templates, where Briq lists
+// content in a layout ujumbe does not read. Import cannot tell which send
+// the message is, names promo and refuses; with -ambiguous (the operator
+// read the content in Briq's inbox) it records hello, without a digest
+// since the content was not compared.
+func TestImportAmbiguous(t *testing.T) {
+	w, hello := twoUnknownTemplates(t, sandbox.Faults{OpaqueContent: true})
+	w.mustRefuse("could be the message of "+sendAt("promo", 0)+" as well", sendAt("hello", 0), hello.ID)
+	out := w.runOnSandboxClock(exitOK, "import", "-ambiguous", sendAt("hello", 0), hello.ID)
+	if !strings.Contains(out, "Briq does not list its content in a form ujumbe compares") {
+		t.Errorf("import -ambiguous says:\n%s", out)
+	}
+	a, _ := addrs.ParsePattern(sendAt("hello", 0))
+	addr, _ := a.Addr()
+	if s, _ := w.state().Get(addr); s.Outcome != state.OutcomeAccepted || s.MessageID != hello.ID {
+		t.Errorf("after import -ambiguous: %+v", s)
+	}
+}
+
+// TestImportRehearsalVariants: in a rehearsal of examples/ab-test, the
+// offer and question of a few customers are forgotten (state rm -sandbox)
+// and imported back (import -sandbox): each keeps its variant, digest and
+// conversation, and the plan then has nothing to send.
+func TestImportRehearsalVariants(t *testing.T) {
+	dir := copyExample(t, "ab-test")
+	w := &world{t: t, dir: dir}
+	w.mustRun(exitOK, "apply", "-sandbox", "-auto-approve", "-wait")
+	rehearsal := filepath.Join(dir, rehearsalDir, defaultStateName)
+	st, _, err := state.Read(rehearsal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := map[addrs.Addr]state.Send{}
+	for s := range st.Sends(addrs.Pattern{}) {
+		if s.Addr.Message != "code" && len(before) < 6 {
+			before[s.Addr] = s
+		}
+	}
+	for a := range before {
+		w.mustRun(exitOK, "state", "rm", "-sandbox", a.String())
+	}
+	for _, msg := range []string{"offer", "ask"} { // each after the message it follows
+		for a, s := range before {
+			if a.Message == msg {
+				w.mustRun(exitOK, "import", "-sandbox", a.String(), s.MessageID)
+			}
+		}
+	}
+	if st, _, err = state.Read(rehearsal); err != nil {
+		t.Fatal(err)
+	}
+	for a, b := range before {
+		s, _ := st.Get(a)
+		if s.Outcome != state.OutcomeAccepted || s.MessageID != b.MessageID || s.Variant != b.Variant || s.Digest != b.Digest || s.ConversationID != b.ConversationID {
+			t.Errorf("%s: before %s/%s/%s/%s, after import %s/%s/%s/%s/%s", a, b.MessageID, b.Variant, b.Digest, b.ConversationID,
+				s.Outcome, s.MessageID, s.Variant, s.Digest, s.ConversationID)
+		}
+	}
+	if out := w.mustRun(exitOK, "plan", "-sandbox"); !strings.Contains(out, "Plan: 0 to send") {
+		t.Errorf("the rehearsal's plan after the imports:\n%s", out)
+	}
 }

@@ -70,6 +70,8 @@ Options:
   -read-rate-limited=P  Answer a share of reads 429 with Retry-After: 1.
   -list-without-status  Leave status out of GET /v1/whatsapp/messages items, as
                         the documented list item has none.
+  -opaque-content       Give outbound messages' content in a layout of the
+                        sandbox's own: the docs give it no schema.
   -meta-window-rule     Meta's window rule: only a customer's message opens the
                         24h window; a template alone does not allow follow-ups.
 
@@ -116,6 +118,7 @@ func runSandbox(c *cli, args []string) int {
 	fs.Float64Var(&f.ReadFail5xx, "read-fail-5xx", 0, "")
 	fs.Float64Var(&f.ReadRateLimited, "read-rate-limited", 0, "")
 	fs.BoolVar(&f.ListWithoutStatus, "list-without-status", false, "")
+	fs.BoolVar(&f.OpaqueContent, "opaque-content", false, "")
 	fs.BoolVar(&opts.MetaWindowRule, "meta-window-rule", false, "")
 	if !c.parseFlags(fs, args) {
 		return exitError

@@ -21,28 +21,17 @@ var ErrNotConfigured = errors.New("not in the configuration")
 // the customer was sent; when not, the configuration or its CSV changed
 // since. The error is ErrNotConfigured when cfg cannot render s at all.
 func SentContent(cfg *config.Config, st *state.State, s state.Send) (content json.RawMessage, same bool, err error) {
-	p, err := render(cfg, st, s.Addr)
+	p, err := RenderSend(cfg, st, s.Addr)
 	if err != nil {
 		return nil, false, err
 	}
 	return RequestContent(p), ContentDigest(p) == s.Digest, nil
 }
 
-// WantedDigest is the digest of the content cfg renders now for the send
-// at a, with the answer the state records to the message it follows: what
-// a send made now would record. The error is ErrNotConfigured when cfg
-// cannot render it at all.
-func WantedDigest(cfg *config.Config, st *state.State, a addrs.Addr) (state.Digest, error) {
-	p, err := render(cfg, st, a)
-	if err != nil {
-		return state.Digest{}, err
-	}
-	return ContentDigest(p), nil
-}
-
-// render renders the send at a from cfg, with the answer the state records
-// to the message it follows and the variant of its recipient.
-func render(cfg *config.Config, st *state.State, a addrs.Addr) (*config.Payload, error) {
+// RenderSend renders the send at a from cfg as a send made now would: with the
+// answer the state records to the message it follows and its recipient's
+// variant. The error is ErrNotConfigured when cfg cannot render it at all.
+func RenderSend(cfg *config.Config, st *state.State, a addrs.Addr) (*config.Payload, error) {
 	var camp *config.Campaign
 	for _, c := range cfg.Campaigns {
 		if c.Name == a.Campaign {

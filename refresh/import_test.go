@@ -19,7 +19,7 @@ import (
 func TestImportNeedsTheListing(t *testing.T) {
 	f := newFixture(t, nil)
 	lost := f.lostTemplate(1)
-	m := refresh.Missing{Addr: addr("offer", 1), Phone: phoneOf(1), Kind: "template"}
+	m := refresh.Claim{Missing: refresh.Missing{Addr: addr("offer", 1), Phone: phoneOf(1), Kind: "template"}}
 
 	broken := f.proxy(proxy{fail: func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/v1/whatsapp/conversations" {
@@ -28,7 +28,7 @@ func TestImportNeedsTheListing(t *testing.T) {
 		}
 		return false
 	}})
-	if _, err := refresh.Import(context.Background(), broken, f.store, m, lost.MessageID, f.opts()); err == nil ||
+	if _, err := refresh.Import(context.Background(), broken, f.store, m, nil, lost.MessageID, refresh.ImportOptions{}, f.opts()); err == nil ||
 		!strings.Contains(err.Error(), "cannot list the messages to "+phoneOf(1)) {
 		t.Fatalf("import while the listing fails: %v", err)
 	}
@@ -37,7 +37,7 @@ func TestImportNeedsTheListing(t *testing.T) {
 	}
 
 	before := f.srv.Stats().Requests
-	got, err := refresh.Import(context.Background(), f.client, f.store, m, lost.MessageID, f.opts())
+	got, err := refresh.Import(context.Background(), f.client, f.store, m, nil, lost.MessageID, refresh.ImportOptions{}, f.opts())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,10 +12,10 @@ import (
 )
 
 // Missing is a send the configuration wants now that a restored state may
-// have lost (Options.Recover): its address, its phone, the digest and
-// variant of the content it would send, recorded with its intent, and its
-// kind as the provider lists messages (message_type: template, text, media
-// or interactive).
+// have lost (Options.Recover), or that an import names (Claim): its
+// address, its phone, the digest and variant of the content it would send,
+// recorded with its intent, and its kind as the provider lists messages
+// (message_type: template, text, media or interactive).
 type Missing struct {
 	Addr    addrs.Addr
 	Phone   string

@@ -3,6 +3,7 @@ package refresh
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -21,6 +22,7 @@ type candidate struct {
 	created  time.Time
 	status   string // as listed; "" when the listing gives none
 	kind     string // message_type as listed
+	content  json.RawMessage
 }
 
 // errIncomplete marks evidence refresh could not gather (a listing or a
@@ -344,7 +346,7 @@ func (r *run) candidates(ctx context.Context, phone string, since time.Time, cla
 				slices.ContainsFunc(out, func(c *candidate) bool { return c.id == m.ID }) {
 				return
 			}
-			out = append(out, &candidate{id: m.ID, conv: conv, created: m.CreatedAt.Time, status: m.Status, kind: m.MessageType})
+			out = append(out, &candidate{id: m.ID, conv: conv, created: m.CreatedAt.Time, status: m.Status, kind: m.MessageType, content: m.Content})
 		})
 		if err != nil {
 			return nil, 0, err

@@ -199,6 +199,12 @@ type Faults struct {
 	// the items of GET /v1/whatsapp/messages, as the documented list item
 	// schema has no status field. The status filter still applies.
 	ListWithoutStatus bool
+
+	// OpaqueContent gives the content of outbound messages, in GET
+	// /v1/whatsapp/messages and GET /v1/whatsapp/messages/{message_id},
+	// in a layout of the sandbox's own ({"sandbox": …}) instead of the
+	// request's fields: the docs give the content field no schema.
+	OpaqueContent bool
 }
 
 // Sender is one of the workspace's WhatsApp numbers, as GET

@@ -105,6 +105,15 @@ func (s *Server) item(m *message, now time.Time) messageItem {
 	return it
 }
 
+// item is s.item(m, now) as c's faults show it.
+func (c *call) item(s *Server, m *message, now time.Time) messageItem {
+	it := s.item(m, now)
+	if c.faults.OpaqueContent && m.Outbound {
+		it.Content = append(append(rawObject(`{"sandbox":`), m.Content...), '}')
+	}
+	return it
+}
+
 // getMessage is GET /v1/whatsapp/messages/{message_id}. An unknown id is
 // 404 MESSAGE_NOT_FOUND (Briq does not document this case), as is an
 // answer that has not arrived yet.
@@ -122,7 +131,7 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request, c *call) {
 		c.fail(w, http.StatusNotFound, codeMessageNotFound, "message "+id+" not found", "message_id")
 		return
 	}
-	it := s.item(m, now)
+	it := c.item(s, m, now)
 	d := messageDetail{
 		ID: it.ID, ConversationID: it.ConversationID, IsOutbound: it.IsOutbound, MessageType: it.MessageType,
 		Content: it.Content, Status: it.Status, ProviderMessageID: it.MessageID, CreatedAt: it.CreatedAt,
@@ -264,7 +273,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, c *call) {
 		return cmp.Compare(b.seq, a.seq)
 	})
 	for _, m := range paginate(match, offset, limit) {
-		it := s.item(m, now)
+		it := c.item(s, m, now)
 		if c.faults.ListWithoutStatus {
 			it.Status, it.ErrorCode, it.ErrorMessage = "", nil, nil
 		}
