@@ -786,6 +786,8 @@ type link struct {
 	// reply holds s.Reply, if any, until the next recipient's send of the
 	// message is looked up.
 	reply state.Reply
+	// cursor is where the last recipient's send of the message was.
+	cursor state.Cursor
 }
 
 // reasonKind names a reason that repeats from send to send (see reason).
@@ -858,7 +860,7 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 	m := b.msgs[j]
 	addr := addrs.Addr{Campaign: c.Name, Message: m.Name, Key: r.Key}
 	l := &b.chain[j]
-	s, recorded := lookup(b.cfg, addr, func(a addrs.Addr) (state.Send, bool) { return b.st.Peek(a, &l.reply) })
+	s, recorded := lookup(b.cfg, addr, func(a addrs.Addr) (state.Send, bool) { return b.st.PeekFrom(a, &l.reply, &l.cursor) })
 	l.s, l.ok, l.conv = s, recorded, false
 	var old Item // the item as Rebuild found it, when it is kept
 	keep := b.kept(it, j, addr)

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -206,6 +208,53 @@ func BenchmarkSends(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n), "sends")
+}
+
+// BenchmarkLookup measures looking up each of 1M sends, as plan does: in
+// the order they were recorded, through the index alone (Peek) and from a
+// cursor (PeekFrom), and in an order unrelated to it (PeekFrom, where the
+// cursor only costs its look ahead).
+func BenchmarkLookup(b *testing.B) {
+	n := 1_000_000
+	if testing.Short() {
+		n = 100_000
+	}
+	st, _, err := Read(benchStates(b, n)["snapshot"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	var recorded []addrs.Addr
+	for _, g := range st.groups {
+		for i := range g.recs {
+			recorded = append(recorded, addrs.Addr{Campaign: g.key.campaign, Message: g.key.message, Key: g.keyOf(&g.recs[i])})
+		}
+	}
+	shuffled := slices.Clone(recorded)
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+	for _, c := range []struct {
+		name   string
+		order  []addrs.Addr
+		cursor bool
+	}{{"recorded/Peek", recorded, false}, {"recorded/PeekFrom", recorded, true}, {"shuffled/PeekFrom", shuffled, true}} {
+		b.Run(c.name, func(b *testing.B) {
+			var reply Reply
+			for b.Loop() {
+				var cur Cursor
+				for _, a := range c.order {
+					var ok bool
+					if c.cursor {
+						_, ok = st.PeekFrom(a, &reply, &cur)
+					} else {
+						_, ok = st.Peek(a, &reply)
+					}
+					if !ok {
+						b.Fatalf("%s not found", a)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(c.order)), "ns/send")
+		})
+	}
 }
 
 // BenchmarkReadFixture measures Read of the state at $UJUMBE_BENCH_STATE

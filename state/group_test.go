@@ -106,6 +106,7 @@ func TestDenseEqualsModel(t *testing.T) {
 				m := []string{"c.m", "c.n", "c.o", "d.m"}[rng.IntN(4)]
 				return addrs.Addr{Campaign: m[:1], Message: m[2:], Key: fmt.Sprintf("k%d", rng.IntN(keys))}
 			}
+			var cursor Cursor
 			for op := range 3000 {
 				a := addrOf()
 				if _, ok := model[a]; ok && rng.IntN(4) == 0 {
@@ -131,6 +132,10 @@ func TestDenseEqualsModel(t *testing.T) {
 				var buf Reply
 				if got, ok := st.Peek(a, &buf); ok != (model[a].Addr == a) || ok && !gocmp.Equal(got, want) || ok && got.Reply != nil && got.Reply != &buf {
 					t.Fatalf("op %d: Peek(%s) = %v, %v; want %v", op, a, got, ok, gocmp.Diff(want, got))
+				}
+				// PeekFrom is Peek, from wherever the cursor was left.
+				if got, ok := st.PeekFrom(a, &buf, &cursor); ok != (model[a].Addr == a) || ok && !gocmp.Equal(got, want) {
+					t.Fatalf("op %d: PeekFrom(%s) = %v, %v; want %v", op, a, got, ok, gocmp.Diff(want, got))
 				}
 				if op%300 == 299 {
 					checkModel(t, st, model)
@@ -160,6 +165,25 @@ func checkModel(t *testing.T, st *State, model map[addrs.Addr]Send) {
 	for _, g := range st.groups {
 		if g.index.n != len(g.recs) {
 			t.Fatalf("index of %v holds %d keys for %d recs", g.key, g.index.n, len(g.recs))
+		}
+	}
+	// In the order the recs are kept, PeekFrom finds each where its cursor
+	// looks first; with a few places skipped, further on; and it finds
+	// the absent keys absent.
+	for _, step := range []int{1, 3, cursorReach + 1} {
+		var cursor Cursor
+		for _, g := range st.groups {
+			for pos := 0; pos < len(g.recs); pos += step {
+				a := addrs.Addr{Campaign: g.key.campaign, Message: g.key.message, Key: g.keyOf(&g.recs[pos])}
+				want, _ := st.Peek(a, nil)
+				if got, ok := st.PeekFrom(a, nil, &cursor); !ok || !gocmp.Equal(got, want) || cursor.pos != pos {
+					t.Fatalf("PeekFrom(%s) in order = %v, %v at %d; want %v at %d", a, got, ok, cursor.pos, want, pos)
+				}
+				a.Key += "-absent"
+				if _, ok := st.PeekFrom(a, nil, &cursor); ok {
+					t.Fatalf("PeekFrom(%s) found an absent send", a)
+				}
+			}
 		}
 	}
 }
