@@ -235,7 +235,7 @@ func BenchmarkLookup(b *testing.B) {
 		name   string
 		order  []addrs.Addr
 		cursor bool
-	}{{"recorded/Peek", recorded, false}, {"recorded/PeekFrom", recorded, true}, {"shuffled/PeekFrom", shuffled, true}} {
+	}{{"recorded/Peek", recorded, false}, {"recorded/PeekFrom", recorded, true}, {"shuffled/Peek", shuffled, false}, {"shuffled/PeekFrom", shuffled, true}} {
 		b.Run(c.name, func(b *testing.B) {
 			var reply Reply
 			for b.Loop() {

@@ -168,23 +168,30 @@ func checkModel(t *testing.T, st *State, model map[addrs.Addr]Send) {
 		}
 	}
 	// In the order the recs are kept, PeekFrom finds each where its cursor
-	// looks first; with a few places skipped, further on; and it finds
-	// the absent keys absent.
-	for _, step := range []int{1, 3, cursorReach + 1} {
+	// looks first; with a few places skipped after a hit, further on; with
+	// more skipped, through the index; and it finds the absent keys
+	// absent.
+	hits := map[bool]int{}
+	for _, steps := range [][]int{{1}, {1, 3}, {1, cursorReach}, {1, cursorReach + 1}} {
 		var cursor Cursor
 		for _, g := range st.groups {
-			for pos := 0; pos < len(g.recs); pos += step {
+			for i, pos := 0, 0; pos < len(g.recs); i, pos = i+1, pos+steps[i%len(steps)] {
 				a := addrs.Addr{Campaign: g.key.campaign, Message: g.key.message, Key: g.keyOf(&g.recs[pos])}
 				want, _ := st.Peek(a, nil)
 				if got, ok := st.PeekFrom(a, nil, &cursor); !ok || !gocmp.Equal(got, want) || cursor.pos != pos {
 					t.Fatalf("PeekFrom(%s) in order = %v, %v at %d; want %v at %d", a, got, ok, cursor.pos, want, pos)
 				}
+				hits[cursor.hit]++
+				absent := cursor
 				a.Key += "-absent"
-				if _, ok := st.PeekFrom(a, nil, &cursor); ok {
+				if _, ok := st.PeekFrom(a, nil, &absent); ok {
 					t.Fatalf("PeekFrom(%s) found an absent send", a)
 				}
 			}
 		}
+	}
+	if len(model) > 100 && (hits[true] == 0 || hits[false] == 0) {
+		t.Fatalf("the walks found %d sends by the cursor and %d by the index; want some of each", hits[true], hits[false])
 	}
 }
 

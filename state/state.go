@@ -121,10 +121,13 @@ func (st *State) Peek(a addrs.Addr, reply *Reply) (Send, bool) {
 type Cursor struct {
 	g   *group
 	pos int
+	hit bool // the last send was found where the cursor looked
 }
 
-// cursorReach is how many places after a Cursor PeekFrom looks: apply's
-// workers record sends a few places out of order.
+// cursorReach is how many places after a Cursor PeekFrom looks when it
+// found the last send there: apply's workers record sends a few places out
+// of order. After a miss it looks at the next place only, which the index
+// has just brought into memory, so that an order of its own costs little.
 const cursorReach = 8
 
 // PeekFrom is Peek for a caller that looks sends up in about the order they
@@ -140,13 +143,18 @@ func (st *State) PeekFrom(a addrs.Addr, reply *Reply, c *Cursor) (Send, bool) {
 	}
 	pos := -1
 	if c.g == g {
-		for p := c.pos + 1; p < len(g.recs) && p <= c.pos+cursorReach; p++ {
+		reach := 1
+		if c.hit {
+			reach = cursorReach
+		}
+		for p := c.pos + 1; p < len(g.recs) && p <= c.pos+reach; p++ {
 			if g.keyOf(&g.recs[p]) == a.Key {
 				pos = p
 				break
 			}
 		}
 	}
+	c.hit = pos >= 0
 	if pos < 0 {
 		if pos = g.find(a.Key); pos < 0 {
 			return Send{}, false
