@@ -3,19 +3,19 @@ package briq
 import (
 	"encoding/json"
 	"reflect"
+	"strconv"
 )
-
-// contentFields are the fields of a MessageRequest that carry its content.
-var contentFields = []string{"template_name", "variables", "body", "media_kind", "media_url", "caption", "filename"}
 
 // SameContent compares the content Briq lists for an outbound message
 // (Message.Content, whose layout the docs do not give) with sent, the body
 // of the request that would send it without its targeting (a
 // MessageRequest's or an InteractiveRequest's JSON). It reads the layouts
-// that follow the request: the request's content fields at the top level,
-// or the interactive object, bare or under "interactive". known is false
-// for any other layout, and then same is false too. Only the fields listed
-// are compared, so same means that nothing Briq shows contradicts sent.
+// that follow the request: its content fields at the top level, or the
+// interactive object, bare or under "interactive". known is false unless
+// listed has the main field of sent's kind (template_name, body, media_url,
+// or the interactive object); then same is false too. Only the fields of
+// the kind are compared, with null, empty and absent alike, and variables
+// by their text, so same means that nothing Briq shows contradicts sent.
 func SameContent(listed, sent json.RawMessage) (same, known bool) {
 	var l, s map[string]any
 	if json.Unmarshal(listed, &l) != nil || json.Unmarshal(sent, &s) != nil || l == nil || s == nil {
@@ -30,15 +30,55 @@ func SameContent(listed, sent json.RawMessage) (same, known bool) {
 		}
 		return false, false
 	}
-	for _, f := range contentFields {
-		v, ok := l[f]
-		if !ok {
-			continue
-		}
-		known = true
-		if !reflect.DeepEqual(v, s[f]) {
+	var main string
+	var fields []string
+	switch {
+	case s["template_name"] != nil:
+		main, fields = "template_name", []string{"template_name"}
+	case s["media_url"] != nil:
+		main, fields = "media_url", []string{"media_url", "caption", "filename"}
+	default:
+		main, fields = "body", []string{"body"}
+	}
+	if text(l[main]) == "" {
+		return false, false
+	}
+	for _, f := range fields {
+		if text(l[f]) != text(s[f]) {
 			return false, true
 		}
 	}
-	return known, known
+	if main == "template_name" {
+		lv, _ := l["variables"].(map[string]any)
+		sv, _ := s["variables"].(map[string]any)
+		if _, isMap := l["variables"].(map[string]any); l["variables"] != nil && !isMap {
+			return false, true
+		}
+		if len(lv) != len(sv) {
+			return false, true
+		}
+		for k, v := range sv {
+			if lvv, ok := lv[k]; !ok || text(lvv) != text(v) {
+				return false, true
+			}
+		}
+	}
+	return true, true
+}
+
+// text is v as text: a string as it is, a number in its shortest form,
+// null and absent as "".
+func text(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(v)
+	case nil:
+		return ""
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }

@@ -1,8 +1,10 @@
 package command
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
@@ -35,25 +37,30 @@ const importHelp = `Usage: ujumbe [global options] import [options] ADDR MESSAGE
   Briq must list the message as an outbound one of the send's kind
   (template, text, interactive), not failed, in a conversation with the
   send's phone (a follow-up's: the conversation of the message it
-  follows), created since the send's first attempt (or since the message
-  it follows was accepted, or the campaign's start_at). Where Briq lists
-  the message's content in a form ujumbe reads, it must be the send's.
+  follows, which must be accepted), created since the send's first
+  attempt (for a send not in the state: since the message it follows was
+  accepted, or the campaign's start_at, or its first send in the state).
 
-  Attached to the wrong send, a message would leave the right one to be
-  sent again. So when another send to the phone, of the same kind and not
-  yet done, could be the same message (its time and, as far as Briq shows
-  it, its content fit too), import names it and refuses, unless you have
-  checked the content in Briq's inbox and say so with -ambiguous.
+  Then three things need -force, your word that you read the message in
+  Briq's inbox and it is the send's: nothing bounds when the send can have
+  been made; Briq lists content, in a form ujumbe reads, other than the
+  configuration renders for the send now (each variant is tried; with
+  -force the content is recorded as not known); or another send to the
+  phone, not done, could be the same message as far as Briq shows (kind,
+  time, conversation, content). Attached to the wrong send, a message
+  would leave the right one to be sent again, so import names the others.
 
-  It makes a few requests to Briq and sends nothing.
+  It makes a few requests to Briq and sends nothing. It plans the whole
+  configuration to find the other sends to the phone: at a million
+  recipients that takes as long as ujumbe plan.
 
 Options:
   -var 'name=value'     Set a variable (repeatable).
   -var-file=FILE        Set variables from an HCL file (repeatable).
   -state=PATH           State file (default ujumbe.state in the config dir).
   -lock-timeout=D       How long to wait for the state lock (default 0s).
-  -ambiguous            Import although another send could be the same
-                        message: you checked its content in Briq's inbox.
+  -force                Import on your word where Briq cannot confirm it
+                        (see above): you read the message in Briq's inbox.
   -sandbox              Import into the rehearsal state from the embedded
                         sandbox.
   -json                 Print what was recorded as JSON.
@@ -72,7 +79,7 @@ func runImport(c *cli, args []string) int {
 	cf.add(fs)
 	sf.add(fs, true)
 	v.addFlags(fs)
-	ambiguous := fs.Bool("ambiguous", false, "")
+	force := fs.Bool("force", false, "")
 	if !c.parseFlags(fs, args) {
 		return exitError
 	}
@@ -123,17 +130,15 @@ func runImport(c *cli, args []string) int {
 	}
 	var claim *refresh.Claim
 	var rivals []refresh.Claim
+	cs := claimSource{cfg: cfg, st: st}
 	for i := range p.Items {
-		it := &p.Items[i]
-		if it.Message == nil {
-			continue
-		}
-		if it.Addr() == a {
-			cl, err := claimOf(cfg, st, it)
+		if it := &p.Items[i]; it.Message != nil && it.Addr() == a {
+			cl, err := cs.claimOf(it)
 			if err != nil {
 				return c.fail(v, "Cannot import", err)
 			}
 			claim = &cl
+			break
 		}
 	}
 	if claim == nil {
@@ -142,16 +147,17 @@ func runImport(c *cli, args []string) int {
 	for i := range p.Items {
 		it := &p.Items[i]
 		switch {
-		case it.Message == nil || it.Addr() == a || it.Message.Kind.String() != claim.Kind:
+		case it.Message == nil || it.Addr() == a:
 		case it.Class != plan.Unknown && it.Class != plan.Scheduled && !it.Class.Sends():
 		case sentTo(cfg, st, it) != claim.Phone:
 		default:
-			if o, err := claimOf(cfg, st, it); err == nil {
-				rivals = append(rivals, o)
-			}
+			// A follow-up whose parent is not accepted (yet: the state may
+			// have lost it too) is a rival with nothing to bound it.
+			o, _ := cs.claimOf(it)
+			rivals = append(rivals, o)
 		}
 	}
-	got, err := refresh.Import(c.ctx, prov.client, store, *claim, rivals, id, refresh.ImportOptions{Ambiguous: *ambiguous}, refresh.Options{Now: prov.now})
+	got, err := refresh.Import(c.ctx, prov.client, store, *claim, rivals, id, refresh.ImportOptions{Force: *force}, refresh.Options{Now: prov.now})
 	if err == nil {
 		err = store.Close()
 	}
@@ -177,25 +183,49 @@ func runImport(c *cli, args []string) int {
 	return exitOK
 }
 
-// claimOf is the Claim of the plan's send it: where it goes, what it sends
-// and since when its message can exist. A follow-up whose parent is not
-// accepted cannot have been sent; that is the error.
-func claimOf(cfg *config.Config, st *state.State, it *plan.Item) (refresh.Claim, error) {
+// claimSource makes the Claims of an import.
+type claimSource struct {
+	cfg *config.Config
+	st  *state.State
+	// firstIntent memoizes the earliest intent the state records for each
+	// campaign, zero for none.
+	firstIntent map[string]time.Time
+}
+
+// claimOf is the Claim of the plan's send it: where it goes, what it may
+// have sent and since when its message can exist. A follow-up whose
+// parent is not accepted cannot have been sent; that is the error, with a
+// Claim that has no bound.
+func (cs *claimSource) claimOf(it *plan.Item) (refresh.Claim, error) {
 	a := it.Addr()
-	cl := refresh.Claim{Missing: refresh.Missing{Addr: a, Phone: sentTo(cfg, st, it), Variant: it.Variant(), Kind: it.Message.Kind.String()}}
-	if p, err := plan.RenderSend(cfg, st, a); err == nil {
-		cl.Digest, cl.Content = plan.ContentDigest(p), plan.RequestContent(p)
+	cl := refresh.Claim{Missing: refresh.Missing{Addr: a, Phone: sentTo(cs.cfg, cs.st, it), Variant: it.Variant(), Kind: it.Message.Kind.String()}}
+	render := func(variant string) {
+		if p, err := plan.RenderSend(cs.cfg, cs.st, a, variant); err == nil {
+			cl.Renderings = append(cl.Renderings, refresh.Rendering{Variant: variant, Digest: plan.ContentDigest(p), Content: plan.RequestContent(p)})
+		}
 	}
-	s, recorded := plan.Recorded(cfg, st, a)
-	if recorded {
-		cl.Phone, cl.Since = s.Phone, s.IntentAt
+	s, recorded := plan.Recorded(cs.cfg, cs.st, a)
+	switch {
+	case recorded:
+		cl.Phone, cl.Since, cl.Variant = s.Phone, s.IntentAt, s.Variant
 		if len(s.History) > 0 {
 			cl.Since = s.History[0].At
 		}
+		// What was attempted is known by its digest: the configuration's
+		// rendering tells Briq's content apart only while it is that.
+		if render(s.Variant); len(cl.Renderings) == 1 && cl.Renderings[0].Digest != s.Digest {
+			cl.Renderings = nil
+		}
+	case it.Message.Varies() && cs.variantOpen(it):
+		for _, v := range it.Message.Campaign.VariantNames() {
+			render(v)
+		}
+	default:
+		render(it.Variant())
 	}
 	if after := it.Message.After; after != nil {
 		pa := addrs.Addr{Campaign: a.Campaign, Message: after.Name, Key: a.Key}
-		parent, ok := plan.Recorded(cfg, st, pa)
+		parent, ok := plan.Recorded(cs.cfg, cs.st, pa)
 		if !ok || parent.Outcome != state.OutcomeAccepted {
 			return cl, fmt.Errorf("the send %s follows %s, which the state does not record as accepted, so it cannot have been made: import the message of %s first", a, pa, pa)
 		}
@@ -204,7 +234,35 @@ func claimOf(cfg *config.Config, st *state.State, it *plan.Item) (refresh.Claim,
 			cl.Since = parent.ResultAt
 		}
 	} else if !recorded {
-		cl.Since = it.Message.Campaign.StartAt
+		cl.Since = cmp.Or(it.Message.Campaign.StartAt, cs.first(a.Campaign))
 	}
 	return cl, nil
+}
+
+// variantOpen reports whether the state leaves open which variant the
+// recipient of it got: its campaign's split message is not recorded for
+// them with one.
+func (cs *claimSource) variantOpen(it *plan.Item) bool {
+	split := it.Message.Campaign.Split()
+	s, ok := plan.Recorded(cs.cfg, cs.st, addrs.Addr{Campaign: it.Addr().Campaign, Message: split.Name, Key: it.Addr().Key})
+	return !ok || s.Variant == ""
+}
+
+// first is the earliest intent the state records for campaign: a send it
+// lost was made after the sends it kept.
+func (cs *claimSource) first(campaign string) time.Time {
+	if t, ok := cs.firstIntent[campaign]; ok {
+		return t
+	}
+	var first time.Time
+	for s := range cs.st.Sends(addrs.Pattern{Campaign: campaign}) {
+		if !s.IntentAt.IsZero() && (first.IsZero() || s.IntentAt.Before(first)) {
+			first = s.IntentAt
+		}
+	}
+	if cs.firstIntent == nil {
+		cs.firstIntent = map[string]time.Time{}
+	}
+	cs.firstIntent[campaign] = first
+	return first
 }

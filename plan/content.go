@@ -21,7 +21,7 @@ var ErrNotConfigured = errors.New("not in the configuration")
 // the customer was sent; when not, the configuration or its CSV changed
 // since. The error is ErrNotConfigured when cfg cannot render s at all.
 func SentContent(cfg *config.Config, st *state.State, s state.Send) (content json.RawMessage, same bool, err error) {
-	p, err := RenderSend(cfg, st, s.Addr)
+	p, err := RenderSend(cfg, st, s.Addr, "")
 	if err != nil {
 		return nil, false, err
 	}
@@ -29,9 +29,10 @@ func SentContent(cfg *config.Config, st *state.State, s state.Send) (content jso
 }
 
 // RenderSend renders the send at a from cfg as a send made now would: with the
-// answer the state records to the message it follows and its recipient's
-// variant. The error is ErrNotConfigured when cfg cannot render it at all.
-func RenderSend(cfg *config.Config, st *state.State, a addrs.Addr) (*config.Payload, error) {
+// answer the state records to the message it follows, and as variant, or
+// when variant is "" its recipient's variant. The error is
+// ErrNotConfigured when cfg cannot render it at all.
+func RenderSend(cfg *config.Config, st *state.State, a addrs.Addr, variant string) (*config.Payload, error) {
 	var camp *config.Campaign
 	for _, c := range cfg.Campaigns {
 		if c.Name == a.Campaign {
@@ -66,7 +67,10 @@ func RenderSend(cfg *config.Config, st *state.State, a addrs.Addr) (*config.Payl
 			reply = &config.Reply{ID: prev.Reply.ID, Title: prev.Reply.Title, Text: prev.Reply.Text, At: prev.Reply.At}
 		}
 	}
-	p, diags := msg.Render(rcpt, reply, variantOf(cfg, st, camp, rcpt.Key))
+	if variant == "" {
+		variant = variantOf(cfg, st, camp, rcpt.Key)
+	}
+	p, diags := msg.Render(rcpt, reply, variant)
 	if diags.HasErrors() {
 		return nil, fmt.Errorf("render %s: %w", a, diags)
 	}

@@ -18,23 +18,36 @@ import (
 // import names, or another one (a rival) that could be the same message.
 type Claim struct {
 	Missing
+	// Renderings are the contents the configuration renders for it: one,
+	// or one per variant when which variant went out is not recorded. None
+	// when what it renders now is known not to be what was sent.
+	Renderings []Rendering
+	// Since is the earliest the message can have been created: the send's
+	// first recorded attempt, the acceptance of the message a follow-up
+	// follows, the campaign's start or its first recorded send; zero when
+	// nothing bounds it.
+	Since time.Time
+	// Conversation is the conversation a follow-up goes into (that of the
+	// message it follows); "" for a first contact, or when not known.
+	Conversation string
+}
+
+// A Rendering is one content a send may have been made with.
+type Rendering struct {
+	Variant string
+	Digest  state.Digest
 	// Content is the body of the request that sends it, without targeting
 	// (plan.RequestContent), to compare with the content Briq lists.
 	Content json.RawMessage
-	// Since is the earliest the message can have been created: the send's
-	// first recorded attempt, the acceptance of the message a follow-up
-	// follows, or the campaign's start; zero when nothing bounds it.
-	Since time.Time
-	// Conversation is the conversation a follow-up goes into (that of the
-	// message it follows); "" for a first contact.
-	Conversation string
 }
 
 // ImportOptions are the operator's choices for Import.
 type ImportOptions struct {
-	// Ambiguous takes the message although a rival could be it too, on
-	// the operator's word that its content is the send's.
-	Ambiguous bool
+	// Force takes the message on the operator's word where the provider
+	// cannot confirm it: a rival could be it too, its content differs
+	// from what the configuration renders now, or nothing bounds when the
+	// send can have been made.
+	Force bool
 }
 
 // Imported is what Import recorded: the send's message at the provider,
@@ -43,7 +56,8 @@ type Imported struct {
 	MessageID, ConversationID string
 	Status                    state.ProviderStatus
 	// ContentChecked says whether Briq listed the message's content in a
-	// form compared with the send's (briq.SameContent).
+	// form compared with the send's and found the same
+	// (briq.SameContent).
 	ContentChecked bool
 	Requests       int
 }
@@ -51,8 +65,8 @@ type Imported struct {
 // Import records, on the operator's word, that the message id at the
 // provider is the send of claim (ujumbe import): the answer to a send
 // refresh leaves unknown for want of evidence, or to one a restored state
-// lost. rivals are the other sends to the same phone, of the same kind,
-// that are not done: the message may be one of theirs.
+// lost. rivals are the other sends to the same phone that are not done:
+// the message may be one of theirs.
 //
 // The operator's word is checked against everything the provider can say,
 // and nothing is recorded unless all of it agrees. The send is unknown,
@@ -61,17 +75,18 @@ type Imported struct {
 // Briq answered with takes no other. The message is an outbound one in a
 // conversation with the send's phone (for a follow-up, the conversation
 // it goes into), created since claim.Since less Options.Skew, of the
-// send's kind, not failed, and with the send's content where Briq lists
-// content in a form briq.SameContent reads. A rival that the message could
-// be as well (its kind, its time, its content as far as Briq shows it)
-// makes the import refused unless opts.Ambiguous: attached to the wrong
-// send, the message would leave the right one to be sent again.
+// send's kind, and not failed. Then, unless opts.Force: something bounds
+// when the send was made (claim.Since); where Briq lists content in a form
+// briq.SameContent reads, it is one of the send's renderings; and no rival
+// could be the message as well (its kind, its time, its conversation, its
+// content as far as Briq shows it): attached to the wrong send, the
+// message would leave the right one to be sent again.
 //
 // The send is then accepted with the message's id, conversation and
 // status, at the time the message was created; a send the state does not
 // record (or records as due again) first gets the intent of that attempt,
-// with claim.Digest when the content was compared and found the same, and
-// none (content not known) otherwise.
+// with the variant and digest of the rendering Briq's content matched, or
+// the planned variant and no digest (content not known).
 func Import(ctx context.Context, c Client, store Store, claim Claim, rivals []Claim, id string, opts ImportOptions, ropts Options) (Imported, error) {
 	r := newRun(c, store, ropts)
 	imported, err := r.importMessage(ctx, claim, rivals, id, opts)
@@ -94,12 +109,9 @@ func (r *run) importMessage(ctx context.Context, claim Claim, rivals []Claim, id
 	case s.MessageID != "" && !strings.EqualFold(s.MessageID, id):
 		return Imported{}, fmt.Errorf("the provider answered the send %s with message_id %s, so refresh decides it by that message, not by %s", a, s.MessageID, id)
 	}
-	if recorded {
-		claim.Phone = s.Phone
-		claim.Since = s.IntentAt
-		if len(s.History) > 0 {
-			claim.Since = s.History[0].At
-		}
+	if claim.Since.IsZero() && !opts.Force {
+		return Imported{}, fmt.Errorf("nothing bounds when %s can have been sent (no attempt recorded, no start_at, no send of its campaign in the state), "+
+			"so any older message to %s could be taken for it. If Briq's inbox shows that message %s is the send's, run the import again with -force", a, claim.Phone, id)
 	}
 	for o := range st.Sends(addrs.Pattern{}) {
 		if o.Addr != a && (strings.EqualFold(o.MessageID, id) ||
@@ -126,61 +138,61 @@ func (r *run) importMessage(ctx context.Context, claim Claim, rivals []Claim, id
 			id, when, plural(convs, "conversation"), claim.Phone)
 	}
 	cand := cands[i]
-	switch {
-	case cand.kind != "" && claim.Kind != "" && cand.kind != claim.Kind:
-		return Imported{}, fmt.Errorf("message %s is of kind %s, and %s sends one of kind %s", cand.id, cand.kind, a, claim.Kind)
-	case claim.Conversation != "" && cand.conv != claim.Conversation:
-		return Imported{}, fmt.Errorf("message %s is in conversation %s, and %s follows a message in conversation %s, where it goes", cand.id, cand.conv, a, claim.Conversation)
-	}
 	d, err := call(ctx, r, func() (*briq.MessageDetail, error) {
 		r.lookups.Add(1)
 		return r.c.GetMessage(ctx, cand.id)
 	})
-	switch {
-	case err != nil:
+	if err != nil {
 		return Imported{}, fmt.Errorf("cannot look message %s up at the provider: %w", cand.id, err)
+	}
+	kind, created, content := cmp.Or(cand.kind, d.MessageType), cmp.Or(cand.created, d.CreatedAt.Time), cand.content
+	if len(content) == 0 {
+		content = d.Content
+	}
+	switch {
+	case kind != "" && claim.Kind != "" && kind != claim.Kind:
+		return Imported{}, fmt.Errorf("message %s is of kind %s, and %s sends one of kind %s", cand.id, kind, a, claim.Kind)
+	case claim.Conversation != "" && cand.conv != claim.Conversation:
+		return Imported{}, fmt.Errorf("message %s is in conversation %s, and %s follows a message in conversation %s, where it goes", cand.id, cand.conv, a, claim.Conversation)
 	case d.Status == briq.StatusFailed:
 		return Imported{}, fmt.Errorf("message %s failed at the provider (%s), so it never reached %s", cand.id, cmp.Or(d.ErrorMessage, d.ErrorCode, "no reason given"), claim.Phone)
 	case d.ConversationID != "" && d.ConversationID != cand.conv:
 		return Imported{}, fmt.Errorf("the provider lists message %s in conversation %s and looks it up in conversation %s", cand.id, cand.conv, d.ConversationID)
 	}
-	content := cand.content
-	if len(content) == 0 {
-		content = d.Content
-	}
-	same, known := briq.SameContent(content, claim.Content)
-	if known && !same {
-		return Imported{}, fmt.Errorf("message %s has other content at the provider than %s sends: %s", cand.id, a, content)
+	match, known := matching(content, claim.Renderings)
+	if known && match == nil && !opts.Force {
+		return Imported{}, fmt.Errorf("message %s has other content at the provider than %s renders now: %s. "+
+			"If the configuration changed since it was sent and Briq's inbox shows that it is the send's, run the import again with -force (its content is then recorded as not known)",
+			cand.id, a, content)
 	}
 	var others []string
 	for _, o := range rivals {
-		if o.Kind != "" && cand.kind != "" && o.Kind != cand.kind ||
-			!o.Since.IsZero() && !cand.created.IsZero() && cand.created.Before(o.Since.Add(-r.opts.Skew)) ||
+		if o.Kind != "" && kind != "" && o.Kind != kind ||
+			!o.Since.IsZero() && !created.IsZero() && created.Before(o.Since.Add(-r.opts.Skew)) ||
 			o.Conversation != "" && o.Conversation != cand.conv {
 			continue
 		}
-		if theirs, known := briq.SameContent(content, o.Content); known && !theirs {
+		if theirs, known := matching(content, o.Renderings); known && theirs == nil {
 			continue
 		}
 		others = append(others, o.Addr.String())
 	}
-	if len(others) > 0 && !opts.Ambiguous {
-		what := "Briq does not list its content in a form ujumbe can compare"
-		if known {
-			what = "its content, as far as Briq lists it, is theirs too"
+	if len(others) > 0 && !opts.Force {
+		what := "Briq does not list its content in a form ujumbe compares. If Briq's inbox shows that its content is " + a.String() + "'s"
+		if match != nil {
+			what = "its content, as far as Briq lists it, is theirs too, so the content cannot tell. If you know it is " + a.String() + "'s (by when it was sent, say)"
 		}
-		return Imported{}, fmt.Errorf("message %s could be the message of %s as well: same phone, same kind, and %s. "+
-			"Attached to the wrong send it would leave the right one to be sent again. If Briq's inbox shows that its content is %s's, run the import again with -ambiguous",
-			cand.id, strings.Join(others, ", "), what, a)
+		return Imported{}, fmt.Errorf("message %s could be the message of %s as well: same phone, same kind, and %s, run the import again with -force. "+
+			"Attached to the wrong send, it would leave the right one to be sent again", cand.id, strings.Join(others, ", "), what)
 	}
 
 	// The send was made when the message was created: its follow-ups are
 	// due, and its window closes, from then.
-	at := cmp.Or(cand.created, r.now)
+	at := cmp.Or(created, r.now)
 	if startable {
 		in := state.Intent{Addr: a, Phone: claim.Phone, Variant: claim.Variant, At: at}
-		if same {
-			in.Digest = claim.Digest
+		if match != nil {
+			in.Variant, in.Digest = match.Variant, match.Digest
 		}
 		if err := r.store.RecordIntent(in); err != nil {
 			return Imported{}, err
@@ -191,7 +203,20 @@ func (r *run) importMessage(ctx context.Context, claim Claim, rivals []Claim, id
 	if err := r.store.RecordResult(res); err != nil {
 		return Imported{}, err
 	}
-	return Imported{MessageID: cand.id, ConversationID: cand.conv, Status: status, ContentChecked: known}, nil
+	return Imported{MessageID: cand.id, ConversationID: cand.conv, Status: status, ContentChecked: match != nil}, nil
+}
+
+// matching returns the rendering whose content is listed, if one is, and
+// whether listed could be compared with any.
+func matching(listed json.RawMessage, rs []Rendering) (match *Rendering, known bool) {
+	for i := range rs {
+		same, k := briq.SameContent(listed, rs[i].Content)
+		known = known || k
+		if same {
+			return &rs[i], true
+		}
+	}
+	return nil, known
 }
 
 // plural is "1 noun" or "n nouns".

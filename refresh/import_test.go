@@ -19,7 +19,7 @@ import (
 func TestImportNeedsTheListing(t *testing.T) {
 	f := newFixture(t, nil)
 	lost := f.lostTemplate(1)
-	m := refresh.Claim{Missing: refresh.Missing{Addr: addr("offer", 1), Phone: phoneOf(1), Kind: "template"}}
+	m := refresh.Claim{Missing: refresh.Missing{Addr: addr("offer", 1), Phone: phoneOf(1), Kind: "template"}, Since: f.srv.Now()}
 
 	broken := f.proxy(proxy{fail: func(w http.ResponseWriter, r *http.Request) bool {
 		if r.URL.Path == "/v1/whatsapp/conversations" {
