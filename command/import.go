@@ -1,7 +1,6 @@
 package command
 
 import (
-	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -38,17 +37,24 @@ const importHelp = `Usage: ujumbe [global options] import [options] ADDR MESSAGE
   (template, text, interactive), not failed, in a conversation with the
   send's phone (a follow-up's: the conversation of the message it
   follows, which must be accepted), created since the send's first
-  attempt (for a send not in the state: since the message it follows was
-  accepted, or the campaign's start_at, or its first send in the state).
+  recorded attempt or, for a follow-up not in the state, since the message
+  it follows was accepted.
 
-  Then three things need -force, your word that you read the message in
-  Briq's inbox and it is the send's: nothing bounds when the send can have
-  been made; Briq lists content, in a form ujumbe reads, other than the
-  configuration renders for the send now (each variant is tried; with
-  -force the content is recorded as not known); or another send to the
-  phone, not done, could be the same message as far as Briq shows (kind,
-  time, conversation, content). Attached to the wrong send, a message
-  would leave the right one to be sent again, so import names the others.
+  More needs -force, your word that you read the message in Briq's inbox
+  and it is the send's:
+  - a send not in the state whose message is older than its campaign's
+    start_at or first send in the state (which hold only if the state lost
+    no more than its newest sends and start_at never moved), or when
+    neither exists, or Briq gives the message no creation time;
+  - content Briq lists, in a form ujumbe reads, other than the
+    configuration renders for the send now (each variant is tried; with
+    -force the content is recorded as not known);
+  - another send to the phone that is not done, and could be the same
+    message as far as Briq shows (kind, time, conversation, content): the
+    state's unknown, due again or deferred sends, in the configuration or
+    not, and every send the state does not record, whatever the plan says
+    of it now. Attached to the wrong send, a message would leave the right
+    one to be sent again, so import names the others.
 
   It makes a few requests to Briq and sends nothing. It plans the whole
   configuration to find the other sends to the phone: at a million
@@ -129,7 +135,6 @@ func runImport(c *cli, args []string) int {
 		return exitError
 	}
 	var claim *refresh.Claim
-	var rivals []refresh.Claim
 	cs := claimSource{cfg: cfg, st: st}
 	for i := range p.Items {
 		if it := &p.Items[i]; it.Message != nil && it.Addr() == a {
@@ -144,19 +149,7 @@ func runImport(c *cli, args []string) int {
 	if claim == nil {
 		return c.fail(v, "Cannot import", fmt.Errorf("the send %s is not in the configuration: no recipient of campaign %q's message %q has the key %q", a, a.Campaign, a.Message, a.Key))
 	}
-	for i := range p.Items {
-		it := &p.Items[i]
-		switch {
-		case it.Message == nil || it.Addr() == a:
-		case it.Class != plan.Unknown && it.Class != plan.Scheduled && !it.Class.Sends():
-		case sentTo(cfg, st, it) != claim.Phone:
-		default:
-			// A follow-up whose parent is not accepted (yet: the state may
-			// have lost it too) is a rival with nothing to bound it.
-			o, _ := cs.claimOf(it)
-			rivals = append(rivals, o)
-		}
-	}
+	rivals := cs.rivals(p, *claim, id)
 	got, err := refresh.Import(c.ctx, prov.client, store, *claim, rivals, id, refresh.ImportOptions{Force: *force}, refresh.Options{Now: prov.now})
 	if err == nil {
 		err = store.Close()
@@ -170,14 +163,15 @@ func runImport(c *cli, args []string) int {
 			MessageID      string `json:"message_id"`
 			ConversationID string `json:"conversation_id,omitempty"`
 			Status         string `json:"status,omitempty"`
-			ContentChecked bool   `json:"content_checked"`
+			Content        string `json:"content"`
 			Requests       int    `json:"requests"`
-		}{a.String(), got.MessageID, got.ConversationID, got.Status.String(), got.ContentChecked, got.Requests})
+		}{a.String(), got.MessageID, got.ConversationID, got.Status.String(), got.Content, got.Requests})
 	}
-	checked := "Briq does not list its content in a form ujumbe compares"
-	if got.ContentChecked {
-		checked = "its content at Briq is the send's"
-	}
+	checked := map[string]string{
+		refresh.ContentSame:        "its content at Briq is the send's",
+		refresh.ContentDiffers:     "its content at Briq differs from what the configuration renders now, and is recorded as not known",
+		refresh.ContentNotCompared: "Briq does not list its content in a form ujumbe compares",
+	}[got.Content]
 	fmt.Fprintf(c.stdout, "Imported: %s is done with message_id %s (conversation %s, status %s); %s. Briq was asked %s.\n",
 		a, got.MessageID, got.ConversationID, got.Status, checked, plural(got.Requests, "time"))
 	return exitOK
@@ -234,9 +228,60 @@ func (cs *claimSource) claimOf(it *plan.Item) (refresh.Claim, error) {
 			cl.Since = parent.ResultAt
 		}
 	} else if !recorded {
-		cl.Since = cmp.Or(it.Message.Campaign.StartAt, cs.first(a.Campaign))
+		cl.Soft, cl.SoftWhat = it.Message.Campaign.StartAt, "the campaign's start_at"
+		if cl.Soft.IsZero() {
+			cl.Soft, cl.SoftWhat = cs.first(a.Campaign), "the campaign's first send in the state"
+		}
 	}
 	return cl, nil
+}
+
+// rivals are the sends other than claim's that the message id may be: to
+// the same phone, and not done. From the state, every send recorded to it
+// that is unknown (without an answered id of its own), due again or
+// deferred, in the configuration or not; from the plan p, every send to
+// it the state does not record, whatever its class now (a stop_at moved,
+// a window reopened, a holdout changed, and it goes out). A follow-up
+// whose parent is not accepted is a rival with nothing to bound it.
+func (cs *claimSource) rivals(p *plan.Plan, claim refresh.Claim, id string) []refresh.Claim {
+	var out []refresh.Claim
+	items := map[addrs.Addr]*plan.Item{}
+	for i := range p.Items {
+		if it := &p.Items[i]; it.Message != nil {
+			if it.Phone() == claim.Phone || it.Message.After != nil && sentTo(cs.cfg, cs.st, it) == claim.Phone {
+				items[it.Addr()] = it
+			}
+		}
+	}
+	for s := range cs.st.Sends(addrs.Pattern{}) {
+		if s.Phone != claim.Phone || s.Addr == claim.Addr {
+			continue
+		}
+		switch {
+		case s.Outcome == state.OutcomeUnknown && (s.MessageID == "" || strings.EqualFold(s.MessageID, id)),
+			s.Outcome.Startable():
+		default:
+			continue
+		}
+		if it := items[s.Addr]; it != nil {
+			o, _ := cs.claimOf(it)
+			out = append(out, o)
+			continue
+		}
+		since := s.IntentAt
+		if len(s.History) > 0 {
+			since = s.History[0].At
+		}
+		out = append(out, refresh.Claim{Missing: refresh.Missing{Addr: s.Addr, Phone: s.Phone}, Since: since})
+	}
+	for a, it := range items {
+		if _, recorded := plan.Recorded(cs.cfg, cs.st, a); recorded || a == claim.Addr {
+			continue
+		}
+		o, _ := cs.claimOf(it) // its Soft bound is not used: it may be later than the rival's message
+		out = append(out, o)
+	}
+	return out
 }
 
 // variantOpen reports whether the state leaves open which variant the

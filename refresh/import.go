@@ -22,11 +22,16 @@ type Claim struct {
 	// or one per variant when which variant went out is not recorded. None
 	// when what it renders now is known not to be what was sent.
 	Renderings []Rendering
-	// Since is the earliest the message can have been created: the send's
-	// first recorded attempt, the acceptance of the message a follow-up
-	// follows, the campaign's start or its first recorded send; zero when
-	// nothing bounds it.
+	// Since is the earliest the message can have been created, for
+	// certain: the send's first recorded attempt, or the acceptance of the
+	// message a follow-up follows; zero when neither is known.
 	Since time.Time
+	// Soft is a bound that holds unless the state lost more than its
+	// newest sends or the campaign's start_at moved: its start_at, or its
+	// first send the state records. A message older than it needs the
+	// operator's word; SoftWhat names it.
+	Soft     time.Time
+	SoftWhat string
 	// Conversation is the conversation a follow-up goes into (that of the
 	// message it follows); "" for a first contact, or when not known.
 	Conversation string
@@ -44,9 +49,10 @@ type Rendering struct {
 // ImportOptions are the operator's choices for Import.
 type ImportOptions struct {
 	// Force takes the message on the operator's word where the provider
-	// cannot confirm it: a rival could be it too, its content differs
-	// from what the configuration renders now, or nothing bounds when the
-	// send can have been made.
+	// cannot confirm it, or contradicts what the configuration says now: a
+	// rival could be it too, its content differs from what the
+	// configuration renders now, or it is older than a soft bound, or
+	// nothing bounds or dates it.
 	Force bool
 }
 
@@ -55,12 +61,19 @@ type ImportOptions struct {
 type Imported struct {
 	MessageID, ConversationID string
 	Status                    state.ProviderStatus
-	// ContentChecked says whether Briq listed the message's content in a
-	// form compared with the send's and found the same
-	// (briq.SameContent).
-	ContentChecked bool
-	Requests       int
+	// Content is what comparing Briq's content with the send's
+	// renderings (briq.SameContent) found: ContentSame, ContentDiffers
+	// (taken on the operator's word) or ContentNotCompared.
+	Content  string
+	Requests int
 }
+
+// The outcomes of comparing content, for Imported.Content.
+const (
+	ContentSame        = "same"
+	ContentDiffers     = "differs"
+	ContentNotCompared = "not compared"
+)
 
 // Import records, on the operator's word, that the message id at the
 // provider is the send of claim (ujumbe import): the answer to a send
@@ -75,12 +88,13 @@ type Imported struct {
 // Briq answered with takes no other. The message is an outbound one in a
 // conversation with the send's phone (for a follow-up, the conversation
 // it goes into), created since claim.Since less Options.Skew, of the
-// send's kind, and not failed. Then, unless opts.Force: something bounds
-// when the send was made (claim.Since); where Briq lists content in a form
-// briq.SameContent reads, it is one of the send's renderings; and no rival
-// could be the message as well (its kind, its time, its conversation, its
-// content as far as Briq shows it): attached to the wrong send, the
-// message would leave the right one to be sent again.
+// send's kind, and not failed. Then, unless opts.Force: the message has a
+// creation time, and one not before claim.Soft when nothing surer bounds
+// it; where Briq lists content in a form briq.SameContent reads, it is
+// one of the send's renderings; and no rival could be the message as well
+// (its kind, its time, its conversation, its content as far as Briq shows
+// it): attached to the wrong send, the message would leave the right one
+// to be sent again.
 //
 // The send is then accepted with the message's id, conversation and
 // status, at the time the message was created; a send the state does not
@@ -109,7 +123,7 @@ func (r *run) importMessage(ctx context.Context, claim Claim, rivals []Claim, id
 	case s.MessageID != "" && !strings.EqualFold(s.MessageID, id):
 		return Imported{}, fmt.Errorf("the provider answered the send %s with message_id %s, so refresh decides it by that message, not by %s", a, s.MessageID, id)
 	}
-	if claim.Since.IsZero() && !opts.Force {
+	if claim.Since.IsZero() && claim.Soft.IsZero() && !opts.Force {
 		return Imported{}, fmt.Errorf("nothing bounds when %s can have been sent (no attempt recorded, no start_at, no send of its campaign in the state), "+
 			"so any older message to %s could be taken for it. If Briq's inbox shows that message %s is the send's, run the import again with -force", a, claim.Phone, id)
 	}
@@ -149,8 +163,16 @@ func (r *run) importMessage(ctx context.Context, claim Claim, rivals []Claim, id
 	if len(content) == 0 {
 		content = d.Content
 	}
+	force := func(why string) error {
+		return fmt.Errorf("%s. If Briq's inbox shows that message %s is the send's, run the import again with -force", why, cand.id)
+	}
 	switch {
-	case kind != "" && claim.Kind != "" && kind != claim.Kind:
+	case created.IsZero() && !opts.Force:
+		return Imported{}, force(fmt.Sprintf("the provider gives no creation time for message %s, so it cannot be checked against %s's time", cand.id, a))
+	case claim.Since.IsZero() && created.Before(claim.Soft.Add(-r.opts.Skew)) && !opts.Force:
+		return Imported{}, force(fmt.Sprintf("message %s was created at %s, before %s (%s), which a send of the campaign cannot precede unless the state lost more than its newest sends or start_at moved",
+			cand.id, stamp(created), claim.SoftWhat, stamp(claim.Soft)))
+	case kind != "" && claim.Kind != "" && !strings.EqualFold(kind, claim.Kind):
 		return Imported{}, fmt.Errorf("message %s is of kind %s, and %s sends one of kind %s", cand.id, kind, a, claim.Kind)
 	case claim.Conversation != "" && cand.conv != claim.Conversation:
 		return Imported{}, fmt.Errorf("message %s is in conversation %s, and %s follows a message in conversation %s, where it goes", cand.id, cand.conv, a, claim.Conversation)
@@ -161,13 +183,12 @@ func (r *run) importMessage(ctx context.Context, claim Claim, rivals []Claim, id
 	}
 	match, known := matching(content, claim.Renderings)
 	if known && match == nil && !opts.Force {
-		return Imported{}, fmt.Errorf("message %s has other content at the provider than %s renders now: %s. "+
-			"If the configuration changed since it was sent and Briq's inbox shows that it is the send's, run the import again with -force (its content is then recorded as not known)",
-			cand.id, a, content)
+		return Imported{}, force(fmt.Sprintf("message %s has other content at the provider than %s renders now: %s; the configuration may have changed since it was sent (with -force its content is recorded as not known)",
+			cand.id, a, content))
 	}
 	var others []string
 	for _, o := range rivals {
-		if o.Kind != "" && kind != "" && o.Kind != kind ||
+		if o.Kind != "" && kind != "" && !strings.EqualFold(o.Kind, kind) ||
 			!o.Since.IsZero() && !created.IsZero() && created.Before(o.Since.Add(-r.opts.Skew)) ||
 			o.Conversation != "" && o.Conversation != cand.conv {
 			continue
@@ -178,12 +199,12 @@ func (r *run) importMessage(ctx context.Context, claim Claim, rivals []Claim, id
 		others = append(others, o.Addr.String())
 	}
 	if len(others) > 0 && !opts.Force {
-		what := "Briq does not list its content in a form ujumbe compares. If Briq's inbox shows that its content is " + a.String() + "'s"
+		what := "Briq does not list its content in a form ujumbe compares"
 		if match != nil {
-			what = "its content, as far as Briq lists it, is theirs too, so the content cannot tell. If you know it is " + a.String() + "'s (by when it was sent, say)"
+			what = "its content, as far as Briq lists it, is theirs too, so the content cannot tell"
 		}
-		return Imported{}, fmt.Errorf("message %s could be the message of %s as well: same phone, same kind, and %s, run the import again with -force. "+
-			"Attached to the wrong send, it would leave the right one to be sent again", cand.id, strings.Join(others, ", "), what)
+		return Imported{}, force(fmt.Sprintf("message %s could be the message of %s as well (same phone, and %s); attached to the wrong send, it would leave the right one to be sent again",
+			cand.id, strings.Join(others, ", "), what))
 	}
 
 	// The send was made when the message was created: its follow-ups are
@@ -203,7 +224,14 @@ func (r *run) importMessage(ctx context.Context, claim Claim, rivals []Claim, id
 	if err := r.store.RecordResult(res); err != nil {
 		return Imported{}, err
 	}
-	return Imported{MessageID: cand.id, ConversationID: cand.conv, Status: status, ContentChecked: match != nil}, nil
+	compared := ContentNotCompared
+	switch {
+	case match != nil:
+		compared = ContentSame
+	case known:
+		compared = ContentDiffers
+	}
+	return Imported{MessageID: cand.id, ConversationID: cand.conv, Status: status, Content: compared}, nil
 }
 
 // matching returns the rendering whose content is listed, if one is, and
