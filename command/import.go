@@ -42,19 +42,21 @@ const importHelp = `Usage: ujumbe [global options] import [options] ADDR MESSAGE
 
   More needs -force, your word that you read the message in Briq's inbox
   and it is the send's:
+  - a message Briq gives no creation time;
   - a send not in the state whose message is older than its campaign's
     start_at or first send in the state (which hold only if the state lost
     no more than its newest sends and start_at never moved), or when
-    neither exists, or Briq gives the message no creation time;
+    neither exists;
   - content Briq lists, in a form ujumbe reads, other than the
     configuration renders for the send now (each variant is tried; with
     -force the content is recorded as not known);
   - another send to the phone that is not done, and could be the same
     message as far as Briq shows (kind, time, conversation, content): the
-    state's unknown, due again or deferred sends, in the configuration or
-    not, and every send the state does not record, whatever the plan says
-    of it now. Attached to the wrong send, a message would leave the right
-    one to be sent again, so import names the others.
+    state's unknown, due again or deferred sends, and every send the state
+    does not record, whatever the plan says of it now. (A send no longer in
+    the configuration has no kind or content to compare: it always could.)
+    Attached to the wrong send, a message would leave the right one to be
+    sent again, so import names the others.
 
   It makes a few requests to Briq and sends nothing. It plans the whole
   configuration to find the other sends to the phone: at a million
@@ -208,7 +210,7 @@ func (cs *claimSource) claimOf(it *plan.Item) (refresh.Claim, error) {
 		// What was attempted is known by its digest: the configuration's
 		// rendering tells Briq's content apart only while it is that.
 		if render(s.Variant); len(cl.Renderings) == 1 && cl.Renderings[0].Digest != s.Digest {
-			cl.Renderings = nil
+			cl.Renderings, cl.Kind = nil, "" // the configuration changed since: neither is known
 		}
 	case it.Message.Varies() && cs.variantOpen(it):
 		for _, v := range it.Message.Campaign.VariantNames() {
@@ -225,7 +227,12 @@ func (cs *claimSource) claimOf(it *plan.Item) (refresh.Claim, error) {
 		}
 		cl.Conversation = parent.ConversationID
 		if !recorded {
-			cl.Since = parent.ResultAt
+			// After the parent's first attempt, for certain: its result
+			// may have been recorded later than it came (by refresh).
+			cl.Since = parent.IntentAt
+			if len(parent.History) > 0 {
+				cl.Since = parent.History[0].At
+			}
 		}
 	} else if !recorded {
 		cl.Soft, cl.SoftWhat = it.Message.Campaign.StartAt, "the campaign's start_at"
@@ -242,44 +249,46 @@ func (cs *claimSource) claimOf(it *plan.Item) (refresh.Claim, error) {
 // deferred, in the configuration or not; from the plan p, every send to
 // it the state does not record, whatever its class now (a stop_at moved,
 // a window reopened, a holdout changed, and it goes out). A follow-up
-// whose parent is not accepted is a rival with nothing to bound it.
+// whose parent is not accepted is a rival with nothing to bound it; a
+// send the configuration no longer has, one with nothing to compare.
 func (cs *claimSource) rivals(p *plan.Plan, claim refresh.Claim, id string) []refresh.Claim {
-	var out []refresh.Claim
-	items := map[addrs.Addr]*plan.Item{}
-	for i := range p.Items {
-		if it := &p.Items[i]; it.Message != nil {
-			if it.Phone() == claim.Phone || it.Message.After != nil && sentTo(cs.cfg, cs.st, it) == claim.Phone {
-				items[it.Addr()] = it
-			}
-		}
-	}
+	// The state's, by the address of their Item (a moved block's).
+	recorded := map[addrs.Addr]state.Send{}
 	for s := range cs.st.Sends(addrs.Pattern{}) {
 		if s.Phone != claim.Phone || s.Addr == claim.Addr {
 			continue
 		}
-		switch {
-		case s.Outcome == state.OutcomeUnknown && (s.MessageID == "" || strings.EqualFold(s.MessageID, id)),
-			s.Outcome.Startable():
-		default:
+		if s.Outcome == state.OutcomeUnknown && (s.MessageID == "" || strings.EqualFold(s.MessageID, id)) || s.Outcome.Startable() {
+			recorded[plan.MovedTo(cs.cfg, s.Addr)] = s
+		}
+	}
+	var out []refresh.Claim
+	for i := range p.Items {
+		it := &p.Items[i]
+		if it.Message == nil {
 			continue
 		}
-		if it := items[s.Addr]; it != nil {
+		a := it.Addr()
+		if _, ok := recorded[a]; ok {
 			o, _ := cs.claimOf(it)
 			out = append(out, o)
+			delete(recorded, a)
 			continue
 		}
+		if a == claim.Addr || it.Phone() != claim.Phone && (it.Message.After == nil || sentTo(cs.cfg, cs.st, it) != claim.Phone) {
+			continue
+		}
+		if _, ok := plan.Recorded(cs.cfg, cs.st, a); !ok {
+			o, _ := cs.claimOf(it) // its Soft bound is not used: it may be later than the rival's message
+			out = append(out, o)
+		}
+	}
+	for _, s := range recorded {
 		since := s.IntentAt
 		if len(s.History) > 0 {
 			since = s.History[0].At
 		}
 		out = append(out, refresh.Claim{Missing: refresh.Missing{Addr: s.Addr, Phone: s.Phone}, Since: since})
-	}
-	for a, it := range items {
-		if _, recorded := plan.Recorded(cs.cfg, cs.st, a); recorded || a == claim.Addr {
-			continue
-		}
-		o, _ := cs.claimOf(it) // its Soft bound is not used: it may be later than the rival's message
-		out = append(out, o)
 	}
 	return out
 }

@@ -350,7 +350,7 @@ func TestImportComparesContent(t *testing.T) {
 // the content in Briq's inbox) it records hello.
 func TestImportAmbiguous(t *testing.T) {
 	w, hello := twoUnknownTemplates(t, sandbox.Faults{OpaqueContent: true})
-	w.mustRefuse("could be the message of "+sendAt("promo", 0)+" as well", sendAt("hello", 0), hello.ID)
+	w.mustRefuse("that is not done: "+sendAt("promo", 0)+" (its content not compared)", sendAt("hello", 0), hello.ID)
 	out := w.runOnSandboxClock(exitOK, "import", "-force", sendAt("hello", 0), hello.ID)
 	if !strings.Contains(out, "Briq does not list its content in a form ujumbe compares") {
 		t.Errorf("import -force says:\n%s", out)
@@ -444,7 +444,7 @@ func reminderWorld(t *testing.T) (*world, sandbox.Message) {
 // wrong message, and the next apply sent the reminder a second time).
 func TestImportRivalFollowUpOfLostParent(t *testing.T) {
 	w, reminder := reminderWorld(t)
-	w.mustRefuse("could be the message of "+sendAt("reminder", 0), sendAt("hello", 0), reminder.ID)
+	w.mustRefuse("that is not done: "+sendAt("reminder", 0), sendAt("hello", 0), reminder.ID)
 }
 
 // TestImportRivalFollowUpAfterRecover: the same through the README's
@@ -459,7 +459,7 @@ func TestImportRivalFollowUpAfterRecover(t *testing.T) {
 			t.Fatalf("after refresh -recover %s is %s, want unknown", s.Addr, s.Outcome)
 		}
 	}
-	w.mustRefuse("could be the message of "+sendAt("reminder", 0), sendAt("hello", 0), reminder.ID)
+	w.mustRefuse("that is not done: "+sendAt("reminder", 0), sendAt("hello", 0), reminder.ID)
 }
 
 // TestImportTemplateWithoutVariables: ujumbe's request leaves out the
@@ -640,7 +640,7 @@ func TestImportRivalsLostFromTheState(t *testing.T) {
 				w.replaceInConfig("campaign \"later\" {\n  recipients = recipients.customers\n", "campaign \"later\" {\n  recipients = recipients.customers\n  start_at   = \""+restart+"\"\n")
 			}
 			w.runOnSandboxClock(exitOK, "state", "rm", sendAt("hello", 0), laterAt(0))
-			w.mustRefuse("could be the message of "+laterAt(0), sendAt("hello", 0), promo0.ID)
+			w.mustRefuse("that is not done: "+laterAt(0), sendAt("hello", 0), promo0.ID)
 		})
 	}
 }
@@ -676,11 +676,11 @@ func TestImportRivalsByRecordedPhone(t *testing.T) {
 		t.Fatalf("the state records %d sends, want hello and promo", n)
 	}
 	msg := w.messageTo(0, "template")
-	w.mustRefuse("could be the message of "+hello, promo, msg.ID)
+	w.mustRefuse("that is not done: "+hello, promo, msg.ID)
 	if err := os.WriteFile(filepath.Join(w.dir, "customers.csv"), []byte("name,phone\nCustomer 0,"+fixture.Phone(5)+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	w.mustRefuse("could be the message of "+hello, promo, msg.ID)
+	w.mustRefuse("that is not done: "+hello, promo, msg.ID)
 }
 
 // TestImportRivalsOutOfTheConfiguration: promo and hello to recipient 0
@@ -693,5 +693,43 @@ func TestImportRivalsOutOfTheConfiguration(t *testing.T) {
 	w, hello := twoUnknownTemplates(t, sandbox.Faults{OpaqueContent: true})
 	const helloBlock = "  message \"hello\" {\n    template  = \"welcome\"\n    variables = { \"1\" = row.name }\n  }\n"
 	w.replaceInConfig(helloBlock, "")
-	w.mustRefuse("could be the message of "+sendAt("hello", 0), sendAt("promo", 0), hello.ID)
+	w.mustRefuse("that is not done: "+sendAt("hello", 0), sendAt("promo", 0), hello.ID)
+}
+
+// TestImportRivalsComparedWhereKnown: Briq lists content ujumbe reads,
+// and hello's message is hello's, not promo's. With Customer 0's phone
+// changed in the CSV since (recipients keyed by name), promo, recorded to
+// the old phone, is still compared by its content and ruled out (found in
+// review: it was looked up by the CSV's phone, not found, and named with
+// nothing compared). With promo's block gone from the configuration it
+// has nothing to compare, and import names it: -force then takes the
+// operator's word.
+func TestImportRivalsComparedWhereKnown(t *testing.T) {
+	w := newWorld(t, 1, sandbox.Options{Faults: sandbox.Faults{DropAfterAccept: 1}})
+	w.replaceInConfig("phone = row.phone\n", "phone = row.phone\n  key   = row.name\n")
+	const promoBlock = "  message \"promo\" {\n    template  = \"welcome\"\n    variables = { \"1\" = \"promo\" }\n  }\n"
+	w.addToCampaign(promoBlock)
+	hello, promo := `campaign.launch.message.hello["Customer 0"]`, `campaign.launch.message.promo["Customer 0"]`
+	w.runInProcess("apply", "-auto-approve", "-target="+hello)
+	if err := w.srv.SetFaults(sandbox.Faults{Fail5xx: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.srv.Advance(7 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	w.runInProcess("apply", "-auto-approve", "-refresh=false", "-target="+promo)
+	if err := w.srv.SetFaults(sandbox.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.state().Len(); n != 2 {
+		t.Fatalf("the state records %d sends, want hello and promo", n)
+	}
+	msg := w.messageTo(0, "template")
+	if err := os.WriteFile(filepath.Join(w.dir, "customers.csv"), []byte("name,phone\nCustomer 0,"+fixture.Phone(5)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.replaceInConfig(promoBlock, "")
+	w.mustRefuse("that is not done: "+promo+" (its content not compared)", hello, msg.ID)
+	w.addToCampaign(promoBlock)
+	w.runOnSandboxClock(exitOK, "import", hello, msg.ID)
 }

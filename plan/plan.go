@@ -1248,8 +1248,12 @@ func sumDigest(sum [sha256.Size]byte) state.Digest {
 
 // movedTo returns the address a moved block gives the send recorded at a,
 // or a itself.
-func (b *builder) movedTo(a addrs.Addr) addrs.Addr {
-	for _, m := range b.cfg.Moved {
+func (b *builder) movedTo(a addrs.Addr) addrs.Addr { return MovedTo(b.cfg, a) }
+
+// MovedTo returns the address one of cfg's moved blocks gives the send
+// recorded at a, or a itself: the address of its Item.
+func MovedTo(cfg *config.Config, a addrs.Addr) addrs.Addr {
+	for _, m := range cfg.Moved {
 		if m.From.Match(a) {
 			a.Campaign = m.To.Campaign
 			if m.To.Message != "" {

@@ -193,18 +193,19 @@ func (r *run) importMessage(ctx context.Context, claim Claim, rivals []Claim, id
 			o.Conversation != "" && o.Conversation != cand.conv {
 			continue
 		}
-		if theirs, known := matching(content, o.Renderings); known && theirs == nil {
+		theirs, known := matching(content, o.Renderings)
+		switch {
+		case known && theirs == nil:
 			continue
+		case known:
+			others = append(others, o.Addr.String()+" (the same content, as far as Briq lists it)")
+		default:
+			others = append(others, o.Addr.String()+" (its content not compared)")
 		}
-		others = append(others, o.Addr.String())
 	}
 	if len(others) > 0 && !opts.Force {
-		what := "Briq does not list its content in a form ujumbe compares"
-		if match != nil {
-			what = "its content, as far as Briq lists it, is theirs too, so the content cannot tell"
-		}
-		return Imported{}, force(fmt.Sprintf("message %s could be the message of %s as well (same phone, and %s); attached to the wrong send, it would leave the right one to be sent again",
-			cand.id, strings.Join(others, ", "), what))
+		return Imported{}, force(fmt.Sprintf("message %s could be the message of another send to %s that is not done: %s; attached to the wrong send, it would leave the right one to be sent again",
+			cand.id, claim.Phone, strings.Join(others, ", ")))
 	}
 
 	// The send was made when the message was created: its follow-ups are
