@@ -172,7 +172,7 @@ func runImport(c *cli, args []string) int {
 	checked := map[string]string{
 		refresh.ContentSame:        "its content at Briq is the send's",
 		refresh.ContentDiffers:     "its content at Briq differs from what the configuration renders now, and is recorded as not known",
-		refresh.ContentNotCompared: "Briq does not list its content in a form ujumbe compares",
+		refresh.ContentNotCompared: "its content was not compared (Briq lists none in a form ujumbe reads, or the configuration no longer renders what was attempted)",
 	}[got.Content]
 	fmt.Fprintf(c.stdout, "Imported: %s is done with message_id %s (conversation %s, status %s); %s. Briq was asked %s.\n",
 		a, got.MessageID, got.ConversationID, got.Status, checked, plural(got.Requests, "time"))

@@ -352,7 +352,7 @@ func TestImportAmbiguous(t *testing.T) {
 	w, hello := twoUnknownTemplates(t, sandbox.Faults{OpaqueContent: true})
 	w.mustRefuse("that is not done: "+sendAt("promo", 0)+" (its content not compared)", sendAt("hello", 0), hello.ID)
 	out := w.runOnSandboxClock(exitOK, "import", "-force", sendAt("hello", 0), hello.ID)
-	if !strings.Contains(out, "Briq does not list its content in a form ujumbe compares") {
+	if !strings.Contains(out, "its content was not compared (Briq lists none in a form ujumbe reads") {
 		t.Errorf("import -force says:\n%s", out)
 	}
 	a, _ := addrs.ParsePattern(sendAt("hello", 0))
