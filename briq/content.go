@@ -49,12 +49,9 @@ func SameContent(listed, sent json.RawMessage) (same, known bool) {
 		}
 	}
 	if main == "template_name" {
-		lv, _ := l["variables"].(map[string]any)
+		lv, isMap := l["variables"].(map[string]any)
 		sv, _ := s["variables"].(map[string]any)
-		if _, isMap := l["variables"].(map[string]any); l["variables"] != nil && !isMap {
-			return false, true
-		}
-		if len(lv) != len(sv) {
+		if !isMap && l["variables"] != nil || len(lv) != len(sv) {
 			return false, true
 		}
 		for k, v := range sv {

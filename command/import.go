@@ -3,7 +3,6 @@ package command
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
@@ -37,8 +36,8 @@ const importHelp = `Usage: ujumbe [global options] import [options] ADDR MESSAGE
   (template, text, interactive), not failed, in a conversation with the
   send's phone (a follow-up's: the conversation of the message it
   follows, which must be accepted), created since the send's first
-  recorded attempt or, for a follow-up not in the state, since the message
-  it follows was accepted.
+  recorded attempt or, for a follow-up not in the state, since the first
+  attempt of the message it follows.
 
   More needs -force, your word that you read the message in Briq's inbox
   and it is the send's:
@@ -144,6 +143,9 @@ func runImport(c *cli, args []string) int {
 			if err != nil {
 				return c.fail(v, "Cannot import", err)
 			}
+			if _, recorded := plan.Recorded(cfg, st, a); !recorded && it.Message.After == nil {
+				softBound(st, it.Message.Campaign, &cl)
+			}
 			claim = &cl
 			break
 		}
@@ -183,9 +185,6 @@ func runImport(c *cli, args []string) int {
 type claimSource struct {
 	cfg *config.Config
 	st  *state.State
-	// firstIntent memoizes the earliest intent the state records for each
-	// campaign, zero for none.
-	firstIntent map[string]time.Time
 }
 
 // claimOf is the Claim of the plan's send it: where it goes, what it may
@@ -203,10 +202,7 @@ func (cs *claimSource) claimOf(it *plan.Item) (refresh.Claim, error) {
 	s, recorded := plan.Recorded(cs.cfg, cs.st, a)
 	switch {
 	case recorded:
-		cl.Phone, cl.Since, cl.Variant = s.Phone, s.IntentAt, s.Variant
-		if len(s.History) > 0 {
-			cl.Since = s.History[0].At
-		}
+		cl.Phone, cl.Since, cl.Variant = s.Phone, s.FirstAttempt(), s.Variant
 		// What was attempted is known by its digest: the configuration's
 		// rendering tells Briq's content apart only while it is that.
 		if render(s.Variant); len(cl.Renderings) == 1 && cl.Renderings[0].Digest != s.Digest {
@@ -229,18 +225,27 @@ func (cs *claimSource) claimOf(it *plan.Item) (refresh.Claim, error) {
 		if !recorded {
 			// After the parent's first attempt, for certain: its result
 			// may have been recorded later than it came (by refresh).
-			cl.Since = parent.IntentAt
-			if len(parent.History) > 0 {
-				cl.Since = parent.History[0].At
-			}
-		}
-	} else if !recorded {
-		cl.Soft, cl.SoftWhat = it.Message.Campaign.StartAt, "the campaign's start_at"
-		if cl.Soft.IsZero() {
-			cl.Soft, cl.SoftWhat = cs.first(a.Campaign), "the campaign's first send in the state"
+			cl.Since = parent.FirstAttempt()
 		}
 	}
 	return cl, nil
+}
+
+// softBound gives cl, the claim of a first contact the state does not
+// record, the bound that holds unless the state lost more than its newest
+// sends or start_at moved: the campaign's start_at, or its first send the
+// state records. Rivals have none: it may be later than their message.
+func softBound(st *state.State, campaign *config.Campaign, cl *refresh.Claim) {
+	if !campaign.StartAt.IsZero() {
+		cl.Soft, cl.SoftWhat = campaign.StartAt, "the campaign's start_at"
+		return
+	}
+	for s := range st.Sends(addrs.Pattern{Campaign: campaign.Name}) {
+		if at := s.IntentAt; !at.IsZero() && (cl.Soft.IsZero() || at.Before(cl.Soft)) {
+			cl.Soft = at
+		}
+	}
+	cl.SoftWhat = "the campaign's first send in the state"
 }
 
 // rivals are the sends other than claim's that the message id may be: to
@@ -252,14 +257,20 @@ func (cs *claimSource) claimOf(it *plan.Item) (refresh.Claim, error) {
 // whose parent is not accepted is a rival with nothing to bound it; a
 // send the configuration no longer has, one with nothing to compare.
 func (cs *claimSource) rivals(p *plan.Plan, claim refresh.Claim, id string) []refresh.Claim {
-	// The state's, by the address of their Item (a moved block's).
+	// The state's, by the address of their Item (a moved block's); and the
+	// recipients with any send recorded to the phone, whose follow-ups go
+	// to it whatever the CSV says now (sentTo).
 	recorded := map[addrs.Addr]state.Send{}
+	type recipient struct{ campaign, key string }
+	sentHere := map[recipient]bool{}
 	for s := range cs.st.Sends(addrs.Pattern{}) {
-		if s.Phone != claim.Phone || s.Addr == claim.Addr {
+		if s.Phone != claim.Phone {
 			continue
 		}
-		if s.Outcome == state.OutcomeUnknown && (s.MessageID == "" || strings.EqualFold(s.MessageID, id)) || s.Outcome.Startable() {
-			recorded[plan.MovedTo(cs.cfg, s.Addr)] = s
+		at := plan.MovedTo(cs.cfg, s.Addr)
+		sentHere[recipient{at.Campaign, at.Key}] = true
+		if s.Addr != claim.Addr && (s.Outcome == state.OutcomeUnknown && (s.MessageID == "" || strings.EqualFold(s.MessageID, id)) || s.Outcome.Startable()) {
+			recorded[at] = s
 		}
 	}
 	var out []refresh.Claim
@@ -275,20 +286,16 @@ func (cs *claimSource) rivals(p *plan.Plan, claim refresh.Claim, id string) []re
 			delete(recorded, a)
 			continue
 		}
-		if a == claim.Addr || it.Phone() != claim.Phone && (it.Message.After == nil || sentTo(cs.cfg, cs.st, it) != claim.Phone) {
+		if a == claim.Addr || it.Phone() != claim.Phone && (!sentHere[recipient{a.Campaign, a.Key}] || sentTo(cs.cfg, cs.st, it) != claim.Phone) {
 			continue
 		}
 		if _, ok := plan.Recorded(cs.cfg, cs.st, a); !ok {
-			o, _ := cs.claimOf(it) // its Soft bound is not used: it may be later than the rival's message
+			o, _ := cs.claimOf(it)
 			out = append(out, o)
 		}
 	}
 	for _, s := range recorded {
-		since := s.IntentAt
-		if len(s.History) > 0 {
-			since = s.History[0].At
-		}
-		out = append(out, refresh.Claim{Missing: refresh.Missing{Addr: s.Addr, Phone: s.Phone}, Since: since})
+		out = append(out, refresh.Claim{Missing: refresh.Missing{Addr: s.Addr, Phone: s.Phone}, Since: s.FirstAttempt()})
 	}
 	return out
 }
@@ -300,23 +307,4 @@ func (cs *claimSource) variantOpen(it *plan.Item) bool {
 	split := it.Message.Campaign.Split()
 	s, ok := plan.Recorded(cs.cfg, cs.st, addrs.Addr{Campaign: it.Addr().Campaign, Message: split.Name, Key: it.Addr().Key})
 	return !ok || s.Variant == ""
-}
-
-// first is the earliest intent the state records for campaign: a send it
-// lost was made after the sends it kept.
-func (cs *claimSource) first(campaign string) time.Time {
-	if t, ok := cs.firstIntent[campaign]; ok {
-		return t
-	}
-	var first time.Time
-	for s := range cs.st.Sends(addrs.Pattern{Campaign: campaign}) {
-		if !s.IntentAt.IsZero() && (first.IsZero() || s.IntentAt.Before(first)) {
-			first = s.IntentAt
-		}
-	}
-	if cs.firstIntent == nil {
-		cs.firstIntent = map[string]time.Time{}
-	}
-	cs.firstIntent[campaign] = first
-	return first
 }

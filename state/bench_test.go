@@ -165,9 +165,9 @@ func BenchmarkLoad(b *testing.B) {
 	}
 }
 
-// BenchmarkSnapshot measures writing the snapshot of 1M sends, fsync
-// included, as a compaction does.
-func BenchmarkSnapshot(b *testing.B) {
+// benchSnapshot reads the snapshot of n sends benchStates writes: 1M, or
+// 100k under -short. It returns the state, its path and n.
+func benchSnapshot(b *testing.B) (*State, string, int) {
 	n := 1_000_000
 	if testing.Short() {
 		n = 100_000
@@ -177,6 +177,13 @@ func BenchmarkSnapshot(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return st, path, n
+}
+
+// BenchmarkSnapshot measures writing the snapshot of 1M sends, fsync
+// included, as a compaction does.
+func BenchmarkSnapshot(b *testing.B) {
+	st, path, n := benchSnapshot(b)
 	tmp := path + ".tmp"
 	for b.Loop() {
 		if err := writeNew(tmp, func(w *bufio.Writer) error { return writeSnapshot(w, st) }); err != nil {
@@ -190,14 +197,7 @@ func BenchmarkSnapshot(b *testing.B) {
 // BenchmarkSends measures walking 1M sends in address order, as plan does to
 // find orphans.
 func BenchmarkSends(b *testing.B) {
-	n := 1_000_000
-	if testing.Short() {
-		n = 100_000
-	}
-	st, _, err := Read(benchStates(b, n)["snapshot"])
-	if err != nil {
-		b.Fatal(err)
-	}
+	st, _, n := benchSnapshot(b)
 	for b.Loop() {
 		count := 0
 		for range st.Sends(addrs.Pattern{}) {
@@ -215,14 +215,7 @@ func BenchmarkSends(b *testing.B) {
 // cursor (PeekFrom), and in an order unrelated to it (PeekFrom, where the
 // cursor only costs its look ahead).
 func BenchmarkLookup(b *testing.B) {
-	n := 1_000_000
-	if testing.Short() {
-		n = 100_000
-	}
-	st, _, err := Read(benchStates(b, n)["snapshot"])
-	if err != nil {
-		b.Fatal(err)
-	}
+	st, _, _ := benchSnapshot(b)
 	var recorded []addrs.Addr
 	for _, g := range st.groups {
 		for i := range g.recs {

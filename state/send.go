@@ -130,6 +130,15 @@ type Send struct {
 	History []Attempt
 }
 
+// FirstAttempt is when the send was first attempted, as far as the state
+// knows: the intent of its oldest attempt.
+func (s *Send) FirstAttempt() time.Time {
+	if len(s.History) > 0 {
+		return s.History[0].At
+	}
+	return s.IntentAt
+}
+
 // Window is a conversation's 24h window as Briq reported it (the G2
 // conversation's window.open and window.expires_at) at SeenAt.
 type Window struct {
