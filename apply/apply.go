@@ -232,7 +232,8 @@ func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 		r.stop(fmt.Errorf("%w: %s has no content: the plan was built without plan.Options.Payloads", ErrFatal, it.Addr()))
 		return
 	}
-	if err := r.journal.RecordIntent(state.Intent{Addr: it.Addr(), Phone: it.Phone(), Digest: it.Digest, Variant: it.Variant(), At: now, Replace: it.Replace}); err != nil {
+	if err := r.journal.RecordIntent(state.Intent{Addr: it.Addr(), Phone: it.Phone(), Digest: it.Digest, Inputs: it.Inputs(), Variant: it.Variant(),
+		At: now, Replace: it.Replace}); err != nil {
 		r.stop(fmt.Errorf("%w: %w", ErrJournal, err))
 		return
 	}

@@ -92,6 +92,11 @@ func TestABTestRehearsal(t *testing.T) {
 		if !sent || offer.Outcome != state.OutcomeAccepted || offer.Variant != variant {
 			t.Fatalf("%s: offer %+v, want accepted with variant %s", r.Key, offer, variant)
 		}
+		// The intent recorded what the content was made from, so that
+		// plans know it unchanged without making it again.
+		if in, ok := camp.Messages[0].InputSum(r, variant); !ok || offer.Inputs != in {
+			t.Errorf("%s: offer recorded inputs %x, want %x (%v)", r.Key, offer.Inputs, in, ok)
+		}
 		f.sent++
 		if got := content(offer)["template_name"]; got != "spring_offer_"+variant {
 			t.Errorf("%s (variant %s) was sent template %v", r.Key, variant, got)

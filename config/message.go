@@ -113,6 +113,9 @@ type content struct {
 	text        *expr
 	media       *mediaContent
 	interactive *expr
+	// inputs seeds the fingerprints of InputSum; 0 when the content has
+	// none.
+	inputs uint64
 }
 
 // templateItem is one entry of a variables object with a constant key.
@@ -431,6 +434,7 @@ func (l *loader) decodeContent(c *content, attrs hcl.Attributes, media hcl.Block
 	case KindMedia:
 		c.media = l.decodeMedia(media[0], newExpr)
 	}
+	c.inputs = l.inputsOf(c, sc.columns)
 	return true
 }
 

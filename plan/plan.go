@@ -954,6 +954,15 @@ func (b *worker) done(it *Item, j int, s state.Send) hcl.Diagnostics {
 		it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt, "")
 		return nil
 	}
+	// The content's inputs, when the state recorded them and they are the
+	// same now, vouch for the content without making it.
+	if s.Inputs != 0 {
+		if in, ok := it.Message.InputSum(it.Recipient, b.variant); ok && in == s.Inputs {
+			it.Digest = s.Digest
+			it.Class, it.Reason = Done, b.sent[j].get("sent ", s.ResultAt, "")
+			return nil
+		}
+	}
 	var reply *config.Reply
 	if k := b.after[j]; k >= 0 {
 		reply = b.replyOf(b.chain[k].s)
@@ -1233,6 +1242,16 @@ func (b *builder) orphans(resends *resendIndex) ([]Item, bool) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].rare.addr.String() < out[j].rare.addr.String() })
 	return out, true
+}
+
+// Inputs returns the fingerprint of what the send's content is made from
+// (config.Message.InputSum), for its intent to record; 0 when it has none.
+func (it *Item) Inputs() uint64 {
+	if it.Message == nil {
+		return 0
+	}
+	sum, _ := it.Message.InputSum(it.Recipient, it.Variant())
+	return sum
 }
 
 // ContentDigest is the digest the state records for a payload: the first

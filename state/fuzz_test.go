@@ -129,12 +129,14 @@ func writeJournalSeeds(t *testing.T, dir string) {
 // TestOlderVersionsLoad: a snapshot and a journal written by earlier
 // format versions load to the sends today's code records for the same
 // changes: version 1 (testdata/v1), before sends kept their attempt
-// history, and version 2 (testdata/v2), before the outcome deferred and a
-// send's variant.
+// history, version 2 (testdata/v2), before the outcome deferred and a
+// send's variant, and version 3 (testdata/v3), before the fingerprint of a
+// send's inputs.
 func TestOlderVersionsLoad(t *testing.T) {
 	for version, changes := range map[string]func(*testing.T, *Store){
 		"v1": func(t *testing.T, s *Store) { populate(t, s, "C", 6) },
 		"v2": func(t *testing.T, s *Store) { populateV2(t, s, "") },
+		"v3": populateV3,
 	} {
 		fresh := mustOpen(t, statePath(t))
 		changes(t, fresh)
@@ -170,6 +172,29 @@ func populateV2(t *testing.T, s *Store, variant string) {
 	}
 }
 
+// populateV3 makes the changes testdata/v3 holds: populateV2's with a
+// variant, a deferred send (131049), and another's next attempt, which may
+// start.
+func populateV3(t *testing.T, s *Store) {
+	t.Helper()
+	populateV2(t, s, "short")
+	if err := s.RecordIntent(Intent{Addr: addr("D-0000"), Phone: "+255700D-0000", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordResult(Result{Addr: addr("D-0000"), Outcome: OutcomeDeferred, ErrorCode: "131049"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordIntent(Intent{Addr: addr("D-0001"), Phone: "+255700D-0001", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordResult(Result{Addr: addr("D-0001"), Outcome: OutcomeDeferred, ErrorCode: "131049"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordIntent(Intent{Addr: addr("D-0001"), Phone: "+255700D-0001", At: t0.Add(DeferFor)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // goldenWindow is the window populateV2 records.
 var goldenWindow = Window{SeenAt: t0.Add(2 * time.Hour), Open: true, ExpiresAt: t0.Add(24 * time.Hour)}
 
@@ -195,22 +220,12 @@ func TestFormatGolden(t *testing.T) {
 	defer func() { newLineage = uuid.NewString }()
 	path := statePath(t)
 	s := mustOpen(t, path)
-	// A retried send, so the history is pinned too, and a window.
-	populateV2(t, s, "short")
-	// A deferred send (131049), and its next attempt, which may start.
-	if err := s.RecordIntent(Intent{Addr: addr("D-0000"), Phone: "+255700D-0000", At: t0}); err != nil {
+	populateV3(t, s)
+	// A send with the fingerprint of its inputs.
+	if err := s.RecordIntent(Intent{Addr: addr("E-0000"), Phone: "+255700E-0000", Digest: digestOf([]byte("e")), Inputs: 0x0123456789abcdef, At: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RecordResult(Result{Addr: addr("D-0000"), Outcome: OutcomeDeferred, ErrorCode: "131049"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RecordIntent(Intent{Addr: addr("D-0001"), Phone: "+255700D-0001", At: t0}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RecordResult(Result{Addr: addr("D-0001"), Outcome: OutcomeDeferred, ErrorCode: "131049"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RecordIntent(Intent{Addr: addr("D-0001"), Phone: "+255700D-0001", At: t0.Add(DeferFor)}); err != nil {
+	if err := s.RecordResult(Result{Addr: addr("E-0000"), Outcome: OutcomeAccepted, MessageID: "msg-E-0000"}); err != nil {
 		t.Fatal(err)
 	}
 	journal := readFile(t, path+".wal")
@@ -224,6 +239,9 @@ func TestFormatGolden(t *testing.T) {
 	}
 	if got, _ := mustRead(t, path).Get(addr("D-0000")); got.Outcome != OutcomeDeferred {
 		t.Errorf("deferred send read back %s", got.Outcome)
+	}
+	if got, _ := mustRead(t, path).Get(addr("E-0000")); got.Inputs != 0x0123456789abcdef {
+		t.Errorf("inputs fingerprint read back %x", got.Inputs)
 	}
 	for name, got := range map[string][]byte{"journal.golden": journal, "snapshot.golden": readFile(t, path)} {
 		goldenfile.Check(t, filepath.Join("testdata", name), got, *update)

@@ -26,12 +26,13 @@ type group struct {
 	buf   []byte    // where set makes a text entry
 }
 
-// rec is the compact form of a Send kept in memory: 64 bytes and no pointer,
+// rec is the compact form of a Send kept in memory: 72 bytes and no pointer,
 // plus its text entry (about 50 bytes for a send with a key, a phone equal
 // to it and two UUIDs). The times few sends have are out of line, in a
 // recMore.
 type rec struct {
 	digest   Digest
+	inputs   uint64
 	intentAt int64 // Unix milliseconds; 0 is the zero time
 	resultAt int64
 	updateAt int64
@@ -241,6 +242,7 @@ func (g *group) send(pos int, ids bool, reply *Reply) Send {
 	s := Send{
 		Addr:           addrs.Addr{Campaign: g.key.campaign, Message: g.key.message, Key: t.text()},
 		Digest:         r.digest,
+		Inputs:         r.inputs,
 		Attempts:       int(r.attempts),
 		IntentAt:       fromMillis(r.intentAt),
 		Outcome:        r.outcome,
@@ -299,6 +301,7 @@ func (g *group) messageID(pos int) string {
 func makeRec(s *Send) rec {
 	return rec{
 		digest:   s.Digest,
+		inputs:   s.Inputs,
 		attempts: int32(min(s.Attempts, 1<<31-1)),
 		outcome:  s.Outcome,
 		status:   s.ProviderStatus,

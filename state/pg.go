@@ -82,6 +82,8 @@ var pgMigrations = []string{
 	// which an older ujumbe would refuse as an unknown field: the schema's
 	// version makes it say that a newer ujumbe wrote the state instead.
 	2: `COMMENT ON COLUMN %[1]s.sends.rec IS 'a ujumbe state record, format version 3 (vr: the variant sent)'`,
+	// The same for the fingerprint of a send's inputs ("in", version 4).
+	3: `COMMENT ON COLUMN %[1]s.sends.rec IS 'a ujumbe state record, format version 4 (in: the inputs fingerprint)'`,
 }
 
 // pgJournal is where a Store on PostgreSQL writes: the connection that holds

@@ -2,6 +2,7 @@ package state
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -63,6 +64,7 @@ type record struct {
 //	tws, wo, twx                 conversation window: when seen, open
 //	                             (true), expires at (format version 2)
 //	vr   variant name            (format version 3)
+//	in   inputs fingerprint, 16 hex digits (format version 4)
 //
 // Times are Unix milliseconds.
 
@@ -107,6 +109,13 @@ func appendRecord(dst []byte, r *record) []byte {
 		if s.Digest != (Digest{}) {
 			dst = append(dst, `,"dg":"`...)
 			dst = hex.AppendEncode(dst, s.Digest[:])
+			dst = append(dst, '"')
+		}
+		if s.Inputs != 0 {
+			var b [8]byte
+			binary.BigEndian.PutUint64(b[:], s.Inputs)
+			dst = append(dst, `,"in":"`...)
+			dst = hex.AppendEncode(dst, b[:])
 			dst = append(dst, '"')
 		}
 		dst = appendInt(dst, "n", int64(s.Attempts))
@@ -328,6 +337,15 @@ func (d *decoder) fields(line []byte, r *record) error {
 				sc.fail("bad digest")
 			} else if _, err := hex.Decode(s.Digest[:], v); err != nil {
 				sc.fail("bad digest: %v", err)
+			}
+		case "in":
+			var b [8]byte
+			if v := sc.str(); len(v) != hex.EncodedLen(len(b)) {
+				sc.fail("bad inputs fingerprint")
+			} else if _, err := hex.Decode(b[:], v); err != nil {
+				sc.fail("bad inputs fingerprint: %v", err)
+			} else if s.Inputs = binary.BigEndian.Uint64(b[:]); s.Inputs == 0 {
+				sc.fail("bad inputs fingerprint: zero")
 			}
 		case "n":
 			s.Attempts = int(sc.num())

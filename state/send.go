@@ -94,10 +94,15 @@ func (d Digest) String() string { return hex.EncodeToString(d[:]) }
 // Send is everything the state knows about one send. Times are UTC with
 // millisecond precision; a zero time means "not yet".
 type Send struct {
-	Addr     addrs.Addr
-	Phone    string // recipient number the send went to
-	Digest   Digest // content of the latest attempt
-	Attempts int    // intents recorded for this address
+	Addr   addrs.Addr
+	Phone  string // recipient number the send went to
+	Digest Digest // content of the latest attempt
+	// Inputs is the fingerprint of what the latest attempt's content was
+	// made from (config.Message.InputSum); 0 when not known. A plan that
+	// makes the same fingerprint knows the content unchanged without
+	// making it.
+	Inputs   uint64
+	Attempts int // intents recorded for this address
 	// Variant is the name of the message's variant the latest attempt sent
 	// (config's variant blocks); "" for a message without variants.
 	Variant string
@@ -179,6 +184,9 @@ type Intent struct {
 	Addr   addrs.Addr
 	Phone  string
 	Digest Digest
+	// Inputs is the fingerprint of what the content was made from
+	// (Send.Inputs); 0 when not known.
+	Inputs uint64
 	// Variant names the variant of the message being sent; "" for none.
 	Variant string
 	At      time.Time // zero: Options.Now

@@ -19,8 +19,10 @@ import (
 // send's attempt history (the "h" field), which version 1 files lack, and
 // version 3 the variant a send was made with (the "vr" field), which
 // earlier files lack (their sends load with no variant), and the outcome
-// "deferred" (OutcomeDeferred), which earlier versions never hold.
-const Version = 3
+// "deferred" (OutcomeDeferred), which earlier versions never hold; version
+// 4 the fingerprint of a send's inputs (the "in" field, Send.Inputs),
+// without which a send loads with none.
+const Version = 4
 
 var (
 	// ErrConflict marks a change the recorded state does not allow, such as
@@ -336,7 +338,7 @@ func (st *State) apply(r *record) (int, error) {
 		return 1, nil
 
 	case opIntent:
-		s := Send{Addr: a, Phone: r.send.Phone, Digest: r.send.Digest, Variant: r.send.Variant, Attempts: 1,
+		s := Send{Addr: a, Phone: r.send.Phone, Digest: r.send.Digest, Inputs: r.send.Inputs, Variant: r.send.Variant, Attempts: 1,
 			IntentAt: r.send.IntentAt, UpdatedAt: r.send.IntentAt}
 		g, pos := st.lookup(a)
 		if pos >= 0 {

@@ -215,7 +215,7 @@ func (s *Store) RecordIntent(in Intent) error {
 		return fmt.Errorf("record intent for %s: %w", in.Addr, err)
 	}
 	_, err := s.submit(record{op: opIntent, replace: in.Replace,
-		send: Send{Addr: in.Addr, Phone: in.Phone, Digest: in.Digest, Variant: in.Variant, IntentAt: s.at(in.At)}})
+		send: Send{Addr: in.Addr, Phone: in.Phone, Digest: in.Digest, Inputs: in.Inputs, Variant: in.Variant, IntentAt: s.at(in.At)}})
 	if err != nil {
 		return fmt.Errorf("record intent: %w", err)
 	}
