@@ -106,7 +106,8 @@ func benchJournal(b *testing.B, name string, st *State, from, to int) {
 
 // benchStates writes states of n sends in a new directory of b: "journal"
 // (a journal alone: a run killed before compacting), "snapshot" (after
-// Close), and for 1M sends "snapshot+journal" (the largest state a plan
+// Close, without its image), "image" (the same, with its image), and for
+// 1M sends "snapshot+journal" (the largest state a plan
 // meets: the snapshot plus a journal just under the 64 MiB that makes a run
 // compact, of further sends).
 func benchStates(b *testing.B, n int) map[string]string {
@@ -119,6 +120,15 @@ func benchStates(b *testing.B, n int) map[string]string {
 	benchJournal(b, paths["journal"]+".wal", st, 0, n)
 	paths["snapshot"] = filepath.Join(dir, "snapshot.state")
 	if err := writeNew(paths["snapshot"], func(w *bufio.Writer) error { return writeSnapshot(w, st) }); err != nil {
+		b.Fatal(err)
+	}
+	paths["image"] = filepath.Join(dir, "image.state")
+	if err := os.Link(paths["snapshot"], paths["image"]); err != nil {
+		b.Fatal(err)
+	}
+	if fi, err := os.Stat(paths["image"]); err != nil {
+		b.Fatal(err)
+	} else if err := writeImage(paths["image"], st, fi); err != nil {
 		b.Fatal(err)
 	}
 	if n >= 1_000_000 {
@@ -141,7 +151,7 @@ func BenchmarkLoad(b *testing.B) {
 			continue
 		}
 		var paths map[string]string
-		for _, from := range []string{"snapshot", "journal", "snapshot+journal"} {
+		for _, from := range []string{"snapshot", "image", "journal", "snapshot+journal"} {
 			if n < 1_000_000 && from == "snapshot+journal" {
 				continue
 			}
@@ -152,7 +162,7 @@ func BenchmarkLoad(b *testing.B) {
 				path := paths[from]
 				sends, live := benchRead(sub, path)
 				size := int64(0)
-				for _, name := range []string{path, path + ".wal"} {
+				for _, name := range []string{path, path + ".wal", path + imageSuffix} {
 					if fi, err := os.Stat(name); err == nil {
 						size += fi.Size()
 					}
@@ -191,6 +201,22 @@ func BenchmarkSnapshot(b *testing.B) {
 		}
 	}
 	os.Remove(tmp)
+	b.ReportMetric(float64(n), "sends")
+}
+
+// BenchmarkImage measures writing the image of 1M sends, as a compaction
+// does after the snapshot (not synced: it is a cache).
+func BenchmarkImage(b *testing.B) {
+	st, path, n := benchSnapshot(b)
+	fi, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := writeImage(path, st, fi); err != nil {
+			b.Fatal(err)
+		}
+	}
 	b.ReportMetric(float64(n), "sends")
 }
 

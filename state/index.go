@@ -1,6 +1,6 @@
 package state
 
-import "hash/maphash"
+import "github.com/cespare/xxhash/v2"
 
 // index maps a group's recipient keys to positions in its recs: an
 // open-addressing table with linear probing, whose slots hold the high 32
@@ -27,9 +27,9 @@ type table struct {
 	names map[string]int // each message's column
 }
 
-var indexSeed = maphash.MakeSeed()
-
-func hashKey(key string) uint64 { return maphash.String(indexSeed, key) >> 32 }
+// hashKey is the same in every process, so that an image (image.go) can
+// keep a table's slots.
+func hashKey(key string) uint64 { return xxhash.Sum64String(key) >> 32 }
 
 // column returns the index of message in t, adding a column if it has none.
 func (t *table) column(message string) index {

@@ -88,7 +88,11 @@ func load(path string, locked bool, holder *LockInfo) (loaded, error) {
 	f, err := inputfile.Open(path)
 	switch {
 	case err == nil:
-		err = readSnapshot(f, path, l.st)
+		if st, ierr := readImage(path, f); ierr == nil {
+			l.st = st
+		} else {
+			err = readSnapshot(f, path, l.st)
+		}
 		f.Close()
 		if err != nil {
 			return l, err

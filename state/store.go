@@ -142,7 +142,7 @@ func Read(path string) (*State, []Warning, error) {
 func (s *Store) load() ([]Warning, error) {
 	// Temporary files are leftovers of a compaction that stopped; they are
 	// incomplete by definition, and the lock says nobody is writing them.
-	for _, name := range []string{s.path + ".tmp", backupOf(s.path) + ".tmp", s.path + ".wal.tmp"} {
+	for _, name := range []string{s.path + ".tmp", backupOf(s.path) + ".tmp", s.path + ".wal.tmp", s.path + imageSuffix + ".tmp"} {
 		if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("open state %s: %w", s.path, err)
 		}
@@ -639,6 +639,10 @@ func (s *Store) compact() error {
 	}
 	if err == nil {
 		s.snapshot, s.snapSerial, s.snapSize = true, serial, fi.Size()
+		// Without an image the next load reads the snapshot, as it does
+		// one the image does not name; it is a cache, and not worth
+		// failing a compaction for.
+		_ = writeImage(s.path, s.st, fi)
 		err = s.startJournal()
 	}
 	if err != nil {
