@@ -10,8 +10,9 @@ import (
 )
 
 // inputsVersion names how content is made from its inputs. Change it when
-// rendering changes (the canonical encoding, a function, a check), so that
-// fingerprints recorded before no longer vouch for content made now.
+// rendering changes (a function, a check), so that fingerprints recorded
+// before no longer vouch for content made now; a change of the canonical
+// encoding changes digestVersion, which the fingerprints include too.
 const inputsVersion = "ujumbe content inputs 1"
 
 // InputSum returns a fingerprint of everything the content of m for r
@@ -83,6 +84,7 @@ func (l *loader) inputsOf(c *content, columns []string) uint64 {
 		h.Write(b)
 	}
 	field([]byte(inputsVersion))
+	field([]byte(digestVersion))
 	field([]byte{byte(c.Kind)})
 	field([]byte(c.template))
 	field(binary.AppendUvarint(nil, uint64(len(columns))))
