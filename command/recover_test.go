@@ -163,7 +163,9 @@ func TestRecoverNeedsSinceForEmptyState(t *testing.T) {
 	if err := os.Rename(filepath.Join(w.dir, defaultStateName), filepath.Join(w.dir, "gone.state")); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{".wal", ".backup"} {
+	// As the error for a missing state says: the image of the lost
+	// snapshot removed too.
+	for _, name := range []string{".wal", ".backup", ".img"} {
 		os.Remove(filepath.Join(w.dir, defaultStateName+name))
 	}
 	_, errOut, code := w.run("refresh", "-recover")

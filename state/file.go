@@ -11,8 +11,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-
-	"golang.org/x/sys/unix"
 )
 
 // A state file is a sequence of lines "CRC SP PAYLOAD LF". PAYLOAD is JSON
@@ -170,9 +168,6 @@ var (
 	// error stops there as if the process had died.
 	crashPoint = func(step string) error { return nil }
 )
-
-// fdatasync makes f's data (and its size) durable.
-func fdatasync(f *os.File) error { return unix.Fdatasync(int(f.Fd())) }
 
 // writeNew writes a new file at name (mode 0600) with what fill writes, syncs
 // and closes it. The caller renames it into place.

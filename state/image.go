@@ -9,12 +9,15 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"unsafe"
 
+	"github.com/ujumbe/ujumbe/inputfile"
 	"github.com/ujumbe/ujumbe/internal/hugepages"
 )
 
@@ -28,17 +31,21 @@ import (
 // missing, damaged, written by a build that keeps sends in another layout,
 // or made for another snapshot file is ignored, and the snapshot read as
 // before. It names its snapshot file by device, inode, size and
-// modification time, so that a snapshot replaced, restored from its
-// backup or edited since is read, not the image.
+// modification time, and repeats the lineage, serial and counts of sends
+// of the snapshot's header, so that a snapshot replaced, restored from its
+// backup or edited since is read, not the image. A snapshot damaged in
+// place behind the image's back (the same file, times put back) is not
+// noticed: the image, read instead, is what the next compaction writes.
 //
 // Layout: magic (8 bytes), the header's length (8, little-endian), the
 // header (JSON), then the sections, each starting at a multiple of 8 bytes,
 // and last the CRC-32C of all before it (4, little-endian). The sections,
-// in the header's order: each table's slots, in its rows; each group's
-// recs, its text entries in the order of its recs, and its recMores
-// (encodeMore); then the opt-outs, each a uvarint length and a snapshot
-// record. Slots and recs are in the byte order and layout of the build
-// (imageLayout): they are copied, not decoded.
+// in the header's order: each table's slots, in its rows, for the columns
+// of messages that have sends; each group's text entries in the order of
+// its recs, its recs, and its recMores (encodeMore); then the opt-outs,
+// each a uvarint length and a snapshot record. Slots and recs are in the
+// byte order and layout of the build (imageLayout): they are copied, not
+// decoded, and checked before they are used (imageReader.state).
 
 // imageMagic starts every image.
 const imageMagic = "ujimage\n"
@@ -46,12 +53,15 @@ const imageMagic = "ujimage\n"
 // imageSuffix names the image of the snapshot at PATH: PATH.img.
 const imageSuffix = ".img"
 
-// imageLayout describes how this build keeps sends in memory. An image
-// written by a build with another layout is ignored.
+// imageLayout describes how this build keeps sends in memory: the layout
+// of the types an image copies, and what a change to the key's hash, the
+// text entries (appendTexts), encodeMore or the names of outcomes and
+// statuses would change. An image written by a build with another layout
+// is ignored.
 var imageLayout = func() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "image 1, state %d, index xxhash64>>32, %s", Version, binary.NativeEndian)
-	for _, t := range []reflect.Type{reflect.TypeFor[rec](), reflect.TypeFor[uint64]()} {
+	fmt.Fprintf(&b, "image 2, state %d, %s", Version, binary.NativeEndian)
+	for _, t := range []reflect.Type{reflect.TypeFor[rec](), reflect.TypeFor[recMore](), reflect.TypeFor[Attempt](), reflect.TypeFor[uint64]()} {
 		fmt.Fprintf(&b, "; %s (%d bytes)", t, t.Size())
 		if t.Kind() == reflect.Struct {
 			for i := range t.NumField() {
@@ -60,6 +70,11 @@ var imageLayout = func() string {
 			}
 		}
 	}
+	fields := [nTexts]string{"k", "+255", "01234567-89ab-cdef-0123-456789abcdef", "c", "e", "m", "y", "Yes", "yes", "r"}
+	more := recMore{deliveredAt: 1, readAt: -2, replyAt: 3, windowSeen: 4, windowExpires: 5, reply: true,
+		history: []Attempt{{At: fromMillis(6), Outcome: OutcomeRetry, MessageID: "m", ConversationID: "c", ErrorCode: "e"}}}
+	fmt.Fprintf(&b, "; hash %x; entry %x; more %x; outcomes %q; statuses %q", hashKey("+255700000000"),
+		appendTexts(nil, &fields, true), encodeMore(nil, &more), outcomeNames, statusNames)
 	return b.String()
 }()
 
@@ -102,7 +117,6 @@ type imageGroup struct {
 	Campaign string `json:"campaign"`
 	Message  string `json:"message"`
 	Recs     int    `json:"recs"`
-	Keys     int    `json:"keys"`  // in its index
 	Text     int    `json:"text"`  // bytes
 	Mores    int    `json:"mores"` // recMores
 	More     int    `json:"more"`  // bytes
@@ -173,17 +187,36 @@ func encodeImage(w io.Writer, st *State, key imageKey) error {
 	st.rlock()
 	defer st.runlock()
 	h := imageHeader{Layout: imageLayout, Snapshot: key, Lineage: st.lineage, Serial: st.serial}
-	// Variant numbers are the process's: the image names them.
-	variantIDs := map[uint16]uint16{0: 0}
-	var tables []*table
+	// The columns of messages whose sends are all gone are left out.
+	type tableData struct {
+		t    *table
+		cols []int
+	}
+	var tables []tableData
 	for name, t := range st.tables {
+		d := tableData{t: t}
+		for m, c := range t.names {
+			if st.groups[groupKey{name, m}] != nil {
+				d.cols = append(d.cols, c)
+			}
+		}
+		if len(d.cols) == 0 {
+			continue
+		}
+		slices.Sort(d.cols)
 		cols := make([]string, t.cols)
 		for m, c := range t.names {
 			cols[c] = m
 		}
-		h.Tables = append(h.Tables, imageTable{Campaign: name, Rows: t.rows, Columns: cols})
-		tables = append(tables, t)
+		it := imageTable{Campaign: name, Rows: t.rows}
+		for _, c := range d.cols {
+			it.Columns = append(it.Columns, cols[c])
+		}
+		h.Tables = append(h.Tables, it)
+		tables = append(tables, d)
 	}
+	// Variant numbers are the process's: the image names them.
+	variantIDs := map[uint16]uint16{0: 0}
 	// Each group's text entries, one after the other, and the recMores
 	// its live recs use, so that what set and remove left behind is not
 	// carried on.
@@ -209,11 +242,11 @@ func encodeImage(w io.Writer, st *State, key imageKey) error {
 				mores++
 			}
 		}
-		if text > 1<<32-1 {
+		if uint64(text) > math.MaxUint32 {
 			return fmt.Errorf("the text of %s.%s is too large for an image", k.campaign, k.message)
 		}
 		h.Groups = append(h.Groups, imageGroup{Campaign: k.campaign, Message: k.message, Recs: len(g.recs),
-			Keys: g.index.n, Text: text, Mores: mores, More: len(d.more)})
+			Text: text, Mores: mores, More: len(d.more)})
 		groups = append(groups, d)
 	}
 	var optOuts []byte
@@ -232,8 +265,22 @@ func encodeImage(w io.Writer, st *State, key imageKey) error {
 	iw.write(binary.LittleEndian.AppendUint64(nil, uint64(len(js))))
 	iw.write(js)
 	iw.pad()
-	for _, t := range tables {
-		iw.write(bytesOf(t.slots))
+	for _, d := range tables {
+		t := d.t
+		if len(d.cols) == t.cols {
+			iw.write(bytesOf(t.slots))
+			continue
+		}
+		slots := make([]uint64, 0, 4096*len(d.cols))
+		for row := range t.rows {
+			for _, c := range d.cols {
+				slots = append(slots, t.slots[row*t.cols+c])
+			}
+			if len(slots) == cap(slots) || row == t.rows-1 {
+				iw.write(bytesOf(slots))
+				slots = slots[:0]
+			}
+		}
 	}
 	batch := make([]rec, 0, 4096)
 	for _, d := range groups {
@@ -273,21 +320,84 @@ func encodeImage(w io.Writer, st *State, key imageKey) error {
 
 // entryLen returns the length of r's text entry (see appendTexts).
 func (g *group) entryLen(r *rec) int {
-	t := g.entry(r)
-	t.text() // key
-	if n := t.uvarint(); n > 0 {
-		t.i += n - 1 // phone
+	_, n, _ := entrySpan(g.text[r.chunk], int(r.at), r.more != 0 && g.more[r.more-1].reply)
+	return n
+}
+
+// entrySpan returns the key of the text entry (appendTexts) at s[at:], of
+// a send with a reply or not, and its length. It checks every length
+// against s, and ok is false for an entry that does not fit: an image's
+// entries are read this way once before textReader reads them unchecked.
+func entrySpan(s string, at int, reply bool) (key string, n int, ok bool) {
+	b := spanReader{s: s, i: at}
+	key = b.text()
+	if k := b.uvarint(); k > 0 {
+		b.skip(k - 1) // phone
 	}
-	t.skipIDs(2)
-	t.text() // error code
-	t.text() // error message
-	if r.more != 0 && g.more[r.more-1].reply {
-		t.text()
-		t.text()
-		t.text()
-		t.skipIDs(1)
+	b.id()
+	b.id()
+	b.text() // error code
+	b.text() // error message
+	if reply {
+		b.text()
+		b.text()
+		b.text()
+		b.id()
 	}
-	return t.i - int(r.at)
+	if b.bad {
+		return "", 0, false
+	}
+	return key, b.i - at, true
+}
+
+// spanReader reads a text entry with every length checked; bad is set,
+// and stays set, when one does not fit.
+type spanReader struct {
+	s   string
+	i   int
+	bad bool
+}
+
+func (b *spanReader) uvarint() int {
+	var n int
+	for shift := 0; shift < 32 && b.i < len(b.s); shift += 7 {
+		c := b.s[b.i]
+		b.i++
+		n |= int(c&0x7f) << shift
+		if c < 0x80 {
+			return n
+		}
+	}
+	b.bad = true
+	return 0
+}
+
+func (b *spanReader) skip(n int) {
+	if b.bad || n < 0 || n > len(b.s)-b.i {
+		b.bad = true
+		return
+	}
+	b.i += n
+}
+
+func (b *spanReader) text() string {
+	n := b.uvarint()
+	b.skip(n)
+	if b.bad {
+		return ""
+	}
+	return b.s[b.i-n : b.i]
+}
+
+// id reads past an id (appendID).
+func (b *spanReader) id() {
+	switch k := b.uvarint(); k {
+	case 0:
+	case 1:
+		b.skip(16)
+	default:
+		b.skip(k - 2)
+	}
 }
 
 // encodeMore appends m to dst.
@@ -318,7 +428,10 @@ func encodeMore(dst []byte, m *recMore) []byte {
 var errImage = errors.New("no usable image")
 
 // readImage returns the state the image of the snapshot file f holds, or
-// errImage when it has no image this build can use.
+// errImage when it has no image this build can use. The image's header is
+// read first and must name f, the lineage and serial of f's header and its
+// count of sends in each message; then the rest is read and checked
+// (readImage.state).
 func readImage(path string, f *os.File) (*State, error) {
 	fi, err := f.Stat()
 	if err != nil {
@@ -328,40 +441,89 @@ func readImage(path string, f *os.File) (*State, error) {
 	if !ok {
 		return nil, errImage
 	}
-	img, err := os.Open(path + imageSuffix)
+	snap, err := snapshotHeader(f, fi.Size())
+	if err != nil {
+		return nil, errImage
+	}
+	img, err := inputfile.Open(path + imageSuffix)
 	if err != nil {
 		return nil, errImage
 	}
 	defer img.Close()
 	ifi, err := img.Stat()
-	if err != nil || !ifi.Mode().IsRegular() || ifi.Size() < int64(len(imageMagic))+12 || ifi.Size() > 1<<40 {
+	if err != nil || ifi.Size() > math.MaxInt {
 		return nil, errImage
 	}
-	// Copied in whole: the recs and slots are used where they lie, and the
-	// text entries are strings into it. It holds no pointer, so the
-	// collector does not look inside.
+	var head [len(imageMagic) + 8]byte
+	if _, err := io.ReadFull(img, head[:]); err != nil || string(head[:len(imageMagic)]) != imageMagic {
+		return nil, errImage
+	}
+	n := binary.LittleEndian.Uint64(head[len(imageMagic):])
+	if n > uint64(ifi.Size())-uint64(len(head))-4 || ifi.Size() < int64(len(head))+4 {
+		return nil, errImage
+	}
+	js := make([]byte, n)
+	if _, err := io.ReadFull(img, js); err != nil {
+		return nil, errImage
+	}
+	var h imageHeader
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&h) != nil || h.Layout != imageLayout || h.Snapshot != key || !h.matches(&snap) {
+		return nil, errImage
+	}
+	// The image of this snapshot: read in whole. The recs and slots are
+	// used where they lie, and the text entries are strings into it. It
+	// holds no pointer, so the collector does not look inside.
 	buf := make([]byte, ifi.Size())
 	hugepages.Advise(buf)
-	if _, err := io.ReadFull(img, buf); err != nil {
+	copy(buf, head[:])
+	copy(buf[len(head):], js)
+	if _, err := io.ReadFull(img, buf[len(head)+len(js):]); err != nil {
 		return nil, errImage
 	}
-	body := buf[:len(buf)-4]
-	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(buf[len(body):]) || string(body[:len(imageMagic)]) != imageMagic {
-		return nil, errImage
-	}
-	ir := &imageReader{b: body, off: len(imageMagic)}
-	var h imageHeader
-	dec := json.NewDecoder(bytes.NewReader(ir.next(int(binary.LittleEndian.Uint64(ir.next(8))))))
-	dec.DisallowUnknownFields()
-	if ir.bad || dec.Decode(&h) != nil || h.Layout != imageLayout || h.Snapshot != key {
+	ir := &imageReader{b: buf[:len(buf)-4], off: len(head) + len(js)}
+	if crc32.Checksum(ir.b, castagnoli) != binary.LittleEndian.Uint32(buf[len(ir.b):]) {
 		return nil, errImage
 	}
 	ir.pad()
 	st, err := ir.state(&h)
-	if err != nil || ir.bad || ir.off != len(body) {
+	if err != nil || ir.bad || ir.off != len(ir.b) || len(st.optOuts) != snap.OptOuts {
 		return nil, errImage
 	}
 	return st, nil
+}
+
+// snapshotHeader reads the header of the snapshot file f, of the given
+// size, without moving its offset.
+func snapshotHeader(f *os.File, size int64) (header, error) {
+	line, complete, err := newLineReader(io.NewSectionReader(f, 0, size)).next()
+	if err != nil || !complete {
+		return header{}, errImage
+	}
+	payload, _, err := unframe(line, 0)
+	if err != nil {
+		return header{}, err
+	}
+	return parseHeader(payload, formatState)
+}
+
+// matches reports whether h names the lineage and serial of the snapshot
+// header snap, and has the groups of the sizes it lists.
+func (h *imageHeader) matches(snap *header) bool {
+	if h.Lineage != snap.Lineage || h.Serial != snap.Serial || len(h.Groups) != len(snap.Messages) {
+		return false
+	}
+	sends := make(map[groupKey]int, len(snap.Messages))
+	for _, m := range snap.Messages {
+		sends[groupKey{m.Campaign, m.Message}] = m.Sends
+	}
+	for _, g := range h.Groups {
+		if n, ok := sends[groupKey{g.Campaign, g.Message}]; !ok || n != g.Recs {
+			return false
+		}
+	}
+	return true
 }
 
 // imageReader reads an image's sections; bad is set, and stays set, when
@@ -405,15 +567,22 @@ func section[T any](ir *imageReader, n int) []T {
 	return unsafe.Slice((*T)(p), n)
 }
 
-// state makes the State the sections after the header h hold.
+// state makes the State the sections after the header h hold. Every part
+// is checked before it is used, so that an image with a valid CRC but
+// written wrongly is refused instead of read: each rec's text entry fits
+// and follows the one before, its recMore is its own, and each index finds
+// every rec of its group (index.holds).
 func (ir *imageReader) state(h *imageHeader) (*State, error) {
 	st := newState()
 	st.lineage, st.serial = h.Lineage, h.Serial
+	columns := 0
 	for _, it := range h.Tables {
-		if it.Rows < 0 || it.Rows&(it.Rows-1) != 0 || st.tables[it.Campaign] != nil {
+		cols := len(it.Columns)
+		if cols == 0 || it.Rows <= 0 || it.Rows&(it.Rows-1) != 0 || it.Rows > (len(ir.b)-ir.off)/8/cols ||
+			st.tables[it.Campaign] != nil {
 			return nil, errImage
 		}
-		t := &table{rows: it.Rows, cols: len(it.Columns), names: map[string]int{}}
+		t := &table{rows: it.Rows, cols: cols, names: map[string]int{}}
 		for c, m := range it.Columns {
 			t.names[m] = c
 		}
@@ -421,6 +590,7 @@ func (ir *imageReader) state(h *imageHeader) (*State, error) {
 			return nil, errImage
 		}
 		st.tables[it.Campaign] = t
+		columns += cols
 	}
 	ids := make([]uint16, len(h.Variants)+1)
 	for i, name := range h.Variants {
@@ -433,10 +603,10 @@ func (ir *imageReader) state(h *imageHeader) (*State, error) {
 		if ok {
 			col, ok = t.names[ig.Message]
 		}
-		if !ok || st.groups[k] != nil || ig.Recs <= 0 || ig.Keys != ig.Recs {
+		if !ok || st.groups[k] != nil || ig.Recs <= 0 {
 			return nil, errImage
 		}
-		g := &group{key: k, index: index{t: t, col: col, n: ig.Keys}}
+		g := &group{key: k, index: index{t: t, col: col, n: ig.Recs}}
 		text := ir.next(ig.Text)
 		ir.pad()
 		g.recs = section[rec](ir, ig.Recs)
@@ -452,16 +622,14 @@ func (ir *imageReader) state(h *imageHeader) (*State, error) {
 		if g.more, err = decodeMores(more, ig.Mores); err != nil {
 			return nil, err
 		}
-		for i := range g.recs {
-			r := &g.recs[i]
-			if r.chunk != 0 || int(r.at) >= len(text) || int(r.more) > len(g.more) || int(r.variant) >= len(ids) ||
-				int(r.outcome) >= len(outcomeNames) || int(r.status) >= len(statusNames) {
-				return nil, errImage
-			}
-			r.variant = ids[r.variant]
+		if !g.check(ids) {
+			return nil, errImage
 		}
 		st.groups[k] = g
 		st.n += len(g.recs)
+	}
+	if len(st.groups) != columns {
+		return nil, errImage
 	}
 	optOuts := ir.next(h.OptOuts)
 	ir.pad()
@@ -479,6 +647,83 @@ func (ir *imageReader) state(h *imageHeader) (*State, error) {
 		optOuts = optOuts[w+int(n):]
 	}
 	return st, nil
+}
+
+// check reports whether the recs, text entries and recMores of g, read
+// from an image, are as encodeImage writes them, and numbers their
+// variants in this process (ids).
+func (g *group) check(ids []uint16) bool {
+	text := ""
+	if len(g.text) > 0 {
+		text = g.text[0]
+	}
+	at, more := 0, uint32(0)
+	var sum uint64
+	for i := range g.recs {
+		r := &g.recs[i]
+		reply := false
+		if r.more != 0 {
+			if more++; r.more != more || int(more) > len(g.more) {
+				return false
+			}
+			reply = g.more[more-1].reply
+		}
+		if r.chunk != 0 || int(r.at) != at || r.own || int(r.variant) >= len(ids) ||
+			int(r.outcome) >= len(outcomeNames) || int(r.status) >= len(statusNames) {
+			return false
+		}
+		key, n, ok := entrySpan(text, at, reply)
+		if !ok {
+			return false
+		}
+		at += n
+		sum += mixSlot(hashKey(key)<<32 | uint64(i+1))
+		r.variant = ids[r.variant]
+	}
+	return at == len(text) && int(more) == len(g.more) && g.index.holds(len(g.recs), sum)
+}
+
+// holds reports whether x's column holds n slots, each the position of one
+// of n recs, in the rows lookup finds them in (no free slot between a
+// slot's hash's row and its own), and the sum of mixSlot over them is sum,
+// the sum over the slots the recs' keys should have. Probabilistic in the
+// last part only, it costs one pass over the column.
+func (x *index) holds(n int, sum uint64) bool {
+	t := x.t
+	mask := t.rows - 1
+	// The run of full slots that ends the column continues at row 0.
+	run := 0
+	for i := t.rows - 1; i >= 0 && *x.slot(uint64(i)) != 0; i-- {
+		run++
+	}
+	if run == t.rows {
+		return false // never full (reserve)
+	}
+	count := 0
+	for i := range t.rows {
+		s := *x.slot(uint64(i))
+		if s == 0 {
+			run = 0
+			continue
+		}
+		run++
+		count++
+		if pos := uint32(s); pos == 0 || int(pos) > n || (i-int(s>>32)&mask)&mask >= run {
+			return false
+		}
+		sum -= mixSlot(s)
+	}
+	return count == n && sum == 0
+}
+
+// mixSlot scatters the bits of a slot (the finalizer of SplitMix64), so
+// that sums of slots differ when the slots do.
+func mixSlot(s uint64) uint64 {
+	s ^= s >> 30
+	s *= 0xbf58476d1ce4e5b9
+	s ^= s >> 27
+	s *= 0x94d049bb133111eb
+	return s ^ s>>31
 }
 
 // decodeMores reads the n recMores encodeMore wrote one after the other.

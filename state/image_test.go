@@ -3,12 +3,15 @@ package state
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/ujumbe/ujumbe/addrs"
+	"golang.org/x/sys/unix"
 )
 
 // populateImage records what an image must carry: every outcome, a
@@ -145,6 +148,26 @@ func TestImageIgnored(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
+		"image of another serial": func(t *testing.T, path string) {
+			rewriteImage(t, path, func(st *State) { st.serial++ })
+		},
+		"image with a send less": func(t *testing.T, path string) {
+			rewriteImage(t, path, func(st *State) { st.remove(st.groups[groupKey{"black_friday", "ask"}], 0) })
+		},
+		"image with a slot at another rec": func(t *testing.T, path string) {
+			rewriteImage(t, path, func(st *State) {
+				g := st.groups[groupKey{"black_friday", "ask"}]
+				i, _ := g.index.lookup(g, g.keyOf(&g.recs[0]))
+				*g.index.slot(i) += 1
+			})
+		},
+		"image a named pipe": func(t *testing.T, path string) {
+			breakSnapshot(t, path)
+			os.Remove(path + imageSuffix)
+			if err := unix.Mkfifo(path+imageSuffix, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		},
 		"another layout": func(t *testing.T, path string) {
 			breakSnapshot(t, path)
 			l := imageLayout
@@ -163,6 +186,22 @@ func TestImageIgnored(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rewriteImage writes the image of the snapshot at path again, from its
+// state changed by change, and breaks the snapshot.
+func rewriteImage(t *testing.T, path string, change func(st *State)) {
+	t.Helper()
+	st := mustRead(t, path)
+	change(st)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeImage(path, st, fi); err != nil {
+		t.Fatal(err)
+	}
+	breakSnapshot(t, path)
 }
 
 // TestImageLarge: an image of many sends, with text entries of every length
@@ -193,5 +232,162 @@ func TestImageLarge(t *testing.T) {
 	breakSnapshot(t, path)
 	if d := cmp.Diff(live, contentsOf(mustRead(t, path))); d != "" {
 		t.Fatalf("(-live +read):\n%s", d)
+	}
+}
+
+// imageState loads the state at path through its image, and fails the test
+// when the image is not what was read.
+func imageState(t *testing.T, path string) *State {
+	t.Helper()
+	breakSnapshot(t, path)
+	return mustRead(t, path)
+}
+
+// TestImageDeadColumns: the index columns of messages whose sends were all
+// removed are left out of the image, which loads to the same state.
+func TestImageDeadColumns(t *testing.T) {
+	path := statePath(t)
+	s := mustOpen(t, path)
+	populateImage(t, s)
+	for _, p := range []addrs.Pattern{{Campaign: "black_friday", Message: "code"}, {Campaign: "spring"}} {
+		if n, err := s.Remove(p); err != nil || n == 0 {
+			t.Fatalf("remove %v: %d, %v", p, n, err)
+		}
+	}
+	live := contentsOf(s.State())
+	if cols := s.State().tables["black_friday"].cols; cols != 2 {
+		t.Fatalf("the test needs a dead column beside a live one: %d columns", cols)
+	}
+	mustClose(t, s)
+	st := imageState(t, path)
+	if d := cmp.Diff(live, contentsOf(st)); d != "" {
+		t.Fatalf("(-live +read):\n%s", d)
+	}
+	if len(st.tables) != 1 || st.tables["black_friday"].cols != 1 {
+		t.Errorf("the image kept dead columns: %d tables, %d columns", len(st.tables), st.tables["black_friday"].cols)
+	}
+	for sd := range st.Sends(addrs.Pattern{}) {
+		if _, ok := st.Get(sd.Addr); !ok {
+			t.Fatalf("%s not found through the image's index", sd.Addr)
+		}
+	}
+}
+
+// TestImageGroupCheck spoils, one way at a time, a group read from an
+// image the ways a wrong image could be wrong and its CRC still right: the
+// check that loading makes before using a group refuses each, and passes
+// the group as it was read.
+func TestImageGroupCheck(t *testing.T) {
+	path := statePath(t)
+	s := mustOpen(t, path)
+	populateImage(t, s)
+	mustClose(t, s)
+	ids := make([]uint16, 1<<16)
+	for i := range ids {
+		ids[i] = uint16(i)
+	}
+	// slotOf returns the row of the slot of the rec at pos.
+	slotOf := func(g *group, pos int) uint64 {
+		i, ok := g.index.lookup(g, g.keyOf(&g.recs[pos]))
+		if !ok {
+			t.Fatalf("rec %d not in the index", pos)
+		}
+		return i
+	}
+	for name, spoil := range map[string]func(g *group){
+		"as read":                func(g *group) {},
+		"an entry's start moved": func(g *group) { g.recs[3].at++ },
+		"two recs' recMores swapped": func(g *group) {
+			var with []int
+			for i := range g.recs {
+				if g.recs[i].more != 0 {
+					with = append(with, i)
+				}
+			}
+			a, b := &g.recs[with[0]], &g.recs[with[1]]
+			a.more, b.more = b.more, a.more
+		},
+		"the text cut short": func(g *group) { g.text[0] = g.text[0][:len(g.text[0])-1] },
+		"a key's length spoiled": func(g *group) {
+			b := []byte(g.text[0])
+			b[g.recs[5].at] = 0x7f
+			g.text[0] = string(b)
+		},
+		"a length without end": func(g *group) {
+			b := []byte(g.text[0])
+			for i := int(g.recs[len(g.recs)-1].at); i < len(b); i++ {
+				b[i] = 0x80
+			}
+			g.text[0] = string(b)
+		},
+		"an unknown outcome":  func(g *group) { g.recs[2].outcome = Outcome(len(outcomeNames)) },
+		"a rec its own chunk": func(g *group) { g.recs[1].own = true },
+		"a slot at another rec": func(g *group) {
+			p := g.index.slot(slotOf(g, 4))
+			*p = *p&^0xffffffff | 6
+		},
+		"a slot out of range": func(g *group) {
+			p := g.index.slot(slotOf(g, 4))
+			*p = *p&^0xffffffff | uint64(len(g.recs)+1)
+		},
+		"a slot lost": func(g *group) { *g.index.slot(slotOf(g, 4)) = 0 },
+		"a slot before its row": func(g *group) {
+			mask := uint64(g.index.t.rows - 1)
+			for pos := range g.recs {
+				i := slotOf(g, pos)
+				s := *g.index.slot(i)
+				if before := g.index.slot((s>>32 - 1) & mask); *before == 0 {
+					*before, *g.index.slot(i) = s, 0
+					return
+				}
+			}
+			t.Fatal("no slot with a free row before its own")
+		},
+		"the hash of another build": func(g *group) {
+			for i := range g.index.t.rows {
+				if p := g.index.slot(uint64(i)); *p != 0 {
+					*p ^= 1 << 32
+				}
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st := imageState(t, path)
+			g := st.groups[groupKey{"black_friday", "ask"}]
+			if len(g.text) != 1 {
+				t.Fatalf("not read from the image: %d chunks", len(g.text))
+			}
+			spoil(g)
+			if got, want := g.check(ids), name == "as read"; got != want {
+				t.Errorf("check = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestImageHeaderChecked: sizes in an image's header that do not fit the
+// image are refused, without a panic or an allocation of their size.
+func TestImageHeaderChecked(t *testing.T) {
+	body := make([]byte, 4096)
+	for name, h := range map[string]imageHeader{
+		"rows times columns overflow": {Tables: []imageTable{{Campaign: "c", Rows: 1 << (strconv.IntSize - 2), Columns: make([]string, 8)}}},
+		"rows not a power of two":     {Tables: []imageTable{{Campaign: "c", Rows: 24, Columns: []string{"m"}}}},
+		"more rows than bytes":        {Tables: []imageTable{{Campaign: "c", Rows: 1 << 10, Columns: []string{"m"}}}},
+		"a table without columns":     {Tables: []imageTable{{Campaign: "c", Rows: 16}}},
+		"a group without a table":     {Groups: []imageGroup{{Campaign: "c", Message: "m", Recs: 1}}},
+		"a column without a group":    {Tables: []imageTable{{Campaign: "c", Rows: 16, Columns: []string{"m"}}}},
+		"more recs than bytes": {Tables: []imageTable{{Campaign: "c", Rows: 16, Columns: []string{"m"}}},
+			Groups: []imageGroup{{Campaign: "c", Message: "m", Recs: math.MaxInt / 2}}},
+		"more text than bytes": {Tables: []imageTable{{Campaign: "c", Rows: 16, Columns: []string{"m"}}},
+			Groups: []imageGroup{{Campaign: "c", Message: "m", Recs: 1, Text: math.MaxInt / 2}}},
+		"more recMores than bytes": {Tables: []imageTable{{Campaign: "c", Rows: 16, Columns: []string{"m"}}},
+			Groups: []imageGroup{{Campaign: "c", Message: "m", Recs: 1, Mores: math.MaxInt / 2}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ir := &imageReader{b: body}
+			if st, err := ir.state(&h); err == nil && !ir.bad {
+				t.Errorf("read %d sends, want the image refused", st.Len())
+			}
+		})
 	}
 }

@@ -19,8 +19,9 @@ var ErrMissing = errors.New("state file is missing")
 // how to restore the state.
 type MissingError struct {
 	State string // the state's path
-	// Backup and Journal are the backup and the journal when they exist.
-	Backup, Journal string
+	// Backup, Journal and Image are the backup, the journal and the
+	// snapshot's image when they exist.
+	Backup, Journal, Image string
 	// Holder describes the run that last held the lock and never released
 	// it, when it left the only trace.
 	Holder *LockInfo
@@ -28,7 +29,7 @@ type MissingError struct {
 
 func (e *MissingError) Error() string {
 	var found []string
-	for _, name := range []string{e.Backup, e.Journal} {
+	for _, name := range []string{e.Backup, e.Journal, e.Image} {
 		if name != "" {
 			found = append(found, name)
 		}
@@ -45,6 +46,13 @@ func (e *MissingError) Error() string {
 	}
 	fmt.Fprintf(&b, "state file %s is missing, but %s still exist%s: this is not a fresh start, and an empty state would send every message again. Nothing was changed. ",
 		e.State, strings.Join(found, " and "), map[bool]string{true: "s", false: ""}[len(found) == 1])
+	if e.Backup == "" {
+		// Only the image: a cache that is read with its snapshot, never
+		// alone.
+		fmt.Fprintf(&b, "Put %s back if you can. Otherwise keep a copy of every %s* file, and remove %s", e.State, e.State, e.Image)
+		b.WriteString(": the state starts empty, and before the next apply \"ujumbe refresh -recover\" finds the sends the provider holds")
+		return b.String()
+	}
 	fmt.Fprintf(&b, "Put %s back if you can. Otherwise keep a copy of every %s* file, check the previous snapshot with \"ujumbe show -state=%s\", and restore it: cp %s %s",
 		e.State, e.State, e.Backup, e.Backup, e.State)
 	if e.Journal != "" {
@@ -62,7 +70,7 @@ func (e *MissingError) Is(target error) bool { return target == ErrMissing }
 // there: the backup (made from a snapshot that existed), or, with no
 // journal either, the description of a lock holder that died and may have
 // written (holder, or for an unlocked reader what the lock file says while
-// nobody holds it). A holder that died before writing anything left nothing
+// nobody holds it), or else the image of a snapshot. A holder that died before writing anything left nothing
 // to lose: with no other file that is a fresh start, and the run that now
 // holds the lock has already replaced its description with its own. A
 // journal alone is a state whose first run has not compacted yet, which
@@ -84,6 +92,10 @@ func checkMissing(path string, journal bool, locked bool, holder *LockInfo) erro
 	}
 	if holder != nil && !holder.NothingWritten {
 		e.Holder = holder
+		return e
+	}
+	if _, err := os.Lstat(path + imageSuffix); err == nil {
+		e.Image = path + imageSuffix
 		return e
 	}
 	return nil

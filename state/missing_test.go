@@ -47,6 +47,12 @@ func TestMissing(t *testing.T) {
 			}
 		}, []string{fmt.Sprintf("state file PATH is missing, and its lock file PATH.lock names a run that never finished (pid %d on ", os.Getpid()),
 			"remove PATH.lock"}},
+		{"only the image left", func(t *testing.T, path string) {
+			for _, name := range []string{path, path + ".wal", path + ".backup", path + ".lock"} {
+				os.Remove(name)
+			}
+		}, []string{"state file PATH is missing, but PATH.img still exists",
+			"remove PATH.img: the state starts empty, and before the next apply \"ujumbe refresh -recover\" finds the sends the provider holds"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
