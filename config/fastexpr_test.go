@@ -19,6 +19,7 @@ func TestFastExprMatchesHCL(t *testing.T) {
 		{"C-2", "", "no", "x"},
 		{"3", "Jose\u0301", "YES", "007"}, // "José" decomposed (NFD)
 		{"4", "Jos\u00e9", "", "-1"},      // "José" composed (NFC)
+		{"5", " e\u0301 ", " Ya ", " 7 "}, // combining mark first, spaces
 	}
 	root := &hcl.EvalContext{
 		Variables: map[string]cty.Value{
@@ -38,6 +39,9 @@ func TestFastExprMatchesHCL(t *testing.T) {
 		{`"${local.prefix}${row.id}-${row.name}"`, true},
 		{`"${row.name}"`, true},
 		{`upper(row.name)`, true},
+		{`lower("${row.name}-${row.opt_in}")`, true},
+		{`trimspace(row.n)`, true},
+		{`upper("ß ${row.name}")`, true}, // ß, which has no one-letter upper case: left alone
 		{`title(lower(row.opt_in))`, true},
 		{`trimspace("  ${row.name} ")`, true},
 		{`coalesce(row.name, "there")`, true},

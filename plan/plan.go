@@ -612,28 +612,38 @@ func (b *builder) get(a addrs.Addr) (state.Send, bool) {
 // cfg's moved blocks says it had before: the send Build classified an Item
 // at a by.
 func Recorded(cfg *config.Config, st *state.State, a addrs.Addr) (state.Send, bool) {
-	return lookup(cfg, a, st.Get)
+	var s state.Send
+	ok := lookup(cfg, a, func(a addrs.Addr) (found bool) {
+		s, found = st.Get(a)
+		return found
+	})
+	return s, ok
 }
 
 // Peek is Recorded without the send's ids, as state.State.Peek gives it:
 // for a caller that reads every send and needs the ids of few. The reply,
 // if the send has one, is written to *reply when reply is not nil.
 func Peek(cfg *config.Config, st *state.State, a addrs.Addr, reply *state.Reply) (state.Send, bool) {
-	return lookup(cfg, a, func(a addrs.Addr) (state.Send, bool) { return st.Peek(a, reply) })
+	var s state.Send
+	ok := lookup(cfg, a, func(a addrs.Addr) (found bool) {
+		s, found = st.Peek(a, reply)
+		return found
+	})
+	return s, ok
 }
 
-func lookup(cfg *config.Config, a addrs.Addr, get func(addrs.Addr) (state.Send, bool)) (state.Send, bool) {
-	if s, ok := get(a); ok {
-		return s, true
+// lookup reports whether get finds the send at a, or under the address
+// one of cfg's moved blocks says it had before; get keeps what it finds.
+func lookup(cfg *config.Config, a addrs.Addr, get func(addrs.Addr) bool) bool {
+	if get(a) {
+		return true
 	}
 	for _, m := range cfg.Moved {
-		if from, ok := movedFrom(m, a); ok {
-			if s, ok := get(from); ok {
-				return s, true
-			}
+		if from, ok := movedFrom(m, a); ok && get(from) {
+			return true
 		}
 	}
-	return state.Send{}, false
+	return false
 }
 
 func (b *builder) selected(a addrs.Addr) bool {
@@ -863,8 +873,13 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 	m := b.msgs[j]
 	addr := addrs.Addr{Campaign: c.Name, Message: m.Name, Key: r.Key}
 	l := &b.chain[j]
-	s, recorded := lookup(b.cfg, addr, func(a addrs.Addr) (state.Send, bool) { return b.st.PeekFrom(a, &l.reply, &l.cursor) })
-	l.s, l.ok, l.conv = s, recorded, false
+	// Into the link, where the follow-ups read it: a Send is over 400
+	// bytes, not worth copying three million times.
+	recorded := lookup(b.cfg, addr, func(a addrs.Addr) bool { return b.st.PeekFrom(a, &l.s, &l.reply, &l.cursor) })
+	if l.ok, l.conv = recorded, false; !recorded {
+		l.s = state.Send{} // what the follow-ups read of a send not made
+	}
+	s := &l.s
 	var old Item // the item as Rebuild found it, when it is kept
 	keep := b.kept(it, j, addr)
 	if keep {
@@ -900,17 +915,17 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 			}
 			return b.done(it, j, s)
 		case state.OutcomeUnknown:
-			it.Class, it.Reason = Unknown, unknownReason(s)
+			it.Class, it.Reason = Unknown, unknownReason(*s)
 			return nil
 		case state.OutcomeFailed:
-			it.Class, it.Reason = Expired, "failed permanently: "+errorText(s)
+			it.Class, it.Reason = Expired, "failed permanently: "+errorText(*s)
 			return nil
 		case state.OutcomeExpired:
-			it.Class, it.Reason = Expired, "the provider refused it: "+errorText(s)
+			it.Class, it.Reason = Expired, "the provider refused it: "+errorText(*s)
 			return nil
 		case state.OutcomeRetry:
 			if s.Attempts-deferrals(s.History) >= b.opts.MaxAttempts {
-				it.Class, it.Reason = Expired, fmt.Sprintf("gave up after %d attempts: %s", s.Attempts, errorText(s))
+				it.Class, it.Reason = Expired, fmt.Sprintf("gave up after %d attempts: %s", s.Attempts, errorText(*s))
 				return nil
 			}
 		case state.OutcomeDeferred:
@@ -938,9 +953,9 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 	switch {
 	case !recorded || replace:
 	case s.Outcome == state.OutcomeRetry && it.Class == Send:
-		it.Class, it.Reason = Retry, fmt.Sprintf("attempt %d failed: %s", s.Attempts, errorText(s))
+		it.Class, it.Reason = Retry, fmt.Sprintf("attempt %d failed: %s", s.Attempts, errorText(*s))
 	case s.Outcome == state.OutcomeDeferred && it.Class == Send:
-		it.Class, it.Reason = Retry, fmt.Sprintf("attempt %d was deferred a day (%s)", s.Attempts, errorText(s))
+		it.Class, it.Reason = Retry, fmt.Sprintf("attempt %d was deferred a day (%s)", s.Attempts, errorText(*s))
 	case s.Outcome == state.OutcomeDeferred && it.Class == Scheduled && it.Due().Equal(b.deferredUntil):
 		it.Reason = deferredReason + stamp(it.Due())
 	}
@@ -949,7 +964,7 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 
 // done classifies a send the provider accepted: Done, or Drift when the
 // configuration now wants different content.
-func (b *worker) done(it *Item, j int, s state.Send) hcl.Diagnostics {
+func (b *worker) done(it *Item, j int, s *state.Send) hcl.Diagnostics {
 	it.sentElsewhere = s.Phone != it.Phone()
 	// No digest: what was sent is not known (refresh -recover found the
 	// message of a send it could not render yet); it is done, not drift.
@@ -968,7 +983,7 @@ func (b *worker) done(it *Item, j int, s state.Send) hcl.Diagnostics {
 	}
 	var reply *config.Reply
 	if k := b.after[j]; k >= 0 {
-		reply = b.replyOf(b.chain[k].s)
+		reply = b.replyOf(&b.chain[k].s)
 	}
 	// Most accepted sends have the content the configuration renders now,
 	// which ContentSum tells without rendering: then the checks Render
@@ -1004,7 +1019,7 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 	windowEnd := time.Time{} // zero: no 24h window applies
 	var reply *config.Reply
 	if k := b.after[j]; k >= 0 {
-		ps, ok := b.chain[k].s, b.chain[k].ok
+		ps, ok := &b.chain[k].s, b.chain[k].ok
 		if !ok || ps.Outcome != state.OutcomeAccepted {
 			switch parentClass {
 			case Send, Retry, Scheduled, Unknown:
@@ -1131,7 +1146,7 @@ func dueFrom(c *config.Campaign, loc *time.Location, base, now time.Time) time.T
 // replyOf returns the recorded answer to s, or nil, in the worker's one
 // Reply: the answer decides the class of a million sends, and only those
 // that keep it (cloneReply) need one of their own.
-func (b *worker) replyOf(s state.Send) *config.Reply {
+func (b *worker) replyOf(s *state.Send) *config.Reply {
 	if s.Reply == nil {
 		return nil
 	}
@@ -1158,7 +1173,9 @@ func (b *worker) conversation(j int) string {
 			continue
 		}
 		if !l.conv {
-			if s, ok := b.st.Get(l.s.Addr); ok {
+			if id, ok := b.st.ConversationAt(&l.cursor, l.s.Addr); ok {
+				l.s.ConversationID = id
+			} else if s, ok := b.st.Get(l.s.Addr); ok {
 				l.s.ConversationID = s.ConversationID
 			}
 			l.conv = true

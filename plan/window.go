@@ -51,7 +51,7 @@ func (b *worker) windowEnd(j int) time.Time {
 	var opened, replied time.Time
 	var seen state.Window
 	for k := b.after[j]; k >= 0; k = b.after[k] {
-		s, ok, a := b.chain[k].s, b.chain[k].ok, b.msgs[k]
+		s, ok, a := &b.chain[k].s, b.chain[k].ok, b.msgs[k]
 		if !ok || s.Outcome != state.OutcomeAccepted {
 			continue
 		}

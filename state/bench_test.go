@@ -257,12 +257,13 @@ func BenchmarkLookup(b *testing.B) {
 	}{{"recorded/Peek", recorded, false}, {"recorded/PeekFrom", recorded, true}, {"shuffled/Peek", shuffled, false}, {"shuffled/PeekFrom", shuffled, true}} {
 		b.Run(c.name, func(b *testing.B) {
 			var reply Reply
+			var s Send
 			for b.Loop() {
 				var cur Cursor
 				for _, a := range c.order {
 					var ok bool
 					if c.cursor {
-						_, ok = st.PeekFrom(a, &reply, &cur)
+						ok = st.PeekFrom(a, &s, &reply, &cur)
 					} else {
 						_, ok = st.Peek(a, &reply)
 					}

@@ -237,9 +237,17 @@ func (g *group) keyOf(r *rec) string {
 // send expands the rec at pos into a Send, with its ids or without them,
 // and its reply in *reply when that is not nil (see State.Peek).
 func (g *group) send(pos int, ids bool, reply *Reply) Send {
+	var s Send
+	g.sendTo(&s, pos, ids, reply)
+	return s
+}
+
+// sendTo is send into *s: a Send is over 400 bytes, and a plan that looks
+// up millions of sends copies each once less.
+func (g *group) sendTo(s *Send, pos int, ids bool, reply *Reply) {
 	r := &g.recs[pos]
 	t := g.entry(r)
-	s := Send{
+	*s = Send{
 		Addr:           addrs.Addr{Campaign: g.key.campaign, Message: g.key.message, Key: t.text()},
 		Digest:         r.digest,
 		Inputs:         r.inputs,
@@ -265,7 +273,7 @@ func (g *group) send(pos int, ids bool, reply *Reply) Send {
 	s.ErrorCode = t.text()
 	s.ErrorMessage = t.text()
 	if r.more == 0 {
-		return s
+		return
 	}
 	m := &g.more[r.more-1]
 	s.DeliveredAt, s.ReadAt = fromMillis(m.deliveredAt), fromMillis(m.readAt)
@@ -283,17 +291,22 @@ func (g *group) send(pos int, ids bool, reply *Reply) Send {
 		}
 	}
 	s.History = slices.Clone(m.history)
-	return s
 }
 
 // messageID returns the message id of the rec at pos.
 func (g *group) messageID(pos int) string {
+	var id string
+	g.ids(pos, &id)
+	return id
+}
+
+// ids reads the message id and, with two dst, the conversation id of the
+// rec at pos.
+func (g *group) ids(pos int, dst ...*string) {
 	t := g.entry(&g.recs[pos])
 	t.text()
 	t.i += max(t.uvarint()-1, 0)
-	var id string
-	t.ids(&id)
-	return id
+	t.ids(dst...)
 }
 
 // makeRec returns the rec of s, without its text entry. Its text fields

@@ -134,7 +134,8 @@ func TestDenseEqualsModel(t *testing.T) {
 					t.Fatalf("op %d: Peek(%s) = %v, %v; want %v", op, a, got, ok, gocmp.Diff(want, got))
 				}
 				// PeekFrom is Peek, from wherever the cursor was left.
-				if got, ok := st.PeekFrom(a, &buf, &cursor); ok != (model[a].Addr == a) || ok && !gocmp.Equal(got, want) {
+				var got Send
+				if ok := st.PeekFrom(a, &got, &buf, &cursor); ok != (model[a].Addr == a) || ok && !gocmp.Equal(got, want) {
 					t.Fatalf("op %d: PeekFrom(%s) = %v, %v; want %v", op, a, got, ok, gocmp.Diff(want, got))
 				}
 				if op%300 == 299 {
@@ -178,13 +179,21 @@ func checkModel(t *testing.T, st *State, model map[addrs.Addr]Send) {
 			for i, pos := 0, 0; pos < len(g.recs); i, pos = i+1, pos+steps[i%len(steps)] {
 				a := addrs.Addr{Campaign: g.key.campaign, Message: g.key.message, Key: g.keyOf(&g.recs[pos])}
 				want, _ := st.Peek(a, nil)
-				if got, ok := st.PeekFrom(a, nil, &cursor); !ok || !gocmp.Equal(got, want) || cursor.pos != pos {
+				var got Send
+				if ok := st.PeekFrom(a, &got, nil, &cursor); !ok || !gocmp.Equal(got, want) || cursor.pos != pos {
 					t.Fatalf("PeekFrom(%s) in order = %v, %v at %d; want %v at %d", a, got, ok, cursor.pos, want, pos)
 				}
 				hits[cursor.hit]++
+				full, _ := st.Get(a)
+				if id, ok := st.ConversationAt(&cursor, a); !ok || id != full.ConversationID {
+					t.Fatalf("ConversationAt(%s) = %q, %v; want %q", a, id, ok, full.ConversationID)
+				}
 				absent := cursor
+				if id, ok := st.ConversationAt(&absent, addrs.Addr{Campaign: a.Campaign, Message: a.Message, Key: a.Key + "-absent"}); ok {
+					t.Fatalf("ConversationAt of another send = %q", id)
+				}
 				a.Key += "-absent"
-				if _, ok := st.PeekFrom(a, nil, &absent); ok {
+				if st.PeekFrom(a, &Send{}, nil, &absent) {
 					t.Fatalf("PeekFrom(%s) found an absent send", a)
 				}
 			}

@@ -135,13 +135,14 @@ const cursorReach = 8
 // PeekFrom is Peek for a caller that looks sends up in about the order they
 // were recorded: it looks a few places after c first, and moves c to the
 // send found. It finds what Peek finds, in any order; only its speed
-// depends on the order.
-func (st *State) PeekFrom(a addrs.Addr, reply *Reply, c *Cursor) (Send, bool) {
+// depends on the order. The send found is written to *s, which is left as
+// it was when there is none.
+func (st *State) PeekFrom(a addrs.Addr, s *Send, reply *Reply, c *Cursor) bool {
 	st.rlock()
 	defer st.runlock()
 	g := st.group(a.Campaign, a.Message, false)
 	if g == nil {
-		return Send{}, false
+		return false
 	}
 	pos := -1
 	if c.g == g {
@@ -159,11 +160,29 @@ func (st *State) PeekFrom(a addrs.Addr, reply *Reply, c *Cursor) (Send, bool) {
 	c.hit = pos >= 0
 	if pos < 0 {
 		if pos = g.find(a.Key); pos < 0 {
-			return Send{}, false
+			return false
 		}
 	}
 	c.g, c.pos = g, pos
-	return g.send(pos, false, reply), true
+	g.sendTo(s, pos, false, reply)
+	return true
+}
+
+// ConversationAt returns the conversation_id of the send at a when c is at
+// it, where PeekFrom left it: a plan that peeked a send and needs its id
+// after all reads it there instead of looking the send up again. ok is
+// false when c is elsewhere.
+func (st *State) ConversationAt(c *Cursor, a addrs.Addr) (id string, ok bool) {
+	st.rlock()
+	defer st.runlock()
+	g := c.g
+	if g == nil || g.key.campaign != a.Campaign || g.key.message != a.Message || st.groups[g.key] != g ||
+		c.pos >= len(g.recs) || g.keyOf(&g.recs[c.pos]) != a.Key {
+		return "", false
+	}
+	var msg string
+	g.ids(c.pos, &msg, &id)
+	return id, true
 }
 
 func (st *State) get(a addrs.Addr, ids bool, reply *Reply) (Send, bool) {
