@@ -19,8 +19,8 @@ import (
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
-	"github.com/ujumbe/ujumbe/internal/hugepages"
 	"github.com/ujumbe/ujumbe/internal/intern"
+	"github.com/ujumbe/ujumbe/internal/prefault"
 	"github.com/ujumbe/ujumbe/state"
 )
 
@@ -378,14 +378,16 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 	return p, diags
 }
 
-// faultIn writes one Item in each memory page of items, so that the fresh
-// pages of a million Items are mapped in one pass on one goroutine before
-// the workers fill them. On the 2-core machine of BENCHMARKS.md, two
-// workers faulting the pages in as they went spent 0.3 s more system time
-// at 1M x 3 than this pass takes (0.1 s). Asked for in huge pages, the
-// 288 MB of 3M Items take 0.12 s of CPU to fault in instead of 0.49 s.
+// faultIn maps in the fresh pages of a million Items in one pass, before
+// the workers fill them: at once where the kernel can (prefault.Pages),
+// else by writing one Item in each memory page on one goroutine. On the
+// 2-core machine of BENCHMARKS.md, two workers faulting the pages in as
+// they went spent 0.3 s more system time at 1M x 3 than the pass on one
+// goroutine takes (0.1 s).
 func faultIn(items []Item) {
-	hugepages.Advise(items)
+	if prefault.Pages(items) {
+		return
+	}
 	step := max(1, os.Getpagesize()/int(unsafe.Sizeof(Item{})))
 	for i := 0; i < len(items); i += step {
 		items[i].Attempts = 0

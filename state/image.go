@@ -18,7 +18,7 @@ import (
 	"unsafe"
 
 	"github.com/ujumbe/ujumbe/inputfile"
-	"github.com/ujumbe/ujumbe/internal/hugepages"
+	"github.com/ujumbe/ujumbe/internal/prefault"
 )
 
 // An image holds the sends of a snapshot in the form a State keeps them in
@@ -476,7 +476,7 @@ func readImage(path string, f *os.File) (*State, error) {
 	// used where they lie, and the text entries are strings into it. It
 	// holds no pointer, so the collector does not look inside.
 	buf := make([]byte, ifi.Size())
-	hugepages.Advise(buf)
+	prefault.Pages(buf)
 	copy(buf, head[:])
 	copy(buf[len(head):], js)
 	if _, err := io.ReadFull(img, buf[len(head)+len(js):]); err != nil {
