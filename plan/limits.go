@@ -96,23 +96,24 @@ func (b *builder) limits(items []Item, only []int32) {
 	if l.cap == nil && l.tier == 0 && l.spacing == 0 {
 		return
 	}
-	isDue := func(it *Item) bool { return it.Class.Sends() || it.Class == Scheduled && !it.Due().IsZero() }
-	n := 0
+	// The sends due, found in one pass over a million Items; then the
+	// queue and the maps are sized once: a million sends are due in a
+	// campaign's first plan.
+	var dueItems []int32
 	for i := range b.limited(items, only) {
-		if isDue(&items[i]) {
-			n++
+		if it := &items[i]; it.Class.Sends() || it.Class == Scheduled && !it.Due().IsZero() {
+			dueItems = append(dueItems, i)
 		}
 	}
+	n := len(dueItems)
 	if n == 0 {
 		return
 	}
-	// Sized once: a million sends are due in a campaign's first plan.
 	due := make([]queued, 0, n)
 	l.phones, l.logs = make(map[uint64]int32, n), make([]phoneLog, 0, n)
-	for i := range b.limited(items, only) {
-		if it := &items[i]; isDue(it) {
-			due = append(due, queued{at: it.Due().UnixMilli(), item: i, log: l.phone(it.Phone(), true)})
-		}
+	for _, i := range dueItems {
+		it := &items[i]
+		due = append(due, queued{at: it.Due().UnixMilli(), item: i, log: l.phone(it.Phone(), true)})
 	}
 	for r := ruleNone; r < nRules; r++ {
 		if r != ruleCap || l.cap != nil {

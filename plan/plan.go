@@ -333,6 +333,9 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 		start := len(p.Items)
 		p.Items = p.Items[:start+len(c.Messages)*len(c.Recipients.Recipients)]
 		diags = append(diags, b.campaign(c, p.Items[start:], nil)...)
+		if len(b.opts.Targets) == 0 && len(b.opts.Excludes) == 0 {
+			continue
+		}
 		// Keep the selected items, moving each down over those left out.
 		kept := start
 		for i := start; i < len(p.Items); i++ {
@@ -421,12 +424,13 @@ type resendContent struct {
 // when there are none. wanted says whether the configuration has a send
 // at an address.
 func newResendIndex(items []Item, wanted func(addrs.Addr) bool) *resendIndex {
-	n := 0
+	var sending []int // one pass over a million Items, not two
 	for i := range items {
 		if it := &items[i]; it.Class.Sends() && !it.Replace {
-			n++
+			sending = append(sending, i)
 		}
 	}
+	n := len(sending)
 	if n == 0 {
 		return nil
 	}
@@ -437,11 +441,8 @@ func newResendIndex(items []Item, wanted func(addrs.Addr) bool) *resendIndex {
 		bits *= 2
 	}
 	x := &resendIndex{items: items, wanted: wanted, first: make(map[resendContent]int, n), seen: make([]uint64, len(items)/64+1), digests: make([]uint64, bits/64)}
-	for i := range items {
+	for _, i := range sending {
 		it := &items[i]
-		if !it.Class.Sends() || it.Replace {
-			continue
-		}
 		w, bit := x.digestBit(it.Digest)
 		x.digests[w] |= bit
 		k := resendContent{it.Phone(), it.Digest}
@@ -511,7 +512,12 @@ func (x *resendIndex) fromItems(st *state.State) {
 		it := &x.items[i]
 		switch {
 		case it.Class == Done && it.Digest != (state.Digest{}) && !it.sentElsewhere:
-			x.accepted(it.Phone(), it.Digest, it.Addr())
+			// The digest's bit first: most done sends share their content
+			// with no send about to go out, and their phone and address
+			// are in memory elsewhere.
+			if w, bit := x.digestBit(it.Digest); x.digests[w]&bit != 0 {
+				x.accepted(it.Phone(), it.Digest, it.Addr())
+			}
 		case it.Class == Done, it.Class == Drift, it.Replace:
 			if s, ok := st.Get(it.Addr()); ok && s.Outcome == state.OutcomeAccepted {
 				x.accepted(s.Phone, s.Digest, s.Addr)
