@@ -990,7 +990,7 @@ func (b *worker) done(it *Item, j int, s *state.Send) hcl.Diagnostics {
 		}
 	}
 	var reply *config.Reply
-	if k := b.after[j]; k >= 0 {
+	if k := b.after[j]; k >= 0 && b.chain[k].ok {
 		reply = b.replyOf(&b.chain[k].s)
 	}
 	// Most accepted sends have the content the configuration renders now,

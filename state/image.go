@@ -708,7 +708,7 @@ func (x *index) holds(n int, sum uint64) bool {
 		}
 		run++
 		count++
-		if pos := uint32(s); pos == 0 || int(pos) > n || (i-int(s>>32)&mask)&mask >= run {
+		if pos := uint32(s); pos == 0 || uint64(pos) > uint64(n) || (i-int(s>>32)&mask)&mask >= run {
 			return false
 		}
 		sum -= mixSlot(s)

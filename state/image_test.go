@@ -391,3 +391,30 @@ func TestImageHeaderChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestImageHoldsRange: a slot whose position is past the group's recs is
+// refused, also at 1<<31 and beyond, where int(pos) is negative on 32-bit.
+// The sum is made to match, so only the range check can refuse it.
+func TestImageHoldsRange(t *testing.T) {
+	path := statePath(t)
+	s := mustOpen(t, path)
+	populateImage(t, s)
+	mustClose(t, s)
+	st := imageState(t, path)
+	g := st.groups[groupKey{"black_friday", "ask"}]
+	i, ok := g.index.lookup(g, g.keyOf(&g.recs[4]))
+	if !ok {
+		t.Fatal("not found")
+	}
+	p := g.index.slot(i)
+	*p = *p&^0xffffffff | 0x80000001
+	var sum uint64
+	for r := range g.index.t.rows {
+		if s := *g.index.slot(uint64(r)); s != 0 {
+			sum += mixSlot(s)
+		}
+	}
+	if g.index.holds(len(g.recs), sum) {
+		t.Errorf("holds accepted a slot at position 0x80000001 in a group of %d recs", len(g.recs))
+	}
+}
