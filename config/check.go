@@ -49,16 +49,21 @@ func (c *Config) Check() hcl.Diagnostics {
 			diags = append(diags, checkEach(rs, m.DeclRange, m.Addr().String(), func(r *Recipient) hcl.Diagnostics {
 				var d hcl.Diagnostics
 				for _, v := range variants {
-					s := m.scope(r, cty.UnknownVal(replyType), v)
 					// Content that ContentSum sums and checks has no
 					// problem to report, and is not rendered: an
 					// interactive message took 30 µs a recipient that way.
-					if _, checked, ok := m.ContentSum(r, v); !ok || !checked {
+					_, checked, ok := m.ContentSum(r, v)
+					renders, whens := !ok || !checked, m.when != nil && !whenOK[v]
+					if !renders && !whens {
+						continue
+					}
+					s := m.scope(r, cty.UnknownVal(replyType), v)
+					if renders {
 						c, _ := m.contentFor(v)
 						_, cd := c.render(s)
 						d = append(d, cd...)
 					}
-					if m.when != nil && !whenOK[v] {
+					if whens {
 						_, _, wd := s.bool(m.when, "when")
 						d = append(d, wd...)
 					}

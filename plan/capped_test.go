@@ -2,7 +2,6 @@ package plan
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,13 +17,12 @@ import (
 // number of CPUs the recipients are spread over.
 func TestRenderProblemsCapped(t *testing.T) {
 	const rows = 5000
-	dir := t.TempDir()
 	var csv strings.Builder
 	csv.WriteString("id,phone,n\n")
 	for i := range rows {
 		fmt.Fprintf(&csv, "K%d,2557%08d,x\n", i, 12000000+i)
 	}
-	for name, content := range map[string]string{
+	cfg := loadFiles(t, map[string]string{
 		"r.csv": csv.String(),
 		"main.hcl": `
 recipients "r" {
@@ -40,20 +38,12 @@ campaign "c" {
   }
 }
 `,
-	} {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg, diags := config.Load(dir, config.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
-	st, _, err := state.Read(filepath.Join(dir, "ujumbe.state"))
+	}, config.LoadOptions{})
+	st, _, err := state.Read(filepath.Join(t.TempDir(), "ujumbe.state"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, diags = Build(cfg, st, now, Options{})
+	_, diags := Build(cfg, st, now, Options{})
 	got := map[string]int{}
 	var more []string
 	for _, d := range diags {

@@ -1,12 +1,8 @@
 package plan
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
@@ -36,24 +32,11 @@ campaign "c" {
 // variable), as a send recorded with its content alone; a fingerprint of
 // other inputs leaves the plan to compare content.
 func TestDoneByInputs(t *testing.T) {
-	write := func(csv string) string {
-		dir := t.TempDir()
-		for name, content := range map[string]string{"main.hcl": inputsHCL, "r.csv": csv} {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return dir
-	}
-	load := func(dir string, vars ...string) *config.Config {
-		cfg, diags := config.Load(dir, config.LoadOptions{Vars: vars})
-		if diags.HasErrors() {
-			t.Fatal(diags)
-		}
-		return cfg
+	load := func(csv string, vars ...string) *config.Config {
+		return loadFiles(t, map[string]string{"main.hcl": inputsHCL, "r.csv": csv}, config.LoadOptions{Vars: vars})
 	}
 	const csv = "phone,name\n+255700000001,Asha\n"
-	sent := load(write(csv))
+	sent := load(csv)
 	m, r := sent.Campaigns[0].Messages[0], sent.Campaigns[0].Recipients.Recipients[0]
 	p, diags := m.Render(r, nil, "")
 	if diags.HasErrors() {
@@ -67,11 +50,7 @@ func TestDoneByInputs(t *testing.T) {
 	// record returns a state in which the send was accepted with digest d
 	// and fingerprint in.
 	record := func(d state.Digest, in uint64) *state.State {
-		store, _, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "ujumbe.state"), state.Options{Now: func() time.Time { return t0 }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { store.Close() })
+		store := openStore(t)
 		if err := store.RecordIntent(state.Intent{Addr: a, Phone: r.Phone, Digest: d, Inputs: in, At: t0}); err != nil {
 			t.Fatal(err)
 		}
@@ -104,11 +83,11 @@ func TestDoneByInputs(t *testing.T) {
 		"the same inputs":                 {sent, withInputs, Done},
 		"a fingerprint of other inputs":   {sent, record(digest, inputs^1), Done},
 		"no fingerprint":                  {sent, record(digest, 0), Done},
-		"another name in the row":         {load(write(strings.Replace(csv, "Asha", "Asia", 1))), withInputs, Drift},
-		"another value of a variable":     {load(write(csv), "sign=us"), withInputs, Drift},
-		"the row changed, no fingerprint": {load(write(strings.Replace(csv, "Asha", "Asia", 1))), record(digest, 0), Drift},
-		"the same inputs, loaded anew":    {load(write(csv)), withInputs, Done},
-		"a variable set to what it was":   {load(write(csv), "sign=the team"), withInputs, Done},
+		"another name in the row":         {load(strings.Replace(csv, "Asha", "Asia", 1)), withInputs, Drift},
+		"another value of a variable":     {load(csv, "sign=us"), withInputs, Drift},
+		"the row changed, no fingerprint": {load(strings.Replace(csv, "Asha", "Asia", 1)), record(digest, 0), Drift},
+		"the same inputs, loaded anew":    {load(csv), withInputs, Done},
+		"a variable set to what it was":   {load(csv, "sign=the team"), withInputs, Done},
 	} {
 		if got, d := class(c.cfg, c.st); got != c.want || (got == Done && d != digest) {
 			t.Errorf("%s: %s with digest %s, want %s with %s", name, got, d, c.want, digest)

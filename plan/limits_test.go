@@ -20,11 +20,7 @@ func limitsScenario(t *testing.T) (*config.Config, *state.Store) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	store, _, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "ujumbe.state"), state.Options{Now: func() time.Time { return t0 }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := openStore(t)
 	for key, at := range map[string]time.Time{"p1": now.Add(-48 * time.Hour), "p2": now.Add(-3 * time.Second)} {
 		recordSend(t, cfg, store, addrs.Addr{Campaign: "welcome", Message: "hello", Key: key}, at, state.OutcomeAccepted, "")
 	}

@@ -45,11 +45,7 @@ func scenario(t *testing.T) (*config.Config, *state.State) {
 	for _, r := range c.Recipients.Recipients {
 		rec[r.Key] = r
 	}
-	store, _, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "ujumbe.state"), state.Options{Now: func() time.Time { return t0 }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := openStore(t)
 	must := func(err error) {
 		t.Helper()
 		if err != nil {

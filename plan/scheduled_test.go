@@ -1,7 +1,6 @@
 package plan
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,11 +77,7 @@ campaign "c" {
 	}
 	c := cfg.Campaigns[0]
 	hello := c.Messages[0]
-	store, _, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "ujumbe.state"), state.Options{Now: func() time.Time { return t0 }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
+	store := openStore(t)
 	for _, r := range c.Recipients.Recipients[:3] {
 		p, diags := hello.Render(r, nil, "")
 		if diags.HasErrors() {

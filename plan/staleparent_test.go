@@ -1,9 +1,6 @@
 package plan
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -20,14 +17,9 @@ import (
 // that the two recipients share it).
 func TestNoStaleParent(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	dir := t.TempDir()
-	write := func(name, s string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("people.csv", "id,name,phone\np1,Asha,255712000001\np2,Baraka,255712000002\n")
-	write("main.hcl", `
+	cfg := loadFiles(t, map[string]string{
+		"people.csv": "id,name,phone\np1,Asha,255712000001\np2,Baraka,255712000002\n",
+		"main.hcl": `
 recipients "people" {
   csv   = "people.csv"
   phone = row.phone
@@ -44,44 +36,33 @@ campaign "promo" {
     text  = "You said ${reply == null ? "nothing" : reply.title}"
   }
 }
-`)
-	cfg, diags := config.Load(dir, config.LoadOptions{})
-	if diags.HasErrors() {
-		t.Fatal(diags)
-	}
+`,
+	}, config.LoadOptions{})
 	c := cfg.Campaigns[0]
-	msgs := map[string]*config.Message{}
-	for _, m := range c.Messages {
-		msgs[m.Name] = m
-	}
-	rs := c.Recipients.Recipients
-	store, _, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "ujumbe.state"), state.Options{Now: func() time.Time { return t0 }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	send := func(m string, r *config.Recipient, reply *config.Reply) {
-		p, diags := msgs[m].Render(r, reply, "")
+	ask, echo, rs := c.Messages[0], c.Messages[1], c.Recipients.Recipients
+	store := openStore(t)
+	send := func(m *config.Message, r *config.Recipient, reply *config.Reply) {
+		p, diags := m.Render(r, reply, "")
 		if diags.HasErrors() {
 			t.Fatal(diags)
 		}
-		a := addrs.Addr{Campaign: "promo", Message: m, Key: r.Key}
+		a := addrs.Addr{Campaign: "promo", Message: m.Name, Key: r.Key}
 		if err := store.RecordIntent(state.Intent{Addr: a, Phone: r.Phone, Digest: ContentDigest(p), At: t0}); err != nil {
 			t.Fatal(err)
 		}
-		if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeAccepted, MessageID: "m-" + m + r.Key, At: t0.Add(time.Second)}); err != nil {
+		if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeAccepted, MessageID: "m-" + m.Name + r.Key, At: t0.Add(time.Second)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	send("ask", rs[0], nil)
+	send(ask, rs[0], nil)
 	if err := store.Refresh(state.Update{Addr: addrs.Addr{Campaign: "promo", Message: "ask", Key: "p1"},
 		Reply: &state.Reply{ID: "yes", Title: "Yes", At: t0.Add(time.Minute), MessageID: "in"}, At: t0.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	send("echo", rs[0], &config.Reply{ID: "yes", Title: "Yes", At: t0.Add(time.Minute)})
+	send(echo, rs[0], &config.Reply{ID: "yes", Title: "Yes", At: t0.Add(time.Minute)})
 	// p2: its ask is not in the state (removed, say); its echo went out
 	// with no answer.
-	send("echo", rs[1], nil)
+	send(echo, rs[1], nil)
 	p, diags := Build(cfg, store.State(), t0.Add(time.Hour), Options{})
 	if diags.HasErrors() {
 		t.Fatal(diags)

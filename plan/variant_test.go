@@ -1,10 +1,7 @@
 package plan
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
@@ -33,11 +30,7 @@ func variantScenario(t *testing.T) (cfg *config.Config, st *state.State, switche
 	if switched == "" || messaged == "" {
 		t.Fatal("the scenario needs a recipient assigned long and one held out")
 	}
-	store, _, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "ujumbe.state"), state.Options{Now: func() time.Time { return t0 }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	store := openStore(t)
 	offer := c.Messages[0]
 	for key, variant := range map[string]string{switched: "short", messaged: c.Assign(messaged)} {
 		r := recipient(t, c, key)

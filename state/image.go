@@ -3,6 +3,7 @@ package state
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -194,23 +195,18 @@ func encodeImage(w io.Writer, st *State, key imageKey) error {
 	}
 	var tables []tableData
 	for name, t := range st.tables {
-		d := tableData{t: t}
-		for m, c := range t.names {
+		it, d := imageTable{Campaign: name, Rows: t.rows}, tableData{t: t}
+		for m := range t.names {
 			if st.groups[groupKey{name, m}] != nil {
-				d.cols = append(d.cols, c)
+				it.Columns = append(it.Columns, m)
 			}
 		}
-		if len(d.cols) == 0 {
+		if len(it.Columns) == 0 {
 			continue
 		}
-		slices.Sort(d.cols)
-		cols := make([]string, t.cols)
-		for m, c := range t.names {
-			cols[c] = m
-		}
-		it := imageTable{Campaign: name, Rows: t.rows}
-		for _, c := range d.cols {
-			it.Columns = append(it.Columns, cols[c])
+		slices.SortFunc(it.Columns, func(a, b string) int { return cmp.Compare(t.names[a], t.names[b]) })
+		for _, m := range it.Columns {
+			d.cols = append(d.cols, t.names[m])
 		}
 		h.Tables = append(h.Tables, it)
 		tables = append(tables, d)

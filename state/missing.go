@@ -50,7 +50,8 @@ func (e *MissingError) Error() string {
 		// Only the image: a cache that is read with its snapshot, never
 		// alone.
 		fmt.Fprintf(&b, "Put %s back if you can. Otherwise keep a copy of every %s* file, and remove %s", e.State, e.State, e.Image)
-		b.WriteString(": the state starts empty, and before the next apply \"ujumbe refresh -recover\" finds the sends the provider holds")
+		b.WriteString(": the state starts empty, and before the next apply \"ujumbe refresh -recover\" finds the sends the provider holds" +
+			" (with -recover-since=TIME, when the campaign began: an empty state records no send to start from)")
 		return b.String()
 	}
 	fmt.Fprintf(&b, "Put %s back if you can. Otherwise keep a copy of every %s* file, check the previous snapshot with \"ujumbe show -state=%s\", and restore it: cp %s %s",
@@ -70,10 +71,10 @@ func (e *MissingError) Is(target error) bool { return target == ErrMissing }
 // there: the backup (made from a snapshot that existed), or, with no
 // journal either, the description of a lock holder that died and may have
 // written (holder, or for an unlocked reader what the lock file says while
-// nobody holds it), or else the image of a snapshot. A holder that died before writing anything left nothing
-// to lose: with no other file that is a fresh start, and the run that now
-// holds the lock has already replaced its description with its own. A
-// journal alone is a state whose first run has not compacted yet, which
+// nobody holds it), or else the image of a snapshot. A holder that died
+// before writing anything left nothing to lose: with no other file that is
+// a fresh start, and the run that now holds the lock has already replaced
+// its description with its own. A journal alone is a state whose first run has not compacted yet, which
 // load reads, or refuses when it continues a snapshot.
 func checkMissing(path string, journal bool, locked bool, holder *LockInfo) error {
 	e := &MissingError{State: path}

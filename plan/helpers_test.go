@@ -1,0 +1,41 @@
+package plan
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/state"
+)
+
+// openStore opens a new state whose clock stands at t0, closed when the
+// test ends.
+func openStore(t *testing.T) *state.Store {
+	t.Helper()
+	store, _, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "ujumbe.state"), state.Options{Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
+}
+
+// loadFiles writes files (name → content) to a new directory and loads
+// the configuration there.
+func loadFiles(t *testing.T, files map[string]string, opts config.LoadOptions) *config.Config {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, diags := config.Load(dir, opts)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return cfg
+}
