@@ -100,10 +100,8 @@ func (b *builder) limits(items []Item, only []int32) {
 	// queue and the maps are sized once: a million sends are due in a
 	// campaign's first plan.
 	var dueItems []int32
-	for i := range b.limited(items, only) {
-		if it := &items[i]; it.Class.Sends() || it.Class == Scheduled && !it.Due().IsZero() {
-			dueItems = append(dueItems, i)
-		}
+	for i := range b.timedItems(items, only) {
+		dueItems = append(dueItems, i)
 	}
 	n := len(dueItems)
 	if n == 0 {
@@ -175,23 +173,31 @@ func (b *builder) limits(items []Item, only []int32) {
 	}
 }
 
-// limited yields the indices in items of the sends limits looks at: every
-// one, or those of the recipients in only (see limits), in plan order.
-func (b *builder) limited(items []Item, only []int32) iter.Seq[int32] {
+// timedItems yields the indices in items of the sends that go now or are
+// scheduled for a time (Item.timed), in plan order: of every recipient, or
+// of those in only (see limits). Build gathered them where it could.
+func (b *builder) timedItems(items []Item, only []int32) iter.Seq[int32] {
 	return func(yield func(int32) bool) {
-		if only == nil {
-			for i := range items {
-				if !yield(int32(i)) {
+		switch {
+		case only == nil && b.gathered:
+			for _, i := range b.active {
+				if !yield(i) {
 					return
 				}
 			}
-			return
-		}
-		n := len(b.cfg.Campaigns[0].Recipients.Recipients)
-		for j := range b.cfg.Campaigns[0].Messages {
-			for _, i := range only {
-				if !yield(int32(j*n) + i) {
+		case only == nil:
+			for i := range items {
+				if items[i].timed() && !yield(int32(i)) {
 					return
+				}
+			}
+		default:
+			n := len(b.cfg.Campaigns[0].Recipients.Recipients)
+			for j := range b.cfg.Campaigns[0].Messages {
+				for _, i := range only {
+					if k := int32(j*n) + i; items[k].timed() && !yield(k) {
+						return
+					}
 				}
 			}
 		}

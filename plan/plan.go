@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"iter"
 	"math"
 	"os"
 	"runtime"
@@ -174,6 +175,12 @@ func (it *Item) Due() time.Time {
 	return time.Unix(0, it.due).UTC()
 }
 
+// timed reports whether the send goes now or is scheduled for a time:
+// those the limits order (see builder.limits).
+func (it *Item) timed() bool {
+	return it.Class.Sends() || it.Class == Scheduled && it.due != 0
+}
+
 // setDue keeps WindowEnd as it was.
 func (it *Item) setDue(t time.Time) {
 	end := it.WindowEnd()
@@ -329,11 +336,13 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 	p.Items = make([]Item, 0, wanted)
 	faultIn(p.Items[:wanted])
 	var diags hcl.Diagnostics
+	filtering := len(b.opts.Targets) > 0 || len(b.opts.Excludes) > 0
 	for _, c := range cfg.Campaigns {
 		start := len(p.Items)
 		p.Items = p.Items[:start+len(c.Messages)*len(c.Recipients.Recipients)]
 		diags = append(diags, b.campaign(c, p.Items[start:], nil)...)
-		if len(b.opts.Targets) == 0 && len(b.opts.Excludes) == 0 {
+		if !filtering {
+			b.gatherTimed(start, len(c.Recipients.Recipients))
 			continue
 		}
 		// Keep the selected items, moving each down over those left out.
@@ -354,12 +363,15 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 	// one, else through the plan's own accepted sends.
 	var resends *resendIndex
 	if st.Len() > 0 && !b.opts.NoDrift {
-		resends = newResendIndex(p.Items, b.wanted)
+		resends = newResendIndex(p.Items, b.timedItems(p.Items, nil), b.wanted)
 	}
 	orphans, walked := b.orphans(resends)
 	markRekeyed(p.Items, orphans)
 	for _, it := range orphans {
 		if b.selected(it.Addr()) {
+			if it.timed() && !filtering {
+				b.active = append(b.active, int32(len(p.Items)))
+			}
 			p.Items = append(p.Items, it)
 		} else {
 			p.Filtered = true
@@ -423,11 +435,11 @@ type resendContent struct {
 // newResendIndex indexes the sends of items about to go out; it is nil
 // when there are none. wanted says whether the configuration has a send
 // at an address.
-func newResendIndex(items []Item, wanted func(addrs.Addr) bool) *resendIndex {
-	var sending []int // one pass over a million Items, not two
-	for i := range items {
+func newResendIndex(items []Item, timed iter.Seq[int32], wanted func(addrs.Addr) bool) *resendIndex {
+	var sending []int
+	for i := range timed {
 		if it := &items[i]; it.Class.Sends() && !it.Replace {
-			sending = append(sending, i)
+			sending = append(sending, int(i))
 		}
 	}
 	n := len(sending)
@@ -596,6 +608,16 @@ type builder struct {
 	// add the wakes and dues of the sends they move (heldWakes).
 	wakes, dues [][]wake
 	sending     [][]int32
+	// timed are, by worker and message index, the recipients whose send
+	// of the message goes now or is scheduled for a time, as campaign
+	// found them. Build gathers them into active: the sends the passes
+	// after the workers look at (newResendIndex, limits), a few in a
+	// million Items that each pass would otherwise read through.
+	timed  [][][]int32
+	active []int32
+	// gathered reports that active holds every such send of the plan:
+	// Build gathered them, with no -target or -exclude moving Items.
+	gathered bool
 	// elsewhere reports that a send classified is recorded to another
 	// phone than its recipient's now (see coupled).
 	elsewhere atomic.Bool
@@ -713,6 +735,7 @@ func (b *builder) campaign(c *config.Campaign, items []Item, only []int32) hcl.D
 		diags[j] = make([]config.RowDiags, workers)
 	}
 	b.wakes, b.dues, b.sending = make([][]wake, workers), make([][]wake, workers), make([][]int32, workers)
+	b.timed = make([][][]int32, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		lo, hi := w*chunk, min((w+1)*chunk, n)
@@ -723,7 +746,8 @@ func (b *builder) campaign(c *config.Campaign, items []Item, only []int32) hcl.D
 		go func() {
 			defer wg.Done()
 			wk := &worker{builder: b, msgs: msgs, after: after, chain: make([]link, len(msgs)),
-				sent: make([]stampMemo, len(msgs)), dueAt: make([]stampMemo, len(msgs)), closes: make([]stampMemo, len(msgs))}
+				sent: make([]stampMemo, len(msgs)), dueAt: make([]stampMemo, len(msgs)), closes: make([]stampMemo, len(msgs)),
+				timed: make([][]int32, len(msgs))}
 			for x := lo; x < hi; x++ {
 				i := x
 				if only != nil {
@@ -740,13 +764,16 @@ func (b *builder) campaign(c *config.Campaign, items []Item, only []int32) hcl.D
 					it := &items[j*len(rs)+i]
 					d := wk.classify(it, c, j, rs[i], pc)
 					diags[j][w].Add(d)
-					due = due || it.Class.Sends()
+					if it.timed() {
+						wk.timed[j] = append(wk.timed[j], int32(i))
+						due = due || it.Class.Sends()
+					}
 				}
 				if due && b.opts.Incremental {
 					wk.sending = append(wk.sending, int32(i))
 				}
 			}
-			b.wakes[w], b.dues[w], b.sending[w] = wk.wakes, wk.dues, wk.sending
+			b.wakes[w], b.dues[w], b.sending[w], b.timed[w] = wk.wakes, wk.dues, wk.sending, wk.timed
 		}()
 	}
 	wg.Wait()
@@ -759,6 +786,24 @@ func (b *builder) campaign(c *config.Campaign, items []Item, only []int32) hcl.D
 		all = append(all, problems.ForRecipients(msgs[j].DeclRange, msgs[j].Addr().String())...)
 	}
 	return all
+}
+
+// gatherTimed appends to b.active the indices of the timed sends the
+// workers of the campaign whose items start at start, with n recipients,
+// found: message after message, and within one, worker after worker,
+// whose recipients come one range after the other; so in plan order.
+func (b *builder) gatherTimed(start, n int) {
+	b.gathered = true
+	for j := 0; len(b.timed) > 0 && j < len(b.timed[0]); j++ {
+		for _, byMessage := range b.timed {
+			if byMessage == nil { // a worker with no recipients
+				break
+			}
+			for _, i := range byMessage[j] {
+				b.active = append(b.active, int32(start+j*n)+i)
+			}
+		}
+	}
 }
 
 // worker classifies sends on one goroutine.
@@ -780,8 +825,10 @@ type worker struct {
 	closes []stampMemo
 	// reply is the answer replyOf gave last.
 	reply config.Reply
-	// reasons are the reasons that repeat (see reason).
+	// reasons are the reasons that repeat (see reason); plain are those
+	// that quote no answer, by message index and kind.
 	reasons map[reasonKey]string
+	plain   [][reasonKinds]string
 	// variant and held are the assignment of the recipient being
 	// classified (see assign).
 	variant string
@@ -795,6 +842,9 @@ type worker struct {
 	recipient   int32
 	wakes, dues []wake
 	sending     []int32
+	// timed are, by message index, the recipients whose send goes now or
+	// is scheduled for a time (see builder.timed).
+	timed [][]int32
 }
 
 // link is the send the state records for one message of the recipient
@@ -821,6 +871,7 @@ const (
 	reasonAwaits
 	reasonFollows
 	reasonStopAt
+	reasonKinds // the number of kinds
 )
 
 // reasonKey is a repeating reason of msgs[j]: its kind, and the answer for
@@ -839,6 +890,18 @@ const maxReasons = 1024
 // first time: a million sends awaiting an answer share one string instead
 // of holding a million equal ones.
 func (b *worker) reason(j int, kind reasonKind, word string, text func() string) string {
+	if word == "" {
+		// Most reasons quote no answer: found by index, not by hashing a key.
+		if b.plain == nil {
+			b.plain = make([][reasonKinds]string, len(b.msgs))
+		}
+		if r := b.plain[j][kind]; r != "" {
+			return r
+		}
+		r := text()
+		b.plain[j][kind] = r
+		return r
+	}
 	k := reasonKey{j, kind, word}
 	if r, ok := b.reasons[k]; ok {
 		return r

@@ -311,3 +311,48 @@ func TestOnlyReadStatesAreFrozen(t *testing.T) {
 		t.Fatal("Peek does not find the send Read loaded")
 	}
 }
+
+// TestCursorFollowsGroups checks that a Cursor, which keeps the group it
+// found (or that there was none) instead of looking it up by name again,
+// notices a group made, removed and made again, and another state.
+func TestCursorFollowsGroups(t *testing.T) {
+	a := addrs.Addr{Campaign: "c", Message: "m", Key: "k1"}
+	b := addrs.Addr{Campaign: "c", Message: "m", Key: "k2"}
+	st := newState()
+	put := func(st *State, a addrs.Addr, phone string) {
+		s := Send{Addr: a, Phone: phone, Outcome: OutcomeAccepted}
+		_, pos := st.lookup(a)
+		st.put(&s, pos)
+	}
+	peek := func(st *State, a addrs.Addr, c *Cursor) string {
+		var s Send
+		if !st.PeekFrom(a, &s, nil, c) {
+			return "absent"
+		}
+		return s.Phone
+	}
+	var c Cursor
+	for i, step := range []struct {
+		do   func()
+		a    addrs.Addr
+		want string
+	}{
+		{func() {}, a, "absent"}, // no group yet
+		{func() { put(st, a, "1") }, a, "1"},
+		{func() { put(st, b, "2") }, b, "2"},
+		{func() { st.remove(st.lookup(a)) }, a, "absent"},
+		{func() { st.remove(st.lookup(b)) }, b, "absent"}, // the group is gone
+		{func() { put(st, b, "3") }, b, "3"},              // and made again
+		{func() { put(st, a, "4") }, a, "4"},
+	} {
+		step.do()
+		if got := peek(st, step.a, &c); got != step.want {
+			t.Fatalf("step %d: PeekFrom(%s) = %s, want %s", i, step.a, got, step.want)
+		}
+	}
+	other := newState()
+	put(other, a, "5")
+	if got := peek(other, a, &c); got != "5" {
+		t.Fatalf("PeekFrom(%s) in another state = %s, want 5", a, got)
+	}
+}

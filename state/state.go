@@ -49,10 +49,12 @@ type State struct {
 	serial  uint64
 	n       int
 	groups  map[groupKey]*group
-	tables  map[string]*table // the indexes of each campaign's groups
-	last    *group            // the group used last: loading meets one group at a time
-	optOuts map[string]OptOut
-	changes *Changes // what apply changed, when tracked (TrackChanges)
+	// generation counts the groups made and removed (see Cursor).
+	generation uint64
+	tables     map[string]*table // the indexes of each campaign's groups
+	last       *group            // the group used last: loading meets one group at a time
+	optOuts    map[string]OptOut
+	changes    *Changes // what apply changed, when tracked (TrackChanges)
 }
 
 // groupKey names the sends of one message of one campaign.
@@ -124,6 +126,27 @@ type Cursor struct {
 	g   *group
 	pos int
 	hit bool // the last send was found where the cursor looked
+	// st, groups and key are where g was looked up: the state, its
+	// groups' generation and the group's name. A plan looks its sends up
+	// by message, a cursor for each, and finds g there, or that there is
+	// none, without hashing the names again.
+	st     *State
+	groups uint64
+	key    groupKey
+}
+
+// group returns the group of a's campaign and message, nil when there is
+// none, from c when the state's groups have not changed since c found it.
+// The caller holds the read lock.
+func (c *Cursor) group(st *State, a addrs.Addr) *group {
+	if c.st == st && c.groups == st.generation && c.key.campaign == a.Campaign && c.key.message == a.Message {
+		return c.g
+	}
+	if g := st.group(a.Campaign, a.Message, false); g != c.g {
+		c.g, c.pos, c.hit = g, -1, false
+	}
+	c.st, c.groups, c.key = st, st.generation, groupKey{a.Campaign, a.Message}
+	return c.g
 }
 
 // cursorReach is how many places after a Cursor PeekFrom looks when it
@@ -140,12 +163,12 @@ const cursorReach = 8
 func (st *State) PeekFrom(a addrs.Addr, s *Send, reply *Reply, c *Cursor) bool {
 	st.rlock()
 	defer st.runlock()
-	g := st.group(a.Campaign, a.Message, false)
+	g := c.group(st, a)
 	if g == nil {
 		return false
 	}
 	pos := -1
-	if c.g == g {
+	if c.pos >= 0 {
 		reach := 1
 		if c.hit {
 			reach = cursorReach
@@ -306,6 +329,7 @@ func (st *State) group(campaign, message string, create bool) *group {
 		}
 		g = &group{key: k, index: t.column(k.message)}
 		st.groups[k] = g
+		st.generation++
 	}
 	if g != nil && create {
 		st.last = g
@@ -338,6 +362,7 @@ func (st *State) remove(g *group, pos int) {
 	st.n--
 	if len(g.recs) == 0 {
 		delete(st.groups, g.key)
+		st.generation++
 		if st.last == g {
 			st.last = nil
 		}
