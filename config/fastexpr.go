@@ -96,16 +96,19 @@ func (fc *fastCompiler) str(e hclsyntax.Expression) (strFunc, bool) {
 			parts[i] = f
 		}
 		return func(r rowData) (string, bool) {
-			var b strings.Builder
+			// Joined on the stack, then copied once: most messages are
+			// short, and a Builder would grow part by part.
+			var buf [512]byte
+			b := buf[:0]
 			for _, p := range parts {
 				s, ok := p(r)
 				if !ok {
 					return "", false
 				}
-				b.WriteString(s)
+				b = append(b, s...)
 			}
 			// A concatenation of normalized strings need not be normal.
-			return norm.NFC.String(b.String()), true
+			return norm.NFC.String(string(b)), true
 		}, true
 	case *hclsyntax.FunctionCallExpr:
 		if f, ok := nativeStr[e.Name]; ok && len(e.Args) == 1 && !e.ExpandFinal {

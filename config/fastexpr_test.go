@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -48,7 +49,8 @@ func TestFastExprMatchesHCL(t *testing.T) {
 		{`substr(row.name, 0, 3)`, true},
 		{`replace(row.id, "-", "")`, true},
 		{`(row.name)`, true},
-		{`"n=${parseint(row.n, 10)}"`, false}, // a number inside a template
+		{`"` + strings.Repeat("long ", 120) + `${row.name}"`, true}, // longer than the stack's buffer
+		{`"n=${parseint(row.n, 10)}"`, false},                       // a number inside a template
 		{`row.opt_in == "yes" ? "a" : "b"`, false},
 	}
 	bools := []expression{

@@ -35,29 +35,26 @@ func Guard(cfg *config.Config, p *Plan, o GuardOptions) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	first := map[string]int{}
 	var rekeyed []*Item
-	due := p.Due()
-	for _, it := range due {
-		if it.Message == nil || it.Message.After != nil {
-			continue
-		}
-		first[it.Addr().Campaign]++
-	}
-	// Marked when due, so also on a send the limits hold back a while:
+	// First contacts are counted among the sends due. A changed key is
+	// marked when due, so also on a send the limits hold back a while:
 	// every send of a plan built whole is looked at (Rebuild builds whole
-	// when a first contact falls due, and under the limits), in place: a
-	// slice of pointers to millions of Items would be garbage at the
-	// plan's peak.
-	looked := slices.Values(due)
-	if p.inc == nil {
-		looked = func(yield func(*Item) bool) {
-			for i := range p.Items {
-				if !yield(&p.Items[i]) {
-					return
-				}
+	// when a first contact falls due, and under the limits), in place and
+	// in one pass: a slice of pointers to millions of Items would be
+	// garbage at the plan's peak.
+	looked := func(yield func(*Item) bool) {
+		for i := range p.Items {
+			if !yield(&p.Items[i]) {
+				return
 			}
 		}
 	}
+	if p.inc != nil {
+		looked = slices.Values(p.Due())
+	}
 	for it := range looked {
+		if it.Class.Sends() && it.Message != nil && it.Message.After == nil {
+			first[it.Addr().Campaign]++
+		}
 		if it.RekeyedFrom() != "" {
 			rekeyed = append(rekeyed, it)
 		}
