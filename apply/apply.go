@@ -386,14 +386,14 @@ func (r *run) deliver(ctx context.Context, it *plan.Item, p *config.Payload) (*b
 	}
 	req := plan.NewRequest(p)
 	if ir := req.Interactive; ir != nil {
-		ir.ConversationID = it.ConversationID
+		ir.ConversationID = it.ConversationID()
 		if ir.ConversationID == "" {
 			ir.To, ir.Sender = it.Phone(), r.opts.Sender
 		}
 		return r.client.SendInteractive(ctx, ir)
 	}
 	mr := req.Message
-	mr.ConversationID = it.ConversationID
+	mr.ConversationID = it.ConversationID()
 	if mr.ConversationID == "" {
 		mr.To, mr.SenderID = it.Phone(), r.opts.SenderID
 	}

@@ -12,8 +12,8 @@ import (
 // TestItemSize keeps Item small: a plan holds one per send, 3M of them for
 // a million recipients of three messages (issue 12).
 func TestItemSize(t *testing.T) {
-	if n := unsafe.Sizeof(Item{}); n > 96 {
-		t.Errorf("Item is %d bytes, want at most 96", n)
+	if n := unsafe.Sizeof(Item{}); n > 80 {
+		t.Errorf("Item is %d bytes, want at most 80", n)
 	}
 }
 

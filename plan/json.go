@@ -222,7 +222,7 @@ func (w *sendWriter) append(it *Item) []byte {
 	if it.Digest != (state.Digest{}) {
 		b = append(hex.AppendEncode(append(b, `,"digest":"`...), it.Digest[:]), '"')
 	}
-	b = appendField(b, "conversation_id", it.ConversationID)
+	b = appendField(b, "conversation_id", it.ConversationID())
 	b = appendField(b, "variant", it.Variant())
 	w.buf = append(b, '}')
 	return w.buf
@@ -244,7 +244,7 @@ func sendDoc(it *Item, withContent bool) SendDoc {
 		Mark:           it.Class.String(),
 		Reason:         it.Reason,
 		Phone:          it.Phone(),
-		ConversationID: it.ConversationID,
+		ConversationID: it.ConversationID(),
 		Variant:        it.Variant(),
 	}
 	if it.Digest != (state.Digest{}) {

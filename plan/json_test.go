@@ -67,7 +67,7 @@ func TestSendWriterMatchesEncodingJSON(t *testing.T) {
 				r.Key, r.Phone = odd, odd
 				it.Recipient = &r
 			}
-			it.Reason, it.ConversationID = odd, odd
+			it.Reason, it.set().conversationID = odd, odd
 			check(&it)
 		}
 	}

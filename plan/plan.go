@@ -34,11 +34,11 @@ const windowLength = 24 * time.Hour
 const DefaultMaxAttempts = 5
 
 // Item is one send — (campaign, message, recipient key) — and its class.
-// A plan holds one per send, millions at a time, so an Item is kept to 96
+// A plan holds one per send, millions at a time, so an Item is kept to 80
 // bytes: what every send has is inline, with the small fields sharing
 // words; the address and phone come from Message and Recipient; what few
-// sends have (an answer, a payload, a window end, a changed key, an
-// orphan's address) is in one struct out of line.
+// sends have (an answer, a payload, a conversation, a window end, a
+// changed key, an orphan's address) is in one struct out of line.
 type Item struct {
 	// Message and Recipient are nil for orphans.
 	Message   *config.Message
@@ -51,11 +51,6 @@ type Item struct {
 	// for Done in a NoDrift plan or when the content no longer renders).
 	// It is zero for the other classes.
 	Digest state.Digest
-	// ConversationID is, for a follow-up whose parent was accepted and
-	// that is due now (Send, Retry), the thread of the earlier sends, into
-	// which it goes. A send scheduled for later, awaiting an answer or not
-	// to go has none: it is looked up when the send falls due.
-	ConversationID string
 	// due is Due in Unix nanoseconds (years 1678 to 2262); 0 for none.
 	due int64
 	// rare holds the fields few sends have; nil when all are zero.
@@ -97,6 +92,8 @@ type rareFields struct {
 	phone   string
 	reply   *config.Reply
 	payload *config.Payload
+	// conversationID is ConversationID's.
+	conversationID string
 	// windowEnd is WindowEnd in Unix milliseconds (the state's times, from
 	// which it is worked out, have no finer precision); 0 for none.
 	windowEnd   int64
@@ -154,6 +151,12 @@ func (it *Item) setReply(r *config.Reply) {
 		it.set().reply = r
 	}
 }
+
+// ConversationID is, for a follow-up whose parent was accepted and that is
+// due now (Send, Retry), the thread of the earlier sends, into which it
+// goes. A send scheduled for later, awaiting an answer or not to go has
+// none: it is looked up when the send falls due.
+func (it *Item) ConversationID() string { return it.get().conversationID }
 
 // Payload is, for a send that is due (Send, Retry) when Build was asked
 // for it (Options.Payloads), the content Build rendered and digested:
@@ -1213,7 +1216,9 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 		it.Digest = ContentDigest(p)
 	}
 	if m.After != nil && !due.After(b.now) {
-		it.ConversationID = b.conversation(j)
+		if id := b.conversation(j); id != "" {
+			it.set().conversationID = id
+		}
 	}
 	it.setReply(cloneReply(reply))
 	it.setDue(due)

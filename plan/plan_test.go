@@ -138,8 +138,8 @@ func TestBuildClasses(t *testing.T) {
 	for _, it := range p.Items {
 		switch it.Addr().String() {
 		case `campaign.promo.message.ask["p1"]`:
-			if it.ConversationID != "conv-p1" || !it.WindowEnd().Equal(t0.Add(24*time.Hour+time.Second)) {
-				t.Errorf("ask to p1: conversation %q, window end %v", it.ConversationID, it.WindowEnd())
+			if it.ConversationID() != "conv-p1" || !it.WindowEnd().Equal(t0.Add(24*time.Hour+time.Second)) {
+				t.Errorf("ask to p1: conversation %q, window end %v", it.ConversationID(), it.WindowEnd())
 			}
 		case `campaign.promo.message.nudge["p8"]`:
 			if want := t0.Add(10*time.Minute + time.Second + 20*time.Hour); !it.Due().Equal(want) {

@@ -155,7 +155,7 @@ func addrsOf(items []*Item) []string {
 func itemView(it *Item) map[string]any {
 	return map[string]any{
 		"class": it.Class.String(), "reason": it.Reason, "due": it.Due, "digest": it.Digest,
-		"conversation": it.ConversationID, "attempts": it.Attempts, "window_end": it.WindowEnd(),
+		"conversation": it.ConversationID(), "attempts": it.Attempts, "window_end": it.WindowEnd(),
 		"awaits": it.AwaitsReply, "not_taken": it.NotTaken, "reply": it.Reply, "payload": it.Payload() != nil,
 	}
 }

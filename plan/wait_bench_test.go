@@ -64,7 +64,7 @@ func BenchmarkWaitRound(b *testing.B) {
 			}
 			due := p.Due()
 			send := func(b *testing.B) int {
-				if err := fixture.Parallel(due, func(it **plan.Item) error { return fixture.Record(store, *it, now, (*it).ConversationID) }); err != nil {
+				if err := fixture.Parallel(due, func(it **plan.Item) error { return fixture.Record(store, *it, now, (*it).ConversationID()) }); err != nil {
 					b.Fatal(err)
 				}
 				return len(due)
