@@ -401,7 +401,7 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 // CPU, else by writing one Item in each memory page on one goroutine. On
 // the 2-core machine of BENCHMARKS.md, two workers faulting the pages in
 // as they went spent 0.3 s more system time at 1M x 3 than one pass takes
-// (0.1 s); two parts take 0.09 s where one took 0.14 s (288 MB).
+// (0.1 s); two parts take 0.09 s where one took 0.14–0.18 s (288 MB).
 func faultIn(items []Item) {
 	var wg sync.WaitGroup
 	var failed atomic.Bool
