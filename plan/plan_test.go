@@ -599,7 +599,11 @@ func TestResendsSecondCampaign(t *testing.T) {
 		`campaign.again.message.offer["p2"] as campaign.promo.message.offer["p2"]`,
 	}
 	target, _ := addrs.ParsePattern("campaign.again")
-	for name, opts := range map[string]Options{"whole plan": {}, "targeted": {Targets: []addrs.Pattern{target}}} {
+	// The send -replace makes again is looked up in the state: what it
+	// was accepted with is still accepted.
+	replaced, _ := addrs.ParsePattern(`campaign.promo.message.offer["p2"]`)
+	for name, opts := range map[string]Options{"whole plan": {}, "targeted": {Targets: []addrs.Pattern{target}},
+		"promo's replaced": {Replace: []addrs.Pattern{replaced}}} {
 		p, diags := Build(&two, store.State(), now, opts)
 		if diags.HasErrors() {
 			t.Fatal(diags)
