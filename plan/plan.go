@@ -388,6 +388,11 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 			resends.fromItems(st)
 		}
 	}
+	if resends != nil {
+		// The orphans' append moved the Items: the reasons go to where
+		// they are now.
+		resends.items = p.Items
+	}
 	p.Resends = resends.list()
 	// Last, so that the guards above judge every send the rules alone
 	// make due: one the limits hold back a few seconds is as much a resend.

@@ -405,6 +405,9 @@ func TestResends(t *testing.T) {
 	var got []string
 	for _, r := range p.Resends {
 		got = append(got, p.Items[r.Item].Addr().String()+" as "+r.Of.String())
+		if it := &p.Items[r.Item]; it.Reason != resendReason {
+			t.Errorf("%s: reason %q, want %q", it.Addr(), it.Reason, resendReason)
+		}
 	}
 	// p2 accepted other content; p3, p4 and p5 accepted nothing.
 	want := []string{

@@ -356,3 +356,25 @@ func TestCursorFollowsGroups(t *testing.T) {
 		t.Fatalf("PeekFrom(%s) in another state = %s, want 5", a, got)
 	}
 }
+
+// TestConversationAtAfterMiss checks that ConversationAt answers "not here"
+// for a cursor that found the group but not the send (its place is then
+// none), instead of reading before the group's first send.
+func TestConversationAtAfterMiss(t *testing.T) {
+	st := newState()
+	a := addrs.Addr{Campaign: "c", Message: "m", Key: "k1"}
+	s := Send{Addr: a, Phone: "1", Outcome: OutcomeAccepted}
+	st.put(&s, -1)
+	var c Cursor
+	if st.PeekFrom(addrs.Addr{Campaign: "c", Message: "m", Key: "absent"}, &Send{}, nil, &c) {
+		t.Fatal("found an absent send")
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("ConversationAt panicked: %v", r)
+		}
+	}()
+	if id, ok := st.ConversationAt(&c, a); ok {
+		t.Fatalf("ConversationAt = %q, true; the cursor is at no send", id)
+	}
+}

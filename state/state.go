@@ -200,7 +200,7 @@ func (st *State) ConversationAt(c *Cursor, a addrs.Addr) (id string, ok bool) {
 	defer st.runlock()
 	g := c.g
 	if g == nil || g.key.campaign != a.Campaign || g.key.message != a.Message || st.groups[g.key] != g ||
-		c.pos >= len(g.recs) || g.keyOf(&g.recs[c.pos]) != a.Key {
+		c.pos < 0 || c.pos >= len(g.recs) || g.keyOf(&g.recs[c.pos]) != a.Key {
 		return "", false
 	}
 	var msg string
