@@ -75,8 +75,14 @@ func TestStopsOnSIGTERM(t *testing.T) {
 				if !holds(cmd.Process.Pid, csv) {
 					return false
 				}
-				_, err := os.Stat(filepath.Join(large.dir, "ujumbe.state.lock"))
-				return args[0] != "apply" || err == nil
+				if args[0] != "apply" {
+					return true
+				}
+				// Apply creates the lock file a moment before it writes
+				// its description in it (on a loaded machine, long enough
+				// for the signal to come between): wait for the description.
+				lock, err := os.ReadFile(filepath.Join(large.dir, "ujumbe.state.lock"))
+				return err == nil && strings.Contains(string(lock), `"operation":"apply"`)
 			})
 			if ws, ok := exit.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
 				t.Errorf("%v: %v, want the process ended by SIGTERM\n%s", args, exit, stderr)
