@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -38,4 +39,21 @@ func loadFiles(t *testing.T, files map[string]string, opts config.LoadOptions) *
 		t.Fatal(diags)
 	}
 	return cfg
+}
+
+// recordAccepted records m's send to r, with the content m renders for
+// the answer reply, as sent and accepted at at.
+func recordAccepted(t *testing.T, store *state.Store, m *config.Message, r *config.Recipient, reply *config.Reply, at time.Time) {
+	t.Helper()
+	p, diags := m.Render(r, reply, "")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	a := addrs.Addr{Campaign: m.Campaign.Name, Message: m.Name, Key: r.Key}
+	if err := store.RecordIntent(state.Intent{Addr: a, Phone: r.Phone, Digest: ContentDigest(p), At: at}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeAccepted, MessageID: "m-" + m.Name + "-" + r.Key, At: at}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -79,17 +79,7 @@ campaign "c" {
 	hello := c.Messages[0]
 	store := openStore(t)
 	for _, r := range c.Recipients.Recipients[:3] {
-		p, diags := hello.Render(r, nil, "")
-		if diags.HasErrors() {
-			t.Fatal(diags)
-		}
-		a := addrs.Addr{Campaign: "c", Message: "hello", Key: r.Key}
-		if err := store.RecordIntent(state.Intent{Addr: a, Phone: r.Phone, Digest: ContentDigest(p), At: now.Add(-10 * time.Minute)}); err != nil {
-			t.Fatal(err)
-		}
-		if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeAccepted, MessageID: "m-" + r.Key, At: now.Add(-10 * time.Minute)}); err != nil {
-			t.Fatal(err)
-		}
+		recordAccepted(t, store, hello, r, nil, now.Add(-10*time.Minute))
 	}
 
 	type problem struct{ Summary, Detail, Subject string }

@@ -42,17 +42,7 @@ campaign "promo" {
 	ask, echo, rs := c.Messages[0], c.Messages[1], c.Recipients.Recipients
 	store := openStore(t)
 	send := func(m *config.Message, r *config.Recipient, reply *config.Reply) {
-		p, diags := m.Render(r, reply, "")
-		if diags.HasErrors() {
-			t.Fatal(diags)
-		}
-		a := addrs.Addr{Campaign: "promo", Message: m.Name, Key: r.Key}
-		if err := store.RecordIntent(state.Intent{Addr: a, Phone: r.Phone, Digest: ContentDigest(p), At: t0}); err != nil {
-			t.Fatal(err)
-		}
-		if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeAccepted, MessageID: "m-" + m.Name + r.Key, At: t0.Add(time.Second)}); err != nil {
-			t.Fatal(err)
-		}
+		recordAccepted(t, store, m, r, reply, t0)
 	}
 	send(ask, rs[0], nil)
 	if err := store.Refresh(state.Update{Addr: addrs.Addr{Campaign: "promo", Message: "ask", Key: "p1"},
