@@ -53,6 +53,8 @@ type limiter struct {
 	// moved are the indices in items of the sends a rule moved, for
 	// heldWakes; a send moved twice is there twice.
 	moved []int32
+	// due are the sends due, in plan order (collect), then in time order.
+	due []queued
 }
 
 // phoneLog is what the limits know of one phone.
@@ -73,13 +75,47 @@ const (
 	nRules
 )
 
+// newLimiter returns the limiter of the configuration's audience policy
+// and WhatsApp's limits at b's time; nil when there are none.
+func (b *builder) newLimiter() *limiter {
+	prov := b.cfg.Provider
+	l := &limiter{cfg: b.cfg, now: b.now, cap: b.cfg.FrequencyCap, tier: prov.DailyFirstContacts, spacing: prov.PairSpacing.Milliseconds()}
+	if l.cap == nil && l.tier == 0 && l.spacing == 0 {
+		return nil
+	}
+	return l
+}
+
+// collect queues the sends of items at the indices timed yields (plan
+// order), each with its due time and its phone's log. It reads items and
+// changes nothing in them: Build runs it beside the search for resends,
+// which reads the same sends. The first call sizes the queue and the maps
+// for the sends it is given: a million sends are due in a campaign's first
+// plan.
+func (l *limiter) collect(items []Item, timed iter.Seq[int32]) {
+	var idx []int32
+	for i := range timed {
+		idx = append(idx, i)
+	}
+	if l.phones == nil {
+		l.due = make([]queued, 0, len(idx))
+		l.phones, l.logs = make(map[uint64]int32, len(idx)), make([]phoneLog, 0, len(idx))
+	}
+	for _, i := range idx {
+		it := &items[i]
+		l.due = append(l.due, queued{at: it.Due().UnixMilli(), item: i, log: l.phone(it.Phone(), true)})
+	}
+}
+
 // limits gives the sends of items that are due (Send, Retry, and Scheduled
 // with a Due) the earliest time frequency_cap, daily_first_contacts and
 // pair_spacing allow, taking them in time order and then plan order: those
 // the limits move later become Scheduled (Expired when that is past
 // stop_at or the 24h window), with the rule as the reason. It counts the
 // sends the state records as accepted or in doubt (they may have been
-// accepted), and the sends of this plan as it gives them times.
+// accepted), and the sends of this plan as it gives them times. l is
+// b.newLimiter() (nil for none), with the sends due collected; limits
+// collects them when l has none yet.
 //
 // When only is not nil, items are the sends of the configuration's one
 // campaign (see incremental) and limits looks only at those of the
@@ -90,28 +126,16 @@ const (
 //
 // With one campaign, the sends it moves leave wakes, as classify's do, for
 // Rebuild to classify them again when their time comes (see heldWakes).
-func (b *builder) limits(items []Item, only []int32) {
-	prov := b.cfg.Provider
-	l := &limiter{cfg: b.cfg, now: b.now, cap: b.cfg.FrequencyCap, tier: prov.DailyFirstContacts, spacing: prov.PairSpacing.Milliseconds()}
-	if l.cap == nil && l.tier == 0 && l.spacing == 0 {
+func (b *builder) limits(l *limiter, items []Item, only []int32) {
+	if l == nil {
 		return
 	}
-	// The sends due, found in one pass over a million Items; then the
-	// queue and the maps are sized once: a million sends are due in a
-	// campaign's first plan.
-	var dueItems []int32
-	for i := range b.timedItems(items, only) {
-		dueItems = append(dueItems, i)
+	if l.phones == nil {
+		l.collect(items, b.timedItems(items, only))
 	}
-	n := len(dueItems)
-	if n == 0 {
+	due := l.due
+	if len(due) == 0 {
 		return
-	}
-	due := make([]queued, 0, n)
-	l.phones, l.logs = make(map[uint64]int32, n), make([]phoneLog, 0, n)
-	for _, i := range dueItems {
-		it := &items[i]
-		due = append(due, queued{at: it.Due().UnixMilli(), item: i, log: l.phone(it.Phone(), true)})
 	}
 	for r := ruleNone; r < nRules; r++ {
 		if r != ruleCap || l.cap != nil {

@@ -361,6 +361,16 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 		clear(p.Items[kept:])
 		p.Items = p.Items[:kept]
 	}
+	// The limits' look at the sends due reads the sends the search for
+	// resends reads, and changes none: on another CPU, while it runs. The
+	// orphans' sends are collected once they are in p.Items.
+	lim := b.newLimiter()
+	var collecting sync.WaitGroup
+	collected := 0
+	if lim != nil && b.gathered {
+		collected = len(b.active)
+		collecting.Go(func() { lim.collect(p.Items, slices.Values(b.active[:collected])) })
+	}
 	// The sends about to go out, to check against what the state records
 	// as accepted: during the walk of the state for orphans when there is
 	// one, else through the plan's own accepted sends.
@@ -369,6 +379,7 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 		resends = newResendIndex(p.Items, b.timedItems(p.Items, nil), b.wanted)
 	}
 	orphans, walked := b.orphans(resends)
+	collecting.Wait()
 	markRekeyed(p.Items, orphans)
 	for _, it := range orphans {
 		if b.selected(it.Addr()) {
@@ -391,7 +402,10 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 	p.Resends = resends.list(p.Items)
 	// Last, so that the guards above judge every send the rules alone
 	// make due: one the limits hold back a few seconds is as much a resend.
-	b.limits(p.Items, nil)
+	if lim != nil && b.gathered {
+		lim.collect(p.Items, slices.Values(b.active[collected:]))
+	}
+	b.limits(lim, p.Items, nil)
 	p.inc = b.incremental(p, len(orphans) > 0)
 	return p, diags
 }

@@ -55,7 +55,7 @@ func Rebuild(prev *Plan, cfg *config.Config, st *state.State, now time.Time, opt
 	if x.firstContactDue(prev.Items, b.sending) || b.coupled() {
 		return Build(cfg, st, now, opts)
 	}
-	b.limits(prev.Items, only)
+	b.limits(b.newLimiter(), prev.Items, only)
 	x.count(prev.Items, only, 1)
 	x.setSending(prev.Items, b.sending)
 	for w := range b.wakes {
