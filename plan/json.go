@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ujumbe/ujumbe/addrs"
+	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/internal/jsonstr"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -105,10 +106,13 @@ func (p *Plan) Document(withSends bool) *Document {
 	var tallies []tally
 	index := map[string]int{}
 	mi := -1 // the message of the previous item: a message's items come together
+	var prev *config.Message
 	for i := range p.Items {
 		it := &p.Items[i]
 		summary[it.Class]++
-		if mi < 0 || !sameMessage(it.Addr(), tallies[mi].first) {
+		// A send of the previous send's Message is of its message, told
+		// without Addr, which brings the recipient into memory.
+		if (it.Message == nil || it.Message != prev) && (mi < 0 || !sameMessage(it.Addr(), tallies[mi].first)) {
 			addr := it.Addr().MessagePattern().String()
 			var ok bool
 			if mi, ok = index[addr]; !ok {
@@ -123,6 +127,7 @@ func (p *Plan) Document(withSends bool) *Document {
 				tallies[mi].seen[Done] = true
 			}
 		}
+		prev = it.Message
 		md, t := &d.Messages[mi], &tallies[mi]
 		t.counts[it.Class]++
 		switch {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -621,5 +622,37 @@ func TestResendsSecondCampaign(t *testing.T) {
 		if diags := Guard(&two, p, GuardOptions{}); !diags.HasErrors() || strings.Contains(diags[0].Detail, "moved {") {
 			t.Errorf("%s: guard, with no moved block to suggest: %v", name, diags)
 		}
+	}
+}
+
+// TestDocumentOrphansByMessage counts orphans, which have no Message, by
+// the message their address names: consecutive orphans of two messages
+// are two entries of the document.
+func TestDocumentOrphansByMessage(t *testing.T) {
+	cfg, diags := config.Load("testdata/classes", config.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	store := openStore(t)
+	for _, a := range []addrs.Addr{{Campaign: "old", Message: "first", Key: "k1"}, {Campaign: "old", Message: "first", Key: "k2"}, {Campaign: "old", Message: "second", Key: "k1"}} {
+		if err := store.RecordIntent(state.Intent{Addr: a, Phone: "255712000099", At: t0}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeAccepted, MessageID: "m-" + a.String(), At: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, d := Build(cfg, store.State(), now, Options{})
+	if d.HasErrors() {
+		t.Fatal(d)
+	}
+	orphans := map[string]int{}
+	for _, md := range p.Document(false).Messages {
+		if strings.HasPrefix(md.Address, "campaign.old.") {
+			orphans[md.Address] = md.Counts[Orphan.Name()]
+		}
+	}
+	if want := map[string]int{"campaign.old.message.first": 2, "campaign.old.message.second": 1}; !maps.Equal(orphans, want) {
+		t.Errorf("orphans by message: %v, want %v", orphans, want)
 	}
 }
