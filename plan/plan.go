@@ -368,8 +368,9 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 	var collecting sync.WaitGroup
 	collected := 0
 	if lim != nil && b.gathered {
-		collected = len(b.active)
-		collecting.Go(func() { lim.collect(p.Items, slices.Values(b.active[:collected])) })
+		items, timed := p.Items, b.active
+		collected = len(timed)
+		collecting.Go(func() { lim.collect(items, slices.Values(timed)) })
 	}
 	// The sends about to go out, to check against what the state records
 	// as accepted: during the walk of the state for orphans when there is
