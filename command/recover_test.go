@@ -212,6 +212,16 @@ func TestRecoverScheduledSend(t *testing.T) {
 	if accepted, unknown := w.audit(); accepted != 2 || unknown != 0 {
 		t.Errorf("%d accepted, %d unknown; want 2 and 0", accepted, unknown)
 	}
+	// The recovered send was recorded with the digest of its content,
+	// which the plan leaves unrendered while it is scheduled: when the
+	// content changes, it drifts as the send made by apply does.
+	if out := w.runOnSandboxClock(exitOK, "plan"); !strings.Contains(out, "Plan: 0 to send, 2 done.") {
+		t.Errorf("plan after recovering:\n%s", out)
+	}
+	w.replaceInConfig(`"1" = row.name`, `"1" = upper(row.name)`)
+	if out := w.runOnSandboxClock(exitOK, "plan"); !strings.Contains(out, "Plan: 0 to send, 2 drifted.") {
+		t.Errorf("plan after the content changed:\n%s", out)
+	}
 }
 
 // TestRecoverUnknownInCopy: the copy records a first contact as unknown

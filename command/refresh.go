@@ -284,7 +284,7 @@ func (c *cli) recoverLost(v view, cfg *config.Config, store *state.Store, prov *
 	for i := range p.Items {
 		it := &p.Items[i]
 		if it.Class.Sends() || it.Class == plan.Scheduled {
-			opts.Recover = append(opts.Recover, refresh.Missing{Addr: it.Addr(), Phone: sentTo(cfg, store.State(), it), Digest: it.Digest,
+			opts.Recover = append(opts.Recover, refresh.Missing{Addr: it.Addr(), Phone: sentTo(cfg, store.State(), it), Digest: recoverDigest(it),
 				Variant: it.Variant(), Kind: it.Message.Kind.String()})
 		}
 	}
@@ -294,6 +294,21 @@ func (c *cli) recoverLost(v view, cfg *config.Config, store *state.Store, prov *
 			plural(len(opts.Recover), "send"), since.UTC().Format(time.RFC3339), what, refresh.DefaultSkew)
 	}
 	return run(opts, &recoverJSON{Since: since, Due: len(opts.Recover)})
+}
+
+// recoverDigest is the digest of it's content for a recovered intent: the
+// plan's, or, for a send scheduled for a time, which the plan leaves
+// unrendered until it falls due, its content rendered now. A send that
+// waits for an answer or another send has none.
+func recoverDigest(it *plan.Item) state.Digest {
+	if it.Digest != (state.Digest{}) || it.Class != plan.Scheduled || it.Due().IsZero() {
+		return it.Digest
+	}
+	p, diags := it.Message.Render(it.Recipient, it.Reply(), it.Variant())
+	if diags.HasErrors() {
+		return state.Digest{}
+	}
+	return plan.ContentDigest(p)
 }
 
 // refreshSummary is the one-paragraph account of a refresh.

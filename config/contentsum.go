@@ -80,6 +80,51 @@ func (m *Message) ContentSum(r *Recipient, variant string) (sum [sha256.Size]byt
 	return sha256.Sum256(buf.Bytes()), checked, true
 }
 
+// ContentChecked reports what ContentSum's checked and ok report together,
+// that Render(r, reply, variant) would report no problem for any reply,
+// without writing or summing the payload: for a send due later, whose
+// content is rendered when it falls due and whose problems are reported
+// now. False means that it cannot tell, and the caller renders.
+func (m *Message) ContentChecked(r *Recipient, variant string) bool {
+	c, _ := m.contentFor(variant)
+	if c == nil {
+		return false
+	}
+	switch c.Kind {
+	case KindTemplate:
+		if c.variables != nil && c.items == nil {
+			return false
+		}
+		for i := range c.items {
+			it := &c.items[i]
+			if it.e.fastStr == nil {
+				return false
+			}
+			if v, ok := it.e.fastStr(r.row); !ok || !variableAllowed(v) {
+				return false
+			}
+		}
+		return true
+	case KindText:
+		if c.text.fastStr == nil {
+			return false
+		}
+		v, ok := c.text.fastStr(r.row)
+		return ok && fitsLen(v, maxTextLen, true)
+	case KindInteractive:
+		if c.interactive.fastJSON == nil || !c.interactive.limitsCompiled {
+			return false
+		}
+		for i := range c.interactive.fastChecks {
+			if fit, ok := c.interactive.fastChecks[i].fits(r.row); !fit || !ok {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
 // fastRender is Render for content that ContentSum answers, checked: the
 // same Payload, from the compiled forms of its expressions, without an
 // evaluation scope. Those read neither reply nor variant, and pass every

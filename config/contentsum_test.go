@@ -17,13 +17,16 @@ import (
 )
 
 // sumAgrees checks ContentSum against Render for m and r, with every reply
-// Render is given: where ContentSum answers, its sum is the Sum of what
+// Render is given, and ContentChecked against ContentSum: where ContentSum answers, its sum is the Sum of what
 // Render renders, and when it says checked, Render reports no error; and
 // Render's payload is the one evaluating every expression gives. It
 // returns ContentSum's checked and ok, and whether Render failed.
 func sumAgrees(t *testing.T, m *config.Message, r *config.Recipient, variant string) (checked, ok, failed bool) {
 	t.Helper()
 	sum, checked, ok := m.ContentSum(r, variant)
+	if got := m.ContentChecked(r, variant); got != (ok && checked) {
+		t.Errorf("%s for %s, variant %q: ContentChecked %v, ContentSum checked %v and ok %v", m.Addr(), r.Key, variant, got, checked, ok)
+	}
 	replies := []*config.Reply{nil, {ID: "yes", Title: "Yes please"}, {ID: "no", Title: "No", Text: "no \"thanks\""}}
 	for i, reply := range replies {
 		p, diags := m.Render(r, reply, variant)

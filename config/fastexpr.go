@@ -37,8 +37,45 @@ type fastCompiler struct {
 	root    *hcl.EvalContext
 	columns []string
 	// leaves are, for json, the length rules of each string from the row
-	// by its placeholder.
+	// by its placeholder; checks are the same strings with their rules.
 	leaves map[string]*[]lenRule
+	checks []leafCheck
+}
+
+// leafCheck is a string of interactive content that comes from the row,
+// compiled, and the length rules it must meet (see compileInteractive);
+// parts are its template's parts, when it is a template of several.
+type leafCheck struct {
+	str   strFunc
+	parts []strFunc
+	rules *[]lenRule
+}
+
+// fits reports whether the leaf's string for row r meets its rules; ok is
+// false when the string cannot be made. A template of ASCII parts is
+// measured part by part, without joining them.
+func (l *leafCheck) fits(r rowData) (fit, ok bool) {
+	n, blank := 0, true
+	for _, p := range l.parts {
+		s, ok := p(r)
+		if !ok {
+			return false, false
+		}
+		if !isASCII(s) {
+			n = -1
+			break
+		}
+		n += len(s)
+		blank = blank && strings.TrimSpace(s) == ""
+	}
+	if l.parts == nil || n < 0 {
+		s, ok := l.str(r)
+		if !ok {
+			return false, false
+		}
+		n, blank = utf8.RuneCountInString(s), strings.TrimSpace(s) == ""
+	}
+	return fitsRules(*l.rules, n, blank), true
 }
 
 // constant returns e's value when it reads no per-row name, evaluated once.
@@ -308,6 +345,9 @@ func (l *loader) compileInteractive(x *expr, columns []string) {
 	c := &limits{leaves: fc.leaves}
 	c.check(probe)
 	x.limitsCompiled = len(c.probs) == 0 && !c.compared
+	if x.limitsCompiled {
+		x.fastChecks = fc.checks
+	}
 }
 
 // lenRule is a length check of checkInteractive's on a string: at most
@@ -425,6 +465,7 @@ func (fc *fastCompiler) json(e hclsyntax.Expression) (jsonFunc, cty.Value, bool)
 		return true
 	}
 	parts := fc.templateParts(e)
+	fc.checks = append(fc.checks, leafCheck{str, parts, rules})
 	if parts == nil {
 		return leaf, cty.StringVal(placeholder), true
 	}
@@ -457,11 +498,20 @@ func (fc *fastCompiler) json(e hclsyntax.Expression) (jsonFunc, cty.Value, bool)
 // check sets b.unfit when a string of n characters, blank or not, breaks
 // one of rules.
 func (b *jsonBuf) check(rules []lenRule, n int, blank bool) {
+	if !fitsRules(rules, n, blank) {
+		b.unfit = true
+	}
+}
+
+// fitsRules reports whether a string of n characters, blank or not, meets
+// every one of rules.
+func fitsRules(rules []lenRule, n int, blank bool) bool {
 	for _, rule := range rules {
 		if !fitsCount(n, blank, rule.max, rule.required) {
-			b.unfit = true
+			return false
 		}
 	}
+	return true
 }
 
 // templateParts returns the compiled parts of a string template of

@@ -40,9 +40,11 @@ type expr struct {
 	fastBool boolFunc
 	// fastJSON writes the canonical JSON of interactive content of that
 	// shape, for ContentSum; nil otherwise. limitsCompiled is set when it
-	// also checks WhatsApp's limits (see compileInteractive).
+	// also checks WhatsApp's limits (see compileInteractive), and
+	// fastChecks are then those checks alone, for ContentChecked.
 	fastJSON       jsonFunc
 	limitsCompiled bool
+	fastChecks     []leafCheck
 }
 
 // rowData is one CSV row stored compactly: its fields concatenated, and the

@@ -67,8 +67,11 @@ type SendDoc struct {
 	Reason  string     `json:"reason,omitempty"`
 	Due     *time.Time `json:"due,omitempty"`
 	// DueLocal is Due in the campaign's time zone, as NextDueLocal.
-	DueLocal       string `json:"due_local,omitempty"`
-	Phone          string `json:"phone,omitempty"`
+	DueLocal string `json:"due_local,omitempty"`
+	Phone    string `json:"phone,omitempty"`
+	// Digest is the send's Item.Digest in hex: of the content it would
+	// send now, or was sent with; none for a send scheduled for later,
+	// which is rendered when it falls due.
 	Digest         string `json:"digest,omitempty"`
 	ConversationID string `json:"conversation_id,omitempty"`
 	// Variant is the recipient's variant, for a message split by variant.
@@ -260,7 +263,9 @@ func sendDoc(it *Item, withContent bool) SendDoc {
 		sd.Due = &due
 		sd.DueLocal = localTime(it, due)
 	}
-	if withContent && it.Message != nil && sd.Digest != "" {
+	// Content of a send that has some now: one with a digest, or one
+	// scheduled for a time, rendered as it would be now.
+	if withContent && it.Message != nil && (sd.Digest != "" || it.Class == Scheduled && it.due != 0) {
 		sd.Content = content(it)
 	}
 	return sd

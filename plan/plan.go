@@ -46,10 +46,11 @@ type Item struct {
 	// Reason says, for people, why the send has its class.
 	Reason string
 	// Digest is the content digest of what the configuration renders for
-	// the send: what would be sent (Send, Retry, and a Scheduled send with a
-	// Due, rendered as it is now), or what it wants now (Done, Drift; zero
-	// for Done in a NoDrift plan or when the content no longer renders).
-	// It is zero for the other classes.
+	// the send: what would be sent (Send, Retry, and a send due now that
+	// the limits hold back, which they make Scheduled), or what it wants
+	// now (Done, Drift; zero for Done in a NoDrift plan or when the content
+	// no longer renders). It is zero for the other classes: a send
+	// scheduled by its own rules is rendered when it falls due.
 	Digest state.Digest
 	// due is Due in Unix nanoseconds (years 1678 to 2262); 0 for none.
 	due int64
@@ -185,13 +186,15 @@ func (it *Item) timed() bool {
 }
 
 // setDue keeps WindowEnd as it was.
-func (it *Item) setDue(t time.Time) {
-	end := it.WindowEnd()
+func (it *Item) setDue(t time.Time) { it.setTimes(t, it.WindowEnd()) }
+
+// setTimes sets Due and WindowEnd.
+func (it *Item) setTimes(due, windowEnd time.Time) {
 	it.due = 0
-	if !t.IsZero() {
-		it.due = t.UnixNano()
+	if !due.IsZero() {
+		it.due = due.UnixNano()
 	}
-	it.setWindowEnd(end)
+	it.setWindowEnd(windowEnd)
 }
 
 // RekeyedFrom is, for a first contact about to be sent, the key under
@@ -1212,24 +1215,31 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 		b.wakeAt(stopAtComes(c, loc, base, b.now))
 		return nil
 	}
-	// A send due later, or due now in a plan whose payloads apply does not
-	// take, needs the digest of its content, not the content: ContentSum
-	// gives it when it also made Render's checks, whose problems must be
-	// reported now.
-	summed := false
-	if due.After(b.now) || !b.opts.Payloads {
-		sum, checked, ok := m.ContentSum(r, b.variant)
-		if summed = ok && checked; summed {
+	// A send due later is rendered when it falls due: now it needs only
+	// the checks Render makes, whose problems are reported now, and no
+	// digest (a done send costs no more). A send due now in a plan whose
+	// payloads apply does not take needs the digest of its content, not
+	// the content: ContentSum gives it when it also made the checks.
+	later := due.After(b.now)
+	checked := false
+	switch {
+	case later:
+		checked = m.ContentChecked(r, b.variant)
+	case !b.opts.Payloads:
+		sum, sumChecked, ok := m.ContentSum(r, b.variant)
+		if checked = ok && sumChecked; checked {
 			it.Digest = sumDigest(sum)
 		}
 	}
 	var p *config.Payload
 	var diags hcl.Diagnostics
-	if !summed {
+	if !checked {
 		if p, diags = m.Render(r, reply, b.variant); diags.HasErrors() {
 			return diags
 		}
-		it.Digest = ContentDigest(p)
+		if !later {
+			it.Digest = ContentDigest(p)
+		}
 	}
 	if m.After != nil && !due.After(b.now) {
 		if id := b.conversation(j); id != "" {
@@ -1237,9 +1247,8 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 		}
 	}
 	it.setReply(cloneReply(reply))
-	it.setDue(due)
-	it.setWindowEnd(windowEnd)
-	if due.After(b.now) {
+	it.setTimes(due, windowEnd)
+	if later {
 		it.Class, it.Reason = Scheduled, b.dueAt[j].get("due ", due, "")
 		b.scheduledAt(due)
 	} else {

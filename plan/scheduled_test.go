@@ -15,13 +15,13 @@ import (
 	"github.com/ujumbe/ujumbe/state"
 )
 
-// TestScheduledChecks: a send due later is not rendered when ContentSum
-// gives its digest, but the problems Render's checks find in its content
-// are reported all the same, and exactly as when the send is due now: a
+// TestScheduledChecks: a send due later is not rendered and has no
+// digest, but the problems Render's checks find in its content are
+// reported all the same, and exactly as when the send is due now: a
 // template variable that is empty or has a tab (a first contact waiting
 // for start_at), a text and an interactive body that are empty or too long
-// (follow-ups waiting for their delay). The digests of the sends with good
-// content are those of their rendered payloads, scheduled or due.
+// (follow-ups waiting for their delay). The digests of the sends due now
+// with good content are those of their rendered payloads.
 func TestScheduledChecks(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
@@ -123,26 +123,42 @@ campaign "c" {
 		}
 	}
 
-	// The good sends: the same digests scheduled and due, those of Render.
+	// A send due later has no digest: it is rendered when it falls due.
+	if len(schedDigests) != 0 {
+		t.Errorf("scheduled sends with a digest: %v", schedDigests)
+	}
+	// But a sample of one shows its content, as it would be rendered now.
+	p, _ := Build(cfg, store.State(), now, Options{})
+	shown := 0
+	for _, md := range p.Document(false).Messages {
+		for _, sd := range md.Samples {
+			if sd.Class == Scheduled.Name() && strings.HasSuffix(sd.Address, `["a1"]`) {
+				if shown++; sd.Content == nil {
+					t.Errorf("sample %s, scheduled for %v, without its content", sd.Address, sd.Due)
+				}
+			}
+		}
+	}
+	if shown != 2 { // text and ask to a1
+		t.Errorf("%d samples of a1's scheduled sends, want 2", shown)
+	}
+	// The good sends due now have the digests of what Render renders.
 	want := map[string]state.Digest{}
 	for _, m := range c.Messages {
 		for _, r := range c.Recipients.Recipients {
 			a := addrs.Addr{Campaign: "c", Message: m.Name, Key: r.Key}.String()
-			if _, ok := schedDigests[a]; !ok {
+			if _, ok := dueDigests[a]; !ok {
 				continue
 			}
 			p, diags := m.Render(r, nil, "")
 			if diags.HasErrors() {
-				t.Fatalf("%s is scheduled with content that fails its checks: %v", a, hcl.Diagnostics(diags))
+				t.Fatalf("%s is due with content that fails its checks: %v", a, hcl.Diagnostics(diags))
 			}
 			want[a] = ContentDigest(p)
 		}
 	}
 	if len(want) != 3 { // hello to b3; text and ask to a1
-		t.Errorf("%d scheduled sends with good content, want 3: %v", len(want), want)
-	}
-	if diff := cmp.Diff(want, schedDigests); diff != "" {
-		t.Errorf("digests of the scheduled sends (-Render +plan):\n%s", diff)
+		t.Errorf("%d sends due with good content, want 3: %v", len(want), want)
 	}
 	if diff := cmp.Diff(want, dueDigests); diff != "" {
 		t.Errorf("digests of the sends due now (-Render +plan):\n%s", diff)
