@@ -197,9 +197,11 @@ func (b *builder) limits(l *limiter, items []Item, only []int32) {
 	}
 }
 
-// timedItems yields the indices in items of the sends that go now or are
-// scheduled for a time (Item.timed), in plan order: of every recipient, or
-// of those in only (see limits). Build gathered them where it could.
+// timedItems yields the indices in items of the sends that go now and,
+// when there are limits, of those scheduled for a time (Item.timed), in
+// plan order: of every recipient, or of those in only (see limits). Build
+// gathered them where it could (builder.gathers); elsewhere it yields
+// every timed send.
 func (b *builder) timedItems(items []Item, only []int32) iter.Seq[int32] {
 	return func(yield func(int32) bool) {
 		switch {

@@ -387,7 +387,7 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 	markRekeyed(p.Items, orphans)
 	for _, it := range orphans {
 		if b.selected(it.Addr()) {
-			if it.timed() && !filtering {
+			if b.gathers(&it) && !filtering {
 				b.active = append(b.active, int32(len(p.Items)))
 			}
 			p.Items = append(p.Items, it)
@@ -658,6 +658,8 @@ type builder struct {
 	st   *state.State
 	now  time.Time
 	opts Options
+	// limited is set when the configuration has limits (newLimiter).
+	limited bool
 	// recorded counts the sends the configuration wants that the state
 	// holds; when that is all of them, there are no orphans to look for.
 	recorded atomic.Int64
@@ -673,8 +675,9 @@ type builder struct {
 	wakes, dues [][]wake
 	sending     [][]int32
 	// timed are, by worker and message index, the recipients whose send
-	// of the message goes now or is scheduled for a time, as campaign
-	// found them. Build gathers them into active: the sends the passes
+	// of the message goes now or, under limits, is scheduled for a time
+	// (gathers), as campaign found them. Build gathers them into active:
+	// the sends the passes
 	// after the workers look at (newResendIndex, limits), a few in a
 	// million Items that each pass would otherwise read through.
 	timed  [][][]int32
@@ -691,7 +694,9 @@ func newBuilder(cfg *config.Config, st *state.State, now time.Time, opts Options
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = DefaultMaxAttempts
 	}
-	return &builder{cfg: cfg, st: st, now: now, opts: opts}
+	b := &builder{cfg: cfg, st: st, now: now, opts: opts}
+	b.limited = b.newLimiter() != nil
+	return b
 }
 
 // get returns the send the state records at a, or under the address a
@@ -828,7 +833,7 @@ func (b *builder) campaign(c *config.Campaign, items []Item, only []int32) hcl.D
 					it := &items[j*len(rs)+i]
 					d := wk.classify(it, c, j, rs[i], pc)
 					diags[j][w].Add(d)
-					if it.timed() {
+					if b.gathers(it) {
 						wk.timed[j] = append(wk.timed[j], int32(i))
 						due = due || it.Class.Sends()
 					}
@@ -850,6 +855,14 @@ func (b *builder) campaign(c *config.Campaign, items []Item, only []int32) hcl.D
 		all = append(all, problems.ForRecipients(msgs[j].DeclRange, msgs[j].Addr().String())...)
 	}
 	return all
+}
+
+// gathers reports whether the passes after the workers read it, and so
+// the workers note it (gatherTimed): a send that goes now, which the
+// resend index reads, and, under the limits, one scheduled for a time,
+// which they give a time with the others.
+func (b *builder) gathers(it *Item) bool {
+	return it.Class.Sends() || b.limited && it.timed()
 }
 
 // gatherTimed appends to b.active the indices of the timed sends the
