@@ -24,8 +24,9 @@ import (
 func sumAgrees(t *testing.T, m *config.Message, r *config.Recipient, variant string) (checked, ok, failed bool) {
 	t.Helper()
 	sum, checked, ok := m.ContentSum(r, variant)
-	if got := m.ContentChecked(r, variant); got != (ok && checked) {
-		t.Errorf("%s for %s, variant %q: ContentChecked %v, ContentSum checked %v and ok %v", m.Addr(), r.Key, variant, got, checked, ok)
+	contentChecked := m.ContentChecked(r, variant)
+	if contentChecked != (ok && checked) {
+		t.Errorf("%s for %s, variant %q: ContentChecked %v, ContentSum checked %v and ok %v", m.Addr(), r.Key, variant, contentChecked, checked, ok)
 	}
 	replies := []*config.Reply{nil, {ID: "yes", Title: "Yes please"}, {ID: "no", Title: "No", Text: "no \"thanks\""}}
 	for i, reply := range replies {
@@ -36,6 +37,9 @@ func sumAgrees(t *testing.T, m *config.Message, r *config.Recipient, variant str
 		// Render's fast path gives what evaluating every expression gives.
 		if slow, slowDiags := m.RenderEvaluated(r, reply, variant); !reflect.DeepEqual(p, slow) || diags.HasErrors() != slowDiags.HasErrors() {
 			t.Errorf("%s for %s, variant %q, reply %v: Render %+v (%v), evaluated %+v (%v)", m.Addr(), r.Key, variant, reply, p, diags, slow, slowDiags)
+		}
+		if contentChecked && diags.HasErrors() {
+			t.Errorf("%s for %s, variant %q, reply %v: ContentChecked passes it, Render reports %v", m.Addr(), r.Key, variant, reply, diags)
 		}
 		if !ok {
 			continue
@@ -144,6 +148,18 @@ campaign "c" {
       action = { buttons = [
         { type = "reply", reply = { id = "yes", title = "Yes" } },
         { type = "reply", reply = { id = "no", title = "No" } },
+      ] }
+    }
+  }
+  message "ask_parts" {
+    after = message.hello
+    interactive = {
+      type   = "button"
+      header = { type = "text", text = "é${row.b}" }
+      body   = { text = "${row.a}${row.b}" }
+      footer = { text = "${upper(row.a)} ${row.b}" }
+      action = { buttons = [
+        { type = "reply", reply = { id = "yes", title = "Yes" } },
       ] }
     }
   }

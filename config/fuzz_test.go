@@ -78,11 +78,17 @@ campaign "c" {
 				}
 				for _, m := range c.Messages {
 					sum, checked, summed := m.ContentSum(r, "")
+					contentChecked := m.ContentChecked(r, "")
 					for _, rep := range []*Reply{nil, reply} {
 						m.When(r, rep, "")
 						p, diags := m.Render(r, rep, "")
 						if !diags.HasErrors() && p != nil {
 							p.Digest()
+						}
+						// ContentChecked, which a send due later is
+						// checked by, passes nothing Render refuses.
+						if contentChecked && diags.HasErrors() {
+							t.Errorf("%s for %s: ContentChecked passes it, Render reports %v", m.Addr(), r.Key, diags)
 						}
 						// ContentSum agrees with Render wherever it answers.
 						switch {

@@ -273,7 +273,9 @@ func sendDoc(it *Item, withContent bool) SendDoc {
 
 // content is an item's request content for display: of the payload Build
 // kept for it, or else rendered again with the answer Build used.
-// Rendering is deterministic, so this is what was digested.
+// Rendering is deterministic, so this is what was digested; a send
+// scheduled for a time has no digest, and this is its content as it would
+// be rendered now.
 func content(it *Item) json.RawMessage {
 	p := it.Payload()
 	if p == nil {
