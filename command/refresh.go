@@ -298,17 +298,16 @@ func (c *cli) recoverLost(v view, cfg *config.Config, store *state.Store, prov *
 
 // recoverDigest is the digest of it's content for a recovered intent: the
 // plan's, or, for a send scheduled for a time, which the plan leaves
-// unrendered until it falls due, its content rendered now. A send that
-// waits for an answer or another send has none.
+// undigested until it falls due, that of its content now (Item.Content).
+// A send that waits for an answer or another send has none.
 func recoverDigest(it *plan.Item) state.Digest {
-	if it.Digest != (state.Digest{}) || it.Class != plan.Scheduled || it.Due().IsZero() {
+	if it.Digest != (state.Digest{}) {
 		return it.Digest
 	}
-	p, diags := it.Message.Render(it.Recipient, it.Reply(), it.Variant())
-	if diags.HasErrors() {
-		return state.Digest{}
+	if p, ok := it.Content(); ok {
+		return plan.ContentDigest(p)
 	}
-	return plan.ContentDigest(p)
+	return state.Digest{}
 }
 
 // refreshSummary is the one-paragraph account of a refresh.

@@ -7,8 +7,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
-
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/internal/jsonstr"
@@ -263,28 +261,12 @@ func sendDoc(it *Item, withContent bool) SendDoc {
 		sd.Due = &due
 		sd.DueLocal = localTime(it, due)
 	}
-	// Content of a send that has some now: one with a digest, or one
-	// scheduled for a time, rendered as it would be now.
-	if withContent && it.Message != nil && (sd.Digest != "" || it.Class == Scheduled && it.due != 0) {
-		sd.Content = content(it)
-	}
-	return sd
-}
-
-// content is an item's request content for display: of the payload Build
-// kept for it, or else rendered again with the answer Build used.
-// Rendering is deterministic, so this is what was digested; a send
-// scheduled for a time has no digest, and this is its content as it would
-// be rendered now.
-func content(it *Item) json.RawMessage {
-	p := it.Payload()
-	if p == nil {
-		var diags hcl.Diagnostics
-		if p, diags = it.Message.Render(it.Recipient, it.Reply(), it.Variant()); diags.HasErrors() {
-			return nil
+	if withContent {
+		if p, ok := it.Content(); ok {
+			sd.Content = RequestContent(p)
 		}
 	}
-	return RequestContent(p)
+	return sd
 }
 
 // sameMessage reports whether the sends at a and b are of one message.

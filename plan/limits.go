@@ -78,12 +78,11 @@ const (
 // newLimiter returns the limiter of the configuration's audience policy
 // and WhatsApp's limits at b's time; nil when there are none.
 func (b *builder) newLimiter() *limiter {
-	prov := b.cfg.Provider
-	l := &limiter{cfg: b.cfg, now: b.now, cap: b.cfg.FrequencyCap, tier: prov.DailyFirstContacts, spacing: prov.PairSpacing.Milliseconds()}
-	if l.cap == nil && l.tier == 0 && l.spacing == 0 {
+	if !b.limited {
 		return nil
 	}
-	return l
+	prov := b.cfg.Provider
+	return &limiter{cfg: b.cfg, now: b.now, cap: b.cfg.FrequencyCap, tier: prov.DailyFirstContacts, spacing: prov.PairSpacing.Milliseconds()}
 }
 
 // collect queues the sends of items at the indices timed yields (plan

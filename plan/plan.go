@@ -164,6 +164,23 @@ func (it *Item) ConversationID() string { return it.get().conversationID }
 // apply sends it as it is, so a send is rendered once. Nil otherwise.
 func (it *Item) Payload() *config.Payload { return it.get().payload }
 
+// Content is the content of a send that has some now: one with a Digest
+// (its Payload when Build kept one, else rendered again with the answer
+// Build used; rendering is deterministic, so this is what was digested),
+// or one scheduled for a time, which has no digest until it falls due
+// (rendered as it would be now). ok is false for the other sends, and for
+// content that no longer renders.
+func (it *Item) Content() (p *config.Payload, ok bool) {
+	if it.Message == nil || it.Digest == (state.Digest{}) && (it.Class != Scheduled || it.due == 0) {
+		return nil, false
+	}
+	if p = it.Payload(); p != nil {
+		return p, true
+	}
+	p, diags := it.Message.Render(it.Recipient, it.Reply(), it.Variant())
+	return p, !diags.HasErrors()
+}
+
 func (it *Item) setPayload(p *config.Payload) {
 	if p != nil || it.rare != nil {
 		it.set().payload = p
@@ -658,7 +675,8 @@ type builder struct {
 	st   *state.State
 	now  time.Time
 	opts Options
-	// limited is set when the configuration has limits (newLimiter).
+	// limited is set when the configuration has limits: a frequency cap,
+	// a messaging tier or pair spacing (newLimiter).
 	limited bool
 	// recorded counts the sends the configuration wants that the state
 	// holds; when that is all of them, there are no orphans to look for.
@@ -676,10 +694,10 @@ type builder struct {
 	sending     [][]int32
 	// timed are, by worker and message index, the recipients whose send
 	// of the message goes now or, under limits, is scheduled for a time
-	// (gathers), as campaign found them. Build gathers them into active:
-	// the sends the passes
-	// after the workers look at (newResendIndex, limits), a few in a
-	// million Items that each pass would otherwise read through.
+	// (gathers), as Build's campaign found them. Build gathers them into
+	// active: the sends the passes after the workers look at
+	// (newResendIndex, limits), a few in a million Items that each pass
+	// would otherwise read through.
 	timed  [][][]int32
 	active []int32
 	// gathered reports that active holds every such send of the plan:
@@ -694,9 +712,9 @@ func newBuilder(cfg *config.Config, st *state.State, now time.Time, opts Options
 	if opts.MaxAttempts <= 0 {
 		opts.MaxAttempts = DefaultMaxAttempts
 	}
-	b := &builder{cfg: cfg, st: st, now: now, opts: opts}
-	b.limited = b.newLimiter() != nil
-	return b
+	prov := cfg.Provider
+	limited := cfg.FrequencyCap != nil || prov.DailyFirstContacts != 0 || prov.PairSpacing.Milliseconds() != 0
+	return &builder{cfg: cfg, st: st, now: now, opts: opts, limited: limited}
 }
 
 // get returns the send the state records at a, or under the address a
@@ -833,9 +851,9 @@ func (b *builder) campaign(c *config.Campaign, items []Item, only []int32) hcl.D
 					it := &items[j*len(rs)+i]
 					d := wk.classify(it, c, j, rs[i], pc)
 					diags[j][w].Add(d)
-					if b.gathers(it) {
+					due = due || it.Class.Sends()
+					if only == nil && b.gathers(it) {
 						wk.timed[j] = append(wk.timed[j], int32(i))
-						due = due || it.Class.Sends()
 					}
 				}
 				if due && b.opts.Incremental {
@@ -1254,7 +1272,7 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 			it.Digest = ContentDigest(p)
 		}
 	}
-	if m.After != nil && !due.After(b.now) {
+	if m.After != nil && !later {
 		if id := b.conversation(j); id != "" {
 			it.set().conversationID = id
 		}
