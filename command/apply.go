@@ -51,7 +51,8 @@ Options:
                         under keys the recipients no longer have.
   -allow-resend         Permit sends to phones that already accepted the
                         same content under another address (a rename
-                        without a moved block).
+                        without a moved block), or get it under two
+                        addresses in this plan.
   -target=ADDR          Apply only sends under ADDR (repeatable).
   -exclude=ADDR         Leave out sends under ADDR (repeatable).
   -var 'name=value'     Set a variable (repeatable).

@@ -37,7 +37,8 @@ Options:
                         under keys the recipients no longer have.
   -allow-resend         Permit sends to phones that already accepted the
                         same content under another address (a rename
-                        without a moved block).
+                        without a moved block), or get it under two
+                        addresses in this plan.
   -exclude=ADDR         Leave out sends under ADDR (repeatable).
   -var 'name=value'     Set a variable (repeatable).
   -var-file=FILE        Set variables from an HCL file (repeatable).

@@ -552,7 +552,8 @@ func isASCII(s string) bool {
 func (fc *fastCompiler) key(e hclsyntax.Expression) (string, bool) {
 	if k, ok := e.(*hclsyntax.ObjectConsKeyExpr); ok {
 		if name := hcl.ExprAsKeyword(k.Wrapped); name != "" && !k.ForceNonLiteral {
-			return name, true
+			// As HCL's evaluation makes it: a cty string, normalized.
+			return norm.NFC.String(name), true
 		}
 		e = k.Wrapped
 	}

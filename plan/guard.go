@@ -113,10 +113,16 @@ func Guard(cfg *config.Config, p *Plan, o GuardOptions) hcl.Diagnostics {
 func resendDiag(cfg *config.Config, p *Plan, allowed bool) *hcl.Diagnostic {
 	var list strings.Builder
 	var blocks []string
+	summary, had := "Same content to phones that already accepted it", "already accepted the same content under another address"
 	for i, r := range p.Resends {
 		it := &p.Items[r.Item]
+		how := "accepted"
+		if r.InPlan {
+			how = "also sent now"
+			summary, had = "Same content twice to the same phones", "get the same content under another address, accepted before or sent by this plan"
+		}
 		if i < 5 {
-			fmt.Fprintf(&list, "  %s to %s, accepted as %s\n", it.Addr(), it.Phone(), r.Of)
+			fmt.Fprintf(&list, "  %s to %s, %s as %s\n", it.Addr(), it.Phone(), how, r.Of)
 		} else if i == 5 {
 			fmt.Fprintf(&list, "  … and %d more\n", len(p.Resends)-5)
 		}
@@ -126,12 +132,12 @@ func resendDiag(cfg *config.Config, p *Plan, allowed bool) *hcl.Diagnostic {
 	}
 	d := &hcl.Diagnostic{
 		Severity: hcl.DiagError,
-		Summary:  "Same content to phones that already accepted it",
+		Summary:  summary,
 		Subject:  p.Items[p.Resends[0].Item].Message.DeclRange.Ptr(),
 	}
 	if allowed {
 		d.Severity = hcl.DiagWarning
-		d.Detail = fmt.Sprintf("%d sends go to phones that already accepted the same content under another address, as -allow-resend permits:\n%s", len(p.Resends), list.String())
+		d.Detail = fmt.Sprintf("%d sends go to phones that %s, as -allow-resend permits:\n%s", len(p.Resends), had, list.String())
 		return d
 	}
 	what := "This is what a rename without a moved block looks like, and applying would message these people a second time. " +
@@ -139,8 +145,8 @@ func resendDiag(cfg *config.Config, p *Plan, allowed bool) *hcl.Diagnostic {
 	if len(blocks) == 0 {
 		what = "Applying would message these people a second time: the earlier addresses are still in the configuration, so this content would go out under two names. "
 	}
-	d.Detail = fmt.Sprintf("%d sends would go to phones that already accepted the same content under another address:\n%s%s"+
-		"If they really are to get it again, run again with -allow-resend.", len(p.Resends), list.String(), what)
+	d.Detail = fmt.Sprintf("%d sends would go to phones that %s:\n%s%s"+
+		"If they really are to get it again, run again with -allow-resend.", len(p.Resends), had, list.String(), what)
 	return d
 }
 

@@ -270,7 +270,8 @@ type Plan struct {
 	// Filtered reports that -target or -exclude left sends out.
 	Filtered bool
 	// Resends are the sends about to go to a phone that already accepted
-	// the same content under another address (see Guard), in Items order.
+	// the same content under another address, or that gets it from an
+	// earlier send of this plan (see Guard), in Items order.
 	Resends []Resend
 	// inc is what Rebuild needs to classify only some sends again; nil
 	// when it must build the plan whole.
@@ -279,10 +280,13 @@ type Plan struct {
 
 // Resend is a send about to go out — Items[Item] — with content that its
 // phone already accepted under another address, Of: a rename without a
-// moved block, or the same message under two names.
+// moved block, or the same message under two names. When InPlan is set,
+// Of is a send of the same plan, about to go out too: two campaigns, or
+// two first contacts of one, with the same content for one phone.
 type Resend struct {
-	Item int
-	Of   addrs.Addr
+	Item   int
+	Of     addrs.Addr
+	InPlan bool
 }
 
 // Options narrow or widen a plan.
@@ -396,8 +400,10 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 	// as accepted: during the walk of the state for orphans when there is
 	// one, else through the plan's own accepted sends.
 	var resends *resendIndex
-	if st.Len() > 0 && !b.opts.NoDrift {
-		resends = newResendIndex(p.Items, b.timedItems(p.Items, nil), b.wanted)
+	if !b.opts.NoDrift && (st.Len() > 0 || firstMessages(cfg) > 1) {
+		// Whether a follow-up's content was accepted at an address still
+		// wanted is asked of the address a moved block gives it now.
+		resends = newResendIndex(p.Items, b.timedItems(p.Items, nil), func(a addrs.Addr) bool { return b.wanted(b.movedTo(a)) })
 	}
 	orphans, walked := b.orphans(resends)
 	collecting.Wait()
@@ -413,8 +419,10 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 		}
 	}
 	if resends != nil && !walked {
-		if p.Filtered {
-			// Sends left out by -target or -exclude are not in p.Items.
+		if p.Filtered || len(b.opts.Replace) > 0 {
+			// Sends left out by -target or -exclude are not in p.Items,
+			// and an accepted send that -replace makes due later or never
+			// is not Done there.
 			resends.walk(st)
 		} else {
 			resends.fromItems(st)
@@ -468,8 +476,9 @@ func inParts(n int, f func(part, lo, hi int)) {
 
 // resendIndex finds the sends about to go out — Send or Retry, not an
 // explicit -replace — whose phone accepted the same content (digest) under
-// another address. It is built over those sends only, which are usually
-// few, and fed the state's accepted sends once.
+// another address, or gets it from an earlier send of the plan. It is built
+// over those sends only, which are usually few, and fed the state's
+// accepted sends once.
 type resendIndex struct {
 	items  []Item
 	wanted func(addrs.Addr) bool
@@ -524,7 +533,32 @@ func newResendIndex(items []Item, timed iter.Seq[int32], wanted func(addrs.Addr)
 		}
 		x.first[k] = i
 	}
+	// A send repeats the plan's first send of its content to its phone,
+	// unless both are follow-ups: as with accepted ones, two journeys may
+	// share a step.
+	for j, later := range x.more {
+		for _, i := range later {
+			if x.items[j].Message.After == nil || x.items[i].Message.After == nil {
+				x.note(i, x.items[j].Addr(), true)
+			}
+		}
+	}
 	return x
+}
+
+// firstMessages counts the messages of cfg that are first contacts: with
+// one, no two sends of a plan can have one content for one phone, whose
+// recipients config holds unique, unless both are follow-ups.
+func firstMessages(cfg *config.Config) int {
+	n := 0
+	for _, c := range cfg.Campaigns {
+		for _, m := range c.Messages {
+			if m.After == nil {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // accepted notes that phone accepted content d at a. The first address
@@ -545,14 +579,20 @@ func (x *resendIndex) accepted(phone string, d state.Digest, a addrs.Addr) {
 		if it := &x.items[i]; it.Message != nil && it.Message.After != nil && x.wanted(a) {
 			return
 		}
-		if bit := uint64(1) << (i % 64); x.seen[i/64]&bit == 0 && x.items[i].Addr() != a {
-			x.seen[i/64] |= bit
-			x.found = append(x.found, Resend{Item: i, Of: a})
-		}
+		x.note(i, a, false)
 	}
 	mark(j)
 	for _, i := range x.more[j] {
 		mark(i)
+	}
+}
+
+// note records items[i] as a resend of the send at of, unless it is that
+// send or is recorded already.
+func (x *resendIndex) note(i int, of addrs.Addr, inPlan bool) {
+	if bit := uint64(1) << (i % 64); x.seen[i/64]&bit == 0 && x.items[i].Addr() != of {
+		x.seen[i/64] |= bit
+		x.found = append(x.found, Resend{Item: i, Of: of, InPlan: inPlan})
 	}
 }
 
@@ -573,7 +613,8 @@ func (x *resendIndex) walk(st *state.State) {
 
 // fromItems feeds the index the accepted sends of the plan's own items, in
 // plan order: enough when every send the state holds is one of them (no
-// orphans, no moved blocks, nothing filtered out). A done send has the
+// orphans, no moved blocks, nothing filtered out) and every accepted one
+// is Done or Drift (nothing replaced). A done send has the
 // digest and, unless the number changed, the phone the state records; for
 // the few others the state is asked. The Items are read a part on each
 // CPU, for the few that may have been accepted with content about to go
@@ -615,13 +656,17 @@ func (x *resendIndex) mayHaveSent(it *Item) bool {
 		w, bit := x.digestBit(it.Digest)
 		return x.digests[w]&bit != 0
 	}
-	return it.Class == Done || it.Class == Drift || it.Replace
+	return it.Class == Done || it.Class == Drift
 }
 
 // resendReason is a resend's reason in the plan. It does not name the
 // earlier address (Guard's diagnostic does): a rename of a million sends
 // would otherwise hold a million more strings.
 const resendReason = "this phone already accepted the same content under another address: a rename without a moved block?"
+
+// twinReason is the reason of a send of the same content to the same
+// phone as an earlier send of the plan.
+const twinReason = "the same content goes to this phone under another address in this plan"
 
 // list returns the resends found, in item order, and gives each its
 // reason in items: the plan's Items as they are now, which the orphans'
@@ -635,6 +680,9 @@ func (x *resendIndex) list(items []Item) []Resend {
 	for _, r := range x.found {
 		if it := &items[r.Item]; it.RekeyedFrom() == "" {
 			it.Reason = resendReason
+			if r.InPlan {
+				it.Reason = twinReason
+			}
 			out = append(out, r)
 		}
 	}

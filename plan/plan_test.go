@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -564,7 +565,9 @@ func TestFileSelect(t *testing.T) {
 // TestResendsSecondCampaign adds a copy of the scenario's campaign while
 // the first stays: the state has no orphans, so the plan's own done sends
 // are the evidence, and a -target that leaves them out makes Build walk the
-// state instead. Both find the same resends, by the phone the state records.
+// state instead. Both find the same resends, by the phone the state records;
+// and the copy's offers that go out beside the first campaign's in the
+// same plan repeat those.
 func TestResendsSecondCampaign(t *testing.T) {
 	cfg, _ := scenario(t)
 	c := cfg.Campaigns[0]
@@ -602,6 +605,9 @@ func TestResendsSecondCampaign(t *testing.T) {
 	want := []string{
 		`campaign.again.message.offer["p2"] as campaign.promo.message.offer["p2"]`,
 	}
+	for _, k := range []string{"p3", "p4", "p5", "p6", "p7", "p8"} {
+		want = append(want, fmt.Sprintf(`campaign.again.message.offer[%q] in this plan as campaign.promo.message.offer[%[1]q]`, k))
+	}
 	target, _ := addrs.ParsePattern("campaign.again")
 	// The send -replace makes again is looked up in the state: what it
 	// was accepted with is still accepted.
@@ -614,7 +620,15 @@ func TestResendsSecondCampaign(t *testing.T) {
 		}
 		var got []string
 		for _, r := range p.Resends {
-			got = append(got, p.Items[r.Item].Addr().String()+" as "+r.Of.String())
+			in := ""
+			if r.InPlan {
+				in = " in this plan"
+			}
+			got = append(got, p.Items[r.Item].Addr().String()+in+" as "+r.Of.String())
+		}
+		want := want
+		if name == "targeted" {
+			want = want[:1] // promo's offers are left out: none goes out beside again's
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s: resends (-want +got):\n%s", name, diff)

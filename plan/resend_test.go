@@ -1,0 +1,211 @@
+package plan
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ujumbe/ujumbe/addrs"
+	"github.com/ujumbe/ujumbe/config"
+)
+
+// Two campaigns send the same template to the same phone. promo's was
+// accepted; again's is about to go: a resend (the guard's business).
+// promo has a stop_at that has passed, so a -replace of promo's send
+// makes that item Expired rather than Send. The state still records
+// promo's send as accepted, and it is still evidence of a resend; the walk
+// of the state (-target) finds it, the plan's own items (fromItems) do not.
+func TestResendBesideReplaceNotDue(t *testing.T) {
+	const hcl = `
+recipients "r" {
+  csv   = "r.csv"
+  phone = row.phone
+  key   = row.id
+}
+campaign "promo" {
+  recipients = recipients.r
+  stop_at    = "2026-11-21T10:00:00Z"
+  message "offer" {
+    template  = "welcome"
+    variables = { "1" = row.name }
+  }
+}
+campaign "again" {
+  recipients = recipients.r
+  message "offer" {
+    template  = "welcome"
+    variables = { "1" = row.name }
+  }
+}
+`
+	cfg := loadFiles(t, map[string]string{"main.hcl": hcl, "r.csv": "id,phone,name\nk1,+255712000001,Asha\n"}, config.LoadOptions{})
+	store := openStore(t)
+	promo := cfg.Campaigns[0]
+	recordAccepted(t, store, promo.Messages[0], promo.Recipients.Recipients[0], nil, t0)
+	st := store.State()
+
+	replace, _ := addrs.ParsePattern(`campaign.promo.message.offer["k1"]`)
+	target, _ := addrs.ParsePattern(`campaign.again`)
+	for name, opts := range map[string]Options{
+		"plain":                 {},
+		"targeted (state walk)": {Targets: []addrs.Pattern{target}},
+		"promo's send replaced": {Replace: []addrs.Pattern{replace}},
+	} {
+		if d := CheckAddrs(cfg, st, opts); d.HasErrors() {
+			t.Fatalf("%s: %v", name, d)
+		}
+		p, diags := Build(cfg, st, now, opts)
+		if diags.HasErrors() {
+			t.Fatalf("%s: %v", name, diags)
+		}
+		var sending []string
+		for i := range p.Items {
+			if it := &p.Items[i]; it.Class.Sends() {
+				sending = append(sending, it.Addr().String())
+			}
+		}
+		if len(p.Resends) != 1 || !Guard(cfg, p, GuardOptions{}).HasErrors() {
+			t.Errorf("%s: sends %v, resends %v: want campaign.again.message.offer[\"k1\"] flagged as a resend of promo's accepted send", name, sending, p.Resends)
+		}
+	}
+}
+
+// A campaign with two follow-ups of the same text: "a" was accepted, "b"
+// (after the same offer, an hour later) is due now. That is not a
+// resend: the plan skips a follow-up whose content another address the
+// configuration wants also sent. Renaming the campaign with a moved block
+// must not change that; but the walk of the state feeds the resend index
+// the send's old address, which the configuration no longer "wants".
+func TestResendFollowUpAfterMovedCampaign(t *testing.T) {
+	const body = `
+recipients "r" {
+  csv   = "r.csv"
+  phone = row.phone
+  key   = row.id
+}
+campaign "NAME" {
+  recipients = recipients.r
+  message "offer" {
+    template  = "welcome"
+    variables = { "1" = row.name }
+  }
+  message "a" {
+    after = message.offer
+    text  = "Same words"
+  }
+  message "b" {
+    after = message.offer
+    delay = "1h"
+    text  = "Same words"
+  }
+}
+`
+	const csv = "id,phone,name\nk1,+255712000001,Asha\n"
+	old := loadFiles(t, map[string]string{"main.hcl": strings.Replace(body, "NAME", "bf_2026", 1), "r.csv": csv}, config.LoadOptions{})
+	store := openStore(t)
+	c := old.Campaigns[0]
+	r := c.Recipients.Recipients[0]
+	recordAccepted(t, store, c.Messages[0], r, nil, t0)
+	recordAccepted(t, store, c.Messages[1], r, nil, t0)
+	st := store.State()
+
+	renamed := loadFiles(t, map[string]string{"main.hcl": strings.Replace(body, "NAME", "black_friday", 1) + `
+moved {
+  from = campaign.bf_2026
+  to   = campaign.black_friday
+}
+`, "r.csv": csv}, config.LoadOptions{})
+
+	for name, cfg := range map[string]*config.Config{"before the rename": old, "renamed with a moved block": renamed} {
+		p, diags := Build(cfg, st, now, Options{})
+		if diags.HasErrors() {
+			t.Fatalf("%s: %v", name, diags)
+		}
+		var sends []string
+		for i := range p.Items {
+			if it := &p.Items[i]; it.Class.Sends() {
+				sends = append(sends, it.Addr().String())
+			}
+		}
+		g := Guard(cfg, p, GuardOptions{})
+		t.Logf("%s: sends %v, resends %d, guard errors %v", name, sends, len(p.Resends), g.HasErrors())
+		if len(p.Resends) != 0 || g.HasErrors() {
+			t.Errorf("%s: %d resends, guard %v; want none (the same as before the rename)", name, len(p.Resends), g)
+		}
+	}
+}
+
+// TestResendTwiceInOnePlan copies a campaign under a second name, neither
+// sent yet: with pair_spacing 0 nothing holds the copy's sends back, and one
+// plan would send the same template with the same variables to each phone
+// twice, under two addresses. The copy's sends repeat the first campaign's
+// in the same plan; once the first contacts are accepted, the two
+// campaigns' follow-ups with one text are two journeys sharing a step, as
+// with accepted sends, and go.
+func TestResendTwiceInOnePlan(t *testing.T) {
+	campaign := `
+campaign "NAME" {
+  recipients = recipients.r
+  message "offer" {
+    template  = "welcome"
+    variables = { "1" = row.name }
+  }
+  message "thanks" {
+    after = message.offer
+    text  = "Thanks!"
+  }
+}
+`
+	hcl := `
+provider "briq" {
+  pair_spacing = "0s"
+}
+recipients "r" {
+  csv   = "r.csv"
+  phone = row.phone
+  key   = row.id
+}
+` + strings.ReplaceAll(campaign, "NAME", "promo") + strings.ReplaceAll(campaign, "NAME", "promo_copy")
+	cfg := loadFiles(t, map[string]string{"main.hcl": hcl, "r.csv": "id,phone,name\nk1,+255712000001,Asha\nk2,+255712000002,Juma\n"}, config.LoadOptions{})
+	store := openStore(t)
+	p, diags := Build(cfg, store.State(), now, Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var got []string
+	for _, r := range p.Resends {
+		if it := &p.Items[r.Item]; r.InPlan && it.Reason == twinReason {
+			got = append(got, it.Addr().String()+" as "+r.Of.String())
+		}
+	}
+	want := []string{
+		`campaign.promo_copy.message.offer["k1"] as campaign.promo.message.offer["k1"]`,
+		`campaign.promo_copy.message.offer["k2"] as campaign.promo.message.offer["k2"]`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") || len(p.Resends) != len(want) {
+		t.Fatalf("resends in the plan: %q (of %d); want %q", got, len(p.Resends), want)
+	}
+	g := Guard(cfg, p, GuardOptions{})
+	if !g.HasErrors() || g[0].Summary != "Same content twice to the same phones" ||
+		!strings.Contains(g[0].Detail, `campaign.promo_copy.message.offer["k1"] to 255712000001, also sent now as campaign.promo.message.offer["k1"]`) ||
+		strings.Contains(g[0].Detail, "moved {") {
+		t.Errorf("guard: %v", g)
+	}
+	if g := Guard(cfg, p, GuardOptions{AllowResend: true}); g.HasErrors() || len(g) != 1 {
+		t.Errorf("guard with -allow-resend: %v", g)
+	}
+
+	// Both first contacts accepted (-allow-resend): each campaign's
+	// follow-up is due, with the same text to the same phones.
+	for _, c := range cfg.Campaigns {
+		for _, r := range c.Recipients.Recipients {
+			recordAccepted(t, store, c.Messages[0], r, nil, t0)
+		}
+	}
+	p, diags = Build(cfg, store.State(), now, Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if n := p.Count()[Send]; n != 4 || len(p.Resends) != 0 {
+		t.Errorf("follow-ups: %d to send, resends %v; want 4 and none", n, p.Resends)
+	}
+}
