@@ -119,7 +119,11 @@ func benchStates(b *testing.B, n int) map[string]string {
 	paths["journal"] = filepath.Join(dir, "journal.state")
 	benchJournal(b, paths["journal"]+".wal", st, 0, n)
 	paths["snapshot"] = filepath.Join(dir, "snapshot.state")
-	if err := writeNew(paths["snapshot"], func(w *bufio.Writer) error { return writeSnapshot(w, st) }); err != nil {
+	var tail uint32
+	if err := writeNew(paths["snapshot"], func(w *bufio.Writer) (err error) {
+		tail, err = writeSnapshot(w, st)
+		return err
+	}); err != nil {
 		b.Fatal(err)
 	}
 	paths["image"] = filepath.Join(dir, "image.state")
@@ -128,7 +132,7 @@ func benchStates(b *testing.B, n int) map[string]string {
 	}
 	if fi, err := os.Stat(paths["image"]); err != nil {
 		b.Fatal(err)
-	} else if err := writeImage(paths["image"], st, fi); err != nil {
+	} else if err := writeImage(paths["image"], st, fi, tail); err != nil {
 		b.Fatal(err)
 	}
 	if n >= 1_000_000 {
@@ -196,7 +200,7 @@ func BenchmarkSnapshot(b *testing.B) {
 	st, path, n := benchSnapshot(b)
 	tmp := path + ".tmp"
 	for b.Loop() {
-		if err := writeNew(tmp, func(w *bufio.Writer) error { return writeSnapshot(w, st) }); err != nil {
+		if err := writeNew(tmp, func(w *bufio.Writer) error { _, err := writeSnapshot(w, st); return err }); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -212,8 +216,9 @@ func BenchmarkImage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	tail := tailOf(b, path)
 	for b.Loop() {
-		if err := writeImage(path, st, fi); err != nil {
+		if err := writeImage(path, st, fi, tail); err != nil {
 			b.Fatal(err)
 		}
 	}

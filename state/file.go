@@ -44,8 +44,22 @@ func frame(dst []byte, prev uint32, payload func([]byte) []byte) ([]byte, uint32
 // unframe checks one line (without its LF) against the previous line's CRC
 // and returns its payload and CRC.
 func unframe(line []byte, prev uint32) ([]byte, uint32, error) {
+	stored, err := lineCRC(line)
+	if err != nil {
+		return nil, 0, err
+	}
+	payload := line[crcLen+1:]
+	if crc32.Update(prev, castagnoli, payload) != stored {
+		return nil, 0, errors.New("checksum mismatch")
+	}
+	return payload, stored, nil
+}
+
+// lineCRC returns the CRC stored on a framed line (without its LF),
+// unchecked.
+func lineCRC(line []byte) (uint32, error) {
 	if len(line) < crcLen+2 || line[crcLen] != ' ' {
-		return nil, 0, errors.New("not a checksummed line")
+		return 0, errors.New("not a checksummed line")
 	}
 	var stored uint32
 	for _, c := range line[:crcLen] {
@@ -56,14 +70,10 @@ func unframe(line []byte, prev uint32) ([]byte, uint32, error) {
 		case 'a' <= c && c <= 'f':
 			stored = stored<<4 | uint32(c-'a'+10)
 		default:
-			return nil, 0, errors.New("not a checksummed line")
+			return 0, errors.New("not a checksummed line")
 		}
 	}
-	payload := line[crcLen+1:]
-	if crc32.Update(prev, castagnoli, payload) != stored {
-		return nil, 0, errors.New("checksum mismatch")
-	}
-	return payload, stored, nil
+	return stored, nil
 }
 
 // header is the first line of a snapshot or journal.

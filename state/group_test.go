@@ -240,14 +240,14 @@ func TestSnapshotRoundTripDense(t *testing.T) {
 		}
 	}
 	path := filepath.Join(t.TempDir(), "ujumbe.state")
-	if err := writeNew(path, func(w *bufio.Writer) error { return writeSnapshot(w, st) }); err != nil {
+	if err := writeNew(path, func(w *bufio.Writer) error { _, err := writeSnapshot(w, st); return err }); err != nil {
 		t.Fatal(err)
 	}
 	back := mustRead(t, path)
 	diffStates(t, st, back)
 	var again bytes.Buffer
 	w := bufio.NewWriter(&again)
-	if err := writeSnapshot(w, back); err != nil || w.Flush() != nil {
+	if _, err := writeSnapshot(w, back); err != nil || w.Flush() != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(again.Bytes(), readFile(t, path)) {
@@ -284,7 +284,7 @@ func TestFixtureRoundTrip(t *testing.T) {
 	}
 	got := sha256.New()
 	w := bufio.NewWriter(got)
-	if err := writeSnapshot(w, st); err != nil || w.Flush() != nil {
+	if _, err := writeSnapshot(w, st); err != nil || w.Flush() != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got.Sum(nil), want.Sum(nil)) {

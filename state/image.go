@@ -61,7 +61,7 @@ const imageSuffix = ".img"
 // is ignored.
 var imageLayout = func() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "image 2, state %d, %s", Version, binary.NativeEndian)
+	fmt.Fprintf(&b, "image 3, state %d, %s", Version, binary.NativeEndian)
 	for _, t := range []reflect.Type{reflect.TypeFor[rec](), reflect.TypeFor[recMore](), reflect.TypeFor[Attempt](), reflect.TypeFor[uint64]()} {
 		fmt.Fprintf(&b, "; %s (%d bytes)", t, t.Size())
 		if t.Kind() == reflect.Struct {
@@ -98,10 +98,13 @@ func keyOf(fi os.FileInfo) (imageKey, bool) {
 }
 
 type imageHeader struct {
-	Layout   string       `json:"layout"`
-	Snapshot imageKey     `json:"snapshot"`
-	Lineage  string       `json:"lineage"`
-	Serial   uint64       `json:"serial"`
+	Layout   string   `json:"layout"`
+	Snapshot imageKey `json:"snapshot"`
+	Lineage  string   `json:"lineage"`
+	Serial   uint64   `json:"serial"`
+	// Tail is the CRC on the snapshot's last line: chained through every
+	// line before it, it stands for the snapshot's whole content.
+	Tail     uint32       `json:"tail"`
 	Variants []string     `json:"variants"` // the variant numbered i+1 in the recs
 	Tables   []imageTable `json:"tables"`
 	Groups   []imageGroup `json:"groups"`
@@ -124,9 +127,10 @@ type imageGroup struct {
 }
 
 // writeImage writes the image of st, whose snapshot is the file fi
-// describes, to path+imageSuffix. The image is a cache: it is not synced,
-// and a crash leaves a file whose CRC or key fails.
-func writeImage(path string, st *State, fi os.FileInfo) error {
+// describes, its last line's CRC tail, to path+imageSuffix. The image is a
+// cache: it is not synced, and a crash leaves a file whose CRC or key
+// fails.
+func writeImage(path string, st *State, fi os.FileInfo, tail uint32) error {
 	key, ok := keyOf(fi)
 	if !ok {
 		return nil
@@ -137,7 +141,7 @@ func writeImage(path string, st *State, fi os.FileInfo) error {
 	if err != nil {
 		return err
 	}
-	err = encodeImage(f, st, key)
+	err = encodeImage(f, st, key, tail)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -184,10 +188,10 @@ func bytesOf[T any](s []T) []byte {
 }
 
 // encodeImage writes st's image to w. It holds st's read lock throughout.
-func encodeImage(w io.Writer, st *State, key imageKey) error {
+func encodeImage(w io.Writer, st *State, key imageKey, tail uint32) error {
 	st.rlock()
 	defer st.runlock()
-	h := imageHeader{Layout: imageLayout, Snapshot: key, Lineage: st.lineage, Serial: st.serial}
+	h := imageHeader{Layout: imageLayout, Snapshot: key, Lineage: st.lineage, Serial: st.serial, Tail: tail}
 	// The columns of messages whose sends are all gone are left out.
 	type tableData struct {
 		t    *table
@@ -425,8 +429,10 @@ var errImage = errors.New("no usable image")
 
 // readImage returns the state the image of the snapshot file f holds, or
 // errImage when it has no image this build can use. The image's header is
-// read first and must name f, the lineage and serial of f's header and its
-// count of sends in each message; then the rest is read and checked
+// read first and must name f, the lineage and serial of f's header, its
+// count of sends in each message and the CRC on its last line (a copy of
+// another run's state may match all the rest: restored over the file in
+// place, with its times); then the rest is read and checked
 // (readImage.state).
 func readImage(path string, f *os.File) (*State, error) {
 	fi, err := f.Stat()
@@ -468,6 +474,9 @@ func readImage(path string, f *os.File) (*State, error) {
 	if dec.Decode(&h) != nil || h.Layout != imageLayout || h.Snapshot != key || !h.matches(&snap) {
 		return nil, errImage
 	}
+	if tail, ok := snapshotTail(f, fi.Size()); !ok || tail != h.Tail {
+		return nil, errImage
+	}
 	// The image of this snapshot: read in whole. The recs and slots are
 	// used where they lie, and the text entries are strings into it. It
 	// holds no pointer, so the collector does not look inside.
@@ -502,6 +511,22 @@ func snapshotHeader(f *os.File, size int64) (header, error) {
 		return header{}, err
 	}
 	return parseHeader(payload, formatState)
+}
+
+// snapshotTail returns the CRC on the last line of the snapshot file f, of
+// the given size, read with one small read at its end; ok is false when
+// the line is not a whole framed one within the last 64 KiB.
+func snapshotTail(f *os.File, size int64) (crc uint32, ok bool) {
+	b := make([]byte, min(size, 1<<16))
+	if _, err := f.ReadAt(b, size-int64(len(b))); err != nil || len(b) == 0 || b[len(b)-1] != '\n' {
+		return 0, false
+	}
+	start := bytes.LastIndexByte(b[:len(b)-1], '\n') + 1
+	if start == 0 && int64(len(b)) < size {
+		return 0, false // the line began before the window
+	}
+	crc, err := lineCRC(b[start : len(b)-1])
+	return crc, err == nil
 }
 
 // matches reports whether h names the lineage and serial of the snapshot

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,10 +200,29 @@ func rewriteImage(t *testing.T, path string, change func(st *State)) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeImage(path, st, fi); err != nil {
+	if err := writeImage(path, st, fi, tailOf(t, path)); err != nil {
 		t.Fatal(err)
 	}
 	breakSnapshot(t, path)
+}
+
+// tailOf returns the CRC on the last line of the snapshot at path.
+func tailOf(t testing.TB, path string) uint32 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tail, ok := snapshotTail(f, fi.Size())
+	if !ok {
+		t.Fatalf("%s has no framed last line", path)
+	}
+	return tail
 }
 
 // TestImageLarge: an image of many sends, with text entries of every length
@@ -416,5 +437,82 @@ func TestImageHoldsRange(t *testing.T) {
 	}
 	if g.index.holds(len(g.recs), sum) {
 		t.Errorf("holds accepted a slot at position 0x80000001 in a group of %d recs", len(g.recs))
+	}
+}
+
+// TestImageOfAForkedCopy: two copies of one state (same lineage) each
+// record one result for the same send, so both reach serial 2 with one send.
+// In one the send was accepted; in the other it is "retry" (sendable). The
+// accepted copy is put in place over the other's snapshot file the way
+// `cp -p` / `rsync --inplace -t` do (same inode, the copy's mtime), and the
+// two snapshots happen to share size and mtime (same coarse timestamp
+// tick, or mtimes preserved). Everything the image's header names matches
+// but the snapshot's last line: Read must read the snapshot ("accepted"),
+// not the image ("retry"), or a plan would send the message again.
+func TestImageOfAForkedCopy(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ujumbe.state")
+	other := filepath.Join(t.TempDir(), "ujumbe.state")
+	x := addr("X")
+
+	s := mustOpen(t, path)
+	if err := s.RecordIntent(Intent{Addr: x, Phone: "+255700000001", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	mustClose(t, s)
+	copyState(t, path, other)
+
+	// Fork B: the send was accepted.
+	s = mustOpen(t, other)
+	if err := s.RecordResult(Result{Addr: x, Outcome: OutcomeAccepted, MessageID: "0b1c2d3e-0000-4000-8000-000000000001",
+		ConversationID: "0b1c2d3e-0000-4000-8000-000000000002", ProviderStatus: StatusPending, At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	mustClose(t, s)
+	accepted := readFile(t, other)
+
+	// Fork A, here: the send certainly never reached the provider (retry),
+	// its error message as long as makes the two snapshots the same size.
+	s = mustOpen(t, path)
+	r := Result{Addr: x, Outcome: OutcomeRetry, ErrorCode: "E", At: t0}
+	probe := r
+	// Find the padding by trying sizes on a scratch copy.
+	for n := 1; n < 400; n++ {
+		scratch := filepath.Join(t.TempDir(), "ujumbe.state")
+		copyState(t, path, scratch)
+		ss := mustOpen(t, scratch)
+		probe.ErrorMessage = strings.Repeat("m", n)
+		if err := ss.RecordResult(probe); err != nil {
+			t.Fatal(err)
+		}
+		mustClose(t, ss)
+		if fileSize(t, scratch) == int64(len(accepted)) {
+			r.ErrorMessage = probe.ErrorMessage
+			break
+		}
+	}
+	if r.ErrorMessage == "" {
+		t.Fatal("no padding makes the sizes equal")
+	}
+	if err := s.RecordResult(r); err != nil {
+		t.Fatal(err)
+	}
+	mustClose(t, s)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// cp -p other path: written in place, same inode; mtime equal.
+	if err := os.WriteFile(path, accepted, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+
+	got, ok := mustRead(t, path).Get(x)
+	if !ok || got.Outcome != OutcomeAccepted || got.MessageID == "" {
+		t.Fatalf("the snapshot says %s is accepted; Read says %v %q (read from the stale image)", x, got.Outcome, got.MessageID)
 	}
 }

@@ -69,9 +69,14 @@ const (
 // fileLock is an exclusive flock on the stable file PATH.lock. The kernel
 // releases it when the process dies, so a crash leaves no stale lock. The
 // file is never renamed or removed, so every run locks the same inode (the
-// state file itself cannot be locked: it is replaced by rename).
+// state file itself cannot be locked: it is replaced by rename). A lock
+// file removed by hand while a run holds it lets the next run lock a new
+// one: the holder checks before each write that its file is still the one
+// at PATH.lock (mayWrite), and stops writing when it is not.
 type fileLock struct {
 	f *os.File
+	// fi describes f, to tell it from another file at its name.
+	fi os.FileInfo
 	// prev is the description a previous holder left, which only a run
 	// that died without releasing the lock does.
 	prev *LockInfo
@@ -84,20 +89,55 @@ type fileLock struct {
 // run that finds it taken or a run after this one dies.
 func lock(ctx context.Context, path string, timeout time.Duration, info LockInfo) (*fileLock, error) {
 	name := path + ".lock"
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("lock state %s: %w", path, err)
-	}
 	start := time.Now()
+	for tries := 1; ; tries++ {
+		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("lock state %s: %w", path, err)
+		}
+		if err := waitFlock(ctx, path, f, start, timeout); err != nil {
+			return nil, err
+		}
+		// The lock is the file's, not the name's: a file removed between
+		// the open and the flock is locked by this run alone.
+		fi, err := f.Stat()
+		if err == nil && isFile(name, fi) {
+			info.NothingWritten = true
+			l := &fileLock{f: f, fi: fi, prev: readHolder(f), info: info}
+			if err := writeHolder(f, &info); err != nil {
+				unix.Flock(int(f.Fd()), unix.LOCK_UN)
+				f.Close()
+				return nil, fmt.Errorf("lock state %s: write %s: %w", path, name, err)
+			}
+			return l, nil
+		}
+		unix.Flock(int(f.Fd()), unix.LOCK_UN)
+		f.Close()
+		if tries == 10 {
+			return nil, fmt.Errorf("lock state %s: %s is removed or replaced as soon as it is locked; something else is managing that file", path, name)
+		}
+	}
+}
+
+// isFile reports whether name is the file fi describes.
+func isFile(name string, fi os.FileInfo) bool {
+	cur, err := os.Stat(name)
+	return err == nil && os.SameFile(cur, fi)
+}
+
+// waitFlock takes an exclusive flock on f, the lock file of the state at
+// path, waiting until timeout after start; it closes f when it fails.
+func waitFlock(ctx context.Context, path string, f *os.File, start time.Time, timeout time.Duration) error {
+	name := f.Name()
 	delay := lockFirstDelay
 	for {
 		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
-			break
+			return nil
 		}
 		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
 			f.Close()
-			return nil, fmt.Errorf("lock state %s: flock %s: %w", path, name, err)
+			return fmt.Errorf("lock state %s: flock %s: %w", path, name, err)
 		}
 		left := timeout - time.Since(start)
 		if left <= 0 {
@@ -106,34 +146,31 @@ func lock(ctx context.Context, path string, timeout time.Duration, info LockInfo
 				e.Waited = time.Since(start)
 			}
 			f.Close()
-			return nil, e
+			return e
 		}
 		t := time.NewTimer(min(delay, left))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			f.Close()
-			return nil, fmt.Errorf("lock state %s: %w", path, ctx.Err())
+			return fmt.Errorf("lock state %s: %w", path, ctx.Err())
 		case <-t.C:
 		}
 		delay = min(2*delay, lockMaxDelay)
 	}
-	info.NothingWritten = true
-	l := &fileLock{f: f, prev: readHolder(f), info: info}
-	if err := writeHolder(f, &info); err != nil {
-		unix.Flock(int(f.Fd()), unix.LOCK_UN)
-		f.Close()
-		return nil, fmt.Errorf("lock state %s: write %s: %w", path, name, err)
-	}
-	return l, nil
 }
 
 // mayWrite makes the lock file say, durably, that this run may have written
 // to the state, unless it already does. It is called before anything of the
 // run's reaches the state's files: a run that dies after it has to be
 // accounted for if the state then goes missing, and one that dies before it
-// is not (checkMissing).
+// is not (checkMissing). It fails when the lock file is no longer the one
+// this run locked: removed by hand, it may be another run's now, which
+// reads the state without what this run would write.
 func (l *fileLock) mayWrite() error {
+	if !isFile(l.f.Name(), l.fi) {
+		return fmt.Errorf("the lock file %s was removed or replaced while this run held it, and another run may be using the state now; this run stops recording (never remove a lock file: the lock ends with the run that holds it)", l.f.Name())
+	}
 	if !l.info.NothingWritten {
 		return nil
 	}

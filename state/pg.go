@@ -610,7 +610,7 @@ func PushPG(ctx context.Context, pg PG, st *State, force bool, opts Options) err
 func (st *State) WriteTo(w io.Writer) (int64, error) {
 	cw := &countingWriter{w: w}
 	bw := bufio.NewWriterSize(cw, 1<<16)
-	err := writeSnapshot(bw, st)
+	_, err := writeSnapshot(bw, st)
 	if err == nil {
 		err = bw.Flush()
 	}

@@ -222,6 +222,34 @@ func TestLockInProcess(t *testing.T) {
 	}
 }
 
+// TestLockFileRemoved removes the lock file while a run holds it, as an
+// operator clearing what looks like a stale lock would. The next run then
+// locks a new file of that name; the first stops recording at its next
+// write, with an error that says why, so that two runs never write the
+// state at once: what each was told is durable loads, and nothing else.
+func TestLockFileRemoved(t *testing.T) {
+	path := statePath(t)
+	a := mustOpen(t, path)
+	sendOne(t, a, addr("A-0"), OutcomeAccepted)
+	if err := os.Remove(path + ".lock"); err != nil {
+		t.Fatal(err)
+	}
+	b := mustOpen(t, path)
+	err := a.RecordIntent(Intent{Addr: addr("A-1"), Phone: "+255700000001"})
+	if err == nil || !strings.Contains(err.Error(), "was removed or replaced while this run held it") {
+		t.Fatalf("the first run's record after its lock file went: %v; want it refused", err)
+	}
+	sendOne(t, b, addr("B-1"), OutcomeAccepted)
+	mustClose(t, b)
+	a.Close() // its compaction is refused too
+	st := mustRead(t, path)
+	for k, want := range map[string]bool{"A-0": true, "A-1": false, "B-1": true} {
+		if _, ok := st.Get(addr(k)); ok != want {
+			t.Errorf("%s in the state: %v, want %v", k, ok, want)
+		}
+	}
+}
+
 // TestKill9 kills a writer at random moments and checks after each kill that
 // the state opens, that every intent and result the writer was told is
 // durable is there, and that at most the writes in flight are in doubt.

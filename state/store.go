@@ -608,8 +608,12 @@ func (s *Store) compact() error {
 	tmp := s.path + ".tmp"
 	serial := s.st.Serial()
 	err := s.lock.mayWrite()
+	var tail uint32 // the CRC on the snapshot's last line
 	if err == nil {
-		err = writeNew(tmp, func(w *bufio.Writer) error { return writeSnapshot(w, s.st) })
+		err = writeNew(tmp, func(w *bufio.Writer) (err error) {
+			tail, err = writeSnapshot(w, s.st)
+			return err
+		})
 	}
 	steps := []func() error{
 		func() error { return crashPoint("snapshot-written") },
@@ -642,7 +646,7 @@ func (s *Store) compact() error {
 		// Without an image the next load reads the snapshot, as it does
 		// one the image does not name; it is a cache, and not worth
 		// failing a compaction for.
-		_ = writeImage(s.path, s.st, fi)
+		_ = writeImage(s.path, s.st, fi, tail)
 		err = s.startJournal()
 	}
 	if err != nil {
@@ -667,27 +671,28 @@ func replaceBackup(path string) error {
 	return os.Rename(tmp, b)
 }
 
-// writeSnapshot writes st in address order, then its opt-outs by phone.
-func writeSnapshot(w *bufio.Writer, st *State) error {
+// writeSnapshot writes st in address order, then its opt-outs by phone,
+// and returns the CRC on its last line.
+func writeSnapshot(w *bufio.Writer, st *State) (uint32, error) {
 	optOuts := st.OptOuts()
 	buf, crc := appendHeader(nil, header{Format: formatState, Version: Version,
 		Lineage: st.Lineage(), Serial: st.Serial(), Messages: st.messages(), OptOuts: len(optOuts)})
 	if _, err := w.Write(buf); err != nil {
-		return err
+		return 0, err
 	}
 	for s := range st.Sends(addrs.Pattern{}) {
 		buf, crc = appendFramed(buf[:0], crc, &record{op: opSend, send: s})
 		if _, err := w.Write(buf); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	for _, o := range optOuts {
 		buf, crc = appendFramed(buf[:0], crc, &record{op: opOptOut, optOut: o})
 		if _, err := w.Write(buf); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return nil
+	return crc, nil
 }
 
 // checkID reports why s cannot be stored as the named identifier.
