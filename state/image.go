@@ -155,6 +155,19 @@ func writeImage(path string, st *State, fi os.FileInfo, tail uint32) error {
 	return nil
 }
 
+// writeImageOf writes the image of st, read from the snapshot file f, at
+// path, when f can be told by its image; an image is a cache, and a
+// failure to write one is no failure of the run.
+func writeImageOf(path string, f *os.File, st *State) {
+	fi, err := f.Stat()
+	if err != nil {
+		return
+	}
+	if tail, ok := snapshotTail(f, fi.Size()); ok {
+		_ = writeImage(path, st, fi, tail)
+	}
+}
+
 // imageWriter writes an image's sections, each padded to 8 bytes, and
 // keeps its CRC.
 type imageWriter struct {

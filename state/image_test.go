@@ -112,6 +112,30 @@ func TestImageLoadsTheSnapshot(t *testing.T) {
 	}
 }
 
+// TestImageRemade: a run that holds the lock and finds no image it can
+// use (none, a stale one, another build's) makes the snapshot's, so that
+// the runs after it read the image without waiting for a compaction; a
+// run that only reads (plan) does not write it.
+func TestImageRemade(t *testing.T) {
+	path := statePath(t)
+	s := mustOpen(t, path)
+	populateImage(t, s)
+	live := contentsOf(s.State())
+	mustClose(t, s)
+	if err := os.Remove(path + imageSuffix); err != nil {
+		t.Fatal(err)
+	}
+	mustRead(t, path)
+	if _, err := os.Stat(path + imageSuffix); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("an unlocked read wrote an image: %v", err)
+	}
+	mustClose(t, mustOpen(t, path)) // nothing recorded: no compaction
+	breakSnapshot(t, path)
+	if d := cmp.Diff(live, contentsOf(mustRead(t, path))); d != "" {
+		t.Fatalf("the image made by the locked run was not read (-live +read):\n%s", d)
+	}
+}
+
 // TestImageIgnored: an image that does not belong to the snapshot file, is
 // damaged or cut short is not read: the snapshot is, whole, or its damage
 // is reported.

@@ -90,8 +90,12 @@ func load(path string, locked bool, holder *LockInfo) (loaded, error) {
 	case err == nil:
 		if st, ierr := readImage(path, f); ierr == nil {
 			l.st = st
-		} else {
-			err = readSnapshot(f, path, l.st)
+		} else if err = readSnapshot(f, path, l.st); err == nil && locked {
+			// The run that holds the lock makes the image of a snapshot
+			// that has none (or a stale one, or one of another build's
+			// layout), so that the runs after it do not decode the
+			// snapshot again until the next compaction.
+			writeImageOf(path, f, l.st)
 		}
 		f.Close()
 		if err != nil {
