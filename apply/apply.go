@@ -297,6 +297,9 @@ func (r *run) record(it *plan.Item, res *briq.SendResult, err error) {
 		if result.ErrorCode == "" && be.HTTPStatus != 0 {
 			result.ErrorCode = fmt.Sprintf("HTTP_%d", be.HTTPStatus)
 		}
+		if result.ErrorMessage == "" && be.Err != nil {
+			result.ErrorMessage = be.Err.Error() // no answer: what the transport said
+		}
 	} else if err != nil {
 		result.ErrorMessage = err.Error()
 	}
@@ -312,6 +315,9 @@ func (r *run) record(it *plan.Item, res *briq.SendResult, err error) {
 		result.Outcome = state.OutcomeDeferred
 	case briq.Resend:
 		result.Outcome = state.OutcomeRetry
+		// Briq not reached, the account refused, rate limited: the run's
+		// failure, which does not use up the send's attempts.
+		result.Systemic = class == briq.NeverReached || class == briq.RateLimited || class == briq.Fatal
 	default: // Doubt: refresh resolves it, by its message_id when it has one
 		result.Outcome = state.OutcomeUnknown
 	}

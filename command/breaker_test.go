@@ -1,12 +1,14 @@
 package command
 
 import (
+	"net"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/ujumbe/ujumbe/addrs"
+	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/sandbox"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -68,3 +70,73 @@ func TestApplyBreakerMessage(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestOutageKeepsCustomers is cron through an outage: every run meets a
+// provider it cannot reach, and the failure breaker stops it after a few
+// sends. Those attempts were the run's failures, not the sends': more
+// runs than the attempts limit later, no send is given up on, each says
+// what happened, and once Briq answers again every customer gets the
+// message once. A key Briq refuses stops apply before its first send.
+func TestOutageKeepsCustomers(t *testing.T) {
+	const n = 30
+	w := newWorld(t, n, sandbox.Options{Seed: 5})
+	run := func(env ...string) (string, int) {
+		t.Helper()
+		cmd := w.command("apply", "-auto-approve", "-no-color")
+		cmd.Env = append(cmd.Env, env...)
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if err != nil {
+			code = cmd.ProcessState.ExitCode()
+		}
+		return string(out), code
+	}
+
+	out, code := run("BRIQ_API_KEY=not-the-key")
+	if code != exitError || !strings.Contains(out, "Briq refused the account") {
+		t.Fatalf("apply with a key Briq refuses: exit %d\n%s", code, out)
+	}
+	if sends := w.srv.Stats().Sends; sends != 0 || w.state().Len() != 0 {
+		t.Fatalf("apply with a key Briq refuses: %d sends reached the sandbox, %d recorded", sends, w.state().Len())
+	}
+
+	down := "BRIQ_BASE_URL=" + closedURL(t)
+	for i := range plan.DefaultMaxAttempts + 1 {
+		if out, code := run(down); code == exitOK {
+			t.Fatalf("apply %d against an unreachable provider: exit 0\n%s", i, out)
+		}
+	}
+	tried := 0
+	for s := range w.state().Sends(addrs.Pattern{}) {
+		tried++
+		if s.Outcome != state.OutcomeRetry || !s.Systemic || !strings.Contains(s.ErrorMessage, "refused") {
+			t.Errorf("%s after the outage: %s, systemic %v, %q", s.Addr, s.Outcome, s.Systemic, s.ErrorMessage)
+		}
+	}
+	if tried == 0 {
+		t.Fatal("no send was tried during the outage")
+	}
+	if plan := w.mustRun(exitOK, "plan", "-no-color"); strings.Contains(plan, "expired") || strings.Contains(plan, "gave up") {
+		t.Errorf("plan after the outage gives up on customers:\n%s", plan)
+	}
+	if show := w.mustRun(exitOK, "state", "show", `campaign.launch.message.hello["255710000000"]`); !strings.Contains(show, `failure          = "the run's (not counted against the attempts)"`) {
+		t.Errorf("state show of a send the outage held back:\n%s", show)
+	}
+
+	w.mustRun(exitOK, "apply", "-auto-approve")
+	if accepted, _ := w.audit(); accepted != n {
+		t.Errorf("%d accepted after the outage, want %d", accepted, n)
+	}
+}
+
+// closedURL returns the URL of a loopback port nothing listens on.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
+}

@@ -269,6 +269,9 @@ func printSend(w io.Writer, s state.Send) {
 	attr("phone", s.Phone)
 	attr("variant", s.Variant)
 	attr("outcome", s.Outcome.String())
+	if s.Systemic {
+		attr("failure", systemicNote)
+	}
 	attr("attempts", s.Attempts)
 	attr("message_id", s.MessageID)
 	attr("conversation_id", s.ConversationID)
@@ -300,7 +303,11 @@ func printSend(w io.Writer, s state.Send) {
 	// gave this send.
 	for _, a := range s.History {
 		fmt.Fprintf(w, "attempt {\n  %-15s = %q\n  %-15s = %q\n", "intent_at", a.At.UTC().Format(time.RFC3339Nano), "outcome", a.Outcome.String())
-		for _, kv := range [][2]string{{"message_id", a.MessageID}, {"conversation_id", a.ConversationID}, {"error_code", a.ErrorCode}} {
+		failure := ""
+		if a.Systemic {
+			failure = systemicNote
+		}
+		for _, kv := range [][2]string{{"failure", failure}, {"message_id", a.MessageID}, {"conversation_id", a.ConversationID}, {"error_code", a.ErrorCode}} {
 			if kv[1] != "" {
 				fmt.Fprintf(w, "  %-15s = %q\n", kv[0], kv[1])
 			}
@@ -309,11 +316,16 @@ func printSend(w io.Writer, s state.Send) {
 	}
 }
 
+// systemicNote says of an attempt that failed for the run's reasons why it
+// does not count against the send's attempts.
+const systemicNote = "the run's (not counted against the attempts)"
+
 // sendJSON is one send in state show -json.
 type sendJSON struct {
 	Address        string        `json:"address"`
 	Phone          string        `json:"phone"`
 	Outcome        string        `json:"outcome"`
+	Systemic       bool          `json:"systemic,omitempty"`
 	Attempts       int           `json:"attempts"`
 	MessageID      string        `json:"message_id,omitempty"`
 	ConversationID string        `json:"conversation_id,omitempty"`
@@ -340,6 +352,7 @@ type replyJSON struct {
 type attemptJSON struct {
 	IntentAt       time.Time `json:"intent_at"`
 	Outcome        string    `json:"outcome"`
+	Systemic       bool      `json:"systemic,omitempty"`
 	MessageID      string    `json:"message_id,omitempty"`
 	ConversationID string    `json:"conversation_id,omitempty"`
 	ErrorCode      string    `json:"error_code,omitempty"`
@@ -353,7 +366,7 @@ func sendJSONOf(s state.Send) sendJSON {
 		t = t.UTC()
 		return &t
 	}
-	out := sendJSON{Address: s.Addr.String(), Phone: s.Phone, Outcome: s.Outcome.String(), Attempts: s.Attempts,
+	out := sendJSON{Address: s.Addr.String(), Phone: s.Phone, Outcome: s.Outcome.String(), Systemic: s.Systemic, Attempts: s.Attempts,
 		MessageID: s.MessageID, ConversationID: s.ConversationID, Status: s.ProviderStatus.String(),
 		ErrorCode: s.ErrorCode, ErrorMessage: s.ErrorMessage, IntentAt: at(s.IntentAt), ResultAt: at(s.ResultAt),
 		DeliveredAt: at(s.DeliveredAt), ReadAt: at(s.ReadAt)}
@@ -364,7 +377,7 @@ func sendJSONOf(s state.Send) sendJSON {
 		out.Reply = &replyJSON{ID: r.ID, Title: r.Title, Text: r.Text, MessageID: r.MessageID, At: r.At.UTC()}
 	}
 	for _, a := range s.History {
-		out.History = append(out.History, attemptJSON{IntentAt: a.At.UTC(), Outcome: a.Outcome.String(),
+		out.History = append(out.History, attemptJSON{IntentAt: a.At.UTC(), Outcome: a.Outcome.String(), Systemic: a.Systemic,
 			MessageID: a.MessageID, ConversationID: a.ConversationID, ErrorCode: a.ErrorCode})
 	}
 	return out

@@ -23,6 +23,12 @@ import (
 func checkTemplates(ctx context.Context, client *briq.Client, cfg *config.Config, note string) hcl.Diagnostics {
 	var templates []briq.Template
 	for t, err := range client.AllTemplates(ctx, briq.TemplateQuery{}) {
+		if err != nil && briq.ClassOf(err) == briq.Fatal {
+			// 401 or 403: every send would be refused the same way, and
+			// each would be an attempt recorded for nothing.
+			return hcl.Diagnostics{sourceless(hcl.DiagError, "Briq refused the account",
+				fmt.Sprintf("Listing the workspace's templates failed (%v): every send would be refused the same way, so nothing is sent. Check the API key (BRIQ_API_KEY or the provider's api_key) and the workspace it belongs to.", err))}
+		}
 		if err != nil {
 			return hcl.Diagnostics{sourceless(hcl.DiagWarning, "Templates not checked",
 				fmt.Sprintf("Listing the workspace's templates failed (%v), so ujumbe could not check that each template exists, is approved and takes the parameters given. A send with a wrong template stops apply at once.", err))}

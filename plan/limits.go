@@ -389,14 +389,21 @@ func (l *limiter) sendsSince(b *builder, only []int32, since time.Time, f func(s
 	}
 }
 
-// deferrals counts the attempts of history that Meta's per-user marketing
-// limit deferred: they are not failures, and do not use up the attempts.
-func deferrals(history []state.Attempt) int {
-	n := 0
-	for _, a := range history {
-		if a.Outcome == state.OutcomeDeferred {
-			n++
+// failures counts the attempts at s that failed for its own reasons, which
+// use up its attempts: not those Meta's per-user marketing limit deferred
+// (not failures), nor those that failed for the run's (Systemic: Briq not
+// reached, the account refused, rate limited), which every send of the run
+// met alike: an outage must not give up on the customers it held back.
+// Attempts the state kept no history of count.
+func failures(s *state.Send) int {
+	n := s.Attempts
+	for _, a := range s.History {
+		if a.Outcome == state.OutcomeDeferred || a.Systemic {
+			n--
 		}
+	}
+	if s.Systemic {
+		n--
 	}
 	return n
 }

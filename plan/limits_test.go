@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -142,11 +143,7 @@ func TestCapInPlanOrder(t *testing.T) {
 // scheduled a day after the refusal, then retried, and never given up on
 // for it.
 func TestDeferred(t *testing.T) {
-	cfg, store := limitsScenario(t)
-	prov := *cfg.Provider
-	prov.DailyFirstContacts, prov.PairSpacing = 0, 0
-	cfg.Provider = &prov
-	cfg.FrequencyCap = nil
+	cfg, store := unlimitedScenario(t)
 	a := addrs.Addr{Campaign: "promo", Message: "offer", Key: "p4"}
 	for range DefaultMaxAttempts {
 		if err := store.RecordIntent(state.Intent{Addr: a, Phone: "255712000004", At: now.Add(-time.Hour)}); err != nil {
@@ -156,19 +153,7 @@ func TestDeferred(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	at := func(when time.Time) *Item {
-		p, diags := Build(cfg, store.State(), when, Options{})
-		if diags.HasErrors() {
-			t.Fatal(diags)
-		}
-		for i := range p.Items {
-			if p.Items[i].Addr() == a {
-				return &p.Items[i]
-			}
-		}
-		t.Fatalf("no %s in the plan", a)
-		return nil
-	}
+	at := func(when time.Time) *Item { return itemAt(t, cfg, store, a, when) }
 	if it := at(now); it.Class != Scheduled || !it.Due().Equal(now.Add(23*time.Hour)) ||
 		it.Reason != "Meta's per-user marketing limit (131049) refused it for a day; due again 2026-11-22 11:00 UTC" {
 		t.Errorf("an hour after 131049: %s due %s: %s", it.Class, it.Due(), it.Reason)
@@ -186,6 +171,70 @@ func TestDeferred(t *testing.T) {
 	if it := at(now.Add(23 * time.Hour)); it.Class != Retry {
 		t.Errorf("a transient failure after 5 deferrals: %s: %s", it.Class, it.Reason)
 	}
+}
+
+// TestSystemicFailuresNotCounted: attempts that failed for the run's
+// reasons (Briq not reached, the key refused, rate limited), as every
+// send of an outage does at each cron run, do not use up a send's
+// attempts; its own failures do, and give up on it after
+// DefaultMaxAttempts of them, whatever came between.
+func TestSystemicFailuresNotCounted(t *testing.T) {
+	cfg, store := unlimitedScenario(t)
+	a := addrs.Addr{Campaign: "promo", Message: "offer", Key: "p4"}
+	fail := func(code string, systemic bool) {
+		t.Helper()
+		if err := store.RecordIntent(state.Intent{Addr: a, Phone: "255712000004", At: now.Add(-time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeRetry, ErrorCode: code, Systemic: systemic, At: now.Add(-time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	class := func() *Item { return itemAt(t, cfg, store, a, now) }
+	for range 3 * DefaultMaxAttempts {
+		fail("UNAUTHORIZED", true)
+	}
+	if it := class(); it.Class != Retry {
+		t.Fatalf("after %d failures of the run: %s: %s", 3*DefaultMaxAttempts, it.Class, it.Reason)
+	}
+	for range DefaultMaxAttempts - 1 {
+		fail("SEND_FAILED", false)
+		fail("HTTP_429", true)
+	}
+	if it := class(); it.Class != Retry {
+		t.Fatalf("after %d of its own failures: %s: %s", DefaultMaxAttempts-1, it.Class, it.Reason)
+	}
+	fail("SEND_FAILED", false)
+	if it := class(); it.Class != Expired || it.Reason != fmt.Sprintf("gave up after %d failed attempts: SEND_FAILED", DefaultMaxAttempts) {
+		t.Errorf("after %d of its own failures: %s: %q", DefaultMaxAttempts, it.Class, it.Reason)
+	}
+}
+
+// unlimitedScenario is limitsScenario without daily_first_contacts,
+// pair_spacing or frequency_cap: a send's own rules alone give its class.
+func unlimitedScenario(t *testing.T) (*config.Config, *state.Store) {
+	cfg, store := limitsScenario(t)
+	prov := *cfg.Provider
+	prov.DailyFirstContacts, prov.PairSpacing = 0, 0
+	cfg.Provider = &prov
+	cfg.FrequencyCap = nil
+	return cfg, store
+}
+
+// itemAt returns the send at a in the plan of cfg and store at now.
+func itemAt(t *testing.T, cfg *config.Config, store *state.Store, a addrs.Addr, now time.Time) *Item {
+	t.Helper()
+	p, diags := Build(cfg, store.State(), now, Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for i := range p.Items {
+		if p.Items[i].Addr() == a {
+			return &p.Items[i]
+		}
+	}
+	t.Fatalf("no %s in the plan", a)
+	return nil
 }
 
 // TestTierLeft counts the templates the state records in the last 24h,

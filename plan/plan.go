@@ -1138,8 +1138,8 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 			it.Class, it.Reason = Expired, "the provider refused it: "+errorText(*s)
 			return nil
 		case state.OutcomeRetry:
-			if s.Attempts-deferrals(s.History) >= b.opts.MaxAttempts {
-				it.Class, it.Reason = Expired, fmt.Sprintf("gave up after %d attempts: %s", s.Attempts, errorText(*s))
+			if n := failures(s); n >= b.opts.MaxAttempts {
+				it.Class, it.Reason = Expired, fmt.Sprintf("gave up after %d failed attempts: %s", n, errorText(*s))
 				return nil
 			}
 		case state.OutcomeDeferred:

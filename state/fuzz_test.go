@@ -130,13 +130,15 @@ func writeJournalSeeds(t *testing.T, dir string) {
 // format versions load to the sends today's code records for the same
 // changes: version 1 (testdata/v1), before sends kept their attempt
 // history, version 2 (testdata/v2), before the outcome deferred and a
-// send's variant, and version 3 (testdata/v3), before the fingerprint of a
-// send's inputs.
+// send's variant, version 3 (testdata/v3), before the fingerprint of a
+// send's inputs, and version 4 (testdata/v4), before attempts that failed
+// for the run's reasons were marked.
 func TestOlderVersionsLoad(t *testing.T) {
 	for version, changes := range map[string]func(*testing.T, *Store){
 		"v1": func(t *testing.T, s *Store) { populate(t, s, "C", 6) },
 		"v2": func(t *testing.T, s *Store) { populateV2(t, s, "") },
 		"v3": populateV3,
+		"v4": populateV4,
 	} {
 		fresh := mustOpen(t, statePath(t))
 		changes(t, fresh)
@@ -195,6 +197,19 @@ func populateV3(t *testing.T, s *Store) {
 	}
 }
 
+// populateV4 makes the changes testdata/v4 holds: populateV3's and a send
+// with the fingerprint of its inputs.
+func populateV4(t *testing.T, s *Store) {
+	t.Helper()
+	populateV3(t, s)
+	if err := s.RecordIntent(Intent{Addr: addr("E-0000"), Phone: "+255700E-0000", Digest: digestOf([]byte("e")), Inputs: 0x0123456789abcdef, At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordResult(Result{Addr: addr("E-0000"), Outcome: OutcomeAccepted, MessageID: "msg-E-0000"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // goldenWindow is the window populateV2 records.
 var goldenWindow = Window{SeenAt: t0.Add(2 * time.Hour), Open: true, ExpiresAt: t0.Add(24 * time.Hour)}
 
@@ -220,13 +235,16 @@ func TestFormatGolden(t *testing.T) {
 	defer func() { newLineage = uuid.NewString }()
 	path := statePath(t)
 	s := mustOpen(t, path)
-	populateV3(t, s)
-	// A send with the fingerprint of its inputs.
-	if err := s.RecordIntent(Intent{Addr: addr("E-0000"), Phone: "+255700E-0000", Digest: digestOf([]byte("e")), Inputs: 0x0123456789abcdef, At: t0}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RecordResult(Result{Addr: addr("E-0000"), Outcome: OutcomeAccepted, MessageID: "msg-E-0000"}); err != nil {
-		t.Fatal(err)
+	populateV4(t, s)
+	// Two attempts that failed for the run's reasons, the first now in the
+	// history.
+	for range 2 {
+		if err := s.RecordIntent(Intent{Addr: addr("S-0000"), Phone: "+255700S-0000", At: t0}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordResult(Result{Addr: addr("S-0000"), Outcome: OutcomeRetry, ErrorCode: "UNAUTHORIZED", Systemic: true}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	journal := readFile(t, path+".wal")
 	live := contentsOf(s.State())
@@ -242,6 +260,9 @@ func TestFormatGolden(t *testing.T) {
 	}
 	if got, _ := mustRead(t, path).Get(addr("E-0000")); got.Inputs != 0x0123456789abcdef {
 		t.Errorf("inputs fingerprint read back %x", got.Inputs)
+	}
+	if got, _ := mustRead(t, path).Get(addr("S-0000")); !got.Systemic || len(got.History) != 1 || !got.History[0].Systemic {
+		t.Errorf("failures of the run read back %+v", got)
 	}
 	for name, got := range map[string][]byte{"journal.golden": journal, "snapshot.golden": readFile(t, path)} {
 		goldenfile.Check(t, filepath.Join("testdata", name), got, *update)

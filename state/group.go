@@ -44,6 +44,7 @@ type rec struct {
 	status   ProviderStatus
 	variant  uint16 // the variant's number in variants
 	own      bool   // the chunk holds this rec's entry alone, and is replaced with it
+	systemic bool
 }
 
 // recMore holds the fields few sends have, so the others do not pay for
@@ -254,6 +255,7 @@ func (g *group) sendTo(s *Send, pos int, ids bool, reply *Reply) {
 		Attempts:       int(r.attempts),
 		IntentAt:       fromMillis(r.intentAt),
 		Outcome:        r.outcome,
+		Systemic:       r.systemic,
 		ProviderStatus: r.status,
 		Variant:        variants.Name(r.variant),
 		ResultAt:       fromMillis(r.resultAt),
@@ -317,6 +319,7 @@ func makeRec(s *Send) rec {
 		inputs:   s.Inputs,
 		attempts: int32(min(s.Attempts, 1<<31-1)),
 		outcome:  s.Outcome,
+		systemic: s.Systemic,
 		status:   s.ProviderStatus,
 		variant:  variants.ID(s.Variant),
 		intentAt: millis(s.IntentAt),
@@ -336,7 +339,7 @@ func makeMore(s *Send) (recMore, bool) {
 	}
 	for _, h := range s.History {
 		// Copies, so that a few ids do not keep a whole chunk or buffer alive.
-		m.history = append(m.history, Attempt{At: fromMillis(millis(h.At)), Outcome: h.Outcome,
+		m.history = append(m.history, Attempt{At: fromMillis(millis(h.At)), Outcome: h.Outcome, Systemic: h.Systemic,
 			MessageID: strings.Clone(h.MessageID), ConversationID: strings.Clone(h.ConversationID),
 			ErrorCode: strings.Clone(h.ErrorCode)})
 	}

@@ -73,7 +73,7 @@ var imageLayout = func() string {
 	}
 	fields := [nTexts]string{"k", "+255", "01234567-89ab-cdef-0123-456789abcdef", "c", "e", "m", "y", "Yes", "yes", "r"}
 	more := recMore{deliveredAt: 1, readAt: -2, replyAt: 3, windowSeen: 4, windowExpires: 5, reply: true,
-		history: []Attempt{{At: fromMillis(6), Outcome: OutcomeRetry, MessageID: "m", ConversationID: "c", ErrorCode: "e"}}}
+		history: []Attempt{{At: fromMillis(6), Outcome: OutcomeRetry, Systemic: true, MessageID: "m", ConversationID: "c", ErrorCode: "e"}}}
 	fmt.Fprintf(&b, "; hash %x; entry %x; more %x; outcomes %q; statuses %q", hashKey("+255700000000"),
 		appendTexts(nil, &fields, true), encodeMore(nil, &more), outcomeNames, statusNames)
 	return b.String()
@@ -429,13 +429,21 @@ func encodeMore(dst []byte, m *recMore) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(m.history)))
 	for _, a := range m.history {
 		dst = binary.AppendVarint(dst, millis(a.At))
-		dst = append(dst, byte(a.Outcome))
+		o := byte(a.Outcome)
+		if a.Systemic {
+			o |= systemicBit
+		}
+		dst = append(dst, o)
 		for _, s := range [...]string{a.MessageID, a.ConversationID, a.ErrorCode} {
 			dst = append(binary.AppendUvarint(dst, uint64(len(s))), s...)
 		}
 	}
 	return dst
 }
+
+// systemicBit marks, in the byte of an earlier attempt's outcome in a
+// recMore's image, an attempt that failed for the run's reasons.
+const systemicBit = 0x80
 
 // errImage is any reason an image cannot be used; the snapshot is read.
 var errImage = errors.New("no usable image")
@@ -809,10 +817,10 @@ func decodeMores(b []byte, n int) ([]recMore, error) {
 		}
 		for range n {
 			at := varint()
-			if len(b) == 0 || int(b[0]) >= len(outcomeNames) {
+			if len(b) == 0 || int(b[0]&^systemicBit) >= len(outcomeNames) {
 				return nil, errImage
 			}
-			a := Attempt{At: fromMillis(at), Outcome: Outcome(b[0])}
+			a := Attempt{At: fromMillis(at), Outcome: Outcome(b[0] &^ systemicBit), Systemic: b[0]&systemicBit != 0}
 			b = b[1:]
 			var ok1, ok2, ok3 bool
 			a.MessageID, ok1 = str()

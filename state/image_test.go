@@ -34,6 +34,17 @@ func populateImage(t *testing.T, s *Store) {
 	second := addr("F-0003")
 	second.Message = "code"
 	sendOne(t, s, second, OutcomeAccepted)
+	// Two attempts that failed for the run's reasons: one in the history,
+	// one the latest.
+	held := addr("S-0000")
+	for range 2 {
+		if err := s.RecordIntent(Intent{Addr: held, Phone: "+255700S-0000", At: t0}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordResult(Result{Addr: held, Outcome: OutcomeRetry, ErrorCode: "UNAUTHORIZED", Systemic: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // breakSnapshot overwrites a byte in the middle of the snapshot at path
@@ -264,7 +275,8 @@ func TestImageLarge(t *testing.T) {
 		if err := s.RecordIntent(Intent{Addr: a, Phone: fmt.Sprintf("+2557%08d", i), Inputs: uint64(i), At: t0}); err != nil {
 			t.Fatal(err)
 		}
-		r := Result{Addr: a, Outcome: outcome, ErrorCode: fmt.Sprintf("E%d", i%11), ErrorMessage: string(make([]byte, i%300))}
+		r := Result{Addr: a, Outcome: outcome, ErrorCode: fmt.Sprintf("E%d", i%11), ErrorMessage: string(make([]byte, i%300)),
+			Systemic: outcome == OutcomeRetry && i%2 == 0}
 		if outcome == OutcomeAccepted {
 			r.MessageID = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
 		}

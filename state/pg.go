@@ -84,6 +84,8 @@ var pgMigrations = []string{
 	2: `COMMENT ON COLUMN %[1]s.sends.rec IS 'a ujumbe state record, format version 3 (vr: the variant sent)'`,
 	// The same for the fingerprint of a send's inputs ("in", version 4).
 	3: `COMMENT ON COLUMN %[1]s.sends.rec IS 'a ujumbe state record, format version 4 (in: the inputs fingerprint)'`,
+	// And for attempts that failed for the run's reasons ("sy", version 5).
+	4: `COMMENT ON COLUMN %[1]s.sends.rec IS 'a ujumbe state record, format version 5 (sy: failed for the run''s reasons)'`,
 }
 
 // pgJournal is where a Store on PostgreSQL writes: the connection that holds

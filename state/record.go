@@ -65,6 +65,8 @@ type record struct {
 //	                             (true), expires at (format version 2)
 //	vr   variant name            (format version 3)
 //	in   inputs fingerprint, 16 hex digits (format version 4)
+//	sy   the attempt failed for the run's reasons (true), in a send and
+//	     in its history's attempts (format version 5)
 //
 // Times are Unix milliseconds.
 
@@ -123,6 +125,9 @@ func appendRecord(dst []byte, r *record) []byte {
 		if s.Outcome != OutcomeUnknown {
 			dst = appendStr(dst, "o", s.Outcome.String())
 		}
+		if s.Systemic {
+			dst = append(dst, `,"sy":true`...)
+		}
 		dst = appendStr(dst, "id", s.MessageID)
 		dst = appendStr(dst, "cv", s.ConversationID)
 		dst = appendStr(dst, "st", s.ProviderStatus.String())
@@ -157,6 +162,9 @@ func appendRecord(dst []byte, r *record) []byte {
 				dst = append(dst, `{"o":"`...)
 				dst = append(dst, h.Outcome.String()...)
 				dst = append(dst, '"')
+				if h.Systemic {
+					dst = append(dst, `,"sy":true`...)
+				}
 				dst = appendInt(dst, "ti", millis(h.At))
 				dst = appendStr(dst, "id", h.MessageID)
 				dst = appendStr(dst, "cv", h.ConversationID)
@@ -406,6 +414,8 @@ func (d *decoder) fields(line []byte, r *record) error {
 			texts[tReplyMessageID] = sc.str()
 		case "rpl":
 			r.replace = sc.boolean()
+		case "sy":
+			s.Systemic = sc.boolean()
 		case "h":
 			s.History = sc.history()
 		case "tws":
@@ -629,6 +639,7 @@ func (sc *scanner) history() []Attempt {
 	}
 	var raw []struct {
 		O  string `json:"o"`
+		Sy bool   `json:"sy"`
 		Ti int64  `json:"ti"`
 		ID string `json:"id"`
 		Cv string `json:"cv"`
@@ -648,7 +659,7 @@ func (sc *scanner) history() []Attempt {
 			sc.fail("unknown outcome %q in history", h.O)
 			return nil
 		}
-		out[i] = Attempt{At: fromMillis(h.Ti), Outcome: Outcome(o), MessageID: h.ID, ConversationID: h.Cv, ErrorCode: h.Ec}
+		out[i] = Attempt{At: fromMillis(h.Ti), Outcome: Outcome(o), Systemic: h.Sy, MessageID: h.ID, ConversationID: h.Cv, ErrorCode: h.Ec}
 	}
 	return out
 }

@@ -109,6 +109,11 @@ type Send struct {
 
 	IntentAt time.Time // latest intent
 	Outcome  Outcome
+	// Systemic marks an OutcomeRetry whose failure was the run's, not the
+	// send's: Briq not reached, the account or sender refused, rate
+	// limited. Every send would have failed alike, so the attempt does not
+	// count against the attempts limit.
+	Systemic bool
 
 	MessageID      string
 	ConversationID string
@@ -156,6 +161,7 @@ type Window struct {
 type Attempt struct {
 	At             time.Time // its intent
 	Outcome        Outcome
+	Systemic       bool // see Send.Systemic
 	MessageID      string
 	ConversationID string
 	ErrorCode      string
@@ -209,6 +215,9 @@ type Result struct {
 	ErrorCode      string
 	ErrorMessage   string    // shortened to 1024 bytes
 	At             time.Time // zero: Options.Now
+	// Systemic marks a failure of the run, not of the send (see
+	// Send.Systemic); only with OutcomeRetry.
+	Systemic bool
 }
 
 // Update carries what refresh learnt about a send that has a message_id.

@@ -21,8 +21,10 @@ import (
 // earlier files lack (their sends load with no variant), and the outcome
 // "deferred" (OutcomeDeferred), which earlier versions never hold; version
 // 4 the fingerprint of a send's inputs (the "in" field, Send.Inputs),
-// without which a send loads with none.
-const Version = 4
+// without which a send loads with none; version 5 marks an attempt that
+// failed for the run's reasons (the "sy" field, Send.Systemic), which
+// earlier files never do.
+const Version = 5
 
 var (
 	// ErrConflict marks a change the recorded state does not allow, such as
@@ -410,7 +412,7 @@ func (st *State) apply(r *record) (int, error) {
 			// Another message than the one recorded: keep that one too.
 			s.History = appendAttempt(s.History, &s)
 		}
-		s.Outcome = r.send.Outcome
+		s.Outcome, s.Systemic = r.send.Outcome, r.send.Systemic
 		s.MessageID = cmp.Or(r.send.MessageID, s.MessageID)
 		s.ConversationID = cmp.Or(r.send.ConversationID, s.ConversationID)
 		s.ProviderStatus = r.send.ProviderStatus
@@ -582,7 +584,7 @@ func appendAttempt(history []Attempt, s *Send) []Attempt {
 	if s.Outcome == OutcomeUnknown && s.MessageID == "" && s.ErrorCode == "" {
 		return history
 	}
-	return append(slices.Clip(history), Attempt{At: s.IntentAt, Outcome: s.Outcome,
+	return append(slices.Clip(history), Attempt{At: s.IntentAt, Outcome: s.Outcome, Systemic: s.Systemic,
 		MessageID: s.MessageID, ConversationID: s.ConversationID, ErrorCode: s.ErrorCode})
 }
 

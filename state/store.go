@@ -238,6 +238,8 @@ func (s *Store) RecordResult(r Result) error {
 		err = fmt.Errorf("invalid provider status %d", r.ProviderStatus)
 	case r.Outcome == OutcomeAccepted && r.MessageID == "":
 		err = fmt.Errorf("%s: an accepted send needs its message_id", r.Addr)
+	case r.Systemic && r.Outcome != OutcomeRetry:
+		err = fmt.Errorf("%s: only a send to try again fails for the run's reasons, not %s", r.Addr, r.Outcome)
 	default:
 		err = errors.Join(checkID("message_id", r.MessageID, false),
 			checkID("conversation_id", r.ConversationID, false),
@@ -249,7 +251,7 @@ func (s *Store) RecordResult(r Result) error {
 	_, err = s.submit(record{op: opResult, send: Send{
 		Addr: r.Addr, Outcome: r.Outcome, MessageID: r.MessageID, ConversationID: r.ConversationID,
 		ProviderStatus: r.ProviderStatus, ErrorCode: r.ErrorCode, ErrorMessage: cleanText(r.ErrorMessage, maxField),
-		ResultAt: s.at(r.At)}})
+		Systemic: r.Systemic, ResultAt: s.at(r.At)}})
 	if err != nil {
 		return fmt.Errorf("record result: %w", err)
 	}

@@ -62,7 +62,7 @@ func TestSendLifecycle(t *testing.T) {
 	}
 
 	// Not accepted: 429.
-	if err := s.RecordResult(Result{Addr: a, Outcome: OutcomeRetry, ErrorCode: "429", At: t0.Add(time.Second)}); err != nil {
+	if err := s.RecordResult(Result{Addr: a, Outcome: OutcomeRetry, ErrorCode: "429", At: t0.Add(time.Second), Systemic: true}); err != nil {
 		t.Fatal(err)
 	}
 	// Retry, in doubt after a timeout, then resolved by refresh.
@@ -84,7 +84,7 @@ func TestSendLifecycle(t *testing.T) {
 		IntentAt: t0.Add(2 * time.Second), Outcome: OutcomeAccepted, MessageID: "m1", ConversationID: "c1",
 		ProviderStatus: StatusRead, ResultAt: t0.Add(4 * time.Second), UpdatedAt: t0.Add(2 * time.Hour),
 		ReadAt: t0.Add(time.Hour), Reply: &Reply{Text: "yes", At: t0.Add(time.Hour)},
-		History: []Attempt{{At: t0, Outcome: OutcomeRetry, ErrorCode: "429"}}}
+		History: []Attempt{{At: t0, Outcome: OutcomeRetry, Systemic: true, ErrorCode: "429"}}}
 	if d := cmp.Diff(want, get()); d != "" {
 		t.Fatalf("after refresh (-want +got):\n%s", d)
 	}
@@ -101,7 +101,7 @@ func TestSendLifecycle(t *testing.T) {
 	}
 	want = Send{Addr: a, Phone: "+255712345678", Digest: digestOf([]byte("v2")), Attempts: 3,
 		IntentAt: t0.Add(3 * time.Hour), UpdatedAt: t0.Add(3 * time.Hour),
-		History: []Attempt{{At: t0, Outcome: OutcomeRetry, ErrorCode: "429"},
+		History: []Attempt{{At: t0, Outcome: OutcomeRetry, Systemic: true, ErrorCode: "429"},
 			{At: t0.Add(2 * time.Second), Outcome: OutcomeAccepted, MessageID: "m1", ConversationID: "c1"}}}
 	if d := cmp.Diff(want, get()); d != "" {
 		t.Fatalf("after replace (-want +got):\n%s", d)
@@ -137,6 +137,7 @@ func TestRefusals(t *testing.T) {
 		{"bad campaign", s.RecordIntent(Intent{Addr: addrs.Addr{Campaign: "a b", Message: "m", Key: "k"}, Phone: "+1"}), nil, "not a valid identifier"},
 		{"no phone", s.RecordIntent(Intent{Addr: addr("new")}), nil, "phone is empty"},
 		{"bad outcome", s.RecordResult(Result{Addr: addr("unk"), Outcome: 9}), nil, "invalid outcome"},
+		{"systemic failure of another outcome", s.RecordResult(Result{Addr: addr("unk"), Outcome: OutcomeFailed, Systemic: true}), nil, "only a send to try again"},
 		{"long id", s.RecordResult(Result{Addr: addr("unk"), MessageID: strings.Repeat("x", 2000)}), nil, "longer than"},
 		{"rm nothing", second(s.Remove(addrs.Pattern{Campaign: "nope"})), ErrNoMatch, "remove campaign.nope: no send matches"},
 		{"rm everything", second(s.Remove(addrs.Pattern{})), nil, "an address is required"},
