@@ -26,8 +26,8 @@ var planCommand = &subcommand{
 
 Options:
   -out=FILE             Save the plan to FILE for "ujumbe apply FILE".
-  -detailed-exitcode    Exit 0 when nothing is to be sent, 2 when sends are
-                        pending, 1 on error.
+  -detailed-exitcode    Exit 0 when nothing is to be sent now, 2 when sends
+                        are due now (+ or !), 1 on error.
   -target=ADDR          Plan only sends under ADDR (repeatable).
   -replace=ADDR         Plan to send ADDR again even though it was sent
                         (repeatable).

@@ -143,13 +143,14 @@ func (c *cli) readState(f stateFlags) (*state.State, []state.Warning, error) {
 				return nil, nil, err
 			}
 		}
-		return state.Read(loc.path)
+		st, warnings, err := state.Read(loc.path)
+		return st, warnings, c.recoverAdvice(f, err)
 	}
 	st, err := state.ReadPG(c.ctx, *loc.pg)
 	if err == nil {
 		err = c.checkNotMigrated(st, *loc.pg)
 	}
-	return st, nil, err
+	return st, nil, c.recoverAdvice(f, err)
 }
 
 // stateExists reports an error unless some file of the state at path
@@ -180,14 +181,31 @@ func (c *cli) openState(f stateFlags, op string) (*state.Store, []state.Warning,
 				return nil, nil, err
 			}
 		}
-		return store, warnings, err
+		return store, warnings, c.recoverAdvice(f, err)
 	}
 	if f.sandbox {
 		if err := os.MkdirAll(filepath.Dir(loc.path), 0o700); err != nil {
 			return nil, nil, fmt.Errorf("create rehearsal directory: %w", err)
 		}
 	}
-	return state.Open(c.ctx, loc.path, opts)
+	store, warnings, err := state.Open(c.ctx, loc.path, opts)
+	return store, warnings, c.recoverAdvice(f, err)
+}
+
+// recoverAdvice makes the refresh -recover that a damaged or missing
+// state's error advises the command line of this state (-chdir, -sandbox,
+// -state), and returns err.
+func (c *cli) recoverAdvice(f stateFlags, err error) error {
+	line := c.commandLine("refresh", f, configFlags{}, "-recover")
+	var ce *state.CorruptError
+	if errors.As(err, &ce) {
+		ce.Recover = line
+	}
+	var me *state.MissingError
+	if errors.As(err, &me) {
+		me.Recover = line
+	}
+	return err
 }
 
 // checkNotMigrated refuses to start from an empty pg state when a local

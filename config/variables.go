@@ -35,12 +35,15 @@ var variableSchema = &hcl.BodySchema{
 
 // variable is a declared input variable.
 type variable struct {
-	name      string
-	typ       cty.Type // cty.DynamicPseudoType when no type is given
-	defaults  *typeexpr.Defaults
-	def       cty.Value // cty.NilVal when the variable is required
-	sensitive bool
-	declRange hcl.Range
+	name     string
+	typ      cty.Type // cty.DynamicPseudoType when no type is given
+	defaults *typeexpr.Defaults
+	def      cty.Value // cty.NilVal when the variable is required
+	// badDefault says the default given could not be used, which is
+	// reported as such: the variable is not required for it.
+	badDefault bool
+	sensitive  bool
+	declRange  hcl.Range
 
 	value cty.Value // final value, converted and marked; cty.NilVal if missing
 	set   bool      // a value came from the environment, a var-file or -var
@@ -92,12 +95,16 @@ func (l *loader) decodeVariables(blocks hcl.Blocks) {
 					v.def = val
 				}
 			}
+			v.badDefault = v.def == cty.NilVal
 		}
 	}
 	l.setVariableValues()
 	for _, name := range slices.Sorted(maps.Keys(l.vars)) {
 		v := l.vars[name]
 		if v.value == cty.NilVal && !v.set {
+			if v.badDefault {
+				continue
+			}
 			if v.def == cty.NilVal {
 				l.diags = append(l.diags, errorf(v.declRange, "No value for required variable",
 					"The variable %q has no default, so it needs a value: -var '%s=...', a -var-file, or the environment variable %s%s.",

@@ -25,6 +25,10 @@ type CorruptError struct {
 	Line    int    // 1-based line, or 0 when the file as a whole is wrong
 	Problem string
 
+	// Recover is the command that finds the sends a restored state lacks,
+	// as the user would type it; "ujumbe refresh -recover" when empty.
+	Recover string
+
 	retry bool // an unlocked reader may have raced a compaction
 	pg    bool // State names a PostgreSQL schema, File a table, Line a serial
 }
@@ -33,7 +37,7 @@ func (e *CorruptError) Error() string {
 	if e.pg {
 		return fmt.Sprintf("state in %s is damaged (%s, serial %d): %s. Nothing was changed. "+
 			"Keep a dump of the schema (pg_dump of it), then restore it from a backup or push a state pulled earlier, "+
-			"and run \"ujumbe refresh -recover\" before the next apply: it finds the sends made since, which the restored state lacks", e.State, e.File, e.Line, e.Problem)
+			"and run %q before the next apply: it finds the sends made since, which the restored state lacks", e.State, e.File, e.Line, e.Problem, recoverLine(e.Recover))
 	}
 	where := ""
 	if e.Line > 0 {
@@ -41,8 +45,17 @@ func (e *CorruptError) Error() string {
 	}
 	return fmt.Sprintf("state file %s is damaged%s: %s. Nothing was changed. "+
 		"Keep a copy of every %s* file, then restore the previous snapshot: copy %s over %s and remove %s.wal. "+
-		"Sends recorded after that snapshot will be missing from the state: before the next apply, run \"ujumbe refresh -recover\", which finds those the provider holds",
-		e.File, where, e.Problem, e.State, backupOf(e.State), e.State, e.State)
+		"Sends recorded after that snapshot will be missing from the state: before the next apply, run %q, which finds those the provider holds",
+		e.File, where, e.Problem, e.State, backupOf(e.State), e.State, e.State, recoverLine(e.Recover))
+}
+
+// recoverLine is line, the command that finds the sends a restored state
+// lacks, or its plain form.
+func recoverLine(line string) string {
+	if line == "" {
+		return "ujumbe refresh -recover"
+	}
+	return line
 }
 
 // Is makes errors.Is(err, ErrCorrupt) true.

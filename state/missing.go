@@ -25,6 +25,8 @@ type MissingError struct {
 	// Holder describes the run that last held the lock and never released
 	// it, when it left the only trace.
 	Holder *LockInfo
+	// Recover is as CorruptError's.
+	Recover string
 }
 
 func (e *MissingError) Error() string {
@@ -50,8 +52,8 @@ func (e *MissingError) Error() string {
 		// Only the image: a cache that is read with its snapshot, never
 		// alone.
 		fmt.Fprintf(&b, "Put %s back if you can. Otherwise keep a copy of every %s* file, and remove %s", e.State, e.State, e.Image)
-		b.WriteString(": the state starts empty, and before the next apply \"ujumbe refresh -recover\" finds the sends the provider holds" +
-			" (with -recover-since=TIME, when the campaign began: an empty state records no send to start from)")
+		fmt.Fprintf(&b, ": the state starts empty, and before the next apply %q finds the sends the provider holds"+
+			" (with -recover-since=TIME, when the campaign began: an empty state records no send to start from)", recoverLine(e.Recover))
 		return b.String()
 	}
 	fmt.Fprintf(&b, "Put %s back if you can. Otherwise keep a copy of every %s* file, check the previous snapshot with \"ujumbe show -state=%s\", and restore it: cp %s %s",
@@ -59,7 +61,7 @@ func (e *MissingError) Error() string {
 	if e.Journal != "" {
 		fmt.Fprintf(&b, ", then move %s aside (mv %s %s.orphaned), as it continues the missing snapshot", e.Journal, e.Journal, e.Journal)
 	}
-	b.WriteString(". Sends recorded after that snapshot will be missing from the state: before the next apply, run \"ujumbe refresh -recover\", which finds those the provider holds")
+	fmt.Fprintf(&b, ". Sends recorded after that snapshot will be missing from the state: before the next apply, run %q, which finds those the provider holds", recoverLine(e.Recover))
 	return b.String()
 }
 
