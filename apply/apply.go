@@ -315,12 +315,12 @@ func (r *run) record(it *plan.Item, res *briq.SendResult, err error) {
 		result.Outcome = state.OutcomeDeferred
 	case briq.Resend:
 		result.Outcome = state.OutcomeRetry
-		// Briq not reached, the account refused, rate limited: the run's
-		// failure, which does not use up the send's attempts.
-		result.Systemic = class == briq.NeverReached || class == briq.RateLimited || class == briq.Fatal
 	default: // Doubt: refresh resolves it, by its message_id when it has one
 		result.Outcome = state.OutcomeUnknown
 	}
+	// The run's failure, which does not use up the send's attempts; on a
+	// send in doubt, for when refresh finds it never arrived.
+	result.Systemic = err != nil && briq.Systemic(err) && (result.Outcome == state.OutcomeRetry || result.Outcome == state.OutcomeUnknown)
 	if class.Stops() {
 		// Stop before recording, so no worker starts another request.
 		r.stop(fmt.Errorf("%w: %s: %w", ErrFatal, it.Addr(), err))

@@ -91,8 +91,9 @@ func (j *journal) RecordResult(r state.Result) error {
 	return err
 }
 
-// items plans n recipients of a one-template campaign.
-func items(t *testing.T, n int) []*plan.Item {
+// campaign loads, from a directory it returns, a one-template campaign of
+// n recipients, r0 … (phone(i)).
+func campaign(t *testing.T, n int) (*config.Config, string) {
 	t.Helper()
 	dir := t.TempDir()
 	csv := "id,phone\n"
@@ -123,6 +124,13 @@ campaign "c" {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
+	return cfg, dir
+}
+
+// items plans n recipients of a one-template campaign.
+func items(t *testing.T, n int) []*plan.Item {
+	t.Helper()
+	cfg, dir := campaign(t, n)
 	st, _, err := state.Read(filepath.Join(dir, "none.state"))
 	if err != nil {
 		t.Fatal(err)

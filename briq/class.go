@@ -159,6 +159,25 @@ func VerdictOf(err error) Verdict {
 	return Doubt
 }
 
+// Systemic reports whether err, the outcome of a send, is a failure of the
+// run rather than of the send, one every send would have met alike: Briq
+// not reached, rate limited, its answer lost or a 5xx (InDoubt), or the
+// WhatsApp provider unavailable. Such failures do not use up a send's
+// attempts, so that an outage gives up on nobody. Fatal is not one: it
+// stops the run at once anyway, some are one send's (a 404 for a
+// conversation that is gone), and a refused key is found before the first
+// send, when the templates are listed.
+func Systemic(err error) bool {
+	switch ClassOf(err) {
+	case NeverReached, RateLimited, InDoubt:
+		return true
+	case ProviderFailed:
+		var e *Error
+		return errors.As(err, &e) && strings.EqualFold(e.Code, codeProviderUnavailable)
+	}
+	return false
+}
+
 // MessageIDOf returns the message_id an *Error in err carries, or "".
 func MessageIDOf(err error) string {
 	var e *Error

@@ -485,3 +485,32 @@ func TestVerdictOf(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemic: the failures every send would have met alike are the
+// run's; a send's own, and Fatal (which stops the run, and may be one
+// send's), are not.
+func TestSystemic(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{&Error{Class: NeverReached}, true},
+		{&Error{Class: RateLimited}, true},
+		{&Error{Class: RateLimited, MessageID: "m-1"}, true},
+		{&Error{Class: InDoubt, HTTPStatus: 504}, true},
+		{errors.New("unclassified"), true},
+		{&Error{Class: ProviderFailed, Code: "PROVIDER_UNAVAILABLE"}, true},
+		{&Error{Class: ProviderFailed, Code: "provider_unavailable", MessageID: "m-1"}, true},
+		{&Error{Class: ProviderFailed, Code: "SEND_FAILED"}, false},
+		{&Error{Class: Fatal, HTTPStatus: 404}, false},
+		{&Error{Class: Fatal, HTTPStatus: 401}, false},
+		{&Error{Class: Permanent}, false},
+		{&Error{Class: WindowClosed}, false},
+		{&Error{Class: MarketingLimited}, false},
+	} {
+		if got := Systemic(tc.err); got != tc.want {
+			t.Errorf("Systemic(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}

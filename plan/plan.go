@@ -397,8 +397,10 @@ func Build(cfg *config.Config, st *state.State, now time.Time, opts Options) (*P
 		collecting.Go(func() { lim.collect(items, slices.Values(timed)) })
 	}
 	// The sends about to go out, to check against what the state records
-	// as accepted: during the walk of the state for orphans when there is
-	// one, else through the plan's own accepted sends.
+	// as accepted (during the walk of the state for orphans when there is
+	// one, else through the plan's own accepted sends) and against each
+	// other: with one first-contact message, and no state, two cannot
+	// meet.
 	var resends *resendIndex
 	if !b.opts.NoDrift && (st.Len() > 0 || firstMessages(cfg) > 1) {
 		// Whether a follow-up's content was accepted at an address still
@@ -476,9 +478,10 @@ func inParts(n int, f func(part, lo, hi int)) {
 
 // resendIndex finds the sends about to go out — Send or Retry, not an
 // explicit -replace — whose phone accepted the same content (digest) under
-// another address, or gets it from an earlier send of the plan. It is built
-// over those sends only, which are usually few, and fed the state's
-// accepted sends once.
+// another address, or gets it from another send of the plan (an explicit
+// -replace among them). It is built over the sends about to go out, which
+// are few once a campaign's first contacts are out (all of them on its
+// first run), and fed the state's accepted sends once.
 type resendIndex struct {
 	items  []Item
 	wanted func(addrs.Addr) bool
@@ -504,7 +507,7 @@ type resendContent struct {
 func newResendIndex(items []Item, timed iter.Seq[int32], wanted func(addrs.Addr) bool) *resendIndex {
 	var sending []int
 	for i := range timed {
-		if it := &items[i]; it.Class.Sends() && !it.Replace {
+		if it := &items[i]; it.Class.Sends() {
 			sending = append(sending, int(i))
 		}
 	}
@@ -533,17 +536,24 @@ func newResendIndex(items []Item, timed iter.Seq[int32], wanted func(addrs.Addr)
 		}
 		x.first[k] = i
 	}
-	// A send repeats the plan's first send of its content to its phone,
-	// unless both are follow-ups: as with accepted ones, two journeys may
-	// share a step.
+	return x
+}
+
+// twins notes, after the accepted sends (whose evidence wins), each send
+// that repeats the plan's first send of its content to its phone, unless
+// both are follow-ups: as with accepted ones, two journeys may share a step.
+func (x *resendIndex) twins() {
 	for j, later := range x.more {
 		for _, i := range later {
 			if x.items[j].Message.After == nil || x.items[i].Message.After == nil {
-				x.note(i, x.items[j].Addr(), true)
+				if x.items[i].Replace {
+					x.note(j, x.items[i].Addr(), true)
+				} else {
+					x.note(i, x.items[j].Addr(), true)
+				}
 			}
 		}
 	}
-	return x
 }
 
 // firstMessages counts the messages of cfg that are first contacts: with
@@ -588,8 +598,11 @@ func (x *resendIndex) accepted(phone string, d state.Digest, a addrs.Addr) {
 }
 
 // note records items[i] as a resend of the send at of, unless it is that
-// send or is recorded already.
+// send, an explicit -replace, or is recorded already.
 func (x *resendIndex) note(i int, of addrs.Addr, inPlan bool) {
+	if x.items[i].Replace {
+		return
+	}
 	if bit := uint64(1) << (i % 64); x.seen[i/64]&bit == 0 && x.items[i].Addr() != of {
 		x.seen[i/64] |= bit
 		x.found = append(x.found, Resend{Item: i, Of: of, InPlan: inPlan})
@@ -673,7 +686,11 @@ const twinReason = "the same content goes to this phone under another address in
 // append may have moved since the index was made. First contacts under a
 // changed key are left to their own guard (markRekeyed).
 func (x *resendIndex) list(items []Item) []Resend {
-	if x == nil || len(x.found) == 0 {
+	if x == nil {
+		return nil
+	}
+	x.twins()
+	if len(x.found) == 0 {
 		return nil
 	}
 	out := x.found[:0]

@@ -6,16 +6,13 @@ import (
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/state"
 )
 
-// Two campaigns send the same template to the same phone. promo's was
-// accepted; again's is about to go: a resend (the guard's business).
-// promo has a stop_at that has passed, so a -replace of promo's send
-// makes that item Expired rather than Send. The state still records
-// promo's send as accepted, and it is still evidence of a resend; the walk
-// of the state (-target) finds it, the plan's own items (fromItems) do not.
-func TestResendBesideReplaceNotDue(t *testing.T) {
-	const hcl = `
+// twoOffers is two campaigns, promo (PROMO stands for its further
+// attributes) and again, that send one recipient set the same template
+// with the same variables.
+const twoOffers = `
 recipients "r" {
   csv   = "r.csv"
   phone = row.phone
@@ -23,7 +20,7 @@ recipients "r" {
 }
 campaign "promo" {
   recipients = recipients.r
-  stop_at    = "2026-11-21T10:00:00Z"
+  PROMO
   message "offer" {
     template  = "welcome"
     variables = { "1" = row.name }
@@ -37,6 +34,15 @@ campaign "again" {
   }
 }
 `
+
+// Two campaigns send the same template to the same phone. promo's was
+// accepted; again's is about to go: a resend (the guard's business).
+// promo has a stop_at that has passed, so a -replace of promo's send
+// makes that item Expired rather than Send. The state still records
+// promo's send as accepted, and it is still evidence of a resend; the walk
+// of the state (-target) finds it, the plan's own items (fromItems) do not.
+func TestResendBesideReplaceNotDue(t *testing.T) {
+	hcl := strings.Replace(twoOffers, "PROMO", `stop_at = "2026-11-21T10:00:00Z"`, 1)
 	cfg := loadFiles(t, map[string]string{"main.hcl": hcl, "r.csv": "id,phone,name\nk1,+255712000001,Asha\n"}, config.LoadOptions{})
 	store := openStore(t)
 	promo := cfg.Campaigns[0]
@@ -207,5 +213,45 @@ recipients "r" {
 	}
 	if n := p.Count()[Send]; n != 4 || len(p.Resends) != 0 {
 		t.Errorf("follow-ups: %d to send, resends %v; want 4 and none", n, p.Resends)
+	}
+}
+
+// TestResendTwinOfAReplace: promo's send failed for good, and the operator
+// sends it again (-replace); a copy campaign sends the same template with
+// the same variables to the same phone as a first contact in the same
+// plan. The replace goes, as asked; its twin is flagged.
+func TestResendTwinOfAReplace(t *testing.T) {
+	hcl := "provider \"briq\" {\n  pair_spacing = \"0s\"\n}\n" + strings.Replace(twoOffers, "PROMO", "", 1)
+	cfg := loadFiles(t, map[string]string{"main.hcl": hcl, "r.csv": "id,phone,name\nk1,+255712000001,Asha\n"}, config.LoadOptions{})
+	store := openStore(t)
+	m, r := cfg.Campaigns[0].Messages[0], cfg.Campaigns[0].Recipients.Recipients[0]
+	p, diags := m.Render(r, nil, "")
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	a := addrs.Addr{Campaign: "promo", Message: "offer", Key: "k1"}
+	if err := store.RecordIntent(state.Intent{Addr: a, Phone: r.Phone, Digest: ContentDigest(p), At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeFailed, ErrorCode: "RECIPIENT_UNREACHABLE", At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	replace, _ := addrs.ParsePattern(`campaign.promo.message.offer["k1"]`)
+	opts := Options{Replace: []addrs.Pattern{replace}}
+	if d := CheckAddrs(cfg, store.State(), opts); d.HasErrors() {
+		t.Fatal(d)
+	}
+	plan, diags := Build(cfg, store.State(), now, opts)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	var sending []string
+	for i := range plan.Items {
+		if it := &plan.Items[i]; it.Class.Sends() {
+			sending = append(sending, it.Addr().String())
+		}
+	}
+	if len(sending) == 2 && (len(plan.Resends) == 0 || !Guard(cfg, plan, GuardOptions{}).HasErrors()) {
+		t.Errorf("one plan sends the same content to +255712000001 twice (%v), resends %v: want the second flagged (InPlan)", sending, plan.Resends)
 	}
 }

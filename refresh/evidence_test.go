@@ -62,7 +62,9 @@ func TestUnknownWithItsOwnID(t *testing.T) {
 // TestUnknownWithAFailedRecord: a provider failure's pollable record is a
 // retry only once it is confirmed failed after the settle time, with its
 // id kept; a message_id the provider does not know (404) is absent after
-// the settle time.
+// the settle time, and a doubt that was the run's failure (a 504) stays
+// one through the refresh that cannot decide yet and the one that does:
+// it does not use up the send's attempts.
 func TestUnknownWithAFailedRecord(t *testing.T) {
 	f := newFixture(t, nil)
 	failed := f.sendUnder(sandbox.Faults{ProviderFail: 1}, 0)
@@ -72,7 +74,7 @@ func TestUnknownWithAFailedRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	ghostID := uuid.NewString()
-	if err := f.store.RecordResult(state.Result{Addr: ghost, Outcome: state.OutcomeUnknown, MessageID: ghostID, ErrorCode: "HTTP_504"}); err != nil {
+	if err := f.store.RecordResult(state.Result{Addr: ghost, Outcome: state.OutcomeUnknown, MessageID: ghostID, ErrorCode: "HTTP_504", Systemic: true}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -94,6 +96,9 @@ func TestUnknownWithAFailedRecord(t *testing.T) {
 		if s := f.get(a); s.Outcome != state.OutcomeRetry || s.MessageID != id {
 			t.Errorf("%s: %s %q, want a retry keeping %q", a, s.Outcome, s.MessageID, id)
 		}
+	}
+	if s := f.get(ghost); !s.Systemic {
+		t.Errorf("%s: the 504's doubt, found absent, is no longer the run's failure", ghost)
 	}
 	// The resend keeps the failed attempt's id in the history.
 	f.mustSend(failed.Addr, phoneOf(0), "")

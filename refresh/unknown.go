@@ -89,7 +89,7 @@ func (r *run) settleNotFound(ctx context.Context) error {
 			continue
 		}
 		err := r.decide(nf.s, state.Result{Addr: nf.s.Addr, Outcome: state.OutcomeRetry, MessageID: nf.id, ConversationID: nf.conv,
-			ErrorCode: nf.s.ErrorCode, ErrorMessage: fmt.Sprintf("refresh %s: the provider has no such message (404), so it never arrived", stamp(r.now))},
+			Systemic: nf.s.Systemic, ErrorCode: nf.s.ErrorCode, ErrorMessage: fmt.Sprintf("refresh %s: the provider has no such message (404), so it never arrived", stamp(r.now))},
 			func(sum *Summary) { sum.Absent++ })
 		if err != nil {
 			return err
@@ -251,7 +251,7 @@ func (r *run) search(ctx context.Context, phone string, sends []state.Send, clai
 				err = r.resolveByID(ctx, s, c[0].id, c[0].conv, true)
 			}
 		case len(c) == 0 && r.settled(s):
-			err = r.decide(s, state.Result{Addr: s.Addr, Outcome: state.OutcomeRetry, ErrorCode: s.ErrorCode,
+			err = r.decide(s, state.Result{Addr: s.Addr, Outcome: state.OutcomeRetry, Systemic: s.Systemic, ErrorCode: s.ErrorCode,
 				ErrorMessage: fmt.Sprintf("refresh %s %s and found no message that could be the attempt of %s, so it never arrived",
 					stamp(r.now), checked, stamp(s.IntentAt))},
 				func(sum *Summary) { sum.Absent++ })
@@ -304,7 +304,7 @@ func (r *run) undecided(s state.Send, id, checked string, next time.Time, reason
 		note += "; only the operator can decide (ujumbe import ADDR MESSAGE_ID records the message it is; ujumbe apply -replace=ADDR sends it again)"
 	}
 	res := state.Result{Addr: s.Addr, Outcome: state.OutcomeUnknown, MessageID: id, ConversationID: s.ConversationID,
-		ErrorCode: s.ErrorCode, ErrorMessage: note, At: r.now}
+		ErrorCode: s.ErrorCode, ErrorMessage: note, Systemic: s.Systemic, At: r.now}
 	if err := r.store.RecordResult(res); err != nil {
 		return err
 	}

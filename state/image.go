@@ -535,19 +535,29 @@ func snapshotHeader(f *os.File, size int64) (header, error) {
 }
 
 // snapshotTail returns the CRC on the last line of the snapshot file f, of
-// the given size, read with one small read at its end; ok is false when
-// the line is not a whole framed one within the last 64 KiB.
+// the given size. It reads the file's end 64 KiB at a time until it has the
+// line, which one read does unless a send's history has grown long; ok is
+// false when the last line is not a whole framed one, or is longer than
+// 64 MiB.
 func snapshotTail(f *os.File, size int64) (crc uint32, ok bool) {
-	b := make([]byte, min(size, 1<<16))
-	if _, err := f.ReadAt(b, size-int64(len(b))); err != nil || len(b) == 0 || b[len(b)-1] != '\n' {
-		return 0, false
+	const window, limit = 1 << 16, 64 << 20
+	var tail []byte // the file's last bytes read so far
+	for int64(len(tail)) < size && len(tail) < limit {
+		n := int(min(size-int64(len(tail)), window))
+		b := make([]byte, n, n+len(tail))
+		if _, err := f.ReadAt(b, size-int64(len(tail)+n)); err != nil {
+			return 0, false
+		}
+		if tail = append(b, tail...); tail[len(tail)-1] != '\n' {
+			return 0, false
+		}
+		start := bytes.LastIndexByte(tail[:len(tail)-1], '\n') + 1
+		if start > 0 || int64(len(tail)) == size {
+			crc, err := lineCRC(tail[start : len(tail)-1])
+			return crc, err == nil
+		}
 	}
-	start := bytes.LastIndexByte(b[:len(b)-1], '\n') + 1
-	if start == 0 && int64(len(b)) < size {
-		return 0, false // the line began before the window
-	}
-	crc, err := lineCRC(b[start : len(b)-1])
-	return crc, err == nil
+	return 0, false
 }
 
 // matches reports whether h names the lineage and serial of the snapshot

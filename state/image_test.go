@@ -1,6 +1,7 @@
 package state
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -550,5 +551,37 @@ func TestImageOfAForkedCopy(t *testing.T) {
 	got, ok := mustRead(t, path).Get(x)
 	if !ok || got.Outcome != OutcomeAccepted || got.MessageID == "" {
 		t.Fatalf("the snapshot says %s is accepted; Read says %v %q (read from the stale image)", x, got.Outcome, got.MessageID)
+	}
+}
+
+// TestImageOfALongLastLine: a send whose history has grown long (cron
+// through an outage adds an attempt a run, none counted) may be the
+// snapshot's last line, and longer than one read at the file's end: the
+// image of that snapshot is still read.
+func TestImageOfALongLastLine(t *testing.T) {
+	path := statePath(t)
+	s := mustOpen(t, path)
+	for i := range 20 {
+		sendOne(t, s, addr(fmt.Sprintf("A-%04d", i)), OutcomeAccepted)
+	}
+	held := addr("Z-held") // last in address order, and no opt-out after it
+	for i := range 1500 {
+		if err := s.RecordIntent(Intent{Addr: held, Phone: "+255700999", At: t0.Add(time.Duration(i) * 5 * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordResult(Result{Addr: held, Outcome: OutcomeRetry, ErrorCode: "HTTP_503",
+			ErrorMessage: "dial tcp 10.0.0.1:443: connect: connection refused", Systemic: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := contentsOf(s.State())
+	mustClose(t, s)
+	b := readFile(t, path)
+	if last := b[bytes.LastIndexByte(b[:len(b)-1], '\n')+1:]; len(last) <= 1<<16 {
+		t.Fatalf("the last line is %d bytes, no longer than one read", len(last))
+	}
+	breakSnapshot(t, path)
+	if d := cmp.Diff(live, contentsOf(mustRead(t, path))); d != "" {
+		t.Fatalf("the image was not read (-live +read):\n%s", d)
 	}
 }

@@ -37,7 +37,7 @@ func (e *CorruptError) Error() string {
 	if e.pg {
 		return fmt.Sprintf("state in %s is damaged (%s, serial %d): %s. Nothing was changed. "+
 			"Keep a dump of the schema (pg_dump of it), then restore it from a backup or push a state pulled earlier, "+
-			"and run %q before the next apply: it finds the sends made since, which the restored state lacks", e.State, e.File, e.Line, e.Problem, recoverLine(e.Recover))
+			"and run \"%s\" before the next apply: it finds the sends made since, which the restored state lacks", e.State, e.File, e.Line, e.Problem, recoverLine(e.Recover))
 	}
 	where := ""
 	if e.Line > 0 {
@@ -45,7 +45,7 @@ func (e *CorruptError) Error() string {
 	}
 	return fmt.Sprintf("state file %s is damaged%s: %s. Nothing was changed. "+
 		"Keep a copy of every %s* file, then restore the previous snapshot: copy %s over %s and remove %s.wal. "+
-		"Sends recorded after that snapshot will be missing from the state: before the next apply, run %q, which finds those the provider holds",
+		"Sends recorded after that snapshot will be missing from the state: before the next apply, run \"%s\", which finds those the provider holds",
 		e.File, where, e.Problem, e.State, backupOf(e.State), e.State, e.State, recoverLine(e.Recover))
 }
 

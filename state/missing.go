@@ -52,7 +52,7 @@ func (e *MissingError) Error() string {
 		// Only the image: a cache that is read with its snapshot, never
 		// alone.
 		fmt.Fprintf(&b, "Put %s back if you can. Otherwise keep a copy of every %s* file, and remove %s", e.State, e.State, e.Image)
-		fmt.Fprintf(&b, ": the state starts empty, and before the next apply %q finds the sends the provider holds"+
+		fmt.Fprintf(&b, ": the state starts empty, and before the next apply \"%s\" finds the sends the provider holds"+
 			" (with -recover-since=TIME, when the campaign began: an empty state records no send to start from)", recoverLine(e.Recover))
 		return b.String()
 	}
@@ -61,7 +61,7 @@ func (e *MissingError) Error() string {
 	if e.Journal != "" {
 		fmt.Fprintf(&b, ", then move %s aside (mv %s %s.orphaned), as it continues the missing snapshot", e.Journal, e.Journal, e.Journal)
 	}
-	fmt.Fprintf(&b, ". Sends recorded after that snapshot will be missing from the state: before the next apply, run %q, which finds those the provider holds", recoverLine(e.Recover))
+	fmt.Fprintf(&b, ". Sends recorded after that snapshot will be missing from the state: before the next apply, run \"%s\", which finds those the provider holds", recoverLine(e.Recover))
 	return b.String()
 }
 

@@ -110,8 +110,10 @@ type Send struct {
 	IntentAt time.Time // latest intent
 	Outcome  Outcome
 	// Systemic marks an OutcomeRetry whose failure was the run's, not the
-	// send's: Briq not reached, the account or sender refused, rate
-	// limited. Every send would have failed alike, so the attempt does not
+	// send's (briq.Systemic: Briq not reached, rate limited, a lost answer
+	// or a 5xx, the WhatsApp provider unavailable), or an OutcomeUnknown
+	// whose doubt came of one, for when refresh finds the send never
+	// arrived. Every send would have failed alike, so the attempt does not
 	// count against the attempts limit.
 	Systemic bool
 
@@ -216,7 +218,7 @@ type Result struct {
 	ErrorMessage   string    // shortened to 1024 bytes
 	At             time.Time // zero: Options.Now
 	// Systemic marks a failure of the run, not of the send (see
-	// Send.Systemic); only with OutcomeRetry.
+	// Send.Systemic); only with OutcomeRetry or OutcomeUnknown.
 	Systemic bool
 }
 

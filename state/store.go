@@ -238,8 +238,8 @@ func (s *Store) RecordResult(r Result) error {
 		err = fmt.Errorf("invalid provider status %d", r.ProviderStatus)
 	case r.Outcome == OutcomeAccepted && r.MessageID == "":
 		err = fmt.Errorf("%s: an accepted send needs its message_id", r.Addr)
-	case r.Systemic && r.Outcome != OutcomeRetry:
-		err = fmt.Errorf("%s: only a send to try again fails for the run's reasons, not %s", r.Addr, r.Outcome)
+	case r.Systemic && r.Outcome != OutcomeRetry && r.Outcome != OutcomeUnknown:
+		err = fmt.Errorf("%s: only a send to try again, or one in doubt, fails for the run's reasons, not %s", r.Addr, r.Outcome)
 	default:
 		err = errors.Join(checkID("message_id", r.MessageID, false),
 			checkID("conversation_id", r.ConversationID, false),
