@@ -78,6 +78,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // what happened, and once Briq answers again every customer gets the
 // message once. A key Briq refuses stops apply before its first send.
 func TestOutageKeepsCustomers(t *testing.T) {
+	t.Parallel() // it mostly waits out apply's back-off
 	const n = 30
 	w := newWorld(t, n, sandbox.Options{Seed: 5})
 	run := func(env ...string) (string, int) {

@@ -245,7 +245,12 @@ func TestApplyNeedsApproval(t *testing.T) {
 // without status; Meta's window rule): there, after the settle time, two
 // refreshes resolve every unknown send, and applies resume until everyone
 // has exactly one accepted message.
-func TestApplyKill9(t *testing.T) { eachBackend(t, testApplyKill9) }
+// TestApplyKill9 runs beside the other parallel tests (TestOutageKeepsCustomers
+// waits most of its time): the longest of the package, under -race.
+func TestApplyKill9(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, testApplyKill9)
+}
 
 func testApplyKill9(t *testing.T, backend string) {
 	const parallelism = 16
