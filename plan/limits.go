@@ -31,7 +31,6 @@ func Counted(m *config.Message) bool {
 // know to give each send that is due, in time order, the earliest time the
 // limits allow: frequency_cap, daily_first_contacts and pair_spacing.
 type limiter struct {
-	cfg     *config.Config
 	now     time.Time
 	cap     *config.FrequencyCap
 	tier    int
@@ -82,7 +81,7 @@ func (b *builder) newLimiter() *limiter {
 		return nil
 	}
 	prov := b.cfg.Provider
-	return &limiter{cfg: b.cfg, now: b.now, cap: b.cfg.FrequencyCap, tier: prov.DailyFirstContacts, spacing: prov.PairSpacing.Milliseconds()}
+	return &limiter{now: b.now, cap: b.cfg.FrequencyCap, tier: prov.DailyFirstContacts, spacing: prov.PairSpacing.Milliseconds()}
 }
 
 // collect queues the sends of items at the indices timed yields (plan
@@ -136,7 +135,7 @@ func (b *builder) limits(l *limiter, items []Item, only []int32) {
 	if len(due) == 0 {
 		return
 	}
-	for r := ruleNone; r < nRules; r++ {
+	for r := ruleNone + 1; r < nRules; r++ {
 		if r != ruleCap || l.cap != nil {
 			l.texts[r] = l.ruleText(r)
 		}
@@ -172,7 +171,8 @@ func (b *builder) limits(l *limiter, items []Item, only []int32) {
 			for {
 				at, why := t, ruleNone
 				if slot := l.tierSlot(); slot > at {
-					at, why = slot, ruleTier
+					// Within the send window, as every move is.
+					at, why = windowFrom(it, slot), ruleTier
 				}
 				if at2, why2 := l.perPhone(it, lg, at); at2 > at {
 					at, why = at2, why2
@@ -336,23 +336,21 @@ func (l *limiter) recorded(b *builder, only []int32) {
 		capFrom = l.now.Add(-l.cap.Per).UnixMilli()
 	}
 	l.sendsSince(b, only, l.now.Add(-span), func(s state.Send) {
-		t, ok := sentAt(s)
-		if !ok {
-			return
-		}
 		isCounted := counted(s.Addr)
-		if isCounted && l.tier > 0 && t > tierFrom {
-			l.tierTimes = append(l.tierTimes, t)
-		}
 		i := l.phone(s.Phone, false)
-		if i < 0 {
-			return
-		}
-		lg := &l.logs[i]
-		lg.last = max(lg.last, t)
-		if isCounted && l.cap != nil && t > capFrom {
-			lg.counted = append(lg.counted, t)
-		}
+		sentTimes(s, func(t int64) {
+			if isCounted && l.tier > 0 && t > tierFrom {
+				l.tierTimes = append(l.tierTimes, t)
+			}
+			if i < 0 {
+				return
+			}
+			lg := &l.logs[i]
+			lg.last = max(lg.last, t)
+			if isCounted && l.cap != nil && t > capFrom {
+				lg.counted = append(lg.counted, t)
+			}
+		})
 	})
 	slices.Sort(l.tierTimes)
 	for i := range l.logs {
@@ -408,6 +406,22 @@ func failures(s *state.Send) int {
 	return n
 }
 
+// sentTimes calls f with when each attempt at s that the provider may
+// have accepted went out (Unix ms): its earlier attempts (History) at their
+// intent, the latest as sentAt has it. A send made again with -replace
+// reached its phone each time it was accepted, whatever became of the
+// attempt after.
+func sentTimes(s state.Send, f func(t int64)) {
+	for _, a := range s.History {
+		if a.Outcome == state.OutcomeAccepted || a.Outcome == state.OutcomeUnknown {
+			f(a.At.UnixMilli())
+		}
+	}
+	if t, ok := sentAt(s); ok {
+		f(t)
+	}
+}
+
 // sentAt returns when s went out (Unix ms): its result, or its intent
 // while in doubt (each refresh that cannot decide records a result with its
 // note, which is not when anything went out); false when the provider
@@ -455,8 +469,12 @@ func TierLeft(cfg *config.Config, st *state.State, now time.Time) int {
 	from := now.Add(-tierWindow).UnixMilli()
 	used := 0
 	st.Recent(now.Add(-tierWindow), func(s state.Send) {
-		if t, ok := sentAt(s); ok && t > from && counted(s.Addr) {
-			used++
+		if counted(s.Addr) {
+			sentTimes(s, func(t int64) {
+				if t > from {
+					used++
+				}
+			})
 		}
 	})
 	return max(tier-used, 0)
@@ -480,18 +498,25 @@ func (l *limiter) perPhone(it *Item, lg *phoneLog, t int64) (int64, rule) {
 			}
 		}
 		if t != t0 {
-			if w := it.Message.Campaign.Window; w != nil {
-				if loc, diags := w.Location(it.Recipient); !diags.HasErrors() {
-					if nt := nextInWindow(time.UnixMilli(t), w.From, w.To, loc).UnixMilli(); nt != t {
-						t, why = nt, ruleWindow
-					}
-				}
+			if nt := windowFrom(it, t); nt != t {
+				t, why = nt, ruleWindow
 			}
 		}
 		if t == t0 {
 			return t, why
 		}
 	}
+}
+
+// windowFrom returns the earliest time from t (Unix ms) within the send
+// window of it's campaign, in its recipient's time zone: t without one.
+func windowFrom(it *Item, t int64) int64 {
+	if w := it.Message.Campaign.Window; w != nil {
+		if loc, diags := w.Location(it.Recipient); !diags.HasErrors() {
+			return nextInWindow(time.UnixMilli(t), w.From, w.To, loc).UnixMilli()
+		}
+	}
+	return t
 }
 
 // tierSlot returns the earliest time a counted send may go under

@@ -312,3 +312,79 @@ func TestUnknownContentIsDone(t *testing.T) {
 		}
 	}
 }
+
+// twoPeopleCSV is the recipients of two people.
+const twoPeopleCSV = "id,name,phone\np1,Asha,255712000001\np2,Baraka,255712000002\n"
+
+// TestTierSlotInSendWindow: the tier's one slot per 24h frees at
+// 22:00 UTC, after the send window (08:00–20:00 UTC) closes. The send the
+// tier holds is given 22:00: a time outside its window, when it cannot
+// go; and with stop_at at 23:00 it is shown scheduled though the window
+// next opens after stop_at, so it will only ever expire.
+// TestTierSlotInSendWindow: a send the daily first-contact budget holds
+// until a slot frees at 22:00 goes at the send window's next opening, not
+// at 22:00 outside it; with stop_at before that opening it expires.
+func TestTierSlotInSendWindow(t *testing.T) {
+	for _, stopAt := range []string{"", `stop_at = "2026-11-21T23:00:00Z"`} {
+		cfg := loadFiles(t, map[string]string{"people.csv": twoPeopleCSV, "main.hcl": `
+provider "briq" {
+  daily_first_contacts = 1
+  pair_spacing         = "0s"
+}
+recipients "people" {
+  csv   = "people.csv"
+  phone = row.phone
+  key   = row.id
+}
+campaign "c" {
+  recipients = recipients.people
+  ` + stopAt + `
+  send_window {
+    from      = "08:00"
+    to        = "20:00"
+    time_zone = "UTC"
+  }
+  message "hello" {
+    template  = "hello"
+    variables = { "1" = row.name }
+  }
+}
+`}, config.LoadOptions{})
+		store := openStore(t)
+		// p1 got hello at 22:00 yesterday: the tier's slot frees at 22:00 today.
+		recordSend(t, cfg, store, addrs.Addr{Campaign: "c", Message: "hello", Key: "p1"}, now.Add(-14*time.Hour), state.OutcomeAccepted, "")
+		it := itemAt(t, cfg, store, addrs.Addr{Campaign: "c", Message: "hello", Key: "p2"}, now)
+		if stopAt == "" {
+			want := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
+			if it.Class != Scheduled || !it.Due().Equal(want) {
+				t.Errorf("hello[p2]: %s due %v (%s); want scheduled for the window's next opening, %v", it.Class, it.Due(), it.Reason, want)
+			}
+		} else if it.Class != Expired {
+			t.Errorf("with stop_at 23:00, hello[p2]: %s due %v (%s); want expired: the window next opens after stop_at", it.Class, it.Due(), it.Reason)
+		}
+	}
+}
+
+// TestReplacedTemplateStillCounts: a template the phone accepted an hour
+// ago counts against frequency_cap although the operator then sent it
+// again (-replace) and that attempt failed: the accepted one is in the
+// send's history, not its latest outcome.
+func TestReplacedTemplateStillCounts(t *testing.T) {
+	cfg, store := limitsScenario(t)
+	prov := *cfg.Provider
+	prov.DailyFirstContacts, prov.PairSpacing = 0, 0
+	cfg.Provider = &prov
+	cfg.FrequencyCap = &config.FrequencyCap{Max: 1, Per: 168 * time.Hour}
+	a := addrs.Addr{Campaign: "welcome", Message: "hello", Key: "p3"}
+	recordSend(t, cfg, store, a, now.Add(-time.Hour), state.OutcomeAccepted, "")
+	if err := store.RecordIntent(state.Intent{Addr: a, Phone: "255712000003", At: now.Add(-30 * time.Minute), Replace: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeFailed, ErrorCode: "VALIDATION_ERROR", At: now.Add(-30 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	it := itemAt(t, cfg, store, addrs.Addr{Campaign: "promo", Message: "offer", Key: "p3"}, now)
+	if it.Class.Sends() {
+		t.Errorf("promo.offer[p3] %s (%s): the phone accepted a template an hour ago, cap 1 per 168h", it.Class, it.Reason)
+	}
+}
