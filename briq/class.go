@@ -161,22 +161,31 @@ func VerdictOf(err error) Verdict {
 
 // Systemic reports whether err, the outcome of a send, is a failure of the
 // run rather than of the send, one every send would have met alike: Briq
-// not reached, rate limited, its answer lost or a 5xx (InDoubt), or the
-// WhatsApp provider unavailable. Such failures do not use up a send's
-// attempts, so that an outage gives up on nobody. Fatal is not one: it
-// stops the run at once anyway, some are one send's (a 404 for a
-// conversation that is gone), and a refused key is found before the first
-// send, when the templates are listed.
+// not reached, rate limited, its answer lost or a 5xx (InDoubt), the
+// WhatsApp provider unavailable, or the account refused (401, 403,
+// WORKSPACE_REQUIRED, WHATSAPP_REAUTH_REQUIRED: "fatal for every send
+// until fixed"). Such failures do not use up a send's own attempts, so
+// that an outage gives up on nobody. Other Fatal answers are not: some
+// are one send's (a 404 for a conversation that is gone), and as Fatal
+// stops the run, such a send would otherwise stop every run first.
 func Systemic(err error) bool {
+	var e *Error
+	errors.As(err, &e)
 	switch ClassOf(err) {
 	case NeverReached, RateLimited, InDoubt:
 		return true
 	case ProviderFailed:
-		var e *Error
-		return errors.As(err, &e) && strings.EqualFold(e.Code, codeProviderUnavailable)
+		return SystemicCode(e.Code)
+	case Fatal:
+		return e.HTTPStatus == http.StatusUnauthorized || e.HTTPStatus == http.StatusForbidden ||
+			strings.EqualFold(e.Code, codeWorkspaceRequired) || strings.EqualFold(e.Code, codeReauthRequired)
 	}
 	return false
 }
+
+// SystemicCode reports whether a failed message's error code says the
+// failure was the provider's for every send (PROVIDER_UNAVAILABLE).
+func SystemicCode(code string) bool { return strings.EqualFold(code, codeProviderUnavailable) }
 
 // MessageIDOf returns the message_id an *Error in err carries, or "".
 func MessageIDOf(err error) string {

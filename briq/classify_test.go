@@ -487,8 +487,8 @@ func TestVerdictOf(t *testing.T) {
 }
 
 // TestSystemic: the failures every send would have met alike are the
-// run's; a send's own, and Fatal (which stops the run, and may be one
-// send's), are not.
+// run's, the account refused among them; a send's own, and the other Fatal
+// answers (which stop the run, and may be one send's), are not.
 func TestSystemic(t *testing.T) {
 	for _, tc := range []struct {
 		err  error
@@ -504,7 +504,10 @@ func TestSystemic(t *testing.T) {
 		{&Error{Class: ProviderFailed, Code: "provider_unavailable", MessageID: "m-1"}, true},
 		{&Error{Class: ProviderFailed, Code: "SEND_FAILED"}, false},
 		{&Error{Class: Fatal, HTTPStatus: 404}, false},
-		{&Error{Class: Fatal, HTTPStatus: 401}, false},
+		{&Error{Class: Fatal, HTTPStatus: 400, Message: "no active sender"}, false},
+		{&Error{Class: Fatal, HTTPStatus: 401}, true},
+		{&Error{Class: Fatal, HTTPStatus: 403, Code: "WORKSPACE_REQUIRED"}, true},
+		{&Error{Class: Fatal, HTTPStatus: 422, Code: "WHATSAPP_REAUTH_REQUIRED", MessageID: "m-1"}, true},
 		{&Error{Class: Permanent}, false},
 		{&Error{Class: WindowClosed}, false},
 		{&Error{Class: MarketingLimited}, false},

@@ -387,24 +387,36 @@ func (l *limiter) sendsSince(b *builder, only []int32, since time.Time, f func(s
 	}
 }
 
-// failures counts the attempts at s that failed for its own reasons, which
-// use up its attempts: not those Meta's per-user marketing limit deferred
-// (not failures), nor those that failed for the run's (Systemic: Briq not
-// reached, the account refused, rate limited), which every send of the run
-// met alike: an outage must not give up on the customers it held back.
-// Attempts the state kept no history of count.
-func failures(s *state.Send) int {
-	n := s.Attempts
+// failures counts the attempts at s that failed, own those for its own
+// reasons and all of them, but for those Meta's per-user marketing limit
+// deferred (not failures). The failures of the run (Systemic: Briq not
+// reached or unavailable, the account refused, rate limited), which every
+// send of the run met alike, are not its own: an outage must not give up
+// on the customers it held back. Attempts the state kept no history of
+// count as its own.
+func failures(s *state.Send) (own, all int) {
+	all = s.Attempts
+	systemic := 0
 	for _, a := range s.History {
-		if a.Outcome == state.OutcomeDeferred || a.Systemic {
-			n--
+		switch {
+		case a.Outcome == state.OutcomeDeferred:
+			all--
+		case a.Systemic:
+			systemic++
 		}
 	}
 	if s.Systemic {
-		n--
+		systemic++
 	}
-	return n
+	return all - systemic, all
 }
+
+// allAttemptsFactor bounds the attempts at a send in all, failures of the
+// run too, at this many times its own (MaxAttempts): what one recipient
+// alone keeps meeting (a 5xx for that number every time) must end, and
+// at a 15-minute cron ten times five attempts see half a day of outage
+// through.
+const allAttemptsFactor = 10
 
 // sentTimes calls f with when each attempt at s that the provider may
 // have accepted went out (Unix ms): its earlier attempts (History) at their

@@ -177,7 +177,8 @@ func TestDeferred(t *testing.T) {
 // reasons (Briq not reached, the key refused, rate limited), as every
 // send of an outage does at each cron run, do not use up a send's
 // attempts; its own failures do, and give up on it after
-// DefaultMaxAttempts of them, whatever came between.
+// DefaultMaxAttempts of them, whatever came between; and all of them,
+// after allAttemptsFactor times as many.
 func TestSystemicFailuresNotCounted(t *testing.T) {
 	cfg, store := unlimitedScenario(t)
 	a := addrs.Addr{Campaign: "promo", Message: "offer", Key: "p4"}
@@ -207,6 +208,21 @@ func TestSystemicFailuresNotCounted(t *testing.T) {
 	fail("SEND_FAILED", false)
 	if it := class(); it.Class != Expired || it.Reason != fmt.Sprintf("gave up after %d failed attempts: SEND_FAILED", DefaultMaxAttempts) {
 		t.Errorf("after %d of its own failures: %s: %q", DefaultMaxAttempts, it.Class, it.Reason)
+	}
+
+	// What one send alone keeps meeting, though the run's kind of
+	// failure, ends too: at allAttemptsFactor times its own attempts.
+	a = addrs.Addr{Campaign: "promo", Message: "offer", Key: "p3"}
+	for range allAttemptsFactor*DefaultMaxAttempts - 1 {
+		fail("HTTP_500", true)
+	}
+	if it := class(); it.Class != Retry {
+		t.Fatalf("after %d failures of the run: %s: %s", allAttemptsFactor*DefaultMaxAttempts-1, it.Class, it.Reason)
+	}
+	fail("HTTP_500", true)
+	want := fmt.Sprintf("gave up after %d attempts, %[1]d of them failures every send met (Briq unreachable or unavailable): HTTP_500", allAttemptsFactor*DefaultMaxAttempts)
+	if it := class(); it.Class != Expired || it.Reason != want {
+		t.Errorf("after %d failures of the run: %s: %q", allAttemptsFactor*DefaultMaxAttempts, it.Class, it.Reason)
 	}
 }
 

@@ -1155,8 +1155,12 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 			it.Class, it.Reason = Expired, "the provider refused it: "+errorText(*s)
 			return nil
 		case state.OutcomeRetry:
-			if n := failures(s); n >= b.opts.MaxAttempts {
-				it.Class, it.Reason = Expired, fmt.Sprintf("gave up after %d failed attempts: %s", n, errorText(*s))
+			switch own, all := failures(s); {
+			case own >= b.opts.MaxAttempts:
+				it.Class, it.Reason = Expired, fmt.Sprintf("gave up after %d failed attempts: %s", own, errorText(*s))
+				return nil
+			case all >= allAttemptsFactor*b.opts.MaxAttempts:
+				it.Class, it.Reason = Expired, fmt.Sprintf("gave up after %d attempts, %d of them failures every send met (Briq unreachable or unavailable): %s", all, all-own, errorText(*s))
 				return nil
 			}
 		case state.OutcomeDeferred:
