@@ -579,9 +579,10 @@ func idNote(id string) string {
 }
 
 // appendAttempt returns history with the latest attempt of s added, unless
-// that attempt left nothing worth keeping (no result, no id, no error).
+// that attempt left nothing worth keeping (no result, no id, no error, not
+// the run's failure, which the attempts limit must tell from the send's).
 func appendAttempt(history []Attempt, s *Send) []Attempt {
-	if s.Outcome == OutcomeUnknown && s.MessageID == "" && s.ErrorCode == "" {
+	if s.Outcome == OutcomeUnknown && s.MessageID == "" && s.ErrorCode == "" && !s.Systemic {
 		return history
 	}
 	return append(slices.Clip(history), Attempt{At: s.IntentAt, Outcome: s.Outcome, Systemic: s.Systemic,

@@ -111,6 +111,31 @@ func TestSendLifecycle(t *testing.T) {
 	}
 }
 
+// TestSystemicTimeoutKept: an attempt in doubt with nothing to show (a
+// timeout: no id, no error code) is left out of the history when the send
+// is made again (-replace), unless it was the run's failure, which the
+// attempts limit must not count as the send's own.
+func TestSystemicTimeoutKept(t *testing.T) {
+	s := mustOpen(t, statePath(t))
+	defer s.Close()
+	for key, systemic := range map[string]bool{"plain": false, "run": true} {
+		a := addr(key)
+		if err := s.RecordIntent(Intent{Addr: a, Phone: "+1", At: t0}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordResult(Result{Addr: a, Outcome: OutcomeUnknown, ErrorMessage: "timeout", Systemic: systemic, At: t0}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordIntent(Intent{Addr: a, Phone: "+1", At: t0.Add(time.Hour), Replace: true}); err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.State().Get(a)
+		if kept := len(got.History) == 1 && got.History[0].Systemic; kept != systemic || !systemic && len(got.History) != 0 {
+			t.Errorf("%s: history %+v", key, got.History)
+		}
+	}
+}
+
 func TestRefusals(t *testing.T) {
 	path := statePath(t)
 	s := mustOpen(t, path)
