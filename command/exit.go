@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/sandbox"
 	"github.com/ujumbe/ujumbe/state"
 )
 
@@ -22,12 +23,14 @@ const (
 // exitError: SPEC §2 gives one code to every failure (an apply stopped by
 // the breaker, a fatal answer, an interrupt or a state it could not write
 // included) except a state locked by another run, which cron must be able
-// to tell from a failure. exitChanges is no error: plan returns it itself.
+// to tell from a failure, and so a rehearsal whose sandbox another
+// rehearsal runs. exitChanges is no error: plan returns it itself.
 var exitCodes = []struct {
 	err  error
 	code int
 }{
 	{state.ErrLocked, exitLocked},
+	{sandbox.ErrBusy, exitLocked},
 }
 
 // exitCode is the exit code of a command that stops on err.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -98,4 +99,23 @@ func hasJSONDiagnostic(out, summary string) bool {
 		}
 	}
 	return false
+}
+
+// TestRehearsalBusyExitCode: a rehearsal whose embedded sandbox another
+// process runs (a rehearsal apply still going) exits 3, as a locked state
+// does, so a wrapper can tell it from a failure.
+func TestRehearsalBusyExitCode(t *testing.T) {
+	dir := copyExample(t, "follow-ups")
+	if err := os.MkdirAll(filepath.Join(dir, rehearsalDir), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sandbox.New(sandbox.Options{DataFile: filepath.Join(dir, rehearsalDir, "sandbox.data")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	w := &world{t: t, dir: dir}
+	if _, errOut, code := w.run("plan", "-sandbox"); code != exitLocked || !strings.Contains(errOut, "is in use") {
+		t.Errorf("plan -sandbox beside a running rehearsal: exit %d, want %d\n%s", code, exitLocked, errOut)
+	}
 }

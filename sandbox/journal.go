@@ -40,6 +40,10 @@ type journal struct {
 	size   int64 // length of the file's intact content
 }
 
+// ErrBusy marks a sandbox whose data file another process holds: another
+// sandbox, or another rehearsal's embedded one.
+var ErrBusy = errors.New("in use by another process")
+
 // openJournal opens or creates the data file at path, locks it and returns
 // its entries.
 func openJournal(path string) (*journal, []entry, error) {
@@ -58,7 +62,7 @@ func openJournal(path string) (*journal, []entry, error) {
 
 func (j *journal) load() ([]entry, error) {
 	if err := lockFile(j.f); err != nil {
-		return nil, fmt.Errorf("sandbox data %s is in use by another process: %w", j.path, err)
+		return nil, fmt.Errorf("sandbox data %s is %w (%w)", j.path, ErrBusy, err)
 	}
 	b, err := io.ReadAll(j.f)
 	if err != nil {
