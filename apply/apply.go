@@ -320,7 +320,7 @@ func (r *run) record(it *plan.Item, res *briq.SendResult, err error) {
 	}
 	// The run's failure, which does not use up the send's attempts; on a
 	// send in doubt, for when refresh finds it never arrived.
-	result.Systemic = err != nil && briq.Systemic(err) && (result.Outcome == state.OutcomeRetry || result.Outcome == state.OutcomeUnknown)
+	result.Systemic = briq.Systemic(err) && (result.Outcome == state.OutcomeRetry || result.Outcome == state.OutcomeUnknown)
 	if class.Stops() {
 		// Stop before recording, so no worker starts another request.
 		r.stop(fmt.Errorf("%w: %s: %w", ErrFatal, it.Addr(), err))

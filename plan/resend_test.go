@@ -63,12 +63,7 @@ func TestResendBesideReplaceNotDue(t *testing.T) {
 		if diags.HasErrors() {
 			t.Fatalf("%s: %v", name, diags)
 		}
-		var sending []string
-		for i := range p.Items {
-			if it := &p.Items[i]; it.Class.Sends() {
-				sending = append(sending, it.Addr().String())
-			}
-		}
+		sending := sendingAddrs(p)
 		if len(p.Resends) != 1 || !Guard(cfg, p, GuardOptions{}).HasErrors() {
 			t.Errorf("%s: sends %v, resends %v: want campaign.again.message.offer[\"k1\"] flagged as a resend of promo's accepted send", name, sending, p.Resends)
 		}
@@ -126,12 +121,7 @@ moved {
 		if diags.HasErrors() {
 			t.Fatalf("%s: %v", name, diags)
 		}
-		var sends []string
-		for i := range p.Items {
-			if it := &p.Items[i]; it.Class.Sends() {
-				sends = append(sends, it.Addr().String())
-			}
-		}
+		sends := sendingAddrs(p)
 		g := Guard(cfg, p, GuardOptions{})
 		t.Logf("%s: sends %v, resends %d, guard errors %v", name, sends, len(p.Resends), g.HasErrors())
 		if len(p.Resends) != 0 || g.HasErrors() {
@@ -245,13 +235,19 @@ func TestResendTwinOfAReplace(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	var sending []string
-	for i := range plan.Items {
-		if it := &plan.Items[i]; it.Class.Sends() {
-			sending = append(sending, it.Addr().String())
-		}
-	}
+	sending := sendingAddrs(plan)
 	if len(sending) == 2 && (len(plan.Resends) == 0 || !Guard(cfg, plan, GuardOptions{}).HasErrors()) {
 		t.Errorf("one plan sends the same content to +255712000001 twice (%v), resends %v: want the second flagged (InPlan)", sending, plan.Resends)
 	}
+}
+
+// sendingAddrs lists the addresses of p's sends about to go out.
+func sendingAddrs(p *Plan) []string {
+	var out []string
+	for i := range p.Items {
+		if it := &p.Items[i]; it.Class.Sends() {
+			out = append(out, it.Addr().String())
+		}
+	}
+	return out
 }
