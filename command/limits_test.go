@@ -255,3 +255,57 @@ func testTierKill9(t *testing.T, backend string) {
 	}
 	t.Logf("20 kills: %d accepted, %d unknown, %d scheduled", accepted, unknown, n-tier)
 }
+
+// TestNumberMovedRehearsal: Asha got hello on 255712000001, her tip to
+// follow it; then the CSV gives her a new number and the old one to
+// Farida. The tip goes into hello's conversation, on the old number, which
+// Farida's hello opens at the same time: the pair spacing must hold the
+// two 6s apart, and the state records the tip to the number it reached.
+func TestNumberMovedRehearsal(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("main.hcl", `
+recipients "customers" {
+  csv   = "customers.csv"
+  phone = row.phone
+  key   = row.id
+}
+campaign "welcome" {
+  recipients = recipients.customers
+  message "hello" {
+    template  = "welcome"
+    variables = { "1" = row.name }
+  }
+  message "tip" {
+    after = message.hello
+    text  = "Reply HELP any time, ${row.name}."
+  }
+}
+`)
+	write("templates.json", `[{"name":"welcome","params":["1"]}]`)
+	write("customers.csv", "id,name,phone\nc1,Asha,255712000001\n")
+	w := &world{t: t, dir: dir}
+	w.mustRun(exitOK, "apply", "-sandbox", "-auto-approve")
+	write("customers.csv", "id,name,phone\nc1,Asha,255712000009\nc2,Farida,255712000001\n")
+	w.mustRun(exitOK, "apply", "-sandbox", "-auto-approve", "-wait")
+	stats, st := rehearsalStats(t, dir)
+	to := map[string]int{}
+	for _, m := range stats.Messages {
+		if m.Error == "" {
+			to[m.To]++
+		}
+	}
+	if to["255712000001"] != 4 || len(to) != 1 || len(stats.Duplicates) > 0 {
+		t.Errorf("the sandbox accepted %v (duplicates %v); want Asha's and Farida's hello and tip, all on 255712000001", to, stats.Duplicates)
+	}
+	if stats.MinPairGap == nil || *stats.MinPairGap < 6*time.Second {
+		t.Errorf("two messages to one phone %v apart, want at least 6s", stats.MinPairGap)
+	}
+	if s, ok := st.Get(addrs.Addr{Campaign: "welcome", Message: "tip", Key: "c1"}); !ok || s.Phone != "255712000001" || s.Outcome != state.OutcomeAccepted {
+		t.Errorf("tip[c1] recorded %+v, want accepted on 255712000001", s)
+	}
+}

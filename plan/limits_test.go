@@ -332,11 +332,6 @@ func TestUnknownContentIsDone(t *testing.T) {
 // twoPeopleCSV is the recipients of two people.
 const twoPeopleCSV = "id,name,phone\np1,Asha,255712000001\np2,Baraka,255712000002\n"
 
-// TestTierSlotInSendWindow: the tier's one slot per 24h frees at
-// 22:00 UTC, after the send window (08:00–20:00 UTC) closes. The send the
-// tier holds is given 22:00: a time outside its window, when it cannot
-// go; and with stop_at at 23:00 it is shown scheduled though the window
-// next opens after stop_at, so it will only ever expire.
 // TestTierSlotInSendWindow: a send the daily first-contact budget holds
 // until a slot frees at 22:00 goes at the send window's next opening, not
 // at 22:00 outside it; with stop_at before that opening it expires.
@@ -402,5 +397,62 @@ func TestReplacedTemplateStillCounts(t *testing.T) {
 	it := itemAt(t, cfg, store, addrs.Addr{Campaign: "promo", Message: "offer", Key: "p3"}, now)
 	if it.Class.Sends() {
 		t.Errorf("promo.offer[p3] %s (%s): the phone accepted a template an hour ago, cap 1 per 168h", it.Class, it.Reason)
+	}
+}
+
+// TestFollowUpGoesWhereItsParentWent: p1's hello went to 255712000001 an
+// hour ago; since, p1 changed number and p2 took the old one. p1's ask
+// goes into hello's conversation, on the old number, which p2's hello
+// opens now: pair_spacing holds one of the two, and the plan says where
+// the ask goes. When the old number's holder opts out, the ask does not
+// go at all.
+func TestFollowUpGoesWhereItsParentWent(t *testing.T) {
+	const hcl = `
+provider "briq" {
+  pair_spacing = "60s"
+}
+recipients "people" {
+  csv   = "people.csv"
+  phone = row.phone
+  key   = row.id
+}
+campaign "c" {
+  recipients = recipients.people
+  message "hello" {
+    template  = "hello"
+    variables = { "1" = row.name }
+  }
+  message "ask" {
+    after = message.hello
+    delay = "10m"
+    text  = "Did it arrive, ${row.name}?"
+  }
+}
+`
+	before := loadFiles(t, map[string]string{"main.hcl": hcl, "people.csv": "id,name,phone\np1,Asha,255712000001\n"}, config.LoadOptions{})
+	after := loadFiles(t, map[string]string{"main.hcl": hcl, "people.csv": "id,name,phone\np1,Asha,255712000009\np2,Baraka,255712000001\n"}, config.LoadOptions{})
+	store := openStore(t)
+	recordSend(t, before, store, addrs.Addr{Campaign: "c", Message: "hello", Key: "p1"}, now.Add(-time.Hour), state.OutcomeAccepted, "")
+	p, diags := Build(after, store.State(), now, Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	ask, hello := p.Items[2], p.Items[1] // ask[p1], hello[p2]
+	if ask.Addr() != (addrs.Addr{Campaign: "c", Message: "ask", Key: "p1"}) || hello.Addr() != (addrs.Addr{Campaign: "c", Message: "hello", Key: "p2"}) {
+		t.Fatalf("items %s, %s", ask.Addr(), hello.Addr())
+	}
+	if ask.Phone() != "255712000001" {
+		t.Errorf("ask[p1] goes to %s, want 255712000001: into hello's conversation", ask.Phone())
+	}
+	// In plan order: p2's hello now, the ask 60s after it.
+	if hello.Class != Send || ask.Class != Scheduled || !ask.Due().Equal(now.Add(time.Minute)) {
+		t.Errorf("hello[p2] %s (%s), ask[p1] %s due %v (%s); want p2's hello now and the ask 60s after it, on the same phone",
+			hello.Class, hello.Reason, ask.Class, ask.Due(), ask.Reason)
+	}
+	if err := store.OptOut(state.OptOut{Phone: "255712000001", Text: "STOP", At: now}); err != nil {
+		t.Fatal(err)
+	}
+	if it := itemAt(t, after, store, addrs.Addr{Campaign: "c", Message: "ask", Key: "p1"}, now); it.Class.Sends() {
+		t.Errorf("ask[p1] %s (%s): the phone it goes to opted out", it.Class, it.Reason)
 	}
 }

@@ -88,7 +88,9 @@ type Item struct {
 // They belong to one Item: Build and Rebuild move Items, and never change
 // one of two copies apart.
 type rareFields struct {
-	// addr and phone are an orphan's, which has no Message or Recipient.
+	// addr is an orphan's, which has no Message or Recipient; phone is
+	// an orphan's, or a follow-up's going to another phone than its
+	// recipient's now (see Phone).
 	addr    addrs.Addr
 	phone   string
 	reply   *config.Reply
@@ -133,11 +135,13 @@ func (it *Item) Addr() addrs.Addr {
 	return addrs.Addr{Campaign: it.Message.Campaign.Name, Message: it.Message.Name, Key: it.Recipient.Key}
 }
 
-// Phone is the recipient's number, E.164 digits: for an orphan, the one
-// the state records.
+// Phone is the number the send goes to, E.164 digits: the recipient's;
+// for a follow-up whose parent was accepted, the phone the parent went to
+// (the follow-up goes into its conversation, though the CSV's number
+// changed since); for an orphan, the one the state records.
 func (it *Item) Phone() string {
-	if it.Recipient == nil {
-		return it.get().phone
+	if p := it.get().phone; p != "" || it.Recipient == nil {
+		return p
 	}
 	return it.Recipient.Phone
 }
@@ -768,8 +772,9 @@ type builder struct {
 	// gathered reports that active holds every such send of the plan:
 	// Build gathered them, with no -target or -exclude moving Items.
 	gathered bool
-	// elsewhere reports that a send classified is recorded to another
-	// phone than its recipient's now (see coupled).
+	// elsewhere reports that a send classified is recorded to, or as a
+	// follow-up goes to, another phone than its recipient's now (see
+	// coupled).
 	elsewhere atomic.Bool
 }
 
@@ -1117,6 +1122,13 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 		old = *it
 	}
 	*it = Item{Message: m, Recipient: r}
+	if k := b.after[j]; k >= 0 && b.chain[k].ok {
+		// A follow-up goes where its parent went: into its conversation.
+		if ps := &b.chain[k].s; ps.Outcome == state.OutcomeAccepted && ps.Phone != "" && ps.Phone != r.Phone {
+			it.set().phone = ps.Phone
+			b.elsewhere.Store(true)
+		}
+	}
 	if recorded {
 		b.recorded.Add(1)
 		if s.Phone != r.Phone {
@@ -1171,11 +1183,11 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 		}
 	}
 	if !recorded {
-		if name, ok := b.cfg.Suppressed(r.Phone); ok {
+		if name, ok := b.cfg.Suppressed(it.Phone()); ok {
 			it.Class, it.Reason = Orphan, "suppressed by suppress."+name
 			return nil
 		}
-		if _, ok := b.st.OptOut(r.Phone); ok {
+		if _, ok := b.st.OptOut(it.Phone()); ok {
 			it.Class, it.Reason = Orphan, "the recipient opted out"
 			return nil
 		}
