@@ -68,7 +68,7 @@ func (w *SendWindow) location(s *evalScope) (*time.Location, hcl.Diagnostics) {
 	if w.zone == nil || w.zone.broken {
 		return time.UTC, nil
 	}
-	name, ok, diags := s.str(w.zone, "time_zone", false)
+	name, ok, diags := s.str(w.zone, "time_zone")
 	if !ok {
 		return nil, diags
 	}

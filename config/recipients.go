@@ -241,7 +241,7 @@ func (l *loader) checkStaticString(unknown *evalScope, e *expr, what string) {
 	if e.broken {
 		return
 	}
-	_, _, diags := unknown.str(e, what, false)
+	_, _, diags := unknown.str(e, what)
 	l.diags = append(l.diags, diags...)
 	e.broken = diags.HasErrors()
 }

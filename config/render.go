@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 
 	"github.com/ujumbe/ujumbe/internal/jsonstr"
 )
@@ -395,7 +396,7 @@ type renderer struct {
 // str evaluates a string attribute and checks its length. Empty strings are
 // refused when required.
 func (r *renderer) str(e *expr, what string, max int, required bool) string {
-	v, ok, diags := r.s.str(e, what, false)
+	v, ok, diags := r.s.str(e, what)
 	r.diags = append(r.diags, diags...)
 	if !ok {
 		r.known = false
@@ -440,7 +441,7 @@ func (r *renderer) variables(m *content) map[string]string {
 		out := make(map[string]string, len(m.items))
 		for i := range m.items {
 			it := &m.items[i]
-			v, ok, diags := r.s.str(it.e, it.what, true)
+			v, ok, diags := r.s.str(it.e, it.what)
 			r.diags = append(r.diags, diags...)
 			if !ok {
 				r.known = false
@@ -481,10 +482,11 @@ func (r *renderer) variables(m *content) map[string]string {
 	for it := v.ElementIterator(); it.Next(); {
 		k, ev := it.Element()
 		key := k.AsString()
+		sv, err := convert.Convert(ev, cty.String) // numbers and bools, as str converts them
 		switch {
-		case ev.Type() != cty.String && ev.Type() != cty.DynamicPseudoType:
+		case err != nil:
 			r.diags = append(r.diags, r.s.errorf(e, "Incorrect value type",
-				"The template variable %q must be a string, but this is %s. Convert it with tostring() if that is what you mean.", key, describeValue(ev)))
+				"The template variable %q must be a string, but this is %s.", key, describeValue(ev)))
 			r.known = false
 		case !ev.IsKnown():
 			r.known = false
@@ -493,8 +495,8 @@ func (r *renderer) variables(m *content) map[string]string {
 				"The template variable %q is null; it must be a string.", key))
 			r.known = false
 		default:
-			if !r.emptyVariable(e, key, ev.AsString()) && !r.refusedVariable(e, key, ev.AsString()) {
-				out[key] = ev.AsString()
+			if v := sv.AsString(); !r.emptyVariable(e, key, v) && !r.refusedVariable(e, key, v) {
+				out[key] = v
 			}
 		}
 	}

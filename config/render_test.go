@@ -248,3 +248,55 @@ campaign "c" {
 		}
 	}
 }
+
+// TestTemplateVariablesConvert: numbers and bools in template variables
+// are converted to strings, as they are in text, whether the variables are
+// written as an object or made by a function.
+func TestTemplateVariablesConvert(t *testing.T) {
+	dir := writeDir(t, map[string]string{
+		"main.hcl": `
+variable "percent" {
+  type    = number
+  default = 25
+}
+recipients "r" {
+  csv   = "r.csv"
+  phone = row.phone
+}
+campaign "c" {
+  recipients = recipients.r
+  message "object" {
+    template  = "offer"
+    variables = { "1" = var.percent, "2" = true, "3" = tonumber(row.n) / 4 }
+  }
+  message "merged" {
+    template  = "offer"
+    variables = merge({ "1" = var.percent }, { "2" = true, "3" = tonumber(row.n) / 4 })
+  }
+  message "text" {
+    after = message.object
+    text  = var.percent
+  }
+}
+`,
+		"r.csv": "phone,n\n255712345678,10\n",
+	})
+	cfg := mustLoad(t, dir, LoadOptions{})
+	c := cfg.Campaigns[0]
+	want := map[string]string{"1": "25", "2": "true", "3": "2.5"}
+	for _, m := range c.Messages[:2] {
+		got, diags := m.Render(c.Recipients.Recipients[0], nil, "")
+		if diags.HasErrors() {
+			t.Fatal(diagText(cfg.Files, diags))
+		}
+		if diff := cmp.Diff(want, got.Variables); diff != "" {
+			t.Errorf("message %s: wrong variables (-want +got):\n%s", m.Name, diff)
+		}
+		if sum, _, ok := m.ContentSum(c.Recipients.Recipients[0], ""); ok && sum != got.Sum() {
+			t.Errorf("message %s: ContentSum %x, Render's Sum %x", m.Name, sum, got.Sum())
+		}
+	}
+	if got, diags := c.Messages[2].Render(c.Recipients.Recipients[0], nil, ""); diags.HasErrors() || got.Body != "25" {
+		t.Errorf("text: %q, %s", got.Body, diagText(cfg.Files, diags))
+	}
+}

@@ -202,7 +202,7 @@ func (db *dataBlock) evalChunk(c *chunk, s *evalScope, norm *phone.Normalizer) {
 				continue
 			}
 		}
-		raw, ok, diags := s.str(db.phone, "phone", false)
+		raw, ok, diags := s.str(db.phone, "phone")
 		if !ok {
 			c.probs.add(classEval, diags...)
 			continue
@@ -214,7 +214,7 @@ func (db *dataBlock) evalChunk(c *chunk, s *evalScope, norm *phone.Normalizer) {
 		}
 		c.phones[i] = phone
 		if db.key != nil {
-			key, ok, diags := s.str(db.key, "key", false)
+			key, ok, diags := s.str(db.key, "key")
 			if !ok {
 				c.probs.add(classEval, diags...)
 				continue

@@ -218,8 +218,8 @@ func (s *evalScope) value(e *expr) (cty.Value, hcl.Diagnostics) {
 // str evaluates e as a string. ok is false when the value is unknown (only
 // in an unknown scope) or an error was reported. what names the attribute
 // in messages ("text", "phone"). Numbers and bools are converted, as HCL
-// does for string attributes, unless strict.
-func (s *evalScope) str(e *expr, what string, strict bool) (str string, ok bool, diags hcl.Diagnostics) {
+// does for string attributes.
+func (s *evalScope) str(e *expr, what string) (str string, ok bool, diags hcl.Diagnostics) {
 	if e.fastStr != nil && !s.unknown {
 		if v, ok := e.fastStr(s.row); ok {
 			return v, true, nil
@@ -232,10 +232,6 @@ func (s *evalScope) str(e *expr, what string, strict bool) (str string, ok bool,
 	if v.IsMarked() {
 		return "", false, append(diags, s.errorf(e, "Sensitive value not allowed",
 			"The %s uses a sensitive value. Message content and recipient data appear in plans and state, so they cannot contain sensitive values.", what))
-	}
-	if strict && v.Type() != cty.String && v.Type() != cty.DynamicPseudoType {
-		return "", false, append(diags, s.errorf(e, "Incorrect value type",
-			"The %s must be a string, but this is %s. Convert it with tostring() if that is what you mean.", what, typeName(v.Type())))
 	}
 	if !v.IsKnown() {
 		return "", false, diags

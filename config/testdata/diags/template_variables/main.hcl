@@ -9,12 +9,22 @@ campaign "vars" {
 
   message "number" {
     template  = "offer"
-    variables = { "1" = 25, "2" = row.first_name }
+    variables = { "1" = 25, "2" = "x" } # numbers and bools convert, as in text
   }
 
   message "whole" {
     template  = "offer"
-    variables = merge({ "1" = true }, { "2" = row.first_name })
+    variables = merge({ "1" = true }, { "2" = 2.5 })
+  }
+
+  message "list_item" {
+    template  = "offer"
+    variables = { "1" = ["a"], "2" = row.first_name }
+  }
+
+  message "whole_list" {
+    template  = "offer"
+    variables = merge({ "1" = ["a"] }, { "2" = row.first_name })
   }
 
   message "not_object" {
