@@ -39,6 +39,9 @@ campaign.NAME.message.NAME["KEY"].
 
 Options:
   -state=PATH       State file (default ujumbe.state in the config dir).
+  -var 'NAME=VALUE' show: a variable of the configuration, which renders
+                    the content sent again (repeatable).
+  -var-file=FILE    show: variables from FILE (repeatable).
   -sandbox          The rehearsal's state (.ujumbe-sandbox/) instead.
   -lock-timeout=D   How long to wait for the state lock (default 0s).
   -force            push: replace whatever state the backend holds.
@@ -53,9 +56,11 @@ func runState(c *cli, args []string) int {
 	}
 	sub, args := args[0], args[1:]
 	var sf stateFlags
+	var cf configFlags
 	var v view
 	fs := c.newFlagSet("state " + sub)
 	sf.add(fs, true)
+	cf.add(fs)
 	v.addFlags(fs)
 	force := fs.Bool("force", false, "")
 	if !c.parseFlags(fs, args) {
@@ -119,7 +124,7 @@ func runState(c *cli, args []string) int {
 			c.printDiags(v, hcl.Diagnostics{sourceless(hcl.DiagError, "No such send", fmt.Sprintf("There is no send at %s in %s.", patterns[0], c.stateName(sf)))}, nil)
 			return exitError
 		}
-		content, same, note := c.sentContent(st, s)
+		content, same, note := c.sentContent(st, s, cf)
 		if v.json {
 			return c.writeJSON(struct {
 				sendJSON
@@ -182,14 +187,14 @@ func runState(c *cli, args []string) int {
 // sentContent is what the customer was sent: the state keeps only a digest
 // of it, so the content is rendered again from the configuration, and same
 // says whether its digest is the one recorded. note says why there is no
-// content, when there is none.
-func (c *cli) sentContent(st *state.State, s state.Send) (content json.RawMessage, same bool, note string) {
+// content, when there is none. cf are the configuration's variables.
+func (c *cli) sentContent(st *state.State, s state.Send, cf configFlags) (content json.RawMessage, same bool, note string) {
 	if s.Digest == (state.Digest{}) {
 		return nil, false, ""
 	}
-	cfg, diags := c.loadConfig(configFlags{})
+	cfg, diags := c.loadConfig(cf)
 	if diags.HasErrors() {
-		return nil, false, "the configuration does not load (ujumbe validate says why)"
+		return nil, false, fmt.Sprintf("the configuration does not load (%s: ujumbe validate says why; state show takes -var and -var-file, as plan does)", diags.Errs()[0].(*hcl.Diagnostic).Summary)
 	}
 	content, same, err := plan.SentContent(cfg, st, s)
 	if err != nil {
