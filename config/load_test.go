@@ -151,6 +151,31 @@ provider "briq" {
 	}
 }
 
+// TestAPIKeyNotSensitive: an API key written in the file, or from a
+// variable not marked sensitive, is warned about (a sensitive variable is
+// not: TestVariableTypes loads one with no diagnostics), and the warning
+// does not print the key.
+func TestAPIKeyNotSensitive(t *testing.T) {
+	for name, provider := range map[string]string{
+		"literal":  `provider "briq" { api_key = "sk_live_123" }`,
+		"variable": "variable \"key\" { default = \"sk_live_123\" }\nprovider \"briq\" { api_key = var.key }",
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := writeDir(t, map[string]string{"main.hcl": provider + "\nvariable \"v\" { default = \"x\" }" + oneCampaign, "r.csv": "phone\n+255712345678\n"})
+			cfg, diags := Load(dir, LoadOptions{})
+			if diags.HasErrors() || len(diags) != 1 || diags[0].Summary != "API key not sensitive" {
+				t.Fatalf("want one warning, got:\n%s", diagText(cfg.Files, diags))
+			}
+			if text := diagText(cfg.Files, diags); strings.Contains(text, "sk_live") || !strings.Contains(text, "main.hcl line ") {
+				t.Errorf("the warning shows the key or not where it is:\n%s", text)
+			}
+			if cfg.Provider.APIKey != "sk_live_123" {
+				t.Errorf("api key %q", cfg.Provider.APIKey)
+			}
+		})
+	}
+}
+
 func TestLoadRecipients(t *testing.T) {
 	dir := writeDir(t, map[string]string{
 		"main.hcl": `

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"net/url"
 	"strings"
@@ -82,6 +83,7 @@ func (l *loader) decodeProvider(b *hcl.Block) {
 	if a, ok := attrs["api_key"]; ok {
 		if s, ok := l.staticString(a, what, true); ok {
 			p.APIKey = s
+			l.checkKeySensitive(a)
 		}
 	}
 	if a, ok := attrs["base_url"]; ok {
@@ -180,4 +182,24 @@ func (l *loader) decodeBreaker(p *Provider, attrs hcl.Attributes) {
 			p.MaxConsecutiveFailures = int(f)
 		}
 	}
+}
+
+// checkKeySensitive warns when api_key is not a sensitive value: a key
+// written in the file goes into git with it, and a variable not marked
+// sensitive may be printed in a diagnostic or put into a message, where
+// the sensitive mark is an error.
+func (l *loader) checkKeySensitive(a *hcl.Attribute) {
+	if v, ok := l.staticValue(a.Expr, "the provider block"); !ok || v.IsMarked() {
+		return
+	}
+	// No Subject: the printer would quote the line, and a key written in
+	// it would go to the output and the logs.
+	l.diags = append(l.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagWarning,
+		Summary:  "API key not sensitive",
+		Detail: fmt.Sprintf("api_key (%s line %d) is not a sensitive value: a key written in the configuration goes into git with it, "+
+			"and one from a variable not marked sensitive can be printed or put into a message. "+
+			"Set BRIQ_API_KEY in the environment and leave api_key out, or declare the variable with sensitive = true.",
+			a.NameRange.Filename, a.NameRange.Start.Line),
+	})
 }
