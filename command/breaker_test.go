@@ -123,6 +123,9 @@ func TestOutageKeepsCustomers(t *testing.T) {
 	if show := w.mustRun(exitOK, "state", "show", `campaign.launch.message.hello["255710000000"]`); !strings.Contains(show, `failure          = "the run's (not counted against the attempts)"`) {
 		t.Errorf("state show of a send the outage held back:\n%s", show)
 	}
+	if report := w.mustRun(exitOK, "report", "-csv=-"); !strings.Contains(report, "\n255710000000,255710000000,launch,hello,,retry,") || !strings.Contains(report, ",true\n") {
+		t.Errorf("report -csv of the sends the outage held back, which lacks systemic = true:\n%s", report)
+	}
 
 	w.mustRun(exitOK, "apply", "-auto-approve")
 	if accepted, _ := w.audit(); accepted != n {

@@ -28,7 +28,10 @@ var reportCommand = &subcommand{
   sent, delivered, read or failed), message_id, conversation_id, sent_at
   (when the accepted request left), delivered_at, read_at (RFC 3339, UTC;
   delivered and read times are when refresh first saw them), reply_id,
-  reply_title, reply_text, replied_at, opted_out, attempts and error_code.
+  reply_title, reply_text, replied_at, opted_out, attempts, error_code and
+  systemic (true when the latest failure was the run's, not the send's:
+  Briq unreachable or unavailable, the account refused, rate limited;
+  such failures do not use up the send's attempts).
   Run "ujumbe refresh" first for fresh statuses and replies.
 
   A reply that starts with =, +, -, @, a tab or a carriage return is written
@@ -92,6 +95,10 @@ type reportRow struct {
 	OptedOut       bool   `csv:"opted_out"`
 	Attempts       int    `csv:"attempts"`
 	ErrorCode      string `csv:"error_code"`
+	// Systemic marks a latest failure every send of its run met (Briq
+	// unreachable or unavailable, the account refused, rate limited):
+	// not counted against the send's own attempts.
+	Systemic bool `csv:"systemic"`
 }
 
 func runReport(c *cli, args []string) int {
@@ -182,7 +189,7 @@ func reportRowOf(st *state.State, s state.Send) reportRow {
 		Status: s.Outcome.String(), ProviderStatus: s.ProviderStatus.String(),
 		MessageID: s.MessageID, ConversationID: s.ConversationID,
 		DeliveredAt: rfc3339(s.DeliveredAt), ReadAt: rfc3339(s.ReadAt),
-		Attempts: s.Attempts, ErrorCode: s.ErrorCode,
+		Attempts: s.Attempts, ErrorCode: s.ErrorCode, Systemic: s.Systemic,
 	}
 	if s.Outcome == state.OutcomeAccepted {
 		// The intent is written just before the request leaves; the result

@@ -57,7 +57,7 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	header := "key,phone,campaign,message,variant,status,provider_status,message_id,conversation_id,sent_at,delivered_at,read_at," +
-		"reply_id,reply_title,reply_text,replied_at,opted_out,attempts,error_code\n"
+		"reply_id,reply_title,reply_text,replied_at,opted_out,attempts,error_code,systemic\n"
 	if !bytes.HasPrefix(b, []byte(header)) {
 		t.Errorf("report header:\n%s", b[:bytes.IndexByte(b, '\n')+1])
 	}
