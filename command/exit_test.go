@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -117,5 +118,39 @@ func TestRehearsalBusyExitCode(t *testing.T) {
 	w := &world{t: t, dir: dir}
 	if _, errOut, code := w.run("plan", "-sandbox"); code != exitLocked || !strings.Contains(errOut, "is in use") {
 		t.Errorf("plan -sandbox beside a running rehearsal: exit %d, want %d\n%s", code, exitLocked, errOut)
+	}
+}
+
+// TestReadersNameTheLockHolder: plan, show and state list read the state
+// without its lock; while another run holds it they say so, naming the
+// run, since its sends in flight show as unknown. Once it ends they do
+// not.
+func TestReadersNameTheLockHolder(t *testing.T) { eachBackend(t, testReadersNameTheLockHolder) }
+
+func testReadersNameTheLockHolder(t *testing.T, backend string) {
+	if runtime.GOOS != "linux" && backend == "local" {
+		t.Skip("the holder of a file state's lock is found from /proc/locks, which only Linux has")
+	}
+	w := newWorld(t, 2, sandbox.Options{}).on(backend)
+	w.mustRun(exitOK, "apply", "-auto-approve")
+	store := w.openStore(state.Options{Operation: "apply"})
+	readers := [][]string{{"plan"}, {"show"}, {"state", "list"}}
+	for _, args := range readers {
+		_, errOut, code := w.run(args...)
+		if code != exitOK || !strings.Contains(errOut, "Warning: Another run holds the state's lock") ||
+			!strings.Contains(errOut, fmt.Sprintf("pid %d", os.Getpid())) || !strings.Contains(errOut, `running "apply"`) {
+			t.Errorf("%v while a run holds the lock: exit %d, stderr:\n%s", args, code, errOut)
+		}
+	}
+	if out, _, _ := w.run("plan", "-json"); !strings.Contains(out, `"summary":"Another run holds the state's lock"`) {
+		t.Errorf("plan -json while a run holds the lock lacks the warning:\n%s", out)
+	}
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range readers {
+		if _, errOut, code := w.run(args...); code != exitOK || strings.Contains(errOut, "lock") {
+			t.Errorf("%v after the run ended: exit %d, stderr:\n%s", args, code, errOut)
+		}
 	}
 }

@@ -143,14 +143,44 @@ func (c *cli) readState(f stateFlags) (*state.State, []state.Warning, error) {
 				return nil, nil, err
 			}
 		}
+		// Looked for before and after the read: a run that holds the
+		// lock for any part of it may be changing what is read.
+		h, held := state.Holder(loc.path)
 		st, warnings, err := state.Read(loc.path)
-		return st, warnings, c.recoverAdvice(f, err)
+		if err != nil {
+			return nil, nil, c.recoverAdvice(f, err)
+		}
+		if h2, held2 := state.Holder(loc.path); held2 {
+			h, held = h2, true
+		}
+		if held {
+			warnings = append(warnings, heldWarning(h))
+		}
+		return st, warnings, nil
 	}
 	st, err := state.ReadPG(c.ctx, *loc.pg)
 	if err == nil {
 		err = c.checkNotMigrated(st, *loc.pg)
 	}
-	return st, nil, c.recoverAdvice(f, err)
+	if err != nil {
+		return nil, nil, c.recoverAdvice(f, err)
+	}
+	var warnings []state.Warning
+	if h, held, err := state.PGHolder(c.ctx, *loc.pg); err == nil && held {
+		warnings = append(warnings, heldWarning(h))
+	}
+	return st, warnings, nil
+}
+
+// heldWarning says that the run h (nil: one that has not described
+// itself yet) holds the lock of the state just read without it.
+func heldWarning(h *state.LockInfo) state.Warning {
+	who := "Another run"
+	if h != nil {
+		who = "The run with " + h.String()
+	}
+	return state.Warning{Summary: "Another run holds the state's lock",
+		Detail: who + " holds the lock and may be changing the state as this reads it: the sends it has in flight show as unknown (?) until it records them, and what it records after the read is not shown. Nothing is lost; look again when it ends."}
 }
 
 // stateExists reports an error unless some file of the state at path

@@ -43,12 +43,7 @@ type LockError struct {
 func (e *LockError) Error() string {
 	who := "another run (it left no description)"
 	if h := e.Holder; h != nil {
-		op := ""
-		if h.Operation != "" {
-			op = fmt.Sprintf(" running %q", h.Operation)
-		}
-		who = fmt.Sprintf("pid %d on %s (user %s)%s since %s, lock ID %s",
-			h.PID, h.Host, h.User, op, h.Started.Format(time.RFC3339), h.ID)
+		who = h.String()
 	}
 	waited := "did not wait (lock timeout 0)"
 	if e.Waited > 0 {

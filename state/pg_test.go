@@ -112,7 +112,13 @@ func TestPGLocked(t *testing.T) {
 		t.Fatalf("lock error %q does not name the schema", err)
 	}
 	mustReadPG(t, pg)
+	if h, held, err := PGHolder(context.Background(), pg); err != nil || !held || h == nil || h.Operation != "test" {
+		t.Fatalf("PGHolder while held: %+v, %v, %v; want this run's description", h, held, err)
+	}
 	mustClose(t, s)
+	if h, held, err := PGHolder(context.Background(), pg); err != nil || held {
+		t.Fatalf("PGHolder after the run closed: %+v, %v, %v; want none", h, held, err)
+	}
 	s = mustOpenPG(t, pg)
 	s.abandon()
 	// The server ends the dead session, and so frees its lock, shortly after

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -137,8 +138,13 @@ func TestLockAcrossProcesses(t *testing.T) {
 			}
 		}
 	}
-	// Unlocked readers do not care.
+	// Unlocked readers do not care; Holder tells them who holds it.
 	mustRead(t, path)
+	if runtime.GOOS == "linux" {
+		if h, held := Holder(path); !held || h == nil || h.PID != cmd.Process.Pid {
+			t.Errorf("Holder = %+v, %v; want the helper (pid %d)", h, held, cmd.Process.Pid)
+		}
+	}
 
 	// The kernel releases the lock of a killed holder: a waiting Open gets
 	// it. The holder died before writing anything, and its lock file says
@@ -157,6 +163,11 @@ func TestLockAcrossProcesses(t *testing.T) {
 	}
 	if st := mustRead(t, path); st.Len() != 0 {
 		t.Errorf("%d sends in a state nobody wrote", st.Len())
+	}
+	// The killed holder's description is still in the lock file (the run
+	// after it learns from it), but nobody holds the lock.
+	if h, held := Holder(path); held {
+		t.Errorf("Holder after the holder died and the next run closed: %+v", h)
 	}
 }
 
