@@ -182,7 +182,7 @@ func (a *applier) run() int {
 		go openState()
 	}
 	var diags hcl.Diagnostics
-	a.cfg, diags = a.loadConfig(a.o.config)
+	a.cfg, diags = a.loadPlanConfig(a.o.config)
 	if first {
 		if diags.HasErrors() {
 			a.printDiags(a.o.view, diags, filesOf(a.cfg))

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/ujumbe/ujumbe/plan"
 )
 
 // Version is ujumbe's version, overridden at build time with
@@ -44,6 +46,10 @@ type cli struct {
 	// advancing); rehearsals run on the embedded sandbox's clock.
 	now   func() time.Time
 	sleep func(ctx context.Context, d time.Duration) error
+
+	// items is the room loadPlanConfig reserved for the sends of the first
+	// plan built (replan takes it).
+	items *plan.Reservation
 }
 
 // windingDown starts a step that watches c.ctx and winds down by itself

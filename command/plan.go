@@ -90,7 +90,7 @@ func runPlan(c *cli, args []string) int {
 		st, warnings, err := c.readState(o.state)
 		read <- stateRead{st, warnings, err}
 	}()
-	cfg, diags := c.loadConfig(o.config)
+	cfg, diags := c.loadPlanConfig(o.config)
 	r := <-read
 	if diags.HasErrors() {
 		c.printDiags(o.view, diags, filesOf(cfg))
@@ -185,7 +185,8 @@ func (c *cli) buildPlan(cfg *config.Config, st *state.State, a addrFlags, g plan
 func (c *cli) replan(prev *plan.Plan, ch state.Changes, cfg *config.Config, st *state.State, a addrFlags, g plan.GuardOptions, now time.Time, payloads bool) (*plan.Plan, hcl.Diagnostics) {
 	// apply, which sends the payloads, plans again every round from the
 	// plan it made last (Rebuild); plan plans once.
-	opts := plan.Options{Payloads: payloads, Incremental: payloads}
+	opts := plan.Options{Payloads: payloads, Incremental: payloads, Reserved: c.items}
+	c.items = nil
 	var diags, d hcl.Diagnostics
 	opts.Targets, d = parsePatterns("target", a.targets)
 	diags = append(diags, d...)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/state"
 )
 
@@ -38,7 +39,20 @@ func (f *configFlags) add(fs *flag.FlagSet) {
 
 // loadConfig loads the configuration of the working directory.
 func (c *cli) loadConfig(f configFlags) (*config.Config, hcl.Diagnostics) {
-	return config.Load(c.dir, config.LoadOptions{Vars: f.vars, VarFiles: c.paths(f.varFiles), Env: c.env})
+	return config.Load(c.dir, c.loadOptions(f))
+}
+
+// loadPlanConfig is loadConfig for a command that plans: as soon as the
+// number of sends is known, while the recipients are still being checked,
+// it reserves room for them (plan.Reserve) for the first plan to take.
+func (c *cli) loadPlanConfig(f configFlags) (*config.Config, hcl.Diagnostics) {
+	opts := c.loadOptions(f)
+	opts.Sized = func(n int) { c.items = plan.Reserve(n) }
+	return config.Load(c.dir, opts)
+}
+
+func (c *cli) loadOptions(f configFlags) config.LoadOptions {
+	return config.LoadOptions{Vars: f.vars, VarFiles: c.paths(f.varFiles), Env: c.env}
 }
 
 // paths resolves each of ps with path.

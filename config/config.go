@@ -71,6 +71,18 @@ type Counts struct {
 	Suppressed int `json:"suppressed"`
 }
 
+// Sends is the number of sends the configuration wants: each campaign's
+// messages to each of its recipients.
+func (c *Config) Sends() int {
+	n := 0
+	for _, camp := range c.Campaigns {
+		if camp.Recipients != nil {
+			n += len(camp.Messages) * len(camp.Recipients.Recipients)
+		}
+	}
+	return n
+}
+
 // Counts returns the totals of c.
 func (c *Config) Counts() Counts {
 	var n Counts

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -26,6 +27,11 @@ type LoadOptions struct {
 	// Env is the environment, os.Environ style; UJUMBE_VAR_name=value sets
 	// variable name.
 	Env []string
+	// Sized, when not nil, is called with Config.Sends once the
+	// configuration is decoded without errors so far, while Load still
+	// looks for duplicate phone numbers and keys among the recipients: a
+	// plan allocates its sends meanwhile.
+	Sized func(sends int)
 }
 
 // rootSchema lists the top-level blocks; there are no top-level attributes.
@@ -54,6 +60,14 @@ type loader struct {
 	vars   map[string]*variable
 	locals map[string]*local
 	tables map[string]*csvTable // CSV files read so far, by name
+	// later are diagnostics still being found (the recipients'
+	// duplicates), each to go where the diagnostics ended when it began.
+	later []laterDiags
+}
+
+type laterDiags struct {
+	at   int
+	wait func() hcl.Diagnostics
 }
 
 // Load reads every *.hcl file of dir and the files they name, and returns the
@@ -81,6 +95,14 @@ func Load(dir string, opts LoadOptions) (*Config, hcl.Diagnostics) {
 		Suppress:   map[string]*SuppressSet{},
 	}
 	l.load()
+	if l.opts.Sized != nil && !l.diags.HasErrors() {
+		l.opts.Sized(l.cfg.Sends())
+	}
+	// In their places, the last first: an insertion moves what follows.
+	for i := len(l.later) - 1; i >= 0; i-- {
+		d := l.later[i]
+		l.diags = slices.Insert(l.diags, d.at, d.wait()...)
+	}
 	for name, f := range l.parser.Files() {
 		l.cfg.Files[name] = f
 	}

@@ -383,3 +383,50 @@ func TestProviderBreaker(t *testing.T) {
 		}
 	}
 }
+
+// TestSized: Load tells the number of sends as soon as the campaigns are
+// decoded, while it still looks for duplicate recipients, whose
+// diagnostics it still returns, in their place before the campaigns'.
+func TestSized(t *testing.T) {
+	dir := writeDir(t, map[string]string{
+		"main.hcl": `
+recipients "r" {
+  csv   = "r.csv"
+  phone = row.phone
+}
+campaign "c" {
+  recipients = recipients.r
+  message "a" { template = "t" }
+  message "b" {
+    after = message.a
+    text  = "hi"
+  }
+}
+campaign "d" {
+  recipients = recipients.r
+  message "a" { template = "t" }
+}
+`,
+		"r.csv": "phone\n255712000001\n255712000002\n255712000003\n",
+	})
+	sized := -1
+	cfg := mustLoad(t, dir, LoadOptions{Sized: func(n int) { sized = n }})
+	if sized != 9 || cfg.Sends() != 9 {
+		t.Errorf("Sized got %d, Sends %d; want 3 recipients × 3 messages", sized, cfg.Sends())
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "r.csv"), []byte("phone\n255712000001\n255712000001\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "more.hcl"), []byte("campaign \"e\" {\n  nope = 1\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sized = -1
+	_, diags := Load(dir, LoadOptions{Sized: func(n int) { sized = n }})
+	if sized != -1 {
+		t.Errorf("Sized called with %d on a configuration with errors", sized)
+	}
+	if len(diags) < 2 || diags[0].Summary != "Duplicate phone number" {
+		t.Errorf("diagnostics, want the duplicate first:\n%s", diags)
+	}
+}

@@ -294,8 +294,15 @@ func (l *loader) loadRecipients(set *RecipientSet) {
 		set.Filtered += c.filtered
 	}
 
-	probs.merge(findDuplicates(set))
-	l.diags = append(l.diags, probs.diagnostics(db.table.name, db.csvAttr.Expr.Range())...)
+	// The duplicates are looked for while the rest of the configuration
+	// is decoded (a million recipients take a CPU for a while), and their
+	// diagnostics, with the rows', go here when Load is done.
+	dups := make(chan *problems, 1)
+	go func() { dups <- findDuplicates(set) }()
+	l.later = append(l.later, laterDiags{at: len(l.diags), wait: func() hcl.Diagnostics {
+		probs.merge(<-dups)
+		return probs.diagnostics(db.table.name, db.csvAttr.Expr.Range())
+	}})
 }
 
 // findDuplicates reports phone numbers and keys used by more than one

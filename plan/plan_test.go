@@ -670,3 +670,22 @@ func TestDocumentOrphansByMessage(t *testing.T) {
 		t.Errorf("orphans by message: %v, want %v", orphans, want)
 	}
 }
+
+// TestReservation: the room Reserve made is taken once, when large
+// enough; otherwise, and after, take allocates.
+func TestReservation(t *testing.T) {
+	r := Reserve(10)
+	if items := r.take(5); cap(items) != 10 || len(items) != 0 {
+		t.Errorf("first take of 5 from 10 reserved: len %d cap %d, want the reserved room", len(items), cap(items))
+	}
+	if items := r.take(5); cap(items) != 5 {
+		t.Errorf("second take: cap %d, want new room for 5", cap(items))
+	}
+	if items := Reserve(3).take(5); cap(items) != 5 {
+		t.Errorf("take of 5 from 3 reserved: cap %d, want new room for 5", cap(items))
+	}
+	var none *Reservation
+	if items := none.take(2); cap(items) != 2 {
+		t.Errorf("take without a reservation: cap %d", cap(items))
+	}
+}
