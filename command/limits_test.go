@@ -1,6 +1,7 @@
 package command
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -307,5 +308,41 @@ campaign "welcome" {
 	}
 	if s, ok := st.Get(addrs.Addr{Campaign: "welcome", Message: "tip", Key: "c1"}); !ok || s.Phone != "255712000001" || s.Outcome != state.OutcomeAccepted {
 		t.Errorf("tip[c1] recorded %+v, want accepted on 255712000001", s)
+	}
+}
+
+// TestShowTarget: show -target narrows the funnel to the campaigns and
+// messages it names; an address that matches nothing is an error.
+func TestShowTarget(t *testing.T) {
+	w := &world{t: t, dir: limitsDir(t, "", "")}
+	w.mustRun(exitOK, "apply", "-sandbox", "-auto-approve")
+	all := w.mustRun(exitOK, "show", "-sandbox")
+	promo := w.mustRun(exitOK, "show", "-sandbox", "-target=campaign.promo")
+	for _, want := range []string{"campaign.welcome.message.hello", "campaign.promo.message.offer"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("show lacks %s:\n%s", want, all)
+		}
+	}
+	if !strings.Contains(promo, "campaign.promo.message.offer") || !strings.Contains(promo, "5 scheduled") || strings.Contains(promo, "welcome") {
+		t.Errorf("show -target=campaign.promo:\n%s", promo)
+	}
+	one := w.mustRun(exitOK, "show", "-sandbox", "-json", `-target=campaign.welcome.message.hello["255712000001"]`)
+	var r struct {
+		Campaigns []struct {
+			Name     string `json:"name"`
+			Messages []struct {
+				Address string `json:"address"`
+				Sent    int    `json:"sent"`
+			} `json:"messages"`
+		} `json:"campaigns"`
+	}
+	if err := json.Unmarshal([]byte(one), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Campaigns) != 1 || len(r.Campaigns[0].Messages) != 1 || r.Campaigns[0].Messages[0].Sent != 1 {
+		t.Errorf("show -json of one send: %+v\n%s", r, one)
+	}
+	if _, errOut, code := w.run("show", "-sandbox", "-target=campaign.promt"); code != exitError || !strings.Contains(errOut, "No send matches -target") || !strings.Contains(errOut, "campaign.promo") {
+		t.Errorf("show -target of nothing: exit %d\n%s", code, errOut)
 	}
 }

@@ -41,7 +41,7 @@ func (c *cli) writeReportFile(f reportFile, st *state.State, out string, cf conf
 		c.printDiags(view{}, diags, filesOf(cfg))
 		return exitError
 	}
-	r, ok := c.reportOf(view{}, cfg, diags, st, sf)
+	r, ok := c.reportOf(view{}, cfg, diags, st, sf, nil)
 	if !ok {
 		return exitError
 	}

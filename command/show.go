@@ -8,7 +8,9 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/report"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -38,7 +40,13 @@ var showCommand = &subcommand{
   come at the current time (with -sandbox, the rehearsal's simulated clock).
   "ujumbe report -html=FILE" draws the same numbers as a page.
 
+  -target narrows it to the sends under an address, and the messages it
+  names: -target=campaign.NAME, campaign.NAME.message.NAME, or one send,
+  campaign.NAME.message.NAME["KEY"] (repeatable). An address that matches
+  nothing is an error.
+
 Options:
+  -target=ADDR          Only the sends under ADDR (repeatable).
   -var 'name=value'     Set a variable (repeatable).
   -var-file=FILE        Set variables from an HCL file (repeatable).
   -state=PATH           State file (default ujumbe.state in the config dir).
@@ -51,11 +59,13 @@ Options:
 
 func runShow(c *cli, args []string) int {
 	var (
-		cf configFlags
-		sf stateFlags
-		v  view
+		cf      configFlags
+		sf      stateFlags
+		v       view
+		targets multiFlag
 	)
 	fs := c.newFlagSet("show")
+	fs.Var(&targets, "target", "")
 	cf.add(fs)
 	sf.add(fs, false)
 	sf.inspect = true
@@ -66,7 +76,12 @@ func runShow(c *cli, args []string) int {
 	if fs.NArg() > 0 {
 		return c.usage(v, "", "show takes no arguments, got %q.", fs.Args())
 	}
-	r, ok := c.loadReport(v, cf, sf)
+	patterns, diags := parsePatterns("target", targets)
+	if diags.HasErrors() {
+		c.printDiags(v, diags, nil)
+		return exitError
+	}
+	r, ok := c.loadReport(v, cf, sf, patterns)
 	if !ok {
 		return exitError
 	}
@@ -78,8 +93,9 @@ func runShow(c *cli, args []string) int {
 }
 
 // loadReport loads the configuration and the state and builds their
-// report. It prints the problems; ok is false when there were errors.
-func (c *cli) loadReport(v view, cf configFlags, sf stateFlags) (r *report.Report, ok bool) {
+// report, narrowed to targets when there are any. It prints the problems;
+// ok is false when there were errors.
+func (c *cli) loadReport(v view, cf configFlags, sf stateFlags, targets []addrs.Pattern) (r *report.Report, ok bool) {
 	// Side by side, as plan reads them: at a million recipients each takes
 	// seconds.
 	read := make(chan stateRead, 1)
@@ -99,13 +115,17 @@ func (c *cli) loadReport(v view, cf configFlags, sf stateFlags) (r *report.Repor
 		return nil, false
 	}
 	c.printWarnings(v, warnings)
-	return c.reportOf(v, cfg, diags, st, sf)
+	if diags = append(diags, plan.CheckAddrs(cfg, st, plan.Options{Targets: targets})...); diags.HasErrors() {
+		c.printDiags(v, diags, cfg.Files)
+		return nil, false
+	}
+	return c.reportOf(v, cfg, diags, st, sf, targets)
 }
 
-// reportOf builds the report of cfg (loaded with diags) and st, at the
-// current time or, with -sandbox, the rehearsal's. It prints the problems;
-// ok is false when there were errors.
-func (c *cli) reportOf(v view, cfg *config.Config, diags hcl.Diagnostics, st *state.State, sf stateFlags) (r *report.Report, ok bool) {
+// reportOf builds the report of cfg (loaded with diags) and st, narrowed
+// to targets, at the current time or, with -sandbox, the rehearsal's. It
+// prints the problems; ok is false when there were errors.
+func (c *cli) reportOf(v view, cfg *config.Config, diags hcl.Diagnostics, st *state.State, sf stateFlags, targets []addrs.Pattern) (r *report.Report, ok bool) {
 	now := time.Now()
 	if sf.sandbox {
 		// A rehearsal's sends are judged on the sandbox's clock.
@@ -117,7 +137,7 @@ func (c *cli) reportOf(v view, cfg *config.Config, diags hcl.Diagnostics, st *st
 		now = prov.now()
 		prov.close()
 	}
-	r, d := c.buildReport(cfg, st, c.stateName(sf), sf.sandbox, now)
+	r, d := c.buildReport(cfg, st, c.stateName(sf), sf.sandbox, now, targets)
 	// A message that cannot be rendered for some recipient is the plan's
 	// error; the report counts its sends as scheduled all the same.
 	for _, dg := range d {
@@ -127,9 +147,9 @@ func (c *cli) reportOf(v view, cfg *config.Config, diags hcl.Diagnostics, st *st
 	return r, true
 }
 
-// buildReport builds the report of cfg and st at now.
-func (c *cli) buildReport(cfg *config.Config, st *state.State, statePath string, rehearsal bool, now time.Time) (*report.Report, hcl.Diagnostics) {
-	return report.Build(cfg, st, report.Options{Now: now, Rehearsal: rehearsal, StatePath: statePath})
+// buildReport builds the report of cfg and st at now, narrowed to targets.
+func (c *cli) buildReport(cfg *config.Config, st *state.State, statePath string, rehearsal bool, now time.Time, targets []addrs.Pattern) (*report.Report, hcl.Diagnostics) {
+	return report.Build(cfg, st, report.Options{Now: now, Rehearsal: rehearsal, StatePath: statePath, Targets: targets})
 }
 
 // printFunnels writes show's human output: per message, the funnel, the

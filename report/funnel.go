@@ -220,6 +220,21 @@ type Options struct {
 	Rehearsal bool
 	// StatePath names the state, for the report's record.
 	StatePath string
+	// Targets, when not empty, narrow the report to the sends they match,
+	// and to the messages they name (show -target).
+	Targets []addrs.Pattern
+}
+
+// targeted reports whether m's sends are in a report narrowed to targets:
+// one of them names its campaign, and its message or none.
+func targeted(targets []addrs.Pattern, m *config.Message) bool {
+	if len(targets) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(targets, func(t addrs.Pattern) bool {
+		t.Key = ""
+		return t.Contains(m.Addr())
+	})
 }
 
 // Build computes the report of cfg and st at opts.Now. It reads both and
@@ -227,7 +242,7 @@ type Options struct {
 // cannot be rendered for a recipient); the report is complete all the same,
 // counting such sends as scheduled.
 func Build(cfg *config.Config, st *state.State, opts Options) (*Report, hcl.Diagnostics) {
-	p, diags := plan.Build(cfg, st, opts.Now, plan.Options{NoDrift: true})
+	p, diags := plan.Build(cfg, st, opts.Now, plan.Options{NoDrift: true, Targets: opts.Targets})
 	r := &Report{
 		FormatVersion: FormatVersion,
 		GeneratedAt:   opts.Now,
@@ -238,10 +253,19 @@ func Build(cfg *config.Config, st *state.State, opts Options) (*Report, hcl.Diag
 	}
 	b := &builder{r: r, cfg: cfg, st: st, campaigns: map[string]*Campaign{}, messages: map[[2]string]*Message{}}
 	for _, c := range cfg.Campaigns {
+		var msgs []*config.Message
+		for _, m := range c.Messages {
+			if targeted(opts.Targets, m) {
+				msgs = append(msgs, m)
+			}
+		}
+		if len(msgs) == 0 {
+			continue
+		}
 		camp := b.campaign(c.Name)
 		camp.InConfiguration = true
 		camp.loc = campaignZone(c)
-		for _, m := range c.Messages {
+		for _, m := range msgs {
 			msg := b.message(c.Name, m.Name)
 			describe(cfg, msg, m)
 		}
