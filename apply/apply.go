@@ -232,7 +232,7 @@ func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 		r.stop(fmt.Errorf("%w: %s has no content: the plan was built without plan.Options.Payloads", ErrFatal, it.Addr()))
 		return
 	}
-	if err := r.journal.RecordIntent(state.Intent{Addr: it.Addr(), Phone: it.Phone(), Digest: it.Digest, Inputs: it.Inputs(), Variant: it.Variant(),
+	if err := r.journal.RecordIntent(state.Intent{Addr: it.Addr(), Phone: it.Phone(), Digest: it.Digest, Inputs: it.Inputs(), Variant: it.Variant(), Kind: plan.SendKind(it.Message),
 		At: now, Replace: it.Replace}); err != nil {
 		r.stop(fmt.Errorf("%w: %w", ErrJournal, err))
 		return

@@ -306,8 +306,11 @@ campaign "welcome" {
 	if stats.MinPairGap == nil || *stats.MinPairGap < 6*time.Second {
 		t.Errorf("two messages to one phone %v apart, want at least 6s", stats.MinPairGap)
 	}
-	if s, ok := st.Get(addrs.Addr{Campaign: "welcome", Message: "tip", Key: "c1"}); !ok || s.Phone != "255712000001" || s.Outcome != state.OutcomeAccepted {
-		t.Errorf("tip[c1] recorded %+v, want accepted on 255712000001", s)
+	if s, ok := st.Get(addrs.Addr{Campaign: "welcome", Message: "tip", Key: "c1"}); !ok || s.Phone != "255712000001" || s.Outcome != state.OutcomeAccepted || s.Kind != state.KindText {
+		t.Errorf("tip[c1] recorded %+v, want a text accepted on 255712000001", s)
+	}
+	if s, _ := st.Get(addrs.Addr{Campaign: "welcome", Message: "hello", Key: "c2"}); s.Kind != state.KindTemplate {
+		t.Errorf("hello[c2] recorded as %q, want template", s.Kind)
 	}
 }
 

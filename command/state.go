@@ -272,6 +272,7 @@ func printSend(w io.Writer, s state.Send) {
 		}
 	}
 	attr("phone", s.Phone)
+	attr("kind", s.Kind.String())
 	attr("variant", s.Variant)
 	attr("outcome", s.Outcome.String())
 	if s.Systemic {
@@ -329,6 +330,7 @@ const systemicNote = "the run's (not counted against the attempts)"
 type sendJSON struct {
 	Address        string        `json:"address"`
 	Phone          string        `json:"phone"`
+	Kind           string        `json:"kind,omitempty"`
 	Outcome        string        `json:"outcome"`
 	Systemic       bool          `json:"systemic,omitempty"`
 	Attempts       int           `json:"attempts"`
@@ -371,7 +373,7 @@ func sendJSONOf(s state.Send) sendJSON {
 		t = t.UTC()
 		return &t
 	}
-	out := sendJSON{Address: s.Addr.String(), Phone: s.Phone, Outcome: s.Outcome.String(), Systemic: s.Systemic, Attempts: s.Attempts,
+	out := sendJSON{Address: s.Addr.String(), Phone: s.Phone, Kind: s.Kind.String(), Outcome: s.Outcome.String(), Systemic: s.Systemic, Attempts: s.Attempts,
 		MessageID: s.MessageID, ConversationID: s.ConversationID, Status: s.ProviderStatus.String(),
 		ErrorCode: s.ErrorCode, ErrorMessage: s.ErrorMessage, IntentAt: at(s.IntentAt), ResultAt: at(s.ResultAt),
 		DeliveredAt: at(s.DeliveredAt), ReadAt: at(s.ReadAt)}

@@ -336,7 +336,7 @@ func (l *limiter) recorded(b *builder, only []int32) {
 		capFrom = l.now.Add(-l.cap.Per).UnixMilli()
 	}
 	l.sendsSince(b, only, l.now.Add(-span), func(s state.Send) {
-		isCounted := counted(s.Addr)
+		isCounted := counted(&s)
 		i := l.phone(s.Phone, false)
 		sentTimes(s, func(t int64) {
 			if isCounted && l.tier > 0 && t > tierFrom {
@@ -448,10 +448,11 @@ func sentAt(s state.Send) (int64, bool) {
 	return 0, false
 }
 
-// countedMessages returns whether a send recorded at an address counts
-// (Counted), by the message the configuration has there, through its
-// moved blocks.
-func countedMessages(cfg *config.Config) func(addrs.Addr) bool {
+// countedMessages returns whether a send the state records counts: a
+// template, by what the state says it was; for a send recorded without
+// its kind, by the message the configuration has at its address, through
+// its moved blocks (Counted).
+func countedMessages(cfg *config.Config) func(*state.Send) bool {
 	kinds := map[[2]string]bool{}
 	for _, c := range cfg.Campaigns {
 		for _, m := range c.Messages {
@@ -459,11 +460,29 @@ func countedMessages(cfg *config.Config) func(addrs.Addr) bool {
 		}
 	}
 	b := &builder{cfg: cfg}
-	return func(a addrs.Addr) bool {
-		a = b.movedTo(a)
+	return func(s *state.Send) bool {
+		if s.Kind != state.KindUnknown {
+			return s.Kind == state.KindTemplate
+		}
+		a := b.movedTo(s.Addr)
 		counted, known := kinds[[2]string{a.Campaign, a.Message}]
 		return counted || !known
 	}
+}
+
+// SendKind is the kind the state records of a send of m.
+func SendKind(m *config.Message) state.Kind {
+	switch m.Kind {
+	case config.KindTemplate:
+		return state.KindTemplate
+	case config.KindText:
+		return state.KindText
+	case config.KindMedia:
+		return state.KindMedia
+	case config.KindInteractive:
+		return state.KindInteractive
+	}
+	return state.KindUnknown
 }
 
 // TierLeft returns how many counted sends (Counted) the number's
@@ -481,7 +500,7 @@ func TierLeft(cfg *config.Config, st *state.State, now time.Time) int {
 	from := now.Add(-tierWindow).UnixMilli()
 	used := 0
 	st.Recent(now.Add(-tierWindow), func(s state.Send) {
-		if counted(s.Addr) {
+		if counted(&s) {
 			sentTimes(s, func(t int64) {
 				if t > from {
 					used++

@@ -456,3 +456,69 @@ campaign "c" {
 		t.Errorf("ask[p1] %s (%s): the phone it goes to opted out", it.Class, it.Reason)
 	}
 }
+
+// TestCountedByRecordedKind: the frequency cap counts what the state says
+// a send was. A text of a campaign since deleted from the configuration
+// does not count (it did before the state recorded kinds: a message the
+// configuration no longer has might have been a template); a template
+// whose message was since edited into a text does; a send recorded
+// without its kind (an older state) is judged by the configuration, as
+// before.
+func TestCountedByRecordedKind(t *testing.T) {
+	cfg := loadFiles(t, map[string]string{"people.csv": "id,name,phone\np1,Asha,255712000001\np2,Baraka,255712000002\np3,Chausiku,255712000003\n", "main.hcl": `
+provider "briq" {
+  pair_spacing = "0s"
+}
+frequency_cap {
+  max = 1
+  per = "168h"
+}
+recipients "people" {
+  csv   = "people.csv"
+  phone = row.phone
+  key   = row.id
+}
+campaign "c" {
+  recipients = recipients.people
+  message "hello" {
+    template  = "hello"
+    variables = { "1" = row.name }
+  }
+}
+campaign "promo" {
+  recipients = recipients.people
+  stop_at    = "2020-01-01T00:00:00Z"
+  message "offer" {
+    template = "offer"
+  }
+  message "note" {
+    after = message.offer
+    text  = "Thanks, ${row.name}"
+  }
+}
+`}, config.LoadOptions{})
+	store := openStore(t)
+	record := func(a addrs.Addr, phone string, kind state.Kind) {
+		t.Helper()
+		if err := store.RecordIntent(state.Intent{Addr: a, Phone: phone, Kind: kind, At: now.Add(-time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeAccepted, MessageID: "m-" + a.Key, At: now.Add(-time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	record(addrs.Addr{Campaign: "old", Message: "tip", Key: "p1"}, "255712000001", state.KindText)
+	record(addrs.Addr{Campaign: "promo", Message: "note", Key: "p2"}, "255712000002", state.KindTemplate)
+	record(addrs.Addr{Campaign: "old", Message: "tip", Key: "p3"}, "255712000003", state.KindUnknown)
+	p, diags := Build(cfg, store.State(), now, Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	for key, held := range map[string]bool{"p1": false, "p2": true, "p3": true} {
+		for _, it := range p.Items {
+			if it.Addr() == (addrs.Addr{Campaign: "c", Message: "hello", Key: key}) && it.Class.Sends() == held {
+				t.Errorf("c.hello[%s] %s (%s); held by the cap: %v", key, it.Class, it.Reason, held)
+			}
+		}
+	}
+}

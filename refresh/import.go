@@ -212,7 +212,8 @@ func (r *run) importMessage(ctx context.Context, claim Claim, rivals []Claim, id
 	// due, and its window closes, from then.
 	at := cmp.Or(created, r.now)
 	if startable {
-		in := state.Intent{Addr: a, Phone: claim.Phone, Variant: claim.Variant, At: at}
+		kind, _ := state.ParseKind(claim.Kind) // KindUnknown when it has none
+		in := state.Intent{Addr: a, Phone: claim.Phone, Variant: claim.Variant, Kind: kind, At: at}
 		if match != nil {
 			in.Variant, in.Digest = match.Variant, match.Digest
 		}

@@ -97,7 +97,8 @@ func (r *run) recover(ctx context.Context) error {
 			}
 			// Never later than RecoverSince: a -recover run again after
 			// this one, or cut short, looks from the same time.
-			if err := r.store.RecordIntent(state.Intent{Addr: m.Addr, Phone: m.Phone, Digest: m.Digest, Variant: m.Variant, At: at}); err != nil {
+			kind, _ := state.ParseKind(m.Kind) // KindUnknown when it has none
+			if err := r.store.RecordIntent(state.Intent{Addr: m.Addr, Phone: m.Phone, Digest: m.Digest, Variant: m.Variant, Kind: kind, At: at}); err != nil {
 				return err
 			}
 			r.count(func(sum *Summary) { sum.Recovered++ })

@@ -139,6 +139,7 @@ func TestOlderVersionsLoad(t *testing.T) {
 		"v2": func(t *testing.T, s *Store) { populateV2(t, s, "") },
 		"v3": populateV3,
 		"v4": populateV4,
+		"v5": populateV5,
 	} {
 		fresh := mustOpen(t, statePath(t))
 		changes(t, fresh)
@@ -210,6 +211,22 @@ func populateV4(t *testing.T, s *Store) {
 	}
 }
 
+// populateV5 makes the changes testdata/v5 holds: populateV4's and two
+// attempts that failed for the run's reasons, the first now in the
+// history.
+func populateV5(t *testing.T, s *Store) {
+	t.Helper()
+	populateV4(t, s)
+	for range 2 {
+		if err := s.RecordIntent(Intent{Addr: addr("S-0000"), Phone: "+255700S-0000", At: t0}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RecordResult(Result{Addr: addr("S-0000"), Outcome: OutcomeRetry, ErrorCode: "UNAUTHORIZED", Systemic: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // goldenWindow is the window populateV2 records.
 var goldenWindow = Window{SeenAt: t0.Add(2 * time.Hour), Open: true, ExpiresAt: t0.Add(24 * time.Hour)}
 
@@ -235,16 +252,16 @@ func TestFormatGolden(t *testing.T) {
 	defer func() { newLineage = uuid.NewString }()
 	path := statePath(t)
 	s := mustOpen(t, path)
-	populateV4(t, s)
-	// Two attempts that failed for the run's reasons, the first now in the
-	// history.
-	for range 2 {
-		if err := s.RecordIntent(Intent{Addr: addr("S-0000"), Phone: "+255700S-0000", At: t0}); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.RecordResult(Result{Addr: addr("S-0000"), Outcome: OutcomeRetry, ErrorCode: "UNAUTHORIZED", Systemic: true}); err != nil {
-			t.Fatal(err)
-		}
+	populateV5(t, s)
+	// What two sends were: a template accepted, an interactive message in doubt.
+	if err := s.RecordIntent(Intent{Addr: addr("K-0000"), Phone: "+255700K-0000", Kind: KindTemplate, At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordResult(Result{Addr: addr("K-0000"), Outcome: OutcomeAccepted, MessageID: "msg-K-0000"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordIntent(Intent{Addr: addr("K-0001"), Phone: "+255700K-0001", Kind: KindInteractive, At: t0}); err != nil {
+		t.Fatal(err)
 	}
 	journal := readFile(t, path+".wal")
 	live := contentsOf(s.State())
@@ -263,6 +280,11 @@ func TestFormatGolden(t *testing.T) {
 	}
 	if got, _ := mustRead(t, path).Get(addr("S-0000")); !got.Systemic || len(got.History) != 1 || !got.History[0].Systemic {
 		t.Errorf("failures of the run read back %+v", got)
+	}
+	for key, want := range map[string]Kind{"K-0000": KindTemplate, "K-0001": KindInteractive, "S-0000": KindUnknown} {
+		if got, _ := mustRead(t, path).Get(addr(key)); got.Kind != want {
+			t.Errorf("%s: kind read back %s, want %s", key, got.Kind, want)
+		}
 	}
 	for name, got := range map[string][]byte{"journal.golden": journal, "snapshot.golden": readFile(t, path)} {
 		goldenfile.Check(t, filepath.Join("testdata", name), got, *update)

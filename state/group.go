@@ -45,6 +45,7 @@ type rec struct {
 	variant  uint16 // the variant's number in variants
 	own      bool   // the chunk holds this rec's entry alone, and is replaced with it
 	systemic bool
+	kind     Kind
 }
 
 // recMore holds the fields few sends have, so the others do not pay for
@@ -256,6 +257,7 @@ func (g *group) sendTo(s *Send, pos int, ids bool, reply *Reply) {
 		IntentAt:       fromMillis(r.intentAt),
 		Outcome:        r.outcome,
 		Systemic:       r.systemic,
+		Kind:           r.kind,
 		ProviderStatus: r.status,
 		Variant:        variants.Name(r.variant),
 		ResultAt:       fromMillis(r.resultAt),
@@ -320,6 +322,7 @@ func makeRec(s *Send) rec {
 		attempts: int32(min(s.Attempts, 1<<31-1)),
 		outcome:  s.Outcome,
 		systemic: s.Systemic,
+		kind:     s.Kind,
 		status:   s.ProviderStatus,
 		variant:  variants.ID(s.Variant),
 		intentAt: millis(s.IntentAt),

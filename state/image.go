@@ -74,8 +74,8 @@ var imageLayout = func() string {
 	fields := [nTexts]string{"k", "+255", "01234567-89ab-cdef-0123-456789abcdef", "c", "e", "m", "y", "Yes", "yes", "r"}
 	more := recMore{deliveredAt: 1, readAt: -2, replyAt: 3, windowSeen: 4, windowExpires: 5, reply: true,
 		history: []Attempt{{At: fromMillis(6), Outcome: OutcomeRetry, Systemic: true, MessageID: "m", ConversationID: "c", ErrorCode: "e"}}}
-	fmt.Fprintf(&b, "; hash %x; entry %x; more %x; outcomes %q; statuses %q", hashKey("+255700000000"),
-		appendTexts(nil, &fields, true), encodeMore(nil, &more), outcomeNames, statusNames)
+	fmt.Fprintf(&b, "; hash %x; entry %x; more %x; outcomes %q; statuses %q; kinds %q", hashKey("+255700000000"),
+		appendTexts(nil, &fields, true), encodeMore(nil, &more), outcomeNames, statusNames, kindNames)
 	return b.String()
 }()
 
@@ -721,7 +721,7 @@ func (g *group) check(ids []uint16) bool {
 			reply = g.more[more-1].reply
 		}
 		if r.chunk != 0 || int(r.at) != at || r.own || int(r.variant) >= len(ids) ||
-			int(r.outcome) >= len(outcomeNames) || int(r.status) >= len(statusNames) {
+			int(r.outcome) >= len(outcomeNames) || int(r.status) >= len(statusNames) || int(r.kind) >= len(kindNames) {
 			return false
 		}
 		key, n, ok := entrySpan(text, at, reply)

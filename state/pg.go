@@ -86,6 +86,8 @@ var pgMigrations = []string{
 	3: `COMMENT ON COLUMN %[1]s.sends.rec IS 'a ujumbe state record, format version 4 (in: the inputs fingerprint)'`,
 	// And for attempts that failed for the run's reasons ("sy", version 5).
 	4: `COMMENT ON COLUMN %[1]s.sends.rec IS 'a ujumbe state record, format version 5 (sy: failed for the run''s reasons)'`,
+	// And for what a send was ("kd", version 6).
+	5: `COMMENT ON COLUMN %[1]s.sends.rec IS 'a ujumbe state record, format version 6 (kd: template, text, media or interactive)'`,
 }
 
 // pgJournal is where a Store on PostgreSQL writes: the connection that holds

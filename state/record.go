@@ -67,6 +67,8 @@ type record struct {
 //	in   inputs fingerprint, 16 hex digits (format version 4)
 //	sy   the attempt failed for the run's reasons (true), in a send and
 //	     in its history's attempts (format version 5)
+//	kd   what the latest attempt sent: template, text, media or
+//	     interactive (format version 6)
 //
 // Times are Unix milliseconds.
 
@@ -122,6 +124,7 @@ func appendRecord(dst []byte, r *record) []byte {
 		}
 		dst = appendInt(dst, "n", int64(s.Attempts))
 		dst = appendStr(dst, "vr", s.Variant)
+		dst = appendStr(dst, "kd", s.Kind.String())
 		if s.Outcome != OutcomeUnknown {
 			dst = appendStr(dst, "o", s.Outcome.String())
 		}
@@ -359,6 +362,16 @@ func (d *decoder) fields(line []byte, r *record) error {
 			s.Attempts = int(sc.num())
 		case "vr":
 			s.Variant = d.intern(sc.str())
+		case "kd":
+			v := sc.str()
+			for i, name := range kindNames {
+				if i > 0 && string(v) == name {
+					s.Kind = Kind(i)
+				}
+			}
+			if s.Kind == KindUnknown {
+				sc.fail("unknown kind %q", v)
+			}
 		case "o":
 			v := sc.str()
 			s.Outcome = 255

@@ -51,6 +51,41 @@ func (o Outcome) String() string {
 	return fmt.Sprintf("outcome(%d)", uint8(o))
 }
 
+// Kind is what a send was: a template, which opens a conversation and
+// counts against the frequency cap and the messaging tier, or a message
+// inside one. KindUnknown is a send recorded without it (by a state
+// format before version 6, or by import and refresh -recover): the plan
+// then goes by what the configuration has at its address.
+type Kind uint8
+
+const (
+	KindUnknown Kind = iota
+	KindTemplate
+	KindText
+	KindMedia
+	KindInteractive
+)
+
+var kindNames = [...]string{"", "template", "text", "media", "interactive"}
+
+// String returns the kind's name ("" for KindUnknown).
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", uint8(k))
+}
+
+// ParseKind maps a kind's name to its Kind.
+func ParseKind(s string) (Kind, error) {
+	for i, n := range kindNames {
+		if i > 0 && n == s {
+			return Kind(i), nil
+		}
+	}
+	return KindUnknown, fmt.Errorf("unknown kind %q", s)
+}
+
 // ProviderStatus is the provider's delivery status of an accepted message.
 type ProviderStatus uint8
 
@@ -106,6 +141,8 @@ type Send struct {
 	// Variant is the name of the message's variant the latest attempt sent
 	// (config's variant blocks); "" for a message without variants.
 	Variant string
+	// Kind is what the latest attempt sent.
+	Kind Kind
 
 	IntentAt time.Time // latest intent
 	Outcome  Outcome
@@ -197,7 +234,9 @@ type Intent struct {
 	Inputs uint64
 	// Variant names the variant of the message being sent; "" for none.
 	Variant string
-	At      time.Time // zero: Options.Now
+	// Kind is what is being sent; KindUnknown when not known.
+	Kind Kind
+	At   time.Time // zero: Options.Now
 	// Replace allows an intent for a send that is not retryable (accepted,
 	// unknown, failed or expired): the operator's explicit resend
 	// (-replace=ADDR). Without it, only a new send, OutcomeRetry or

@@ -23,8 +23,9 @@ import (
 // 4 the fingerprint of a send's inputs (the "in" field, Send.Inputs),
 // without which a send loads with none; version 5 marks an attempt that
 // failed for the run's reasons (the "sy" field, Send.Systemic), which
-// earlier files never do.
-const Version = 5
+// earlier files never do; version 6 what a send was (the "kd" field,
+// Send.Kind), without which a send loads with KindUnknown.
+const Version = 6
 
 var (
 	// ErrConflict marks a change the recorded state does not allow, such as
@@ -384,7 +385,7 @@ func (st *State) apply(r *record) (int, error) {
 		return 1, nil
 
 	case opIntent:
-		s := Send{Addr: a, Phone: r.send.Phone, Digest: r.send.Digest, Inputs: r.send.Inputs, Variant: r.send.Variant, Attempts: 1,
+		s := Send{Addr: a, Phone: r.send.Phone, Digest: r.send.Digest, Inputs: r.send.Inputs, Variant: r.send.Variant, Kind: r.send.Kind, Attempts: 1,
 			IntentAt: r.send.IntentAt, UpdatedAt: r.send.IntentAt}
 		g, pos := st.lookup(a)
 		if pos >= 0 {

@@ -214,8 +214,11 @@ func (s *Store) RecordIntent(in Intent) error {
 	if err := checkID("variant", in.Variant, false); err != nil {
 		return fmt.Errorf("record intent for %s: %w", in.Addr, err)
 	}
+	if int(in.Kind) >= len(kindNames) {
+		return fmt.Errorf("record intent for %s: invalid kind %d", in.Addr, in.Kind)
+	}
 	_, err := s.submit(record{op: opIntent, replace: in.Replace,
-		send: Send{Addr: in.Addr, Phone: in.Phone, Digest: in.Digest, Inputs: in.Inputs, Variant: in.Variant, IntentAt: s.at(in.At)}})
+		send: Send{Addr: in.Addr, Phone: in.Phone, Digest: in.Digest, Inputs: in.Inputs, Variant: in.Variant, Kind: in.Kind, IntentAt: s.at(in.At)}})
 	if err != nil {
 		return fmt.Errorf("record intent: %w", err)
 	}
