@@ -363,40 +363,15 @@ func (d *decoder) fields(line []byte, r *record) error {
 		case "vr":
 			s.Variant = d.intern(sc.str())
 		case "kd":
-			v := sc.str()
-			for i, name := range kindNames {
-				if i > 0 && string(v) == name {
-					s.Kind = Kind(i)
-				}
-			}
-			if s.Kind == KindUnknown {
-				sc.fail("unknown kind %q", v)
-			}
+			s.Kind = Kind(sc.name("kind", kindNames[1:]) + 1)
 		case "o":
-			v := sc.str()
-			s.Outcome = 255
-			for i, name := range outcomeNames {
-				if string(v) == name {
-					s.Outcome = Outcome(i)
-				}
-			}
-			if s.Outcome == 255 {
-				sc.fail("unknown outcome %q", v)
-			}
+			s.Outcome = Outcome(sc.name("outcome", outcomeNames[:]))
 		case "id":
 			texts[tMessageID] = sc.str()
 		case "cv":
 			texts[tConversationID] = sc.str()
 		case "st":
-			v := sc.str()
-			for i, name := range statusNames {
-				if i > 0 && string(v) == name {
-					s.ProviderStatus = ProviderStatus(i)
-				}
-			}
-			if s.ProviderStatus == StatusNone {
-				sc.fail("unknown provider status %q", v)
-			}
+			s.ProviderStatus = ProviderStatus(sc.name("provider status", statusNames[1:]) + 1)
 		case "ec":
 			texts[tErrorCode] = sc.str()
 		case "em":
@@ -551,6 +526,19 @@ func (sc *scanner) key() []byte {
 }
 
 // str reads a string value: a piece of the input unless it has escapes.
+// name reads a string that must be one of names and returns its index;
+// another is a failure, naming what it is.
+func (sc *scanner) name(what string, names []string) uint8 {
+	v := sc.str()
+	for i, name := range names {
+		if string(v) == name {
+			return uint8(i)
+		}
+	}
+	sc.fail("unknown %s %q", what, v)
+	return 0
+}
+
 func (sc *scanner) str() []byte {
 	sc.expect('"')
 	if sc.err != nil {

@@ -90,6 +90,7 @@ func TestDecodeRecordErrors(t *testing.T) {
 		{`{"op":"send","c":"c","m":"m","k":"k","zz":1}`, "unknown field"},
 		{`{"op":"send","c":"c","m":"m","k":"k","o":"great"}`, "unknown outcome"},
 		{`{"op":"send","c":"c","m":"m","k":"k","st":"lost"}`, "unknown provider status"},
+		{`{"op":"send","c":"c","m":"m","k":"k","kd":"letter"}`, "unknown kind"},
 		{`{"op":"send","c":"c","m":"m","k":"k","dg":"abc"}`, "bad digest"},
 		{`{"op":"send","c":"c","m":"m","k":"k","dg":"zz000000000000000000000000000000"}`, "bad digest"},
 		{`{"op":"send","c":"c","m":"m","k":"k","n":}`, "expected a number"},
