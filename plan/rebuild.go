@@ -25,9 +25,9 @@ import (
 // changed: ch.All; a configuration or options that needsFullBuild; a prev with
 // orphans, resends or sends left out by -target or -exclude; a send in ch
 // at an address prev does not have; a send recorded to another phone than
-// its recipient's while the limits are on (coupled); or a first contact
-// about to be sent, for which every accepted send is searched for a
-// resend.
+// its recipient's while the limits are on (coupled), or while a phone opted
+// out (touched); or a first contact about to be sent, for which every
+// accepted send is searched for a resend.
 //
 // Under the frequency cap and pair spacing, it gives the sends of the
 // recipients it classified again the times the limits allow, as Build
@@ -56,6 +56,7 @@ func Rebuild(prev *Plan, cfg *config.Config, st *state.State, now time.Time, opt
 		return Build(cfg, st, now, opts)
 	}
 	b.limits(b.newLimiter(), prev.Items, only)
+	x.elsewhere = x.elsewhere || b.elsewhere.Load()
 	x.count(prev.Items, only, 1)
 	x.setSending(prev.Items, b.sending)
 	for w := range b.wakes {
@@ -124,6 +125,10 @@ type incremental struct {
 	// indices sorted by phone); each is built when first needed.
 	byKey   map[string]int32
 	byPhone []int32
+	// elsewhere reports that a send goes to, or is recorded to, another
+	// phone than its recipient's now (see builder.elsewhere): byPhone does
+	// not find its recipient from an opt-out of that phone.
+	elsewhere bool
 }
 
 // incremental returns what Rebuild needs to update p, or nil when it must
@@ -132,7 +137,7 @@ func (b *builder) incremental(p *Plan, orphans bool) *incremental {
 	if !b.opts.Incremental || needsFullBuild(b.cfg, b.opts) || p.Filtered || orphans || len(p.Resends) > 0 || b.coupled() {
 		return nil
 	}
-	x := &incremental{campaign: b.cfg.Campaigns[0]}
+	x := &incremental{campaign: b.cfg.Campaigns[0], elsewhere: b.elsewhere.Load()}
 	for w := range b.wakes {
 		x.wakes = append(x.wakes, b.wakes[w]...)
 		x.dues = append(x.dues, b.dues[w]...)
@@ -154,8 +159,12 @@ func (b *builder) incremental(p *Plan, orphans bool) *incremental {
 
 // touched returns the indices, ascending, of the recipients to classify
 // again at now given ch, or false when a send in ch is not one of the
-// campaign's. It takes the wakes that came off the heap.
+// campaign's, or an opt-out may be of a phone a send goes to that is not
+// its recipient's (elsewhere). It takes the wakes that came off the heap.
 func (x *incremental) touched(now time.Time, ch state.Changes) ([]int32, bool) {
+	if len(ch.OptOuts) > 0 && x.elsewhere {
+		return nil, false
+	}
 	rs := x.campaign.Recipients.Recipients
 	only := append([]int32{}, x.sending...)
 	for ms := now.UnixMilli(); len(x.wakes) > 0 && x.wakes[0].at <= ms; {

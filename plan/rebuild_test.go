@@ -250,3 +250,71 @@ func TestRebuildSendElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// TestRebuildOptOutWhereFollowUpGoes: p1's hello went to 255712000001,
+// and p1 has a new number since; p1's ask goes into hello's conversation,
+// on the old number. When that number opts out, Rebuild gives the plan
+// Build gives, the ask an orphan, though no recipient of the CSV has that
+// number now (without limits, so that Build's plan can be updated in
+// place).
+func TestRebuildOptOutWhereFollowUpGoes(t *testing.T) {
+	const hcl = `
+provider "briq" {
+  pair_spacing = "0s"
+}
+recipients "people" {
+  csv   = "people.csv"
+  phone = row.phone
+  key   = row.id
+}
+campaign "c" {
+  recipients = recipients.people
+  message "hello" {
+    template  = "hello"
+    variables = { "1" = row.name }
+  }
+  message "ask" {
+    after = message.hello
+    delay = "10m"
+    text  = "Did it arrive, ${row.name}?"
+  }
+}
+`
+	before := loadFiles(t, map[string]string{"main.hcl": hcl, "people.csv": "id,name,phone\np1,Asha,255712000001\n"}, config.LoadOptions{})
+	after := loadFiles(t, map[string]string{"main.hcl": hcl, "people.csv": "id,name,phone\np1,Asha,255712000009\n"}, config.LoadOptions{})
+	at := now
+	store, _, err := state.Open(context.Background(), filepath.Join(t.TempDir(), "ujumbe.state"), state.Options{Now: func() time.Time { return at }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	recordSend(t, before, store, addrs.Addr{Campaign: "c", Message: "hello", Key: "p1"}, now.Add(-time.Minute), state.OutcomeAccepted, "")
+	st := store.State()
+	st.TrackChanges()
+	opts := Options{Payloads: true, Incremental: true}
+	p, diags := Build(after, st, now, opts)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if p.inc == nil {
+		t.Fatal("Build's plan cannot be updated in place: the test tests nothing")
+	}
+	at = now.Add(time.Minute)
+	if err := store.OptOut(state.OptOut{Phone: "255712000001", Text: "STOP", At: at}); err != nil {
+		t.Fatal(err)
+	}
+	p, diags = Rebuild(p, after, st, at, opts, st.TakeChanges())
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	want, _ := Build(after, st, at, opts)
+	for i := range want.Items {
+		if got, w := &p.Items[i], &want.Items[i]; got.Class != w.Class {
+			t.Errorf("%s after %s opted out: Rebuild %s (%s), Build %s (%s)", w.Addr(), w.Phone(), got.Class, got.Reason, w.Class, w.Reason)
+		}
+	}
+	_, s1, _ := want.NextDue(at, 0)
+	if _, s2, _ := p.NextDue(at, 0); s1 != s2 {
+		t.Errorf("%d sends scheduled after Rebuild, %d after Build", s2, s1)
+	}
+}
