@@ -9,9 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// heldFlock reports whether a process holds a flock on f, from the
-// kernel's list of file locks (/proc/locks), which names each locked file
-// by device and inode; reading it takes no lock.
+// heldFlock reports whether a process holds an exclusive flock on f (a
+// run's lock; a shared one is a look at the lock file, see staleHolder),
+// from the kernel's list of file locks (/proc/locks), which names each
+// locked file by device and inode; reading it takes no lock.
 func heldFlock(f *os.File) bool {
 	var st unix.Stat_t
 	if unix.Fstat(int(f.Fd()), &st) != nil {
@@ -28,7 +29,7 @@ func heldFlock(f *os.File) bool {
 	sc := bufio.NewScanner(locks)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
-		if len(fields) >= 6 && fields[1] == "FLOCK" && fields[5] == file {
+		if len(fields) >= 6 && fields[1] == "FLOCK" && fields[3] == "WRITE" && fields[5] == file {
 			return true
 		}
 	}
