@@ -132,7 +132,7 @@ func benchStates(b *testing.B, n int) map[string]string {
 	}
 	if fi, err := os.Stat(paths["image"]); err != nil {
 		b.Fatal(err)
-	} else if err := writeImage(paths["image"], st, fi, tail); err != nil {
+	} else if err := writeImage(paths["image"], st, fi, tail, nil); err != nil {
 		b.Fatal(err)
 	}
 	if n >= 1_000_000 {
@@ -218,7 +218,7 @@ func BenchmarkImage(b *testing.B) {
 	}
 	tail := tailOf(b, path)
 	for b.Loop() {
-		if err := writeImage(path, st, fi, tail); err != nil {
+		if err := writeImage(path, st, fi, tail, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -23,10 +23,10 @@ var update = flag.Bool("update", false, "rewrite the files under testdata")
 func FuzzJournal(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, cut uint) {
 		full := newState()
-		_, fullErr := replay(bytes.NewReader(data), "fuzz.wal", full, false, true)
+		_, fullErr := replay(bytes.NewReader(data), "fuzz.wal", full, false, true, nil)
 		n := int(cut % uint(len(data)+1))
 		prefix := newState()
-		j, err := replay(bytes.NewReader(data[:n]), "fuzz.wal", prefix, false, true)
+		j, err := replay(bytes.NewReader(data[:n]), "fuzz.wal", prefix, false, true, nil)
 		if fullErr != nil {
 			return // not a valid journal; it only had not to panic
 		}
@@ -34,7 +34,7 @@ func FuzzJournal(f *testing.F) {
 			t.Fatalf("the first %d bytes of a valid journal: %v", n, err)
 		}
 		whole := newState()
-		jw, err := replay(bytes.NewReader(data[:j.end]), "fuzz.wal", whole, false, true)
+		jw, err := replay(bytes.NewReader(data[:j.end]), "fuzz.wal", whole, false, true, nil)
 		if err != nil || jw.torn != 0 || jw.records != j.records {
 			t.Fatalf("the %d whole lines of the prefix: %+v, %v", j.records, jw, err)
 		}
@@ -94,7 +94,7 @@ func TestJournalSeeds(t *testing.T) {
 			if _, err := fmt.Sscanf(string(b), "go test fuzz v1\n[]byte(%q)\nuint(%d)\n", &data, &cut); err != nil {
 				t.Fatalf("seed file: %v", err)
 			}
-			j, err := replay(bytes.NewReader([]byte(data)), e.Name(), newState(), false, true)
+			j, err := replay(bytes.NewReader([]byte(data)), e.Name(), newState(), false, true, nil)
 			if err != nil || !j.exists || j.records == 0 {
 				t.Fatalf("seed is not a valid journal with records: %+v, %v", j, err)
 			}

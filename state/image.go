@@ -28,6 +28,14 @@ import (
 // CRC instead of decoding the snapshot line by line, which cost 1.7 s of
 // CPU for the 2M sends of a 1M x 3 campaign.
 //
+// An image may also hold the first records of the snapshot's journal
+// (imageJournal): a run that leaves many records in the journal, too few
+// to rewrite the snapshot for (Store.Close), writes the image of the state
+// it leaves instead, so that the runs after it do not replay them. Their
+// lines are still read, and their chained CRCs must end where the image
+// says; a journal that does not start with the records the image holds
+// makes the image unusable, and the snapshot and the journal are read.
+//
 // An image is only a cache: the snapshot is the state. An image that is
 // missing, damaged, written by a build that keeps sends in another layout,
 // or made for another snapshot file is ignored, and the snapshot read as
@@ -101,7 +109,10 @@ type imageHeader struct {
 	Layout   string   `json:"layout"`
 	Snapshot imageKey `json:"snapshot"`
 	Lineage  string   `json:"lineage"`
-	Serial   uint64   `json:"serial"`
+	Serial   uint64   `json:"serial"` // the snapshot's
+	// Journal, when set, says which of the journal's records the image
+	// holds besides the snapshot.
+	Journal *imageJournal `json:"journal,omitempty"`
 	// Tail is the CRC on the snapshot's last line: chained through every
 	// line before it, it stands for the snapshot's whole content.
 	Tail     uint32       `json:"tail"`
@@ -109,6 +120,24 @@ type imageHeader struct {
 	Tables   []imageTable `json:"tables"`
 	Groups   []imageGroup `json:"groups"`
 	OptOuts  int          `json:"opt_outs"` // bytes
+}
+
+// imageJournal is the start of a journal an image holds the records of:
+// its first Records records after the header, which end at byte Size with
+// the chained CRC Chain on their last line. The journal continues the
+// snapshot the image names.
+type imageJournal struct {
+	Records int    `json:"records"`
+	Size    int64  `json:"size"`
+	Chain   uint32 `json:"chain"`
+}
+
+// records returns how many journal records j holds; 0 for nil.
+func (j *imageJournal) records() int {
+	if j == nil {
+		return 0
+	}
+	return j.Records
 }
 
 type imageTable struct {
@@ -127,10 +156,11 @@ type imageGroup struct {
 }
 
 // writeImage writes the image of st, whose snapshot is the file fi
-// describes, its last line's CRC tail, to path+imageSuffix. The image is a
-// cache: it is not synced, and a crash leaves a file whose CRC or key
+// describes, its last line's CRC tail, to path+imageSuffix; j, when not
+// nil, is the start of the journal st holds the records of too. The image
+// is a cache: it is not synced, and a crash leaves a file whose CRC or key
 // fails.
-func writeImage(path string, st *State, fi os.FileInfo, tail uint32) error {
+func writeImage(path string, st *State, fi os.FileInfo, tail uint32, j *imageJournal) error {
 	key, ok := keyOf(fi)
 	if !ok {
 		return nil
@@ -141,7 +171,7 @@ func writeImage(path string, st *State, fi os.FileInfo, tail uint32) error {
 	if err != nil {
 		return err
 	}
-	err = encodeImage(f, st, key, tail)
+	err = encodeImage(f, st, key, tail, j)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -155,17 +185,17 @@ func writeImage(path string, st *State, fi os.FileInfo, tail uint32) error {
 	return nil
 }
 
-// writeImageOf writes the image of st, read from the snapshot file f, at
-// path, when f can be told by its image; an image is a cache, and a
+// writeImageOf writes the image of st, read from the snapshot file f and
+// the start of its journal j (nil for none), at path, when f can be told
+// by its image, and reports whether it did; an image is a cache, and a
 // failure to write one is no failure of the run.
-func writeImageOf(path string, f *os.File, st *State) {
+func writeImageOf(path string, f *os.File, st *State, j *imageJournal) bool {
 	fi, err := f.Stat()
 	if err != nil {
-		return
+		return false
 	}
-	if tail, ok := snapshotTail(f, fi.Size()); ok {
-		_ = writeImage(path, st, fi, tail)
-	}
+	tail, ok := snapshotTail(f, fi.Size())
+	return ok && writeImage(path, st, fi, tail, j) == nil
 }
 
 // imageWriter writes an image's sections, each padded to 8 bytes, and
@@ -200,11 +230,15 @@ func bytesOf[T any](s []T) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), uintptr(len(s))*unsafe.Sizeof(s[0]))
 }
 
-// encodeImage writes st's image to w. It holds st's read lock throughout.
-func encodeImage(w io.Writer, st *State, key imageKey, tail uint32) error {
+// encodeImage writes st's image to w, with the start of the journal j
+// when st holds its records. It holds st's read lock throughout.
+func encodeImage(w io.Writer, st *State, key imageKey, tail uint32, j *imageJournal) error {
 	st.rlock()
 	defer st.runlock()
 	h := imageHeader{Layout: imageLayout, Snapshot: key, Lineage: st.lineage, Serial: st.serial, Tail: tail}
+	if j != nil {
+		h.Serial, h.Journal = st.serial-uint64(j.Records), j
+	}
 	// The columns of messages whose sends are all gone are left out.
 	type tableData struct {
 		t    *table
@@ -448,55 +482,57 @@ const systemicBit = 0x80
 // errImage is any reason an image cannot be used; the snapshot is read.
 var errImage = errors.New("no usable image")
 
-// readImage returns the state the image of the snapshot file f holds, or
+// readImage returns the state the image of the snapshot file f holds, and
+// the start of the journal whose records it holds too (nil for none), or
 // errImage when it has no image this build can use. The image's header is
 // read first and must name f, the lineage and serial of f's header, its
-// count of sends in each message and the CRC on its last line (a copy of
-// another run's state may match all the rest: restored over the file in
-// place, with its times); then the rest is read and checked
-// (readImage.state).
-func readImage(path string, f *os.File) (*State, error) {
+// count of sends in each message (unless it holds journal records, which
+// change them) and the CRC on its last line (a copy of another run's state
+// may match all the rest: restored over the file in place, with its
+// times); then the rest is read and checked (readImage.state). The caller
+// checks that the journal starts with the records it holds (replay).
+func readImage(path string, f *os.File) (*State, *imageJournal, error) {
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, errImage
+		return nil, nil, errImage
 	}
 	key, ok := keyOf(fi)
 	if !ok {
-		return nil, errImage
+		return nil, nil, errImage
 	}
 	snap, err := snapshotHeader(f, fi.Size())
 	if err != nil {
-		return nil, errImage
+		return nil, nil, errImage
 	}
 	img, err := inputfile.Open(path + imageSuffix)
 	if err != nil {
-		return nil, errImage
+		return nil, nil, errImage
 	}
 	defer img.Close()
 	ifi, err := img.Stat()
 	if err != nil || ifi.Size() > math.MaxInt {
-		return nil, errImage
+		return nil, nil, errImage
 	}
 	var head [len(imageMagic) + 8]byte
 	if _, err := io.ReadFull(img, head[:]); err != nil || string(head[:len(imageMagic)]) != imageMagic {
-		return nil, errImage
+		return nil, nil, errImage
 	}
 	n := binary.LittleEndian.Uint64(head[len(imageMagic):])
 	if n > uint64(ifi.Size())-uint64(len(head))-4 || ifi.Size() < int64(len(head))+4 {
-		return nil, errImage
+		return nil, nil, errImage
 	}
 	js := make([]byte, n)
 	if _, err := io.ReadFull(img, js); err != nil {
-		return nil, errImage
+		return nil, nil, errImage
 	}
 	var h imageHeader
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.DisallowUnknownFields()
 	if dec.Decode(&h) != nil || h.Layout != imageLayout || h.Snapshot != key || !h.matches(&snap) {
-		return nil, errImage
+		return nil, nil, errImage
 	}
 	if tail, ok := snapshotTail(f, fi.Size()); !ok || tail != h.Tail {
-		return nil, errImage
+		return nil, nil, errImage
 	}
 	// The image of this snapshot: read in whole. The recs and slots are
 	// used where they lie, and the text entries are strings into it. It
@@ -506,18 +542,24 @@ func readImage(path string, f *os.File) (*State, error) {
 	copy(buf, head[:])
 	copy(buf[len(head):], js)
 	if _, err := io.ReadFull(img, buf[len(head)+len(js):]); err != nil {
-		return nil, errImage
+		return nil, nil, errImage
 	}
 	ir := &imageReader{b: buf[:len(buf)-4], off: len(head) + len(js)}
 	if crc32.Checksum(ir.b, castagnoli) != binary.LittleEndian.Uint32(buf[len(ir.b):]) {
-		return nil, errImage
+		return nil, nil, errImage
 	}
 	ir.pad()
 	st, err := ir.state(&h)
-	if err != nil || ir.bad || ir.off != len(ir.b) || len(st.optOuts) != snap.OptOuts {
-		return nil, errImage
+	if err != nil || ir.bad || ir.off != len(ir.b) || h.Journal == nil && len(st.optOuts) != snap.OptOuts {
+		return nil, nil, errImage
 	}
-	return st, nil
+	if j := h.Journal; j != nil {
+		if j.Records <= 0 || j.Size <= 0 {
+			return nil, nil, errImage
+		}
+		st.serial += uint64(j.Records)
+	}
+	return st, h.Journal, nil
 }
 
 // snapshotHeader reads the header of the snapshot file f, of the given
@@ -561,9 +603,16 @@ func snapshotTail(f *os.File, size int64) (crc uint32, ok bool) {
 }
 
 // matches reports whether h names the lineage and serial of the snapshot
-// header snap, and has the groups of the sizes it lists.
+// header snap, and, unless it holds journal records too, has the groups of
+// the sizes it lists.
 func (h *imageHeader) matches(snap *header) bool {
-	if h.Lineage != snap.Lineage || h.Serial != snap.Serial || len(h.Groups) != len(snap.Messages) {
+	if h.Lineage != snap.Lineage || h.Serial != snap.Serial {
+		return false
+	}
+	if h.Journal != nil {
+		return true
+	}
+	if len(h.Groups) != len(snap.Messages) {
 		return false
 	}
 	sends := make(map[groupKey]int, len(snap.Messages))

@@ -236,7 +236,7 @@ func rewriteImage(t *testing.T, path string, change func(st *State)) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeImage(path, st, fi, tailOf(t, path)); err != nil {
+	if err := writeImage(path, st, fi, tailOf(t, path), nil); err != nil {
 		t.Fatal(err)
 	}
 	breakSnapshot(t, path)

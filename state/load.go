@@ -84,8 +84,9 @@ func (j journalInfo) last() uint64 { return j.base + uint64(j.records) }
 // loaded is what load found.
 type loaded struct {
 	st         *State
-	snapshot   bool   // the snapshot file exists
-	snapSerial uint64 // its serial
+	snapshot   bool          // the snapshot file exists
+	snapSerial uint64        // its serial
+	held       *imageJournal // the journal's records the image read holds
 	j          journalInfo
 	warns      []Warning
 }
@@ -97,24 +98,44 @@ type loaded struct {
 // holder left in the lock file; without the lock an unterminated last line
 // is a record still being written, and it is skipped without a warning.
 func load(path string, locked bool, holder *LockInfo) (loaded, error) {
+	l, err := loadFrom(path, locked, holder, true)
+	if errors.Is(err, errImage) {
+		// The image holds journal records the journal does not start
+		// with (replaced, cut short, or a compaction's new one while
+		// this reader read): the snapshot and the journal are read.
+		l, err = loadFrom(path, locked, holder, false)
+	}
+	return l, err
+}
+
+// loadFrom is load, from the snapshot's image if image says so and it has
+// one this build can use. It returns errImage when the image holds journal
+// records that the journal does not start with.
+func loadFrom(path string, locked bool, holder *LockInfo, image bool) (loaded, error) {
 	l := loaded{st: newState()}
+	var held *imageJournal // the journal's records the image holds
 	f, err := inputfile.Open(path)
 	switch {
 	case err == nil:
-		if st, ierr := readImage(path, f); ierr == nil {
-			l.st = st
+		var st *State
+		ierr := errImage
+		if image {
+			st, held, ierr = readImage(path, f)
+		}
+		if ierr == nil {
+			l.st, l.held = st, held
 		} else if err = readSnapshot(f, path, l.st); err == nil && locked {
 			// The run that holds the lock makes the image of a snapshot
 			// that has none (or a stale one, or one of another build's
 			// layout), so that the runs after it do not decode the
 			// snapshot again until the next compaction.
-			writeImageOf(path, f, l.st)
+			writeImageOf(path, f, l.st, nil)
 		}
 		f.Close()
 		if err != nil {
 			return l, err
 		}
-		l.snapshot, l.snapSerial = true, l.st.serial
+		l.snapshot, l.snapSerial = true, l.st.serial-uint64(held.records())
 	case !errors.Is(err, os.ErrNotExist):
 		return l, fmt.Errorf("read state %s: %w", path, err)
 	}
@@ -130,13 +151,16 @@ func load(path string, locked bool, holder *LockInfo) (loaded, error) {
 		}
 	}
 	if errors.Is(err, os.ErrNotExist) {
+		if held != nil {
+			return l, errImage
+		}
 		return l, nil
 	}
 	if err != nil {
 		return l, fmt.Errorf("read state journal %s: %w", wal, err)
 	}
 	defer f.Close()
-	l.j, err = replay(f, wal, l.st, l.snapshot, locked)
+	l.j, err = replay(f, wal, l.st, l.snapshot, locked, held)
 	if err != nil {
 		return l, err
 	}
@@ -415,8 +439,10 @@ func (sl *snapshotLoader) storeBatch(b *sendBatch) error {
 }
 
 // replay applies the journal in r to st, which holds the snapshot (if
-// snapshot) or nothing.
-func replay(r io.Reader, name string, st *State, snapshot, locked bool) (journalInfo, error) {
+// snapshot) or nothing, and the journal's first records that held, when
+// not nil, describes (an image's). Those are read but not applied; when
+// the journal does not start with them, replay returns errImage.
+func replay(r io.Reader, name string, st *State, snapshot, locked bool, held *imageJournal) (journalInfo, error) {
 	var j journalInfo
 	corrupt := func(line int, format string, args ...any) error {
 		return &CorruptError{State: strings.TrimSuffix(name, ".wal"), File: name, Line: line, Problem: fmt.Sprintf(format, args...)}
@@ -424,6 +450,8 @@ func replay(r io.Reader, name string, st *State, snapshot, locked bool) (journal
 	lr := newLineReader(r)
 	line, complete, err := lr.next()
 	switch {
+	case held != nil && err != nil:
+		return j, errImage
 	case errors.Is(err, io.EOF):
 		// Journals are created whole by rename, so an empty or headless one
 		// is not something this package leaves behind; still, it holds no
@@ -433,6 +461,9 @@ func replay(r io.Reader, name string, st *State, snapshot, locked bool) (journal
 		return j, fmt.Errorf("read state journal %s: %w", name, err)
 	}
 	payload, crc, err := unframe(line, 0)
+	if held != nil && (!complete || err != nil) {
+		return j, errImage
+	}
 	if !complete || err != nil && lr.atEOF() {
 		j.torn = lr.off
 		return j, nil
@@ -443,6 +474,9 @@ func replay(r io.Reader, name string, st *State, snapshot, locked bool) (journal
 	h, err := parseHeader(payload, formatJournal)
 	if err != nil {
 		return j, corrupt(1, "%v", err)
+	}
+	if held != nil && (h.Lineage != st.lineage || h.Serial+uint64(held.Records) != st.serial) {
+		return j, errImage
 	}
 	switch {
 	case snapshot && h.Lineage != st.lineage:
@@ -465,6 +499,9 @@ func replay(r io.Reader, name string, st *State, snapshot, locked bool) (journal
 	d := newDecoder()
 	for n := 2; ; n++ {
 		line, complete, err := lr.next()
+		if held != nil && (err != nil || !complete) {
+			return j, errImage // the journal ends before the image's records do
+		}
 		if errors.Is(err, io.EOF) {
 			return j, nil
 		}
@@ -480,6 +517,9 @@ func replay(r io.Reader, name string, st *State, snapshot, locked bool) (journal
 			return j, nil
 		}
 		payload, crc, err = unframe(line, j.crc)
+		if held != nil && err != nil {
+			return j, errImage
+		}
 		if err != nil {
 			if lr.atEOF() {
 				j.torn = lr.off - j.end
@@ -497,6 +537,12 @@ func replay(r io.Reader, name string, st *State, snapshot, locked bool) (journal
 		}
 		j.records++
 		j.end, j.crc = lr.off, crc
+		if held != nil && j.records == held.Records {
+			if j.end != held.Size || j.crc != held.Chain {
+				return j, errImage
+			}
+			held = nil
+		}
 	}
 }
 
