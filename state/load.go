@@ -475,16 +475,18 @@ func replay(r io.Reader, name string, st *State, snapshot, locked bool, held *im
 	if err != nil {
 		return j, corrupt(1, "%v", err)
 	}
-	if held != nil && (h.Lineage != st.lineage || h.Serial+uint64(held.Records) != st.serial) {
+	// The serial of the snapshot: st holds the records held too.
+	snapSerial := st.serial - uint64(held.records())
+	if held != nil && (h.Lineage != st.lineage || h.Serial < snapSerial) {
 		return j, errImage
 	}
 	switch {
 	case snapshot && h.Lineage != st.lineage:
 		return j, corrupt(1, "it belongs to another state (lineage %s; the snapshot's is %s)", h.Lineage, st.lineage)
-	case h.Serial > st.serial:
+	case h.Serial > snapSerial:
 		var err error
 		if snapshot {
-			err = corrupt(1, "it continues the snapshot of serial %d, but the snapshot is at serial %d (was an older snapshot put back?)", h.Serial, st.serial)
+			err = corrupt(1, "it continues the snapshot of serial %d, but the snapshot is at serial %d (was an older snapshot put back?)", h.Serial, snapSerial)
 		} else {
 			err = corrupt(1, "it continues the snapshot of serial %d, but the snapshot %s is missing", h.Serial, strings.TrimSuffix(name, ".wal"))
 		}
