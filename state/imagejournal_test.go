@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/ujumbe/ujumbe/addrs"
 )
 
 // journalOnImage leaves at path a snapshot (populateImage's) and a journal
@@ -250,27 +249,12 @@ func TestReadWhileImagesAreWritten(t *testing.T) {
 		}
 	}()
 	var last uint64
-	reads := 0
-	for running := true; running; reads++ {
-		select {
-		case <-done:
-			running = false
-		default:
-		}
-		st, _, err := Read(path)
-		if err != nil {
-			t.Fatalf("read %d: %v", reads, err)
-		}
+	reads := readUntil(t, path, done, func(read int, st *State) {
 		if st.Serial() < last {
-			t.Fatalf("read %d: serial %d after %d", reads, st.Serial(), last)
+			t.Fatalf("read %d: serial %d after %d", read, st.Serial(), last)
 		}
 		last = st.Serial()
-		for snd := range st.Sends(addrs.Pattern{}) {
-			if snd.Outcome == OutcomeAccepted && snd.MessageID == "" {
-				t.Fatalf("read %d: %s accepted without message_id", reads, snd.Addr)
-			}
-		}
-	}
+	})
 	want := mustRead(t, path)
 	if err := os.Remove(path + imageSuffix); err != nil {
 		t.Fatal(err)

@@ -279,7 +279,23 @@ func TestReadDuringCompaction(t *testing.T) {
 		defer close(done)
 		populate(t, s, "C", 150)
 	}()
-	var reads int
+	reads := readUntil(t, path, done, nil)
+	want := contentsOf(s.State())
+	mustClose(t, s)
+	diffStates(t, s.State(), mustRead(t, path))
+	if d := cmp.Diff(want, contentsOf(mustRead(t, path))); d != "" {
+		t.Fatalf("(-want +got):\n%s", d)
+	}
+	t.Logf("%d reads", reads)
+}
+
+// readUntil reads the state at path without locking it until done is
+// closed, failing on any error and on an accepted send without its
+// message_id, and passes each state read to check (unless nil). It returns
+// how many reads it made.
+func readUntil(t *testing.T, path string, done <-chan struct{}, check func(read int, st *State)) int {
+	t.Helper()
+	reads := 0
 	for running := true; running; reads++ {
 		select {
 		case <-done:
@@ -288,21 +304,18 @@ func TestReadDuringCompaction(t *testing.T) {
 		}
 		st, _, err := Read(path)
 		if err != nil {
-			t.Fatalf("Read during compaction: %v", err)
+			t.Fatalf("read %d: %v", reads, err)
 		}
 		for snd := range st.Sends(addrs.Pattern{}) {
 			if snd.Outcome == OutcomeAccepted && snd.MessageID == "" {
-				t.Fatalf("%s accepted without message_id", snd.Addr)
+				t.Fatalf("read %d: %s accepted without message_id", reads, snd.Addr)
 			}
 		}
+		if check != nil {
+			check(reads, st)
+		}
 	}
-	want := contentsOf(s.State())
-	mustClose(t, s)
-	diffStates(t, s.State(), mustRead(t, path))
-	if d := cmp.Diff(want, contentsOf(mustRead(t, path))); d != "" {
-		t.Fatalf("(-want +got):\n%s", d)
-	}
-	t.Logf("%d reads", reads)
+	return reads
 }
 
 // TestSnapshotBatches reads snapshots of several decoding batches
