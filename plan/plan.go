@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"iter"
 	"math"
 	"os"
@@ -527,20 +528,22 @@ func inParts(n int, f func(part, lo, hi int)) {
 type resendIndex struct {
 	items  []Item
 	wanted func(addrs.Addr) bool
-	first  map[resendContent]int // the first item sending it
-	more   map[int][]int         // further items sending the same, rare
-	seen   []uint64              // bit i: items[i] is in found
-	found  []Resend
+	// first finds the first item sending a content to a phone: open
+	// addressing, linear probing, a power of two long, each slot the high
+	// half of the hash of the phone and digest and 1 + the item's index (0
+	// for an empty slot). Unlike a map keyed by phone and digest it holds
+	// no pointer and a quarter of the bytes: 150k sends due at 1M x 3 were
+	// indexed in 72-107 ms with a map.
+	first []uint64
+	seed  maphash.Seed
+	more  map[int][]int // further items sending the same, rare
+	seen  []uint64      // bit i: items[i] is in found
+	found []Resend
 	// digests has a bit set for each indexed digest (its first 8 bytes
 	// modulo the bits): most accepted sends share their content with no
 	// send about to go out, and a clear bit says so without hashing a
-	// phone for the map. At 1M x 3 it saves 2M map lookups.
+	// phone for the index. At 1M x 3 it saves 2M lookups.
 	digests []uint64
-}
-
-type resendContent struct {
-	phone  string
-	digest state.Digest
 }
 
 // newResendIndex indexes the sends of items about to go out; it is nil
@@ -557,28 +560,48 @@ func newResendIndex(items []Item, timed iter.Seq[int32], wanted func(addrs.Addr)
 	if n == 0 {
 		return nil
 	}
-	// Sized once: growing a map of a million entries costs more than
-	// filling it.
-	bits := 64
+	bits, slots := 64, 1
 	for bits < 16*n {
 		bits *= 2
 	}
-	x := &resendIndex{items: items, wanted: wanted, first: make(map[resendContent]int, n), seen: make([]uint64, len(items)/64+1), digests: make([]uint64, bits/64)}
+	for slots < 2*n {
+		slots *= 2
+	}
+	x := &resendIndex{items: items, wanted: wanted, first: make([]uint64, slots), seed: maphash.MakeSeed(),
+		seen: make([]uint64, len(items)/64+1), digests: make([]uint64, bits/64)}
 	for _, i := range sending {
 		it := &items[i]
 		w, bit := x.digestBit(it.Digest)
 		x.digests[w] |= bit
-		k := resendContent{it.Phone(), it.Digest}
-		if j, ok := x.first[k]; ok {
+		slot, tag, j := x.slot(it.Phone(), it.Digest)
+		if j >= 0 {
 			if x.more == nil {
 				x.more = map[int][]int{}
 			}
 			x.more[j] = append(x.more[j], i)
 			continue
 		}
-		x.first[k] = i
+		x.first[slot] = tag | (uint64(i) + 1)
 	}
 	return x
+}
+
+// slot returns where in first the first item sending d to phone is, and
+// that item, or the empty slot where it goes and -1; tag is the half of
+// the hash the slot holds.
+func (x *resendIndex) slot(phone string, d state.Digest) (slot int, tag uint64, item int) {
+	const low = 1<<32 - 1
+	h := maphash.String(x.seed, phone) ^ binary.LittleEndian.Uint64(d[8:])
+	tag, mask := h&^low, uint64(len(x.first)-1)
+	for s := h & mask; ; s = (s + 1) & mask {
+		v := x.first[s]
+		if v == 0 {
+			return int(s), tag, -1
+		}
+		if i := int(v&low) - 1; v&^low == tag && x.items[i].Digest == d && x.items[i].Phone() == phone {
+			return int(s), tag, i
+		}
+	}
 }
 
 // twins notes, after the accepted sends (whose evidence wins), each send
@@ -623,8 +646,8 @@ func (x *resendIndex) accepted(phone string, d state.Digest, a addrs.Addr) {
 	if w, bit := x.digestBit(d); x.digests[w]&bit == 0 {
 		return
 	}
-	j, ok := x.first[resendContent{phone, d}]
-	if !ok {
+	_, _, j := x.slot(phone, d)
+	if j < 0 {
 		return
 	}
 	mark := func(i int) {

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -250,4 +251,74 @@ func sendingAddrs(p *Plan) []string {
 		}
 	}
 	return out
+}
+
+// TestResendManyOfOneContent: two campaigns send one template without
+// variables, the same for everyone, to 3,000 recipients; promo's went to every third of them. The
+// index of the sends about to go out holds 3,000 sends of one digest, told
+// apart by phone alone: again's sends to promo's recipients are resends of
+// promo's, the others twins of promo's sends in the plan, and nothing
+// else.
+func TestResendManyOfOneContent(t *testing.T) {
+	hcl := `
+provider "briq" {
+  pair_spacing = "0s"
+}
+recipients "r" {
+  csv   = "r.csv"
+  phone = row.phone
+  key   = row.id
+}
+campaign "promo" {
+  recipients = recipients.r
+  message "offer" {
+    template = "friday_sale"
+  }
+}
+campaign "again" {
+  recipients = recipients.r
+  message "offer" {
+    template = "friday_sale"
+  }
+}
+`
+	const n = 3000
+	var csv strings.Builder
+	csv.WriteString("id,phone\n")
+	for i := range n {
+		fmt.Fprintf(&csv, "k%d,+2557%08d\n", i, 12000000+i)
+	}
+	cfg := loadFiles(t, map[string]string{"main.hcl": hcl, "r.csv": csv.String()}, config.LoadOptions{})
+	store := openStore(t)
+	promo := cfg.Campaigns[0]
+	for i, r := range promo.Recipients.Recipients {
+		if i%3 == 0 {
+			recordAccepted(t, store, promo.Messages[0], r, nil, t0)
+		}
+	}
+	p, diags := Build(cfg, store.State(), now, Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	resent, twins := 0, 0
+	for _, r := range p.Resends {
+		it := &p.Items[r.Item]
+		key := it.Addr().Key
+		var i int
+		fmt.Sscanf(key, "k%d", &i)
+		want := `campaign.promo.message.offer["` + key + `"]`
+		switch {
+		case it.Addr().Campaign != "again" || r.Of.String() != want:
+			t.Fatalf("%s flagged as a resend of %s", it.Addr(), r.Of)
+		case i%3 == 0 && !r.InPlan:
+			resent++
+		case i%3 != 0 && r.InPlan:
+			twins++
+		default:
+			t.Fatalf("%s: in plan %v", it.Addr(), r.InPlan)
+		}
+	}
+	if resent != n/3 || twins != n-n/3 {
+		t.Fatalf("%d resends of accepted sends and %d twins; want %d and %d", resent, twins, n/3, n-n/3)
+	}
 }
