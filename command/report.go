@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/jszwec/csvutil"
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/atomicfile"
+	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/state"
 )
 
@@ -62,10 +66,18 @@ var reportCommand = &subcommand{
   interval that includes 0 cannot tell the variants apart. Like -html it
   reads the configuration. -csv, -html and -variants can be given together.
 
+  -target narrows each of them to the sends under an address:
+  -target=campaign.NAME, campaign.NAME.message.NAME, or one send,
+  campaign.NAME.message.NAME["KEY"] (repeatable). An address that matches
+  nothing is an error: for -csv, no send the state records; for -html and
+  -variants, as for show, none the configuration wants or the state
+  records.
+
 Options:
   -csv=FILE          Where to write the report ("-" for standard output).
   -html=FILE         Where to write the HTML report ("-" for standard output).
   -variants=FILE     Where to write the per-variant CSV ("-" for standard output).
+  -target=ADDR       Only the sends under ADDR (repeatable).
   -var 'name=value'  Set a variable, for -html (repeatable).
   -var-file=FILE     Set variables from an HCL file, for -html (repeatable).
   -state=PATH        State file (default ujumbe.state in the config dir).
@@ -113,9 +125,11 @@ func runReport(c *cli, args []string) int {
 	var (
 		htmlOut, variantsOut string
 		cf                   configFlags
+		targets              multiFlag
 	)
 	fs.StringVar(&htmlOut, "html", "", "")
 	fs.StringVar(&variantsOut, "variants", "", "")
+	fs.Var(&targets, "target", "")
 	cf.add(fs)
 	if !c.parseFlags(fs, args) {
 		return exitError
@@ -126,11 +140,22 @@ func runReport(c *cli, args []string) int {
 	if out == "" && htmlOut == "" && variantsOut == "" {
 		return c.usage(view{}, "report", "-csv=FILE is required, or -html=FILE or -variants=FILE (\"-\" writes to standard output).")
 	}
+	patterns, diags := parsePatterns("target", targets)
+	if diags.HasErrors() {
+		c.printDiags(view{}, diags, nil)
+		return exitError
+	}
 	st, warnings, err := c.readState(sf)
 	if err != nil {
 		return c.fail(view{}, "Cannot read the state", err)
 	}
 	c.printWarnings(view{}, warnings)
+	if out != "" {
+		if diags := recordedTargets(st, patterns); diags.HasErrors() {
+			c.printDiags(view{}, diags, nil)
+			return exitError
+		}
+	}
 	for _, f := range []struct {
 		out  string
 		file reportFile
@@ -138,7 +163,7 @@ func runReport(c *cli, args []string) int {
 		if f.out == "" {
 			continue
 		}
-		if code := c.writeReportFile(f.file, st, f.out, cf, sf); code != exitOK {
+		if code := c.writeReportFile(f.file, st, f.out, cf, sf, patterns); code != exitOK {
 			return code
 		}
 	}
@@ -154,6 +179,9 @@ func runReport(c *cli, args []string) int {
 	}
 	rows := 0
 	for s := range st.Sends(addrs.Pattern{}) {
+		if len(patterns) > 0 && !matchesAny(patterns, s.Addr) {
+			continue
+		}
 		if err := enc.Encode(reportRowOf(st, s)); err != nil {
 			return c.fail(view{}, "Cannot write the report", err)
 		}
@@ -181,6 +209,46 @@ func runReport(c *cli, args []string) int {
 		fmt.Fprintf(c.stdout, "Wrote %s to %s.\n", plural(rows, "row"), out)
 	}
 	return exitOK
+}
+
+// matchesAny reports whether one of ps selects a.
+func matchesAny(ps []addrs.Pattern, a addrs.Addr) bool {
+	return slices.ContainsFunc(ps, func(p addrs.Pattern) bool { return p.Match(a) })
+}
+
+// recordedTargets reports, as errors, the -target addresses under which
+// the state records no send: the CSV report lists recorded sends, and a
+// typo would give it no rows, silently. Each error names the nearest
+// recorded address at the level of the one given.
+func recordedTargets(st *state.State, targets []addrs.Pattern) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, p := range targets {
+		found := false
+		for range st.Sends(p) {
+			found = true
+			break
+		}
+		if found {
+			continue
+		}
+		near := map[string]bool{}
+		for s := range st.Sends(addrs.Pattern{}) {
+			a := addrs.Pattern{Campaign: s.Addr.Campaign}
+			if p.Message != "" {
+				a.Message = s.Addr.Message
+			}
+			if p.Key != "" {
+				a.Key = s.Addr.Key
+			}
+			near[a.String()] = true
+		}
+		detail := fmt.Sprintf("-target=%s matches no send the state records, so the report would have no rows.", p)
+		if n := config.Nearest(p.String(), slices.Collect(maps.Keys(near))); n != "" {
+			detail += " Did you mean -target=" + n + "?"
+		}
+		diags = append(diags, sourceless(hcl.DiagError, "No send matches -target", detail))
+	}
+	return diags
 }
 
 func reportRowOf(st *state.State, s state.Send) reportRow {

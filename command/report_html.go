@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/atomicfile"
+	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/report"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -33,15 +35,18 @@ var htmlFile = reportFile{
 	},
 }
 
-// writeReportFile writes f of the configuration and st to out ("-" for
-// standard output).
-func (c *cli) writeReportFile(f reportFile, st *state.State, out string, cf configFlags, sf stateFlags) int {
+// writeReportFile writes f of the configuration and st, narrowed to
+// targets when there are any, to out ("-" for standard output).
+func (c *cli) writeReportFile(f reportFile, st *state.State, out string, cf configFlags, sf stateFlags, targets []addrs.Pattern) int {
 	cfg, diags := c.loadConfig(cf)
+	if !diags.HasErrors() {
+		diags = append(diags, plan.CheckAddrs(cfg, st, plan.Options{Targets: targets})...)
+	}
 	if diags.HasErrors() {
 		c.printDiags(view{}, diags, filesOf(cfg))
 		return exitError
 	}
-	r, ok := c.reportOf(view{}, cfg, diags, st, sf, nil)
+	r, ok := c.reportOf(view{}, cfg, diags, st, sf, targets)
 	if !ok {
 		return exitError
 	}
