@@ -48,11 +48,22 @@ var refreshCommand = &subcommand{
   sent while in doubt). Sends to phones with none stay as planned. It makes
   two requests or more per phone.
 
+  -target narrows what refresh records to the sends under an address
+  (-target=campaign.NAME, campaign.NAME.message.NAME or one send,
+  campaign.NAME.message.NAME["KEY"]; repeatable): their statuses and
+  answers, and the unknown sends of the phones that have one under it (the
+  unknown sends of one phone compete for the messages found there, so a
+  phone is resolved whole). It reads the same listings, since an answer
+  belongs to the send it follows in its conversation, whatever its
+  campaign, and records every opt-out it finds. Not with -recover, which
+  looks for what a restored state lost in every campaign.
+
 Options:
   -var 'name=value'     Set a variable (repeatable).
   -var-file=FILE        Set variables from an HCL file (repeatable).
   -state=PATH           State file (default ujumbe.state in the config dir).
   -lock-timeout=D       How long to wait for the state lock (default 0s).
+  -target=ADDR          Only record what concerns the sends under ADDR (repeatable).
   -recover              Also look for the sends a restored state has lost.
   -recover-since=TIME   With -recover: look from TIME (RFC 3339), when the
                         restored copy was made, instead of its newest intent.
@@ -106,6 +117,7 @@ func runRefresh(c *cli, args []string) int {
 		v            view
 		recoverLost  bool
 		recoverSince string
+		targets      multiFlag
 	)
 	fs := c.newFlagSet("refresh")
 	cf.add(fs)
@@ -113,6 +125,7 @@ func runRefresh(c *cli, args []string) int {
 	v.addFlags(fs)
 	fs.BoolVar(&recoverLost, "recover", false, "")
 	fs.StringVar(&recoverSince, "recover-since", "", "")
+	fs.Var(&targets, "target", "")
 	if !c.parseFlags(fs, args) {
 		return exitError
 	}
@@ -120,6 +133,8 @@ func runRefresh(c *cli, args []string) int {
 	switch {
 	case fs.NArg() > 0:
 		return c.usage(v, "", "refresh takes no arguments, got %q.", fs.Args())
+	case recoverLost && len(targets) > 0:
+		return c.usage(v, "", "-recover looks for the sends a restored state lost in every campaign; -target cannot narrow it.")
 	case recoverSince != "" && !recoverLost:
 		return c.usage(v, "", "-recover-since bounds -recover, and -recover is not given.")
 	case recoverSince != "":
@@ -127,6 +142,11 @@ func runRefresh(c *cli, args []string) int {
 		if since, err = time.Parse(time.RFC3339, recoverSince); err != nil {
 			return c.usage(v, "", "-recover-since=%s: want a time such as 2026-11-27T08:00:00+03:00 (RFC 3339).", recoverSince)
 		}
+	}
+	patterns, diags := parsePatterns("target", targets)
+	if diags.HasErrors() {
+		c.printDiags(v, diags, nil)
+		return exitError
 	}
 	cfg, diags := c.loadConfig(cf)
 	c.printDiags(v, diags, filesOf(cfg))
@@ -139,6 +159,10 @@ func runRefresh(c *cli, args []string) int {
 	}
 	defer store.Close()
 	c.printWarnings(v, warnings)
+	if diags := plan.CheckAddrs(cfg, store.State(), plan.Options{Targets: patterns}); diags.HasErrors() {
+		c.printDiags(v, diags, cfg.Files)
+		return exitError
+	}
 	if !v.json && !isTerminal(c.stdout) {
 		defer c.logRun("refresh", store.State().Serial(), func() uint64 { return store.State().Serial() })()
 	}
@@ -148,7 +172,7 @@ func runRefresh(c *cli, args []string) int {
 	}
 	defer prov.close()
 
-	opts := refresh.Options{Now: prov.now, OptOutKeywords: cfg.Provider.OptOutKeywords, Windows: windowsFor(cfg, store.State())}
+	opts := refresh.Options{Now: prov.now, OptOutKeywords: cfg.Provider.OptOutKeywords, Windows: windowsFor(cfg, store.State()), Targets: patterns}
 	// run refreshes once and reports it; rec is what -recover looked for.
 	run := func(opts refresh.Options, rec *recoverJSON) error {
 		end := c.windingDown(stoppingNote)

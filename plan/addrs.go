@@ -21,7 +21,7 @@ func CheckAddrs(cfg *config.Config, st *state.State, opts Options) hcl.Diagnosti
 		ps    []addrs.Pattern
 		would string
 	}{
-		{"target", opts.Targets, "plan nothing"},
+		{"target", opts.Targets, "select no send"},
 		{"exclude", opts.Excludes, "leave nobody out"},
 		{"replace", opts.Replace, "resend nothing"},
 	} {

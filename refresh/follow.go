@@ -309,7 +309,7 @@ func (fs *followSet) answered(m *briq.Message) *followed {
 func (r *run) lookUp(ctx context.Context, fs *followSet) error {
 	var todo []*followed
 	for _, f := range fs.byID {
-		if (!f.seen || f.suspect) && f.needStatus && !final(f.status) {
+		if (!f.seen || f.suspect) && f.needStatus && !final(f.status) && r.targeted(f.send.Addr) {
 			todo = append(todo, f)
 		}
 	}
@@ -348,6 +348,9 @@ func (r *run) lookUp(ctx context.Context, fs *followSet) error {
 func (r *run) record(ctx context.Context, fs *followSet) error {
 	var updates []state.Update
 	for _, f := range fs.byID {
+		if !r.targeted(f.send.Addr) {
+			continue
+		}
 		u := state.Update{Addr: f.send.Addr}
 		if f.status != f.send.ProviderStatus {
 			u.ProviderStatus = f.status

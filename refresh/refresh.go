@@ -97,6 +97,15 @@ type Options struct {
 	// copy's newest record; zero searches every message.
 	Recover      []Missing
 	RecoverSince time.Time
+	// Targets, when set, narrows what the run records to the sends under
+	// them: their statuses, answers and windows (and the single-message
+	// lookups for them), and the unknown sends of the phones that have an
+	// unknown send under them (the unknown sends of one phone compete for
+	// the messages found there, so a phone is resolved whole). The
+	// listings it reads are the same: an answer is paired with the send it
+	// follows in its conversation, whichever campaign that is. Opt-outs
+	// are recorded whatever the targets. Not with Recover.
+	Targets []addrs.Pattern
 	// NoSearch resolves unknown sends only by a message_id of their own,
 	// leaving the others for a later run: refresh -recover's first pass,
 	// before the sends a restored copy lost are recorded, which may own the
@@ -299,6 +308,12 @@ func (r *run) summary() Summary {
 	s.Ambiguous = slices.Clone(s.Ambiguous)
 	slices.SortFunc(s.Ambiguous, compareAddr)
 	return s
+}
+
+// targeted reports whether the run records what it learns about the send
+// at a (Options.Targets).
+func (r *run) targeted(a addrs.Addr) bool {
+	return len(r.opts.Targets) == 0 || slices.ContainsFunc(r.opts.Targets, func(p addrs.Pattern) bool { return p.Match(a) })
 }
 
 // isOptOut reports whether an answer's text (or a button's id or payload)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -640,5 +641,71 @@ func TestLookBack(t *testing.T) {
 	}
 	if got := slices.Collect(f.store.State().Sends(addrs.Pattern{})); got[0].ProviderStatus != state.StatusRead {
 		t.Errorf("status %s, want read", got[0].ProviderStatus)
+	}
+}
+
+// TestTargets: with Targets, refresh records the statuses and answers of
+// the sends under them alone, and resolves the unknown sends of the phones
+// that have one under them, whole: the unknown send of another campaign on
+// the same phone still competes for the message there, which neither may
+// then take; a phone whose only unknown send is not under them is left.
+func TestTargets(t *testing.T) {
+	const n = 10
+	f := newFixture(t, nil)
+	f.campaign(n, true)
+	f.advance(11 * time.Minute)
+	before := map[addrs.Addr]state.Send{}
+	for i := range n {
+		before[addr("offer", i)] = f.get(addr("offer", i))
+	}
+	ask := addrs.Pattern{Campaign: "launch", Message: "ask"}
+	opts := f.opts()
+	opts.Targets = []addrs.Pattern{ask}
+	sum := f.refresh(nil, opts)
+	if sum.Statuses != n || sum.Replies != n {
+		t.Errorf("refresh -target=%s: %+v, want %d statuses and %d replies", ask, sum, n, n)
+	}
+	for i := range n {
+		if s := f.get(addr("ask", i)); s.ProviderStatus != state.StatusRead || !cmp.Equal(s.Reply, f.expectedReply(s.Addr)) {
+			t.Errorf("%s: %s, reply %+v; want read, %+v", s.Addr, s.ProviderStatus, s.Reply, f.expectedReply(s.Addr))
+		}
+		if s := f.get(addr("offer", i)); !cmp.Equal(s, before[s.Addr]) {
+			t.Errorf("%s, not under the target, changed:\n%s", s.Addr, cmp.Diff(before[s.Addr], s))
+		}
+	}
+	if sum := f.refresh(nil, f.opts()); sum.Statuses != n || sum.Replies != 0 {
+		t.Errorf("then without targets: %+v, want the %d statuses of offer and no reply", sum, n)
+	}
+
+	// Unknown sends: two on one phone, one message that could be either;
+	// one on another phone, not under the target.
+	ctx := context.Background()
+	other := func(i int) addrs.Addr {
+		return addrs.Addr{Campaign: "other", Message: "offer", Key: fmt.Sprintf("k%05d", i)}
+	}
+	intent := func(a addrs.Addr, phone string) {
+		t.Helper()
+		if err := f.store.RecordIntent(state.Intent{Addr: a, Phone: phone, At: f.srv.Now().Add(-10 * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.advance(time.Hour)
+	intent(addr("offer", 20), phoneOf(20))
+	f.srv.SetFaults(sandbox.Faults{DropAfterAccept: 1})
+	if _, err := f.client.SendMessage(ctx, &briq.MessageRequest{To: phoneOf(20), Type: briq.TypeTemplate,
+		TemplateName: "welcome", Variables: map[string]string{"1": "y"}}); err == nil {
+		t.Fatal("the dropped send succeeded")
+	}
+	f.srv.SetFaults(sandbox.Faults{})
+	intent(other(20), phoneOf(20))
+	intent(other(21), phoneOf(21)) // never sent: absent, were it resolved
+	opts.Targets = []addrs.Pattern{{Campaign: "launch"}}
+	sum = f.refresh(nil, opts)
+	want := refresh.Summary{Ambiguous: []addrs.Addr{addr("offer", 20), other(20)}}
+	if diff := cmp.Diff(want, sum, cmpSummaryCounts); diff != "" {
+		t.Errorf("unknown sends under -target=campaign.launch (-want +got):\n%s", diff)
+	}
+	if got := f.get(other(21)).Outcome; got != state.OutcomeUnknown {
+		t.Errorf("%s, on a phone with no unknown send under the target, is %s; want it left unknown", other(21), got)
 	}
 }

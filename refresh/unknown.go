@@ -35,11 +35,18 @@ var errIncomplete = errors.New("incomplete evidence")
 func (r *run) resolveUnknown(ctx context.Context) error {
 	st := r.store.State()
 	byPhone := map[string][]state.Send{}
+	targeted := map[string]bool{} // phones with an unknown send under the targets
 	for s := range st.Sends(addrs.Pattern{}) {
 		if s.Outcome == state.OutcomeUnknown {
 			byPhone[s.Phone] = append(byPhone[s.Phone], s)
+			if r.targeted(s.Addr) {
+				targeted[s.Phone] = true
+			}
 		}
 	}
+	// The unknown sends of one phone compete for the messages found there:
+	// a phone is resolved whole, or not at all, whatever the targets.
+	maps.DeleteFunc(byPhone, func(phone string, _ []state.Send) bool { return !targeted[phone] })
 	if len(byPhone) == 0 {
 		return nil
 	}

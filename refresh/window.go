@@ -23,7 +23,7 @@ func (r *run) readWindows(ctx context.Context, fs *followSet) error {
 	byConv := map[string][]*followed{}
 	phones := map[string]bool{}
 	for _, f := range fs.byID {
-		if f.send.ConversationID != "" && r.opts.Windows(f.send) {
+		if f.send.ConversationID != "" && r.opts.Windows(f.send) && r.targeted(f.send.Addr) {
 			byConv[f.send.ConversationID] = append(byConv[f.send.ConversationID], f)
 			phones[f.send.Phone] = true
 		}
