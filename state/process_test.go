@@ -33,6 +33,8 @@ func TestMain(m *testing.M) {
 		helperHoldLock()
 	case "writer":
 		helperWriter()
+	case "runs":
+		helperRuns()
 	default:
 		fmt.Fprintln(os.Stderr, "unknown helper", os.Getenv(helperEnv))
 		os.Exit(2)
@@ -90,6 +92,38 @@ func helperWriter() {
 		})
 	}
 	wg.Wait()
+}
+
+// helperRuns is runs one after the other, as cron makes them: each opens
+// the state, records 10 sends one by one (printing "I KEY" and "R KEY" as
+// each intent and result is durable), and closes it, which compacts or
+// writes the image of the snapshot and its journal (imageAt 1); until it
+// is killed.
+func helperRuns() {
+	for run := 0; ; run++ {
+		s, _, err := Open(context.Background(), os.Getenv("STATE"), Options{Operation: "helper-runs", imageAt: 1, compactAt: 256 << 10})
+		if err != nil {
+			fmt.Println("ERROR", err)
+			os.Exit(1)
+		}
+		for i := range 10 {
+			key := fmt.Sprintf("%s-%04d-%02d", os.Getenv("RUN"), run, i)
+			if err := s.RecordIntent(Intent{Addr: addr(key), Phone: "+255700000000", Digest: digestOf([]byte(key))}); err != nil {
+				fmt.Println("ERROR", err)
+				os.Exit(1)
+			}
+			fmt.Println("I", key)
+			if err := s.RecordResult(Result{Addr: addr(key), Outcome: OutcomeAccepted, MessageID: "msg-" + key}); err != nil {
+				fmt.Println("ERROR", err)
+				os.Exit(1)
+			}
+			fmt.Println("R", key)
+		}
+		if err := s.Close(); err != nil {
+			fmt.Println("ERROR", err)
+			os.Exit(1)
+		}
+	}
 }
 
 func helper(t *testing.T, kind, path string, env ...string) (*exec.Cmd, *bufio.Scanner, io.WriteCloser) {
@@ -341,5 +375,67 @@ func TestKill9(t *testing.T) {
 	mustClose(t, s)
 	if got := mustRead(t, path).Len(); got != n {
 		t.Errorf("%d sends after Close, %d before", got, n)
+	}
+}
+
+// TestKill9Images kills, at random moments, runs that end by writing the
+// image of the snapshot and the journal, or by compacting (helperRuns):
+// whatever a kill interrupts (a record, the image's write, a compaction,
+// the next run's read of the image), the state loads with every send the
+// runs were told was durable, and reads the same with its image as
+// without.
+func TestKill9Images(t *testing.T) {
+	kills := 12
+	if testing.Short() {
+		kills = 4
+	}
+	path := statePath(t)
+	// A snapshot that the runs' journals take a few runs to reach an
+	// eighth of: most runs end by writing an image of it and the journal.
+	s := mustOpen(t, path)
+	populate(t, s, "P", 500)
+	mustClose(t, s)
+	held := 0
+	durable := map[string]string{}
+	for kill := range kills {
+		cmd, out, _ := helper(t, "runs", path, fmt.Sprintf("RUN=k%02d", kill))
+		target := 20 + rand.IntN(200)
+		for n := 0; out.Scan(); n++ {
+			kind, key, _ := strings.Cut(out.Text(), " ")
+			if kind != "I" && kind != "R" {
+				t.Fatalf("helper: %s", out.Text())
+			}
+			durable[key] = kind
+			if n == target {
+				time.Sleep(time.Duration(rand.IntN(2000)) * time.Microsecond)
+				cmd.Process.Signal(syscall.SIGKILL)
+			}
+		}
+		cmd.Wait()
+		st := mustRead(t, path)
+		for key, kind := range durable {
+			s, ok := st.Get(addr(key))
+			if !ok || kind == "R" && (s.Outcome != OutcomeAccepted || s.MessageID != "msg-"+key) {
+				t.Fatalf("kill %d: %s was durable (%s) but loads as %+v, %v", kill, key, kind, s, ok)
+			}
+		}
+		if f, err := os.Open(path); err == nil {
+			if _, j, err := readImage(path, f); err == nil && j != nil {
+				held++
+			}
+			f.Close()
+		}
+		// The same without the image: the snapshot and the whole journal.
+		img := path + imageSuffix
+		if b, err := os.ReadFile(img); err == nil {
+			if err := os.Remove(img); err != nil {
+				t.Fatal(err)
+			}
+			diffStates(t, mustRead(t, path), st)
+			writeFile(t, img, b)
+		}
+	}
+	if held == 0 {
+		t.Errorf("after none of %d kills did the image hold journal records", kills)
 	}
 }
