@@ -74,6 +74,16 @@ func (p Pattern) Match(a Addr) bool {
 	return p.Contains(Pattern(a))
 }
 
+// MatchAny reports whether one of ps selects the send at a.
+func MatchAny(ps []Pattern, a Addr) bool {
+	for _, p := range ps {
+		if p.Match(a) {
+			return true
+		}
+	}
+	return false
+}
+
 // Contains reports whether every send q selects is selected by p:
 // campaign.x contains campaign.x.message.y and itself.
 func (p Pattern) Contains(q Pattern) bool {

@@ -125,6 +125,19 @@ func TestPatternMatch(t *testing.T) {
 	}
 }
 
+func TestMatchAny(t *testing.T) {
+	a := Addr{"bf", "ask", "K1"}
+	if MatchAny(nil, a) {
+		t.Error("no pattern matched")
+	}
+	if MatchAny([]Pattern{{Campaign: "other"}, {"bf", "ask", "K2"}}, a) {
+		t.Error("patterns that select other sends matched")
+	}
+	if !MatchAny([]Pattern{{Campaign: "other"}, {Campaign: "bf", Message: "ask"}}, a) {
+		t.Error("the second pattern, which selects it, did not match")
+	}
+}
+
 func TestPatternContainsAndDepth(t *testing.T) {
 	all, camp, msg, send := Pattern{}, Pattern{Campaign: "bf"}, Pattern{Campaign: "bf", Message: "ask"}, Pattern{"bf", "ask", "K1"}
 	ps := []Pattern{all, camp, msg, send}

@@ -4,18 +4,15 @@ import (
 	"bytes"
 	"encoding/csv"
 	"fmt"
-	"maps"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/jszwec/csvutil"
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/atomicfile"
-	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/state"
 )
 
@@ -151,7 +148,7 @@ func runReport(c *cli, args []string) int {
 	}
 	c.printWarnings(view{}, warnings)
 	if out != "" {
-		if diags := recordedTargets(st, patterns); diags.HasErrors() {
+		if diags := plan.CheckRecorded(st, patterns); diags.HasErrors() {
 			c.printDiags(view{}, diags, nil)
 			return exitError
 		}
@@ -179,7 +176,7 @@ func runReport(c *cli, args []string) int {
 	}
 	rows := 0
 	for s := range st.Sends(addrs.Pattern{}) {
-		if len(patterns) > 0 && !matchesAny(patterns, s.Addr) {
+		if len(patterns) > 0 && !addrs.MatchAny(patterns, s.Addr) {
 			continue
 		}
 		if err := enc.Encode(reportRowOf(st, s)); err != nil {
@@ -209,46 +206,6 @@ func runReport(c *cli, args []string) int {
 		fmt.Fprintf(c.stdout, "Wrote %s to %s.\n", plural(rows, "row"), out)
 	}
 	return exitOK
-}
-
-// matchesAny reports whether one of ps selects a.
-func matchesAny(ps []addrs.Pattern, a addrs.Addr) bool {
-	return slices.ContainsFunc(ps, func(p addrs.Pattern) bool { return p.Match(a) })
-}
-
-// recordedTargets reports, as errors, the -target addresses under which
-// the state records no send: the CSV report lists recorded sends, and a
-// typo would give it no rows, silently. Each error names the nearest
-// recorded address at the level of the one given.
-func recordedTargets(st *state.State, targets []addrs.Pattern) hcl.Diagnostics {
-	var diags hcl.Diagnostics
-	for _, p := range targets {
-		found := false
-		for range st.Sends(p) {
-			found = true
-			break
-		}
-		if found {
-			continue
-		}
-		near := map[string]bool{}
-		for s := range st.Sends(addrs.Pattern{}) {
-			a := addrs.Pattern{Campaign: s.Addr.Campaign}
-			if p.Message != "" {
-				a.Message = s.Addr.Message
-			}
-			if p.Key != "" {
-				a.Key = s.Addr.Key
-			}
-			near[a.String()] = true
-		}
-		detail := fmt.Sprintf("-target=%s matches no send the state records, so the report would have no rows.", p)
-		if n := config.Nearest(p.String(), slices.Collect(maps.Keys(near))); n != "" {
-			detail += " Did you mean -target=" + n + "?"
-		}
-		diags = append(diags, sourceless(hcl.DiagError, "No send matches -target", detail))
-	}
-	return diags
 }
 
 func reportRowOf(st *state.State, s state.Send) reportRow {

@@ -25,17 +25,32 @@ func CheckAddrs(cfg *config.Config, st *state.State, opts Options) hcl.Diagnosti
 		{"exclude", opts.Excludes, "leave nobody out"},
 		{"replace", opts.Replace, "resend nothing"},
 	} {
-		for _, p := range f.ps {
-			near, ok := lookupAddr(cfg, st, p)
-			if ok {
-				continue
-			}
-			detail := fmt.Sprintf("-%s=%s matches nothing in the configuration or the state, so it would %s.", f.name, p, f.would)
-			if n := config.Nearest(p.String(), near); n != "" {
-				detail += " Did you mean -" + f.name + "=" + n + "?"
-			}
-			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No send matches -" + f.name, Detail: detail})
+		diags = append(diags, checkAddrs(cfg, st, f.name, f.ps, "nothing in the configuration or the state, so it would "+f.would)...)
+	}
+	return diags
+}
+
+// CheckRecorded reports, as errors, the -target addresses under which st
+// records no send, for commands that read the state alone (report -csv),
+// each naming the nearest recorded address.
+func CheckRecorded(st *state.State, targets []addrs.Pattern) hcl.Diagnostics {
+	return checkAddrs(&config.Config{}, st, "target", targets, "no send the state records")
+}
+
+// checkAddrs reports the patterns ps of the flag named that lookupAddr does
+// not find, saying that each matches what.
+func checkAddrs(cfg *config.Config, st *state.State, flag string, ps []addrs.Pattern, what string) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	for _, p := range ps {
+		near, ok := lookupAddr(cfg, st, p)
+		if ok {
+			continue
 		}
+		detail := fmt.Sprintf("-%s=%s matches %s.", flag, p, what)
+		if n := config.Nearest(p.String(), near); n != "" {
+			detail += " Did you mean -" + flag + "=" + n + "?"
+		}
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No send matches -" + flag, Detail: detail})
 	}
 	return diags
 }

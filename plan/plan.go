@@ -895,19 +895,10 @@ func lookup(cfg *config.Config, a addrs.Addr, get func(addrs.Addr) bool) bool {
 }
 
 func (b *builder) selected(a addrs.Addr) bool {
-	if len(b.opts.Targets) > 0 && !matchAny(b.opts.Targets, a) {
+	if len(b.opts.Targets) > 0 && !addrs.MatchAny(b.opts.Targets, a) {
 		return false
 	}
-	return !matchAny(b.opts.Excludes, a)
-}
-
-func matchAny(ps []addrs.Pattern, a addrs.Addr) bool {
-	for _, p := range ps {
-		if p.Match(a) {
-			return true
-		}
-	}
-	return false
+	return !addrs.MatchAny(b.opts.Excludes, a)
 }
 
 // ordered returns msgs with every message after the one it follows, keeping
@@ -1208,7 +1199,7 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 	if m.Varies() {
 		it.variant = variants.ID(b.variant)
 	}
-	replace := matchAny(b.opts.Replace, addr)
+	replace := addrs.MatchAny(b.opts.Replace, addr)
 	if recorded && !replace {
 		it.Attempts = int32(min(s.Attempts, 1<<31-1))
 		switch s.Outcome {

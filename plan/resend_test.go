@@ -10,6 +10,19 @@ import (
 	"github.com/ujumbe/ujumbe/state"
 )
 
+// unspaced is the recipients r (id, phone and name) without pair spacing,
+// for campaigns to follow.
+const unspaced = `
+provider "briq" {
+  pair_spacing = "0s"
+}
+recipients "r" {
+  csv   = "r.csv"
+  phone = row.phone
+  key   = row.id
+}
+`
+
 // twoOffers is two campaigns, promo (PROMO stands for its further
 // attributes) and again, that send one recipient set the same template
 // with the same variables.
@@ -152,16 +165,7 @@ campaign "NAME" {
   }
 }
 `
-	hcl := `
-provider "briq" {
-  pair_spacing = "0s"
-}
-recipients "r" {
-  csv   = "r.csv"
-  phone = row.phone
-  key   = row.id
-}
-` + strings.ReplaceAll(campaign, "NAME", "promo") + strings.ReplaceAll(campaign, "NAME", "promo_copy")
+	hcl := unspaced + strings.ReplaceAll(campaign, "NAME", "promo") + strings.ReplaceAll(campaign, "NAME", "promo_copy")
 	cfg := loadFiles(t, map[string]string{"main.hcl": hcl, "r.csv": "id,phone,name\nk1,+255712000001,Asha\nk2,+255712000002,Juma\n"}, config.LoadOptions{})
 	store := openStore(t)
 	p, diags := Build(cfg, store.State(), now, Options{})
@@ -254,34 +258,21 @@ func sendingAddrs(p *Plan) []string {
 }
 
 // TestResendManyOfOneContent: two campaigns send one template without
-// variables, the same for everyone, to 3,000 recipients; promo's went to every third of them. The
-// index of the sends about to go out holds 3,000 sends of one digest, told
-// apart by phone alone: again's sends to promo's recipients are resends of
-// promo's, the others twins of promo's sends in the plan, and nothing
-// else.
+// variables, the same for everyone, to 3,000 recipients; promo's went to
+// every third of them. The index of the sends about to go out holds 3,000
+// sends of one digest, told apart by phone alone: again's sends to promo's
+// recipients are resends of promo's, the others twins of promo's sends in
+// the plan, and nothing else.
 func TestResendManyOfOneContent(t *testing.T) {
-	hcl := `
-provider "briq" {
-  pair_spacing = "0s"
-}
-recipients "r" {
-  csv   = "r.csv"
-  phone = row.phone
-  key   = row.id
-}
-campaign "promo" {
-  recipients = recipients.r
-  message "offer" {
-    template = "friday_sale"
-  }
-}
-campaign "again" {
+	campaign := `
+campaign "NAME" {
   recipients = recipients.r
   message "offer" {
     template = "friday_sale"
   }
 }
 `
+	hcl := unspaced + strings.ReplaceAll(campaign, "NAME", "promo") + strings.ReplaceAll(campaign, "NAME", "again")
 	const n = 3000
 	var csv strings.Builder
 	csv.WriteString("id,phone\n")

@@ -25,15 +25,7 @@ import (
 func TestScheduledChecks(t *testing.T) {
 	dir := t.TempDir()
 	files := map[string]string{
-		"main.hcl": `
-provider "briq" {
-  pair_spacing = "0s"
-}
-recipients "r" {
-  csv   = "r.csv"
-  phone = row.phone
-  key   = row.id
-}
+		"main.hcl": unspaced + `
 campaign "c" {
   recipients = recipients.r
   start_at   = "2026-11-21T13:00:00Z"

@@ -313,7 +313,7 @@ func (r *run) summary() Summary {
 // targeted reports whether the run records what it learns about the send
 // at a (Options.Targets).
 func (r *run) targeted(a addrs.Addr) bool {
-	return len(r.opts.Targets) == 0 || slices.ContainsFunc(r.opts.Targets, func(p addrs.Pattern) bool { return p.Match(a) })
+	return len(r.opts.Targets) == 0 || addrs.MatchAny(r.opts.Targets, a)
 }
 
 // isOptOut reports whether an answer's text (or a button's id or payload)

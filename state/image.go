@@ -187,15 +187,16 @@ func writeImage(path string, st *State, fi os.FileInfo, tail uint32, j *imageJou
 
 // writeImageOf writes the image of st, read from the snapshot file f and
 // the start of its journal j (nil for none), at path, when f can be told
-// by its image, and reports whether it did; an image is a cache, and a
-// failure to write one is no failure of the run.
-func writeImageOf(path string, f *os.File, st *State, j *imageJournal) bool {
+// by its image; an image is a cache, and a failure to write one is no
+// failure of the run.
+func writeImageOf(path string, f *os.File, st *State, j *imageJournal) {
 	fi, err := f.Stat()
 	if err != nil {
-		return false
+		return
 	}
-	tail, ok := snapshotTail(f, fi.Size())
-	return ok && writeImage(path, st, fi, tail, j) == nil
+	if tail, ok := snapshotTail(f, fi.Size()); ok {
+		_ = writeImage(path, st, fi, tail, j)
+	}
 }
 
 // imageWriter writes an image's sections, each padded to 8 bytes, and

@@ -438,10 +438,7 @@ func (s *Store) writeImage() {
 		return
 	}
 	defer f.Close()
-	j := &imageJournal{Records: int(s.st.Serial() - s.jbase), Size: s.jsize, Chain: s.jcrc}
-	if writeImageOf(s.path, f, s.st, j) {
-		s.imaged = s.jsize
-	}
+	writeImageOf(s.path, f, s.st, &imageJournal{Records: int(s.st.Serial() - s.jbase), Size: s.jsize, Chain: s.jcrc})
 }
 
 // Commits returns how many times the store has made records durable: its
