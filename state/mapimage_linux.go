@@ -37,7 +37,8 @@ var localFilesystems = map[int64]bool{
 // (BENCHMARKS.md: a 1M x 3 state's 290 MB took 1.1 s to read into fresh
 // memory on a Firecracker guest, and 0.35 s mapped). The mapping is never
 // undone: the State's strings point into it, and nothing tells when the
-// last of them is gone. A process loads a state of that size once; a
+// last of them is gone. A process loads a state of that size once (a
+// reader that meets a compaction reads again, and keeps both mappings); a
 // file replaced while it runs keeps its disk space until the process ends.
 func mapImage(f *os.File, size int64) []byte {
 	if size < mapImagesFrom || size > int64(^uint(0)>>1) {
