@@ -20,10 +20,18 @@ func Holder(path string) (info *LockInfo, held bool) {
 		return nil, false
 	}
 	defer f.Close()
-	if !heldFlock(f) {
+	// The description first: where the kernel names the lock's file by
+	// another device (a btrfs subvolume), the holder's pid tells it
+	// (flockListed).
+	info = readHolder(f)
+	pid := 0
+	if info != nil {
+		pid = info.PID
+	}
+	if !heldFlock(f, pid) {
 		return nil, false
 	}
-	return readHolder(f), true
+	return info, true
 }
 
 // PGHolder is Holder for the state in PostgreSQL at pg: whether a session

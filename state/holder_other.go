@@ -6,4 +6,4 @@ import "os"
 
 // heldFlock cannot tell, off Linux, whether a process holds a flock on f
 // without taking it; it says no.
-func heldFlock(*os.File) bool { return false }
+func heldFlock(*os.File, int) bool { return false }
