@@ -327,7 +327,14 @@ var flagSetCreated func(*flag.FlagSet)
 // for -json. It returns false when the command must stop with exitError.
 func (c *cli) parseFlags(fs *flag.FlagSet, args []string) bool {
 	if err := fs.Parse(args); err != nil {
-		c.usage(view{json: fs.Lookup("json") != nil && wantsJSON(args)}, fs.Name(), "%v", err)
+		msg := err.Error()
+		if fs.Lookup("state") != nil && fs.Lookup("lock-timeout") == nil && strings.HasSuffix(msg, " -lock-timeout") {
+			// SPEC lists -lock-timeout among the common flags, and a
+			// script written for Terraform passes it to plan.
+			msg = fs.Name() + " reads the state without taking its lock, so -lock-timeout would do nothing here: leave it out " +
+				"(apply, refresh, import and the state commands take the lock and wait for it)."
+		}
+		c.usage(view{json: fs.Lookup("json") != nil && wantsJSON(args)}, fs.Name(), "%s", msg)
 		return false
 	}
 	return true
