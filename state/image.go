@@ -540,12 +540,10 @@ func readImage(path string, f *os.File) (*State, *imageJournal, error) {
 	// slots are used where they lie, and the text entries are strings
 	// into it. It holds no pointer, so the collector does not look inside.
 	buf := mapImage(img, ifi.Size())
-	mapped := buf != nil
-	if mapped {
+	if buf != nil {
 		// Mapped from the file's start, the header must be the one read: a
 		// file is replaced, never changed in place, but make sure.
 		if !bytes.HasPrefix(buf, head[:]) || !bytes.HasPrefix(buf[len(head):], js) {
-			unmapImage(buf)
 			return nil, nil, errImage
 		}
 	} else {
@@ -570,10 +568,6 @@ func readImage(path string, f *os.File) (*State, *imageJournal, error) {
 		ok = j == nil && len(st.optOuts) == snap.OptOuts || j != nil && j.Records > 0 && j.Size > 0
 	}
 	if !ok {
-		// Nothing of it was handed out: the state read so far is dropped.
-		if mapped {
-			unmapImage(buf)
-		}
 		return nil, nil, errImage
 	}
 	if j := h.Journal; j != nil {

@@ -37,9 +37,12 @@ var localFilesystems = map[int64]bool{
 // (BENCHMARKS.md: a 1M x 3 state's 290 MB took 1.1 s to read into fresh
 // memory on a Firecracker guest, and 0.35 s mapped). The mapping is never
 // undone: the State's strings point into it, and nothing tells when the
-// last of them is gone. A process loads a state of that size once (a
-// reader that meets a compaction reads again, and keeps both mappings); a
-// file replaced while it runs keeps its disk space until the process ends.
+// last of them is gone; not even that of an image found unusable, whose
+// reading may have left such pointers in memory the collector has yet to
+// drop (pointers into memory that is gone, or reused, would be invalid).
+// A process loads a state of that size once (a reader that meets a
+// compaction reads again, and keeps both mappings); a file replaced while
+// it runs keeps its disk space until the process ends.
 func mapImage(f *os.File, size int64) []byte {
 	if size < mapImagesFrom || size > int64(^uint(0)>>1) {
 		return nil
@@ -54,7 +57,3 @@ func mapImage(f *os.File, size int64) []byte {
 	}
 	return b
 }
-
-// unmapImage undoes mapImage, for an image found unusable before any of
-// it was handed out.
-func unmapImage(b []byte) { _ = unix.Munmap(b) }
