@@ -153,15 +153,23 @@ func runReport(c *cli, args []string) int {
 			return exitError
 		}
 	}
-	for _, f := range []struct {
-		out  string
-		file reportFile
-	}{{htmlOut, htmlFile}, {variantsOut, variantsFile}} {
-		if f.out == "" {
-			continue
+	if htmlOut != "" || variantsOut != "" {
+		// One report of the configuration and the state for both files:
+		// at a million recipients it plans them all.
+		r, ok := c.configReport(st, cf, sf, patterns)
+		if !ok {
+			return exitError
 		}
-		if code := c.writeReportFile(f.file, st, f.out, cf, sf, patterns); code != exitOK {
-			return code
+		for _, f := range []struct {
+			out  string
+			file reportFile
+		}{{htmlOut, htmlFile}, {variantsOut, variantsFile}} {
+			if f.out == "" {
+				continue
+			}
+			if code := c.writeReportFile(f.file, r, f.out); code != exitOK {
+				return code
+			}
 		}
 	}
 	if out == "" {

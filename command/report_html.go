@@ -35,21 +35,24 @@ var htmlFile = reportFile{
 	},
 }
 
-// writeReportFile writes f of the configuration and st, narrowed to
-// targets when there are any, to out ("-" for standard output).
-func (c *cli) writeReportFile(f reportFile, st *state.State, out string, cf configFlags, sf stateFlags, targets []addrs.Pattern) int {
+// configReport is the report of the configuration and st, narrowed to
+// targets when there are any, for -html and -variants; ok is false when it
+// printed why there is none.
+func (c *cli) configReport(st *state.State, cf configFlags, sf stateFlags, targets []addrs.Pattern) (*report.Report, bool) {
 	cfg, diags := c.loadConfig(cf)
 	if !diags.HasErrors() {
 		diags = append(diags, plan.CheckAddrs(cfg, st, plan.Options{Targets: targets})...)
 	}
 	if diags.HasErrors() {
 		c.printDiags(view{}, diags, filesOf(cfg))
-		return exitError
+		return nil, false
 	}
-	r, ok := c.reportOf(view{}, cfg, diags, st, sf, targets)
-	if !ok {
-		return exitError
-	}
+	return c.reportOf(view{}, cfg, diags, st, sf, targets)
+}
+
+// writeReportFile writes f of the report r to out ("-" for standard
+// output).
+func (c *cli) writeReportFile(f reportFile, r *report.Report, out string) int {
 	var buf bytes.Buffer
 	if err := f.write(&buf, r); err != nil {
 		return c.fail(view{}, "Cannot write "+f.what, err)
