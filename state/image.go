@@ -530,7 +530,8 @@ func readImage(path string, f *os.File) (*State, *imageJournal, error) {
 	var h imageHeader
 	dec := json.NewDecoder(bytes.NewReader(js))
 	dec.DisallowUnknownFields()
-	if dec.Decode(&h) != nil || h.Layout != imageLayout || h.Snapshot != key || !h.matches(&snap) {
+	if dec.Decode(&h) != nil || h.Layout != imageLayout || h.Snapshot != key || !h.matches(&snap) ||
+		h.Journal != nil && (h.Journal.Records <= 0 || h.Journal.Size <= 0) {
 		return nil, nil, errImage
 	}
 	if tail, ok := snapshotTail(f, fi.Size()); !ok || tail != h.Tail {
@@ -556,23 +557,16 @@ func readImage(path string, f *os.File) (*State, *imageJournal, error) {
 		}
 	}
 	ir := &imageReader{b: buf[:len(buf)-4], off: len(head) + len(js)}
-	ok = crc32.Checksum(ir.b, castagnoli) == binary.LittleEndian.Uint32(buf[len(ir.b):])
-	var st *State
-	if ok {
-		ir.pad()
-		st, err = ir.state(&h)
-		ok = err == nil && !ir.bad && ir.off == len(ir.b)
-	}
-	if j := h.Journal; ok {
-		// Without journal records, the opt-outs are the snapshot's.
-		ok = j == nil && len(st.optOuts) == snap.OptOuts || j != nil && j.Records > 0 && j.Size > 0
-	}
-	if !ok {
+	if crc32.Checksum(ir.b, castagnoli) != binary.LittleEndian.Uint32(buf[len(ir.b):]) {
 		return nil, nil, errImage
 	}
-	if j := h.Journal; j != nil {
-		st.serial += uint64(j.Records)
+	ir.pad()
+	st, err := ir.state(&h)
+	// Without journal records, the opt-outs are the snapshot's.
+	if err != nil || ir.bad || ir.off != len(ir.b) || h.Journal == nil && len(st.optOuts) != snap.OptOuts {
+		return nil, nil, errImage
 	}
+	st.serial += uint64(h.Journal.records())
 	return st, h.Journal, nil
 }
 

@@ -164,6 +164,28 @@ func TestImageJournalReplaced(t *testing.T) {
 	}
 }
 
+// TestImageJournalOfNoRecords: an image whose header says it holds none
+// of the journal's records, or a journal of no bytes, is refused with its
+// header, before the rest of it is read.
+func TestImageJournalOfNoRecords(t *testing.T) {
+	path := statePath(t)
+	s := mustOpen(t, path)
+	populate(t, s, "A", 20)
+	mustClose(t, s)
+	st := mustRead(t, path)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, j := range []imageJournal{{Records: 0, Size: 100}, {Records: 3, Size: 0}} {
+		writeImageOf(path, f, st, &j)
+		if _, held, err := readImage(path, f); !errors.Is(err, errImage) {
+			t.Errorf("an image holding %+v of the journal: read, holding %+v (%v); want it refused", j, held, err)
+		}
+	}
+}
+
 // TestReplayHeldErrors: replay refuses, with errImage, a journal that does
 // not start with the records an image holds, however it differs.
 func TestReplayHeldErrors(t *testing.T) {
