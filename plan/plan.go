@@ -569,6 +569,7 @@ func newResendIndex(items []Item, timed iter.Seq[int32], wanted func(addrs.Addr)
 	}
 	x := &resendIndex{items: items, wanted: wanted, first: make([]uint64, slots), seed: maphash.MakeSeed(),
 		seen: make([]uint64, len(items)/64+1), digests: make([]uint64, bits/64)}
+	prefault.Pages(x.first) // probed before written, as config's duplicate index
 	for _, i := range sending {
 		it := &items[i]
 		w, bit := x.digestBit(it.Digest)

@@ -843,6 +843,7 @@ func decodeMores(b []byte, n int) ([]recMore, error) {
 		return nil, errImage
 	}
 	out := make([]recMore, 0, n)
+	prefault.Pages(out) // as in config's newDupIndex: a collection may read the pages first
 	varint := func() int64 {
 		v, n := binary.Varint(b)
 		if n <= 0 {
