@@ -2,4 +2,4 @@
 
 package prefault
 
-func populate([]byte, bool) bool { return false }
+func populate([]byte) bool { return false }

@@ -13,21 +13,23 @@ import (
 // Pages maps in the whole pages of the capacity of s at once, as if each
 // were written, where the system can (Linux 5.14's MADV_POPULATE_WRITE),
 // and reports whether it did; where it did not, they fault in as they are
-// first written. It changes no content. A region of HugeFrom bytes or more
-// is first advised to use huge pages (MADV_HUGEPAGE), where the kernel
-// allows them: one fault maps 2 MB instead of 4 kB.
+// first written. It changes no content.
 //
 // On the bench machine of BENCHMARKS.md (a Firecracker guest), 288 MB of
 // fresh memory took 113–140 ms to fault in page by page, and 75–101 ms
-// mapped at once (six runs each); on a slower day of the same machine,
-// 0.8 s page by page. Huge pages, first tried while the state's image was
-// also read into fresh memory, made plan at 1M × 3 slower (median 2.34 s
-// against 1.91 s, six runs each); with the image mapped instead
-// (state/mapimage_linux.go), only the plan's Items are this large, and
-// with huge pages the 1M × 3 plan took 1.815 s against 2.050 s (median of
-// twelve alternated rounds), 1M × 1 the same. A kernel set never to use
-// huge pages (/sys/kernel/mm/transparent_hugepage/enabled) ignores the
-// advice.
+// mapped at once (six runs each).
+//
+// Huge pages are not asked for (MADV_HUGEPAGE). That guest hands memory
+// freed in blocks of 8 MB back to its host a few seconds later (its
+// kernel's free page reporting), and a huge page is cut from such a block:
+// zeroing it then waits on the host for every page of it. The plan's
+// Items (229 MiB at 1M × 3) took 0.04 s to map in with huge pages when the
+// plan ran right after another, which had just freed the memory, and
+// 0.29–0.55 s otherwise; page by page, 0.13–0.23 s either way. With three
+// seconds between runs, as a user runs plan, 1M × 1 took 0.815 s with huge
+// pages against 0.660 s without, and 1M × 3 1.760 s against 1.435 s
+// (medians of eight alternated rounds). Runs back to back had made huge
+// pages look faster.
 func Pages[T any](s []T) bool {
 	if cap(s) == 0 {
 		return true
@@ -39,9 +41,5 @@ func Pages[T any](s []T) bool {
 	if lo >= hi {
 		return false
 	}
-	return populate(b[lo:hi], hi-lo >= HugeFrom)
+	return populate(b[lo:hi])
 }
-
-// HugeFrom is the size of a region from which Pages asks for huge pages:
-// the Items of 350,000 sends (plan.faultIn gives each CPU its part).
-const HugeFrom = 32 << 20
