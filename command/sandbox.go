@@ -72,6 +72,8 @@ Options:
                         the documented list item has none.
   -opaque-content       Give outbound messages' content in a layout of the
                         sandbox's own: the docs give it no schema.
+  -list-active-only     List only the messages of active conversations (24h
+                        window open), as Briq's reference says its listing does.
   -meta-window-rule     Meta's window rule: only a customer's message opens the
                         24h window; a template alone does not allow follow-ups.
 
@@ -119,6 +121,7 @@ func runSandbox(c *cli, args []string) int {
 	fs.Float64Var(&f.ReadRateLimited, "read-rate-limited", 0, "")
 	fs.BoolVar(&f.ListWithoutStatus, "list-without-status", false, "")
 	fs.BoolVar(&f.OpaqueContent, "opaque-content", false, "")
+	fs.BoolVar(&f.ListActiveOnly, "list-active-only", false, "")
 	fs.BoolVar(&opts.MetaWindowRule, "meta-window-rule", false, "")
 	if !c.parseFlags(fs, args) {
 		return exitError

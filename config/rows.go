@@ -279,9 +279,9 @@ func (l *loader) loadRecipients(set *RecipientSet) {
 	// not a million allocations.
 	slab := make([]Recipient, 0, kept)
 	set.Recipients = make([]*Recipient, 0, kept)
-	// Mapped in at once: a collection running meanwhile reads the fresh
-	// pages before the loop writes them, and each would fault twice (see
-	// newDupIndex).
+	// Mapped in at once, in one call, instead of a fault per page as the
+	// loop writes them; a page a collection running meanwhile read first
+	// would fault twice (see newDupIndex).
 	prefault.Pages(slab)
 	prefault.Pages(set.Recipients)
 	for _, c := range chunks {

@@ -168,6 +168,41 @@ func TestUnknownIncompleteListing(t *testing.T) {
 	}
 }
 
+// TestUnknownInAClosedConversation: Briq's reference says the message
+// listing covers the workspace's active conversations. A send answered 504
+// without an id, whose conversation has closed by the time refresh looks
+// for it (ListActiveOnly), is in no listing: it stays unknown, with a note
+// saying the listing leaves its conversation out, instead of being found
+// absent and sent again. Listed again, it is found.
+func TestUnknownInAClosedConversation(t *testing.T) {
+	f := newFixture(t, func(o *sandbox.Options) { o.Silent = new(1.0) })
+	before := f.sendUnder(sandbox.Faults{AcceptThen504: 1}, 0)
+	f.advance(25 * time.Hour) // the template's window closes
+	if err := f.srv.SetFaults(sandbox.Faults{ListActiveOnly: true}); err != nil {
+		t.Fatal(err)
+	}
+	sum := f.refresh(nil, f.opts())
+	if sum.Absent != 0 || sum.Incomplete != 1 {
+		t.Errorf("summary %+v: want it incomplete, not absent", sum)
+	}
+	s := f.get(before.Addr)
+	if s.Outcome != state.OutcomeUnknown || !strings.Contains(s.ErrorMessage, "leaves that conversation's messages out") {
+		t.Errorf("%s: %s %q, want unknown, saying the listing leaves its conversation out", s.Addr, s.Outcome, s.ErrorMessage)
+	}
+	if err := f.srv.SetFaults(sandbox.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	if sum := f.refresh(nil, f.opts()); sum.Found != 1 {
+		t.Errorf("with the conversation listed: %+v, want it found", sum)
+	}
+	if s := f.get(before.Addr); s.Outcome != state.OutcomeAccepted {
+		t.Errorf("%s: %s, want accepted", s.Addr, s.Outcome)
+	}
+	if st := f.srv.Stats(); st.Accepted != 1 || len(st.Duplicates) != 0 {
+		t.Errorf("sandbox: %d accepted, duplicates %v", st.Accepted, st.Duplicates)
+	}
+}
+
 // TestFollowIgnoredStatusFilter: list items without status from a server
 // that ignores the status filter must not move every send to the last
 // status asked for (failed); the contradiction is noticed and the sends'

@@ -330,9 +330,11 @@ func (r *run) undecided(s state.Send, id, checked string, next time.Time, reason
 
 // candidates lists the outbound messages to phone created at or after since
 // that no send claims, whatever their status, and how many conversations
-// with phone there are. Any listing it cannot complete is an error.
+// with phone there are. Any listing it cannot complete is an error, and so
+// is a conversation whose messages the listing leaves out (see shows).
 func (r *run) candidates(ctx context.Context, phone string, since time.Time, claimed map[string]bool) ([]*candidate, int, error) {
 	var convs []string
+	last := map[string]time.Time{} // each conversation's last message, as it says
 	err := eachPage(ctx, r, conversationPage, func(limit, offset int) (*briq.Page[briq.Conversation], error) {
 		return r.c.ListConversations(ctx, briq.ConversationQuery{Recipient: phone, Status: briq.ConversationsAll, Limit: limit, Offset: offset})
 	}, func(cv *briq.Conversation) {
@@ -340,6 +342,7 @@ func (r *run) candidates(ctx context.Context, phone string, since time.Time, cla
 		// another recipient's messages from ever becoming candidates.
 		if normalizePhone(cv.RecipientPhone) == phone && !slices.Contains(convs, cv.ID) {
 			convs = append(convs, cv.ID)
+			last[cv.ID] = cv.LastMessageAt.Time
 		}
 	})
 	if err != nil {
@@ -348,7 +351,9 @@ func (r *run) candidates(ctx context.Context, phone string, since time.Time, cla
 	var out []*candidate
 	for _, conv := range convs {
 		q := briq.MessageQuery{ConversationID: conv, Direction: briq.DirectionOutbound, Since: since}
+		listed := false
 		err := r.eachMessage(ctx, q, func(m *briq.Message) {
+			listed = true
 			// Only what certainly rules a message out is checked: a message
 			// wrongly kept makes a send ambiguous, one wrongly dropped makes
 			// it absent and so sent twice. Missing fields rule nothing out.
@@ -359,11 +364,36 @@ func (r *run) candidates(ctx context.Context, phone string, since time.Time, cla
 			}
 			out = append(out, &candidate{id: m.ID, conv: conv, created: m.CreatedAt.Time, status: m.Status, kind: m.MessageType, content: m.Content})
 		})
+		if err == nil && !listed && last[conv].After(since) {
+			err = r.shows(ctx, conv, since, last[conv])
+		}
 		if err != nil {
 			return nil, 0, err
 		}
 	}
 	return out, len(convs), nil
+}
+
+// shows checks that the listing of messages shows conversation conv's,
+// whose last message is at last, after since: the outbound messages since
+// then listed none. Briq's reference says the listing covers the
+// workspace's active conversations, and leaves open whether a closed
+// thread's messages are listed; a send in doubt whose conversation has
+// closed since (a template nobody answered, a day later) would then be
+// found nowhere and sent again. Listed in either direction, the
+// conversation's messages since then must show at least its last.
+func (r *run) shows(ctx context.Context, conv string, since, last time.Time) error {
+	p, err := call(ctx, r, func() (*briq.Page[briq.Message], error) {
+		return r.c.ListMessages(ctx, briq.MessageQuery{ConversationID: conv, Since: since, Limit: 1})
+	})
+	switch {
+	case err != nil:
+		return err
+	case len(p.Items) == 0:
+		return fmt.Errorf("the provider lists no message since %s in conversation %s, whose last message it gives as %s: "+
+			"its listing leaves that conversation's messages out, so not finding a message there proves nothing", stamp(since), conv, stamp(last))
+	}
+	return nil
 }
 
 // fatal reports whether err must end the run rather than leave the sends

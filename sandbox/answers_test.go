@@ -90,6 +90,40 @@ func TestListWithoutStatus(t *testing.T) {
 	}
 }
 
+// TestListActiveOnly: the listing shows an active conversation's messages
+// and, once its window has closed, leaves them out, with its id or
+// without, while the conversation itself is still listed, inactive, and
+// its message is still found by id.
+func TestListActiveOnly(t *testing.T) {
+	h := newHarness(t, Options{Silent: new(1.0), Faults: Faults{ListActiveOnly: true}})
+	m := h.template("255712000001") // Briq's rule: the template opens the window
+	queries := []string{"", "direction=outbound", "conversation_id=" + m.ConversationID}
+	for _, q := range queries {
+		if p := h.list(q); p.Total != 1 {
+			t.Errorf("messages?%s lists %d of an active conversation, want the template", q, p.Total)
+		}
+	}
+	h.advance(25 * time.Hour)
+	items, _ := h.conversations("")
+	if len(items) != 1 || items[0].IsActive || !items[0].LastMessageAt.Equal(h.message(m.MessageID).CreatedAt) {
+		t.Fatalf("conversations %+v: want one, inactive, its last message the template", items)
+	}
+	for _, q := range queries {
+		if p := h.list(q); p.Total != 0 || len(p.Items) != 0 {
+			t.Errorf("messages?%s lists %d of a closed conversation, want none", q, p.Total)
+		}
+	}
+	if h.message(m.MessageID).ID != m.MessageID {
+		t.Error("the message is not found by id")
+	}
+	if err := h.s.SetFaults(Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	if p := h.list("conversation_id=" + m.ConversationID); p.Total != 1 {
+		t.Errorf("without the switch: %d listed, want the template", p.Total)
+	}
+}
+
 // TestMetaWindowRule: under Meta's rule a template does not open the
 // window; the customer's message does.
 func TestMetaWindowRule(t *testing.T) {

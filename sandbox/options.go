@@ -205,6 +205,14 @@ type Faults struct {
 	// in a layout of the sandbox's own ({"sandbox": …}) instead of the
 	// request's fields: the docs give the content field no schema.
 	OpaqueContent bool
+
+	// ListActiveOnly leaves the messages of conversations that are not
+	// active (their 24h window closed) out of GET /v1/whatsapp/messages,
+	// with a conversation_id or without: Briq's reference says the listing
+	// covers the workspace's active conversations, and does not say
+	// whether closed threads are included. The conversations' own listing
+	// still shows them, with is_active false.
+	ListActiveOnly bool
 }
 
 // Sender is one of the workspace's WhatsApp numbers, as GET
