@@ -27,18 +27,21 @@ type Message struct {
 	// Content is the message body as Briq stores it; its layout is not
 	// documented. ParseReplyContent reads the inbound reply shapes.
 	Content json.RawMessage `json:"content"`
+	// ErrorCode and ErrorMessage are a failed message's reason, when the
+	// listing gives it: the documented list item has neither (nor a
+	// status), and MessageDetail's are read under the same names.
+	ErrorCode    Text `json:"error_code"`
+	ErrorMessage Text `json:"error_message"`
 }
 
 // MessageDetail is the data of GET /v1/whatsapp/messages/{message_id}. The
 // docs show status, provider_message_id and reply; the other fields are read
 // when present. ErrorCode and ErrorMessage use the names of the
 // whatsapp.failed webhook's fields, since the status endpoint's name for the
-// failure reason is not documented.
+// failure reason is not documented, nor are their types (see Text).
 type MessageDetail struct {
 	Message
 	ProviderMessageID string `json:"provider_message_id"`
-	ErrorCode         string `json:"error_code"`
-	ErrorMessage      string `json:"error_message"`
 	// Reply is the inbound message paired with this outbound one; nil until
 	// the recipient answers.
 	Reply *Message `json:"reply"`

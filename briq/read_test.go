@@ -263,7 +263,13 @@ func TestGetMessage(t *testing.T) {
 			name:   "failed with reason, no reply yet",
 			status: 200,
 			body:   `{"success":true,"data":{"status":"failed","provider_message_id":null,"error_code":"131026","error_message":"undeliverable","reply":null},"errors":null,"request_id":"r"}`,
-			want:   &MessageDetail{Message: Message{Status: "failed"}, ErrorCode: "131026", ErrorMessage: "undeliverable"},
+			want:   &MessageDetail{Message: Message{Status: "failed", ErrorCode: "131026", ErrorMessage: "undeliverable"}},
+		},
+		{
+			name:   "failed with a numeric code",
+			status: 200,
+			body:   `{"success":true,"data":{"status":"failed","provider_message_id":null,"error_code":131026,"reply":null},"errors":null,"request_id":"r"}`,
+			want:   &MessageDetail{Message: Message{Status: "failed", ErrorCode: "131026"}},
 		},
 		{name: "unknown id", status: 404, body: `{"detail":"Message not found"}`, wantErr: Permanent, notFound: true},
 		{name: "workspace required", status: 403, body: `{"success":false,"data":null,"errors":[{"code":"WORKSPACE_REQUIRED","message":"no workspace","field":null}],"request_id":"r"}`, wantErr: Fatal},
@@ -536,5 +542,22 @@ func TestTimeDecoding(t *testing.T) {
 	b, err := json.Marshal(struct{ A, B Time }{A: Time{fixedNow}})
 	if err != nil || string(b) != `{"A":"2026-11-27T08:00:00Z","B":null}` {
 		t.Errorf("marshal = %s, %v", b, err)
+	}
+}
+
+// TestTextDecoding: a field whose type the docs do not give is read from a
+// string or a number, kept as written; null is empty; anything else fails.
+func TestTextDecoding(t *testing.T) {
+	for in, want := range map[string]Text{`"131026"`: "131026", `131026`: "131026", `"SEND_FAILED"`: "SEND_FAILED", `null`: "", `1.5e3`: "1.5e3"} {
+		var got Text
+		if err := json.Unmarshal([]byte(in), &got); err != nil || got != want {
+			t.Errorf("%s: %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{`true`, `{}`, `["131026"]`} {
+		var got Text
+		if err := json.Unmarshal([]byte(in), &got); err == nil {
+			t.Errorf("%s: %q, want an error", in, got)
+		}
 	}
 }

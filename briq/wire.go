@@ -129,6 +129,34 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	return fmt.Errorf("timestamp %q: not RFC 3339", s)
 }
 
+// Text is a field of the API's answers whose JSON type is not documented
+// and may be a string or a number: a failure's error_code, where Meta's
+// codes are integers (131026, 131049). A number is kept as it is written;
+// null is "". Any other value is an error, as for a string field.
+type Text string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *Text) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		*t = ""
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*t = Text(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("want a string or a number, got %s", b)
+	}
+	*t = Text(n)
+	return nil
+}
+
 // MarshalJSON writes RFC 3339, or null for the zero Time.
 func (t Time) MarshalJSON() ([]byte, error) {
 	if t.IsZero() {

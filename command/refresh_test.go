@@ -273,10 +273,18 @@ func TestAmbiguousDiag(t *testing.T) {
 
 // TestRefreshLateFailures: sends Briq accepted that WhatsApp failed later
 // (the sandbox's FailLater, Meta's 131026) are recorded failed by refresh,
-// counted failed by show, and never sent again: they were accepted.
+// with the code, whether Briq gives it as a string or as a number (the
+// docs give it no type), counted failed by show, and never sent again:
+// they were accepted.
 func TestRefreshLateFailures(t *testing.T) {
+	for _, numeric := range []bool{false, true} {
+		t.Run(fmt.Sprintf("numeric_codes=%t", numeric), func(t *testing.T) { testRefreshLateFailures(t, numeric) })
+	}
+}
+
+func testRefreshLateFailures(t *testing.T, numeric bool) {
 	const n = 20
-	w := newWorld(t, n, sandbox.Options{Seed: 4, Faults: sandbox.Faults{FailLater: 0.3}})
+	w := newWorld(t, n, sandbox.Options{Seed: 4, Faults: sandbox.Faults{FailLater: 0.3, NumericErrorCodes: numeric}})
 	w.mustRun(exitOK, "apply", "-auto-approve")
 	if err := w.srv.Advance(11 * time.Minute); err != nil {
 		t.Fatal(err)
@@ -286,6 +294,9 @@ func TestRefreshLateFailures(t *testing.T) {
 	for s := range w.state().Sends(addrs.Pattern{}) {
 		if s.ProviderStatus == state.StatusFailed {
 			failed++
+			if s.ErrorCode != "131026" {
+				t.Errorf("%s failed with code %q, want Meta's 131026", s.Addr, s.ErrorCode)
+			}
 		}
 	}
 	if failed == 0 || failed == n {

@@ -74,6 +74,8 @@ Options:
                         sandbox's own: the docs give it no schema.
   -list-active-only     List only the messages of active conversations (24h
                         window open), as Briq's reference says its listing does.
+  -numeric-error-codes  Give a failed message's numeric error_code (131026) as a
+                        JSON number: the docs give the field no type.
   -meta-window-rule     Meta's window rule: only a customer's message opens the
                         24h window; a template alone does not allow follow-ups.
 
@@ -122,6 +124,7 @@ func runSandbox(c *cli, args []string) int {
 	fs.BoolVar(&f.ListWithoutStatus, "list-without-status", false, "")
 	fs.BoolVar(&f.OpaqueContent, "opaque-content", false, "")
 	fs.BoolVar(&f.ListActiveOnly, "list-active-only", false, "")
+	fs.BoolVar(&f.NumericErrorCodes, "numeric-error-codes", false, "")
 	fs.BoolVar(&opts.MetaWindowRule, "meta-window-rule", false, "")
 	if !c.parseFlags(fs, args) {
 		return exitError

@@ -193,10 +193,11 @@ func (r *run) resolveByID(ctx context.Context, s state.Send, id, conv string, li
 		// The run's failure still when the record failed as the answer
 		// said it would (PROVIDER_UNAVAILABLE) or says nothing else; one
 		// that failed with a reason of its own is the send's.
-		systemic := s.Systemic && (d.ErrorCode == "" || strings.EqualFold(d.ErrorCode, s.ErrorCode) || briq.SystemicCode(d.ErrorCode))
+		code := string(d.ErrorCode)
+		systemic := s.Systemic && (code == "" || strings.EqualFold(code, s.ErrorCode) || briq.SystemicCode(code))
 		return r.decide(s, state.Result{Addr: s.Addr, Outcome: state.OutcomeRetry, MessageID: id, Systemic: systemic,
 			ConversationID: cmp.Or(d.ConversationID, conv), ProviderStatus: state.StatusFailed,
-			ErrorCode:    cmp.Or(d.ErrorCode, s.ErrorCode),
+			ErrorCode:    cmp.Or(code, s.ErrorCode),
 			ErrorMessage: fmt.Sprintf("refresh %s: message %s failed at the provider: %s", stamp(r.now), id, cmp.Or(d.ErrorMessage, "no reason given"))},
 			func(sum *Summary) { sum.Failed++ })
 	case d.Status == briq.StatusFailed:

@@ -90,6 +90,30 @@ func TestListWithoutStatus(t *testing.T) {
 	}
 }
 
+// TestNumericErrorCodes: a failed message's code is a JSON number where it
+// is one (Meta's 131026, a failure at WhatsApp), in the status and in the
+// listing, and a string otherwise (Briq's PROVIDER_UNAVAILABLE or
+// SEND_FAILED).
+func TestNumericErrorCodes(t *testing.T) {
+	h := newHarness(t, Options{Silent: new(1.0), Faults: Faults{FailLater: 1, NumericErrorCodes: true}})
+	late := h.template("255712000001")
+	if err := h.s.SetFaults(Faults{ProviderFail: 1, NumericErrorCodes: true}); err != nil {
+		t.Fatal(err)
+	}
+	r := h.do("POST", "/v1/whatsapp/messages", `{"type":"template","to":"255712000002","template_name":"bf_offer","variables":{"1":"Asha","2":"20%"}}`)
+	var failed sent
+	r.data(t, &failed)
+	h.advance(time.Hour)
+	for id, want := range map[string]string{late.MessageID: `"error_code":` + codeUndeliverable, failed.MessageID: `"error_code":"`} {
+		if r := h.do("GET", "/v1/whatsapp/messages/"+id, ""); !bytes.Contains(r.body, []byte(want)) {
+			t.Errorf("message %s: %s, want %s", id, r.body, want)
+		}
+	}
+	if r := h.do("GET", "/v1/whatsapp/messages?status=failed", ""); !bytes.Contains(r.body, []byte(`"error_code":`+codeUndeliverable+`,`)) {
+		t.Errorf("listing: %s, want the number", r.body)
+	}
+}
+
 // TestListActiveOnly: the listing shows an active conversation's messages
 // and, once its window has closed, leaves them out, with its id or
 // without, while the conversation itself is still listed, inactive, and

@@ -213,6 +213,12 @@ type Faults struct {
 	// whether closed threads are included. The conversations' own listing
 	// still shows them, with is_active false.
 	ListActiveOnly bool
+
+	// NumericErrorCodes gives a failed message's error_code as a JSON
+	// number where it is one (Meta's 131026, 131049), in GET
+	// /v1/whatsapp/messages and GET /v1/whatsapp/messages/{message_id}:
+	// the docs give neither the field's name nor its type there.
+	NumericErrorCodes bool
 }
 
 // Sender is one of the workspace's WhatsApp numbers, as GET

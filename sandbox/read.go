@@ -3,6 +3,7 @@ package sandbox
 import (
 	"cmp"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -25,9 +26,23 @@ type messageItem struct {
 	CreatedAt       time.Time `json:"created_at"`
 	PairedMessageID *string   `json:"paired_message_id"`
 	// Status is left out (empty) under Faults.ListWithoutStatus.
-	Status       string  `json:"status,omitempty"`
-	ErrorCode    *string `json:"error_code,omitempty"`
-	ErrorMessage *string `json:"error_message,omitempty"`
+	Status       string     `json:"status,omitempty"`
+	ErrorCode    *errorCode `json:"error_code,omitempty"`
+	ErrorMessage *string    `json:"error_message,omitempty"`
+}
+
+// errorCode is a failure's error_code: a string, or a number under
+// Faults.NumericErrorCodes when it is all digits, as Meta's codes are.
+type errorCode struct {
+	code   string
+	number bool
+}
+
+func (e *errorCode) MarshalJSON() ([]byte, error) {
+	if e.number {
+		return []byte(e.code), nil
+	}
+	return json.Marshal(e.code)
 }
 
 // messageDetail is WaMessageDetail. Briq shows status, provider_message_id
@@ -42,7 +57,7 @@ type messageDetail struct {
 	ProviderMessageID *string      `json:"provider_message_id"`
 	CreatedAt         time.Time    `json:"created_at"`
 	PairedMessageID   *string      `json:"paired_message_id"`
-	ErrorCode         *string      `json:"error_code,omitempty"`
+	ErrorCode         *errorCode   `json:"error_code,omitempty"`
 	ErrorMessage      *string      `json:"error_message,omitempty"`
 	Reply             *messageItem `json:"reply"`
 }
@@ -98,9 +113,9 @@ func (s *Server) item(m *message, now time.Time) messageItem {
 	}
 	switch {
 	case m.Code != "":
-		it.ErrorCode, it.ErrorMessage = &m.Code, &m.Reason
+		it.ErrorCode, it.ErrorMessage = &errorCode{code: m.Code}, &m.Reason
 	case status == "failed":
-		it.ErrorCode, it.ErrorMessage = &m.LateCode, &m.LateReason
+		it.ErrorCode, it.ErrorMessage = &errorCode{code: m.LateCode}, &m.LateReason
 	}
 	return it
 }
@@ -110,6 +125,10 @@ func (c *call) item(s *Server, m *message, now time.Time) messageItem {
 	it := s.item(m, now)
 	if c.faults.OpaqueContent && m.Outbound {
 		it.Content = append(append(rawObject(`{"sandbox":`), m.Content...), '}')
+	}
+	if e := it.ErrorCode; e != nil && c.faults.NumericErrorCodes {
+		_, err := strconv.ParseUint(e.code, 10, 64)
+		e.number = err == nil
 	}
 	return it
 }
