@@ -163,7 +163,8 @@ func (b *fakeBriq) GetMessage(_ context.Context, id string) (*briq.MessageDetail
 	if strings.HasPrefix(id, "gone-") {
 		return nil, &briq.Error{Op: "get message", Class: briq.Permanent, HTTPStatus: 404}
 	}
-	d := &briq.MessageDetail{ErrorCode: b.code}
+	d := &briq.MessageDetail{}
+	d.ErrorCode = briq.Text(b.code)
 	d.ID, d.Status = id, cmp.Or(map[bool]string{true: briq.StatusFailed}[b.code != ""], briq.StatusDelivered)
 	return d, nil
 }
