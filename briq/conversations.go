@@ -9,7 +9,8 @@ import (
 const pathConversations = "/v1/whatsapp/conversations"
 
 // Conversation is the G2 conversation object: the thread between one of the
-// workspace's senders and one recipient, with its 24h window.
+// workspace's senders and one recipient, with its 24h window; or G1's,
+// which the docs give for the same path, without a window.
 type Conversation struct {
 	ID                 string `json:"id"`
 	SenderID           string `json:"sender_id"`
@@ -18,9 +19,11 @@ type Conversation struct {
 	UnreadCount        int    `json:"unread_count"`
 	ContactProfileName string `json:"contact_profile_name"`
 	LastMessageAt      Time   `json:"last_message_at"`
-	Window             Window `json:"window"`
-	CreatedAt          Time   `json:"created_at"`
-	UpdatedAt          Time   `json:"updated_at"`
+	// Window is the 24h window (G2); nil when the answer has none, as
+	// G1's conversations have not: their IsActive is whether it is open.
+	Window    *Window `json:"window"`
+	CreatedAt Time    `json:"created_at"`
+	UpdatedAt Time    `json:"updated_at"`
 }
 
 // Window is a conversation's 24h customer-service window.

@@ -149,6 +149,12 @@ func getEnvelopePage[T any](ctx context.Context, c *Client, op, path string, v u
 		return nil, err
 	}
 	if env.Data == nil {
+		// G1 answers its listings bare, {items, total, limit, offset},
+		// and which generation answers is not documented.
+		var bare Page[T]
+		if json.Unmarshal(resp.body, &bare) == nil && bare.Items != nil {
+			return &bare, nil
+		}
 		return nil, c.newError(op, InDoubt, resp.status, fmt.Errorf("answer without data"))
 	}
 	return env.Data, nil

@@ -228,11 +228,33 @@ func TestListConversationsDecoding(t *testing.T) {
 	want := &Page[Conversation]{Items: []Conversation{{
 		ID: "c-1", SenderID: "s-1", RecipientPhone: "255712345678", IsActive: true, UnreadCount: 2, ContactProfileName: "Asha",
 		LastMessageAt: Time{time.Date(2026, 11, 27, 8, 0, 0, 123456000, time.UTC)},
-		Window:        Window{Open: true, ExpiresAt: Time{time.Date(2026, 11, 28, 5, 0, 0, 0, time.UTC)}},
+		Window:        &Window{Open: true, ExpiresAt: Time{time.Date(2026, 11, 28, 5, 0, 0, 0, time.UTC)}},
 		CreatedAt:     Time{time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)},
 	}}, Total: 1, Limit: 50}
 	if diff := cmp.Diff(want, page, cmp.Comparer(func(a, b Time) bool { return a.Equal(b.Time) })); diff != "" {
 		t.Errorf("page (-want +got):\n%s", diff)
+	}
+}
+
+// TestListConversationsG1: G1's bare page, without the envelope, and its
+// conversations without a window, are read as they are.
+func TestListConversationsG1(t *testing.T) {
+	srv := rawServer(t, 200, nil, `{"items":[{"id":"c-1","whatsapp_account_id":"a-1","recipient_phone":"+255712345678","is_active":false,"created_at":"2026-11-20T10:00:00Z","updated_at":"2026-11-20T10:00:00Z","whatsapp_sender_number_id":"n-1","last_message_at":"2026-11-27T08:00:00Z"}],"total":1,"limit":50,"offset":0}`)
+	c := newTestClient(t, srv.URL)
+	page, err := c.ListConversations(context.Background(), ConversationQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Items) != 1 || page.Total != 1 {
+		t.Fatalf("page %+v, want one conversation", page)
+	}
+	if cv := page.Items[0]; cv.ID != "c-1" || cv.RecipientPhone != "+255712345678" || cv.IsActive || cv.Window != nil || cv.LastMessageAt.IsZero() {
+		t.Errorf("conversation %+v, want c-1, inactive, without a window", cv)
+	}
+	// An envelope without data is still no answer.
+	srv = rawServer(t, 200, nil, `{"success":true,"data":null,"errors":null,"request_id":"r"}`)
+	if _, err := newTestClient(t, srv.URL).ListConversations(context.Background(), ConversationQuery{}); ClassOf(err) != InDoubt {
+		t.Errorf("envelope without data: %v, want in doubt", err)
 	}
 }
 

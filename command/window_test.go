@@ -16,16 +16,22 @@ import (
 // Briq's documented rule (the model) the template opened the window, so the
 // follow-up is scheduled. A provider that follows Meta's rule reports the
 // window closed; after a refresh, plan prefers what the provider reported
-// and shows the follow-up expired, and the follow-up is never sent.
+// and shows the follow-up expired, and the follow-up is never sent. The
+// same with conversations in G1's shape, whose is_active is the window.
 func TestProviderWindowWins(t *testing.T) {
-	for _, meta := range []bool{false, true} {
+	for _, tc := range []struct{ meta, g1 bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		meta := tc.meta
 		name := "briq rule"
 		if meta {
 			name = "meta rule"
 		}
+		if tc.g1 {
+			// Conversations in G1's shape: the window is is_active.
+			name += ", G1 conversations"
+		}
 		t.Run(name, func(t *testing.T) {
 			const n = 5
-			w := newWorld(t, n, sandbox.Options{MetaWindowRule: meta})
+			w := newWorld(t, n, sandbox.Options{MetaWindowRule: meta, Faults: sandbox.Faults{G1Conversations: tc.g1}})
 			w.addToCampaign(tipMessage("1h"))
 			w.mustRun(exitOK, "apply", "-auto-approve")
 			out := w.mustRun(exitOK, "refresh")

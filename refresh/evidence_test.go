@@ -168,6 +168,26 @@ func TestUnknownIncompleteListing(t *testing.T) {
 	}
 }
 
+// TestUnknownSearchedInG1Conversations: sends answered 504 without an id
+// are found when the conversations are listed in G1's shape (no envelope,
+// the number with a leading "+").
+func TestUnknownSearchedInG1Conversations(t *testing.T) {
+	f := newFixture(t, nil)
+	for i := range 3 {
+		f.sendUnder(sandbox.Faults{AcceptThen504: 1}, i)
+	}
+	f.advance(11 * time.Minute)
+	if err := f.srv.SetFaults(sandbox.Faults{G1Conversations: true}); err != nil {
+		t.Fatal(err)
+	}
+	if sum := f.refresh(nil, f.opts()); sum.Found != 3 || sum.Absent != 0 || sum.Incomplete != 0 {
+		t.Errorf("summary %+v, want 3 found", sum)
+	}
+	if st := f.srv.Stats(); st.Accepted != 3 || len(st.Duplicates) != 0 {
+		t.Errorf("sandbox: %d accepted, duplicates %v", st.Accepted, st.Duplicates)
+	}
+}
+
 // TestUnknownInAClosedConversation: Briq's reference says the message
 // listing covers the workspace's active conversations. A send answered 504
 // without an id, whose conversation has closed by the time refresh looks

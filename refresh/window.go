@@ -32,7 +32,10 @@ func (r *run) readWindows(ctx context.Context, fs *followSet) error {
 		return nil
 	}
 	take := func(cv *briq.Conversation) {
-		w := state.Window{SeenAt: r.now, Open: cv.Window.Open, ExpiresAt: cv.Window.ExpiresAt.Time}
+		w := state.Window{SeenAt: r.now, Open: cv.IsActive}
+		if cv.Window != nil {
+			w.Open, w.ExpiresAt = cv.Window.Open, cv.Window.ExpiresAt.Time
+		}
 		for _, f := range byConv[cv.ID] {
 			f.window = w
 		}

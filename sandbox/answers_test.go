@@ -114,6 +114,25 @@ func TestNumericErrorCodes(t *testing.T) {
 	}
 }
 
+// TestG1Conversations: the conversations' listing in G1's shape: no
+// envelope, no window, the number with a leading "+"; the recipient filter
+// still matches it.
+func TestG1Conversations(t *testing.T) {
+	h := newHarness(t, Options{Silent: new(1.0), Faults: Faults{G1Conversations: true}})
+	h.template("255712000001")
+	r := h.do("GET", "/v1/whatsapp/conversations?recipient=255712000001", "")
+	var p struct {
+		Items []map[string]any `json:"items"`
+		Total int              `json:"total"`
+	}
+	if err := json.Unmarshal(r.body, &p); err != nil || r.status != http.StatusOK || bytes.Contains(r.body, []byte(`"success"`)) {
+		t.Fatalf("%d %s: want a bare page", r.status, r.body)
+	}
+	if p.Total != 1 || len(p.Items) != 1 || p.Items[0]["recipient_phone"] != "+255712000001" || p.Items[0]["window"] != nil || p.Items[0]["is_active"] != true {
+		t.Errorf("page %+v: want one active conversation, its number with +, no window", p)
+	}
+}
+
 // TestListActiveOnly: the listing shows an active conversation's messages
 // and, once its window has closed, leaves them out, with its id or
 // without, while the conversation itself is still listed, inactive, and

@@ -219,6 +219,14 @@ type Faults struct {
 	// /v1/whatsapp/messages and GET /v1/whatsapp/messages/{message_id}:
 	// the docs give neither the field's name nor its type there.
 	NumericErrorCodes bool
+
+	// G1Conversations answers GET /v1/whatsapp/conversations in the shape
+	// of Briq's first generation, which the docs give for the same path
+	// beside G2's without saying which one answers: a bare {items, total,
+	// limit, offset} without the envelope, each conversation without a
+	// window (its is_active says whether the window is open) and its
+	// recipient_phone with a leading "+", as G1's guide shows it.
+	G1Conversations bool
 }
 
 // Sender is one of the workspace's WhatsApp numbers, as GET

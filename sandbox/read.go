@@ -308,16 +308,16 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, c *call) {
 
 // conversationItem is G2's conversation object.
 type conversationItem struct {
-	ID                 string     `json:"id"`
-	SenderID           string     `json:"sender_id"`
-	RecipientPhone     string     `json:"recipient_phone"`
-	IsActive           bool       `json:"is_active"`
-	UnreadCount        int        `json:"unread_count"`
-	ContactProfileName *string    `json:"contact_profile_name"`
-	LastMessageAt      *time.Time `json:"last_message_at"`
-	Window             windowItem `json:"window"`
-	CreatedAt          time.Time  `json:"created_at"`
-	UpdatedAt          time.Time  `json:"updated_at"`
+	ID                 string      `json:"id"`
+	SenderID           string      `json:"sender_id"`
+	RecipientPhone     string      `json:"recipient_phone"`
+	IsActive           bool        `json:"is_active"`
+	UnreadCount        int         `json:"unread_count"`
+	ContactProfileName *string     `json:"contact_profile_name"`
+	LastMessageAt      *time.Time  `json:"last_message_at"`
+	Window             *windowItem `json:"window,omitempty"` // nil in G1's shape
+	CreatedAt          time.Time   `json:"created_at"`
+	UpdatedAt          time.Time   `json:"updated_at"`
 }
 
 type windowItem struct {
@@ -329,7 +329,7 @@ func (c *conversation) item(now time.Time, meta bool) conversationItem {
 	open, expires := c.window(now, meta)
 	it := conversationItem{
 		ID: c.ID, SenderID: c.Sender, RecipientPhone: c.Recipient, IsActive: open,
-		Window: windowItem{Open: open}, CreatedAt: c.Created, UpdatedAt: c.Created,
+		Window: &windowItem{Open: open}, CreatedAt: c.Created, UpdatedAt: c.Created,
 	}
 	if !expires.IsZero() {
 		it.Window.ExpiresAt = &expires
@@ -392,7 +392,17 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, c *ca
 	if items == nil {
 		items = []conversationItem{}
 	}
-	c.ok(w, http.StatusOK, page[conversationItem]{Items: items, Total: len(match), Limit: limit, Offset: offset})
+	p := page[conversationItem]{Items: items, Total: len(match), Limit: limit, Offset: offset}
+	if !c.faults.G1Conversations {
+		c.ok(w, http.StatusOK, p)
+		return
+	}
+	// G1's shape: no envelope, no window, and the number as its guide
+	// shows it.
+	for i := range items {
+		items[i].Window, items[i].RecipientPhone = nil, "+"+items[i].RecipientPhone
+	}
+	c.write(w, http.StatusOK, p)
 }
 
 // listSenders is GET /v1/whatsapp/senders: a bare array, filtered by
