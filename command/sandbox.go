@@ -64,6 +64,8 @@ Options:
   -sent-200             Answer accepted sends 200 "sent" instead of 202 "pending".
   -bare-answer=P        Answer a share of accepted sends with the bare
                         {message_id, status} the G3 pages show, no envelope.
+  -null-id=P            Answer a share of accepted sends 202 with message_id
+                        null, as the OpenAPI allows.
   -fail-later=P         Accept a share of sends that then fail at WhatsApp
                         (131026), when they would have been delivered.
   -read-fail-5xx=P      Answer a share of reads (GET) 500/502/503.
@@ -120,6 +122,7 @@ func runSandbox(c *cli, args []string) int {
 	fs.Float64Var(&f.RateLimitWithID, "rate-limit-with-id", 0, "")
 	fs.BoolVar(&f.Sent200, "sent-200", false, "")
 	fs.Float64Var(&f.BareAnswer, "bare-answer", 0, "")
+	fs.Float64Var(&f.NullID, "null-id", 0, "")
 	fs.Float64Var(&f.FailLater, "fail-later", 0, "")
 	fs.Float64Var(&f.ReadFail5xx, "read-fail-5xx", 0, "")
 	fs.Float64Var(&f.ReadRateLimited, "read-rate-limited", 0, "")

@@ -168,6 +168,23 @@ func TestUnknownIncompleteListing(t *testing.T) {
 	}
 }
 
+// TestUnknownAnsweredWithoutID: a send answered 202 with message_id null
+// (the OpenAPI makes it nullable) is in doubt, and found by the search.
+func TestUnknownAnsweredWithoutID(t *testing.T) {
+	f := newFixture(t, nil)
+	before := f.sendUnder(sandbox.Faults{NullID: 1}, 0)
+	if before.MessageID != "" {
+		t.Fatalf("message_id %q recorded from an answer without one", before.MessageID)
+	}
+	f.advance(11 * time.Minute)
+	if sum := f.refresh(nil, f.opts()); sum.Found != 1 || sum.Absent != 0 {
+		t.Errorf("summary %+v, want it found", sum)
+	}
+	if s := f.get(before.Addr); s.Outcome != state.OutcomeAccepted || s.MessageID == "" {
+		t.Errorf("%s: %s %q, want accepted with the sandbox's id", s.Addr, s.Outcome, s.MessageID)
+	}
+}
+
 // TestUnknownSearchedInG1Conversations: sends answered 504 without an id
 // are found when the conversations are listed in G1's shape (no envelope,
 // the number with a leading "+").

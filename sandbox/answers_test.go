@@ -209,6 +209,19 @@ func TestBareAnswer(t *testing.T) {
 	}
 }
 
+// TestNullID: an accepted send answered 202 with its ids null, in the
+// envelope; the message is recorded all the same.
+func TestNullID(t *testing.T) {
+	h := newHarness(t, Options{Faults: Faults{NullID: 1}})
+	r := h.do("POST", "/v1/whatsapp/messages", `{"type":"template","to":"255712000001","template_name":"welcome"}`)
+	if r.status != http.StatusAccepted || !bytes.Contains(r.body, []byte(`"message_id":null`)) || !bytes.Contains(r.body, []byte(`"conversation_id":null`)) {
+		t.Fatalf("%d %s, want 202 with message_id and conversation_id null", r.status, r.body)
+	}
+	if p := h.list("direction=outbound"); p.Total != 1 || p.Items[0].Status != "pending" {
+		t.Errorf("listing %+v, want the message, pending", p)
+	}
+}
+
 // TestReadFaults: ReadFail5xx and ReadRateLimited answer reads with a
 // server error or a 429 with Retry-After, and leave sends alone.
 func TestReadFaults(t *testing.T) {

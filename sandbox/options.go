@@ -182,6 +182,12 @@ type Faults struct {
 	// documents: no success, no data, no conversation_id.
 	BareAnswer float64
 
+	// NullID is the share of accepted sends answered 202 (200 with
+	// Sent200) with message_id and conversation_id null in data: Briq's
+	// OpenAPI makes both fields of WaSendData nullable. The message is
+	// recorded and delivered like any other; the client learns no id.
+	NullID float64
+
 	// FailLater is the share of accepted sends that fail at WhatsApp after
 	// Briq accepted them (its whatsapp.failed event; Meta's 131026,
 	// "message undeliverable"): answered 202 like any other, they read

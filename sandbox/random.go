@@ -15,6 +15,7 @@ const (
 	drawAccept504   = "accept-then-504"
 	drawLimitWithID = "rate-limit-with-id"
 	drawBare        = "bare-answer"
+	drawNullID      = "null-id"
 	drawFailLater   = "fail-later"
 	drawRead5xx     = "read-fail-5xx"
 	drawRead429     = "read-rate-limited"

@@ -467,7 +467,18 @@ func (s *Server) deliver(w http.ResponseWriter, c *call, snd *send) {
 		c.write(w, status, bareSendData{MessageID: data.MessageID, Status: data.Status})
 		return
 	}
+	if c.faults.NullID > 0 && c.draw(drawNullID) < c.faults.NullID {
+		c.ok(w, status, nullIDData{Status: data.Status})
+		return
+	}
 	c.ok(w, status, data)
+}
+
+// nullIDData is WaSendData with its nullable ids null (Faults.NullID).
+type nullIDData struct {
+	MessageID      *string `json:"message_id"`
+	ConversationID *string `json:"conversation_id"`
+	Status         string  `json:"status"`
 }
 
 // bareSendData is the answer to a send as the G3 pages' prose gives it,
