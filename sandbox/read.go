@@ -275,7 +275,7 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, c *call) {
 	for _, m := range msgs {
 		switch {
 		case !m.visible(now),
-			c.faults.ListActiveOnly && !s.st.convByID[m.Conv].active(now, s.cfg.MetaWindowRule),
+			c.faults.ListActiveOnly && !isOpen(s.st.convByID[m.Conv], now, s.cfg.MetaWindowRule),
 			direction == "inbound" && m.Outbound,
 			direction == "outbound" && !m.Outbound,
 			msgType != "" && m.Kind != msgType,

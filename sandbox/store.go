@@ -65,13 +65,6 @@ type conversation struct {
 // (zero if nothing ever opened it). Briq's rule: an accepted template or an
 // inbound customer message opens or refreshes it. Meta's rule (meta): only
 // an inbound customer message does.
-// active reports whether c is active: its 24h window is open (G1's
-// is_active).
-func (c *conversation) active(now time.Time, meta bool) bool {
-	open, _ := c.window(now, meta)
-	return open
-}
-
 func (c *conversation) window(now time.Time, meta bool) (open bool, expires time.Time) {
 	t := c.opened
 	if meta {
