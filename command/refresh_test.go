@@ -125,10 +125,17 @@ func TestRefreshAbsentSendBecomesDue(t *testing.T) {
 
 // TestRefreshOptOuts has a quarter of the recipients answer STOP: refresh
 // records their opt-outs and replies, and a later campaign to the same
-// list skips them.
+// list skips them; with the answers' content in either layout the docs
+// leave open (the text object, or WhatsApp's whole message).
 func TestRefreshOptOuts(t *testing.T) {
+	for _, whole := range []bool{false, true} {
+		t.Run(fmt.Sprintf("whole_replies=%t", whole), func(t *testing.T) { testRefreshOptOuts(t, whole) })
+	}
+}
+
+func testRefreshOptOuts(t *testing.T, whole bool) {
 	const n = 40
-	w := newWorld(t, n, sandbox.Options{Seed: 9, OptOut: 0.25})
+	w := newWorld(t, n, sandbox.Options{Seed: 9, OptOut: 0.25, WholeReplies: whole})
 	w.mustRun(exitOK, "apply", "-auto-approve")
 	if err := w.srv.Advance(11 * time.Minute); err != nil {
 		t.Fatal(err)

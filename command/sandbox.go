@@ -82,6 +82,8 @@ Options:
                         window, the number with a leading +.
   -meta-window-rule     Meta's window rule: only a customer's message opens the
                         24h window; a template alone does not allow follow-ups.
+  -whole-replies        Store answers as WhatsApp's whole inbound message
+                        ({"type":"text","text":{...}}), not its typed object.
 
 Exit status: 0 after a clean stop, 1 if the sandbox cannot start.
 `,
@@ -132,6 +134,7 @@ func runSandbox(c *cli, args []string) int {
 	fs.BoolVar(&f.NumericErrorCodes, "numeric-error-codes", false, "")
 	fs.BoolVar(&f.G1Conversations, "g1-conversations", false, "")
 	fs.BoolVar(&opts.MetaWindowRule, "meta-window-rule", false, "")
+	fs.BoolVar(&opts.WholeReplies, "whole-replies", false, "")
 	if !c.parseFlags(fs, args) {
 		return exitError
 	}

@@ -52,6 +52,28 @@ func (f *fixture) expectedReply(a addrs.Addr) *state.Reply {
 	return &state.Reply{ID: c.ID, Title: c.Title, Text: c.Text, At: d.Reply.CreatedAt.Time, MessageID: d.Reply.ID}
 }
 
+// TestRepliesInTheWholeLayout: button answers stored as WhatsApp's whole
+// inbound message (the docs leave the layout of content open) land on the
+// question they answer with the button's id, as in the other layout.
+func TestRepliesInTheWholeLayout(t *testing.T) {
+	const n = 20
+	f := newFixture(t, func(o *sandbox.Options) { o.WholeReplies = true })
+	f.campaign(n, true)
+	f.advance(11 * time.Minute)
+	if sum := f.refresh(nil, f.opts()); sum.Replies != n {
+		t.Errorf("summary %+v, want %d replies", sum, n)
+	}
+	answers := map[string]int{}
+	for i := range n {
+		if s := f.get(addr("ask", i)); s.Reply != nil {
+			answers[s.Reply.ID]++
+		}
+	}
+	if answers["yes"] == 0 || answers["no"] == 0 || answers["yes"]+answers["no"] != n {
+		t.Errorf("answers %v: want both buttons among %d answers", answers, n)
+	}
+}
+
 // TestStatusesAndReplies follows a template and an interactive follow-up to
 // 20 recipients as the sandbox clock moves: statuses move forward with the
 // time they were first seen, answers land on the follow-up they answer.

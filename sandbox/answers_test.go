@@ -222,6 +222,37 @@ func TestNullID(t *testing.T) {
 	}
 }
 
+// TestWholeReplies: answers are stored as WhatsApp's whole inbound
+// message: a STOP as {"type":"text","text":{"body":"STOP"}}, a button as
+// {"type":"interactive","interactive":{"type":"button_reply",...}}.
+func TestWholeReplies(t *testing.T) {
+	h := newHarness(t, Options{WholeReplies: true, OptOut: 1, Silent: new(0.0)})
+	h.template("255712000001")
+	h.ask("255712000001") // the template opened the window
+	h.advance(time.Hour)
+	p := h.list("direction=inbound")
+	kinds := map[string]int{}
+	for _, it := range p.Items {
+		kinds[it.MessageType]++
+		var whole struct {
+			Type        string `json:"type"`
+			Text        struct{ Body string }
+			Interactive struct {
+				Type        string
+				ButtonReply struct{ ID string } `json:"button_reply"`
+			}
+		}
+		if err := json.Unmarshal(it.Content, &whole); err != nil || whole.Type != it.MessageType ||
+			it.MessageType == "text" && whole.Text.Body != "STOP" ||
+			it.MessageType == "interactive" && (whole.Interactive.Type != "button_reply" || whole.Interactive.ButtonReply.ID == "") {
+			t.Errorf("%s answer %s, want the whole message's layout", it.MessageType, it.Content)
+		}
+	}
+	if kinds["text"] != 1 || kinds["interactive"] != 1 {
+		t.Errorf("answers by type %v, want a STOP and a button", kinds)
+	}
+}
+
 // TestReadFaults: ReadFail5xx and ReadRateLimited answer reads with a
 // server error or a 429 with Retry-After, and leave sends alone.
 func TestReadFaults(t *testing.T) {

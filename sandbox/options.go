@@ -87,6 +87,13 @@ type Options struct {
 	// Briq behaved as Meta does.
 	MetaWindowRule bool
 
+	// WholeReplies stores the simulated answers' content in the layout of
+	// WhatsApp's whole inbound message ({"type":"text","text":{"body":
+	// "STOP"}}, {"type":"interactive","interactive":{...}}) instead of the
+	// object its type names ({"body":"STOP"}, the "interactive" object):
+	// Briq does not document which one a message's content holds.
+	WholeReplies bool
+
 	// Faults are the faults injected from the start; SetFaults changes them.
 	Faults Faults
 }

@@ -76,9 +76,12 @@ func (cfg *settings) answer(out *message) *message {
 	default:
 		return nil
 	}
+	if cfg.WholeReplies {
+		content = map[string]any{"type": kind, kind: content}
+	}
 	raw, err := json.Marshal(content)
 	if err != nil {
-		panic(err) // maps of strings always marshal
+		panic(err) // maps of strings and options always marshal
 	}
 	span := cfg.ReplyDelay.Max - cfg.ReplyDelay.Min
 	// Whole seconds past Min, so times read cleanly and stay within Max.
