@@ -341,7 +341,7 @@ func (r *run) candidates(ctx context.Context, phone string, since time.Time, cla
 	}, func(cv *briq.Conversation) {
 		// The filter is documented as exact; checking it anyway keeps
 		// another recipient's messages from ever becoming candidates.
-		if normalizePhone(cv.RecipientPhone) == phone && !slices.Contains(convs, cv.ID) {
+		if _, seen := last[cv.ID]; normalizePhone(cv.RecipientPhone) == phone && !seen {
 			convs = append(convs, cv.ID)
 			last[cv.ID] = cv.LastMessageAt.Time
 		}
