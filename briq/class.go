@@ -187,6 +187,11 @@ func Systemic(err error) bool {
 // failure was the provider's for every send (PROVIDER_UNAVAILABLE).
 func SystemicCode(code string) bool { return strings.EqualFold(code, codeProviderUnavailable) }
 
+// MarketingLimitCode reports whether a failed message's error code is
+// Meta's per-user marketing limit (131049): a refusal for now, as the
+// class MarketingLimited is when it answers the send.
+func MarketingLimitCode(code string) bool { return code == codeMarketingLimit }
+
 // MessageIDOf returns the message_id an *Error in err carries, or "".
 func MessageIDOf(err error) string {
 	var e *Error

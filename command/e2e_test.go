@@ -43,6 +43,13 @@ func newWorld(t *testing.T, n int, opts sandbox.Options) *world {
 		t.Fatal(err)
 	}
 	opts.Templates = append(opts.Templates, sandbox.Template{Name: fixture.TemplateName, Status: "APPROVED", Params: fixture.TemplateParams})
+	return worldIn(t, dir, n, opts)
+}
+
+// worldIn starts a sandbox with opts for the configuration in dir, of n
+// recipients.
+func worldIn(t *testing.T, dir string, n int, opts sandbox.Options) *world {
+	t.Helper()
 	srv, err := sandbox.New(opts)
 	if err != nil {
 		t.Fatal(err)

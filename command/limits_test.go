@@ -228,6 +228,89 @@ provider "briq" {
 	}
 }
 
+// TestMarketingLimitLate: Meta's per-user marketing limit arriving after
+// Briq accepted the template (a 202, then failed with 131049), as Meta
+// usually sends it. promo's offers, sent after welcome's hellos, are
+// accepted; the refresh that learns of the refusal defers them, plan shows
+// them due a day later, apply sends nothing before then, and a day later
+// each is sent once more and reaches its customer once; the refused
+// message's id stays in the history.
+func TestMarketingLimitLate(t *testing.T) {
+	dir := limitsDir(t, `
+provider "briq" {
+  pair_spacing = "0s"
+}
+`, "")
+	w := worldIn(t, dir, 5, sandbox.Options{TemplatesFile: filepath.Join(dir, "templates.json"),
+		Faults: sandbox.Faults{MarketingLimit: 1, MarketingLimitLate: true}})
+	srv := w.srv
+	advance := func(d time.Duration) {
+		if err := srv.Advance(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.runOnSandboxClock(exitOK, "apply", "-auto-approve", "-target=campaign.welcome.message.hello")
+	if out := w.runOnSandboxClock(exitOK, "apply", "-auto-approve", "-target=campaign.promo"); !strings.Contains(out, "Apply finished: 5 sent.") {
+		t.Fatalf("the offers were not all accepted:\n%s", out)
+	}
+	refused := map[string]string{}
+	for s := range w.state().Sends(addrs.Pattern{Campaign: "promo"}) {
+		refused[s.Addr.Key] = s.MessageID
+	}
+
+	advance(11 * time.Minute)
+	if out := w.runOnSandboxClock(exitOK, "refresh"); !strings.Contains(out, "5 sends refused by Meta's per-user marketing limit (131049) after Briq took them") {
+		t.Errorf("refresh does not report the refusals:\n%s", out)
+	}
+	deferredAt := srv.Now()
+	for s := range w.state().Sends(addrs.Pattern{Campaign: "promo"}) {
+		if s.Outcome != state.OutcomeDeferred || s.ErrorCode != "131049" || s.MessageID != refused[s.Addr.Key] {
+			t.Errorf("%s: %s %s %q, want deferred with 131049 and %q", s.Addr, s.Outcome, s.ErrorCode, s.MessageID, refused[s.Addr.Key])
+		}
+	}
+	if out := w.runOnSandboxClock(exitOK, "plan", "-target=campaign.promo"); !strings.Contains(out, "Meta's per-user marketing limit (131049) refused it for a day; due again") {
+		t.Errorf("plan does not show the refused sends scheduled:\n%s", out)
+	}
+	before := srv.Stats().Sends
+	w.runOnSandboxClock(exitOK, "apply", "-auto-approve", "-target=campaign.promo")
+	if sent := srv.Stats().Sends - before; sent != 0 {
+		t.Errorf("apply sent %d within the day of the refusal", sent)
+	}
+
+	advance(24*time.Hour - 11*time.Minute)
+	w.runOnSandboxClock(exitOK, "apply", "-auto-approve", "-target=campaign.promo")
+	if sent := srv.Stats().Sends - before; sent != 0 {
+		t.Errorf("apply sent %d before the day after the refusal", sent)
+	}
+	advance(11 * time.Minute)
+	if out := w.runOnSandboxClock(exitOK, "apply", "-auto-approve", "-target=campaign.promo"); !strings.Contains(out, "5 sent") {
+		t.Errorf("a day after the refusals, apply did not send the offers again:\n%s", out)
+	}
+	advance(11 * time.Minute)
+	w.runOnSandboxClock(exitOK, "refresh")
+	if out := w.runOnSandboxClock(exitOK, "apply", "-auto-approve", "-target=campaign.promo"); !strings.Contains(out, "No changes.") {
+		t.Errorf("apply after the offers arrived:\n%s", out)
+	}
+	for s := range w.state().Sends(addrs.Pattern{Campaign: "promo"}) {
+		if s.Outcome != state.OutcomeAccepted || s.ProviderStatus == state.StatusFailed || s.Attempts != 2 || len(s.History) != 1 ||
+			s.History[0].MessageID != refused[s.Addr.Key] || s.History[0].Outcome != state.OutcomeDeferred {
+			t.Errorf("%s: %s (%s) after %d attempts, history %+v; want accepted at the second, the refused id kept", s.Addr, s.Outcome, s.ProviderStatus, s.Attempts, s.History)
+		}
+		if gap := s.IntentAt.Sub(deferredAt); gap < 24*time.Hour {
+			t.Errorf("%s sent again %s after its refusal was recorded, want a day", s.Addr, gap)
+		}
+	}
+	stats := srv.Stats()
+	if stats.ByKind["template"] != 15 || len(stats.Duplicates) != 0 {
+		t.Errorf("the sandbox accepted %v with duplicates %v, want 15 templates (5 refused later), none reaching a customer twice", stats.ByKind, stats.Duplicates)
+	}
+	for _, c := range []string{"255712000001", "255712000005"} {
+		if got := stats.ByRecipient[c]; got != 3 {
+			t.Errorf("%s got %d templates, want 3: hello, the refused offer, the offer", c, got)
+		}
+	}
+}
+
 // TestTierKill9: apply killed with SIGKILL at random moments, 20 times,
 // and resumed, with a tier of 1,200 new conversations per 24h for 3,000
 // recipients: the sandbox never accepts more than the tier, since a send

@@ -369,6 +369,9 @@ func refreshSummary(s refresh.Summary, err error) string {
 	if len(unknown) > 0 {
 		fmt.Fprintf(&b, " Unknown sends: %s.", strings.Join(unknown, ", "))
 	}
+	if s.Deferred > 0 {
+		fmt.Fprintf(&b, " %s refused by Meta's per-user marketing limit (131049) after Briq took them: due again a day later, message_id kept.", plural(s.Deferred, "send"))
+	}
 	if s.NotReached > 0 {
 		fmt.Fprintf(&b, " Left for the next refresh (lookup cap): %s not in the provider's listing.", plural(s.NotReached, "send"))
 	}

@@ -53,6 +53,8 @@ Options:
   -reauth               Fail every send with WHATSAPP_REAUTH_REQUIRED.
   -marketing-limit=N    Meta's per-user marketing limit: a template to a phone
                         that got N in the last 24h gets 422 with code 131049.
+  -marketing-limit-late With -marketing-limit, accept such a template (202)
+                        and fail it later with 131049, as Meta usually does.
   -no-workspace         Fail every request with 403 WORKSPACE_REQUIRED.
 
   Answers Briq's documentation allows (off by default):
@@ -118,6 +120,7 @@ func runSandbox(c *cli, args []string) int {
 	fs.Float64Var(&f.ProviderFail, "provider-fail", 0, "")
 	fs.BoolVar(&f.Reauth, "reauth", false, "")
 	fs.IntVar(&f.MarketingLimit, "marketing-limit", 0, "")
+	fs.BoolVar(&f.MarketingLimitLate, "marketing-limit-late", false, "")
 	fs.BoolVar(&f.NoWorkspace, "no-workspace", false, "")
 	fs.Float64Var(&f.AcceptThen500, "accept-then-500", 0, "")
 	fs.Float64Var(&f.AcceptThen504, "accept-then-504", 0, "")

@@ -334,3 +334,46 @@ func (f *fixture) blindLookups() *briq.Client {
 		return false
 	}})
 }
+
+// TestRefusedLater: Meta's per-user marketing limit (131049) arriving after
+// Briq accepted the template makes the send deferred, due again a day
+// later with its message_id kept, as when the send's answer carries the
+// code (SPEC §7): an accepted send; a send in doubt whose lookup finds its
+// message failed so; and an accepted send an earlier ujumbe recorded
+// failed with it.
+func TestRefusedLater(t *testing.T) {
+	f := newFixture(t, nil)
+	for i := range 3 {
+		f.mustSend(addr("hello", i), phoneOf(i), "")
+	}
+	limit := sandbox.Faults{MarketingLimit: 1, MarketingLimitLate: true}
+	if err := f.srv.SetFaults(limit); err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{f.mustSend(addr("offer", 0), phoneOf(0), "").MessageID, "", f.mustSend(addr("offer", 2), phoneOf(2), "").MessageID}
+	doubt := limit
+	doubt.AcceptThen500 = 1
+	ids[1] = f.sendUnder(doubt, 1).MessageID
+	f.advance(11 * time.Minute)
+	// What an earlier ujumbe recorded: the status, not the deferral.
+	if err := f.store.Refresh(state.Update{Addr: addr("offer", 2), ProviderStatus: state.StatusFailed, ErrorCode: "131049"}); err != nil {
+		t.Fatal(err)
+	}
+
+	sum := f.refresh(nil, f.opts())
+	if sum.Deferred != 3 || sum.Failed != 0 || sum.Found != 0 {
+		t.Errorf("summary %+v: want 3 deferred", sum)
+	}
+	for i, id := range ids {
+		s := f.get(addr("offer", i))
+		if s.Outcome != state.OutcomeDeferred || s.MessageID != id || s.ErrorCode != "131049" || !s.ResultAt.Equal(f.srv.Now()) || s.Systemic {
+			t.Errorf("%s: %s %q code %q at %s systemic %t; want deferred now with %q and 131049", s.Addr, s.Outcome, s.MessageID, s.ErrorCode, s.ResultAt, s.Systemic, id)
+		}
+		if s := f.get(addr("hello", i)); s.Outcome != state.OutcomeAccepted || s.ProviderStatus == state.StatusFailed {
+			t.Errorf("%s: %s %s; the day's first template was not refused", s.Addr, s.Outcome, s.ProviderStatus)
+		}
+	}
+	if sum := f.refresh(nil, f.opts()); sum.Deferred != 0 {
+		t.Errorf("a second refresh deferred %d again", sum.Deferred)
+	}
+}

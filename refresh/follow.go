@@ -29,6 +29,20 @@ type followed struct {
 	window          state.Window // its conversation's, when read
 }
 
+// refusedLater returns the deferral of a send whose message failed with
+// Meta's per-user marketing limit (131049), as this run or an earlier one
+// learnt, at now.
+func (f *followed) refusedLater(now time.Time) (state.Deferral, bool) {
+	code, msg := f.errCode, f.errMsg
+	if f.status == f.send.ProviderStatus {
+		code, msg = f.send.ErrorCode, f.send.ErrorMessage
+	}
+	if f.status != state.StatusFailed || !briq.MarketingLimitCode(code) {
+		return state.Deferral{}, false
+	}
+	return state.Deferral{Addr: f.send.Addr, MessageID: f.send.MessageID, ErrorCode: code, ErrorMessage: msg, At: now}, true
+}
+
 func (f *followed) needReply() bool   { return f.send.Reply == nil }
 func (f *followed) outstanding() bool { return f.needStatus || f.needReply() }
 
@@ -350,12 +364,18 @@ func (r *run) lookUp(ctx context.Context, fs *followSet) error {
 // opt-outs, submitting many at once so the store commits them in groups.
 func (r *run) record(ctx context.Context, fs *followSet) error {
 	var updates []state.Update
+	var deferrals []state.Deferral
 	for _, f := range fs.byID {
 		if !r.targeted(f.send.Addr) {
 			continue
 		}
 		u := state.Update{Addr: f.send.Addr}
-		if f.status != f.send.ProviderStatus {
+		if d, ok := f.refusedLater(r.now); ok {
+			// Meta's 131049 after Briq accepted it: due again a day later,
+			// as when it answers the send (SPEC §7). A status recorded
+			// failed with it by an earlier ujumbe is deferred now.
+			deferrals = append(deferrals, d)
+		} else if f.status != f.send.ProviderStatus {
 			u.ProviderStatus = f.status
 			if f.status >= state.StatusDelivered && f.status != state.StatusFailed && f.send.DeliveredAt.IsZero() {
 				u.DeliveredAt = r.now
@@ -391,6 +411,16 @@ func (r *run) record(ctx context.Context, fs *followSet) error {
 				s.Windows++
 			}
 		})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	err = forEach(ctx, len(deferrals), writers, func(_ context.Context, i int) error {
+		if err := r.store.Defer(deferrals[i]); err != nil {
+			return err
+		}
+		r.count(func(s *Summary) { s.Deferred++ })
 		return nil
 	})
 	if err != nil {

@@ -42,6 +42,7 @@ type Store interface {
 	State() *state.State
 	RecordIntent(i state.Intent) error
 	Refresh(u state.Update) error
+	Defer(d state.Deferral) error
 	RecordResult(r state.Result) error
 	OptOut(o state.OptOut) error
 }
@@ -132,6 +133,11 @@ type Summary struct {
 	// now due again; Failed the number whose message the provider reports
 	// failed after Options.Settle, now due again with that id kept.
 	Found, Absent, Failed int
+	// Deferred is the number of sends whose message the provider refused
+	// with Meta's per-user marketing limit (131049) after accepting it, or
+	// that were in doubt and failed so: due again a day later, their
+	// message_id kept.
+	Deferred int
 	// Ambiguous lists the unknown sends left unknown because more than one
 	// message at the provider could be theirs, in address order.
 	Ambiguous []addrs.Addr

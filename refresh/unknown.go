@@ -195,11 +195,17 @@ func (r *run) resolveByID(ctx context.Context, s state.Send, id, conv string, li
 		// that failed with a reason of its own is the send's.
 		code := string(d.ErrorCode)
 		systemic := s.Systemic && (code == "" || strings.EqualFold(code, s.ErrorCode) || briq.SystemicCode(code))
-		return r.decide(s, state.Result{Addr: s.Addr, Outcome: state.OutcomeRetry, MessageID: id, Systemic: systemic,
+		res := state.Result{Addr: s.Addr, Outcome: state.OutcomeRetry, MessageID: id, Systemic: systemic,
 			ConversationID: cmp.Or(d.ConversationID, conv), ProviderStatus: state.StatusFailed,
 			ErrorCode:    cmp.Or(code, s.ErrorCode),
-			ErrorMessage: fmt.Sprintf("refresh %s: message %s failed at the provider: %s", stamp(r.now), id, cmp.Or(d.ErrorMessage, "no reason given"))},
-			func(sum *Summary) { sum.Failed++ })
+			ErrorMessage: fmt.Sprintf("refresh %s: message %s failed at the provider: %s", stamp(r.now), id, cmp.Or(d.ErrorMessage, "no reason given"))}
+		count := func(sum *Summary) { sum.Failed++ }
+		if briq.MarketingLimitCode(code) {
+			// Meta's "not today": due again a day later (SPEC §7).
+			res.Outcome, res.Systemic = state.OutcomeDeferred, false
+			count = func(sum *Summary) { sum.Deferred++ }
+		}
+		return r.decide(s, res, count)
 	case d.Status == briq.StatusFailed:
 		return r.undecided(s, id, checked+": failed, but younger than the settle time", s.IntentAt.Add(r.opts.Settle), nil)
 	}

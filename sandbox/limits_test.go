@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -47,5 +48,38 @@ func TestPaceStats(t *testing.T) {
 	}
 	if st.MinPairGap == nil || *st.MinPairGap != 7*time.Second {
 		t.Errorf("min pair gap %v, want 7s", st.MinPairGap)
+	}
+}
+
+// TestMarketingLimitLate: with MarketingLimitLate, the second template to a
+// phone within 24h is accepted (202, with an id) and reads failed with
+// 131049 from when it would have been delivered; it does not count against
+// the limit, nor as a message that reached the recipient twice.
+func TestMarketingLimitLate(t *testing.T) {
+	h := newHarness(t, Options{Faults: Faults{MarketingLimit: 1, MarketingLimitLate: true}})
+	first := h.template(phone(1))
+	late := h.template(phone(1))
+	if got := h.message(late.MessageID); got.Status == "failed" || got.ErrorCode != nil {
+		t.Fatalf("at once: %s, code %v; want not failed yet", got.Status, got.ErrorCode)
+	}
+	h.advance(time.Hour)
+	if got := h.message(late.MessageID); got.Status != "failed" || got.ErrorCode == nil || *got.ErrorCode != "131049" {
+		t.Errorf("an hour later: %s, code %v; want failed with 131049", got.Status, got.ErrorCode)
+	}
+	if got := h.message(first.MessageID); got.Status == "failed" {
+		t.Errorf("the day's first template failed")
+	}
+	h.advance(23*time.Hour + time.Second)
+	again := h.template(phone(1)) // the refused one did not count: a day after the first
+	h.advance(time.Hour)
+	if got := h.message(again.MessageID); got.Status == "failed" {
+		t.Errorf("a day later: %s, code %v; want delivered", got.Status, got.ErrorCode)
+	}
+	st := h.s.Stats()
+	if st.Accepted != 3 || len(st.Duplicates) != 1 || st.Duplicates[0].Count != 2 {
+		t.Errorf("stats: %d accepted, duplicates %+v; want 3 accepted, the refused one not reaching the phone", st.Accepted, st.Duplicates)
+	}
+	if _, err := New(Options{Faults: Faults{MarketingLimitLate: true}}); err == nil || !strings.Contains(err.Error(), "needs a marketing limit") {
+		t.Errorf("MarketingLimitLate without a limit: %v", err)
 	}
 }

@@ -153,6 +153,12 @@ type Faults struct {
 	// ("not delivered to maintain healthy ecosystem engagement") and not
 	// recorded. Zero means no limit.
 	MarketingLimit int
+	// MarketingLimitLate applies MarketingLimit as Meta usually does,
+	// after Briq took the send: answered 202 like any other, the template
+	// reads failed with code 131049 from when it would have been
+	// delivered (as FailLater's do). The docs leave open whether Meta's
+	// codes come with the answer or later; this is the later.
+	MarketingLimitLate bool
 	// NoWorkspace makes every /v1 request fail with 403 WORKSPACE_REQUIRED,
 	// as for a key whose app is not linked to a workspace.
 	NoWorkspace bool
@@ -422,6 +428,9 @@ func (f Faults) check() error {
 	}
 	if f.MarketingLimit < 0 {
 		return fmt.Errorf("marketing limit %d: must not be negative", f.MarketingLimit)
+	}
+	if f.MarketingLimitLate && f.MarketingLimit == 0 {
+		return errors.New("marketing-limit-late needs a marketing limit (-marketing-limit=N)")
 	}
 	if f.Latency < 0 || f.Jitter < 0 {
 		return errors.New("latency and jitter must not be negative")

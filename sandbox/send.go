@@ -573,11 +573,14 @@ func (s *Server) record(c *call, snd *send, msgID, convID string) result {
 		field := "to"
 		return result{status: http.StatusUnprocessableEntity, err: apiError{Code: codeUnreachable, Message: "recipient " + recipient + " is unreachable on WhatsApp", Field: &field}}
 	}
+	overLimit := false
 	if limit := c.faults.MarketingLimit; limit > 0 && snd.kind == "template" && conv != nil && templatesSince(conv, now.Add(-windowLength)) >= limit {
-		// The envelope ujumbe's briq package takes for Meta's code: Briq
-		// documents none of its own (see briq/class.go).
-		return result{status: http.StatusUnprocessableEntity, err: apiError{Code: codeMarketingLimit,
-			Message: "This message was not delivered to maintain healthy ecosystem engagement."}}
+		overLimit = true
+		if !c.faults.MarketingLimitLate {
+			// The envelope ujumbe's briq package takes for Meta's code:
+			// Briq documents none of its own (see briq/class.go).
+			return result{status: http.StatusUnprocessableEntity, err: apiError{Code: codeMarketingLimit, Message: marketingLimitReason}}
+		}
 	}
 	if limit := c.faults.RateLimit; limit > 0 {
 		if sec := now.Unix(); sec != st.rateWindow {
@@ -603,6 +606,8 @@ func (s *Server) record(c *call, snd *send, msgID, convID string) result {
 	}
 	if m.Code != "" {
 		res.status, res.err = http.StatusUnprocessableEntity, apiError{Code: m.Code, Message: m.Reason}
+	} else if overLimit {
+		m.LateCode, m.LateReason = codeMarketingLimit, marketingLimitReason
 	} else if f := c.faults.FailLater; f > 0 && c.draw(drawFailLater) < f {
 		m.LateCode, m.LateReason = codeUndeliverable, "Message undeliverable"
 	}
@@ -635,11 +640,15 @@ func (s *Server) record(c *call, snd *send, msgID, convID string) result {
 	return res
 }
 
-// templatesSince counts the templates c accepted after since.
+// marketingLimitReason is Meta's description of its code 131049.
+const marketingLimitReason = "This message was not delivered to maintain healthy ecosystem engagement."
+
+// templatesSince counts the templates c accepted after since and did not
+// fail later: what Meta's per-user marketing limit counts.
 func templatesSince(c *conversation, since time.Time) int {
 	n := 0
 	for _, m := range c.msgs {
-		if m.Outbound && m.Kind == "template" && m.accepted() && m.At.After(since) {
+		if m.Outbound && m.Kind == "template" && m.accepted() && m.LateCode == "" && m.At.After(since) {
 			n++
 		}
 	}

@@ -28,7 +28,8 @@ type Stats struct {
 	// recipient phone (digits only) and per type.
 	ByRecipient map[string]int `json:"by_recipient"`
 	ByKind      map[string]int `json:"by_kind"`
-	// Duplicates lists every (recipient, content) accepted more than once.
+	// Duplicates lists every (recipient, content) that reached the
+	// recipient more than once: accepted, and not failed later.
 	Duplicates []Duplicate `json:"duplicates"`
 	// MaxTemplatesPer24h is the most templates accepted in any 24 hours
 	// (of sandbox time): what a number's messaging tier bounds.
@@ -99,6 +100,9 @@ func (s *Server) Stats() Stats {
 		out.Accepted++
 		out.ByRecipient[m.To]++
 		out.ByKind[m.Kind]++
+		if m.LateCode != "" {
+			continue // never reached the recipient
+		}
 		k := key{m.To, m.Digest}
 		if d := seen[k]; d != nil {
 			d.Count++

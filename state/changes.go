@@ -51,7 +51,7 @@ func (st *State) noteChange(r *record) {
 	switch r.op {
 	case opOptOut:
 		ch.OptOuts = append(ch.OptOuts, r.optOut.Phone)
-	case opIntent, opResult, opRefresh:
+	case opIntent, opResult, opRefresh, opDefer:
 		ch.Sends = append(ch.Sends, r.send.Addr)
 	default:
 		ch.All = true

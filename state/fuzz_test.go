@@ -140,6 +140,7 @@ func TestOlderVersionsLoad(t *testing.T) {
 		"v3": populateV3,
 		"v4": populateV4,
 		"v5": populateV5,
+		"v6": populateV6,
 	} {
 		fresh := mustOpen(t, statePath(t))
 		changes(t, fresh)
@@ -227,6 +228,22 @@ func populateV5(t *testing.T, s *Store) {
 	}
 }
 
+// populateV6 makes the changes testdata/v6 holds: populateV5's and what
+// two sends were: a template accepted, an interactive message in doubt.
+func populateV6(t *testing.T, s *Store) {
+	t.Helper()
+	populateV5(t, s)
+	if err := s.RecordIntent(Intent{Addr: addr("K-0000"), Phone: "+255700K-0000", Kind: KindTemplate, At: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordResult(Result{Addr: addr("K-0000"), Outcome: OutcomeAccepted, MessageID: "msg-K-0000"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordIntent(Intent{Addr: addr("K-0001"), Phone: "+255700K-0001", Kind: KindInteractive, At: t0}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // goldenWindow is the window populateV2 records.
 var goldenWindow = Window{SeenAt: t0.Add(2 * time.Hour), Open: true, ExpiresAt: t0.Add(24 * time.Hour)}
 
@@ -252,17 +269,9 @@ func TestFormatGolden(t *testing.T) {
 	defer func() { newLineage = uuid.NewString }()
 	path := statePath(t)
 	s := mustOpen(t, path)
-	populateV5(t, s)
-	// What two sends were: a template accepted, an interactive message in doubt.
-	if err := s.RecordIntent(Intent{Addr: addr("K-0000"), Phone: "+255700K-0000", Kind: KindTemplate, At: t0}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RecordResult(Result{Addr: addr("K-0000"), Outcome: OutcomeAccepted, MessageID: "msg-K-0000"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RecordIntent(Intent{Addr: addr("K-0001"), Phone: "+255700K-0001", Kind: KindInteractive, At: t0}); err != nil {
-		t.Fatal(err)
-	}
+	populateV6(t, s)
+	// An accepted template refused later (131049).
+	deferLate(t, s, addr("K-0000"))
 	journal := readFile(t, path+".wal")
 	live := contentsOf(s.State())
 	mustClose(t, s)
@@ -280,6 +289,9 @@ func TestFormatGolden(t *testing.T) {
 	}
 	if got, _ := mustRead(t, path).Get(addr("S-0000")); !got.Systemic || len(got.History) != 1 || !got.History[0].Systemic {
 		t.Errorf("failures of the run read back %+v", got)
+	}
+	if got, _ := mustRead(t, path).Get(addr("K-0000")); got.Outcome != OutcomeDeferred || got.MessageID != "msg-K-0000" || got.ErrorCode != "131049" {
+		t.Errorf("a send refused later read back %s %q %q", got.Outcome, got.MessageID, got.ErrorCode)
 	}
 	for key, want := range map[string]Kind{"K-0000": KindTemplate, "K-0001": KindInteractive, "S-0000": KindUnknown} {
 		if got, _ := mustRead(t, path).Get(addr(key)); got.Kind != want {

@@ -141,6 +141,15 @@ func populate(t testing.TB, s *Store, prefix string, n int) {
 	}
 }
 
+// deferLate records that the provider refused the accepted send a, as
+// sendOne accepted it, with Meta's 131049 after accepting it.
+func deferLate(t testing.TB, s *Store, a addrs.Addr) {
+	t.Helper()
+	if err := s.Defer(Deferral{Addr: a, MessageID: "msg-" + a.Key, ErrorCode: "131049", ErrorMessage: "not delivered", At: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func fileSize(t testing.TB, name string) int64 {
 	t.Helper()
 	fi, err := os.Stat(name)

@@ -88,6 +88,9 @@ var pgMigrations = []string{
 	4: `COMMENT ON COLUMN %[1]s.sends.rec IS 'a ujumbe state record, format version 5 (sy: failed for the run''s reasons)'`,
 	// And for what a send was ("kd", version 6).
 	5: `COMMENT ON COLUMN %[1]s.sends.rec IS 'a ujumbe state record, format version 6 (kd: template, text, media or interactive)'`,
+	// And for the journal's records of accepted sends refused later
+	// ("defer", version 7).
+	6: `COMMENT ON COLUMN %[1]s.journal.rec IS 'a ujumbe state record, format version 7 (op defer: an accepted send refused later)'`,
 }
 
 // pgJournal is where a Store on PostgreSQL writes: the connection that holds

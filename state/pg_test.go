@@ -50,6 +50,7 @@ func fill(t testing.TB, s *Store, n int) {
 	if err := s.OptOut(OptOut{Phone: "+255700C-3", Text: "STOP"}); err != nil {
 		t.Fatal(err)
 	}
+	deferLate(t, s, addr("C-4"))
 	// A retried send made with a variant, which the rows must keep.
 	if err := s.RecordIntent(Intent{Addr: addr("C-2"), Phone: "+255700C-2", Variant: "short"}); err != nil {
 		t.Fatal(err)

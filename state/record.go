@@ -25,9 +25,10 @@ const (
 	opRefresh
 	opRemove
 	opMove
+	opDefer
 )
 
-var opNames = [...]string{"", "send", "opt_out", "intent", "result", "refresh", "rm", "mv"}
+var opNames = [...]string{"", "send", "opt_out", "intent", "result", "refresh", "rm", "mv", "defer"}
 
 // record is one line of a state file: a whole send or opt-out (snapshot),
 // or one change (journal).
@@ -35,7 +36,8 @@ type record struct {
 	op op
 	// send carries the address and the fields the op sets: everything for
 	// opSend; Phone, Digest, IntentAt for opIntent; the result fields and
-	// ResultAt for opResult; the refreshed fields and UpdatedAt for opRefresh.
+	// ResultAt for opResult; the refreshed fields and UpdatedAt for opRefresh;
+	// MessageID, ErrorCode, ErrorMessage and ResultAt for opDefer.
 	send    Send
 	replace bool          // opIntent
 	from    addrs.Pattern // opRemove
@@ -69,6 +71,8 @@ type record struct {
 //	     in its history's attempts (format version 5)
 //	kd   what the latest attempt sent: template, text, media or
 //	     interactive (format version 6)
+//	op "defer": an accepted send refused later, in the journal
+//	     (format version 7)
 //
 // Times are Unix milliseconds.
 

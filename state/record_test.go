@@ -31,6 +31,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		{"intent", record{op: opIntent, replace: true, send: Send{Addr: addr("k"), Phone: "+1", Digest: digestOf(nil), IntentAt: t0}}},
 		{"result", record{op: opResult, send: Send{Addr: addr("k"), Outcome: OutcomeRetry, ErrorCode: "429", ResultAt: t0}}},
 		{"refresh", record{op: opRefresh, send: Send{Addr: addr("k"), ProviderStatus: StatusRead, Reply: &Reply{Text: "x"}, UpdatedAt: t0}}},
+		{"defer", record{op: opDefer, send: Send{Addr: addr("k"), MessageID: "m", ErrorCode: "131049", ErrorMessage: "not delivered", ResultAt: t0}}},
 		{"opt-out", record{op: opOptOut, optOut: OptOut{Phone: "+1", At: t0, Text: "STOP", MessageID: "m"}}},
 		{"rm", record{op: opRemove, from: addrs.Pattern{Campaign: "c"}}},
 		{"mv", record{op: opMove, moves: []Move{{From: addrs.Pattern{Campaign: "c", Message: "m", Key: "k\"1"}, To: addrs.Pattern{Campaign: "c", Message: "m", Key: "k2"}}}}},

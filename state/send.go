@@ -261,6 +261,19 @@ type Result struct {
 	Systemic bool
 }
 
+// Deferral says that the provider refused, after accepting it, the message
+// a send's latest attempt sent, for Meta's per-user marketing limit
+// (131049): the send becomes OutcomeDeferred as if refused at once, due
+// again DeferFor after At, its message_id kept (the next intent moves it
+// into History).
+type Deferral struct {
+	Addr         addrs.Addr
+	MessageID    string // the accepted message's; must be the recorded one
+	ErrorCode    string
+	ErrorMessage string    // shortened to 1024 bytes
+	At           time.Time // zero: Options.Now
+}
+
 // Update carries what refresh learnt about a send that has a message_id.
 // Zero fields leave the recorded value unchanged.
 type Update struct {

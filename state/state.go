@@ -24,8 +24,9 @@ import (
 // without which a send loads with none; version 5 marks an attempt that
 // failed for the run's reasons (the "sy" field, Send.Systemic), which
 // earlier files never do; version 6 what a send was (the "kd" field,
-// Send.Kind), without which a send loads with KindUnknown.
-const Version = 6
+// Send.Kind), without which a send loads with KindUnknown; version 7 the
+// journal's "defer" records (Store.Defer), which earlier ones never hold.
+const Version = 7
 
 var (
 	// ErrConflict marks a change the recorded state does not allow, such as
@@ -453,6 +454,21 @@ func (st *State) apply(r *record) (int, error) {
 			s.ErrorCode, s.ErrorMessage = u.ErrorCode, u.ErrorMessage
 		}
 		s.UpdatedAt = u.UpdatedAt
+		st.put(&s, pos)
+		return 1, nil
+
+	case opDefer:
+		g, pos := st.lookup(a)
+		if pos < 0 {
+			return 0, conflictf("%s has no recorded send", a)
+		}
+		s := g.send(pos, true, nil)
+		if s.Outcome != OutcomeAccepted || s.MessageID != r.send.MessageID {
+			return 0, conflictf("%s is %s%s, not accepted as message_id %s: only the message its latest attempt sent can be refused later", a, s.Outcome, idNote(s.MessageID), r.send.MessageID)
+		}
+		s.Outcome, s.ProviderStatus = OutcomeDeferred, StatusFailed
+		s.ErrorCode, s.ErrorMessage = r.send.ErrorCode, r.send.ErrorMessage
+		s.ResultAt, s.UpdatedAt = r.send.ResultAt, r.send.ResultAt
 		st.put(&s, pos)
 		return 1, nil
 

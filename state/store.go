@@ -307,6 +307,26 @@ func (s *Store) Refresh(u Update) error {
 	return nil
 }
 
+// Defer records a Deferral and returns once it is durable. It refuses
+// (ErrConflict) a send that is not accepted with d.MessageID: a refusal
+// of an earlier attempt's message, or of a send already resolved
+// otherwise, changes nothing.
+func (s *Store) Defer(d Deferral) error {
+	err := d.Addr.Validate()
+	if err == nil {
+		err = errors.Join(checkID("message_id", d.MessageID, true), checkID("error code", d.ErrorCode, false))
+	}
+	if err != nil {
+		return fmt.Errorf("defer: %w", err)
+	}
+	_, err = s.submit(record{op: opDefer, send: Send{Addr: d.Addr, MessageID: d.MessageID,
+		ErrorCode: d.ErrorCode, ErrorMessage: cleanText(d.ErrorMessage, maxField), ResultAt: s.at(d.At)}})
+	if err != nil {
+		return fmt.Errorf("defer: %w", err)
+	}
+	return nil
+}
+
 // Remove forgets the sends p selects (state rm) and returns how many, once
 // that is durable. A pattern that selects nothing is ErrNoMatch; the zero
 // Pattern is refused.

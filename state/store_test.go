@@ -111,6 +111,43 @@ func TestSendLifecycle(t *testing.T) {
 	}
 }
 
+// TestDeferLate: an accepted send the provider refused later with Meta's
+// 131049 is deferred as one refused at once: due again a day after the
+// refusal, its message_id kept into the next attempt's history; from the
+// journal (a run that died) and from the snapshot alike.
+func TestDeferLate(t *testing.T) {
+	path := statePath(t)
+	s := mustOpen(t, path)
+	a := addr("late")
+	sendOne(t, s, a, OutcomeAccepted)
+	deferLate(t, s, a)
+	want := Send{Addr: a, Phone: "+255700late", Digest: digestOf([]byte("late")), Attempts: 1, Outcome: OutcomeDeferred,
+		MessageID: "msg-late", ConversationID: "conv-late", ProviderStatus: StatusFailed, ErrorCode: "131049",
+		ErrorMessage: "not delivered", IntentAt: t0, ResultAt: t0.Add(time.Hour), UpdatedAt: t0.Add(time.Hour)}
+	for _, how := range []string{"live", "journal", "snapshot"} {
+		switch how {
+		case "journal":
+			s.abandon()
+			s = mustOpen(t, path)
+		case "snapshot":
+			mustClose(t, s)
+			s = mustOpen(t, path)
+		}
+		got, _ := s.State().Get(a)
+		if d := cmp.Diff(want, got); d != "" {
+			t.Fatalf("%s (-want +got):\n%s", how, d)
+		}
+	}
+	if err := s.RecordIntent(Intent{Addr: a, Phone: "+255700late", At: t0.Add(25 * time.Hour)}); err != nil {
+		t.Fatalf("a deferred send may start again: %v", err)
+	}
+	got, _ := s.State().Get(a)
+	if h := []Attempt{{At: t0, Outcome: OutcomeDeferred, MessageID: "msg-late", ConversationID: "conv-late", ErrorCode: "131049"}}; !cmp.Equal(h, got.History) {
+		t.Errorf("history %+v, want %+v", got.History, h)
+	}
+	mustClose(t, s)
+}
+
 // TestSystemicTimeoutKept: an attempt in doubt with nothing to show (a
 // timeout: no id, no error code) is left out of the history when the send
 // is made again (-replace), unless it was the run's failure, which the
@@ -157,6 +194,9 @@ func TestRefusals(t *testing.T) {
 		{"intent on failed", intent("fail"), ErrConflict, "already failed"},
 		{"result without intent", s.RecordResult(Result{Addr: addr("none"), Outcome: OutcomeFailed}), ErrConflict, "no recorded intent"},
 		{"second result", s.RecordResult(Result{Addr: addr("acc"), Outcome: OutcomeFailed}), ErrConflict, "no attempt in doubt"},
+		{"defer in doubt", s.Defer(Deferral{Addr: addr("unk"), MessageID: "msg-unk"}), ErrConflict, "not accepted as message_id msg-unk"},
+		{"defer another message", s.Defer(Deferral{Addr: addr("acc"), MessageID: "msg-old"}), ErrConflict, "is accepted (message_id msg-acc), not accepted as message_id msg-old"},
+		{"defer without id", s.Defer(Deferral{Addr: addr("acc")}), nil, "message_id is empty"},
 		{"refresh without id", s.Refresh(Update{Addr: addr("unk"), ProviderStatus: StatusRead}), ErrConflict, "no message_id"},
 		{"accepted without id", s.RecordResult(Result{Addr: addr("unk"), Outcome: OutcomeAccepted}), nil, "needs its message_id"},
 		{"bad campaign", s.RecordIntent(Intent{Addr: addrs.Addr{Campaign: "a b", Message: "m", Key: "k"}, Phone: "+1"}), nil, "not a valid identifier"},
