@@ -3,6 +3,7 @@ package command
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/sandbox"
@@ -46,5 +47,53 @@ func TestBareAnswers(t *testing.T) {
 	}
 	if sends != 2*n || len(ids) != 0 {
 		t.Errorf("the state records %d sends; %d of the sandbox's messages are in none", sends, len(ids))
+	}
+}
+
+// TestOptOutsWithoutThread: sends answered without a conversation_id, and
+// STOPs without paired_message_id (the docs say neither how answers pair
+// nor that a send's answer names its thread). Refresh records every STOP
+// the sandbox's customers sent, and the follow-up after them reaches
+// only those who did not opt out.
+func TestOptOutsWithoutThread(t *testing.T) {
+	const n = 40
+	w := newWorld(t, n, sandbox.Options{OptOut: 0.5, UnpairedReplies: true, Faults: sandbox.Faults{BareAnswer: 1}})
+	w.replaceInConfig("rate = var.rate\n", "rate = var.rate\n  pair_spacing = \"0s\"\n")
+	w.runOnSandboxClock(exitOK, "apply", "-auto-approve")
+	if err := w.srv.Advance(11 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	w.runOnSandboxClock(exitOK, "refresh")
+	stopped := map[string]bool{}
+	for _, m := range w.srv.Stats().Messages {
+		if m.Kind == "template" {
+			stopped[m.To] = false
+		}
+	}
+	st := w.state()
+	stops := 0
+	for phone := range stopped {
+		_, stopped[phone] = st.OptOut(phone)
+		if stopped[phone] {
+			stops++
+		}
+	}
+	if stops < n/4 || stops > 3*n/4 {
+		t.Fatalf("%d of %d phones opted out; the sandbox's customers answer STOP half the time", stops, n)
+	}
+	w.addToCampaign(tipMessage("0s"))
+	w.runOnSandboxClock(exitOK, "apply", "-auto-approve")
+	texts := 0
+	for _, m := range w.srv.Stats().Messages {
+		if m.Kind != "text" {
+			continue
+		}
+		texts++
+		if stopped[m.To] {
+			t.Errorf("%s opted out and got the tip", m.To)
+		}
+	}
+	if texts != n-stops {
+		t.Errorf("%d tips sent, want one to each of the %d who did not opt out", texts, n-stops)
 	}
 }

@@ -86,6 +86,8 @@ Options:
                         24h window; a template alone does not allow follow-ups.
   -whole-replies        Store answers as WhatsApp's whole inbound message
                         ({"type":"text","text":{...}}), not its typed object.
+  -unpaired-replies     Give answers no paired_message_id (and the question's
+                        GET no reply): the docs do not say how answers pair.
 
 Exit status: 0 after a clean stop, 1 if the sandbox cannot start.
 `,
@@ -138,6 +140,7 @@ func runSandbox(c *cli, args []string) int {
 	fs.BoolVar(&f.G1Conversations, "g1-conversations", false, "")
 	fs.BoolVar(&opts.MetaWindowRule, "meta-window-rule", false, "")
 	fs.BoolVar(&opts.WholeReplies, "whole-replies", false, "")
+	fs.BoolVar(&opts.UnpairedReplies, "unpaired-replies", false, "")
 	if !c.parseFlags(fs, args) {
 		return exitError
 	}

@@ -58,7 +58,11 @@ type followSet struct {
 	byID      map[string]*followed   // by message_id
 	byConv    map[string][]*followed // seen ones by conversation, oldest first
 	convPhone map[string]string      // conversation_id -> phone
-	optOuts   map[string]state.OptOut
+	// threadless counts the followed sends the state knows no
+	// conversation of (answered without a conversation_id): answers in
+	// threads not known yet may be theirs, found by the outbound listing.
+	threadless int
+	optOuts    map[string]state.OptOut
 	// unpaired are inbound messages without paired_message_id in
 	// conversations of followed sends, matched once byConv is known.
 	unpaired []briq.Message
@@ -101,6 +105,8 @@ func (r *run) collect() *followSet {
 			conv: s.ConversationID}
 		if s.ConversationID != "" {
 			fs.convPhone[s.ConversationID] = s.Phone
+		} else {
+			fs.threadless++
 		}
 	}
 	return fs
@@ -220,6 +226,9 @@ func (r *run) readOutbound(ctx context.Context, fs *followSet) error {
 	for _, f := range fs.byID {
 		if f.seen && f.conv != "" {
 			fs.byConv[f.conv] = append(fs.byConv[f.conv], f)
+			if f.send.ConversationID == "" {
+				fs.convPhone[f.conv] = f.send.Phone
+			}
 		}
 	}
 	for _, list := range fs.byConv {
@@ -260,7 +269,7 @@ func filterIgnored(shown map[state.ProviderStatus]map[*followed]listed) bool {
 func (r *run) readInbound(ctx context.Context, fs *followSet) error {
 	since, _ := r.since(fs, func(*followed) bool { return true })
 	return r.eachMessage(ctx, briq.MessageQuery{Direction: briq.DirectionInbound, Since: since}, func(m *briq.Message) {
-		if m.PairedMessageID == "" && fs.convPhone[m.ConversationID] != "" {
+		if m.PairedMessageID == "" && (fs.convPhone[m.ConversationID] != "" || fs.threadless > 0) {
 			fs.unpaired = append(fs.unpaired, *m)
 			return
 		}
@@ -273,9 +282,17 @@ func (r *run) readInbound(ctx context.Context, fs *followSet) error {
 // if that send has none yet and no earlier answer was found. Messages in
 // conversations of no followed send are not ours and are ignored.
 func (r *run) inbound(fs *followSet, m *briq.Message, owner *followed) {
+	if owner == nil && m.PairedMessageID != "" {
+		// The question names the phone, whether or not its thread is
+		// known (a send answered without a conversation_id).
+		owner = fs.byID[m.PairedMessageID]
+	}
 	phone := fs.convPhone[m.ConversationID]
 	if owner != nil {
 		phone = owner.send.Phone
+		if owner.conv == "" {
+			owner.conv = m.ConversationID
+		}
 	}
 	if phone == "" {
 		return
@@ -391,7 +408,10 @@ func (r *run) record(ctx context.Context, fs *followSet) error {
 		if f.windowChanged() {
 			u.Window = f.window
 		}
-		if u.ProviderStatus != state.StatusNone || u.Reply != nil || !u.Window.SeenAt.IsZero() {
+		if f.send.ConversationID == "" {
+			u.ConversationID = f.conv
+		}
+		if u.ProviderStatus != state.StatusNone || u.Reply != nil || !u.Window.SeenAt.IsZero() || u.ConversationID != "" {
 			updates = append(updates, u)
 		}
 	}

@@ -731,3 +731,39 @@ func TestTargets(t *testing.T) {
 		t.Errorf("%s, on a phone with no unknown send under the target, is %s; want it left unknown", other(21), got)
 	}
 }
+
+// TestRepliesWithoutThread: sends answered without a conversation_id (the
+// bare object of Briq's G3 send pages) get their answers and opt-outs all
+// the same, and the state learns their thread from the outbound listing:
+// an answer paired with its question through the question; one without
+// paired_message_id (Briq does not say how answers pair) through the
+// thread.
+func TestRepliesWithoutThread(t *testing.T) {
+	for _, unpaired := range []bool{false, true} {
+		t.Run(fmt.Sprintf("unpaired=%t", unpaired), func(t *testing.T) {
+			const n = 40
+			f := newFixture(t, func(o *sandbox.Options) {
+				o.OptOut, o.UnpairedReplies, o.Faults.BareAnswer = 0.5, unpaired, 1
+			})
+			f.campaign(n, false)
+			f.advance(11 * time.Minute)
+			sum := f.refresh(nil, f.opts())
+			stops := 0
+			for s := range f.store.State().Sends(addrs.Pattern{}) {
+				if s.ConversationID == "" {
+					t.Errorf("%s: the thread was not learnt", s.Addr)
+				}
+				if s.Reply == nil {
+					continue
+				}
+				stops++
+				if _, ok := f.store.State().OptOut(s.Phone); !ok || s.Reply.Text != "STOP" {
+					t.Errorf("%s answered %+v but %s is not opted out", s.Addr, s.Reply, s.Phone)
+				}
+			}
+			if stops < n/4 || sum.OptOuts != stops || sum.Replies != stops {
+				t.Errorf("%d STOP answers in the state (summary %+v); the sandbox's half of %d answer STOP", stops, sum, n)
+			}
+		})
+	}
+}

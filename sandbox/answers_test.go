@@ -253,6 +253,23 @@ func TestWholeReplies(t *testing.T) {
 	}
 }
 
+// TestUnpairedReplies: with UnpairedReplies the answers carry no
+// paired_message_id and the question's GET shows no reply; they are in
+// the question's thread all the same.
+func TestUnpairedReplies(t *testing.T) {
+	h := newHarness(t, Options{UnpairedReplies: true, Silent: new(0.0)})
+	h.template("255712000001")
+	q := h.ask("255712000001")
+	h.advance(time.Hour)
+	p := h.list("direction=inbound")
+	if len(p.Items) != 1 || p.Items[0].PairedMessageID != nil || p.Items[0].ConversationID != q.ConversationID {
+		t.Fatalf("answers %+v, want one in the question's thread without paired_message_id", p.Items)
+	}
+	if got := h.message(q.MessageID); got.Reply != nil || got.Status != "read" {
+		t.Errorf("the question reads %s with reply %+v, want read without one", got.Status, got.Reply)
+	}
+}
+
 // TestReadFaults: ReadFail5xx and ReadRateLimited answer reads with a
 // server error or a 429 with Retry-After, and leave sends alone.
 func TestReadFaults(t *testing.T) {

@@ -94,6 +94,12 @@ type Options struct {
 	// Briq does not document which one a message's content holds.
 	WholeReplies bool
 
+	// UnpairedReplies leaves the simulated answers without
+	// paired_message_id, and the question's GET without its reply: Briq
+	// does not say how an answer is paired with the message it answers,
+	// nor whether paired_message_id is set at all.
+	UnpairedReplies bool
+
 	// Faults are the faults injected from the start; SetFaults changes them.
 	Faults Faults
 }

@@ -83,6 +83,10 @@ func (cfg *settings) answer(out *message) *message {
 	if err != nil {
 		panic(err) // maps of strings and options always marshal
 	}
+	paired := out.ID
+	if cfg.UnpairedReplies {
+		paired = ""
+	}
 	span := cfg.ReplyDelay.Max - cfg.ReplyDelay.Min
 	// Whole seconds past Min, so times read cleanly and stay within Max.
 	extra := time.Duration(unit(cfg.Seed, drawDelay, 0, out.To, out.Digest) * float64(span+1)).Truncate(time.Second)
@@ -93,7 +97,7 @@ func (cfg *settings) answer(out *message) *message {
 		Kind:    kind,
 		Content: raw,
 		At:      out.At.Add(cfg.ReplyDelay.Min + extra),
-		Paired:  out.ID,
+		Paired:  paired,
 	}
 }
 

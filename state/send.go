@@ -284,6 +284,9 @@ type Update struct {
 	Reply          *Reply
 	ErrorCode      string
 	ErrorMessage   string
+	// ConversationID is the send's thread, for a send recorded without
+	// one (answered without a conversation_id); a recorded one is kept.
+	ConversationID string
 	// Window, when its SeenAt is set, replaces the recorded window.
 	Window Window
 	At     time.Time // zero: Options.Now

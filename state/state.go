@@ -453,6 +453,7 @@ func (st *State) apply(r *record) (int, error) {
 		if u.ErrorCode != "" || u.ErrorMessage != "" {
 			s.ErrorCode, s.ErrorMessage = u.ErrorCode, u.ErrorMessage
 		}
+		s.ConversationID = cmp.Or(s.ConversationID, u.ConversationID)
 		s.UpdatedAt = u.UpdatedAt
 		st.put(&s, pos)
 		return 1, nil

@@ -287,7 +287,7 @@ func (s *Store) Refresh(u Update) error {
 	case u.ProviderStatus > StatusFailed:
 		err = fmt.Errorf("invalid provider status %d", u.ProviderStatus)
 	default:
-		err = checkID("error code", u.ErrorCode, false)
+		err = errors.Join(checkID("error code", u.ErrorCode, false), checkID("conversation_id", u.ConversationID, false))
 	}
 	var reply *Reply
 	if err == nil && u.Reply != nil && *u.Reply != (Reply{}) {
@@ -300,7 +300,8 @@ func (s *Store) Refresh(u Update) error {
 	}
 	_, err = s.submit(record{op: opRefresh, send: Send{
 		Addr: u.Addr, ProviderStatus: u.ProviderStatus, DeliveredAt: u.DeliveredAt, ReadAt: u.ReadAt, Reply: reply,
-		ErrorCode: u.ErrorCode, ErrorMessage: cleanText(u.ErrorMessage, maxField), Window: u.Window, UpdatedAt: s.at(u.At)}})
+		ErrorCode: u.ErrorCode, ErrorMessage: cleanText(u.ErrorMessage, maxField), ConversationID: u.ConversationID,
+		Window: u.Window, UpdatedAt: s.at(u.At)}})
 	if err != nil {
 		return fmt.Errorf("refresh: %w", err)
 	}

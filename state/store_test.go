@@ -148,6 +148,41 @@ func TestDeferLate(t *testing.T) {
 	mustClose(t, s)
 }
 
+// TestRefreshLearnsThread: a refresh gives a send recorded without a
+// conversation its thread, through the journal and the snapshot, and never
+// replaces a recorded one.
+func TestRefreshLearnsThread(t *testing.T) {
+	path := statePath(t)
+	s := mustOpen(t, path)
+	bare, known := addr("bare"), addr("known")
+	for _, a := range []addrs.Addr{bare, known} {
+		if err := s.RecordIntent(Intent{Addr: a, Phone: "+1", At: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RecordResult(Result{Addr: bare, Outcome: OutcomeAccepted, MessageID: "m-bare"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordResult(Result{Addr: known, Outcome: OutcomeAccepted, MessageID: "m-known", ConversationID: "c-1"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []addrs.Addr{bare, known} {
+		if err := s.Refresh(Update{Addr: a, ConversationID: "c-2"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.abandon()
+	for _, how := range []string{"journal", "snapshot"} {
+		s = mustOpen(t, path)
+		for a, want := range map[addrs.Addr]string{bare: "c-2", known: "c-1"} {
+			if got, _ := s.State().Get(a); got.ConversationID != want {
+				t.Errorf("%s: %s has conversation %q, want %q", how, a, got.ConversationID, want)
+			}
+		}
+		mustClose(t, s)
+	}
+}
+
 // TestSystemicTimeoutKept: an attempt in doubt with nothing to show (a
 // timeout: no id, no error code) is left out of the history when the send
 // is made again (-replace), unless it was the run's failure, which the
