@@ -253,6 +253,13 @@ func TestSendClassification(t *testing.T) {
 			want:   outcome{Class: InDoubt, HTTPStatus: 202, RequestID: "r-13", ErrConversation: "c-13", ConversationID: "c-13", Status: "pending", ResultStatus: 202, ResultRequestID: "r-13"},
 		},
 		{
+			name:   "202 with status failed is a provider failure to poll",
+			status: 202,
+			body:   `{"success":true,"data":{"message_id":"m-15","conversation_id":"c-15","status":"failed"},"request_id":"r-15"}`,
+			want: outcome{Class: ProviderFailed, HTTPStatus: 202, RequestID: "r-15", ErrMessageID: "m-15", ErrConversation: "c-15",
+				MessageID: "m-15", ConversationID: "c-15", Status: "failed", ResultStatus: 202, ResultRequestID: "r-15"},
+		},
+		{
 			name:   "200 with null data is in doubt",
 			status: 200,
 			body:   `{"success":true,"data":null,"errors":null,"request_id":"r-14"}`,

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 const (
@@ -79,9 +80,10 @@ type SendResult struct {
 // SendMessage sends one message through the G2 endpoint.
 //
 // It always returns a non-nil *SendResult. The error is nil exactly when the
-// outcome is Accepted: a 2xx answer with a message_id, whatever its
-// "success" or "status" say (the message exists at Briq; a "failed" status
-// is in the result for the caller to record). Otherwise the error is an *Error whose
+// outcome is Accepted: a 2xx answer with a message_id whose status is not
+// "failed", whatever its "success" says. A 2xx whose status is "failed" is
+// ProviderFailed with that message_id (its record is polled before the
+// send is tried again). Otherwise the error is an *Error whose
 // Class says what happened, and the result still carries whatever ids Briq
 // returned (a 422 provider failure's pollable message_id, for one). The
 // request is sent at most once: nothing here or in net/http retries it.
@@ -108,8 +110,12 @@ func (c *Client) send(ctx context.Context, op, path string, payload any) (*SendR
 	return c.classifySend(op, resp)
 }
 
-// errNoMessageID marks a 2xx answer that does not name the message it made.
-var errNoMessageID = errors.New("2xx answer without data.message_id")
+// errNoMessageID marks a 2xx answer that does not name the message it made,
+// and errFailedAnswer one that names it failed.
+var (
+	errNoMessageID  = errors.New("2xx answer without data.message_id")
+	errFailedAnswer = errors.New(`2xx answer with status "failed"`)
+)
 
 // classifySend turns a send's answer into a result and, unless it is
 // Accepted, an *Error.
@@ -140,6 +146,13 @@ func (c *Client) classifySend(op string, resp *response) (*SendResult, error) {
 		case res.MessageID == "":
 			e := c.newError(op, InDoubt, resp.status, errNoMessageID)
 			e.RequestID, e.ConversationID = res.RequestID, res.ConversationID
+			return res, e
+		case strings.EqualFold(res.Status, StatusFailed):
+			// WaSendData's status allows it in a 2xx: the message exists
+			// and failed, as a 422 SEND_FAILED's record does, and is
+			// polled the same way before the send is tried again.
+			e := c.newError(op, ProviderFailed, resp.status, errFailedAnswer)
+			e.RequestID, e.MessageID, e.ConversationID = res.RequestID, res.MessageID, res.ConversationID
 			return res, e
 		}
 		return res, nil

@@ -1,6 +1,7 @@
 package command
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +96,60 @@ func TestOptOutsWithoutThread(t *testing.T) {
 	}
 	if texts != n-stops {
 		t.Errorf("%d tips sent, want one to each of the %d who did not opt out", texts, n-stops)
+	}
+}
+
+// TestFailedAnswers: Briq answers a share of sends 202 with status
+// "failed" (WaSendData's status allows it in a 2xx). Each is held in doubt
+// with its message_id, as a 422 SEND_FAILED's record is; the next apply's
+// refresh confirms the failure after the settle time and sends it again,
+// keeping the failed message's id: every recipient ends with one message
+// that did not fail.
+func TestFailedAnswers(t *testing.T) {
+	const n = 40
+	w := newWorld(t, n, sandbox.Options{Seed: 7, Faults: sandbox.Faults{FailedAnswer: 0.2}})
+	w.runOnSandboxClock(exitOK, "apply", "-auto-approve")
+	failed := map[addrs.Addr]string{} // the failed message's id, by send
+	for s := range w.state().Sends(addrs.Pattern{}) {
+		if s.Outcome == state.OutcomeUnknown {
+			failed[s.Addr] = s.MessageID
+			if s.MessageID == "" {
+				t.Errorf("%s is in doubt without the message_id of its answer", s.Addr)
+			}
+		} else if s.Outcome != state.OutcomeAccepted {
+			t.Errorf("%s: %s, want accepted or in doubt", s.Addr, s.Outcome)
+		}
+	}
+	if len(failed) == 0 || len(failed) > n/2 {
+		t.Fatalf("%d of %d sends in doubt; the seed should fail a fifth", len(failed), n)
+	}
+	if err := w.srv.SetFaults(sandbox.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.srv.Advance(3 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if out := w.runOnSandboxClock(exitOK, "apply", "-auto-approve"); !strings.Contains(out, fmt.Sprintf("Apply finished: %d sent.", len(failed))) {
+		t.Errorf("the second apply did not send the %d failed ones again:\n%s", len(failed), out)
+	}
+	for s := range w.state().Sends(addrs.Pattern{}) {
+		id, was := failed[s.Addr]
+		if s.Outcome != state.OutcomeAccepted || was && (len(s.History) != 1 || s.History[0].MessageID != id) {
+			t.Errorf("%s: %s, history %+v; want accepted, keeping the failed %q", s.Addr, s.Outcome, s.History, id)
+		}
+	}
+	good := map[string]int{}
+	for _, m := range w.srv.Stats().Messages {
+		if m.Error == "" {
+			good[m.To]++
+		}
+	}
+	for to, c := range good {
+		if c != 1 {
+			t.Errorf("%s got %d messages that did not fail, want 1", to, c)
+		}
+	}
+	if len(good) != n {
+		t.Errorf("%d recipients got a message, want %d", len(good), n)
 	}
 }

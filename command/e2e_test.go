@@ -272,6 +272,7 @@ func testApplyKill9(t *testing.T, backend string) {
 	everything.ProviderFail, everything.DropAfterAccept = 0.01, 0.01
 	everything.Sent200, everything.ListWithoutStatus, everything.BareAnswer = true, true, 0.05
 	everything.G1Conversations, everything.NumericErrorCodes, everything.NullID = true, true, 0.01
+	everything.FailedAnswer = 0.01
 	// Reads fail too, which refresh retries: four failures in a row are
 	// needed to leave a send in doubt for one more round.
 	everything.ReadFail5xx = 0.02

@@ -68,6 +68,8 @@ Options:
                         {message_id, status} the G3 pages show, no envelope.
   -null-id=P            Answer a share of accepted sends 202 with message_id
                         null, as the OpenAPI allows.
+  -failed-answer=P      Answer a share of sends that fail at the provider 202
+                        with status "failed" (recorded, like -provider-fail).
   -fail-later=P         Accept a share of sends that then fail at WhatsApp
                         (131026), when they would have been delivered.
   -read-fail-5xx=P      Answer a share of reads (GET) 500/502/503.
@@ -131,6 +133,7 @@ func runSandbox(c *cli, args []string) int {
 	fs.Float64Var(&f.BareAnswer, "bare-answer", 0, "")
 	fs.Float64Var(&f.NullID, "null-id", 0, "")
 	fs.Float64Var(&f.FailLater, "fail-later", 0, "")
+	fs.Float64Var(&f.FailedAnswer, "failed-answer", 0, "")
 	fs.Float64Var(&f.ReadFail5xx, "read-fail-5xx", 0, "")
 	fs.Float64Var(&f.ReadRateLimited, "read-rate-limited", 0, "")
 	fs.BoolVar(&f.ListWithoutStatus, "list-without-status", false, "")

@@ -205,6 +205,51 @@ func TestUnknownSearchedInG1Conversations(t *testing.T) {
 	}
 }
 
+// TestUnknownSearchedThroughAMovingListing: G1's conversations listing
+// takes no recipient filter, so the search for a send in doubt walks every
+// conversation of the workspace, most recently active first (the order is
+// not documented). The send's own thread gets a message while the walk is
+// between pages: it moves to the first page, already read, and the walk
+// never sees it. The send stays unknown, the listing having changed under
+// the walk, instead of being found absent and sent again; a later refresh,
+// the listing still, decides.
+func TestUnknownSearchedThroughAMovingListing(t *testing.T) {
+	f := newFixture(t, func(o *sandbox.Options) { o.Silent = new(1.0) })
+	doubt := f.sendUnder(sandbox.Faults{AcceptThen504: 1}, 0)
+	for i := 1; i <= 150; i++ { // two pages of conversations
+		f.advance(time.Second) // the doubt's thread is the least recently active
+		f.mustSend(addr("offer", i), phoneOf(i), "")
+	}
+	f.advance(11 * time.Minute)
+	if err := f.srv.SetFaults(sandbox.Faults{G1Conversations: true}); err != nil {
+		t.Fatal(err)
+	}
+	pages := 0
+	moving := f.proxy(proxy{fail: func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/v1/whatsapp/conversations" {
+			if pages++; pages == 2 {
+				f.mustSend(addr("other", 0), phoneOf(0), "") // another send into the doubt's thread
+			}
+		}
+		return false
+	}})
+	sum := f.refresh(moving, f.opts())
+	if sum.Absent != 0 || sum.Incomplete != 1 {
+		t.Errorf("summary %+v: want it incomplete, not absent", sum)
+	}
+	if s := f.get(doubt.Addr); s.Outcome != state.OutcomeUnknown || !strings.Contains(s.ErrorMessage, "changed while it was read") {
+		t.Errorf("%s: %s %q, want unknown, saying the listing changed", s.Addr, s.Outcome, s.ErrorMessage)
+	}
+	// Read again without interference, the thread shows the doubt's
+	// message beside the other send's, which that send claims.
+	if sum := f.refresh(nil, f.opts()); sum.Found != 1 || sum.Absent != 0 {
+		t.Errorf("second refresh %+v: want it found", sum)
+	}
+	if s := f.get(doubt.Addr); s.Outcome != state.OutcomeAccepted || s.MessageID == "" {
+		t.Errorf("%s: %s %q after the second refresh, want accepted with its id", s.Addr, s.Outcome, s.MessageID)
+	}
+}
+
 // TestUnknownInAClosedConversation: Briq's reference says the message
 // listing covers the workspace's active conversations. A send answered 504
 // without an id, whose conversation has closed by the time refresh looks

@@ -342,16 +342,36 @@ func (r *run) undecided(s state.Send, id, checked string, next time.Time, reason
 func (r *run) candidates(ctx context.Context, phone string, since time.Time, claimed map[string]bool) ([]*candidate, int, error) {
 	var convs []string
 	last := map[string]time.Time{} // each conversation's last message, as it says
+	// A listing that ignores the recipient filter (G1 documents none) is
+	// every conversation of the workspace, in an order Briq does not
+	// document: one that moves towards the pages already read while the
+	// rest are read (the sandbox's, most recently active first, does) is
+	// never seen. All of them must be seen, as many as the total says.
+	listed := map[string]bool{}
+	others, total := false, 0
 	err := eachPage(ctx, r, conversationPage, func(limit, offset int) (*briq.Page[briq.Conversation], error) {
-		return r.c.ListConversations(ctx, briq.ConversationQuery{Recipient: phone, Status: briq.ConversationsAll, Limit: limit, Offset: offset})
+		p, err := r.c.ListConversations(ctx, briq.ConversationQuery{Recipient: phone, Status: briq.ConversationsAll, Limit: limit, Offset: offset})
+		if err == nil {
+			total = p.Total
+		}
+		return p, err
 	}, func(cv *briq.Conversation) {
+		listed[cv.ID] = true
 		// The filter is documented as exact; checking it anyway keeps
 		// another recipient's messages from ever becoming candidates.
-		if _, seen := last[cv.ID]; normalizePhone(cv.RecipientPhone) == phone && !seen {
+		if normalizePhone(cv.RecipientPhone) != phone {
+			others = true
+		} else if _, seen := last[cv.ID]; !seen {
 			convs = append(convs, cv.ID)
 			last[cv.ID] = cv.LastMessageAt.Time
 		}
 	})
+	if err == nil && others && total <= 0 {
+		err = errors.New("the conversations listing ignored the recipient filter and gave no total, so it cannot show that it listed every conversation")
+	} else if err == nil && others && len(listed) < total {
+		err = fmt.Errorf("the conversations listing, which ignored the recipient filter, changed while it was read "+
+			"(%d distinct conversations of a total of %d): a conversation may have moved to a page already read, so not finding one proves nothing", len(listed), total)
+	}
 	if err != nil {
 		return nil, 0, err
 	}

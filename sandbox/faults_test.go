@@ -161,6 +161,25 @@ func TestProviderFailure(t *testing.T) {
 	}
 }
 
+// TestFailedAnswer: FailedAnswer answers a send that failed at the
+// provider 202 with status "failed" and its ids, and records it failed
+// with SEND_FAILED, as ProviderFail's 422 does.
+func TestFailedAnswer(t *testing.T) {
+	h := newHarness(t, Options{Faults: Faults{FailedAnswer: 1}})
+	r := h.do("POST", "/v1/whatsapp/messages", `{"type":"template","to":"`+phone(1)+`","template_name":"welcome"}`)
+	var m sent
+	r.data(t, &m)
+	if r.status != 202 || !r.env.Success || m.Status != "failed" || !isUUID(m.MessageID) || !isUUID(m.ConversationID) {
+		t.Fatalf("%d %s, want 202 with status failed and both ids", r.status, r.body)
+	}
+	if d := h.message(m.MessageID); d.Status != "failed" || d.ErrorCode == nil || *d.ErrorCode != codeSendFailed {
+		t.Errorf("polled: %+v, want failed with %s", d, codeSendFailed)
+	}
+	if st := h.s.Stats(); st.Accepted != 0 || len(st.Messages) != 1 {
+		t.Errorf("stats count the failed send as accepted: %+v", st)
+	}
+}
+
 // TestFaultOptionsChecked: shares outside [0, 1] and negative values are
 // refused.
 func TestFaultOptionsChecked(t *testing.T) {

@@ -207,6 +207,12 @@ type Faults struct {
 	// recorded and delivered like any other; the client learns no id.
 	NullID float64
 
+	// FailedAnswer is the share of sends that fail at the provider as
+	// ProviderFail's do (recorded failed, code SEND_FAILED) but are
+	// answered 202 with data.status "failed": WaSendData's status enum
+	// (pending, sent, failed) allows it in a 2xx answer.
+	FailedAnswer float64
+
 	// FailLater is the share of accepted sends that fail at WhatsApp after
 	// Briq accepted them (its whatsapp.failed event; Meta's 131026,
 	// "message undeliverable"): answered 202 like any other, they read
@@ -250,7 +256,9 @@ type Faults struct {
 	// beside G2's without saying which one answers: a bare {items, total,
 	// limit, offset} without the envelope, each conversation without a
 	// window (its is_active says whether the window is open) and its
-	// recipient_phone with a leading "+", as G1's guide shows it.
+	// recipient_phone with a leading "+", as G1's guide shows it. G1's
+	// listing takes sender_id, limit and offset only: the recipient and
+	// status filters are ignored, and every conversation is listed.
 	G1Conversations bool
 }
 
@@ -445,6 +453,7 @@ func (f Faults) check() error {
 		share{"unreachable", f.Unreachable}, share{"provider-fail", f.ProviderFail},
 		share{"accept-then-500", f.AcceptThen500}, share{"accept-then-504", f.AcceptThen504},
 		share{"rate-limit-with-id", f.RateLimitWithID}, share{"bare-answer", f.BareAnswer}, share{"fail-later", f.FailLater},
+		share{"failed-answer", f.FailedAnswer},
 		share{"read-fail-5xx", f.ReadFail5xx}, share{"read-rate-limited", f.ReadRateLimited})
 }
 

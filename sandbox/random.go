@@ -17,6 +17,7 @@ const (
 	drawBare        = "bare-answer"
 	drawNullID      = "null-id"
 	drawFailLater   = "fail-later"
+	drawFailedOK    = "failed-answer"
 	drawRead5xx     = "read-fail-5xx"
 	drawRead429     = "read-rate-limited"
 	drawProvider    = "provider-fail"

@@ -368,6 +368,9 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, c *ca
 		return
 	}
 	recipient = normalizePhone(recipient)
+	if c.faults.G1Conversations {
+		recipient, status = "", "all" // filters G1 does not document
+	}
 	now := s.Now()
 	var match []conversationItem
 	s.st.mu.RLock()

@@ -449,6 +449,11 @@ func (s *Server) deliver(w http.ResponseWriter, c *call, snd *send) {
 		c.failWith(w, res.status, data, res.err)
 		return
 	}
+	if res.failedOK {
+		data.Status = "failed"
+		c.ok(w, http.StatusAccepted, data)
+		return
+	}
 	if s.misanswer(w, c, data) {
 		return
 	}
@@ -534,6 +539,9 @@ type result struct {
 	err        apiError
 	retryAfter int
 	msg        *message
+	// failedOK answers a send that failed at the provider 202 with
+	// status "failed" (Faults.FailedAnswer) instead of 422.
+	failedOK bool
 }
 
 // record decides a send under the store lock and, unless it is rejected,
@@ -603,12 +611,16 @@ func (s *Server) record(c *call, snd *send, msgID, convID string) result {
 		if c.draw(drawProviderErr) < 0.5 {
 			m.Code, m.Reason = codeSendFailed, "injected provider failure: send failed"
 		}
+	case c.faults.FailedAnswer > 0 && c.draw(drawFailedOK) < c.faults.FailedAnswer:
+		m.Code, m.Reason, res.failedOK = codeSendFailed, "injected provider failure: send failed, answered 202", true
 	}
-	if m.Code != "" {
+	switch {
+	case res.failedOK: // answered 2xx, with status "failed"
+	case m.Code != "":
 		res.status, res.err = http.StatusUnprocessableEntity, apiError{Code: m.Code, Message: m.Reason}
-	} else if overLimit {
+	case overLimit:
 		m.LateCode, m.LateReason = codeMarketingLimit, marketingLimitReason
-	} else if f := c.faults.FailLater; f > 0 && c.draw(drawFailLater) < f {
+	case c.faults.FailLater > 0 && c.draw(drawFailLater) < c.faults.FailLater:
 		m.LateCode, m.LateReason = codeUndeliverable, "Message undeliverable"
 	}
 
