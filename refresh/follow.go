@@ -307,7 +307,7 @@ func (r *run) inbound(fs *followSet, m *briq.Message, owner *followed) {
 	}
 	f := owner
 	if f == nil {
-		f = fs.answered(m)
+		f = fs.answered(m, content.ID != "")
 	}
 	if f == nil || !f.needReply() {
 		return
@@ -318,19 +318,27 @@ func (r *run) inbound(fs *followSet, m *briq.Message, owner *followed) {
 }
 
 // answered returns the followed send an inbound message answers: the one its
-// paired_message_id names or, as Briq does not say how free text is paired,
+// paired_message_id names or, as Briq does not say how answers are paired,
 // for a message without one the latest followed send in its conversation
-// created at or before it.
-func (fs *followSet) answered(m *briq.Message) *followed {
+// created at or before it; for a button or list answer (tapped), the
+// latest that could carry buttons, not a text or media sent after the
+// question (a reminder), when there is one.
+func (fs *followSet) answered(m *briq.Message, tapped bool) *followed {
 	if m.PairedMessageID != "" {
 		return fs.byID[m.PairedMessageID]
 	}
-	var last *followed
+	var last, asked *followed
 	for _, f := range fs.byConv[m.ConversationID] {
 		if f.created.After(m.CreatedAt.Time) {
 			break
 		}
 		last = f
+		if k := f.send.Kind; k != state.KindText && k != state.KindMedia {
+			asked = f
+		}
+	}
+	if tapped && asked != nil {
+		return asked
 	}
 	return last
 }

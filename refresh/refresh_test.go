@@ -767,3 +767,39 @@ func TestRepliesWithoutThread(t *testing.T) {
 		})
 	}
 }
+
+// TestUnpairedButtonAnswer: an answer without paired_message_id (Briq does
+// not say how answers pair) that taps a button belongs to the latest
+// interactive send before it in its thread, not to a text sent after the
+// question (a reminder) and before the answer.
+func TestUnpairedButtonAnswer(t *testing.T) {
+	f := newFixture(t, func(o *sandbox.Options) {
+		o.UnpairedReplies, o.ReplyDelay = true, sandbox.ReplyDelay{Min: 5 * time.Minute, Max: 5 * time.Minute}
+	})
+	hello := f.mustSend(addr("offer", 0), phoneOf(0), "")
+	f.advance(time.Second)
+	ask := addr("ask", 0)
+	f.mustSend(ask, phoneOf(0), hello.ConversationID)
+	f.advance(time.Minute)
+	reminder := addr("reminder", 0)
+	if err := f.store.RecordIntent(state.Intent{Addr: reminder, Phone: phoneOf(0), Kind: state.KindText}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.client.SendMessage(context.Background(), &briq.MessageRequest{ConversationID: hello.ConversationID, Type: briq.TypeText, Body: "Still there?"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.RecordResult(state.Result{Addr: reminder, Outcome: state.OutcomeAccepted, MessageID: res.MessageID, ConversationID: res.ConversationID}); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(10 * time.Minute)
+	if sum := f.refresh(nil, f.opts()); sum.Replies != 1 {
+		t.Errorf("summary %+v: want one reply", sum)
+	}
+	if s := f.get(ask); s.Reply == nil || s.Reply.ID == "" {
+		t.Errorf("the question has reply %+v, want the button tapped", s.Reply)
+	}
+	if s := f.get(reminder); s.Reply != nil {
+		t.Errorf("the reminder has the question's answer %+v", s.Reply)
+	}
+}
