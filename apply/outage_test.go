@@ -63,14 +63,14 @@ func cronSetup(t *testing.T, n int) (*config.Config, *state.Store) {
 	return cfg, store
 }
 
-// cron runs plan and apply runs times, five minutes apart, as cron
+// cron runs plan and apply runs times, fifteen minutes apart, as cron
 // would, each after a refresh through r when it is not nil, and returns the
 // clock after the last. Apply's clock moves a second a look, past the
 // throttle's pauses.
 func cron(t *testing.T, cfg *config.Config, store *state.Store, c Client, r refresh.Client, runs int, now time.Time) time.Time {
 	t.Helper()
 	for run := range runs {
-		now = now.Add(5 * time.Minute)
+		now = now.Add(15 * time.Minute)
 		at := now
 		if r != nil {
 			if _, err := refresh.Run(context.Background(), r, store, refresh.Options{Now: func() time.Time { return at }, RetryDelay: time.Millisecond}); err != nil {

@@ -359,8 +359,7 @@ func (a *applier) applyMoves() error {
 func (a *applier) round(round int) (*plan.Plan, int) {
 	if a.o.refresh {
 		end := a.windingDown(stoppingNote)
-		sum, err := refresh.Run(a.ctx, a.prov.client, a.store, refresh.Options{Now: a.prov.now, OptOutKeywords: a.cfg.Provider.OptOutKeywords,
-			Windows: windowsFor(a.cfg, a.store.State())})
+		sum, err := refresh.Run(a.ctx, a.prov.client, a.store, refreshOptions(a.cfg, a.store.State(), a.prov.now))
 		end()
 		if err != nil {
 			return nil, a.fail("Refresh failed", err)

@@ -126,7 +126,7 @@ func TestFailedAnswers(t *testing.T) {
 	if err := w.srv.SetFaults(sandbox.Faults{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.srv.Advance(3 * time.Minute); err != nil {
+	if err := w.srv.Advance(11 * time.Minute); err != nil { // past the settle time
 		t.Fatal(err)
 	}
 	if out := w.runOnSandboxClock(exitOK, "apply", "-auto-approve"); !strings.Contains(out, fmt.Sprintf("Apply finished: %d sent.", len(failed))) {

@@ -335,7 +335,7 @@ func TestImportComparesContent(t *testing.T) {
 	if !strings.Contains(out, "its content at Briq is the send's") {
 		t.Errorf("import says:\n%s", out)
 	}
-	if err := w.srv.Advance(5 * time.Minute); err != nil {
+	if err := w.srv.Advance(11 * time.Minute); err != nil { // past the settle time
 		t.Fatal(err)
 	}
 	w.runOnSandboxClock(exitOK, "apply", "-auto-approve")

@@ -29,7 +29,8 @@ var refreshCommand = &subcommand{
   provider's answer is looked up by it; the others are searched for in the
   recipient's conversations. One found at the provider gets its message_id;
   one whose message failed at the provider, or that certainly never arrived
-  (attempted over 2 minutes ago, every listing read to its end), is due
+  (attempted longer ago than the provider block's settle, 10 minutes by
+  default, every listing read to its end), is due
   again; one that several messages could be stays unknown and is named; one
   whose evidence could not be gathered stays unknown, and plan says why.
 
@@ -172,7 +173,8 @@ func runRefresh(c *cli, args []string) int {
 	}
 	defer prov.close()
 
-	opts := refresh.Options{Now: prov.now, OptOutKeywords: cfg.Provider.OptOutKeywords, Windows: windowsFor(cfg, store.State()), Targets: patterns}
+	opts := refreshOptions(cfg, store.State(), prov.now)
+	opts.Targets = patterns
 	// run refreshes once and reports it; rec is what -recover looked for.
 	run := func(opts refresh.Options, rec *recoverJSON) error {
 		end := c.windingDown(stoppingNote)
@@ -376,6 +378,12 @@ func refreshSummary(s refresh.Summary, err error) string {
 		fmt.Fprintf(&b, " Left for the next refresh (lookup cap): %s not in the provider's listing.", plural(s.NotReached, "send"))
 	}
 	return b.String()
+}
+
+// refreshOptions are refresh's options for the configuration cfg and the
+// state st, on the clock now.
+func refreshOptions(cfg *config.Config, st *state.State, now func() time.Time) refresh.Options {
+	return refresh.Options{Now: now, OptOutKeywords: cfg.Provider.OptOutKeywords, Settle: cfg.Provider.Settle, Windows: windowsFor(cfg, st)}
 }
 
 // plural writes n and the noun, in the plural unless n is 1.

@@ -323,3 +323,47 @@ func testRefreshLateFailures(t *testing.T, numeric bool) {
 		t.Errorf("%d accepted, %d unknown; want %d and 0", accepted, unknown, n)
 	}
 }
+
+// TestSettle: Briq shows what a send recorded only 15 minutes after it
+// answered 504 (-record-lag: its async engine behind; the docs bound
+// neither). With the provider block's settle at 20 minutes, the apply 11
+// minutes after the sends leaves them unknown, too recent to decide, and
+// sends nothing; the one after 21 minutes finds each at Briq: nothing is
+// sent twice. (With the default 10 minutes, the first would call them
+// absent and send them again.) A settle under 2 minutes is refused.
+func TestSettle(t *testing.T) {
+	const n = 8 // fewer than the breaker's 10 failures in a row
+	w := newWorld(t, n, sandbox.Options{Faults: sandbox.Faults{AcceptThen504: 1, RecordLag: 15 * time.Minute}})
+	w.replaceInConfig("rate = var.rate\n", "rate = var.rate\n  settle = \"20m\"\n")
+	w.runOnSandboxClock(exitOK, "apply", "-auto-approve")
+	if accepted, unknown := w.audit(); accepted != 0 || unknown != n {
+		t.Fatalf("%d accepted, %d unknown after the 504s; want all %d unknown", accepted, unknown, n)
+	}
+	if err := w.srv.SetFaults(sandbox.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	advance := func(d time.Duration) {
+		if err := w.srv.Advance(d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	advance(11 * time.Minute)
+	sends := w.srv.Stats().Sends
+	if out := w.runOnSandboxClock(exitOK, "apply", "-auto-approve"); !strings.Contains(out, fmt.Sprintf("%d too recent to decide", n)) {
+		t.Errorf("the apply 11 minutes later does not leave them too recent to decide:\n%s", out)
+	}
+	advance(10 * time.Minute)
+	if out := w.runOnSandboxClock(exitOK, "apply", "-auto-approve"); !strings.Contains(out, fmt.Sprintf("%d found at the provider", n)) {
+		t.Errorf("the apply 21 minutes later does not find them:\n%s", out)
+	}
+	if st := w.srv.Stats(); st.Sends != sends || st.Accepted != n || len(st.Duplicates) != 0 {
+		t.Errorf("the sandbox got %d more sends, accepted %d, duplicates %v; want none more, %d, none", st.Sends-sends, st.Accepted, st.Duplicates, n)
+	}
+	if accepted, unknown := w.audit(); accepted != n || unknown != 0 {
+		t.Errorf("%d accepted, %d unknown; want all %d accepted", accepted, unknown, n)
+	}
+	w.replaceInConfig(`settle = "20m"`, `settle = "30s"`)
+	if _, stderr, code := w.run("plan"); code != exitError || !strings.Contains(stderr, "at least 2m0s") {
+		t.Errorf("a settle of 30s: exit %d\n%s", code, stderr)
+	}
+}

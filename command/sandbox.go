@@ -70,6 +70,8 @@ Options:
                         null, as the OpenAPI allows.
   -failed-answer=P      Answer a share of sends that fail at the provider 202
                         with status "failed" (recorded, like -provider-fail).
+  -record-lag=D         Show what a send records only D after it was answered
+                        (Briq's async engine behind).
   -fail-later=P         Accept a share of sends that then fail at WhatsApp
                         (131026), when they would have been delivered.
   -read-fail-5xx=P      Answer a share of reads (GET) 500/502/503.
@@ -134,6 +136,7 @@ func runSandbox(c *cli, args []string) int {
 	fs.Float64Var(&f.NullID, "null-id", 0, "")
 	fs.Float64Var(&f.FailLater, "fail-later", 0, "")
 	fs.Float64Var(&f.FailedAnswer, "failed-answer", 0, "")
+	fs.DurationVar(&f.RecordLag, "record-lag", 0, "")
 	fs.Float64Var(&f.ReadFail5xx, "read-fail-5xx", 0, "")
 	fs.Float64Var(&f.ReadRateLimited, "read-rate-limited", 0, "")
 	fs.BoolVar(&f.ListWithoutStatus, "list-without-status", false, "")

@@ -152,6 +152,10 @@ type Provider struct {
 	// PairSpacing is the least time between two messages to one phone,
 	// 6s by default; 0 turns the rule off.
 	PairSpacing time.Duration
+	// Settle is how long after its attempt refresh waits before it may
+	// call a send in doubt that it cannot find at Briq absent, and so due
+	// again; 0 for refresh's default (10 minutes).
+	Settle time.Duration
 	// DeclRange is the provider block's header, or an empty range when the
 	// configuration has no provider block.
 	DeclRange hcl.Range

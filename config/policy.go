@@ -25,6 +25,10 @@ const (
 	defaultPairSpacing = 6 * time.Second
 	// maxPairSpacing bounds pair_spacing: it is a rate, not a schedule.
 	maxPairSpacing = time.Hour
+	// minSettle and maxSettle bound settle: longer than a request may
+	// take (briq's client gives up after a minute), and not so long that
+	// a send in doubt waits days.
+	minSettle, maxSettle = 2 * time.Minute, 24 * time.Hour
 )
 
 var frequencyCapSchema = &hcl.BodySchema{
@@ -96,7 +100,8 @@ func (l *loader) duration(a *hcl.Attribute, what, name, meaning string, most tim
 }
 
 // decodeLimits reads the provider block's WhatsApp limits:
-// daily_first_contacts (the number's messaging tier) and pair_spacing.
+// daily_first_contacts (the number's messaging tier) and pair_spacing;
+// and settle, which bounds how late Briq may show a message.
 func (l *loader) decodeLimits(p *Provider, attrs hcl.Attributes) {
 	const what = "the provider block"
 	if a, ok := attrs["daily_first_contacts"]; ok {
@@ -108,6 +113,15 @@ func (l *loader) decodeLimits(p *Provider, attrs hcl.Attributes) {
 		meaning := fmt.Sprintf("the least time between two messages to one phone, such as %q (\"0s\" turns it off)", defaultPairSpacing.String())
 		if d, ok := l.duration(a, what, "pair_spacing", meaning, maxPairSpacing, true); ok {
 			p.PairSpacing = d
+		}
+	}
+	if a, ok := attrs["settle"]; ok {
+		const meaning = "how long after a send in doubt refresh waits before it may call it absent, such as \"10m\""
+		if d, ok := l.duration(a, what, "settle", meaning, maxSettle, false); ok && d < minSettle {
+			l.diags = append(l.diags, errorf(a.Expr.Range(), "Invalid settle",
+				"settle is %s, at least %s: a request may be on its way to Briq for a minute.", meaning, minSettle))
+		} else if ok {
+			p.Settle = d
 		}
 	}
 }

@@ -39,6 +39,7 @@ var providerSchema = &hcl.BodySchema{
 		{Name: "max_consecutive_failures"},
 		{Name: "daily_first_contacts"},
 		{Name: "pair_spacing"},
+		{Name: "settle"},
 	},
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/briq"
+	"github.com/ujumbe/ujumbe/refresh"
 	"github.com/ujumbe/ujumbe/sandbox"
 	"github.com/ujumbe/ujumbe/state"
 )
@@ -87,7 +88,7 @@ func TestUnknownWithAFailedRecord(t *testing.T) {
 		t.Errorf("before the settle time: %+v, want unknown with its id and a note saying when a refresh can decide", s)
 	}
 
-	f.advance(3 * time.Minute)
+	f.advance(refresh.DefaultSettle + time.Minute)
 	sum = f.refresh(nil, f.opts())
 	if sum.Failed != 1 || sum.Absent != 1 {
 		t.Errorf("after the settle time: %+v, want one failed, one absent", sum)
@@ -320,7 +321,7 @@ func TestNotFoundNeedsAWorkingLookup(t *testing.T) {
 	if err := f.store.RecordResult(state.Result{Addr: ghost, Outcome: state.OutcomeUnknown, MessageID: uuid.NewString(), ErrorCode: "HTTP_504"}); err != nil {
 		t.Fatal(err)
 	}
-	f.advance(3 * time.Minute)
+	f.advance(refresh.DefaultSettle + time.Minute)
 
 	blind := f.blindLookups()
 	sum := f.refresh(blind, f.opts())
@@ -353,7 +354,7 @@ func TestNotFoundWithoutControl(t *testing.T) {
 	if err := f.store.RecordResult(state.Result{Addr: a, Outcome: state.OutcomeUnknown, MessageID: held.MessageID, ErrorCode: "HTTP_500"}); err != nil {
 		t.Fatal(err)
 	}
-	f.advance(3 * time.Minute)
+	f.advance(refresh.DefaultSettle + time.Minute)
 	blind := f.blindLookups()
 	if sum := f.refresh(blind, f.opts()); sum.Absent != 0 || sum.Incomplete != 1 {
 		t.Errorf("behind the proxy: %+v, want the send left unknown", sum)

@@ -17,7 +17,7 @@ import (
 const (
 	DefaultLookBack    = 7 * 24 * time.Hour
 	DefaultSkew        = 5 * time.Minute
-	DefaultSettle      = 2 * time.Minute
+	DefaultSettle      = 10 * time.Minute
 	DefaultMaxLookups  = 100
 	DefaultParallelism = 8
 	DefaultRetryDelay  = time.Second

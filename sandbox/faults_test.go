@@ -196,3 +196,27 @@ func TestFaultOptionsChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordLag: with RecordLag, what a send records shows only that long
+// after the answer: the message (to GET and in the listing) and its new
+// conversation; then both, created then.
+func TestRecordLag(t *testing.T) {
+	h := newHarness(t, Options{Faults: Faults{RecordLag: 5 * time.Minute}})
+	m := h.template(phone(1))
+	if r := h.do("GET", "/v1/whatsapp/messages/"+m.MessageID, ""); r.status != http.StatusNotFound {
+		t.Errorf("GET at once: %d, want 404", r.status)
+	}
+	if n := h.list("direction=outbound").Total; n != 0 {
+		t.Errorf("the listing shows %d messages at once, want none", n)
+	}
+	if r := h.do("GET", "/v1/whatsapp/conversations?recipient="+phone(1), ""); !strings.Contains(string(r.body), `"total":0`) {
+		t.Errorf("conversations at once: %s, want none", r.body)
+	}
+	h.advance(5 * time.Minute)
+	if d := h.message(m.MessageID); !d.CreatedAt.Equal(h.s.Now()) {
+		t.Errorf("after the lag: created %s, want %s", d.CreatedAt, h.s.Now())
+	}
+	if r := h.do("GET", "/v1/whatsapp/conversations?recipient="+phone(1), ""); !strings.Contains(string(r.body), `"total":1`) {
+		t.Errorf("conversations after the lag: %s, want one", r.body)
+	}
+}

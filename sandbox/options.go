@@ -207,6 +207,14 @@ type Faults struct {
 	// recorded and delivered like any other; the client learns no id.
 	NullID float64
 
+	// RecordLag makes every message a send records visible (in the
+	// listings, to GET, and its new conversation with it) only this long
+	// after the send was answered, its created_at then: Briq's G1 guide
+	// says a 202 is queued to its async engine, and the docs bound
+	// neither when a request whose answer was lost takes effect nor when
+	// its record shows.
+	RecordLag time.Duration
+
 	// FailedAnswer is the share of sends that fail at the provider as
 	// ProviderFail's do (recorded failed, code SEND_FAILED) but are
 	// answered 202 with data.status "failed": WaSendData's status enum
@@ -446,8 +454,8 @@ func (f Faults) check() error {
 	if f.MarketingLimitLate && f.MarketingLimit == 0 {
 		return errors.New("marketing-limit-late needs a marketing limit (-marketing-limit=N)")
 	}
-	if f.Latency < 0 || f.Jitter < 0 {
-		return errors.New("latency and jitter must not be negative")
+	if f.Latency < 0 || f.Jitter < 0 || f.RecordLag < 0 {
+		return errors.New("latency, jitter and record lag must not be negative")
 	}
 	return checkShares(share{"fail-5xx", f.Fail5xx}, share{"drop-after-accept", f.DropAfterAccept},
 		share{"unreachable", f.Unreachable}, share{"provider-fail", f.ProviderFail},

@@ -375,7 +375,7 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, c *ca
 	var match []conversationItem
 	s.st.mu.RLock()
 	for _, conv := range s.st.convByID {
-		if senderID != "" && conv.Sender != senderID || recipient != "" && conv.Recipient != recipient {
+		if senderID != "" && conv.Sender != senderID || recipient != "" && conv.Recipient != recipient || conv.Created.After(now) {
 			continue
 		}
 		it := conv.item(now, s.cfg.MetaWindowRule)

@@ -600,8 +600,8 @@ func (s *Server) record(c *call, snd *send, msgID, convID string) result {
 		st.rateCount++
 	}
 
-	m := &message{ID: msgID, Sender: senderID, To: recipient, Outbound: true, Kind: snd.kind, Content: snd.content, Digest: snd.digest, At: now,
-		SentNow: c.faults.Sent200}
+	m := &message{ID: msgID, Sender: senderID, To: recipient, Outbound: true, Kind: snd.kind, Content: snd.content, Digest: snd.digest,
+		At: now.Add(c.faults.RecordLag), SentNow: c.faults.Sent200}
 	res := result{msg: m}
 	switch {
 	case c.faults.Reauth:
@@ -626,7 +626,7 @@ func (s *Server) record(c *call, snd *send, msgID, convID string) result {
 
 	newConv := conv == nil
 	if newConv {
-		conv = &conversation{ID: convID, Sender: senderID, Recipient: recipient, Created: now}
+		conv = &conversation{ID: convID, Sender: senderID, Recipient: recipient, Created: m.At}
 	}
 	m.Conv = conv.ID
 	entries := []entry{{Op: "message", Message: m}}
