@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,20 +189,32 @@ func TestUnknownAnsweredWithoutID(t *testing.T) {
 
 // TestUnknownSearchedInG1Conversations: sends answered 504 without an id
 // are found when the conversations are listed in G1's shape (no envelope,
-// the number with a leading "+").
+// the number with a leading "+", no recipient filter): the workspace's
+// conversations are read once for all their phones, not once per phone.
 func TestUnknownSearchedInG1Conversations(t *testing.T) {
+	const n = 150 // two pages of conversations
 	f := newFixture(t, nil)
-	for i := range 3 {
+	for i := range n {
 		f.sendUnder(sandbox.Faults{AcceptThen504: 1}, i)
 	}
 	f.advance(11 * time.Minute)
 	if err := f.srv.SetFaults(sandbox.Faults{G1Conversations: true}); err != nil {
 		t.Fatal(err)
 	}
-	if sum := f.refresh(nil, f.opts()); sum.Found != 3 || sum.Absent != 0 || sum.Incomplete != 0 {
-		t.Errorf("summary %+v, want 3 found", sum)
+	var pages atomic.Int64
+	counting := f.proxy(proxy{fail: func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path == "/v1/whatsapp/conversations" {
+			pages.Add(1)
+		}
+		return false
+	}})
+	if sum := f.refresh(counting, f.opts()); sum.Found != n || sum.Absent != 0 || sum.Incomplete != 0 {
+		t.Errorf("summary %+v, want %d found", sum, n)
 	}
-	if st := f.srv.Stats(); st.Accepted != 3 || len(st.Duplicates) != 0 {
+	if got := pages.Load(); got != 2 {
+		t.Errorf("%d pages of conversations read for %d phones, want the workspace's 2, once", got, n)
+	}
+	if st := f.srv.Stats(); st.Accepted != n || len(st.Duplicates) != 0 {
 		t.Errorf("sandbox: %d accepted, duplicates %v", st.Accepted, st.Duplicates)
 	}
 }

@@ -264,6 +264,14 @@ type run struct {
 	mu       sync.Mutex // guards sum and notFound
 	sum      Summary
 	notFound []notFound
+	// exact is set once a conversations listing honoured the recipient
+	// filter; until then walk serialises the listings, and workspace,
+	// which walk guards, is every conversation of the workspace by phone
+	// once a listing that ignored the filter was read completely (see
+	// threads).
+	exact     atomic.Bool
+	walk      sync.Mutex
+	workspace map[string][]thread
 }
 
 func newRun(c Client, store Store, opts Options) *run {

@@ -340,43 +340,13 @@ func (r *run) undecided(s state.Send, id, checked string, next time.Time, reason
 // with phone there are. Any listing it cannot complete is an error, and so
 // is a conversation whose messages the listing leaves out (see shows).
 func (r *run) candidates(ctx context.Context, phone string, since time.Time, claimed map[string]bool) ([]*candidate, int, error) {
-	var convs []string
-	last := map[string]time.Time{} // each conversation's last message, as it says
-	// A listing that ignores the recipient filter (G1 documents none) is
-	// every conversation of the workspace, in an order Briq does not
-	// document: one that moves towards the pages already read while the
-	// rest are read (the sandbox's, most recently active first, does) is
-	// never seen. All of them must be seen, as many as the total says.
-	listed := map[string]bool{}
-	others, total := false, 0
-	err := eachPage(ctx, r, conversationPage, func(limit, offset int) (*briq.Page[briq.Conversation], error) {
-		p, err := r.c.ListConversations(ctx, briq.ConversationQuery{Recipient: phone, Status: briq.ConversationsAll, Limit: limit, Offset: offset})
-		if err == nil {
-			total = p.Total
-		}
-		return p, err
-	}, func(cv *briq.Conversation) {
-		listed[cv.ID] = true
-		// The filter is documented as exact; checking it anyway keeps
-		// another recipient's messages from ever becoming candidates.
-		if normalizePhone(cv.RecipientPhone) != phone {
-			others = true
-		} else if _, seen := last[cv.ID]; !seen {
-			convs = append(convs, cv.ID)
-			last[cv.ID] = cv.LastMessageAt.Time
-		}
-	})
-	if err == nil && others && total <= 0 {
-		err = errors.New("the conversations listing ignored the recipient filter and gave no total, so it cannot show that it listed every conversation")
-	} else if err == nil && others && len(listed) < total {
-		err = fmt.Errorf("the conversations listing, which ignored the recipient filter, changed while it was read "+
-			"(%d distinct conversations of a total of %d): a conversation may have moved to a page already read, so not finding one proves nothing", len(listed), total)
-	}
+	convs, err := r.threads(ctx, phone)
 	if err != nil {
 		return nil, 0, err
 	}
 	var out []*candidate
-	for _, conv := range convs {
+	for _, t := range convs {
+		conv := t.id
 		q := briq.MessageQuery{ConversationID: conv, Direction: briq.DirectionOutbound, Since: since}
 		listed := false
 		err := r.eachMessage(ctx, q, func(m *briq.Message) {
@@ -391,14 +361,75 @@ func (r *run) candidates(ctx context.Context, phone string, since time.Time, cla
 			}
 			out = append(out, &candidate{id: m.ID, conv: conv, created: m.CreatedAt.Time, status: m.Status, kind: m.MessageType, content: m.Content})
 		})
-		if err == nil && !listed && last[conv].After(since) {
-			err = r.shows(ctx, conv, since, last[conv])
+		if err == nil && !listed && t.last.After(since) {
+			err = r.shows(ctx, conv, since, t.last)
 		}
 		if err != nil {
 			return nil, 0, err
 		}
 	}
 	return out, len(convs), nil
+}
+
+// thread is a conversation with a phone, as the conversations listing
+// gives it: its id and its last message's time.
+type thread struct {
+	id   string
+	last time.Time
+}
+
+// threads lists the conversations with phone. A listing that ignores the
+// recipient filter (G1 documents none) is every conversation of the
+// workspace, in an order Briq does not document: one that moves towards
+// the pages already read while the rest are read (the sandbox's, most
+// recently active first, does) is never seen, so all of them must be
+// seen, as many as the total says. Such a listing, once complete, serves
+// the rest of the run's phones (the sends searched for were all made
+// before the run began); until a listing has shown that it honours the
+// filter, the phones' searches list one at a time, so that the workspace
+// is read once, not once per phone.
+func (r *run) threads(ctx context.Context, phone string) ([]thread, error) {
+	locked := !r.exact.Load()
+	if locked {
+		r.walk.Lock()
+		defer r.walk.Unlock()
+		if r.workspace != nil {
+			return r.workspace[phone], nil
+		}
+	}
+	byPhone := map[string][]thread{}
+	listed := map[string]bool{}
+	total := 0
+	err := eachPage(ctx, r, conversationPage, func(limit, offset int) (*briq.Page[briq.Conversation], error) {
+		p, err := r.c.ListConversations(ctx, briq.ConversationQuery{Recipient: phone, Status: briq.ConversationsAll, Limit: limit, Offset: offset})
+		if err == nil {
+			total = p.Total
+		}
+		return p, err
+	}, func(cv *briq.Conversation) {
+		if !listed[cv.ID] {
+			listed[cv.ID] = true
+			p := normalizePhone(cv.RecipientPhone)
+			byPhone[p] = append(byPhone[p], thread{cv.ID, cv.LastMessageAt.Time})
+		}
+	})
+	// The filter is documented as exact; checking it anyway keeps another
+	// recipient's messages from ever becoming candidates.
+	others := len(byPhone) > 1 || len(byPhone) == 1 && byPhone[phone] == nil
+	switch {
+	case err != nil:
+		return nil, err
+	case others && total <= 0:
+		return nil, errors.New("the conversations listing ignored the recipient filter and gave no total, so it cannot show that it listed every conversation")
+	case others && len(listed) < total:
+		return nil, fmt.Errorf("the conversations listing, which ignored the recipient filter, changed while it was read "+
+			"(%d distinct conversations of a total of %d): a conversation may have moved to a page already read, so not finding one proves nothing", len(listed), total)
+	case others && locked:
+		r.workspace = byPhone
+	case !others && len(listed) > 0:
+		r.exact.Store(true)
+	}
+	return byPhone[phone], nil
 }
 
 // shows checks that the listing of messages shows conversation conv's,

@@ -36,8 +36,12 @@ type Server struct {
 
 	closeOnce sync.Once
 	closeErr  error
-	httpMu    sync.Mutex
+	httpMu    sync.Mutex // guards httpSrv and unused
 	httpSrv   *http.Server
+	// unused are the connections that have not begun a request: a
+	// client's transport opens some it never uses, and Close closes them
+	// rather than give each the five seconds net/http's Shutdown does.
+	unused map[net.Conn]bool
 }
 
 // New returns a Server configured by opts. With opts.DataFile it replays the
@@ -171,7 +175,17 @@ func (s *Server) Start(addr string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	s.unused = map[net.Conn]bool{}
+	s.httpSrv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ConnState: func(c net.Conn, st http.ConnState) {
+			s.httpMu.Lock()
+			defer s.httpMu.Unlock()
+			if st == http.StateNew {
+				s.unused[c] = true
+			} else {
+				delete(s.unused, c)
+			}
+		}}
 	go s.httpSrv.Serve(ln)
 	return "http://" + ln.Addr().String(), nil
 }
@@ -183,6 +197,9 @@ func (s *Server) Close() error {
 		close(s.closed)
 		s.httpMu.Lock()
 		srv := s.httpSrv
+		for c := range s.unused {
+			c.Close()
+		}
 		s.httpMu.Unlock()
 		var errs []error
 		if srv != nil {
