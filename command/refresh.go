@@ -30,9 +30,9 @@ var refreshCommand = &subcommand{
   recipient's conversations. One found at the provider gets its message_id;
   one whose message failed at the provider, or that certainly never arrived
   (attempted longer ago than the provider block's settle, 10 minutes by
-  default, every listing read to its end), is due
-  again; one that several messages could be stays unknown and is named; one
-  whose evidence could not be gathered stays unknown, and plan says why.
+  default, every listing read to its end), is due again; one that several
+  messages could be stays unknown and is named; one whose evidence could
+  not be gathered stays unknown, and plan says why.
 
   It reads message listings page by page rather than asking about each send,
   and says how many requests it made. It needs a valid configuration, for
