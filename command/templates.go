@@ -1,6 +1,7 @@
 package command
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -60,13 +61,20 @@ func checkTemplates(ctx context.Context, client *briq.Client, cfg *config.Config
 
 // checkTemplate checks one template message, or the variant of it that
 // sends template name, or returns nil. note ends the detail of a template
-// the workspace does not have (where a rehearsal's come from).
+// the workspace does not have (where a rehearsal's come from). A send names
+// a template by name only; when several share it (languages, owning
+// senders), Briq may send any of them, so each must pass.
 func checkTemplate(m *config.Message, name, variant string, templates []briq.Template, note string) *hcl.Diagnostic {
 	diag := func(summary, detail string) *hcl.Diagnostic {
 		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: m.DeclRange.Ptr()}
 	}
-	i := slices.IndexFunc(templates, func(t briq.Template) bool { return t.Name == name })
-	if i < 0 {
+	var same []briq.Template
+	for _, t := range templates {
+		if t.Name == name {
+			same = append(same, t)
+		}
+	}
+	if len(same) == 0 {
 		detail := fmt.Sprintf("Message %q sends template %q, which the workspace does not have.", m.Name, name)
 		names := make([]string, len(templates))
 		for i, t := range templates {
@@ -80,32 +88,56 @@ func checkTemplate(m *config.Message, name, variant string, templates []briq.Tem
 		}
 		return diag("Template not found", detail)
 	}
-	t := templates[i]
-	if t.Status != briq.TemplateApproved {
-		return diag("Template not approved", fmt.Sprintf("Message %q sends template %q, whose status is %s; only APPROVED templates can be sent. Wait for WhatsApp's review, or use another template.", m.Name, name, t.Status))
-	}
-	rs := m.Campaign.Recipients.Recipients
-	if len(rs) == 0 {
-		return nil
-	}
-	// The variables' keys are the same for every recipient; the first
-	// whose content renders shows them (a recipient with a bad value is
-	// reported by the plan itself).
-	var p *config.Payload
-	for _, r := range rs[:min(len(rs), maxRenderTries)] {
-		if out, d := m.Render(r, nil, variant); !d.HasErrors() {
-			p = out
-			break
+	vars, rendered := variablesOf(m, variant)
+	for _, t := range same {
+		summary, detail := "", ""
+		switch {
+		case t.Status != briq.TemplateApproved:
+			summary, detail = "Template not approved", fmt.Sprintf(", whose status is %s; only APPROVED templates can be sent. Wait for WhatsApp's review, or use another template.", t.Status)
+		case rendered:
+			summary, detail = compareParams(t, vars)
+			detail = ": " + detail
+		}
+		switch {
+		case summary == "":
+		case len(same) == 1:
+			return diag(summary, fmt.Sprintf("Message %q sends template %q%s", m.Name, name, detail))
+		default:
+			return diag(summary, fmt.Sprintf("Message %q sends template %q, which names %d templates of the workspace (%s); a send names no language or owner, so Briq may send any of them, and the one in %s fails%s Remove or rename the others, or send another template.",
+				m.Name, name, len(same), templateList(same), templateLabel(t), detail))
 		}
 	}
-	if p == nil {
-		return nil
+	return nil
+}
+
+// variablesOf returns the variables a template message (or its variant)
+// gives, and whether a recipient's content rendered to show them. Their
+// keys are the same for every recipient; the first whose content renders
+// shows them (a recipient with a bad value is reported by the plan itself).
+func variablesOf(m *config.Message, variant string) (map[string]string, bool) {
+	rs := m.Campaign.Recipients.Recipients
+	for _, r := range rs[:min(len(rs), maxRenderTries)] {
+		if out, d := m.Render(r, nil, variant); !d.HasErrors() {
+			return out.Variables, true
+		}
 	}
-	summary, detail := compareParams(t, p.Variables)
-	if summary == "" {
-		return nil
+	return nil, false
+}
+
+// templateLabel names a template among others of its name: its language
+// and owning sender, as far as Briq says.
+func templateLabel(t briq.Template) string {
+	return fmt.Sprintf("language %s, sender %s", cmp.Or(t.Language, "not given"), cmp.Or(t.WhatsAppSenderNumberID, "not given"))
+}
+
+// templateList names each of ts by templateLabel, in order.
+func templateList(ts []briq.Template) string {
+	labels := make([]string, len(ts))
+	for i, t := range ts {
+		labels[i] = templateLabel(t)
 	}
-	return diag(summary, fmt.Sprintf("Message %q sends template %q: %s", m.Name, name, detail))
+	slices.Sort(labels)
+	return strings.Join(labels, "; ")
 }
 
 // maxRenderTries bounds the recipients checkTemplate renders to find one

@@ -1,10 +1,13 @@
 package command
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/ujumbe/ujumbe/bench/fixture"
 	"github.com/ujumbe/ujumbe/briq"
+	"github.com/ujumbe/ujumbe/sandbox"
 )
 
 func TestCompareParams(t *testing.T) {
@@ -42,6 +45,53 @@ func TestCompareParams(t *testing.T) {
 			summary, detail := compareParams(tt.t, tt.vars)
 			if summary != tt.summary || !strings.Contains(detail, tt.want) {
 				t.Errorf("compareParams = %q, %q\nwant %q with %q", summary, detail, tt.summary, tt.want)
+			}
+		})
+	}
+}
+
+// TestTemplatesSharingAName: the workspace has the campaign's template in
+// two languages. A send names neither, and Briq does not say which it
+// sends: when both take the message's variables, plan and apply go ahead;
+// when the other language's takes other parameters, plan refuses, naming
+// both, and apply sends nothing.
+func TestTemplatesSharingAName(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		params []string
+		want   string
+	}{
+		{"same parameters", fixture.TemplateParams, ""},
+		{"other parameters", []string{"1", "2"}, "which names 2 templates of the workspace (language en, sender not given; language sw, sender not given)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const n = 3
+			dir := t.TempDir()
+			if err := fixture.WriteConfig(dir, n); err != nil {
+				t.Fatal(err)
+			}
+			w := worldIn(t, dir, n, sandbox.Options{Templates: []sandbox.Template{
+				{Name: fixture.TemplateName, Language: "en", Params: fixture.TemplateParams},
+				{Name: fixture.TemplateName, Language: "sw", Params: tc.params},
+			}})
+			if tc.want == "" {
+				w.mustRun(exitOK, "plan")
+				if out := w.mustRun(exitOK, "apply", "-auto-approve"); !strings.Contains(out, fmt.Sprintf("Apply finished: %d sent.", n)) {
+					t.Errorf("apply:\n%s", out)
+				}
+				return
+			}
+			for _, cmd := range []string{"plan", "apply"} {
+				_, stderr, code := w.run(cmd, "-auto-approve")
+				if cmd == "plan" {
+					_, stderr, code = w.run(cmd)
+				}
+				if code != exitError || !strings.Contains(strings.Join(strings.Fields(stderr), " "), tc.want) {
+					t.Errorf("%s: exit %d, want %d naming both templates:\n%s", cmd, code, exitError, stderr)
+				}
+			}
+			if sends := w.srv.Stats().Sends; sends != 0 {
+				t.Errorf("the sandbox got %d sends, want none", sends)
 			}
 		})
 	}

@@ -418,7 +418,10 @@ func normalize(opts Options) (*settings, error) {
 		}
 		ts = append(ts, more...)
 	}
-	seen := make(map[string]bool, len(ts))
+	// Templates may share a name in different languages, as WhatsApp's do;
+	// a send names none, and the docs do not say which Briq sends: the
+	// sandbox sends the first defined.
+	seen := make(map[[2]string]bool, len(ts))
 	for i := range ts {
 		t := &ts[i]
 		if t.Status == "" {
@@ -427,18 +430,20 @@ func normalize(opts Options) (*settings, error) {
 		switch {
 		case t.Name == "":
 			return nil, fmt.Errorf("template %d: name is empty", i+1)
-		case seen[t.Name]:
-			return nil, fmt.Errorf("template %q: defined twice", t.Name)
+		case seen[[2]string{t.Name, t.Language}]:
+			return nil, fmt.Errorf("template %q: defined twice in language %q", t.Name, t.Language)
 		case !slices.Contains(templateStatuses, t.Status):
 			return nil, fmt.Errorf("template %q: unknown status %q", t.Name, t.Status)
 		}
-		seen[t.Name] = true
+		seen[[2]string{t.Name, t.Language}] = true
 	}
-	slices.SortFunc(ts, func(a, b Template) int { return strings.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(ts, func(a, b Template) int { return strings.Compare(a.Name, b.Name) })
 	s.templates = ts
 	s.byName = make(map[string]*Template, len(ts))
 	for i := range s.templates {
-		s.byName[s.templates[i].Name] = &s.templates[i]
+		if _, ok := s.byName[s.templates[i].Name]; !ok {
+			s.byName[s.templates[i].Name] = &s.templates[i]
+		}
 	}
 	return s, nil
 }

@@ -564,7 +564,7 @@ func templateItemOf(t Template) templateItem {
 		params = []string{}
 	}
 	return templateItem{
-		ID:   uuidFor("template:" + t.Name),
+		ID:   uuidFor("template:" + t.Name + ":" + t.Language),
 		Name: t.Name, Status: t.Status, IsDeleted: t.Status == "DELETED", Language: t.Language,
 		Category: t.Category, Params: params, TemplateType: "standard", ParameterFormat: format,
 		CreatedAt: templateTimestamp, UpdatedAt: templateTimestamp,

@@ -107,7 +107,7 @@ func TestOptionsChecked(t *testing.T) {
 	}{
 		{"templates file missing", Options{TemplatesFile: "testdata/nope.json"}, "nope.json"},
 		{"templates file typo", Options{TemplatesFile: "testdata/templates-typo.json"}, `unknown field "parms"`},
-		{"template twice", Options{Templates: []Template{{Name: "a"}, {Name: "a"}}}, `template "a": defined twice`},
+		{"template twice", Options{Templates: []Template{{Name: "a", Language: "en"}, {Name: "a", Language: "en"}}}, `template "a": defined twice in language "en"`},
 		{"template without name", Options{Templates: []Template{{Status: "APPROVED"}}}, "template 1: name is empty"},
 		{"template status", Options{Templates: []Template{{Name: "a", Status: "OK"}}}, `unknown status "OK"`},
 		{"sender id", Options{Senders: []Sender{{ID: "main"}}}, `id "main" is not a uuid`},
