@@ -32,6 +32,29 @@ type Message struct {
 	// status), and MessageDetail's are read under the same names.
 	ErrorCode    Text `json:"error_code"`
 	ErrorMessage Text `json:"error_message"`
+	// Error is the reason under another name the docs' "derived error"
+	// allows: an object {code, message}, or a string. Failure reads both.
+	Error json.RawMessage `json:"error"`
+}
+
+// Failure returns a failed message's code and message: error_code and
+// error_message, or else what Error holds.
+func (m *Message) Failure() (code, message string) {
+	if m.ErrorCode != "" || m.ErrorMessage != "" || len(m.Error) == 0 {
+		return string(m.ErrorCode), string(m.ErrorMessage)
+	}
+	var obj struct {
+		Code    Text `json:"code"`
+		Message Text `json:"message"`
+	}
+	if json.Unmarshal(m.Error, &obj) == nil {
+		return string(obj.Code), string(obj.Message)
+	}
+	var s Text
+	if json.Unmarshal(m.Error, &s) == nil {
+		return "", string(s)
+	}
+	return "", ""
 }
 
 // MessageDetail is the data of GET /v1/whatsapp/messages/{message_id}. The

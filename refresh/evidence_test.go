@@ -1,6 +1,7 @@
 package refresh_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -399,13 +400,20 @@ func (f *fixture) blindLookups() *briq.Client {
 // later with its message_id kept, as when the send's answer carries the
 // code (SPEC §7): an accepted send; a send in doubt whose lookup finds its
 // message failed so; and an accepted send an earlier ujumbe recorded
-// failed with it.
+// failed with it. Whether Briq gives the reason as error_code or as one
+// "error" object (the docs name no field for it).
 func TestRefusedLater(t *testing.T) {
+	for _, derived := range []bool{false, true} {
+		t.Run(fmt.Sprintf("derived_error=%t", derived), func(t *testing.T) { testRefusedLater(t, derived) })
+	}
+}
+
+func testRefusedLater(t *testing.T, derived bool) {
 	f := newFixture(t, nil)
 	for i := range 3 {
 		f.mustSend(addr("hello", i), phoneOf(i), "")
 	}
-	limit := sandbox.Faults{MarketingLimit: 1, MarketingLimitLate: true}
+	limit := sandbox.Faults{MarketingLimit: 1, MarketingLimitLate: true, DerivedError: derived}
 	if err := f.srv.SetFaults(limit); err != nil {
 		t.Fatal(err)
 	}
@@ -414,6 +422,9 @@ func TestRefusedLater(t *testing.T) {
 	doubt.AcceptThen500 = 1
 	ids[1] = f.sendUnder(doubt, 1).MessageID
 	f.advance(11 * time.Minute)
+	if err := f.srv.SetFaults(sandbox.Faults{DerivedError: derived}); err != nil { // sendUnder cleared them
+		t.Fatal(err)
+	}
 	// What an earlier ujumbe recorded: the status, not the deferral.
 	if err := f.store.Refresh(state.Update{Addr: addr("offer", 2), ProviderStatus: state.StatusFailed, ErrorCode: "131049"}); err != nil {
 		t.Fatal(err)

@@ -149,7 +149,7 @@ func (r *run) readOutbound(ctx context.Context, fs *followSet) error {
 		if m.Status != "" {
 			f.observe(m.Status)
 			if f.status == state.StatusFailed && f.errCode == "" {
-				f.errCode, f.errMsg = string(m.ErrorCode), string(m.ErrorMessage)
+				f.errCode, f.errMsg = m.Failure()
 			}
 		} else if f.needStatus {
 			statusless = true
@@ -376,7 +376,7 @@ func (r *run) lookUp(ctx context.Context, fs *followSet) error {
 		defer mu.Unlock()
 		f.observe(d.Status)
 		if f.status == state.StatusFailed {
-			f.errCode, f.errMsg = string(d.ErrorCode), string(d.ErrorMessage)
+			f.errCode, f.errMsg = d.Failure()
 		}
 		if d.Reply != nil {
 			r.inbound(fs, d.Reply, f)

@@ -177,7 +177,8 @@ func (r *run) importMessage(ctx context.Context, claim Claim, rivals []Claim, id
 	case claim.Conversation != "" && cand.conv != claim.Conversation:
 		return Imported{}, fmt.Errorf("message %s is in conversation %s, and %s follows a message in conversation %s, where it goes", cand.id, cand.conv, a, claim.Conversation)
 	case d.Status == briq.StatusFailed:
-		return Imported{}, fmt.Errorf("message %s failed at the provider (%s), so it never reached %s", cand.id, cmp.Or(d.ErrorMessage, d.ErrorCode, "no reason given"), claim.Phone)
+		code, reason := d.Failure()
+		return Imported{}, fmt.Errorf("message %s failed at the provider (%s), so it never reached %s", cand.id, cmp.Or(reason, code, "no reason given"), claim.Phone)
 	case d.ConversationID != "" && d.ConversationID != cand.conv:
 		return Imported{}, fmt.Errorf("the provider lists message %s in conversation %s and looks it up in conversation %s", cand.id, cand.conv, d.ConversationID)
 	}

@@ -193,12 +193,12 @@ func (r *run) resolveByID(ctx context.Context, s state.Send, id, conv string, li
 		// The run's failure still when the record failed as the answer
 		// said it would (PROVIDER_UNAVAILABLE) or says nothing else; one
 		// that failed with a reason of its own is the send's.
-		code := string(d.ErrorCode)
+		code, reason := d.Failure()
 		systemic := s.Systemic && (code == "" || strings.EqualFold(code, s.ErrorCode) || briq.SystemicCode(code))
 		res := state.Result{Addr: s.Addr, Outcome: state.OutcomeRetry, MessageID: id, Systemic: systemic,
 			ConversationID: cmp.Or(d.ConversationID, conv), ProviderStatus: state.StatusFailed,
 			ErrorCode:    cmp.Or(code, s.ErrorCode),
-			ErrorMessage: fmt.Sprintf("refresh %s: message %s failed at the provider: %s", stamp(r.now), id, cmp.Or(d.ErrorMessage, "no reason given"))}
+			ErrorMessage: fmt.Sprintf("refresh %s: message %s failed at the provider: %s", stamp(r.now), id, cmp.Or(reason, "no reason given"))}
 		count := func(sum *Summary) { sum.Failed++ }
 		if briq.MarketingLimitCode(code) {
 			// Meta's "not today": due again a day later (SPEC §7).

@@ -259,6 +259,12 @@ type Faults struct {
 	// the docs give neither the field's name nor its type there.
 	NumericErrorCodes bool
 
+	// DerivedError gives a failed message's reason as one object,
+	// "error": {"code", "message"}, instead of error_code and
+	// error_message, in the listing and the status: the docs speak of a
+	// "derived error" there and name no field.
+	DerivedError bool
+
 	// G1Conversations answers GET /v1/whatsapp/conversations in the shape
 	// of Briq's first generation, which the docs give for the same path
 	// beside G2's without saying which one answers: a bare {items, total,

@@ -29,6 +29,15 @@ type messageItem struct {
 	Status       string     `json:"status,omitempty"`
 	ErrorCode    *errorCode `json:"error_code,omitempty"`
 	ErrorMessage *string    `json:"error_message,omitempty"`
+	// Error holds them instead under Faults.DerivedError.
+	Error *derivedError `json:"error,omitempty"`
+}
+
+// derivedError is a failure's reason as one "error" object
+// (Faults.DerivedError).
+type derivedError struct {
+	Code    *errorCode `json:"code"`
+	Message *string    `json:"message"`
 }
 
 // errorCode is a failure's error_code: a string, or a number under
@@ -48,18 +57,19 @@ func (e *errorCode) MarshalJSON() ([]byte, error) {
 // messageDetail is WaMessageDetail. Briq shows status, provider_message_id
 // and reply; the other fields are the sandbox's reading of the rest.
 type messageDetail struct {
-	ID                string       `json:"id"`
-	ConversationID    string       `json:"conversation_id"`
-	IsOutbound        bool         `json:"is_outbound"`
-	MessageType       string       `json:"message_type"`
-	Content           rawObject    `json:"content"`
-	Status            string       `json:"status"`
-	ProviderMessageID *string      `json:"provider_message_id"`
-	CreatedAt         time.Time    `json:"created_at"`
-	PairedMessageID   *string      `json:"paired_message_id"`
-	ErrorCode         *errorCode   `json:"error_code,omitempty"`
-	ErrorMessage      *string      `json:"error_message,omitempty"`
-	Reply             *messageItem `json:"reply"`
+	ID                string        `json:"id"`
+	ConversationID    string        `json:"conversation_id"`
+	IsOutbound        bool          `json:"is_outbound"`
+	MessageType       string        `json:"message_type"`
+	Content           rawObject     `json:"content"`
+	Status            string        `json:"status"`
+	ProviderMessageID *string       `json:"provider_message_id"`
+	CreatedAt         time.Time     `json:"created_at"`
+	PairedMessageID   *string       `json:"paired_message_id"`
+	ErrorCode         *errorCode    `json:"error_code,omitempty"`
+	ErrorMessage      *string       `json:"error_message,omitempty"`
+	Error             *derivedError `json:"error,omitempty"`
+	Reply             *messageItem  `json:"reply"`
 }
 
 type page[T any] struct {
@@ -130,6 +140,10 @@ func (c *call) item(s *Server, m *message, now time.Time) messageItem {
 		_, err := strconv.ParseUint(e.code, 10, 64)
 		e.number = err == nil
 	}
+	if it.ErrorCode != nil && c.faults.DerivedError {
+		it.Error = &derivedError{Code: it.ErrorCode, Message: it.ErrorMessage}
+		it.ErrorCode, it.ErrorMessage = nil, nil
+	}
 	return it
 }
 
@@ -154,7 +168,7 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request, c *call) {
 	d := messageDetail{
 		ID: it.ID, ConversationID: it.ConversationID, IsOutbound: it.IsOutbound, MessageType: it.MessageType,
 		Content: it.Content, Status: it.Status, ProviderMessageID: it.MessageID, CreatedAt: it.CreatedAt,
-		PairedMessageID: it.PairedMessageID, ErrorCode: it.ErrorCode, ErrorMessage: it.ErrorMessage,
+		PairedMessageID: it.PairedMessageID, ErrorCode: it.ErrorCode, ErrorMessage: it.ErrorMessage, Error: it.Error,
 	}
 	if m.reply != nil && m.reply.visible(now) {
 		reply := s.item(m.reply, now)
