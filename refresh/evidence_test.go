@@ -1,7 +1,6 @@
 package refresh_test
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -401,19 +400,26 @@ func (f *fixture) blindLookups() *briq.Client {
 // code (SPEC §7): an accepted send; a send in doubt whose lookup finds its
 // message failed so; and an accepted send an earlier ujumbe recorded
 // failed with it. Whether Briq gives the reason as error_code or as one
-// "error" object (the docs name no field for it).
+// "error" object (the docs name no field for it), and when the listing
+// gives no status, so that the failure shows only in a status-filtered
+// listing, without its reason, which the lookup then gives.
 func TestRefusedLater(t *testing.T) {
-	for _, derived := range []bool{false, true} {
-		t.Run(fmt.Sprintf("derived_error=%t", derived), func(t *testing.T) { testRefusedLater(t, derived) })
+	for name, reads := range map[string]sandbox.Faults{
+		"error_code":          {},
+		"derived_error":       {DerivedError: true},
+		"list_without_status": {ListWithoutStatus: true},
+	} {
+		t.Run(name, func(t *testing.T) { testRefusedLater(t, reads) })
 	}
 }
 
-func testRefusedLater(t *testing.T, derived bool) {
+func testRefusedLater(t *testing.T, reads sandbox.Faults) {
 	f := newFixture(t, nil)
 	for i := range 3 {
 		f.mustSend(addr("hello", i), phoneOf(i), "")
 	}
-	limit := sandbox.Faults{MarketingLimit: 1, MarketingLimitLate: true, DerivedError: derived}
+	limit := reads
+	limit.MarketingLimit, limit.MarketingLimitLate = 1, true
 	if err := f.srv.SetFaults(limit); err != nil {
 		t.Fatal(err)
 	}
@@ -422,7 +428,7 @@ func testRefusedLater(t *testing.T, derived bool) {
 	doubt.AcceptThen500 = 1
 	ids[1] = f.sendUnder(doubt, 1).MessageID
 	f.advance(11 * time.Minute)
-	if err := f.srv.SetFaults(sandbox.Faults{DerivedError: derived}); err != nil { // sendUnder cleared them
+	if err := f.srv.SetFaults(reads); err != nil { // sendUnder cleared them
 		t.Fatal(err)
 	}
 	// What an earlier ujumbe recorded: the status, not the deferral.

@@ -344,14 +344,18 @@ func (fs *followSet) answered(m *briq.Message, tapped bool) *followed {
 }
 
 // lookUp fetches, one by one and newest first, the sends whose status is
-// not final that the outbound listing did not show, up to
+// not final that the outbound listing did not show, and those it showed
+// failed without a reason (a status-filtered listing does), whose reason
+// decides whether they are due again (Meta's 131049), up to
 // Options.MaxLookups; the answer comes with the status. A send that only
 // lacks a reply is not looked up: an answer makes its conversation active
 // again, and the inbound listing shows it.
 func (r *run) lookUp(ctx context.Context, fs *followSet) error {
 	var todo []*followed
 	for _, f := range fs.byID {
-		if (!f.seen || f.suspect) && f.needStatus && !final(f.status) && r.targeted(f.send.Addr) {
+		unseen := (!f.seen || f.suspect) && !final(f.status)
+		unexplained := f.status == state.StatusFailed && f.errCode == ""
+		if f.needStatus && (unseen || unexplained) && r.targeted(f.send.Addr) {
 			todo = append(todo, f)
 		}
 	}

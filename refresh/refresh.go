@@ -61,7 +61,8 @@ type Options struct {
 	Skew time.Duration
 	// Settle is how old an unknown send's intent must be before refresh
 	// may call it absent (DefaultSettle when zero), so a request still on
-	// its way to the provider is not taken for one that never left.
+	// its way to the provider, or a message Briq's async engine shows
+	// late, is not taken for one that never left.
 	Settle time.Duration
 	// MaxLookups caps the GET /v1/whatsapp/messages/{id} requests made for
 	// sends the listing did not show whose status is not final
@@ -165,27 +166,30 @@ type Summary struct {
 // First it resolves unknown sends, by evidence only, never by the absence
 // of evidence the Briq docs do not promise (SPEC §4.1):
 //   - a send that carries a message_id of its own (from any answer: a 5xx or
-//     408 envelope, a 429, a 422 provider failure) is looked up with GET
-//     /v1/whatsapp/messages/{id}: found and not failed, it is accepted with
-//     that id; failed, or 404, it becomes a retry (due again, the id kept)
-//     once its intent is older than Options.Settle. A 404 counts only from a
-//     lookup that finds messages that exist: some lookup of the run found
-//     its message, or one the state records as accepted is found; else the
-//     send stays unknown (Incomplete);
+//     408 envelope, a 429, a 422 provider failure, a 2xx whose status is
+//     failed) is looked up with GET /v1/whatsapp/messages/{id}: found and not
+//     failed, it is accepted with that id; failed, or 404, it becomes a retry
+//     (due again, the id kept) once its intent is older than Options.Settle,
+//     or deferred a day when it failed with Meta's per-user marketing limit
+//     (131049). A 404 counts only from a lookup that finds messages that
+//     exist: some lookup of the run found its message, or one the state
+//     records as accepted is found; else the send stays unknown (Incomplete);
 //   - the others are searched for. For each recipient phone it lists the
 //     phone's conversations (GET /v1/whatsapp/conversations?recipient=PHONE
 //     &status=all, every page, keeping only those whose recipient_phone is
-//     that phone) and, in each, every outbound message since the earliest
-//     of those intents less Options.Skew, whatever its status (every page;
-//     no status filter, whose values Briq does not document). A message is
-//     a candidate for a send when no send to the phone records its id (in
-//     any attempt) and it was created no earlier than the send's intent
-//     less Skew. Exactly one candidate, a candidate of no other unknown
-//     send: the send takes its id — accepted when the listing says it did
-//     not fail, otherwise decided by looking the id up as above. No
-//     candidate and an intent older than Settle: certainly absent, a
-//     retry. No candidate but a younger intent: left unknown (TooRecent).
-//     Several: left unknown (Ambiguous).
+//     that phone; a listing that ignored the filter, as G1's may, counts only
+//     when it showed as many conversations as its total, and then serves the
+//     run's other phones) and, in each, every outbound message since the
+//     earliest of those intents less Options.Skew, whatever its status (every
+//     page; no status filter, whose values Briq does not document). A message
+//     is a candidate for a send when no send to the phone records its id (in
+//     any attempt) and it was created no earlier than the send's intent less
+//     Skew. Exactly one candidate, a candidate of no other unknown send: the
+//     send takes its id — accepted when the listing says it did not fail,
+//     otherwise decided by looking the id up as above. No candidate and an
+//     intent older than Settle: certainly absent, a retry. No candidate but a
+//     younger intent: left unknown (TooRecent). Several: left unknown
+//     (Ambiguous).
 //
 // Before that, with Options.Recover, it looks for the sends a restored
 // state may have lost: each phone of those sends is listed as above, since
@@ -211,24 +215,30 @@ type Summary struct {
 // workspace-wide listings 200 messages a page. It reads every inbound
 // message since the oldest followed send (less Skew): a message whose
 // paired_message_id is a followed send is its reply (the earliest one
-// counts); one without a paired_message_id answers the latest followed
-// send created before it in its conversation; one whose text is an opt-out
-// keyword opts its conversation's phone out. When some send's status is not
-// final, or an answer needs matching by time, it reads every outbound
-// message since the oldest send that still needs a status or a reply (less
-// Skew), taking each message's status and creation time; when the listing
-// gives no status (the documented item has no status field), it reads the
-// listing again once per status (sent, delivered, read, failed) that some
-// send has not reached yet, filtered by status (a filter whose values Briq
-// does not document: when its answers contradict each other, a message
-// listed as failed and as delivered or read, the server ignored it, and
-// the statuses it implied are dropped). Sends with a status that is not
-// final that the outbound listing did not show, or whose status came from
-// an ignored filter, are looked up one by one, up to Options.MaxLookups
-// (statuses are for show and report; no send decision rests on them).
-// Statuses only move
-// forward; delivered and read times are when refresh first saw them (Briq
-// reports no per-status time), so they are upper bounds.
+// counts); one without a paired_message_id answers the latest followed send
+// created before it in its conversation (for a tapped button or list row,
+// the latest that could carry them, not a text or media); one whose text is
+// an opt-out keyword opts its conversation's phone out. A send recorded
+// without a conversation (Briq answered it without one) learns it from its
+// answer or from the outbound listing. When some send's status is not final,
+// or an answer needs matching by time, it reads every outbound message since
+// the oldest send that still needs a status or a reply (less Skew), taking
+// each message's status and creation time; when the listing gives no status
+// (the documented item has no status field), it reads the listing again once
+// per status (sent, delivered, read, failed) that some send has not reached
+// yet, filtered by status (a filter whose values Briq does not document:
+// when its answers contradict each other, a message listed as failed and as
+// delivered or read, the server ignored it, and the statuses it implied are
+// dropped). Sends with a status that is not final that the outbound listing
+// did not show, or whose status came from an ignored filter, and those a
+// filtered listing showed failed without a reason, are looked up one by one,
+// up to Options.MaxLookups. Statuses are for show and report, with one
+// exception: a message failed with Meta's per-user marketing limit (131049),
+// by its own status and code, makes its send deferred, due again a day later
+// with its id kept, as when the send's answer carries that code (SPEC §7).
+// Statuses only move forward; delivered and read times are when refresh
+// first saw them (Briq reports no per-status time), so they are upper
+// bounds.
 //
 // Last, for the followed sends Options.Windows selects, it reads their
 // conversations' 24h windows as the provider reports them (one listing per
