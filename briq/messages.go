@@ -32,27 +32,31 @@ type Message struct {
 	// status), and MessageDetail's are read under the same names.
 	ErrorCode    Text `json:"error_code"`
 	ErrorMessage Text `json:"error_message"`
-	// Error is the reason under another name the docs' "derived error"
-	// allows: an object {code, message}, or a string. Failure reads both.
-	Error json.RawMessage `json:"error"`
+	// Error and Reason are the reason under the names the docs' "derived
+	// error"/reason allows: an object {code, message}, or a string.
+	// Failure reads them all.
+	Error  json.RawMessage `json:"error"`
+	Reason json.RawMessage `json:"reason"`
 }
 
 // Failure returns a failed message's code and message: error_code and
-// error_message, or else what Error holds.
+// error_message, or else what Error holds, or else what Reason holds.
 func (m *Message) Failure() (code, message string) {
-	if m.ErrorCode != "" || m.ErrorMessage != "" || len(m.Error) == 0 {
+	if m.ErrorCode != "" || m.ErrorMessage != "" {
 		return string(m.ErrorCode), string(m.ErrorMessage)
 	}
-	var obj struct {
-		Code    Text `json:"code"`
-		Message Text `json:"message"`
-	}
-	if json.Unmarshal(m.Error, &obj) == nil {
-		return string(obj.Code), string(obj.Message)
-	}
-	var s Text
-	if json.Unmarshal(m.Error, &s) == nil {
-		return "", string(s)
+	for _, raw := range []json.RawMessage{m.Error, m.Reason} {
+		var obj struct {
+			Code    Text `json:"code"`
+			Message Text `json:"message"`
+		}
+		var s Text
+		switch {
+		case json.Unmarshal(raw, &obj) == nil && (obj.Code != "" || obj.Message != ""):
+			return string(obj.Code), string(obj.Message)
+		case json.Unmarshal(raw, &s) == nil && s != "":
+			return "", string(s)
+		}
 	}
 	return "", ""
 }

@@ -6,8 +6,8 @@ import (
 )
 
 // TestMessageFailure: a failed message's reason under error_code and
-// error_message, or as one "error" object or string (the docs speak of a
-// "derived error" and name no field).
+// error_message, or as one "error" or "reason" object or string (the docs
+// speak of a "derived error"/reason and name no field).
 func TestMessageFailure(t *testing.T) {
 	for _, tc := range []struct{ body, code, message string }{
 		{`{"error_code":"131026","error_message":"undeliverable"}`, "131026", "undeliverable"},
@@ -15,6 +15,9 @@ func TestMessageFailure(t *testing.T) {
 		{`{"error":{"code":131049,"message":"not delivered"}}`, "131049", "not delivered"},
 		{`{"error":"not delivered"}`, "", "not delivered"},
 		{`{"error":null}`, "", ""},
+		{`{"reason":{"code":"131049","message":"not delivered"}}`, "131049", "not delivered"},
+		{`{"reason":"not delivered"}`, "", "not delivered"},
+		{`{"error":null,"reason":{"code":131049}}`, "131049", ""},
 		{`{}`, "", ""},
 	} {
 		var m Message

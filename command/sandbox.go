@@ -86,6 +86,7 @@ Options:
                         JSON number: the docs give the field no type.
   -derived-error        Give a failed message's reason as "error": {code,
                         message}, not error_code and error_message.
+  -derived-reason       Give it as "reason": {code, message} instead.
   -g1-conversations     List conversations in G1's shape: no envelope, no
                         window, the number with a leading +.
   -meta-window-rule     Meta's window rule: only a customer's message opens the
@@ -146,6 +147,7 @@ func runSandbox(c *cli, args []string) int {
 	fs.BoolVar(&f.ListActiveOnly, "list-active-only", false, "")
 	fs.BoolVar(&f.NumericErrorCodes, "numeric-error-codes", false, "")
 	fs.BoolVar(&f.DerivedError, "derived-error", false, "")
+	fs.BoolVar(&f.DerivedReason, "derived-reason", false, "")
 	fs.BoolVar(&f.G1Conversations, "g1-conversations", false, "")
 	fs.BoolVar(&opts.MetaWindowRule, "meta-window-rule", false, "")
 	fs.BoolVar(&opts.WholeReplies, "whole-replies", false, "")

@@ -400,13 +400,14 @@ func (f *fixture) blindLookups() *briq.Client {
 // code (SPEC §7): an accepted send; a send in doubt whose lookup finds its
 // message failed so; and an accepted send an earlier ujumbe recorded
 // failed with it. Whether Briq gives the reason as error_code or as one
-// "error" object (the docs name no field for it), and when the listing
+// "error" or "reason" object (the docs name no field for it), and when the listing
 // gives no status, so that the failure shows only in a status-filtered
 // listing, without its reason, which the lookup then gives.
 func TestRefusedLater(t *testing.T) {
 	for name, reads := range map[string]sandbox.Faults{
 		"error_code":          {},
 		"derived_error":       {DerivedError: true},
+		"derived_reason":      {DerivedReason: true},
 		"list_without_status": {ListWithoutStatus: true},
 	} {
 		t.Run(name, func(t *testing.T) { testRefusedLater(t, reads) })

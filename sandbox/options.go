@@ -265,6 +265,10 @@ type Faults struct {
 	// "derived error" there and name no field.
 	DerivedError bool
 
+	// DerivedReason gives it as one object under "reason" instead (the
+	// docs' words are "derived error"/reason); it wins over DerivedError.
+	DerivedReason bool
+
 	// G1Conversations answers GET /v1/whatsapp/conversations in the shape
 	// of Briq's first generation, which the docs give for the same path
 	// beside G2's without saying which one answers: a bare {items, total,

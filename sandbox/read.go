@@ -29,12 +29,14 @@ type messageItem struct {
 	Status       string     `json:"status,omitempty"`
 	ErrorCode    *errorCode `json:"error_code,omitempty"`
 	ErrorMessage *string    `json:"error_message,omitempty"`
-	// Error holds them instead under Faults.DerivedError.
-	Error *derivedError `json:"error,omitempty"`
+	// Error or Reason holds them instead under Faults.DerivedError or
+	// Faults.DerivedReason.
+	Error  *derivedError `json:"error,omitempty"`
+	Reason *derivedError `json:"reason,omitempty"`
 }
 
-// derivedError is a failure's reason as one "error" object
-// (Faults.DerivedError).
+// derivedError is a failure's reason as one "error" or "reason" object
+// (Faults.DerivedError, Faults.DerivedReason).
 type derivedError struct {
 	Code    *errorCode `json:"code"`
 	Message *string    `json:"message"`
@@ -69,6 +71,7 @@ type messageDetail struct {
 	ErrorCode         *errorCode    `json:"error_code,omitempty"`
 	ErrorMessage      *string       `json:"error_message,omitempty"`
 	Error             *derivedError `json:"error,omitempty"`
+	Reason            *derivedError `json:"reason,omitempty"`
 	Reply             *messageItem  `json:"reply"`
 }
 
@@ -140,8 +143,13 @@ func (c *call) item(s *Server, m *message, now time.Time) messageItem {
 		_, err := strconv.ParseUint(e.code, 10, 64)
 		e.number = err == nil
 	}
-	if it.ErrorCode != nil && c.faults.DerivedError {
-		it.Error = &derivedError{Code: it.ErrorCode, Message: it.ErrorMessage}
+	if it.ErrorCode != nil && (c.faults.DerivedError || c.faults.DerivedReason) {
+		d := &derivedError{Code: it.ErrorCode, Message: it.ErrorMessage}
+		if c.faults.DerivedReason {
+			it.Reason = d
+		} else {
+			it.Error = d
+		}
 		it.ErrorCode, it.ErrorMessage = nil, nil
 	}
 	return it
@@ -168,7 +176,7 @@ func (s *Server) getMessage(w http.ResponseWriter, r *http.Request, c *call) {
 	d := messageDetail{
 		ID: it.ID, ConversationID: it.ConversationID, IsOutbound: it.IsOutbound, MessageType: it.MessageType,
 		Content: it.Content, Status: it.Status, ProviderMessageID: it.MessageID, CreatedAt: it.CreatedAt,
-		PairedMessageID: it.PairedMessageID, ErrorCode: it.ErrorCode, ErrorMessage: it.ErrorMessage, Error: it.Error,
+		PairedMessageID: it.PairedMessageID, ErrorCode: it.ErrorCode, ErrorMessage: it.ErrorMessage, Error: it.Error, Reason: it.Reason,
 	}
 	if m.reply != nil && m.reply.visible(now) {
 		reply := s.item(m.reply, now)
