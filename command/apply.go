@@ -49,10 +49,10 @@ Options:
                         max_recipients.
   -allow-rekey          Permit first contacts to phones the state knows
                         under keys the recipients no longer have.
-  -allow-resend         Permit sends to phones that already accepted the
-                        same content under another address (a rename
-                        without a moved block), or get it under two
-                        addresses in this plan.
+  -allow-resend         Permit sends to phones that already accepted (or,
+                        in doubt, may have) the same content under another
+                        address (a rename without a moved block), or get
+                        it under two addresses in this plan.
   -target=ADDR          Apply only sends under ADDR (repeatable).
   -exclude=ADDR         Leave out sends under ADDR (repeatable).
   -var 'name=value'     Set a variable (repeatable).

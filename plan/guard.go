@@ -117,7 +117,10 @@ func resendDiag(cfg *config.Config, p *Plan, allowed bool) *hcl.Diagnostic {
 	for i, r := range p.Resends {
 		it := &p.Items[r.Item]
 		how := "accepted"
-		if r.InPlan {
+		switch {
+		case r.InDoubt:
+			how = "maybe accepted (in doubt, ?)"
+		case r.InPlan:
 			how = "also sent now"
 			summary, had = "Same content twice to the same phones", "get the same content under another address, accepted before or sent by this plan"
 		}

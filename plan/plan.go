@@ -287,11 +287,14 @@ type Plan struct {
 // phone already accepted under another address, Of: a rename without a
 // moved block, or the same message under two names. When InPlan is set,
 // Of is a send of the same plan, about to go out too: two campaigns, or
-// two first contacts of one, with the same content for one phone.
+// two first contacts of one, with the same content for one phone. When
+// InDoubt is set, Of is a send in doubt (Unknown), which may have reached
+// the phone as much as an accepted one (SPEC §4.1).
 type Resend struct {
-	Item   int
-	Of     addrs.Addr
-	InPlan bool
+	Item    int
+	Of      addrs.Addr
+	InPlan  bool
+	InDoubt bool
 }
 
 // Options narrow or widen a plan.
@@ -613,9 +616,9 @@ func (x *resendIndex) twins() {
 		for _, i := range later {
 			if x.items[j].Message.After == nil || x.items[i].Message.After == nil {
 				if x.items[i].Replace {
-					x.note(j, x.items[i].Addr(), true)
+					x.note(j, x.items[i].Addr(), true, false)
 				} else {
-					x.note(i, x.items[j].Addr(), true)
+					x.note(i, x.items[j].Addr(), true, false)
 				}
 			}
 		}
@@ -643,7 +646,7 @@ func firstMessages(cfg *config.Config) int {
 // content another configured campaign also sent belongs to a journey
 // whose first contact went out, resend or not, and is not asked about
 // again at every run.
-func (x *resendIndex) accepted(phone string, d state.Digest, a addrs.Addr) {
+func (x *resendIndex) accepted(phone string, d state.Digest, a addrs.Addr, inDoubt bool) {
 	if w, bit := x.digestBit(d); x.digests[w]&bit == 0 {
 		return
 	}
@@ -655,7 +658,7 @@ func (x *resendIndex) accepted(phone string, d state.Digest, a addrs.Addr) {
 		if it := &x.items[i]; it.Message != nil && it.Message.After != nil && x.wanted(a) {
 			return
 		}
-		x.note(i, a, false)
+		x.note(i, a, false, inDoubt)
 	}
 	mark(j)
 	for _, i := range x.more[j] {
@@ -665,13 +668,13 @@ func (x *resendIndex) accepted(phone string, d state.Digest, a addrs.Addr) {
 
 // note records items[i] as a resend of the send at of, unless it is that
 // send, an explicit -replace, or is recorded already.
-func (x *resendIndex) note(i int, of addrs.Addr, inPlan bool) {
+func (x *resendIndex) note(i int, of addrs.Addr, inPlan, inDoubt bool) {
 	if x.items[i].Replace {
 		return
 	}
 	if bit := uint64(1) << (i % 64); x.seen[i/64]&bit == 0 && x.items[i].Addr() != of {
 		x.seen[i/64] |= bit
-		x.found = append(x.found, Resend{Item: i, Of: of, InPlan: inPlan})
+		x.found = append(x.found, Resend{Item: i, Of: of, InPlan: inPlan, InDoubt: inDoubt})
 	}
 }
 
@@ -681,12 +684,19 @@ func (x *resendIndex) digestBit(d state.Digest) (int, uint64) {
 	return int(h / 64), 1 << (h % 64)
 }
 
-// walk feeds the index every accepted send of st, in address order.
+// walk feeds the index every send of st that may have reached its phone,
+// in address order.
 func (x *resendIndex) walk(st *state.State) {
 	for s := range st.Sends(addrs.Pattern{}) {
-		if s.Outcome == state.OutcomeAccepted {
-			x.accepted(s.Phone, s.Digest, s.Addr)
-		}
+		x.recorded(&s)
+	}
+}
+
+// recorded feeds the index s, when it may have reached its phone: accepted,
+// or in doubt, which may have been accepted as much (SPEC §4.1).
+func (x *resendIndex) recorded(s *state.Send) {
+	if s.Outcome == state.OutcomeAccepted || s.Outcome == state.OutcomeUnknown {
+		x.accepted(s.Phone, s.Digest, s.Addr, s.Outcome == state.OutcomeUnknown)
 	}
 }
 
@@ -711,9 +721,9 @@ func (x *resendIndex) fromItems(st *state.State) {
 		for _, i := range f {
 			it := &x.items[i]
 			if x.doneWithDigest(it) {
-				x.accepted(it.Phone(), it.Digest, it.Addr())
-			} else if s, ok := st.Get(it.Addr()); ok && s.Outcome == state.OutcomeAccepted {
-				x.accepted(s.Phone, s.Digest, s.Addr)
+				x.accepted(it.Phone(), it.Digest, it.Addr(), false)
+			} else if s, ok := st.Get(it.Addr()); ok {
+				x.recorded(&s)
 			}
 		}
 	}
@@ -729,13 +739,13 @@ func (x *resendIndex) doneWithDigest(it *Item) bool {
 // to go out: a done send whose digest has its bit set (tested first: most
 // done sends share their content with no send about to go out, and their
 // phone and address are in memory elsewhere), or one whose digest the
-// state is to be asked for.
+// state is to be asked for, a send in doubt among them.
 func (x *resendIndex) mayHaveSent(it *Item) bool {
 	if x.doneWithDigest(it) {
 		w, bit := x.digestBit(it.Digest)
 		return x.digests[w]&bit != 0
 	}
-	return it.Class == Done || it.Class == Drift
+	return it.Class == Done || it.Class == Drift || it.Class == Unknown
 }
 
 // resendReason is a resend's reason in the plan. It does not name the
@@ -1551,8 +1561,8 @@ func (b *builder) orphans(resends *resendIndex) ([]Item, bool) {
 	keys := map[*config.RecipientSet]map[string]bool{}
 	var out []Item
 	for s := range b.st.Sends(addrs.Pattern{}) {
-		if resends != nil && s.Outcome == state.OutcomeAccepted {
-			resends.accepted(s.Phone, s.Digest, s.Addr)
+		if resends != nil {
+			resends.recorded(&s)
 		}
 		s.Addr = b.movedTo(s.Addr)
 		c, ok := msgs[msgKey{s.Addr.Campaign, s.Addr.Message}]

@@ -313,3 +313,63 @@ campaign "NAME" {
 		t.Fatalf("%d resends of accepted sends and %d twins; want %d and %d", resent, twins, n/3, n-n/3)
 	}
 }
+
+// A send in doubt (?) may have reached its phone as much as an accepted
+// one (SPEC §4.1): the same content about to go to the same phone under
+// another address is a resend too. A rename without a moved block leaves
+// the send in doubt an orphan (the walk of the state finds it); two
+// campaigns with the same content keep it in the plan (fromItems).
+func TestResendOfASendInDoubt(t *testing.T) {
+	const one = `
+recipients "r" {
+  csv   = "r.csv"
+  phone = row.phone
+  key   = row.id
+}
+campaign "NAME" {
+  recipients = recipients.r
+  message "offer" {
+    template  = "welcome"
+    variables = { "1" = row.name }
+  }
+}
+`
+	csv := "id,phone,name\nk1,+255712000001,Asha\n"
+	for name, c := range map[string]struct {
+		before, after string
+		of            string
+	}{
+		"renamed":       {strings.Replace(one, "NAME", "autumn", 1), strings.Replace(one, "NAME", "autumn_sale", 1), `campaign.autumn.message.offer["k1"]`},
+		"two campaigns": {strings.Replace(twoOffers, "PROMO", "", 1), strings.Replace(twoOffers, "PROMO", "", 1), `campaign.promo.message.offer["k1"]`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := loadFiles(t, map[string]string{"main.hcl": c.before, "r.csv": csv}, config.LoadOptions{})
+			store := openStore(t)
+			m, r := before.Campaigns[0].Messages[0], before.Campaigns[0].Recipients.Recipients[0]
+			p, diags := m.Render(r, nil, "")
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			a := addrs.Addr{Campaign: m.Campaign.Name, Message: m.Name, Key: r.Key}
+			if err := store.RecordIntent(state.Intent{Addr: a, Phone: r.Phone, Digest: ContentDigest(p), At: t0}); err != nil {
+				t.Fatal(err)
+			}
+			st := store.State()
+			if s, _ := st.Get(a); s.Outcome != state.OutcomeUnknown {
+				t.Fatalf("the send is %v, want in doubt", s.Outcome)
+			}
+			after := loadFiles(t, map[string]string{"main.hcl": c.after, "r.csv": csv}, config.LoadOptions{})
+			plan, diags := Build(after, st, now, Options{})
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			if len(plan.Resends) != 1 || !plan.Resends[0].InDoubt || plan.Resends[0].Of.String() != c.of {
+				t.Fatalf("sends %v, resends %v: want the send flagged as a resend of %s, in doubt", sendingAddrs(plan), plan.Resends, c.of)
+			}
+			g := Guard(after, plan, GuardOptions{})
+			if !g.HasErrors() || !strings.Contains(g.Error(), "in doubt") {
+				t.Errorf("guard: %v; want an error naming the send in doubt", g)
+			}
+		})
+	}
+}
