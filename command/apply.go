@@ -133,7 +133,7 @@ func runApply(c *cli, args []string) int {
 		if loc, err := c.stateLocation(o.state); err != nil {
 			return a.fail("Cannot find the state", err)
 		} else if a.saved.Backend != loc.backend() {
-			return a.fail("Saved plan refused", fmt.Errorf("it was made from the state in backend %q, and the configuration now keeps its state in %q; run \"ujumbe plan -out\" again", a.saved.Backend, loc.backend()))
+			return a.fail("Saved plan refused", fmt.Errorf("it was made from the state in %s, and this apply's state is in %s: a plan applies only to the state it was made from; run \"ujumbe plan -out\" again", a.saved.Backend, loc.backend()))
 		}
 	}
 	return a.run()

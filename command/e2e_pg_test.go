@@ -249,9 +249,10 @@ func TestPGServerRestart(t *testing.T) {
 	}
 }
 
-// TestPGSavedPlanBackend: a saved plan records its backend by type and
-// schema only, and is refused when the configuration's backend changed
-// since: a plan made from a local file never applies to the team's state.
+// TestPGSavedPlanBackend: a saved plan records where its state is (the
+// local file's path; the database and schema, never the connection
+// string), and is refused when the configuration's backend changed since:
+// a plan made from a local file never applies to the team's state.
 func TestPGSavedPlanBackend(t *testing.T) {
 	w := newWorld(t, 3, sandbox.Options{})
 	w.mustRun(exitOK, "plan", "-out=local.plan")
@@ -260,15 +261,15 @@ func TestPGSavedPlanBackend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), `"backend":"local"`) {
+	if !strings.Contains(string(b), `"backend":"local file `+filepath.Join(w.dir, "ujumbe.state")+`"`) {
 		t.Fatalf("the saved plan does not record its backend:\n%.300s", b)
 	}
 	_, errOut, code := w.run("apply", "local.plan")
-	if code != exitError || !strings.Contains(errOut, `backend "local"`) || !strings.Contains(errOut, `"pg schema=`+w.pg.Schema+`"`) {
+	if said := strings.Join(strings.Fields(errOut), " "); code != exitError || !strings.Contains(said, "made from the state in local file") || !strings.Contains(said, "schema "+w.pg.Schema) {
 		t.Fatalf("a local plan applied to a pg state: exit %d\n%s", code, errOut)
 	}
 	w.mustRun(exitOK, "plan", "-out=pg.plan")
-	if b, _ = os.ReadFile(filepath.Join(w.dir, "pg.plan")); !strings.Contains(string(b), `"backend":"pg schema=`+w.pg.Schema+`"`) || strings.Contains(string(b), w.pg.ConnStr) {
+	if b, _ = os.ReadFile(filepath.Join(w.dir, "pg.plan")); !strings.Contains(string(b), `schema `+w.pg.Schema+`"`) || strings.Contains(string(b), w.pg.ConnStr) {
 		t.Fatalf("the pg plan's backend record:\n%.300s", b)
 	}
 	w.mustRun(exitOK, "apply", "pg.plan")

@@ -98,3 +98,23 @@ func TestRenameWithSendsInDoubt(t *testing.T) {
 		}
 	}
 }
+
+// TestSavedPlanOfAnotherEmptyState: a plan made from an empty state has no
+// lineage to tell that state from another empty one. Applied, it must not
+// apply again to another state file that is still empty: the plan records
+// where its state is, and nobody gets the template twice.
+func TestSavedPlanOfAnotherEmptyState(t *testing.T) {
+	const n = 3
+	w := newWorld(t, n, sandbox.Options{})
+	w.mustRun(exitOK, "plan", "-out=launch.plan")
+	w.mustRun(exitOK, "apply", "launch.plan")
+	out, errOut, code := w.run("apply", "-state=other.state", "launch.plan")
+	if code != exitError || !strings.Contains(strings.Join(strings.Fields(errOut), " "), "a plan applies only to the state it was made from") {
+		t.Errorf("the plan applied to another empty state: exit %d, want %d and a refusal\nstdout:\n%s\nstderr:\n%s", code, exitError, out, errOut)
+	}
+	for phone, got := range w.srv.Stats().ByRecipient {
+		if got != 1 {
+			t.Errorf("%s accepted the template %d times, want once", phone, got)
+		}
+	}
+}

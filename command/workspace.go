@@ -128,12 +128,20 @@ func (c *cli) stateLocation(f stateFlags) (stateLoc, error) {
 	return stateLoc{path: filepath.Join(c.dir, defaultStateName)}, nil
 }
 
-// backend is the kind of l for saved plans: "local", or "pg schema=NAME".
+// backend names l for saved plans: "local file " and its absolute path,
+// or the database's host and name and the schema (PG.String), never a
+// connection string, which may carry a password. A plan made from an empty
+// state has no lineage to tell that state from another empty one: only
+// where it is can.
 func (l stateLoc) backend() string {
 	if l.pg != nil {
-		return "pg schema=" + l.pg.Schema
+		return l.pg.String()
 	}
-	return "local"
+	path, err := filepath.Abs(l.path)
+	if err != nil {
+		path = l.path
+	}
+	return "local file " + path
 }
 
 // stateName names the state for reports: its path or its database.

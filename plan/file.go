@@ -54,9 +54,10 @@ type Made struct {
 	// Sandbox marks a rehearsal's plan (plan -sandbox), which only a
 	// rehearsal may apply; a real plan only a real apply.
 	Sandbox bool `json:"sandbox"`
-	// Backend names where the state the plan was made from lives: "local",
-	// or "pg" and its schema ("pg schema=ujumbe"). Never a connection
-	// string, which may carry a password.
+	// Backend names where the state the plan was made from lives: "local
+	// file" and its absolute path, or the PostgreSQL database's host and
+	// name and the schema. Never a connection string, which may carry a
+	// password.
 	Backend string `json:"backend"`
 	// Inputs maps each input file (configuration, variable and CSV files,
 	// by path) to its content digest.
