@@ -365,3 +365,49 @@ func (w *world) runInProcess(args ...string) (stdout, stderr string, code int) {
 	code = c.main(args)
 	return out.String(), errb.String(), code
 }
+
+// TestPGRevertAfterPush: a missing file is not pushed as an empty state. A
+// state pushed into PostgreSQL stays in its local
+// file as a copy, which knows nothing of the sends made through the
+// database since. When the backend block goes (a reverted commit), the
+// copy must not become the state again: every command that would plan or
+// record refuses it, naming the database, and nobody is messaged twice;
+// show still reads it, with a warning.
+func TestPGRevertAfterPush(t *testing.T) {
+	const n = 10
+	w := newWorld(t, n, sandbox.Options{})
+	w.mustRun(exitOK, "apply", "-auto-approve", "-target="+sendAt("hello", 0))
+	dsn, schema := pgtest.Schema(t)
+	w.pg = &state.PG{ConnStr: dsn, Schema: schema}
+	w.writeBackend()
+	// A mistyped file is no state to push, and leaves the database as it
+	// was: empty, for the real push.
+	if out, errOut, code := w.run("state", "push", "nosuch.state"); code != exitError || !strings.Contains(errOut, "no such file") {
+		t.Errorf("push of a missing file: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	if out := w.mustRun(exitOK, "state", "push", defaultStateName); !strings.Contains(out, defaultStateName+".pushed marks it") {
+		t.Fatalf("push says:\n%s", out)
+	}
+	w.mustRun(exitOK, "apply", "-auto-approve")
+	if err := os.Remove(filepath.Join(w.dir, "backend.hcl")); err != nil {
+		t.Fatal(err)
+	}
+	w.pg = nil
+	for _, args := range [][]string{{"plan"}, {"apply", "-auto-approve"}, {"refresh"}} {
+		out, errOut, code := w.run(args...)
+		if msg := strings.Join(strings.Fields(errOut), " "); code != exitError || !strings.Contains(msg, "was pushed into PostgreSQL") || !strings.Contains(msg, "schema "+schema) {
+			t.Errorf("%v after the revert: exit %d, want %d and the push named\nstdout:\n%s\nstderr:\n%s", args, code, exitError, out, errOut)
+		}
+	}
+	if out, errOut, code := w.run("show"); code != exitOK || !strings.Contains(errOut, "A copy of a pushed state") {
+		t.Errorf("show of the copy: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+	}
+	for phone, got := range w.srv.Stats().ByRecipient {
+		if got != 1 {
+			t.Errorf("%s accepted the template %d times, want once", phone, got)
+		}
+	}
+	if got := len(w.srv.Stats().ByRecipient); got != n {
+		t.Errorf("%d phones got the template, want %d", got, n)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -240,15 +242,25 @@ func (c *cli) statePush(v view, sf stateFlags, file string, force bool) int {
 	if loc.pg == nil {
 		return c.fail(v, "Nothing to push to", fmt.Errorf("the state is the local file %s; state push uploads a state into a backend \"pg\" block's database", loc))
 	}
+	if _, err := os.Stat(c.path(file)); err != nil {
+		return c.fail(v, "Cannot read the state to push", err)
+	}
 	st, warnings, err := state.Read(c.path(file))
 	if err != nil {
 		return c.fail(v, "Cannot read the state to push", err)
 	}
 	c.printWarnings(v, warnings)
+	if st.Lineage() == "" {
+		return c.fail(v, "Nothing to push", fmt.Errorf("%s holds no state (nothing was ever recorded in it)", file))
+	}
 	if err := state.PushPG(c.ctx, *loc.pg, st, force, state.Options{LockTimeout: sf.lockTimeout, Operation: "state push"}); err != nil {
 		return c.fail(v, "Cannot push the state", err)
 	}
 	fmt.Fprintf(c.stdout, "Pushed %s (serial %d) into %s.\n", plural(st.Len(), "send"), st.Serial(), loc)
+	if err := markPushed(c.path(file), st, loc.String(), time.Now()); err != nil {
+		return c.fail(v, "Cannot mark the pushed file", fmt.Errorf("%w; %s is a copy of the state as pushed, and must not be used as the state again", err, file))
+	}
+	fmt.Fprintf(c.stdout, "%s stays as a copy of the state as pushed; %s marks it, so that it is not used as the state again.\n", file, filepath.Base(markPath(c.path(file))))
 	return exitOK
 }
 

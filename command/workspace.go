@@ -172,6 +172,12 @@ func (c *cli) readState(f stateFlags) (*state.State, []state.Warning, error) {
 		if err != nil {
 			return nil, nil, c.recoverAdvice(f, err)
 		}
+		if err := checkNotPushed(st, loc.path); err != nil && !f.inspect {
+			return nil, nil, err
+		} else if err != nil {
+			// Looking at the copy as pushed is harmless.
+			warnings = append(warnings, state.Warning{Summary: "A copy of a pushed state", Detail: err.Error()})
+		}
 		if h2, held2 := state.Holder(loc.path); held2 {
 			h, held = h2, true
 		}
@@ -241,7 +247,14 @@ func (c *cli) openState(f stateFlags, op string) (*state.Store, []state.Warning,
 		}
 	}
 	store, warnings, err := state.Open(c.ctx, loc.path, opts)
-	return store, warnings, c.recoverAdvice(f, err)
+	if err != nil {
+		return nil, nil, c.recoverAdvice(f, err)
+	}
+	if err := checkNotPushed(store.State(), loc.path); err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return store, warnings, nil
 }
 
 // recoverAdvice makes the refresh -recover that a damaged or missing
