@@ -168,12 +168,9 @@ func migrate(ctx context.Context, conn *pgx.Conn, pg PG) error {
 			version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 			return err
 		}
-		var have int
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM `+schema+`.schema_migrations`).Scan(&have); err != nil {
+		have, err := schemaVersion(ctx, tx, schema)
+		if err != nil {
 			return err
-		}
-		if have > len(pgMigrations)-1 {
-			return fmt.Errorf("the schema is at version %d, written by a newer ujumbe (this one knows up to %d); upgrade ujumbe", have, len(pgMigrations)-1)
 		}
 		for v := have + 1; v < len(pgMigrations); v++ {
 			// The simple protocol runs a migration's several statements.
@@ -186,6 +183,19 @@ func migrate(ctx context.Context, conn *pgx.Conn, pg PG) error {
 		}
 		return nil
 	})
+}
+
+// schemaVersion returns the version of the schema, or an error when a newer
+// ujumbe wrote it than this one can read.
+func schemaVersion(ctx context.Context, tx pgx.Tx, schema string) (int, error) {
+	var have int
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM `+schema+`.schema_migrations`).Scan(&have); err != nil {
+		return 0, err
+	}
+	if have > len(pgMigrations)-1 {
+		return have, fmt.Errorf("the schema is at version %d, written by a newer ujumbe (this one knows up to %d); upgrade ujumbe", have, len(pgMigrations)-1)
+	}
+	return have, nil
 }
 
 // OpenPG locks the state in pg (waiting up to opts.LockTimeout for another
@@ -312,6 +322,12 @@ func pgLoad(ctx context.Context, conn *pgx.Conn, pg PG, touch func(*record)) (*S
 		return &CorruptError{State: pg.String(), File: "table " + table, Problem: fmt.Sprintf(format, args...), pg: true}
 	}
 	err := pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		// Again, as of the read: a newer ujumbe may have upgraded the
+		// schema since connect did, while this run waited for the lock,
+		// and its rows are not damaged, only newer.
+		if _, err := schemaVersion(ctx, tx, schema); err != nil {
+			return err
+		}
 		var serial int64
 		err := tx.QueryRow(ctx, `SELECT lineage, serial FROM `+schema+`.meta WHERE id = 1`).Scan(&st.lineage, &serial)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {

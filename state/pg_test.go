@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/internal/pgtest"
 )
@@ -287,4 +288,39 @@ func snapshotOf(t testing.TB, st *State) []byte {
 		t.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// TestPGNewerSchemaWhileWaiting: a run checks the schema's version when it
+// connects, then may wait for the lock while a newer ujumbe upgrades the
+// schema and writes rows this one cannot read. The load after the lock
+// must say so ("upgrade ujumbe"), not call the state damaged, whose advice
+// (restore a backup, push an older copy) would lose message_ids.
+func TestPGNewerSchemaWhileWaiting(t *testing.T) {
+	pg := testPG(t)
+	s := mustOpenPG(t, pg)
+	fill(t, s, 5)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	conn, err := connect(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// What the newer ujumbe does while this one waits.
+	newer, err := connect(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := pgx.Identifier{pg.Schema}.Sanitize()
+	if _, err := newer.Exec(ctx, `INSERT INTO `+schema+`.schema_migrations (version) VALUES ($1)`, len(pgMigrations)); err != nil {
+		t.Fatal(err)
+	}
+	newer.Close(ctx)
+	_, _, err = pgLoad(ctx, conn, pg, nil)
+	var ce *CorruptError
+	if err == nil || errors.As(err, &ce) || !strings.Contains(err.Error(), "written by a newer ujumbe") {
+		t.Fatalf("load after a newer ujumbe's upgrade: %v; want upgrade advice, not damage", err)
+	}
 }
