@@ -34,7 +34,8 @@ Subcommands:
                   format (ujumbe state pull > ujumbe.state).
   push FILE       Upload the local state FILE into the configured pg
                   backend, which must be empty or hold an older copy of
-                  the same state (same lineage, lower serial).
+                  the same state (same lineage, no higher serial, nothing
+                  FILE lacks). FILE stays, marked as pushed (FILE.pushed).
 
 Addresses: campaign.NAME, campaign.NAME.message.NAME,
 campaign.NAME.message.NAME["KEY"].

@@ -601,12 +601,13 @@ func replayPG(ctx context.Context, tx pgx.Tx, schema string, st *State, d *decod
 	return rows.Err()
 }
 
-// ErrPushRefused marks a push that would replace a different or newer state.
+// ErrPushRefused marks a push that would replace a different or newer
+// state, or drop what the database recorded since the copy was pulled.
 var ErrPushRefused = errors.New("push refused")
 
 // PushPG replaces the state in pg with st (state push), under the lock. It
-// refuses (ErrPushRefused) when pg holds a state of another lineage or a
-// higher serial, unless force.
+// refuses (ErrPushRefused) when pg holds a state of another lineage, a
+// higher serial, or anything st lacks (see lacks), unless force.
 func PushPG(ctx context.Context, pg PG, st *State, force bool, opts Options) error {
 	s, _, err := OpenPG(ctx, pg, opts)
 	if err != nil {
@@ -620,6 +621,8 @@ func PushPG(ctx context.Context, pg PG, st *State, force bool, opts Options) err
 			why = fmt.Sprintf("it holds another state (lineage %s; the pushed one's is %s)", lin, st.Lineage())
 		case cur.Serial() > st.Serial():
 			why = fmt.Sprintf("it holds a newer copy of this state (serial %d; the pushed one's is %d)", cur.Serial(), st.Serial())
+		default:
+			why = lacks(st, cur)
 		}
 		if why != "" {
 			return errors.Join(fmt.Errorf("%w: %s %s; -force replaces it", ErrPushRefused, pg, why), s.Close())
@@ -627,6 +630,42 @@ func PushPG(ctx context.Context, pg PG, st *State, force bool, opts Options) err
 	}
 	s.st, s.pg.rewrite = st, true
 	return s.Close()
+}
+
+// lacks says what of cur, the state in the database, st does not hold: a
+// send, an attempt or a message_id, an answer or an opt-out, recorded
+// there since st was pulled. A copy can have a serial as high as the
+// database's and still lack them, when both went on recording (a refresh
+// of the copy, an apply through the database); pushed, the copy would drop
+// them, and those recipients would be messaged again. "" when st holds all.
+func lacks(st, cur *State) string {
+	var missing []string
+	for c := range cur.Sends(addrs.Pattern{}) {
+		p, ok := st.Get(c.Addr)
+		switch {
+		case !ok:
+			missing = append(missing, c.Addr.String()+" (not in the copy)")
+		case p.Attempts < c.Attempts || c.MessageID != "" && !p.hadID(c.MessageID):
+			missing = append(missing, fmt.Sprintf("%s (attempt %d, message_id %q there)", c.Addr, c.Attempts, c.MessageID))
+		case c.Reply != nil && p.Reply == nil:
+			missing = append(missing, c.Addr.String()+" (its answer)")
+		}
+	}
+	for _, o := range cur.OptOuts() {
+		if _, ok := st.OptOut(o.Phone); !ok {
+			missing = append(missing, "the opt-out of "+o.Phone)
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	more := ""
+	if len(missing) > 5 {
+		more = fmt.Sprintf(" and %d more", len(missing)-5)
+		missing = missing[:5]
+	}
+	return fmt.Sprintf("it records what the pushed copy lacks, written there since the copy was pulled: %s%s. "+
+		"Pushed, the copy would drop them and message those recipients again; pull the state again and redo the change on that copy", strings.Join(missing, ", "), more)
 }
 
 // WriteTo writes st in the local backend's snapshot format (state pull).

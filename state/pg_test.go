@@ -324,3 +324,63 @@ func TestPGNewerSchemaWhileWaiting(t *testing.T) {
 		t.Fatalf("load after a newer ujumbe's upgrade: %v; want upgrade advice, not damage", err)
 	}
 }
+
+// TestPGPushDiverged: a copy pulled from the database goes on recording
+// (a refresh of the copy) while the team records more in the database; the
+// copy's serial may then be as high as the database's or higher, yet it
+// lacks what the database recorded since. Pushed, it would drop those
+// sends, their message_ids and opt-outs, and their recipients would be
+// messaged again: the push is refused, naming them, unless -force.
+func TestPGPushDiverged(t *testing.T) {
+	ctx := context.Background()
+	pg := testPG(t)
+	s := mustOpenPG(t, pg)
+	fill(t, s, 5)
+	mustClose(t, s)
+	var buf bytes.Buffer
+	if _, err := mustReadPG(t, pg).WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	path := statePath(t)
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The team, through the database: a new send, a retry's new message_id
+	// (C-3 was deferred before), an opt-out.
+	s = mustOpenPG(t, pg)
+	sendOne(t, s, addr("team"), OutcomeAccepted)
+	sendOne(t, s, addr("C-3"), OutcomeAccepted)
+	if err := s.OptOut(OptOut{Phone: "+255700C-1", Text: "STOP"}); err != nil {
+		t.Fatal(err)
+	}
+	mustClose(t, s)
+	// The copy: refreshed many times, its serial past the database's.
+	local := mustOpen(t, path)
+	for range 20 {
+		if err := local.Refresh(Update{Addr: addr("C-0"), ProviderStatus: StatusRead}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustClose(t, local)
+	copied, db := mustRead(t, path), mustReadPG(t, pg)
+	if copied.Serial() < db.Serial() {
+		t.Fatalf("the copy's serial %d is below the database's %d: the case is the other", copied.Serial(), db.Serial())
+	}
+	err := PushPG(ctx, pg, copied, false, Options{})
+	if !errors.Is(err, ErrPushRefused) {
+		t.Fatalf("push of a diverged copy: %v; want refused", err)
+	}
+	for _, want := range []string{`["team"] (not in the copy)`, `["C-3"] (attempt`, "the opt-out of +255700C-1"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the refusal does not name %s:\n%v", want, err)
+		}
+	}
+	diffStates(t, db, mustReadPG(t, pg))
+	if err := PushPG(ctx, pg, copied, true, Options{}); err != nil {
+		t.Fatalf("push -force: %v", err)
+	}
+	// A copy holding all the database holds goes.
+	if err := PushPG(ctx, pg, mustReadPG(t, pg), false, Options{}); err != nil {
+		t.Fatalf("push of the database's own state: %v", err)
+	}
+}

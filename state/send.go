@@ -3,6 +3,7 @@ package state
 import (
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/ujumbe/ujumbe/addrs"
@@ -186,6 +187,12 @@ func (s *Send) FirstAttempt() time.Time {
 		return s.History[0].At
 	}
 	return s.IntentAt
+}
+
+// hadID reports whether id is the message_id of the send's latest attempt
+// or of an earlier one.
+func (s *Send) hadID(id string) bool {
+	return s.MessageID == id || slices.ContainsFunc(s.History, func(a Attempt) bool { return a.MessageID == id })
 }
 
 // Window is a conversation's 24h window as Briq reported it (the G2
