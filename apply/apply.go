@@ -31,6 +31,17 @@ type Journal interface {
 // run when Options.RateLimitRetries is zero.
 const DefaultRateLimitRetries = 8
 
+// MaxRepeatPause bounds the pause after which a send is repeated under the
+// intent recorded before it. A send whose request is not answered stays in
+// doubt for refresh's settle time (2 minutes at least) before another run
+// may call it absent and send it again; a run that paused longer than that
+// with its intent in flight (a long Retry-After), and lost its state's
+// lock meanwhile (a pg session ended), would send it a second time.
+// Repeated within the bound, the repeat goes before any other run may
+// resend; past it, the attempt is recorded as not accepted, which needs
+// the lock, and the send goes again under a new intent.
+const MaxRepeatPause = time.Minute
+
 // Options configure a run.
 type Options struct {
 	Rate        float64 // sends per second across all workers
@@ -48,8 +59,10 @@ type Options struct {
 	// RateLimitRetries is how often one send answered 429 without a
 	// message_id is repeated within the run, each time after Retry-After
 	// (default DefaultRateLimitRetries). When they are used up the send is
-	// recorded as a retry, not accepted, and the next apply tries again. A
-	// 429 that names a message_id is never repeated: it is in doubt.
+	// recorded as a retry, not accepted, and the next apply tries again;
+	// so it is, at once, when Retry-After asks for a pause longer than
+	// MaxRepeatPause. A 429 that names a message_id is never repeated: it
+	// is in doubt.
 	RateLimitRetries int
 	Breaker          Breaker
 	// Tier, when set, bounds the run's templates to what the number's
@@ -268,7 +281,7 @@ func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 				sleep(ctx, time.Duration(neverReached)*500*time.Millisecond)
 			}
 		}
-		if !again {
+		if !again || r.throttle.paused() > MaxRepeatPause {
 			r.record(it, res, err)
 			return
 		}

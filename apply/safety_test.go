@@ -134,3 +134,28 @@ func TestRateLimitRetriesBounded(t *testing.T) {
 		t.Errorf("%d retries in the state, want 1", retries)
 	}
 }
+
+// TestLongRetryAfterNotRepeated: a 429 whose Retry-After asks for a pause
+// longer than MaxRepeatPause is not repeated under its intent after the
+// pause, when another run may have taken the state over and resent the
+// send it found in doubt: the attempt is recorded as not accepted at once,
+// and the send goes again under a new intent. The sandbox accepted nothing
+// for it, and got it once.
+func TestLongRetryAfterNotRepeated(t *testing.T) {
+	srv, st, sum, err := sandboxRun(t, 2, sandbox.Faults{RateLimit: 1, RetryAfter: 10 * time.Minute}, Options{Parallelism: 1})
+	if err != nil {
+		t.Fatalf("run: %v (a run that waits out the pause is stopped by the test's deadline)", err)
+	}
+	stats := srv.Stats()
+	if stats.Sends != 2 || stats.Accepted != 1 || stats.Rejected["RATE_LIMITED"] != 1 {
+		t.Errorf("sandbox: %d sends, %d accepted, rejected %v; want 1 accepted, then 1 refused and not repeated", stats.Sends, stats.Accepted, stats.Rejected)
+	}
+	if sum.Sent != 1 || sum.Retry != 1 || sum.RateLimited != 1 {
+		t.Errorf("summary %+v, want 1 sent, 1 retry after 1 rate-limited answer", sum)
+	}
+	for s := range st.Sends(addrs.Pattern{}) {
+		if s.Outcome == state.OutcomeRetry && (s.MessageID != "" || s.Attempts != 1) {
+			t.Errorf("%s: %+v, want a retry without message_id after one intent", s.Addr, s)
+		}
+	}
+}

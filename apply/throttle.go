@@ -121,6 +121,14 @@ func (t *throttle) slowDown(retryAfter time.Duration) {
 	t.lastSlow = now
 }
 
+// paused returns how long the pause Retry-After asked for lasts from now;
+// 0 when there is none.
+func (t *throttle) paused() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return max(t.pauseTill.Sub(t.now()), 0)
+}
+
 // succeeded lets the rate grow back after a quiet spell.
 func (t *throttle) succeeded() {
 	t.mu.Lock()

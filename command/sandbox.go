@@ -44,6 +44,8 @@ Options:
 
   Faults (P is a probability from 0 to 1):
   -rate=N               Accept at most N sends per second; 429 beyond.
+  -retry-after=D        The Retry-After of every 429 (default 1s): the docs
+                        allow any.
   -latency=D            Delay every answer by D (e.g. 200ms).
   -jitter=D             Add a random delay up to D.
   -fail-5xx=P           Answer a share of sends 500/502/503, unrecorded.
@@ -121,6 +123,7 @@ func runSandbox(c *cli, args []string) int {
 	fs.Float64Var(&opts.OptOut, "opt-out", 0, "")
 	f := &opts.Faults
 	fs.IntVar(&f.RateLimit, "rate", 0, "")
+	fs.DurationVar(&f.RetryAfter, "retry-after", 0, "")
 	fs.DurationVar(&f.Latency, "latency", 0, "")
 	fs.DurationVar(&f.Jitter, "jitter", 0, "")
 	fs.Float64Var(&f.Fail5xx, "fail-5xx", 0, "")

@@ -18,10 +18,12 @@ func TestAcceptedButErrorAnswers(t *testing.T) {
 		wantStatus int
 		wantCode   string
 		withID     bool
+		retryAfter string
 	}{
-		{"500 with id", Faults{AcceptThen500: 1}, http.StatusInternalServerError, codeInternal, true},
-		{"504 without id", Faults{AcceptThen504: 1}, http.StatusGatewayTimeout, codeGatewayTimeout, false},
-		{"429 with id", Faults{RateLimitWithID: 1}, http.StatusTooManyRequests, codeRateLimited, true},
+		{"500 with id", Faults{AcceptThen500: 1}, http.StatusInternalServerError, codeInternal, true, ""},
+		{"504 without id", Faults{AcceptThen504: 1}, http.StatusGatewayTimeout, codeGatewayTimeout, false, ""},
+		{"429 with id", Faults{RateLimitWithID: 1}, http.StatusTooManyRequests, codeRateLimited, true, "1"},
+		{"429 with id, long Retry-After", Faults{RateLimitWithID: 1, RetryAfter: 10 * time.Minute}, http.StatusTooManyRequests, codeRateLimited, true, "600"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, Options{Faults: tc.faults})
@@ -29,8 +31,8 @@ func TestAcceptedButErrorAnswers(t *testing.T) {
 			if r.status != tc.wantStatus || r.env.Success || len(r.env.Errors) != 1 || r.env.Errors[0].Code != tc.wantCode {
 				t.Fatalf("answer %d %s, want %d %s", r.status, r.body, tc.wantStatus, tc.wantCode)
 			}
-			if tc.wantStatus == http.StatusTooManyRequests && r.header.Get("Retry-After") != "1" {
-				t.Errorf("Retry-After %q, want 1", r.header.Get("Retry-After"))
+			if got := r.header.Get("Retry-After"); got != tc.retryAfter {
+				t.Errorf("Retry-After %q, want %q", got, tc.retryAfter)
 			}
 			st := h.s.Stats()
 			if st.Accepted != 1 || len(st.Messages) != 1 {

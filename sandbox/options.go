@@ -125,6 +125,11 @@ type Faults struct {
 	// failures never use up the budget.
 	RateLimit int
 
+	// RetryAfter is the Retry-After of every 429 the sandbox answers, in
+	// whole seconds (1 when zero): Briq's docs ask clients to honour it and
+	// bound it nowhere.
+	RetryAfter time.Duration
+
 	// Latency delays every /v1 response by Latency plus a uniform draw in
 	// [0, Jitter), in real time. For a send the delay comes after the
 	// message is recorded, so a client that times out is left in doubt
@@ -460,6 +465,9 @@ func normalize(opts Options) (*settings, error) {
 
 // check reports a share outside [0, 1] or a negative duration or rate.
 func (f Faults) check() error {
+	if f.RetryAfter < 0 || f.RetryAfter%time.Second != 0 {
+		return fmt.Errorf("retry-after %v: want whole seconds, 0 or more", f.RetryAfter)
+	}
 	if f.RateLimit < 0 {
 		return fmt.Errorf("rate limit %d: must not be negative", f.RateLimit)
 	}

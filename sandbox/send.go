@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -155,6 +156,11 @@ func (s *Server) fail5xx(w http.ResponseWriter, c *call) bool {
 	return true
 }
 
+// retryAfter is the Retry-After of c's 429s, in seconds.
+func (c *call) retryAfter() string {
+	return strconv.Itoa(max(int(c.faults.RetryAfter/time.Second), 1))
+}
+
 // failRead applies the faults of reads, ReadFail5xx and ReadRateLimited,
 // and reports whether it answered.
 func (c *call) failRead(w http.ResponseWriter) bool {
@@ -163,7 +169,7 @@ func (c *call) failRead(w http.ResponseWriter) bool {
 	case f.ReadFail5xx > 0 && c.draw(drawRead5xx) < f.ReadFail5xx:
 		c.serverError(w)
 	case f.ReadRateLimited > 0 && c.draw(drawRead429) < f.ReadRateLimited:
-		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Retry-After", c.retryAfter())
 		c.fail(w, http.StatusTooManyRequests, codeRateLimited, "injected rate limit", "")
 	default:
 		return false
@@ -431,8 +437,8 @@ func (s *Server) deliver(w http.ResponseWriter, c *call, snd *send) {
 	msgID, convID := uuid.NewString(), uuid.NewString()
 	res := s.record(c, snd, msgID, convID)
 	if res.status != 0 && res.msg == nil {
-		if res.retryAfter > 0 {
-			w.Header().Set("Retry-After", fmt.Sprint(res.retryAfter))
+		if res.limited {
+			w.Header().Set("Retry-After", c.retryAfter())
 		}
 		c.failWith(w, res.status, nil, res.err)
 		return
@@ -504,7 +510,7 @@ func (s *Server) misanswer(w http.ResponseWriter, c *call, data sendData) bool {
 	case f.AcceptThen504 > 0 && c.draw(drawAccept504) < f.AcceptThen504:
 		c.failWith(w, http.StatusGatewayTimeout, nil, apiError{Code: codeGatewayTimeout, Message: "injected gateway timeout after the message was recorded"})
 	case f.RateLimitWithID > 0 && c.draw(drawLimitWithID) < f.RateLimitWithID:
-		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Retry-After", c.retryAfter())
 		c.failWith(w, http.StatusTooManyRequests, data, apiError{Code: codeRateLimited, Message: "injected rate limit after the message was recorded"})
 	default:
 		return false
@@ -535,10 +541,11 @@ func (s *Server) senderByID(id string) *Sender {
 // A result is what record decided: a rejection (status, err, no msg), a
 // provider failure (status, err and the failed msg) or an acceptance (msg).
 type result struct {
-	status     int
-	err        apiError
-	retryAfter int
-	msg        *message
+	status int
+	err    apiError
+	// limited marks the rate limit's 429, with Retry-After.
+	limited bool
+	msg     *message
 	// failedOK answers a send that failed at the provider 202 with
 	// status "failed" (Faults.FailedAnswer) instead of 422.
 	failedOK bool
@@ -595,7 +602,7 @@ func (s *Server) record(c *call, snd *send, msgID, convID string) result {
 			st.rateWindow, st.rateCount = sec, 0
 		}
 		if st.rateCount >= limit {
-			return result{status: http.StatusTooManyRequests, retryAfter: 1, err: apiError{Code: codeRateLimited, Message: fmt.Sprintf("rate limit of %d sends per second exceeded", limit)}}
+			return result{status: http.StatusTooManyRequests, limited: true, err: apiError{Code: codeRateLimited, Message: fmt.Sprintf("rate limit of %d sends per second exceeded", limit)}}
 		}
 		st.rateCount++
 	}
