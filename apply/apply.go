@@ -258,6 +258,7 @@ func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 	}
 	var res *briq.SendResult
 	var err error
+	intentAt := r.throttle.now()
 	for neverReached, limited := 0, 0; ; {
 		r.throttle.depart()
 		res, err = r.deliver(sendCtx, it, payload)
@@ -286,8 +287,9 @@ func (r *run) send(ctx, sendCtx context.Context, it *plan.Item) {
 			return
 		}
 		// Not accepted: wait for the next token like any other send. An
-		// interrupt here records the attempt as not accepted.
-		if werr := r.throttle.wait(ctx); werr != nil || r.isStopped() {
+		// interrupt here records the attempt as not accepted, and so does
+		// a wait that other workers' 429s drew out past the bound.
+		if werr := r.throttle.wait(ctx); werr != nil || r.isStopped() || r.throttle.now().Sub(intentAt) > MaxRepeatPause {
 			r.record(it, res, err)
 			return
 		}
