@@ -411,3 +411,35 @@ func TestPGRevertAfterPush(t *testing.T) {
 		t.Errorf("%d phones got the template, want %d", got, n)
 	}
 }
+
+// TestPGUnpushedNamedState: a team that kept its state at a path of its
+// own (backend "local" { path = "state/prod.state" }) replaces the block
+// with a pg one and forgets state push. The block that named the file is
+// gone, but the file is found: every command refuses to start from the
+// empty database, and nobody is messaged twice.
+func TestPGUnpushedNamedState(t *testing.T) {
+	const n = 3
+	w := newWorld(t, n, sandbox.Options{})
+	local := "backend \"local\" {\n  path = \"state/prod.state\"\n}\n"
+	if err := os.Mkdir(filepath.Join(w.dir, "state"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(w.dir, "backend.hcl"), []byte(local), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.mustRun(exitOK, "apply", "-auto-approve")
+	dsn, schema := pgtest.Schema(t)
+	w.pg = &state.PG{ConnStr: dsn, Schema: schema}
+	w.writeBackend()
+	for _, args := range [][]string{{"plan"}, {"apply", "-auto-approve"}} {
+		out, errOut, code := w.run(args...)
+		if msg := strings.Join(strings.Fields(errOut), " "); code != exitError || !strings.Contains(msg, "state push "+filepath.Join("state", "prod.state")) {
+			t.Errorf("%v on the empty database: exit %d, want %d and the file named\nstdout:\n%s\nstderr:\n%s", args, code, exitError, out, errOut)
+		}
+	}
+	for phone, got := range w.srv.Stats().ByRecipient {
+		if got != 1 {
+			t.Errorf("%s accepted the template %d times, want once", phone, got)
+		}
+	}
+}

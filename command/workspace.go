@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -275,29 +276,44 @@ func (c *cli) recoverAdvice(f stateFlags, err error) error {
 
 // checkNotMigrated refuses to start from an empty pg state when a local
 // state with sends sits beside the configuration: that is a state nobody
-// pushed yet, and starting empty would message its recipients again.
+// pushed yet, and starting empty would message its recipients again. The
+// backend block that named the file (backend "local" { path = ... }) is
+// gone once it names the database, so every state file in the
+// configuration's directory, or one directory down, is looked at.
 func (c *cli) checkNotMigrated(st *state.State, pg state.PG) error {
 	if st.Lineage() != "" || st.Serial() > 0 {
 		return nil
 	}
-	path := filepath.Join(c.dir, defaultStateName)
-	if be, diags := config.LoadBackend(c.dir, c.env); !diags.HasErrors() && be.Path != "" {
-		path = c.path(be.Path)
-	}
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-		if _, err := os.Stat(path + ".wal"); errors.Is(err, os.ErrNotExist) {
-			return nil
+	for _, path := range localStates(c.dir) {
+		local, _, err := state.Read(path)
+		if err != nil {
+			return fmt.Errorf("%s is empty, and the local state %s beside the configuration cannot be read to tell whether it holds sends: %w", pg, path, err)
+		}
+		if local.Len() > 0 {
+			rel, _ := filepath.Rel(c.dir, path)
+			return fmt.Errorf("%s is empty, but the local state %s holds %d sends: run \"ujumbe state push %s\" first, or those recipients would be messaged again",
+				pg, path, local.Len(), rel)
 		}
 	}
-	local, _, err := state.Read(path)
-	if err != nil {
-		return fmt.Errorf("%s is empty, and the local state %s beside the configuration cannot be read to tell whether it holds sends: %w", pg, path, err)
+	return nil
+}
+
+// localStates returns the local state files in dir and its subdirectories
+// but the rehearsal's: ujumbe.state, and every *.state (or a journal,
+// *.state.wal, left without its snapshot).
+func localStates(dir string) []string {
+	var out []string
+	for _, pattern := range []string{"*.state", "*.state.wal", "*/*.state", "*/*.state.wal"} {
+		matches, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, m := range matches {
+			path := strings.TrimSuffix(m, ".wal")
+			if rel, _ := filepath.Rel(dir, path); strings.HasPrefix(rel, rehearsalDir+string(filepath.Separator)) || slices.Contains(out, path) {
+				continue
+			}
+			out = append(out, path)
+		}
 	}
-	if local.Len() == 0 {
-		return nil
-	}
-	return fmt.Errorf("%s is empty, but the local state %s holds %d sends: run \"ujumbe state push %s\" first, or those recipients would be messaged again",
-		pg, path, local.Len(), filepath.Base(path))
+	return out
 }
 
 // addrFlags are the repeatable address flags -target, -exclude and -replace.
