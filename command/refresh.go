@@ -154,6 +154,7 @@ func runRefresh(c *cli, args []string) int {
 	if diags.HasErrors() {
 		return exitError
 	}
+	sf.restored = recoverLost
 	store, warnings, err := c.openState(sf, "refresh")
 	if err != nil {
 		return c.fail(v, "Cannot open the state", err)

@@ -74,6 +74,9 @@ type stateFlags struct {
 	// state list|show|pull): a -state that names no state is a mistake
 	// there, not a state with nothing sent yet.
 	inspect bool
+	// restored marks refresh -recover, which opens a state put back from
+	// a backup (state.Options.Restored).
+	restored bool
 }
 
 func (f *stateFlags) add(fs *flag.FlagSet, withLock bool) {
@@ -231,7 +234,7 @@ func (c *cli) openState(f stateFlags, op string) (*state.Store, []state.Warning,
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := state.Options{LockTimeout: f.lockTimeout, Operation: op}
+	opts := state.Options{LockTimeout: f.lockTimeout, Operation: op, Restored: f.restored}
 	if loc.pg != nil {
 		store, warnings, err := state.OpenPG(c.ctx, *loc.pg, opts)
 		if err == nil {
@@ -270,6 +273,10 @@ func (c *cli) recoverAdvice(f stateFlags, err error) error {
 	var me *state.MissingError
 	if errors.As(err, &me) {
 		me.Recover = line
+	}
+	var re *state.RolledBackError
+	if errors.As(err, &re) {
+		re.Recover = line
 	}
 	return err
 }

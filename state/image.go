@@ -515,23 +515,8 @@ func readImage(path string, f *os.File) (*State, *imageJournal, error) {
 	if err != nil || ifi.Size() > math.MaxInt {
 		return nil, nil, errImage
 	}
-	var head [len(imageMagic) + 8]byte
-	if _, err := io.ReadFull(img, head[:]); err != nil || string(head[:len(imageMagic)]) != imageMagic {
-		return nil, nil, errImage
-	}
-	n := binary.LittleEndian.Uint64(head[len(imageMagic):])
-	if n > uint64(ifi.Size())-uint64(len(head))-4 || ifi.Size() < int64(len(head))+4 {
-		return nil, nil, errImage
-	}
-	js := make([]byte, n)
-	if _, err := io.ReadFull(img, js); err != nil {
-		return nil, nil, errImage
-	}
-	var h imageHeader
-	dec := json.NewDecoder(bytes.NewReader(js))
-	dec.DisallowUnknownFields()
-	if dec.Decode(&h) != nil || h.Layout != imageLayout || h.Snapshot != key || !h.matches(&snap) ||
-		h.Journal != nil && (h.Journal.Records <= 0 || h.Journal.Size <= 0) {
+	head, js, h, err := readImageHeader(img, ifi.Size())
+	if err != nil || h.Snapshot != key || !h.matches(&snap) {
 		return nil, nil, errImage
 	}
 	if tail, ok := snapshotTail(f, fi.Size()); !ok || tail != h.Tail {
@@ -568,6 +553,54 @@ func readImage(path string, f *os.File) (*State, *imageJournal, error) {
 	}
 	st.serial += uint64(h.Journal.records())
 	return st, h.Journal, nil
+}
+
+// imageHead is the start of an image file: its magic and the length of
+// its JSON header.
+type imageHead [len(imageMagic) + 8]byte
+
+// readImageHeader reads the header of the image file img, of the given
+// size, from its start: the bytes before the JSON, the JSON and what it
+// says. It is errImage for a file that is no image of this build's layout.
+func readImageHeader(img io.Reader, size int64) (head imageHead, js []byte, h imageHeader, err error) {
+	if _, err := io.ReadFull(img, head[:]); err != nil || string(head[:len(imageMagic)]) != imageMagic {
+		return head, nil, h, errImage
+	}
+	n := binary.LittleEndian.Uint64(head[len(imageMagic):])
+	if size < int64(len(head))+4 || n > uint64(size)-uint64(len(head))-4 {
+		return head, nil, h, errImage
+	}
+	js = make([]byte, n)
+	if _, err := io.ReadFull(img, js); err != nil {
+		return head, nil, h, errImage
+	}
+	dec := json.NewDecoder(bytes.NewReader(js))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&h) != nil || h.Layout != imageLayout || h.Journal != nil && (h.Journal.Records <= 0 || h.Journal.Size <= 0) {
+		return head, nil, h, errImage
+	}
+	return head, js, h, nil
+}
+
+// staleImage returns the lineage and serial of the snapshot the image
+// beside the snapshot at path was made of (not counting the journal
+// records it may hold too), when it has one this build can read; ok is
+// false otherwise.
+func staleImage(path string) (lineage string, serial uint64, ok bool) {
+	img, err := inputfile.Open(path + imageSuffix)
+	if err != nil {
+		return "", 0, false
+	}
+	defer img.Close()
+	fi, err := img.Stat()
+	if err != nil {
+		return "", 0, false
+	}
+	_, _, h, err := readImageHeader(img, fi.Size())
+	if err != nil {
+		return "", 0, false
+	}
+	return h.Lineage, h.Serial, true
 }
 
 // snapshotHeader reads the header of the snapshot file f, of the given

@@ -97,13 +97,13 @@ type loaded struct {
 // caller holds the lock, and holder is then the description a previous
 // holder left in the lock file; without the lock an unterminated last line
 // is a record still being written, and it is skipped without a warning.
-func load(path string, locked bool, holder *LockInfo) (loaded, error) {
-	l, err := loadFrom(path, locked, holder, true)
+func load(path string, locked bool, holder *LockInfo, restored bool) (loaded, error) {
+	l, err := loadFrom(path, locked, holder, true, restored)
 	if errors.Is(err, errImage) {
 		// The image holds journal records the journal does not start
 		// with (replaced, cut short, or a compaction's new one while
 		// this reader read): the snapshot and the journal are read.
-		l, err = loadFrom(path, locked, holder, false)
+		l, err = loadFrom(path, locked, holder, false, restored)
 	}
 	return l, err
 }
@@ -111,8 +111,11 @@ func load(path string, locked bool, holder *LockInfo) (loaded, error) {
 // loadFrom is load, from the snapshot's image if image says so and it has
 // one this build can use. It returns errImage when the image holds journal
 // records that the journal does not start with.
-func loadFrom(path string, locked bool, holder *LockInfo, image bool) (loaded, error) {
+func loadFrom(path string, locked bool, holder *LockInfo, image, restored bool) (loaded, error) {
 	l := loaded{st: newState()}
+	// An image of a later snapshot of the state than the one read: told
+	// once the journal is read, whose own damage is told first.
+	var rolledBack *RolledBackError
 	var held *imageJournal // the journal's records the image holds
 	f, err := inputfile.Open(path)
 	switch {
@@ -124,7 +127,10 @@ func loadFrom(path string, locked bool, holder *LockInfo, image bool) (loaded, e
 		}
 		if ierr == nil {
 			l.st, l.held = st, held
-		} else if err = readSnapshot(f, path, l.st); err == nil && locked {
+		} else if err = readSnapshot(f, path, l.st); err == nil && !restored {
+			rolledBack = rolledBackFrom(path, f, l.st)
+		}
+		if ierr != nil && err == nil && locked && rolledBack == nil {
 			// The run that holds the lock makes the image of a snapshot
 			// that has none (or a stale one, or one of another build's
 			// layout), so that the runs after it do not decode the
@@ -154,6 +160,9 @@ func loadFrom(path string, locked bool, holder *LockInfo, image bool) (loaded, e
 		if held != nil {
 			return l, errImage
 		}
+		if rolledBack != nil {
+			return l, rolledBack
+		}
 		return l, nil
 	}
 	if err != nil {
@@ -175,7 +184,31 @@ func loadFrom(path string, locked bool, holder *LockInfo, image bool) (loaded, e
 				"That record was never reported as saved, so nothing recorded is lost. %s", wal, l.j.torn, l.j.end, what),
 		})
 	}
+	if rolledBack != nil {
+		return l, rolledBack
+	}
 	return l, nil
+}
+
+// rolledBackFrom returns the error of the snapshot f at path, read into
+// st, when the image beside it was made of a later snapshot of the same
+// state: the snapshot was put back from a backup or an older copy. A
+// compaction replaces the snapshot before its image, so a reader that
+// opened the snapshot before a compaction replaced it may find the new
+// image: then path names another file than f, and nothing went back.
+func rolledBackFrom(path string, f *os.File, st *State) *RolledBackError {
+	lineage, serial, ok := staleImage(path)
+	if !ok || lineage != st.lineage || serial <= st.serial {
+		return nil
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	if now, err := os.Stat(path); err != nil || !os.SameFile(fi, now) {
+		return nil
+	}
+	return &RolledBackError{State: path, Serial: st.serial, Image: path + imageSuffix, ImageSerial: serial}
 }
 
 // readSnapshot loads a snapshot into the empty st.

@@ -68,6 +68,28 @@ func (e *MissingError) Error() string {
 // Is makes errors.Is(err, ErrMissing) true.
 func (e *MissingError) Is(target error) bool { return target == ErrMissing }
 
+// RolledBackError is a snapshot older than the image beside it, of the same
+// state: a snapshot put back from a backup or an older copy (a state pull
+// of an older copy among them), which lacks the sends recorded after it.
+// Planned from it, those would be sent again. Only refresh -recover, which
+// finds them at the provider, opens it (Options.Restored).
+type RolledBackError struct {
+	State       string // the snapshot's path
+	Serial      uint64 // the snapshot's serial
+	Image       string // the image's path
+	ImageSerial uint64 // the serial of the state the image holds
+	// Recover is as CorruptError's.
+	Recover string
+}
+
+func (e *RolledBackError) Error() string {
+	return fmt.Sprintf("state file %s (serial %d) is older than the state its image %s holds (serial %d, the same state): "+
+		"it was put back from a backup or an older copy, and lacks the sends recorded after it, which a plan would send again. Nothing was changed. "+
+		"Before anything else run \"%s\", which finds the messages the provider holds for them and replaces the image. "+
+		"(The image is a cache, and removing it hides this; if the newer state still exists, put it back instead.)",
+		e.State, e.Serial, e.Image, e.ImageSerial, recoverLine(e.Recover))
+}
+
 // checkMissing is called when the snapshot at path does not exist. It
 // returns a *MissingError when files that only a used state leaves are
 // there: the backup (made from a snapshot that existed), or, with no

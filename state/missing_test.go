@@ -1,6 +1,7 @@
 package state
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -81,7 +82,10 @@ func TestMissing(t *testing.T) {
 	}
 }
 
-// TestMissingRestored follows the error's advice and gets the backup's state.
+// TestMissingRestored follows the error's advice and gets the backup's
+// state: put back, it is older than its image, and only the recovery the
+// advice names (refresh -recover, Options.Restored) opens it; after that
+// run it reads as any state.
 func TestMissingRestored(t *testing.T) {
 	path := withSnapshotAndJournal(t)
 	want := contentsOf(mustRead(t, path+".backup"))
@@ -93,8 +97,20 @@ func TestMissingRestored(t *testing.T) {
 	if err := os.Rename(path+".wal", path+".wal.orphaned"); err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff(want, contentsOf(mustRead(t, path))); d != "" {
+	var rb *RolledBackError
+	if _, _, err := Read(path); !errors.As(err, &rb) {
+		t.Fatalf("Read of the backup put back = %v, want RolledBackError", err)
+	}
+	s, _, err := Open(context.Background(), path, Options{Restored: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(want, contentsOf(s.State())); d != "" {
 		t.Errorf("restored state differs from the backup (-want +got):\n%s", d)
+	}
+	mustClose(t, s)
+	if d := cmp.Diff(want, contentsOf(mustRead(t, path))); d != "" {
+		t.Errorf("after the recovery's run (-want +got):\n%s", d)
 	}
 }
 

@@ -33,6 +33,10 @@ type Options struct {
 	// Now is the clock for records given no time, and for the lock
 	// description; time.Now when nil.
 	Now func() time.Time
+	// Restored accepts a snapshot older than its image (RolledBackError):
+	// refresh -recover, which finds the sends the snapshot lacks, and
+	// replaces the image.
+	Restored bool
 
 	compactAt int64 // journal size that starts a compaction; tests lower it
 	imageAt   int64 // journal bytes no image holds that make Close write one; tests lower it
@@ -65,6 +69,7 @@ type Store struct {
 	lock      *fileLock
 	now       func() time.Time
 	compactAt int64
+	restored  bool // Options.Restored
 	imageAt   int64
 
 	mu     sync.RWMutex // guards closed against submits racing Close
@@ -109,6 +114,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, []Warning, er
 		now:       opts.Now,
 		compactAt: opts.compactAt,
 		imageAt:   opts.imageAt,
+		restored:  opts.Restored,
 		reqs:      make(chan *request, maxBatch),
 		done:      make(chan struct{}),
 	}
@@ -140,7 +146,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, []Warning, er
 // yet; a compaction meanwhile makes it read again.
 func Read(path string) (*State, []Warning, error) {
 	for attempt := 1; ; attempt++ {
-		l, err := load(path, false, nil)
+		l, err := load(path, false, nil, false)
 		var ce *CorruptError
 		if errors.As(err, &ce) && ce.retry && attempt < 5 {
 			continue
@@ -161,7 +167,7 @@ func (s *Store) load() ([]Warning, error) {
 			return nil, fmt.Errorf("open state %s: %w", s.path, err)
 		}
 	}
-	l, err := load(s.path, true, s.lock.prev)
+	l, err := load(s.path, true, s.lock.prev, s.restored)
 	if err != nil {
 		return nil, err
 	}
