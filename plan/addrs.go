@@ -44,6 +44,13 @@ func checkAddrs(cfg *config.Config, st *state.State, flag string, ps []addrs.Pat
 	for _, p := range ps {
 		near, ok := lookupAddr(cfg, st, p)
 		if ok {
+			if to, moved := movedAway(cfg, st, p); moved {
+				// The plan knows those sends by their new addresses:
+				// p would select none of them, and an -exclude would
+				// leave them in.
+				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "No send matches -" + flag,
+					Detail: fmt.Sprintf("-%s=%s matches only sends the configuration's moved blocks give other addresses, under which the plan knows them. Did you mean -%s=%s?", flag, p, flag, to)})
+			}
 			continue
 		}
 		detail := fmt.Sprintf("-%s=%s matches %s.", flag, p, what)
@@ -73,11 +80,7 @@ func lookupAddr(cfg *config.Config, st *state.State, p addrs.Pattern) (near []st
 			}
 		}
 	}
-	switch {
-	case campaign != nil && p.Message == "",
-		message != nil && p.Key == "",
-		message != nil && wantsKey(campaign.Recipients, p.Key),
-		recorded(st, p):
+	if configured(cfg, p) || recorded(st, p) {
 		return nil, true
 	}
 	// p matches nothing: collect what exists one level up, renamed as p.
@@ -120,6 +123,44 @@ func lookupAddr(cfg *config.Config, st *state.State, p addrs.Pattern) (near []st
 		}
 	}
 	return near, false
+}
+
+// movedAway reports whether p selects sends only as the state records them
+// under addresses that moved blocks have moved: no send the configuration
+// wants, and no recorded send left where it was. to is the first of them
+// as the plan knows it, at p's level.
+func movedAway(cfg *config.Config, st *state.State, p addrs.Pattern) (to string, moved bool) {
+	if len(cfg.Moved) == 0 || configured(cfg, p) {
+		return "", false
+	}
+	for s := range st.Sends(p) {
+		a := MovedTo(cfg, s.Addr)
+		if a == s.Addr {
+			return "", false
+		}
+		if to == "" {
+			to = with(p, a.Campaign, a.Message, a.Key).String()
+		}
+	}
+	return to, to != ""
+}
+
+// configured reports whether p selects a send the configuration wants.
+func configured(cfg *config.Config, p addrs.Pattern) bool {
+	for _, c := range cfg.Campaigns {
+		if c.Name != p.Campaign {
+			continue
+		}
+		if p.Message == "" {
+			return true
+		}
+		for _, m := range c.Messages {
+			if m.Name == p.Message && (p.Key == "" || wantsKey(c.Recipients, p.Key)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // with returns p with its campaign, message and key set where p has them.
