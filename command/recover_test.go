@@ -49,6 +49,19 @@ func TestRecoverAfterRestore(t *testing.T) {
 	if got := w.srv.Stats().Accepted; got != 3 {
 		t.Fatalf("the sandbox accepted %d, want the first 3 only", got)
 	}
+	// A recovery that stops (Briq refuses every request) has replaced the
+	// image as its run ended, and still the state is refused until one
+	// finishes.
+	if err := w.srv.SetFaults(sandbox.Faults{NoWorkspace: true}); err != nil {
+		t.Fatal(err)
+	}
+	w.mustRun(exitError, "refresh", "-recover")
+	if err := w.srv.SetFaults(sandbox.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, code := w.run("apply", "-auto-approve"); code != exitError || !strings.Contains(strings.Join(strings.Fields(errOut), " "), "began but did not finish") {
+		t.Fatalf("apply after a recovery that stopped: exit %d\n%s", code, errOut)
+	}
 
 	out := w.mustRun(exitOK, "refresh", "-recover")
 	for _, want := range []string{

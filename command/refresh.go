@@ -200,7 +200,10 @@ func runRefresh(c *cli, args []string) int {
 	}
 	var runErr error
 	if recoverLost {
-		runErr = c.recoverLost(v, cfg, store, prov, opts, since, run)
+		if runErr = c.recoverLost(v, cfg, store, prov, opts, since, run); runErr == nil {
+			// Finished: a state put back opens as any other again.
+			runErr = store.Recovered()
+		}
 	} else {
 		runErr = run(opts, nil)
 	}

@@ -113,9 +113,13 @@ func load(path string, locked bool, holder *LockInfo, restored bool) (loaded, er
 // records that the journal does not start with.
 func loadFrom(path string, locked bool, holder *LockInfo, image, restored bool) (loaded, error) {
 	l := loaded{st: newState()}
-	// An image of a later snapshot of the state than the one read: told
-	// once the journal is read, whose own damage is told first.
+	// An image of a later snapshot of the state than the one read, or the
+	// mark of a recovery from one not finished: told once the journal is
+	// read, whose own damage is told first.
 	var rolledBack *RolledBackError
+	if !restored {
+		rolledBack = recovering(path)
+	}
 	var held *imageJournal // the journal's records the image holds
 	f, err := inputfile.Open(path)
 	switch {
@@ -127,8 +131,12 @@ func loadFrom(path string, locked bool, holder *LockInfo, image, restored bool) 
 		}
 		if ierr == nil {
 			l.st, l.held = st, held
-		} else if err = readSnapshot(f, path, l.st); err == nil && !restored {
-			rolledBack = rolledBackFrom(path, f, l.st)
+		} else if err = readSnapshot(f, path, l.st); err == nil {
+			if rb := rolledBackFrom(path, f, l.st); rb != nil && !restored {
+				rolledBack = rb
+			} else if rb != nil {
+				err = markRecovering(path, rb)
+			}
 		}
 		if ierr != nil && err == nil && locked && rolledBack == nil {
 			// The run that holds the lock makes the image of a snapshot

@@ -1,12 +1,15 @@
 package state
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/ujumbe/ujumbe/atomicfile"
 	"golang.org/x/sys/unix"
 )
 
@@ -79,10 +82,67 @@ type RolledBackError struct {
 	Image       string // the image's path
 	ImageSerial uint64 // the serial of the state the image holds
 	// Recover is as CorruptError's.
-	Recover string
+	Recover string `json:"-"`
+	// unfinished marks a recovery that began (refresh -recover) and did
+	// not end: the image has been replaced since.
+	unfinished bool
+}
+
+// recoveringSuffix names the mark a recovery from a snapshot put back
+// leaves until it finishes (Store.Recovered): the compaction that ends
+// its run replaces the image, the evidence, whether the recovery finished
+// or not.
+const recoveringSuffix = ".recovering"
+
+// markRecovering durably marks the state at path as being recovered from
+// rb's snapshot.
+func markRecovering(path string, rb *RolledBackError) error {
+	b, err := json.Marshal(rb)
+	if err == nil {
+		err = atomicfile.WriteFile(path+recoveringSuffix, b, 0o600)
+	}
+	if err != nil {
+		return fmt.Errorf("mark the recovery of state %s: %w", path, err)
+	}
+	return nil
+}
+
+// recovering returns the error of the state at path while a recovery
+// from a snapshot put back is marked as not finished; nil otherwise.
+func recovering(path string) *RolledBackError {
+	b, err := os.ReadFile(path + recoveringSuffix)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	// The mark's presence is what counts; what it says (the serials) only
+	// details it, and an unreadable mark refuses all the same.
+	rb := &RolledBackError{State: path, Image: path + imageSuffix}
+	if err == nil {
+		_ = json.Unmarshal(b, rb)
+	}
+	rb.unfinished = true
+	return rb
+}
+
+// Recovered ends the recovery of a snapshot put back (refresh -recover,
+// Options.Restored): the state opens as any other from now on.
+func (s *Store) Recovered() error {
+	err := os.Remove(s.path + recoveringSuffix)
+	if err == nil {
+		err = atomicfile.SyncDir(filepath.Dir(s.path))
+	}
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("end the recovery of state %s: %w", s.path, err)
+	}
+	return nil
 }
 
 func (e *RolledBackError) Error() string {
+	if e.unfinished {
+		return fmt.Sprintf("state file %s was put back from a backup or an older copy, and its recovery (\"%s\") began but did not finish (%s is left): "+
+			"it still lacks sends recorded after it, which a plan would send again. Nothing was changed. Run \"%s\" again before anything else.",
+			e.State, recoverLine(e.Recover), e.State+recoveringSuffix, recoverLine(e.Recover))
+	}
 	return fmt.Sprintf("state file %s (serial %d) is older than the state its image %s holds (serial %d, the same state): "+
 		"it was put back from a backup or an older copy, and lacks the sends recorded after it, which a plan would send again. Nothing was changed. "+
 		"Before anything else run \"%s\", which finds the messages the provider holds for them and replaces the image. "+

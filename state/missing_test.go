@@ -108,6 +108,9 @@ func TestMissingRestored(t *testing.T) {
 	if d := cmp.Diff(want, contentsOf(s.State())); d != "" {
 		t.Errorf("restored state differs from the backup (-want +got):\n%s", d)
 	}
+	if err := s.Recovered(); err != nil {
+		t.Fatal(err)
+	}
 	mustClose(t, s)
 	if d := cmp.Diff(want, contentsOf(mustRead(t, path))); d != "" {
 		t.Errorf("after the recovery's run (-want +got):\n%s", d)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -11,8 +12,9 @@ import (
 // says, the journal moved aside) lacks the sends recorded after it; the
 // image beside it still holds the later state of the same lineage. Every
 // reader and writer refuses it, naming refresh -recover, except one opened
-// with Options.Restored, which replaces the image; after it the state
-// opens as any other.
+// with Options.Restored. That run replaces the image, the evidence, as it
+// ends whether its recovery finished or not: until it says so
+// (Recovered), the state is refused all the same.
 func TestRolledBack(t *testing.T) {
 	path := statePath(t)
 	s := mustOpen(t, path)
@@ -48,6 +50,17 @@ func TestRolledBack(t *testing.T) {
 	}
 	if _, ok := s.State().Get(addr("C-2")); ok || s.State().Len() != 1 {
 		t.Fatalf("the restored state holds %d sends; want C-1 alone", s.State().Len())
+	}
+	mustClose(t, s) // a recovery that stopped
+	if _, _, err := Read(path); !errors.As(err, &rb) || !strings.Contains(err.Error(), "did not finish") {
+		t.Fatalf("read after a recovery that did not finish: %v; want RolledBackError", err)
+	}
+	s, _, err = Open(context.Background(), path, Options{Restored: true})
+	if err != nil {
+		t.Fatalf("open with Restored again: %v", err)
+	}
+	if err := s.Recovered(); err != nil {
+		t.Fatal(err)
 	}
 	mustClose(t, s)
 	if st := mustRead(t, path); st.Len() != 1 {
