@@ -146,6 +146,16 @@ func connect(ctx context.Context, pg PG) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, pgError(pg, "open", err)
 	}
+	// The writer's lock lives as long as its session. The server's default
+	// keepalive notices a vanished client (a cron host powered off, its
+	// network gone) after two hours, and every run meanwhile finds the
+	// state locked; with these, within about two minutes. Not fatal when
+	// refused (a pooler that passes no SET): the default stays.
+	for _, set := range []string{"SET tcp_keepalives_idle = 60", "SET tcp_keepalives_interval = 10", "SET tcp_keepalives_count = 6", "SET tcp_user_timeout = 120000"} {
+		if _, err := conn.Exec(ctx, set); err != nil {
+			break
+		}
+	}
 	if err := migrate(ctx, conn, pg); err != nil {
 		conn.Close(context.Background())
 		return nil, pgError(pg, "migrate", err)

@@ -384,3 +384,25 @@ func TestPGPushDiverged(t *testing.T) {
 		t.Fatalf("push of the database's own state: %v", err)
 	}
 }
+
+// TestPGKeepalives: the writer's session asks the server to notice a
+// vanished client within minutes, not the default two hours, so that the
+// lock of a run whose machine vanished is released for the next cron run.
+func TestPGKeepalives(t *testing.T) {
+	pg := testPG(t)
+	ctx := context.Background()
+	conn, err := connect(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for name, want := range map[string]string{"tcp_keepalives_idle": "60", "tcp_keepalives_interval": "10", "tcp_keepalives_count": "6", "tcp_user_timeout": "120000"} {
+		var got string
+		if err := conn.QueryRow(ctx, "SHOW "+name).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+}
