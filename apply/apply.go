@@ -103,6 +103,17 @@ type Summary struct {
 	Deferred    int `json:"deferred"`     // Meta's per-user marketing limit (131049): due again a day later
 	Skipped     int `json:"skipped"`      // no longer due at send time (stop_at, send window)
 	RateLimited int `json:"rate_limited"` // 429 answers (each request repeated after Retry-After)
+	// Unrecorded are the sends Briq gave a message_id whose result the
+	// state could not record (the run stopped there): in the state they
+	// are in doubt, and their ids are known only here until refresh finds
+	// them again.
+	Unrecorded []Unrecorded `json:"unrecorded,omitempty"`
+}
+
+// Unrecorded is a send whose message_id the state could not record.
+type Unrecorded struct {
+	Address   string `json:"address"`
+	MessageID string `json:"message_id"`
 }
 
 // Errors that stop a run; the returned error wraps one of them.
@@ -342,6 +353,11 @@ func (r *run) record(it *plan.Item, res *briq.SendResult, err error) {
 	}
 	if err := r.journal.RecordResult(result); err != nil {
 		r.stop(fmt.Errorf("%w: %w", ErrJournal, err))
+		if result.MessageID != "" {
+			r.count(func(s *Summary) {
+				s.Unrecorded = append(s.Unrecorded, Unrecorded{Address: it.Addr().String(), MessageID: result.MessageID})
+			}, false)
+		}
 		return
 	}
 	r.count(func(s *Summary) {

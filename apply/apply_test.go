@@ -65,13 +65,16 @@ type journal struct {
 	mu       sync.Mutex
 	events   map[string][]string
 	fail     error
+	failFrom int              // fail only from the failFrom-th record (1 the first) on, when set
+	records  int              // records asked for
 	onResult func(addrs.Addr) // called after a result is recorded, if set
 }
 
 func (j *journal) add(a addrs.Addr, e string) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.fail != nil {
+	j.records++
+	if j.fail != nil && j.records >= j.failFrom {
 		return j.fail
 	}
 	j.events[a.Key] = append(j.events[a.Key], e)
@@ -306,5 +309,22 @@ func TestJournalFailureStopsSending(t *testing.T) {
 	}
 	if len(c.requests) != 0 {
 		t.Errorf("%d requests left without a durable intent", len(c.requests))
+	}
+}
+
+// TestUnrecordedIDs: a state that fails as a result is recorded (the disk,
+// a lost pg session) stops the run; the message_id Briq gave that send is
+// then in no state, and the summary keeps it, for the operator.
+func TestUnrecordedIDs(t *testing.T) {
+	its := items(t, 5)
+	c := &fakeClient{script: map[string][]error{}, requests: map[string]int{}}
+	diskFull := errors.New("disk full")
+	j := &journal{events: map[string][]string{}, fail: diskFull, failFrom: 2} // the first intent is written
+	sum, err := Run(context.Background(), its, c, j, Options{Rate: 100000, Parallelism: 1})
+	if !errors.Is(err, ErrJournal) {
+		t.Fatalf("error %v, want ErrJournal", err)
+	}
+	if len(c.requests) != 1 || len(sum.Unrecorded) != 1 || sum.Unrecorded[0].Address != its[0].Addr().String() || sum.Unrecorded[0].MessageID == "" {
+		t.Fatalf("%d requests, unrecorded %+v; want the one send's address and message_id", len(c.requests), sum.Unrecorded)
 	}
 }

@@ -572,6 +572,14 @@ func (c *cli) confirm(n int) (bool, error) {
 // printSummary writes the one-paragraph outcome of an apply.
 func (c *cli) printSummary(s apply.Summary) {
 	fmt.Fprintf(c.stdout, "\n%s\n", summaryLine(s))
+	if len(s.Unrecorded) == 0 {
+		return
+	}
+	fmt.Fprintf(c.stdout, "\nBriq accepted %s whose message_id the state could not record; the state has them in doubt (?), never sent again, and refresh finds them. Their ids, should it not (\"ujumbe import ADDRESS MESSAGE_ID\" records one):\n",
+		plural(len(s.Unrecorded), "send"))
+	for _, u := range s.Unrecorded {
+		fmt.Fprintf(c.stdout, "  %s  message_id %s\n", u.Address, u.MessageID)
+	}
 }
 
 // summaryLine is a round's outcome in one line: "Apply finished: 3 sent."
