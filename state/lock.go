@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"time"
 
 	"github.com/google/uuid"
@@ -87,6 +88,11 @@ func lock(ctx context.Context, path string, timeout time.Duration, info LockInfo
 	start := time.Now()
 	for tries := 1; ; tries++ {
 		f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o600)
+		if errors.Is(err, os.ErrNotExist) {
+			// Not made here: a mistyped directory would start an empty
+			// state, and send every message again.
+			return nil, fmt.Errorf("lock state %s: the directory %s does not exist. Check the state's path; for a new state there, create the directory first", path, filepath.Dir(path))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("lock state %s: %w", path, err)
 		}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -437,5 +438,19 @@ func TestKill9Images(t *testing.T) {
 	}
 	if held == 0 {
 		t.Errorf("after none of %d kills did the image hold journal records", kills)
+	}
+}
+
+// TestLockMissingDirectory: a state whose directory does not exist (a
+// mistyped path) is not started there: the error names the directory and
+// says to create it for a new state; nothing is created.
+func TestLockMissingDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "stat")
+	_, _, err := Open(context.Background(), filepath.Join(dir, "prod.state"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "the directory "+dir+" does not exist") {
+		t.Fatalf("open in a missing directory: %v", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the directory was made: %v", err)
 	}
 }
