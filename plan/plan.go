@@ -1252,15 +1252,15 @@ func (b *worker) classify(it *Item, c *config.Campaign, j int, r *config.Recipie
 			defer func() { b.deferredUntil = time.Time{} }()
 		}
 	}
-	if !recorded {
-		if name, ok := b.cfg.Suppressed(it.Phone()); ok {
-			it.Class, it.Reason = Orphan, "suppressed by suppress."+name
-			return nil
-		}
-		if _, ok := b.st.OptOut(it.Phone()); ok {
-			it.Class, it.Reason = Orphan, "the recipient opted out"
-			return nil
-		}
+	// Nobody who opted out or is suppressed gets a send: a new one, nor a
+	// retry, a deferred one or an explicit -replace of one recorded.
+	if name, ok := b.cfg.Suppressed(it.Phone()); ok {
+		it.Class, it.Reason = Orphan, "suppressed by suppress."+name
+		return nil
+	}
+	if _, ok := b.st.OptOut(it.Phone()); ok {
+		it.Class, it.Reason = Orphan, "the recipient opted out"
+		return nil
 	}
 	diags := b.due(it, c, j, r, parentClass)
 	if replace && recorded && it.Class == Send {

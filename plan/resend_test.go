@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
@@ -371,5 +372,43 @@ campaign "NAME" {
 				t.Errorf("guard: %v; want an error naming the send in doubt", g)
 			}
 		})
+	}
+}
+
+// TestOptedOutRecordedSends: a recipient who opted out, or whose number a
+// suppress list holds, gets no send at all: not a first one, nor a retry
+// of a recorded one, a send Meta deferred a day, nor an explicit -replace
+// of one accepted.
+func TestOptedOutRecordedSends(t *testing.T) {
+	cfg := loadFiles(t, map[string]string{"main.hcl": unspaced + `
+campaign "c" {
+  recipients = recipients.r
+  message "hello" {
+    template  = "welcome"
+    variables = { "1" = row.name }
+  }
+}
+`, "r.csv": "id,phone,name\nk1,+255712000001,Asha\nk2,+255712000002,Baraka\nk3,+255712000003,Chausiku\n"}, config.LoadOptions{})
+	store := openStore(t)
+	at := now.Add(-25 * time.Hour)
+	for key, outcome := range map[string]state.Outcome{"k1": state.OutcomeRetry, "k2": state.OutcomeDeferred, "k3": state.OutcomeAccepted} {
+		recordSend(t, cfg, store, addrs.Addr{Campaign: "c", Message: "hello", Key: key}, at, outcome, "")
+	}
+	for _, phone := range []string{"255712000001", "255712000002", "255712000003"} {
+		if err := store.OptOut(state.OptOut{Phone: phone, Text: "STOP", At: at.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, _ := addrs.ParsePattern("campaign.c")
+	for name, opts := range map[string]Options{"plain": {}, "-replace": {Replace: []addrs.Pattern{all}}} {
+		p, diags := Build(cfg, store.State(), now, opts)
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		for i := range p.Items {
+			if it := &p.Items[i]; it.Class.Sends() || it.Class == Orphan && it.Reason != "the recipient opted out" {
+				t.Errorf("%s: %s: %s (%s); want nothing sent to a recipient who opted out", name, it.Addr(), it.Class, it.Reason)
+			}
+		}
 	}
 }
