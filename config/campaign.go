@@ -30,6 +30,10 @@ type Campaign struct {
 	// Messages are in declaration order.
 	Messages  []*Message
 	DeclRange hcl.Range
+
+	// assignAs is the name a moved block says the campaign had, which its
+	// assignments keep hashing (assignName); "" when none.
+	assignAs string
 }
 
 // SendWindow is a campaign's daily window for sending.

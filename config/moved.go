@@ -61,6 +61,15 @@ func (l *loader) decodeMoved(blocks hcl.Blocks) {
 			continue
 		}
 		l.cfg.Moved = append(l.cfg.Moved, m)
+		if m.To.Depth() == 1 {
+			// A renamed campaign keeps its recipients' holdout and
+			// variants: they hash the name it had.
+			for _, c := range l.cfg.Campaigns {
+				if c.Name == m.To.Campaign {
+					c.assignAs = m.From.Campaign
+				}
+			}
+		}
 	}
 }
 

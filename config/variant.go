@@ -210,7 +210,17 @@ func (m *Message) contentFor(variant string) (*content, hcl.Diagnostics) {
 // The assignment of recipients to variants and to the holdout. Both are
 // hashes of the campaign's name and the recipient's key, and of nothing
 // else, so that planning again, adding or removing recipients, and editing
-// other messages never move anyone.
+// other messages never move anyone; nor renaming the campaign with a moved
+// block, which makes the name hashed the one the campaign had (assignName).
+
+// assignName is the name c's assignments hash: the name a moved block says
+// c had before, else its own.
+func (c *Campaign) assignName() string {
+	if c.assignAs != "" {
+		return c.assignAs
+	}
+	return c.Name
+}
 
 // HeldOut reports whether the recipient with key is in c's holdout: the
 // control group, which gets nothing from the campaign. Its own hash, below
@@ -219,7 +229,7 @@ func (c *Campaign) HeldOut(key string) bool {
 	if c.Holdout <= 0 {
 		return false
 	}
-	return unit(hashOf("ujumbe.holdout", c.Name, key, "")) < c.Holdout
+	return unit(hashOf("ujumbe.holdout", c.assignName(), key, "")) < c.Holdout
 }
 
 // Assign returns the name of the variant of c's split message the
@@ -235,7 +245,7 @@ func (c *Campaign) Assign(key string) string {
 	}
 	best, bestScore := "", math.Inf(-1)
 	for _, v := range m.Variants {
-		u := unit(hashOf("ujumbe.variant", c.Name, key, v.Name))
+		u := unit(hashOf("ujumbe.variant", c.assignName(), key, v.Name))
 		// u is in (0, 1), so ln(u) < 0 and the score is positive.
 		if score := -float64(max(v.Weight, 1)) / math.Log(u); score > bestScore {
 			best, bestScore = v.Name, score
