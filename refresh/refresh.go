@@ -7,10 +7,12 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/briq"
 	"github.com/ujumbe/ujumbe/state"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Defaults of the Options fields whose zero value means "default".
@@ -311,11 +313,30 @@ func newRun(c Client, store Store, opts Options) *run {
 	}
 	r := &run{c: c, store: store, opts: opts, now: opts.Now()}
 	for _, k := range opts.OptOutKeywords {
-		if k = strings.TrimSpace(k); k != "" {
+		if k = foldWords(k); k != "" {
 			r.keywords = append(r.keywords, k)
 		}
 	}
 	return r
+}
+
+// optOutWords is the longest answer read for an opt-out keyword among its
+// first and last words ("stop please", "Stop promotions", "please STOP"):
+// longer ones are sentences that may use the word otherwise.
+const optOutWords = 5
+
+// foldWords returns s compared as a keyword: compatibility forms folded
+// (full-width letters), lower case, and its words, stripped of
+// punctuation and symbols around them, joined by one space.
+func foldWords(s string) string {
+	words := strings.Fields(strings.ToLower(norm.NFKC.String(s)))
+	out := words[:0]
+	for _, w := range words {
+		if w = strings.TrimFunc(w, func(r rune) bool { return unicode.IsPunct(r) || unicode.IsSymbol(r) }); w != "" {
+			out = append(out, w)
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 func (r *run) count(f func(*Summary)) {
@@ -341,11 +362,18 @@ func (r *run) targeted(a addrs.Addr) bool {
 }
 
 // isOptOut reports whether an answer's text (or a button's id or payload)
-// is one of the opt-out keywords.
+// is one of the opt-out keywords, whatever its case and punctuation
+// ("Stop.", "ＳＴＯＰ"), or a short answer that starts or ends with one
+// ("stop please", "Stop promotions", the usual opt-out button's text).
 func (r *run) isOptOut(text, id string) bool {
-	text, id = strings.TrimSpace(text), strings.TrimSpace(id)
+	text, id = foldWords(text), foldWords(id)
+	words := strings.Fields(text)
 	for _, k := range r.keywords {
-		if strings.EqualFold(text, k) || strings.EqualFold(id, k) {
+		if text == k || id == k {
+			return true
+		}
+		if n := len(strings.Fields(k)); len(words) > n && len(words) <= optOutWords &&
+			(strings.Join(words[:n], " ") == k || strings.Join(words[len(words)-n:], " ") == k) {
 			return true
 		}
 	}
