@@ -432,3 +432,27 @@ func TestShowTarget(t *testing.T) {
 		t.Errorf("show -target of nothing: exit %d\n%s", code, errOut)
 	}
 }
+
+// TestMaxRecipientsUnderTier: the tier spreads six first contacts over
+// three days, two a day, under max_recipients = 2. Before the campaign's
+// first send apply counts all six and refuses without -allow-large
+// (nothing sent); confirmed, it sends the tier's two, and the next run,
+// going on with the confirmed campaign, is not asked again.
+func TestMaxRecipientsUnderTier(t *testing.T) {
+	w := newWorld(t, 6, sandbox.Options{})
+	w.replaceInConfig("rate = var.rate\n", "rate = var.rate\n  pair_spacing = \"0s\"\n  daily_first_contacts = 2\n  max_recipients = 2\n")
+	_, errOut, code := w.run("apply", "-auto-approve")
+	if msg := strings.Join(strings.Fields(errOut), " "); code != exitError || !strings.Contains(msg, "6 first-contact messages (2 now, the rest as the limits allow)") {
+		t.Fatalf("apply without -allow-large: exit %d\n%s", code, errOut)
+	}
+	if got := w.srv.Stats().Accepted; got != 0 {
+		t.Fatalf("the sandbox accepted %d before the confirmation", got)
+	}
+	if out := w.mustRun(exitOK, "apply", "-auto-approve", "-allow-large"); !strings.Contains(out, "Apply finished: 2 sent.") {
+		t.Fatalf("apply -allow-large:\n%s", out)
+	}
+	w.mustRun(exitOK, "apply", "-auto-approve")
+	if got := w.srv.Stats().Accepted; got != 2 {
+		t.Errorf("the sandbox accepted %d, want the tier's 2", got)
+	}
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
+	"github.com/ujumbe/ujumbe/state"
 )
 
 // GuardOptions are the operator's explicit permissions for plans the
@@ -33,27 +34,22 @@ type GuardOptions struct {
 // unless its GuardOptions permission is given, and then a warning.
 func Guard(cfg *config.Config, p *Plan, o GuardOptions) hcl.Diagnostics {
 	var diags hcl.Diagnostics
-	first := map[string]int{}
+	first, held := map[string]int{}, map[string]int{}
 	var rekeyed []*Item
-	// First contacts are counted among the sends due. A changed key is
-	// marked when due, so also on a send the limits hold back a while:
-	// every send of a plan built whole is looked at (Rebuild builds whole
-	// when a first contact falls due, and under the limits), in place and
-	// in one pass: a slice of pointers to millions of Items would be
-	// garbage at the plan's peak.
-	looked := func(yield func(*Item) bool) {
-		for i := range p.Items {
-			if !yield(&p.Items[i]) {
-				return
+	// First contacts are counted among the sends due, and those the limits
+	// hold back. A changed key is marked when due, so also on a send the
+	// limits hold back a while: every send of a plan built whole is looked
+	// at (Rebuild builds whole when a first contact falls due, and under
+	// the limits), in place and in one pass: a slice of pointers to
+	// millions of Items would be garbage at the plan's peak.
+	for it := range p.dueBeforeLimits() {
+		if it.Message != nil && it.Message.After == nil {
+			switch {
+			case it.Class.Sends():
+				first[it.Addr().Campaign]++
+			case it.heldBack():
+				held[it.Addr().Campaign]++
 			}
-		}
-	}
-	if p.inc != nil {
-		looked = slices.Values(p.Due())
-	}
-	for it := range looked {
-		if it.Class.Sends() && it.Message != nil && it.Message.After == nil {
-			first[it.Addr().Campaign]++
 		}
 		if it.RekeyedFrom() != "" {
 			rekeyed = append(rekeyed, it)
@@ -64,12 +60,22 @@ func Guard(cfg *config.Config, p *Plan, o GuardOptions) hcl.Diagnostics {
 		if limit == 0 {
 			limit, from = cfg.Provider.MaxRecipients, "the provider's max_recipients"
 		}
-		if n := first[c.Name]; limit > 0 && n > limit {
+		n, when := first[c.Name], "now"
+		if held[c.Name] > 0 && limit > 0 && n <= limit && !p.begun(c) {
+			// Before its first send, a campaign is as large as the first
+			// contacts the limits spread over later runs too, each of
+			// which would stay under max_recipients alone. Once it has
+			// begun, confirmed, the runs that go on with it are not asked
+			// again.
+			n += held[c.Name]
+			when = fmt.Sprintf("(%d now, the rest as the limits allow)", first[c.Name])
+		}
+		if limit > 0 && n > limit {
 			d := &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Campaign larger than max_recipients",
-				Detail: fmt.Sprintf("Campaign %q would send %d first-contact messages now; %s is %d. "+
-					"Check the recipients' CSV and where filter. To send to all of them, run again with -allow-large.", c.Name, n, from, limit),
+				Detail: fmt.Sprintf("Campaign %q would send %d first-contact messages %s; %s is %d. "+
+					"Check the recipients' CSV and where filter. To send to all of them, run again with -allow-large.", c.Name, n, when, from, limit),
 				Subject: c.DeclRange.Ptr(),
 			}
 			if o.AllowLarge {
@@ -106,6 +112,23 @@ func Guard(cfg *config.Config, p *Plan, o GuardOptions) hcl.Diagnostics {
 		diags = append(diags, resendDiag(cfg, p, o.AllowResend))
 	}
 	return diags
+}
+
+// heldBack reports whether it is a send due by its own rules that the
+// limits hold back a while: Scheduled with the digest of what would go.
+func (it *Item) heldBack() bool {
+	return it.Class == Scheduled && it.Digest != (state.Digest{})
+}
+
+// begun reports whether the state records an attempt at any first contact
+// of c: the campaign has begun sending.
+func (p *Plan) begun(c *config.Campaign) bool {
+	for i := range p.Items {
+		if it := &p.Items[i]; it.Message != nil && it.Message.Campaign == c && it.Message.After == nil && it.Attempts > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // resendDiag reports p's resends, with the moved blocks that would make

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -520,5 +521,60 @@ campaign "promo" {
 				t.Errorf("c.hello[%s] %s (%s); held by the cap: %v", key, it.Class, it.Reason, held)
 			}
 		}
+	}
+}
+
+// TestGuardMaxRecipientsUnderLimits: the messaging tier spreads a
+// campaign's first contacts over days, and each run's share stays under
+// max_recipients; before its first send, the campaign counts all of them
+// (the limits hold the rest back), so a wrong CSV does not trickle out
+// run by run unconfirmed. Once it has begun, the runs that go on with it
+// count what they send.
+func TestGuardMaxRecipientsUnderLimits(t *testing.T) {
+	var csv strings.Builder
+	csv.WriteString("id,name,phone\n")
+	for i := range 6 {
+		fmt.Fprintf(&csv, "p%d,Name%d,25571200000%d\n", i, i, i)
+	}
+	cfg := loadFiles(t, map[string]string{"people.csv": csv.String(), "main.hcl": `
+provider "briq" {
+  pair_spacing         = "0s"
+  daily_first_contacts = 2
+  max_recipients       = 2
+}
+recipients "people" {
+  csv   = "people.csv"
+  phone = row.phone
+  key   = row.id
+}
+campaign "c" {
+  recipients = recipients.people
+  message "hello" {
+    template  = "welcome"
+    variables = { "1" = row.name }
+  }
+}
+`}, config.LoadOptions{})
+	store := openStore(t)
+	p, diags := Build(cfg, store.State(), now, Options{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	if n := p.Count()[Send]; n != 2 {
+		t.Fatalf("%d to send, want the tier's 2", n)
+	}
+	g := Guard(cfg, p, GuardOptions{})
+	if !g.HasErrors() || !strings.Contains(g.Error(), "6 first-contact messages (2 now, the rest as the limits allow)") {
+		t.Fatalf("guard before the first send: %v", g)
+	}
+	if g := Guard(cfg, p, GuardOptions{AllowLarge: true}); g.HasErrors() {
+		t.Fatalf("guard with -allow-large: %v", g)
+	}
+	for _, key := range []string{"p0", "p1"} {
+		recordSend(t, cfg, store, addrs.Addr{Campaign: "c", Message: "hello", Key: key}, now, state.OutcomeAccepted, "")
+	}
+	p, _ = Build(cfg, store.State(), now.Add(25*time.Hour), Options{})
+	if g := Guard(cfg, p, GuardOptions{}); g.HasErrors() {
+		t.Fatalf("guard of a run going on with the campaign: %v", g)
 	}
 }

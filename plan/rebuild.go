@@ -2,6 +2,7 @@ package plan
 
 import (
 	"container/heap"
+	"iter"
 	"slices"
 	"sort"
 	"time"
@@ -366,23 +367,37 @@ func (p *Plan) Brief() *Document {
 // pass over every send.
 func (p *Plan) Due() []*Item {
 	var out []*Item
-	if x := p.inc; x != nil {
-		n := len(x.campaign.Recipients.Recipients)
-		for j := range x.campaign.Messages {
-			for _, i := range x.sending {
-				if it := &p.Items[j*n+int(i)]; it.Class.Sends() {
-					out = append(out, it)
-				}
-			}
-		}
-		return out
-	}
-	for i := range p.Items {
-		if it := &p.Items[i]; it.Class.Sends() {
+	for it := range p.dueBeforeLimits() {
+		if it.Class.Sends() {
 			out = append(out, it)
 		}
 	}
 	return out
+}
+
+// dueBeforeLimits yields, in plan order, every send of the recipients with
+// a send due before the limits (see incremental) when Rebuild knows them,
+// else every send: the sends due, and those the limits hold back, among
+// others.
+func (p *Plan) dueBeforeLimits() iter.Seq[*Item] {
+	return func(yield func(*Item) bool) {
+		if x := p.inc; x != nil {
+			n := len(x.campaign.Recipients.Recipients)
+			for j := range x.campaign.Messages {
+				for _, i := range x.sending {
+					if !yield(&p.Items[j*n+int(i)]) {
+						return
+					}
+				}
+			}
+			return
+		}
+		for i := range p.Items {
+			if !yield(&p.Items[i]) {
+				return
+			}
+		}
+	}
 }
 
 // NextDue returns the latest due time of a scheduled send that is within
