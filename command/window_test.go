@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ujumbe/ujumbe/addrs"
+	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/sandbox"
+	"github.com/ujumbe/ujumbe/state"
 )
 
 // TestProviderWindowWins: a text follow-up an hour after the template. By
@@ -108,5 +111,28 @@ func TestMetaWindowRehearsal(t *testing.T) {
 	defer srv.Close()
 	if stats := srv.Stats(); stats.ByKind["interactive"] != 0 || stats.ByKind["text"] != 0 || stats.ByKind["template"] == 0 {
 		t.Errorf("the rehearsal's sandbox accepted %v, want templates only", stats.ByKind)
+	}
+}
+
+// TestOffersOf: refresh learns the reply ids a send's question offered by
+// rendering it again from the configuration: the follow-ups example's
+// question offers yes and no; its template offers none, nor does a send
+// of a message or recipient the configuration no longer has.
+func TestOffersOf(t *testing.T) {
+	cfg, diags := config.Load("../examples/follow-ups", config.LoadOptions{})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	offers := offersOf(cfg)
+	send := func(message, key string) state.Send {
+		return state.Send{Addr: addrs.Addr{Campaign: "black_friday", Message: message, Key: key}}
+	}
+	if ids, ok := offers(send("ask", "C-2001")); !ok || !slices.Equal(ids, []string{"yes", "no"}) {
+		t.Errorf("ask offers %v, %v; want yes and no", ids, ok)
+	}
+	for _, s := range []state.Send{send("offer", "C-2001"), send("ask", "C-9999"), send("gone", "C-2001")} {
+		if ids, ok := offers(s); ok {
+			t.Errorf("%s offers %v", s.Addr, ids)
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package refresh_test
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -452,5 +454,54 @@ func testRefusedLater(t *testing.T, reads sandbox.Faults) {
 	}
 	if sum := f.refresh(nil, f.opts()); sum.Deferred != 0 {
 		t.Errorf("a second refresh deferred %d again", sum.Deferred)
+	}
+}
+
+// TestTwoQuestionsUnpaired: two questions in one conversation, answers
+// given without paired_message_id (-unpaired-replies), and the tap
+// answering the first arrives after the second was sent. It belongs to
+// the question that offered the tapped button (Options.Offers), not to the
+// latest: the first question's branch follows, and the second records only
+// its own answer.
+func TestTwoQuestionsUnpaired(t *testing.T) {
+	f := newFixture(t, func(o *sandbox.Options) {
+		o.UnpairedReplies, o.ReplyDelay = true, sandbox.ReplyDelay{Min: 5 * time.Minute, Max: 5 * time.Minute}
+		o.Answers = map[string]float64{"yes": 1, "b": 1}
+	})
+	hello := f.mustSend(addr("offer", 0), phoneOf(0), "")
+	f.advance(time.Second)
+	q1 := addr("ask", 0)
+	f.mustSend(q1, phoneOf(0), hello.ConversationID) // buttons yes/no
+	f.advance(2 * time.Minute)
+	q2 := addr("ask2", 0)
+	if err := f.store.RecordIntent(state.Intent{Addr: q2, Phone: phoneOf(0), Kind: state.KindInteractive}); err != nil {
+		t.Fatal(err)
+	}
+	ab := json.RawMessage(`{"type":"button","body":{"text":"Size?"},"action":{"buttons":[` +
+		`{"type":"reply","reply":{"id":"a","title":"A"}},{"type":"reply","reply":{"id":"b","title":"B"}}]}}`)
+	res, err := f.client.SendInteractive(context.Background(), &briq.InteractiveRequest{ConversationID: hello.ConversationID, Interactive: ab})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.RecordResult(state.Result{Addr: q2, Outcome: state.OutcomeAccepted, MessageID: res.MessageID, ConversationID: res.ConversationID}); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(20 * time.Minute)
+	opts := f.opts()
+	opts.Offers = func(s state.Send) ([]string, bool) {
+		switch s.Addr {
+		case q1:
+			return []string{"yes", "no"}, true
+		case q2:
+			return []string{"a", "b"}, true
+		}
+		return nil, false
+	}
+	f.refresh(nil, opts)
+	if r := f.get(q1).Reply; r == nil || r.ID != "yes" {
+		t.Errorf("the first question's answer: %+v, want yes", r)
+	}
+	if r := f.get(q2).Reply; r == nil || r.ID != "b" {
+		t.Errorf("the second question's answer: %+v, want b, its own", r)
 	}
 }

@@ -307,7 +307,7 @@ func (r *run) inbound(fs *followSet, m *briq.Message, owner *followed) {
 	}
 	f := owner
 	if f == nil {
-		f = fs.answered(m, content.ID != "")
+		f = fs.answered(m, content.ID, r.opts.Offers)
 	}
 	if f == nil || !f.needReply() {
 		return
@@ -320,27 +320,36 @@ func (r *run) inbound(fs *followSet, m *briq.Message, owner *followed) {
 // answered returns the followed send an inbound message answers: the one its
 // paired_message_id names or, as Briq does not say how answers are paired,
 // for a message without one the latest followed send in its conversation
-// created at or before it; for a button or list answer (tapped), the
-// latest that could carry buttons, not a text or media sent after the
-// question (a reminder), when there is one.
-func (fs *followSet) answered(m *briq.Message, tapped bool) *followed {
+// created at or before it; for a button or list answer (tapped, its id),
+// the latest that offered that id when offers can tell (two questions in
+// one thread), else the latest that could carry buttons, not a text or
+// media sent after the question (a reminder), when there is one.
+func (fs *followSet) answered(m *briq.Message, tapped string, offers func(state.Send) ([]string, bool)) *followed {
 	if m.PairedMessageID != "" {
 		return fs.byID[m.PairedMessageID]
 	}
-	var last, asked *followed
+	var last *followed
+	var asked []*followed // the sends that could carry buttons, oldest first
 	for _, f := range fs.byConv[m.ConversationID] {
 		if f.created.After(m.CreatedAt.Time) {
 			break
 		}
 		last = f
 		if k := f.send.Kind; k != state.KindText && k != state.KindMedia {
-			asked = f
+			asked = append(asked, f)
 		}
 	}
-	if tapped && asked != nil {
-		return asked
+	if tapped == "" || len(asked) == 0 {
+		return last
 	}
-	return last
+	if offers != nil && len(asked) > 1 {
+		for _, f := range slices.Backward(asked) {
+			if ids, ok := offers(f.send); ok && slices.Contains(ids, tapped) {
+				return f
+			}
+		}
+	}
+	return asked[len(asked)-1]
 }
 
 // lookUp fetches, one by one and newest first, the sends whose status is

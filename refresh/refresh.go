@@ -77,6 +77,11 @@ type Options struct {
 	// with the reply's trimmed text (or a button's id) case-insensitively.
 	// Nil means DefaultOptOutKeywords; an empty non-nil slice means none.
 	OptOutKeywords []string
+	// Offers returns the reply ids (button and list row ids) the
+	// interactive message of a send offered, for an answer tapped without
+	// paired_message_id in a thread that holds two questions; ok is false
+	// when it cannot tell. Nil: the latest question takes such answers.
+	Offers func(s state.Send) (ids []string, ok bool)
 	// Parallelism bounds concurrent requests for per-recipient lookups
 	// (DefaultParallelism when zero). Listings are read one page at a time.
 	Parallelism int
