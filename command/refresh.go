@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -389,7 +388,7 @@ func refreshSummary(s refresh.Summary, err error) string {
 // refreshOptions are refresh's options for the configuration cfg and the
 // state st, on the clock now.
 func refreshOptions(cfg *config.Config, st *state.State, now func() time.Time) refresh.Options {
-	return refresh.Options{Now: now, OptOutKeywords: cfg.Provider.OptOutKeywords, Settle: cfg.Provider.Settle, Windows: windowsFor(cfg, st), Offers: offersOf(cfg)}
+	return refresh.Options{Now: now, OptOutKeywords: cfg.Provider.OptOutKeywords, Settle: cfg.Provider.Settle, Windows: windowsFor(cfg, st), Offers: offersOf(cfg, st)}
 }
 
 // plural writes n and the noun, in the plural unless n is 1.
@@ -426,50 +425,20 @@ func ambiguousDiag(addrs []addrs.Addr) *hcl.Diagnostic {
 			"if the message arrived, record it with \"ujumbe import ADDR MESSAGE_ID\" (its follow-ups then go on); if it did not, \"ujumbe apply -replace=ADDR\" sends it.")
 }
 
-// offersOf returns refresh's Options.Offers for cfg: the reply ids the
-// interactive message of a send offered, rendered again for its recipient
-// and variant (rendering is deterministic). It is asked only of answers
-// tapped without paired_message_id in threads holding two questions, and
-// looks recipients up by key once it is.
-func offersOf(cfg *config.Config) func(state.Send) ([]string, bool) {
-	var mu sync.Mutex
-	byKey := map[*config.RecipientSet]map[string]*config.Recipient{}
-	recipient := func(c *config.Campaign, key string) *config.Recipient {
-		mu.Lock()
-		defer mu.Unlock()
-		keys := byKey[c.Recipients]
-		if keys == nil {
-			keys = make(map[string]*config.Recipient, len(c.Recipients.Recipients))
-			for _, r := range c.Recipients.Recipients {
-				keys[r.Key] = r
-			}
-			byKey[c.Recipients] = keys
-		}
-		return keys[key]
-	}
+// offersOf returns refresh's Options.Offers for cfg and st: the reply ids
+// the interactive message of a send offered, rendered again as it was
+// sent, for its recipient, variant and the answer it followed (rendering
+// is deterministic). It is asked only of answers tapped without
+// paired_message_id in threads holding two questions.
+func offersOf(cfg *config.Config, st *state.State) func(state.Send) ([]string, bool) {
+	render := plan.NewRenderer(cfg, st)
 	return func(s state.Send) ([]string, bool) {
-		a := plan.MovedTo(cfg, s.Addr)
-		for _, c := range cfg.Campaigns {
-			if c.Name != a.Campaign || c.Recipients == nil {
-				continue
-			}
-			for _, m := range c.Messages {
-				if m.Name != a.Message {
-					continue
-				}
-				r := recipient(c, a.Key)
-				if r == nil {
-					return nil, false
-				}
-				p, diags := m.Render(r, nil, s.Variant)
-				if diags.HasErrors() || p.Interactive == nil {
-					return nil, false
-				}
-				ids := replyIDs(p.Interactive)
-				return ids, len(ids) > 0
-			}
+		p, err := render.Render(plan.MovedTo(cfg, s.Addr), s.Variant)
+		if err != nil || p.Interactive == nil {
+			return nil, false
 		}
-		return nil, false
+		ids := replyIDs(p.Interactive)
+		return ids, len(ids) > 0
 	}
 }
 

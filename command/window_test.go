@@ -123,7 +123,11 @@ func TestOffersOf(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
-	offers := offersOf(cfg)
+	st, _, err := state.Read(filepath.Join(t.TempDir(), "ujumbe.state")) // nothing recorded
+	if err != nil {
+		t.Fatal(err)
+	}
+	offers := offersOf(cfg, st)
 	send := func(message, key string) state.Send {
 		return state.Send{Addr: addrs.Addr{Campaign: "black_friday", Message: message, Key: key}}
 	}

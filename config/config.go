@@ -135,7 +135,8 @@ type Provider struct {
 	// confirmation; 0 means no limit.
 	MaxRecipients int
 	// OptOutKeywords are the replies that add a recipient to the opt-outs,
-	// compared case-insensitively; ["STOP", "UNSUBSCRIBE"] by default.
+	// whatever their case and punctuation, also at the start or end of a
+	// short answer (refresh); ["STOP", "UNSUBSCRIBE"] by default.
 	OptOutKeywords []string
 	// MaxFailureRate, FailureWindow and MaxConsecutiveFailures are the
 	// failure breaker's thresholds: apply stops when that share of the last

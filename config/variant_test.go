@@ -287,13 +287,7 @@ campaign "NAME" {
 	}
 	load := func(hcl string) *Campaign {
 		t.Helper()
-		dir := t.TempDir()
-		for name, b := range map[string]string{"main.hcl": hcl, "people.csv": csv.String()} {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(b), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		cfg, diags := Load(dir, LoadOptions{})
+		cfg, diags := Load(writeDir(t, map[string]string{"main.hcl": hcl, "people.csv": csv.String()}), LoadOptions{})
 		if diags.HasErrors() {
 			t.Fatal(diagText(cfg.Files, diags))
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/config"
@@ -33,6 +34,55 @@ func SentContent(cfg *config.Config, st *state.State, s state.Send) (content jso
 // when variant is "" its recipient's variant. The error is
 // ErrNotConfigured when cfg cannot render it at all.
 func RenderSend(cfg *config.Config, st *state.State, a addrs.Addr, variant string) (*config.Payload, error) {
+	return renderSend(cfg, st, a, variant, func(rs *config.RecipientSet, key string) *config.Recipient {
+		for _, r := range rs.Recipients {
+			if r.Key == key {
+				return r
+			}
+		}
+		return nil
+	})
+}
+
+// Renderer renders sends as RenderSend does, for a caller that renders
+// many: it finds recipients by key in an index of each recipients block,
+// made on first use, instead of reading the block through. Safe for
+// concurrent use.
+type Renderer struct {
+	cfg *config.Config
+	st  *state.State
+	mu  sync.Mutex
+	// keys index each recipients block by key.
+	keys map[*config.RecipientSet]map[string]*config.Recipient
+}
+
+// NewRenderer returns a Renderer of sends from cfg, with the answers st
+// records.
+func NewRenderer(cfg *config.Config, st *state.State) *Renderer {
+	return &Renderer{cfg: cfg, st: st, keys: map[*config.RecipientSet]map[string]*config.Recipient{}}
+}
+
+// Render is RenderSend(cfg, st, a, variant).
+func (r *Renderer) Render(a addrs.Addr, variant string) (*config.Payload, error) {
+	return renderSend(r.cfg, r.st, a, variant, r.recipient)
+}
+
+func (r *Renderer) recipient(rs *config.RecipientSet, key string) *config.Recipient {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	keys := r.keys[rs]
+	if keys == nil {
+		keys = make(map[string]*config.Recipient, len(rs.Recipients))
+		for _, rc := range rs.Recipients {
+			keys[rc.Key] = rc
+		}
+		r.keys[rs] = keys
+	}
+	return keys[key]
+}
+
+// renderSend is RenderSend, finding the recipient with find.
+func renderSend(cfg *config.Config, st *state.State, a addrs.Addr, variant string, find func(*config.RecipientSet, string) *config.Recipient) (*config.Payload, error) {
 	var camp *config.Campaign
 	for _, c := range cfg.Campaigns {
 		if c.Name == a.Campaign {
@@ -51,13 +101,7 @@ func RenderSend(cfg *config.Config, st *state.State, a addrs.Addr, variant strin
 	if msg == nil {
 		return nil, fmt.Errorf("message %q of campaign %q is %w", a.Message, camp.Name, ErrNotConfigured)
 	}
-	var rcpt *config.Recipient
-	for _, r := range camp.Recipients.Recipients {
-		if r.Key == a.Key {
-			rcpt = r
-			break
-		}
-	}
+	rcpt := find(camp.Recipients, a.Key)
 	if rcpt == nil {
 		return nil, fmt.Errorf("recipient %q is %w", a.Key, ErrNotConfigured)
 	}

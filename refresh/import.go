@@ -128,8 +128,7 @@ func (r *run) importMessage(ctx context.Context, claim Claim, rivals []Claim, id
 			"so any older message to %s could be taken for it. If Briq's inbox shows that message %s is the send's, run the import again with -force", a, claim.Phone, id)
 	}
 	for o := range st.Sends(addrs.Pattern{}) {
-		if o.Addr != a && (strings.EqualFold(o.MessageID, id) ||
-			slices.ContainsFunc(o.History, func(h state.Attempt) bool { return strings.EqualFold(h.MessageID, id) })) {
+		if o.Addr != a && o.HadID(id) {
 			return Imported{}, fmt.Errorf("message %s is already the message of %s", id, o.Addr)
 		}
 	}

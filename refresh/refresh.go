@@ -73,9 +73,11 @@ type Options struct {
 	// counted in Summary.NotReached. Unknown sends that carry their own
 	// message_id are always looked up: that is their evidence.
 	MaxLookups int
-	// OptOutKeywords are the replies that opt a recipient out, compared
-	// with the reply's trimmed text (or a button's id) case-insensitively.
-	// Nil means DefaultOptOutKeywords; an empty non-nil slice means none.
+	// OptOutKeywords are the replies that opt a recipient out: the reply's
+	// text (or a button's id) is one, whatever its case, punctuation and
+	// compatibility form, or an answer of a few words starts or ends with
+	// one (isOptOut). Nil means DefaultOptOutKeywords; an empty non-nil
+	// slice means none.
 	OptOutKeywords []string
 	// Offers returns the reply ids (button and list row ids) the
 	// interactive message of a send offered, for an answer tapped without
@@ -224,7 +226,8 @@ type Summary struct {
 // paired_message_id is a followed send is its reply (the earliest one
 // counts); one without a paired_message_id answers the latest followed send
 // created before it in its conversation (for a tapped button or list row,
-// the latest that could carry them, not a text or media); one whose text is
+// the latest that offered it, Options.Offers, else the latest that could
+// carry them, not a text or media); one whose text is
 // an opt-out keyword opts its conversation's phone out. A send recorded
 // without a conversation (Briq answered it without one) learns it from its
 // answer or from the outbound listing. When some send's status is not final,

@@ -655,7 +655,7 @@ func lacks(st, cur *State) string {
 		switch {
 		case !ok:
 			missing = append(missing, c.Addr.String()+" (not in the copy)")
-		case p.Attempts < c.Attempts || c.MessageID != "" && !p.hadID(c.MessageID):
+		case p.Attempts < c.Attempts || c.MessageID != "" && !p.HadID(c.MessageID):
 			missing = append(missing, fmt.Sprintf("%s (attempt %d, message_id %q there)", c.Addr, c.Attempts, c.MessageID))
 		case c.Reply != nil && p.Reply == nil:
 			missing = append(missing, c.Addr.String()+" (its answer)")

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ujumbe/ujumbe/addrs"
@@ -189,10 +190,11 @@ func (s *Send) FirstAttempt() time.Time {
 	return s.IntentAt
 }
 
-// hadID reports whether id is the message_id of the send's latest attempt
-// or of an earlier one.
-func (s *Send) hadID(id string) bool {
-	return s.MessageID == id || slices.ContainsFunc(s.History, func(a Attempt) bool { return a.MessageID == id })
+// HadID reports whether id is the message_id of the send's latest attempt
+// or of an earlier one, in any case (ids are uuids, and one given by hand
+// may be written in capitals).
+func (s *Send) HadID(id string) bool {
+	return strings.EqualFold(s.MessageID, id) || slices.ContainsFunc(s.History, func(a Attempt) bool { return strings.EqualFold(a.MessageID, id) })
 }
 
 // Window is a conversation's 24h window as Briq reported it (the G2
