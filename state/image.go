@@ -542,7 +542,7 @@ func readImage(path string, f *os.File) (*State, *imageJournal, error) {
 		}
 	}
 	ir := &imageReader{b: buf[:len(buf)-4], off: len(head) + len(js)}
-	if crc32.Checksum(ir.b, castagnoli) != binary.LittleEndian.Uint32(buf[len(ir.b):]) {
+	if checksum(ir.b) != binary.LittleEndian.Uint32(buf[len(ir.b):]) {
 		return nil, nil, errImage
 	}
 	ir.pad()
@@ -553,6 +553,21 @@ func readImage(path string, f *os.File) (*State, *imageJournal, error) {
 	}
 	st.serial += uint64(h.Journal.records())
 	return st, h.Journal, nil
+}
+
+// checksum returns the Castagnoli CRC-32 of b a megabyte at a time: the
+// checksum is one assembly loop, which the runtime cannot preempt, and
+// over a whole image of a million sends (hundreds of megabytes, mapped in
+// as it reads) it held a collection's stop-the-world, and so every other
+// goroutine of the process, for a tenth of a second or more.
+func checksum(b []byte) uint32 {
+	const chunk = 1 << 20
+	var sum uint32
+	for len(b) > chunk {
+		sum = crc32.Update(sum, castagnoli, b[:chunk])
+		b = b[chunk:]
+	}
+	return crc32.Update(sum, castagnoli, b)
 }
 
 // imageHead is the start of an image file: its magic and the length of

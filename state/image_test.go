@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math"
 	"os"
 	"path/filepath"
@@ -583,5 +584,19 @@ func TestImageOfALongLastLine(t *testing.T) {
 	breakSnapshot(t, path)
 	if d := cmp.Diff(live, contentsOf(mustRead(t, path))); d != "" {
 		t.Fatalf("the image was not read (-live +read):\n%s", d)
+	}
+}
+
+// TestChecksumInChunks: the image's CRC taken a megabyte at a time is the
+// CRC of the whole, at and around the chunk's edges.
+func TestChecksumInChunks(t *testing.T) {
+	b := make([]byte, 3<<20+7)
+	for i := range b {
+		b[i] = byte(i*7 + i>>11)
+	}
+	for _, n := range []int{0, 1, 1<<20 - 1, 1 << 20, 1<<20 + 1, 2 << 20, len(b)} {
+		if got, want := checksum(b[:n]), crc32.Checksum(b[:n], castagnoli); got != want {
+			t.Errorf("checksum of %d bytes = %08x, want %08x", n, got, want)
+		}
 	}
 }
