@@ -66,14 +66,20 @@ type followSet struct {
 	// unpaired are inbound messages without paired_message_id in
 	// conversations of followed sends, matched once byConv is known.
 	unpaired []briq.Message
+	// newest is the intent of the newest accepted send, followed or not;
+	// zero when the state has none.
+	newest time.Time
+	// strangers are opt-out messages in conversations of no followed send
+	// (older sends' threads), whose phones the state's sends tell.
+	strangers []briq.Message
 }
 
 // follow pulls statuses, replies and opt-outs for the followed sends and
 // records them.
 func (r *run) follow(ctx context.Context) error {
 	fs := r.collect()
-	if len(fs.byID) == 0 {
-		return nil
+	if fs.newest.IsZero() {
+		return nil // no thread of ours to read
 	}
 	if err := r.readInbound(ctx, fs); err != nil {
 		return err
@@ -84,6 +90,7 @@ func (r *run) follow(ctx context.Context) error {
 	for i := range fs.unpaired {
 		r.inbound(fs, &fs.unpaired[i], nil)
 	}
+	r.placeStrangers(fs)
 	if err := r.lookUp(ctx, fs); err != nil {
 		return err
 	}
@@ -98,7 +105,13 @@ func (r *run) collect() *followSet {
 		convPhone: map[string]string{}, optOuts: map[string]state.OptOut{}}
 	cutoff := r.now.Add(-r.opts.LookBack)
 	for s := range r.store.State().Sends(addrs.Pattern{}) {
-		if s.Outcome != state.OutcomeAccepted || s.MessageID == "" || s.IntentAt.Before(cutoff) {
+		if s.Outcome != state.OutcomeAccepted || s.MessageID == "" {
+			continue
+		}
+		if s.IntentAt.After(fs.newest) {
+			fs.newest = s.IntentAt
+		}
+		if s.IntentAt.Before(cutoff) {
 			continue
 		}
 		fs.byID[s.MessageID] = &followed{send: s, needStatus: !final(s.ProviderStatus), status: s.ProviderStatus,
@@ -264,10 +277,15 @@ func filterIgnored(shown map[state.ProviderStatus]map[*followed]listed) bool {
 	return false
 }
 
-// readInbound lists the inbound messages since the oldest followed send,
-// keeping those that need matching by time for after readOutbound.
+// readInbound lists the inbound messages since the oldest followed send, or
+// since the inbound messages were last read (inboundFrom) when that is
+// earlier, keeping those that need matching by time for after
+// readOutbound.
 func (r *run) readInbound(ctx context.Context, fs *followSet) error {
-	since, _ := r.since(fs, func(*followed) bool { return true })
+	since, ok := r.since(fs, func(*followed) bool { return true })
+	if from := r.inboundFrom(fs); !ok || from.Before(since) {
+		since = from
+	}
 	return r.eachMessage(ctx, briq.MessageQuery{Direction: briq.DirectionInbound, Since: since}, func(m *briq.Message) {
 		if m.PairedMessageID == "" && (fs.convPhone[m.ConversationID] != "" || fs.threadless > 0) {
 			fs.unpaired = append(fs.unpaired, *m)
@@ -294,16 +312,18 @@ func (r *run) inbound(fs *followSet, m *briq.Message, owner *followed) {
 			owner.conv = m.ConversationID
 		}
 	}
-	if phone == "" {
-		return
-	}
 	// An answer whose content cannot be read is an answer all the same.
 	content, _ := briq.ParseReplyContent(m.Content)
-	at := m.CreatedAt.Time
-	if r.isOptOut(content.Text, content.ID) {
-		if o, ok := fs.optOuts[phone]; !ok || at.Before(o.At) {
-			fs.optOuts[phone] = state.OptOut{Phone: phone, At: at, Text: cmp.Or(content.Text, content.ID), MessageID: m.ID}
+	optOut := r.isOptOut(content.Text, content.ID)
+	if phone == "" {
+		if optOut {
+			fs.strangers = append(fs.strangers, *m)
 		}
+		return
+	}
+	at := m.CreatedAt.Time
+	if optOut {
+		fs.optOut(phone, m, content)
 	}
 	f := owner
 	if f == nil {
@@ -314,6 +334,66 @@ func (r *run) inbound(fs *followSet, m *briq.Message, owner *followed) {
 	}
 	if f.reply == nil || at.Before(f.reply.At) {
 		f.reply = &state.Reply{ID: content.ID, Title: content.Title, Text: content.Text, At: at, MessageID: m.ID}
+	}
+}
+
+// optOut takes the opt-out of phone that m, whose content is c, says, if
+// it is the phone's earliest one found.
+func (fs *followSet) optOut(phone string, m *briq.Message, c briq.ReplyContent) {
+	at := m.CreatedAt.Time
+	if o, ok := fs.optOuts[phone]; !ok || at.Before(o.At) {
+		fs.optOuts[phone] = state.OptOut{Phone: phone, At: at, Text: cmp.Or(c.Text, c.ID), MessageID: m.ID}
+	}
+}
+
+// inboundFrom returns where the inbound listing starts for opt-outs: where
+// the last complete one did (State.InboundRead) or, for a state without
+// it, the newest accepted send; less Skew.
+func (r *run) inboundFrom(fs *followSet) time.Time {
+	from := r.store.State().InboundRead()
+	if from.IsZero() {
+		from = fs.newest
+	}
+	return from.Add(-r.opts.Skew)
+}
+
+// placeStrangers finds the phones of the opt-outs sent in threads of no
+// followed send: the phone of a send the state records in that
+// conversation, or whose message the opt-out answers. One pass over the
+// state, only when there are such opt-outs; one in a thread the state
+// does not know is not ours and is ignored.
+func (r *run) placeStrangers(fs *followSet) {
+	if len(fs.strangers) == 0 {
+		return
+	}
+	phones := map[string]string{} // by conversation_id and by message_id
+	for _, m := range fs.strangers {
+		phones[m.ConversationID], phones[m.PairedMessageID] = "", ""
+	}
+	delete(phones, "")
+	note := func(id, phone string) {
+		if p, ok := phones[id]; ok && p == "" {
+			phones[id] = phone
+		}
+	}
+	for s := range r.store.State().Sends(addrs.Pattern{}) {
+		note(s.ConversationID, s.Phone)
+		note(s.MessageID, s.Phone)
+		for _, h := range s.History {
+			note(h.ConversationID, s.Phone)
+			note(h.MessageID, s.Phone)
+		}
+	}
+	for i := range fs.strangers {
+		m := &fs.strangers[i]
+		phone := phones[m.PairedMessageID]
+		if phone == "" {
+			phone = phones[m.ConversationID]
+		}
+		if phone != "" {
+			content, _ := briq.ParseReplyContent(m.Content)
+			fs.optOut(phone, m, content)
+		}
 	}
 }
 
@@ -399,7 +479,9 @@ func (r *run) lookUp(ctx context.Context, fs *followSet) error {
 }
 
 // record writes what the run learnt: status and reply updates, then new
-// opt-outs, submitting many at once so the store commits them in groups.
+// opt-outs, submitting many at once so the store commits them in groups;
+// last, that the inbound messages were read up to the run's start, which
+// is where the next run's listing begins for opt-outs.
 func (r *run) record(ctx context.Context, fs *followSet) error {
 	var updates []state.Update
 	var deferrals []state.Deferral
@@ -474,11 +556,15 @@ func (r *run) record(ctx context.Context, fs *followSet) error {
 			optOuts = append(optOuts, o)
 		}
 	}
-	return forEach(ctx, len(optOuts), writers, func(_ context.Context, i int) error {
+	err = forEach(ctx, len(optOuts), writers, func(_ context.Context, i int) error {
 		if err := r.store.OptOut(optOuts[i]); err != nil {
 			return err
 		}
 		r.count(func(s *Summary) { s.OptOuts++ })
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return r.store.ReadInbound(r.now)
 }

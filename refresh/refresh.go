@@ -47,6 +47,7 @@ type Store interface {
 	Defer(d state.Deferral) error
 	RecordResult(r state.Result) error
 	OptOut(o state.OptOut) error
+	ReadInbound(t time.Time) error
 }
 
 // Options configure Run. The zero value uses every default.
@@ -222,13 +223,20 @@ type Summary struct {
 //
 // Then it follows the accepted sends within Options.LookBack, reading
 // workspace-wide listings 200 messages a page. It reads every inbound
-// message since the oldest followed send (less Skew): a message whose
+// message since the oldest followed send or, when earlier, since where the
+// last refresh's complete listing began (State.InboundRead, which a
+// listing read to its end moves to this run's start; for a state without
+// it, the newest accepted send), less Skew, so that an opt-out sent while
+// no send was within the look-back, or while refresh did not run, is still
+// read (as far as Briq lists it: the listing covers the workspace's active
+// conversations, and a thread that fell silent may not be listed): a message whose
 // paired_message_id is a followed send is its reply (the earliest one
 // counts); one without a paired_message_id answers the latest followed send
 // created before it in its conversation (for a tapped button or list row,
 // the latest that offered it, Options.Offers, else the latest that could
 // carry them, not a text or media); one whose text is
-// an opt-out keyword opts its conversation's phone out. A send recorded
+// an opt-out keyword opts its conversation's phone out, in the
+// conversation of any send the state records. A send recorded
 // without a conversation (Briq answered it without one) learns it from its
 // answer or from the outbound listing. When some send's status is not final,
 // or an answer needs matching by time, it reads every outbound message since

@@ -53,6 +53,8 @@ func (st *State) noteChange(r *record) {
 		ch.OptOuts = append(ch.OptOuts, r.optOut.Phone)
 	case opIntent, opResult, opRefresh, opDefer:
 		ch.Sends = append(ch.Sends, r.send.Addr)
+	case opInbound:
+		// No send or opt-out changes.
 	default:
 		ch.All = true
 	}

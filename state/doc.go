@@ -1,5 +1,6 @@
 // Package state owns ujumbe's record of every send: the model (Send,
-// Outcome, each send under its addrs.Addr), its files on disk, durable
+// Outcome, each send under its addrs.Addr; opt-outs; how far refresh has
+// read the inbound messages, State.InboundRead), its files on disk, durable
 // writes and the lock. It is the part that makes "never send twice, never
 // lose a message_id" (SPEC §4) true.
 //
@@ -35,7 +36,8 @@
 // schema, created and upgraded by versioned migrations under a transaction
 // advisory lock (so two hosts starting at once take turns), holds:
 //
-//	meta         lineage, and the serial the sends and opt_outs rows hold
+//	meta         lineage, the serial the sends and opt_outs rows hold,
+//	             and how far refresh read the inbound messages (inbound)
 //	sends        one row per send, keyed by (campaign, message, key): its
 //	             snapshot record, as a snapshot file line holds it
 //	opt_outs     one row per phone, likewise

@@ -88,6 +88,9 @@ type header struct {
 	// they follow, and how many opt-out lines come after them.
 	Messages []messageCount `json:"messages,omitempty"`
 	OptOuts  int            `json:"opt_outs,omitempty"`
+	// Inbound is State.InboundRead in Unix milliseconds (format version
+	// 8); 0 for never.
+	Inbound int64 `json:"inbound,omitempty"`
 }
 
 type messageCount struct {

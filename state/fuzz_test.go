@@ -131,8 +131,9 @@ func writeJournalSeeds(t *testing.T, dir string) {
 // changes: version 1 (testdata/v1), before sends kept their attempt
 // history, version 2 (testdata/v2), before the outcome deferred and a
 // send's variant, version 3 (testdata/v3), before the fingerprint of a
-// send's inputs, and version 4 (testdata/v4), before attempts that failed
-// for the run's reasons were marked.
+// send's inputs, version 4 (testdata/v4), before attempts that failed
+// for the run's reasons were marked, and so on to version 7 (testdata/v7),
+// before how far refresh read the inbound messages was kept.
 func TestOlderVersionsLoad(t *testing.T) {
 	for version, changes := range map[string]func(*testing.T, *Store){
 		"v1": func(t *testing.T, s *Store) { populate(t, s, "C", 6) },
@@ -141,6 +142,7 @@ func TestOlderVersionsLoad(t *testing.T) {
 		"v4": populateV4,
 		"v5": populateV5,
 		"v6": populateV6,
+		"v7": populateV7,
 	} {
 		fresh := mustOpen(t, statePath(t))
 		changes(t, fresh)
@@ -244,6 +246,27 @@ func populateV6(t *testing.T, s *Store) {
 	}
 }
 
+// populateV7 makes the changes testdata/v7 holds: populateV6's and an
+// accepted template refused later (131049).
+func populateV7(t *testing.T, s *Store) {
+	t.Helper()
+	populateV6(t, s)
+	deferLate(t, s, addr("K-0000"))
+}
+
+// populateV8 makes the changes the golden files hold: populateV7's and
+// how far refresh read the inbound messages, recorded twice, the second
+// time earlier (which changes nothing).
+func populateV8(t *testing.T, s *Store) {
+	t.Helper()
+	populateV7(t, s)
+	for _, at := range []time.Time{t0.Add(3 * time.Hour), t0.Add(time.Hour)} {
+		if err := s.ReadInbound(at); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // goldenWindow is the window populateV2 records.
 var goldenWindow = Window{SeenAt: t0.Add(2 * time.Hour), Open: true, ExpiresAt: t0.Add(24 * time.Hour)}
 
@@ -269,9 +292,7 @@ func TestFormatGolden(t *testing.T) {
 	defer func() { newLineage = uuid.NewString }()
 	path := statePath(t)
 	s := mustOpen(t, path)
-	populateV6(t, s)
-	// An accepted template refused later (131049).
-	deferLate(t, s, addr("K-0000"))
+	populateV8(t, s)
 	journal := readFile(t, path+".wal")
 	live := contentsOf(s.State())
 	mustClose(t, s)
@@ -292,6 +313,9 @@ func TestFormatGolden(t *testing.T) {
 	}
 	if got, _ := mustRead(t, path).Get(addr("K-0000")); got.Outcome != OutcomeDeferred || got.MessageID != "msg-K-0000" || got.ErrorCode != "131049" {
 		t.Errorf("a send refused later read back %s %q %q", got.Outcome, got.MessageID, got.ErrorCode)
+	}
+	if got := mustRead(t, path).InboundRead(); !got.Equal(t0.Add(3 * time.Hour)) {
+		t.Errorf("inbound read to %v, want %v", got, t0.Add(3*time.Hour))
 	}
 	for key, want := range map[string]Kind{"K-0000": KindTemplate, "K-0001": KindInteractive, "S-0000": KindUnknown} {
 		if got, _ := mustRead(t, path).Get(addr(key)); got.Kind != want {

@@ -78,10 +78,11 @@ type contents struct {
 	Serial  uint64
 	Sends   []Send
 	OptOuts []OptOut
+	Inbound time.Time
 }
 
 func contentsOf(st *State) contents {
-	return contents{st.Lineage(), st.Serial(), slices.Collect(st.Sends(addrs.Pattern{})), st.OptOuts()}
+	return contents{st.Lineage(), st.Serial(), slices.Collect(st.Sends(addrs.Pattern{})), st.OptOuts(), st.InboundRead()}
 }
 
 func diffStates(t testing.TB, want, got *State) {

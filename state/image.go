@@ -120,7 +120,8 @@ type imageHeader struct {
 	Variants []string     `json:"variants"` // the variant numbered i+1 in the recs
 	Tables   []imageTable `json:"tables"`
 	Groups   []imageGroup `json:"groups"`
-	OptOuts  int          `json:"opt_outs"` // bytes
+	OptOuts  int          `json:"opt_outs"`          // bytes
+	Inbound  int64        `json:"inbound,omitempty"` // State.InboundRead, Unix ms
 }
 
 // imageJournal is the start of a journal an image holds the records of:
@@ -237,7 +238,7 @@ func bytesOf[T any](s []T) []byte {
 func encodeImage(w io.Writer, st *State, key imageKey, tail uint32, j *imageJournal) error {
 	st.rlock()
 	defer st.runlock()
-	h := imageHeader{Layout: imageLayout, Snapshot: key, Lineage: st.lineage, Serial: st.serial, Tail: tail}
+	h := imageHeader{Layout: imageLayout, Snapshot: key, Lineage: st.lineage, Serial: st.serial, Tail: tail, Inbound: millis(st.inbound)}
 	if j != nil {
 		h.Serial, h.Journal = st.serial-uint64(j.Records), j
 	}
@@ -731,7 +732,7 @@ func section[T any](ir *imageReader, n int) []T {
 // every rec of its group (index.holds).
 func (ir *imageReader) state(h *imageHeader) (*State, error) {
 	st := newState()
-	st.lineage, st.serial = h.Lineage, h.Serial
+	st.lineage, st.serial, st.inbound = h.Lineage, h.Serial, fromMillis(h.Inbound)
 	columns := 0
 	for _, it := range h.Tables {
 		cols := len(it.Columns)

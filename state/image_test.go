@@ -36,6 +36,9 @@ func populateImage(t *testing.T, s *Store) {
 	second := addr("F-0003")
 	second.Message = "code"
 	sendOne(t, s, second, OutcomeAccepted)
+	if err := s.ReadInbound(t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	// Two attempts that failed for the run's reasons: one in the history,
 	// one the latest.
 	held := addr("S-0000")

@@ -243,7 +243,7 @@ func readSnapshot(r io.Reader, name string, st *State) error {
 	if err != nil {
 		return corrupt(1, "%v", err)
 	}
-	st.lineage, st.serial = h.Lineage, h.Serial
+	st.lineage, st.serial, st.inbound = h.Lineage, h.Serial, fromMillis(h.Inbound)
 	n := 1
 	// next returns the payload of the next line, checked against its
 	// checksum; it is valid until the next call.

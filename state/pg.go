@@ -91,6 +91,10 @@ var pgMigrations = []string{
 	// And for the journal's records of accepted sends refused later
 	// ("defer", version 7).
 	6: `COMMENT ON COLUMN %[1]s.journal.rec IS 'a ujumbe state record, format version 7 (op defer: an accepted send refused later)'`,
+	// How far refresh has read the inbound messages (State.InboundRead,
+	// Unix ms; the journal's op inbound records, version 8).
+	7: `ALTER TABLE %[1]s.meta ADD COLUMN inbound bigint;
+	COMMENT ON COLUMN %[1]s.journal.rec IS 'a ujumbe state record, format version 8 (op inbound: how far refresh read the inbound messages)'`,
 }
 
 // pgJournal is where a Store on PostgreSQL writes: the connection that holds
@@ -110,6 +114,7 @@ type pgJournal struct {
 
 	touched map[addrs.Addr]struct{} // sends changed since the sends table's serial
 	phones  map[string]struct{}     // opt-outs likewise
+	inbound bool                    // State.InboundRead likewise
 	rewrite bool                    // a rm or mv: every row is rewritten at close
 }
 
@@ -339,9 +344,13 @@ func pgLoad(ctx context.Context, conn *pgx.Conn, pg PG, touch func(*record)) (*S
 			return err
 		}
 		var serial int64
-		err := tx.QueryRow(ctx, `SELECT lineage, serial FROM `+schema+`.meta WHERE id = 1`).Scan(&st.lineage, &serial)
+		var inbound *int64
+		err := tx.QueryRow(ctx, `SELECT lineage, serial, inbound FROM `+schema+`.meta WHERE id = 1`).Scan(&st.lineage, &serial, &inbound)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
+		}
+		if inbound != nil {
+			st.inbound = fromMillis(*inbound)
 		}
 		base = uint64(serial)
 		st.serial = base
@@ -439,6 +448,8 @@ func (j *pgJournal) touch(r *record) {
 	switch r.op {
 	case opOptOut:
 		j.phones[r.optOut.Phone] = struct{}{}
+	case opInbound:
+		j.inbound = true
 	case opRemove, opMove:
 		j.rewrite = true
 	default:
@@ -451,7 +462,7 @@ func (j *pgJournal) touch(r *record) {
 func (j *pgJournal) close(st *State, failed bool) error {
 	ctx := context.Background()
 	var err error
-	if !failed && (j.rewrite || len(j.touched) > 0 || len(j.phones) > 0) {
+	if !failed && (j.rewrite || len(j.touched) > 0 || len(j.phones) > 0 || j.inbound) {
 		err = pgx.BeginFunc(ctx, j.conn, func(tx pgx.Tx) error { return j.compact(ctx, tx, st) })
 		if err != nil {
 			err = pgError(j.pg, "compact", err)
@@ -544,8 +555,14 @@ func (j *pgJournal) compact(ctx context.Context, tx pgx.Tx, st *State) error {
 	if _, err := tx.Exec(ctx, `DELETE FROM `+j.schema+`.journal WHERE serial <= $1`, serial); err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO `+j.schema+`.meta (id, lineage, serial) VALUES (1, $1, $2)
-		ON CONFLICT (id) DO UPDATE SET lineage = excluded.lineage, serial = excluded.serial`, st.Lineage(), int64(st.Serial()))
+	var inbound *int64
+	if t := st.InboundRead(); !t.IsZero() {
+		ms := millis(t)
+		inbound = &ms
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO `+j.schema+`.meta (id, lineage, serial, inbound) VALUES (1, $1, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET lineage = excluded.lineage, serial = excluded.serial, inbound = excluded.inbound`,
+		st.Lineage(), int64(st.Serial()), inbound)
 	return err
 }
 

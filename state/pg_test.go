@@ -52,6 +52,9 @@ func fill(t testing.TB, s *Store, n int) {
 		t.Fatal(err)
 	}
 	deferLate(t, s, addr("C-4"))
+	if err := s.ReadInbound(t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	// A retried send made with a variant, which the rows must keep.
 	if err := s.RecordIntent(Intent{Addr: addr("C-2"), Phone: "+255700C-2", Variant: "short"}); err != nil {
 		t.Fatal(err)
@@ -92,6 +95,16 @@ func TestPGRoundTrip(t *testing.T) {
 	}
 	if got.Len() != 30 {
 		t.Fatalf("%d sends after rm of one of 31", got.Len())
+	}
+
+	// A run that only read the inbound messages further.
+	s = mustOpenPG(t, pg)
+	if err := s.ReadInbound(t0.Add(5 * time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	mustClose(t, s)
+	if got := mustReadPG(t, pg).InboundRead(); !got.Equal(t0.Add(5 * time.Hour)) {
+		t.Errorf("inbound read to %v after compaction, want %v", got, t0.Add(5*time.Hour))
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/ujumbe/ujumbe/addrs"
 )
@@ -26,9 +27,10 @@ const (
 	opRemove
 	opMove
 	opDefer
+	opInbound
 )
 
-var opNames = [...]string{"", "send", "opt_out", "intent", "result", "refresh", "rm", "mv", "defer"}
+var opNames = [...]string{"", "send", "opt_out", "intent", "result", "refresh", "rm", "mv", "defer", "inbound"}
 
 // record is one line of a state file: a whole send or opt-out (snapshot),
 // or one change (journal).
@@ -44,6 +46,7 @@ type record struct {
 	moves   []Move        // opMove: all moved at once, or none
 	counts  []int         // opMove: set by apply, how many sends each move moved
 	optOut  OptOut        // opOptOut
+	inbound time.Time     // opInbound: read up to then
 }
 
 // The record encoding is a flat JSON object with short keys, written and read
@@ -73,6 +76,8 @@ type record struct {
 //	     interactive (format version 6)
 //	op "defer": an accepted send refused later, in the journal
 //	     (format version 7)
+//	op "inbound": refresh read every inbound message created before
+//	     ta, in the journal (format version 8)
 //
 // Times are Unix milliseconds.
 
@@ -88,6 +93,8 @@ func appendRecord(dst []byte, r *record) []byte {
 		dst = appendStr(dst, "id", o.MessageID)
 		dst = appendStr(dst, "tx", o.Text)
 		dst = appendInt(dst, "ta", millis(o.At))
+	case opInbound:
+		dst = appendInt(dst, "ta", millis(r.inbound))
 	case opRemove:
 		dst = appendStr(dst, "from", r.from.String())
 	case opMove:
@@ -457,6 +464,10 @@ func (d *decoder) finish(r *record) error {
 		r.send = Send{}
 		if r.optOut.Phone == "" {
 			return errors.New("opt_out without phone")
+		}
+	case opInbound:
+		if r.inbound = fromMillis(d.optAt); r.inbound.IsZero() {
+			return errors.New("inbound without time")
 		}
 	case opRemove:
 		if len(from) != 1 {

@@ -25,8 +25,11 @@ import (
 // failed for the run's reasons (the "sy" field, Send.Systemic), which
 // earlier files never do; version 6 what a send was (the "kd" field,
 // Send.Kind), without which a send loads with KindUnknown; version 7 the
-// journal's "defer" records (Store.Defer), which earlier ones never hold.
-const Version = 7
+// journal's "defer" records (Store.Defer), which earlier ones never hold;
+// version 8 how far refresh has read the inbound messages (the journal's
+// "inbound" records and the headers' "inbound" field, State.InboundRead),
+// which a state without loads as never read.
+const Version = 8
 
 var (
 	// ErrConflict marks a change the recorded state does not allow, such as
@@ -58,7 +61,9 @@ type State struct {
 	tables     map[string]*table // the indexes of each campaign's groups
 	last       *group            // the group used last: loading meets one group at a time
 	optOuts    map[string]OptOut
-	changes    *Changes // what apply changed, when tracked (TrackChanges)
+	// inbound is InboundRead's.
+	inbound time.Time
+	changes *Changes // what apply changed, when tracked (TrackChanges)
 }
 
 // groupKey names the sends of one message of one campaign.
@@ -83,6 +88,15 @@ func (st *State) Serial() uint64 {
 	st.rlock()
 	defer st.runlock()
 	return st.serial
+}
+
+// InboundRead returns the time before which refresh has read every inbound
+// message the provider listed, for opt-outs: where its next listing starts
+// when no send it follows is older. Zero when no refresh has recorded it.
+func (st *State) InboundRead() time.Time {
+	st.rlock()
+	defer st.runlock()
+	return st.inbound
 }
 
 // Len returns the number of sends.
@@ -384,6 +398,13 @@ func (st *State) apply(r *record) (int, error) {
 			Text: strings.Clone(r.optOut.Text), MessageID: strings.Clone(r.optOut.MessageID)}
 		st.optOuts[o.Phone] = o
 		return 1, nil
+
+	case opInbound:
+		// Never backwards: a refresh that started earlier may finish last.
+		if t := fromMillis(millis(r.inbound)); t.After(st.inbound) {
+			st.inbound = t
+		}
+		return 0, nil
 
 	case opIntent:
 		s := Send{Addr: a, Phone: r.send.Phone, Digest: r.send.Digest, Inputs: r.send.Inputs, Variant: r.send.Variant, Kind: r.send.Kind, Attempts: 1,

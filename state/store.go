@@ -412,6 +412,22 @@ func (s *Store) OptOut(o OptOut) error {
 	return nil
 }
 
+// ReadInbound records, once durable, that every inbound message created
+// before t has been read for opt-outs (State.InboundRead); an earlier t
+// than the one recorded changes nothing.
+func (s *Store) ReadInbound(t time.Time) error {
+	if t.IsZero() {
+		return errors.New("record inbound read: no time")
+	}
+	if !t.After(s.st.InboundRead()) {
+		return nil
+	}
+	if _, err := s.submit(record{op: opInbound, inbound: t}); err != nil {
+		return fmt.Errorf("record inbound read: %w", err)
+	}
+	return nil
+}
+
 // Close compacts the state and releases the lock. It writes a new snapshot
 // and starts an empty journal if the journal has records and is at least an
 // eighth of the snapshot's size (or there is no snapshot yet); a smaller
@@ -743,7 +759,7 @@ func replaceBackup(path string) error {
 func writeSnapshot(w *bufio.Writer, st *State) (uint32, error) {
 	optOuts := st.OptOuts()
 	buf, crc := appendHeader(nil, header{Format: formatState, Version: Version,
-		Lineage: st.Lineage(), Serial: st.Serial(), Messages: st.messages(), OptOuts: len(optOuts)})
+		Lineage: st.Lineage(), Serial: st.Serial(), Messages: st.messages(), OptOuts: len(optOuts), Inbound: millis(st.InboundRead())})
 	if _, err := w.Write(buf); err != nil {
 		return 0, err
 	}
