@@ -2,6 +2,7 @@ package command
 
 import (
 	"bufio"
+	"cmp"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -155,6 +156,9 @@ type applier struct {
 	inflight atomic.Int64
 	// last is the plan of the last round of -wait, for the next.
 	last *plan.Plan
+	// retries and doubts are how many sends the last round of -wait left
+	// to retry and in doubt (?).
+	retries, doubts int
 }
 
 // fail stops the apply on err (cli.fail, with apply's view).
@@ -281,15 +285,29 @@ func (a *applier) rounds() int {
 			return code
 		}
 		wake, scheduled, awaiting := nextWake(p, a.prov.now())
-		if scheduled == 0 || (!deadline.IsZero() && !wake.Before(deadline)) {
+		// Sends that failed for now are tried again after a pause, up to
+		// the attempts allowed; those in doubt are looked for once refresh
+		// may decide on them, and sent again if Briq never took them.
+		for _, back := range []struct {
+			n     int
+			after time.Duration
+		}{{a.retries, waitPoll}, {a.doubts, cmp.Or(a.cfg.Provider.Settle, refresh.DefaultSettle) + waitCoalesce}} {
+			if at := a.prov.now().Add(back.after); back.n > 0 && (wake.IsZero() || at.Before(wake)) {
+				wake = at
+			}
+		}
+		pending := scheduled + a.retries + a.doubts
+		if pending == 0 || (!deadline.IsZero() && !wake.Before(deadline)) {
 			msg := "Nothing more is scheduled."
-			if scheduled > 0 {
-				msg = fmt.Sprintf("Stopped waiting (-wait-timeout): %d sends are still scheduled.", scheduled)
+			if pending > 0 {
+				msg = fmt.Sprintf("Stopped waiting (-wait-timeout): %d sends are still scheduled, to retry or in doubt.", pending)
 			}
 			if a.o.view.json {
 				a.event("wait_end", msg, struct {
 					Scheduled int `json:"scheduled"`
-				}{scheduled})
+					Retry     int `json:"retry,omitempty"`
+					Unknown   int `json:"unknown,omitempty"`
+				}{scheduled, a.retries, a.doubts})
 			} else {
 				fmt.Fprintf(a.stdout, "\n%s\n", msg)
 				fmt.Fprintln(a.stdout)
@@ -300,12 +318,14 @@ func (a *applier) rounds() int {
 			}
 			return exitOK
 		}
-		if wait := fmt.Sprintf("Waiting until %s: %d sends scheduled, %d awaiting an answer.", wake.UTC().Format("2006-01-02 15:04 UTC"), scheduled, awaiting); a.o.view.json {
+		if wait := waitLine(wake, scheduled, a.retries, a.doubts, awaiting); a.o.view.json {
 			a.event("wait", wait, struct {
 				Until     time.Time `json:"until"`
 				Scheduled int       `json:"scheduled"`
+				Retry     int       `json:"retry,omitempty"`
+				Unknown   int       `json:"unknown,omitempty"`
 				Awaiting  int       `json:"awaiting"`
-			}{wake.UTC(), scheduled, awaiting})
+			}{wake.UTC(), scheduled, a.retries, a.doubts, awaiting})
 		} else if wake.Sub(a.prov.now()) >= waitPoll {
 			fmt.Fprintln(a.stdout, wait)
 		}
@@ -355,6 +375,16 @@ func (a *applier) applyMoves() error {
 	return nil
 }
 
+// planFlags returns the addresses and guards a round plans with: a saved
+// plan's, which is planned again with the options it was made with (and
+// shown as it was approved), else the command line's.
+func (a *applier) planFlags() (addrFlags, plan.GuardOptions) {
+	if a.saved != nil {
+		return addrFlags{targets: a.saved.Targets, excludes: a.saved.Excludes, replace: a.saved.Replace}, a.saved.Guard
+	}
+	return a.o.addrs, a.o.guard
+}
+
 // round refreshes, plans and sends what is due once, and returns the plan.
 func (a *applier) round(round int) (*plan.Plan, int) {
 	if a.o.refresh {
@@ -376,13 +406,7 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 			a.printDiags(a.o.view, hcl.Diagnostics{ambiguousDiag(sum.Ambiguous)}, nil)
 		}
 	}
-	// A saved plan is planned again with the options it was made with, and
-	// shown as it was approved.
-	addrs, guard := a.o.addrs, a.o.guard
-	if a.saved != nil {
-		addrs = addrFlags{targets: a.saved.Targets, excludes: a.saved.Excludes, replace: a.saved.Replace}
-		guard = a.saved.Guard
-	}
+	addrs, guard := a.planFlags()
 	// Later rounds of -wait classify again only the sends that changed or
 	// whose time came (plan.Rebuild).
 	st := a.store.State()
@@ -496,7 +520,44 @@ func (a *applier) round(round int) (*plan.Plan, int) {
 	if runErr != nil {
 		return nil, a.fail("Apply stopped", runErr)
 	}
-	return p, exitOK
+	return a.afterRound(p, sum), exitOK
+}
+
+// waitLine is what apply -wait says before it sleeps until wake.
+func waitLine(wake time.Time, scheduled, retries, doubts, awaiting int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Waiting until %s: %d sends scheduled", wake.UTC().Format("2006-01-02 15:04 UTC"), scheduled)
+	if retries > 0 {
+		fmt.Fprintf(&b, ", %d to retry", retries)
+	}
+	if doubts > 0 {
+		fmt.Fprintf(&b, ", %d in doubt (refresh looks for them)", doubts)
+	}
+	fmt.Fprintf(&b, ", %d awaiting an answer.", awaiting)
+	return b.String()
+}
+
+// afterRound returns the plan apply -wait schedules its next round by,
+// given the round's plan p and what apply made of it, sum, and notes the
+// sends the round left to retry and in doubt. A send this round made,
+// which p holds as sent, may be due again: a day later when Meta's 131049
+// refused it, now when it failed for the moment; then the state is
+// planned again, so that -wait does not stop before them.
+func (a *applier) afterRound(p *plan.Plan, sum apply.Summary) *plan.Plan {
+	a.retries, a.doubts = 0, sum.Unknown
+	if !a.o.wait || sum.Deferred+sum.Retry == 0 {
+		return p
+	}
+	addrs, guard := a.planFlags()
+	st := a.store.State()
+	again, diags := a.replan(a.last, st.TakeChanges(), a.cfg, st, addrs, guard, a.prov.now(), true)
+	if diags.HasErrors() {
+		// The next round plans again, and says why it cannot.
+		return p
+	}
+	a.last = again
+	a.retries = again.Count()[plan.Retry]
+	return again
 }
 
 // sendEvent writes a send's recorded outcome as a -json event.

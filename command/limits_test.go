@@ -182,20 +182,28 @@ provider "briq" {
 	}
 }
 
-// TestMarketingLimitRehearsal: the rehearsal's sandbox applies Meta's
-// per-user marketing limit (one template a day). promo's offers, right
-// after welcome's hello, are refused with 131049: recorded as deferred,
-// shown scheduled a day later, then sent once, a day after the refusal.
-func TestMarketingLimitRehearsal(t *testing.T) {
+// welcomedUnderMarketingLimit returns a rehearsal whose sandbox applies
+// Meta's per-user marketing limit (one template a day), after welcome's
+// hellos went out: in one apply, a hello and an offer to one phone race,
+// and either may be the day's one template.
+func welcomedUnderMarketingLimit(t *testing.T) (string, *world) {
+	t.Helper()
 	dir := limitsDir(t, `
 provider "briq" {
   pair_spacing = "0s"
 }
 `, `{"marketing_limit": 1}`)
 	w := &world{t: t, dir: dir}
-	// welcome's hellos first: in one apply, a hello and an offer to one
-	// phone race, and either may be the day's one template.
 	w.mustRun(exitOK, "apply", "-sandbox", "-auto-approve", "-target=campaign.welcome")
+	return dir, w
+}
+
+// TestMarketingLimitRehearsal: the rehearsal's sandbox applies Meta's
+// per-user marketing limit (one template a day). promo's offers, right
+// after welcome's hello, are refused with 131049: recorded as deferred,
+// shown scheduled a day later, then sent once, a day after the refusal.
+func TestMarketingLimitRehearsal(t *testing.T) {
+	dir, w := welcomedUnderMarketingLimit(t)
 	out := w.mustRun(exitOK, "apply", "-sandbox", "-auto-approve")
 	if !strings.Contains(out, "5 deferred a day (Meta's 131049)") {
 		t.Errorf("apply does not report the deferred sends:\n%s", out)
@@ -454,5 +462,50 @@ func TestMaxRecipientsUnderTier(t *testing.T) {
 	w.mustRun(exitOK, "apply", "-auto-approve")
 	if got := w.srv.Stats().Accepted; got != 2 {
 		t.Errorf("the sandbox accepted %d, want the tier's 2", got)
+	}
+}
+
+// TestMarketingLimitWait: apply -wait whose own round has sends refused
+// with 131049, and nothing else scheduled, waits the day and sends them
+// again, rather than saying nothing more is scheduled.
+func TestMarketingLimitWait(t *testing.T) {
+	dir, w := welcomedUnderMarketingLimit(t)
+	out := w.mustRun(exitOK, "apply", "-sandbox", "-auto-approve", "-wait", "-target=campaign.promo")
+	for _, want := range []string{"5 deferred a day (Meta's 131049)", "Waiting until", "Nothing more is scheduled."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("apply -wait lacks %q:\n%s", want, out)
+		}
+	}
+	stats, st := rehearsalStats(t, dir)
+	if len(stats.Duplicates) > 0 || stats.ByKind["template"] != 10 {
+		t.Errorf("the sandbox accepted %v with duplicates %v, want 10 templates, once each", stats.ByKind, stats.Duplicates)
+	}
+	for s := range st.Sends(addrs.Pattern{Campaign: "promo"}) {
+		if s.Outcome != state.OutcomeAccepted || s.Attempts != 2 {
+			t.Errorf("%s: %s after %d attempts, want accepted at the second, a day after the 131049", s.Addr, s.Outcome, s.Attempts)
+		}
+	}
+}
+
+// TestDoubtWait: apply -wait whose round leaves sends in doubt (Briq's
+// WhatsApp provider failed them, after Briq took them) comes back once
+// refresh may decide on them, and ends with everyone's message found
+// once, rather than saying nothing more is scheduled.
+func TestDoubtWait(t *testing.T) {
+	w := newWorld(t, 6, sandbox.Options{Seed: 3, Faults: sandbox.Faults{ProviderFail: 0.3}})
+	out := w.runOnSandboxClock(exitOK, "apply", "-auto-approve", "-wait")
+	for _, want := range []string{"2 unknown", "2 in doubt (refresh looks for them)", "Nothing more is scheduled."} {
+		if !strings.Contains(out, want) {
+			t.Errorf("apply -wait lacks %q:\n%s", want, out)
+		}
+	}
+	stats := w.srv.Stats()
+	if stats.Accepted != 6 || len(stats.Duplicates) > 0 {
+		t.Errorf("the sandbox accepted %d messages with duplicates %v, want 6, once each", stats.Accepted, stats.Duplicates)
+	}
+	for s := range w.state().Sends(addrs.Pattern{}) {
+		if s.Outcome != state.OutcomeAccepted {
+			t.Errorf("%s: %s after %d attempts, want accepted", s.Addr, s.Outcome, s.Attempts)
+		}
 	}
 }
