@@ -116,6 +116,9 @@ type Page[T any] struct {
 	Total  int `json:"total"`
 	Limit  int `json:"limit"`
 	Offset int `json:"offset"`
+	// Date is the answer's HTTP Date header: the provider's clock when it
+	// answered, to the second; zero when absent or unreadable.
+	Date time.Time `json:"-"`
 }
 
 // MessageQuery filters GET /v1/whatsapp/messages. Zero fields are left out.
@@ -175,15 +178,18 @@ func getEnvelopePage[T any](ctx context.Context, c *Client, op, path string, v u
 	if err := c.decodeRead(op, resp, &env); err != nil {
 		return nil, err
 	}
+	date, _ := http.ParseTime(resp.header.Get("Date"))
 	if env.Data == nil {
 		// G1 answers its listings bare, {items, total, limit, offset},
 		// and which generation answers is not documented.
 		var bare Page[T]
 		if json.Unmarshal(resp.body, &bare) == nil && bare.Items != nil {
+			bare.Date = date
 			return &bare, nil
 		}
 		return nil, c.newError(op, InDoubt, resp.status, fmt.Errorf("answer without data"))
 	}
+	env.Data.Date = date
 	return env.Data, nil
 }
 

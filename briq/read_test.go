@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // offsetServer serves n items in offset pages wrapped in Briq's envelope,
@@ -33,6 +34,7 @@ type offsetServer struct {
 }
 
 func (s *offsetServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Date", fixedNow.Format(http.TimeFormat))
 	q := r.URL.Query()
 	s.mu.Lock()
 	s.queries = append(s.queries, q)
@@ -177,6 +179,7 @@ func TestListMessagesQueryAndDecoding(t *testing.T) {
 				Content: json.RawMessage(`{"type":"text","text":{"body":"hi 2"}}`), CreatedAt: Time{time.Date(2026, 11, 27, 8, 0, 2, 0, time.UTC)}},
 		},
 		Total: 3, Limit: 2, Offset: 1,
+		Date: fixedNow, // the answer's Date header
 	}
 	if diff := cmp.Diff(want, page); diff != "" {
 		t.Errorf("page (-want +got):\n%s", diff)
@@ -231,7 +234,7 @@ func TestListConversationsDecoding(t *testing.T) {
 		Window:        &Window{Open: true, ExpiresAt: Time{time.Date(2026, 11, 28, 5, 0, 0, 0, time.UTC)}},
 		CreatedAt:     Time{time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)},
 	}}, Total: 1, Limit: 50}
-	if diff := cmp.Diff(want, page, cmp.Comparer(func(a, b Time) bool { return a.Equal(b.Time) })); diff != "" {
+	if diff := cmp.Diff(want, page, cmp.Comparer(func(a, b Time) bool { return a.Equal(b.Time) }), cmpopts.IgnoreFields(Page[Conversation]{}, "Date")); diff != "" {
 		t.Errorf("page (-want +got):\n%s", diff)
 	}
 }

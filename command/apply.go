@@ -284,7 +284,8 @@ func (a *applier) rounds() int {
 		if code != exitOK || !a.o.wait {
 			return code
 		}
-		wake, scheduled, awaiting := nextWake(p, a.prov.now())
+		now := a.prov.now()
+		wake, scheduled, awaiting := nextWake(p, now)
 		// Sends that failed for now are tried again after a pause, up to
 		// the attempts allowed; those in doubt are looked for once refresh
 		// may decide on them, and sent again if Briq never took them.
@@ -292,7 +293,7 @@ func (a *applier) rounds() int {
 			n     int
 			after time.Duration
 		}{{a.retries, waitPoll}, {a.doubts, cmp.Or(a.cfg.Provider.Settle, refresh.DefaultSettle) + waitCoalesce}} {
-			if at := a.prov.now().Add(back.after); back.n > 0 && (wake.IsZero() || at.Before(wake)) {
+			if at := now.Add(back.after); back.n > 0 && (wake.IsZero() || at.Before(wake)) {
 				wake = at
 			}
 		}
@@ -326,7 +327,7 @@ func (a *applier) rounds() int {
 				Unknown   int       `json:"unknown,omitempty"`
 				Awaiting  int       `json:"awaiting"`
 			}{wake.UTC(), scheduled, a.retries, a.doubts, awaiting})
-		} else if wake.Sub(a.prov.now()) >= waitPoll {
+		} else if wake.Sub(now) >= waitPoll {
 			fmt.Fprintln(a.stdout, wait)
 		}
 		end := a.windingDown(stoppingNote)
@@ -387,6 +388,7 @@ func (a *applier) planFlags() (addrFlags, plan.GuardOptions) {
 
 // round refreshes, plans and sends what is due once, and returns the plan.
 func (a *applier) round(round int) (*plan.Plan, int) {
+	a.retries, a.doubts = 0, 0 // the last round's; this one's are set by afterRound
 	if a.o.refresh {
 		end := a.windingDown(stoppingNote)
 		sum, err := refresh.Run(a.ctx, a.prov.client, a.store, refreshOptions(a.cfg, a.store.State(), a.prov.now))
@@ -552,7 +554,9 @@ func (a *applier) afterRound(p *plan.Plan, sum apply.Summary) *plan.Plan {
 	st := a.store.State()
 	again, diags := a.replan(a.last, st.TakeChanges(), a.cfg, st, addrs, guard, a.prov.now(), true)
 	if diags.HasErrors() {
-		// The next round plans again, and says why it cannot.
+		// The changes are taken: the next round plans whole, and says
+		// why it cannot.
+		a.last = nil
 		return p
 	}
 	a.last = again

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -487,25 +488,55 @@ func TestMarketingLimitWait(t *testing.T) {
 	}
 }
 
-// TestDoubtWait: apply -wait whose round leaves sends in doubt (Briq's
-// WhatsApp provider failed them, after Briq took them) comes back once
-// refresh may decide on them, and ends with everyone's message found
-// once, rather than saying nothing more is scheduled.
+// TestDoubtWait: apply -wait whose round leaves sends in doubt comes back
+// once refresh may decide on them, waits once, and ends with everyone's
+// message accepted once, rather than saying nothing more is scheduled —
+// whether refresh finds the messages (the connection dropped after Briq
+// took them) or finds them failed (Briq's WhatsApp provider failed them)
+// and they go again.
 func TestDoubtWait(t *testing.T) {
-	w := newWorld(t, 6, sandbox.Options{Seed: 3, Faults: sandbox.Faults{ProviderFail: 0.3}})
-	out := w.runOnSandboxClock(exitOK, "apply", "-auto-approve", "-wait")
-	for _, want := range []string{"2 unknown", "2 in doubt (refresh looks for them)", "Nothing more is scheduled."} {
+	for name, faults := range map[string]sandbox.Faults{"found": {DropAfterAccept: 0.3}, "failed": {ProviderFail: 0.3}} {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t, 6, sandbox.Options{Seed: 3, Faults: faults})
+			out := w.runOnSandboxClock(exitOK, "apply", "-auto-approve", "-wait", "-wait-timeout=3h")
+			for _, want := range []string{"in doubt (refresh looks for them)", "Nothing more is scheduled."} {
+				if !strings.Contains(out, want) {
+					t.Errorf("apply -wait lacks %q:\n%s", want, out)
+				}
+			}
+			if n := strings.Count(out, "Waiting until"); n != 1 {
+				t.Errorf("apply -wait waited %d times, want once:\n%s", n, out)
+			}
+			stats := w.srv.Stats()
+			if stats.Accepted != 6 || len(stats.Duplicates) > 0 {
+				t.Errorf("the sandbox accepted %d messages with duplicates %v, want 6, once each", stats.Accepted, stats.Duplicates)
+			}
+			for s := range w.state().Sends(addrs.Pattern{}) {
+				if s.Outcome != state.OutcomeAccepted {
+					t.Errorf("%s: %s after %d attempts, want accepted", s.Addr, s.Outcome, s.Attempts)
+				}
+			}
+		})
+	}
+}
+
+// TestRetryWait: apply -wait whose round leaves sends to retry (429s
+// asking for a ten-minute pause, too long to hold their intents open)
+// says so, comes back for them, and ends with everyone's message accepted
+// once.
+func TestRetryWait(t *testing.T) {
+	w := newWorld(t, 4, sandbox.Options{Seed: 3, Faults: sandbox.Faults{RateLimit: 1, RetryAfter: 10 * time.Minute}})
+	out := w.runOnSandboxClock(exitOK, "apply", "-auto-approve", "-wait", "-wait-timeout=2h")
+	for _, want := range []string{"to retry", "Nothing more is scheduled."} {
 		if !strings.Contains(out, want) {
 			t.Errorf("apply -wait lacks %q:\n%s", want, out)
 		}
 	}
-	stats := w.srv.Stats()
-	if stats.Accepted != 6 || len(stats.Duplicates) > 0 {
-		t.Errorf("the sandbox accepted %d messages with duplicates %v, want 6, once each", stats.Accepted, stats.Duplicates)
+	if !regexp.MustCompile(`Waiting until .*, \d+ to retry,`).MatchString(out) {
+		t.Errorf("apply -wait does not say it waits for the sends to retry:\n%s", out)
 	}
-	for s := range w.state().Sends(addrs.Pattern{}) {
-		if s.Outcome != state.OutcomeAccepted {
-			t.Errorf("%s: %s after %d attempts, want accepted", s.Addr, s.Outcome, s.Attempts)
-		}
+	stats := w.srv.Stats()
+	if stats.Accepted != 4 || len(stats.Duplicates) > 0 {
+		t.Errorf("the sandbox accepted %d messages with duplicates %v, want 4, once each", stats.Accepted, stats.Duplicates)
 	}
 }

@@ -72,6 +72,9 @@ type followSet struct {
 	// strangers are opt-out messages in conversations of no followed send
 	// (older sends' threads), whose phones the state's sends tell.
 	strangers []briq.Message
+	// listedAt is the provider's clock as the inbound listing began (its
+	// first page's Date), zero when it did not say.
+	listedAt time.Time
 }
 
 // follow pulls statuses, replies and opt-outs for the followed sends and
@@ -286,7 +289,15 @@ func (r *run) readInbound(ctx context.Context, fs *followSet) error {
 	if from := r.inboundFrom(fs); !ok || from.Before(since) {
 		since = from
 	}
-	return r.eachMessage(ctx, briq.MessageQuery{Direction: briq.DirectionInbound, Since: since}, func(m *briq.Message) {
+	q := briq.MessageQuery{Direction: briq.DirectionInbound, Since: since}
+	return eachPage(ctx, r, messagePage, func(limit, offset int) (*briq.Page[briq.Message], error) {
+		q.Limit, q.Offset = limit, offset
+		p, err := r.c.ListMessages(ctx, q)
+		if err == nil && offset == 0 {
+			fs.listedAt = p.Date
+		}
+		return p, err
+	}, func(m *briq.Message) {
 		if m.PairedMessageID == "" && (fs.convPhone[m.ConversationID] != "" || fs.threadless > 0) {
 			fs.unpaired = append(fs.unpaired, *m)
 			return
@@ -316,7 +327,8 @@ func (r *run) inbound(fs *followSet, m *briq.Message, owner *followed) {
 	content, _ := briq.ParseReplyContent(m.Content)
 	optOut := r.isOptOut(content.Text, content.ID)
 	if phone == "" {
-		if optOut {
+		// One an earlier run listed was placed then, or is not ours.
+		if optOut && !m.CreatedAt.Before(r.inboundFrom(fs)) {
 			fs.strangers = append(fs.strangers, *m)
 		}
 		return
@@ -478,10 +490,18 @@ func (r *run) lookUp(ctx context.Context, fs *followSet) error {
 	})
 }
 
+// markLag is how far behind where refresh's inbound listing must begin
+// anyway the mark of how far it has read may fall before a run that
+// records nothing else moves it: a record raises the state's serial, which
+// makes a saved plan stale, so an idle cron run every 15 minutes moves it
+// once a day, and lists at most a day more than it needs.
+const markLag = 24 * time.Hour
+
 // record writes what the run learnt: status and reply updates, then new
 // opt-outs, submitting many at once so the store commits them in groups;
-// last, that the inbound messages were read up to the run's start, which
-// is where the next run's listing begins for opt-outs.
+// last, that the inbound messages were read up to where the listing began
+// (by the provider's clock), which is where the next run's listing begins
+// for opt-outs, when the run recorded anything or the mark lags a day.
 func (r *run) record(ctx context.Context, fs *followSet) error {
 	var updates []state.Update
 	var deferrals []state.Deferral
@@ -566,5 +586,16 @@ func (r *run) record(ctx context.Context, fs *followSet) error {
 	if err != nil {
 		return err
 	}
-	return r.store.ReadInbound(r.now)
+	st, mark := r.store.State(), fs.listedAt
+	if mark.IsZero() {
+		mark = r.now
+	}
+	need := mark
+	if oldest, ok := r.since(fs, func(*followed) bool { return true }); ok {
+		need = oldest
+	}
+	if st.Serial() == r.serial && !st.InboundRead().Before(need.Add(-markLag)) {
+		return nil
+	}
+	return r.store.ReadInbound(mark)
 }

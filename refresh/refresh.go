@@ -267,6 +267,7 @@ type Summary struct {
 // change it counts is durable.
 func Run(ctx context.Context, c Client, store Store, opts Options) (Summary, error) {
 	r := newRun(c, store, opts)
+	r.serial = store.State().Serial()
 	err := r.recover(ctx)
 	if err == nil {
 		err = r.resolveUnknown(ctx)
@@ -284,6 +285,7 @@ type run struct {
 	opts     Options
 	now      time.Time
 	keywords []string
+	serial   uint64 // the state's as the run began
 
 	requests, lookups atomic.Int64
 	// found is set once a message lookup answered with a message: the

@@ -805,3 +805,33 @@ func TestUnpairedButtonAnswer(t *testing.T) {
 		t.Errorf("the reminder has the question's answer %+v", s.Reply)
 	}
 }
+
+// TestFoundAtItsTime: a send in doubt that refresh finds hours later (by
+// its own message_id, or by searching the phone's conversations) is
+// recorded as accepted when Briq created its message, not when refresh
+// found it: its follow-ups' delay and its 24h window count from then.
+func TestFoundAtItsTime(t *testing.T) {
+	f := newFixture(t, nil)
+	for i, fault := range []sandbox.Faults{{AcceptThen500: 1}, {DropAfterAccept: 1}} {
+		f.srv.SetFaults(fault)
+		if _, err := f.send(addr("offer", i), phoneOf(i), ""); err == nil {
+			t.Fatalf("send %d under %+v succeeded", i, fault)
+		}
+		f.srv.SetFaults(sandbox.Faults{})
+		f.advance(time.Minute)
+	}
+	f.advance(3 * time.Hour)
+	if sum := f.refresh(nil, f.opts()); sum.Found != 2 {
+		t.Fatalf("summary %+v, want 2 found", sum)
+	}
+	created := map[string]time.Time{}
+	for _, m := range f.srv.Stats().Messages {
+		created[m.ID] = m.AcceptedAt
+	}
+	for i := range 2 {
+		s := f.get(addr("offer", i))
+		if want := created[s.MessageID]; s.Outcome != state.OutcomeAccepted || !s.ResultAt.Equal(want.Truncate(time.Millisecond)) {
+			t.Errorf("%s: %s at %v, want accepted at its message's creation, %v", s.Addr, s.Outcome, s.ResultAt, want)
+		}
+	}
+}

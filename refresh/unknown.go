@@ -211,8 +211,22 @@ func (r *run) resolveByID(ctx context.Context, s state.Send, id, conv string, li
 	}
 	status, _ := state.ParseProviderStatus(d.Status)
 	return r.decide(s, state.Result{Addr: s.Addr, Outcome: state.OutcomeAccepted, MessageID: id,
-		ConversationID: cmp.Or(d.ConversationID, conv), ProviderStatus: status},
+		ConversationID: cmp.Or(d.ConversationID, conv), ProviderStatus: status, At: r.madeAt(s, d.CreatedAt.Time)},
 		func(sum *Summary) { sum.Found++ })
+}
+
+// madeAt is when the send s, found at Briq as a message created at
+// created, was made: then, within the intent and now (the clocks differ);
+// its intent's time when Briq gives none. Its follow-ups are due, and the
+// 24h window it opened closes, from then, not from when refresh found it.
+func (r *run) madeAt(s state.Send, created time.Time) time.Time {
+	switch {
+	case created.IsZero() || created.Before(s.IntentAt):
+		return s.IntentAt
+	case created.After(r.now):
+		return r.now
+	}
+	return created
 }
 
 // search resolves the unknown sends to phone that carry no message_id by
@@ -261,7 +275,7 @@ func (r *run) search(ctx context.Context, phone string, sends []state.Send, clai
 				// The message exists and did not fail.
 				status, _ := state.ParseProviderStatus(c[0].status)
 				err = r.decide(s, state.Result{Addr: s.Addr, Outcome: state.OutcomeAccepted,
-					MessageID: c[0].id, ConversationID: c[0].conv, ProviderStatus: status},
+					MessageID: c[0].id, ConversationID: c[0].conv, ProviderStatus: status, At: r.madeAt(s, c[0].created)},
 					func(sum *Summary) { sum.Found++ })
 			} else {
 				// The listing does not say (or says failed): the status
@@ -295,9 +309,12 @@ func (r *run) search(ctx context.Context, phone string, sends []state.Send, clai
 // a message refresh does not see is not one still on its way.
 func (r *run) settled(s state.Send) bool { return r.now.Sub(s.IntentAt) >= r.opts.Settle }
 
-// decide records the result that resolves s and counts it.
+// decide records the result that resolves s and counts it, at res.At, or
+// now when it has none.
 func (r *run) decide(s state.Send, res state.Result, count func(*Summary)) error {
-	res.At = r.now
+	if res.At.IsZero() {
+		res.At = r.now
+	}
 	if err := r.store.RecordResult(res); err != nil {
 		return err
 	}

@@ -222,6 +222,9 @@ func (s *Server) Close() error {
 
 // ServeHTTP answers one API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// The Date of every answer is the sandbox's clock, as a server's is
+	// its own: net/http would write the machine's.
+	w.Header().Set("Date", s.Now().UTC().Format(http.TimeFormat))
 	s.mux.ServeHTTP(w, r)
 }
 

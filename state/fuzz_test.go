@@ -326,3 +326,40 @@ func TestFormatGolden(t *testing.T) {
 		goldenfile.Check(t, filepath.Join("testdata", name), got, *update)
 	}
 }
+
+// TestOlderJournalNotContinued: records of this version never go into a
+// journal an older ujumbe wrote, which that ujumbe, run again, would call
+// damaged (and advise putting the backup back, losing them): a journal
+// with records becomes a snapshot of this version at Open, an empty one
+// is replaced at the first record. Either way what it held is kept.
+func TestOlderJournalNotContinued(t *testing.T) {
+	v7 := readFile(t, filepath.Join("testdata", "v7", "journal"))
+	empty, _ := appendHeader(nil, header{Format: formatJournal, Version: 7, Lineage: "00000000-0000-4000-8000-000000000000", Serial: 33})
+	for name, files := range map[string]map[string][]byte{
+		"records": {".wal": v7},
+		"empty":   {"": readFile(t, filepath.Join("testdata", "v7", "snapshot")), ".wal": empty},
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := statePath(t)
+			for suffix, b := range files {
+				if err := os.WriteFile(path+suffix, b, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := contentsOf(mustRead(t, path))
+			s := mustOpen(t, path)
+			if err := s.ReadInbound(t0.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			s.abandon() // killed: the journal is as the record left it
+			if first, _, _ := bytes.Cut(readFile(t, path+".wal"), []byte("\n")); !bytes.Contains(first, []byte(`"version":8`)) {
+				t.Errorf("the journal starts %s, want a version 8 header", first)
+			}
+			want.Serial++
+			want.Inbound = t0.Add(time.Hour)
+			if d := cmp.Diff(want, contentsOf(mustRead(t, path))); d != "" {
+				t.Errorf("read back (-want +got):\n%s", d)
+			}
+		})
+	}
+}

@@ -71,6 +71,7 @@ type Warning struct {
 // journalInfo describes the journal found when loading.
 type journalInfo struct {
 	exists  bool
+	version int    // its header's format version
 	base    uint64 // serial of the snapshot it continues
 	records int    // good records after the header
 	end     int64  // offset just past the last good line
@@ -538,7 +539,7 @@ func replay(r io.Reader, name string, st *State, snapshot, locked bool, held *im
 	case !snapshot:
 		st.lineage, st.serial = h.Lineage, h.Serial
 	}
-	j.exists, j.base, j.end, j.crc = true, h.Serial, lr.off, crc
+	j.exists, j.version, j.base, j.end, j.crc = true, h.Version, h.Serial, lr.off, crc
 	d := newDecoder()
 	for n := 2; ; n++ {
 		line, complete, err := lr.next()

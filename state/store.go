@@ -209,6 +209,22 @@ func (s *Store) load() ([]Warning, error) {
 			f.Close()
 			break
 		}
+		if l.j.version < Version {
+			// An older ujumbe's journal, which this one's records must not
+			// follow: that ujumbe, run again, would call them damage, and
+			// its advice (put the backup back) would lose them. Its
+			// records go into a snapshot of this version, which it
+			// refuses as newer; an empty one is replaced at the first
+			// record.
+			f.Close()
+			if l.j.records == 0 {
+				break
+			}
+			if err := s.compact(); err != nil {
+				return nil, fmt.Errorf("open state %s: %w", s.path, err)
+			}
+			break
+		}
 		s.j, s.jsize, s.jcrc, s.jbase = f, l.j.end, l.j.crc, l.j.base
 		if l.held != nil {
 			s.imaged = l.held.Size
