@@ -272,8 +272,46 @@ func (it *csvRows) next() (rec []string, line int, diag *hcl.Diagnostic, err err
 			return nil, line, errorf(it.t.lineRange(line), "Invalid CSV encoding",
 				"Line %d of %s is not valid UTF-8. Save the file as UTF-8.", line, it.t.name), nil
 		}
+		if d := it.t.lineBreak(rec, line, it.r); d != nil {
+			return nil, line, d, nil
+		}
 		return rec, line, nil, nil
 	}
+}
+
+// lineBreak returns an error for a record on line one of whose quoted
+// fields looks like rows a stray double quote swallowed, nil for any other
+// (the common case, no line break, is told by where its last field starts
+// and ends). A quote opened by mistake is closed by one on some later
+// line: the rows between merge into one recipient, who gets the phone of
+// another, with nothing else amiss when the field is not used. Such a
+// field holds, before its first line break, the delimiters of the fields
+// after it on its line, or on a later line a whole row's; a spreadsheet's
+// cell that holds a line break (an address) seldom holds as many.
+func (t *csvTable) lineBreak(rec []string, line int, r *csv.Reader) *hcl.Diagnostic {
+	last := len(rec) - 1
+	if ll, _ := r.FieldPos(last); ll == line && !strings.ContainsAny(rec[last], "\r\n") {
+		return nil
+	}
+	for i, f := range rec {
+		lines := strings.Split(strings.ReplaceAll(f, "\r\n", "\n"), "\n")
+		if len(lines) == 1 {
+			continue
+		}
+		swallowed := last > i && strings.Count(lines[0], string(t.comma)) >= last-i
+		for _, l := range lines[1:] {
+			swallowed = swallowed || last > 0 && strings.Count(l, string(t.comma)) >= last
+		}
+		if !swallowed {
+			continue
+		}
+		fl, _ := r.FieldPos(i)
+		end := fl + len(lines) - 1
+		return errorf(t.fieldRange(fl, i, r), "Rows merged by a double quote",
+			"The field %s of the record on line %d of %s is in double quotes that run over to line %d and holds what looks like the rest of a row: a stray double quote probably merged lines %d to %d into one recipient, with the phone of another. Remove the stray quote; a cell that holds line breaks must not hold the delimiter (%s) as often as a row does.",
+			strconv.Quote(t.header[i]), line, t.name, end, line, end, quoteDelimiter(t.comma))
+	}
+	return nil
 }
 
 func blankRecord(rec []string) bool {
@@ -321,9 +359,14 @@ func (t *csvTable) recordError(err error, fallback hcl.Range, r ...*csv.Reader) 
 			"Line %d of %s does not have the %s the header names. Check for a missing or extra delimiter (%s), or one inside a field that is not quoted.",
 			line, t.name, plural(len(t.header), "column", "columns"), quoteDelimiter(t.comma))
 	case errors.As(err, &pe):
-		return errorf(t.posRange(pe.Line, pe.Column), "Malformed CSV",
-			"Line %d of %s cannot be read as CSV: %s. Fields that contain the delimiter (%s), quotes or line breaks must be in double quotes, with quotes inside doubled (\"\").",
-			pe.Line, t.name, pe.Err, quoteDelimiter(t.comma))
+		at, rng := fmt.Sprintf("Line %d", pe.Line), t.posRange(pe.Line, pe.Column)
+		if pe.StartLine != pe.Line {
+			// A quote opened on an earlier line: that line is the one to fix.
+			at, rng = fmt.Sprintf("The record from line %d to line %d", pe.StartLine, pe.Line), t.lineRange(pe.StartLine)
+		}
+		return errorf(rng, "Malformed CSV",
+			"%s of %s cannot be read as CSV: %s. Fields that contain the delimiter (%s), quotes or line breaks must be in double quotes, with quotes inside doubled (\"\").",
+			at, t.name, pe.Err, quoteDelimiter(t.comma))
 	}
 	if fallback.Filename == "" {
 		fallback = t.lineRange(1)

@@ -201,3 +201,46 @@ func TestCSVReadErrorReported(t *testing.T) {
 		t.Fatalf("after the reported error: %v, %v; want io.EOF", diag, err)
 	}
 }
+
+// TestCSVStrayQuote: two stray double quotes that merge rows into one
+// recipient, who would get another's phone, are refused at the line the
+// first opened; one quote left open names the line it opened on; a cell
+// that holds a line break and a comma or two (an address) is read.
+func TestCSVStrayQuote(t *testing.T) {
+	for _, tt := range []struct {
+		name, csv string
+		want      []string // in the diagnostics; none for a file that loads
+		line      int
+	}{
+		{"merged rows", "id,name,phone\nA1,Asha,0712000001\nA2,\"Juma,0712000111\nA3,Ali\",0712000222\nA4,Bo,0712000333\n",
+			[]string{"Rows merged by a double quote", `The field "name" of the record on line 3`, "merged lines 3 to 4"}, 3},
+		{"a row swallowed whole", "id,phone,name\nA1,0712000001,\"Asha\nA2,0712000002,Juma\nA3,0712000003,Ali\"\n",
+			[]string{"Rows merged by a double quote", "merged lines 2 to 4"}, 2},
+		{"quote left open", "id,name,phone\nA1,Asha,0712000001\nA2,\"Juma,0712000111\nA3,Ali,0712000222\n",
+			[]string{"Malformed CSV", "The record from line 3 to line 4"}, 3},
+		{"an address", "id,name,phone\nA1,\"Asha\nPlot 4, Mikocheni\",0712000001\n", nil, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeDir(t, map[string]string{"main.hcl": spreadsheetConfig(""), "r.csv": tt.csv})
+			cfg, diags := Load(dir, LoadOptions{})
+			if tt.want == nil {
+				if len(diags) > 0 {
+					t.Fatalf("unexpected diagnostics:\n%s", diagText(cfg.Files, diags))
+				}
+				return
+			}
+			if !diags.HasErrors() {
+				t.Fatalf("loaded %d recipients, want an error", len(cfg.Recipients["r"].Recipients))
+			}
+			text := diagText(cfg.Files, diags)
+			for _, want := range tt.want {
+				if !strings.Contains(strings.Join(strings.Fields(text), " "), want) {
+					t.Errorf("diagnostics lack %q:\n%s", want, text)
+				}
+			}
+			if got := diags[0].Subject.Start.Line; got != tt.line {
+				t.Errorf("diagnostic at line %d, want %d:\n%s", got, tt.line, text)
+			}
+		})
+	}
+}
