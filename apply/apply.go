@@ -89,7 +89,6 @@ type Progress struct {
 	Total, Done int
 	Summary     Summary
 	Rate        float64 // current limiter rate
-	Started     time.Time
 }
 
 // Summary counts what a run did. Every item handed to Run ends up in
@@ -149,7 +148,6 @@ func Run(ctx context.Context, items []*plan.Item, c Client, j Journal, opts Opti
 		throttle: newThrottle(opts.Rate, opts.Burst, opts.Now),
 		breaker:  newBreaker(opts.Breaker),
 		stopped:  make(chan struct{}),
-		started:  opts.Now(),
 		total:    len(items),
 	}
 	// Sends run on a context that the caller's cancellation does not reach,
@@ -195,7 +193,6 @@ type run struct {
 	throttle *throttle
 	breaker  *breaker
 	stopped  chan struct{} // closed when the run must start no more sends
-	started  time.Time
 	total    int
 
 	mu   sync.Mutex
@@ -407,7 +404,7 @@ func (r *run) count(f func(*Summary), finished bool) {
 		r.done++
 	}
 	if r.opts.Progress != nil {
-		r.opts.Progress(Progress{Total: r.total, Done: r.done, Summary: r.sum, Rate: r.throttle.limit(), Started: r.started})
+		r.opts.Progress(Progress{Total: r.total, Done: r.done, Summary: r.sum, Rate: r.throttle.limit()})
 	}
 }
 

@@ -50,9 +50,23 @@ func exitCode(err error) int {
 // ("Cannot read the state" / "Open ujumbe.state: …"); a usage error is
 // its own summary and summary is not used.
 func (c *cli) fail(v view, summary string, err error) int {
+	if ce, ok := errors.AsType[*configError](err); ok {
+		// The configuration's own diagnostics say what and where.
+		c.printDiags(v, ce.diags, ce.files)
+		return exitError
+	}
 	c.printDiags(v, hcl.Diagnostics{errorDiag(summary, err)}, nil)
 	return exitCode(err)
 }
+
+// A configError is a configuration that cannot be read, as its
+// diagnostics, with the files they point into, say.
+type configError struct {
+	diags hcl.Diagnostics
+	files map[string]*hcl.File
+}
+
+func (e *configError) Error() string { return e.diags.Error() }
 
 // errorDiag turns err into a sourceless error diagnostic, headed summary
 // unless err is a usage error.

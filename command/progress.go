@@ -25,13 +25,14 @@ type progress struct {
 	w        io.Writer
 	mu       sync.Mutex
 	lastLine time.Time
+	started  time.Time // real time, as rateText wants
 }
 
 func (c *cli) newProgress(v view, total int) *progress {
-	p := &progress{w: c.stderr, lastLine: time.Now()}
+	p := &progress{w: c.stderr, lastLine: time.Now(), started: time.Now()}
 	if v.json {
 		p.event = func(s apply.Progress) {
-			c.event("progress", progressLine(s), struct {
+			c.event("progress", progressLine(s, time.Since(p.started)), struct {
 				Done  int `json:"done"`
 				Total int `json:"total"`
 				Sent  int `json:"sent"`
@@ -58,7 +59,7 @@ func (p *progress) update(s apply.Progress) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.bar != nil {
-		p.bar.Describe("Sending, " + rateText(s, time.Now()))
+		p.bar.Describe("Sending, " + rateText(s, time.Since(p.started)))
 		_ = p.bar.Set(s.Done)
 		return
 	}
@@ -67,15 +68,15 @@ func (p *progress) update(s apply.Progress) {
 		if p.event != nil {
 			p.event(s)
 		} else {
-			fmt.Fprintln(p.w, progressLine(s))
+			fmt.Fprintln(p.w, progressLine(s, time.Since(p.started)))
 		}
 	}
 }
 
-// progressLine is a run's progress in a line for logs.
-func progressLine(s apply.Progress) string {
+// progressLine is a run's progress in a line for logs, elapsed into it.
+func progressLine(s apply.Progress, elapsed time.Duration) string {
 	return fmt.Sprintf("Sending: %d/%d (%.0f%%), %d sent, %s",
-		s.Done, s.Total, 100*float64(s.Done)/float64(max(s.Total, 1)), s.Summary.Sent, rateText(s, time.Now()))
+		s.Done, s.Total, 100*float64(s.Done)/float64(max(s.Total, 1)), s.Summary.Sent, rateText(s, elapsed))
 }
 
 // minRateWindow is how long a run must have gone before its average rate
@@ -83,10 +84,11 @@ func progressLine(s apply.Progress) string {
 // and one send in 60µs is not 16,000 msg/s.
 const minRateWindow = 2 * time.Second
 
-// rateText is the run's rate and ETA at now, e.g. "19.8 msg/s, ETA 4m2s";
-// before minRateWindow it gives the limiter's rate instead.
-func rateText(s apply.Progress, now time.Time) string {
-	elapsed := now.Sub(s.Started)
+// rateText is the run's rate and ETA elapsed into it, e.g. "19.8 msg/s,
+// ETA 4m2s"; before minRateWindow it gives the limiter's rate instead.
+// Elapsed is real time, as the bar is watched in it: a rehearsal's clock
+// is simulated.
+func rateText(s apply.Progress, elapsed time.Duration) string {
 	if elapsed < minRateWindow || s.Done == 0 {
 		return fmt.Sprintf("limit %.1f msg/s", s.Rate)
 	}

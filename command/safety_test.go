@@ -102,7 +102,8 @@ func TestRenameWithSendsInDoubt(t *testing.T) {
 // TestSavedPlanOfAnotherEmptyState: a plan made from an empty state has no
 // lineage to tell that state from another empty one. Applied, it must not
 // apply again to another state file that is still empty: the plan records
-// where its state is, and nobody gets the template twice.
+// where its state is, and nobody gets the template twice. Applied again to
+// its own state, it is refused as that state having changed.
 func TestSavedPlanOfAnotherEmptyState(t *testing.T) {
 	const n = 3
 	w := newWorld(t, n, sandbox.Options{})
@@ -111,6 +112,11 @@ func TestSavedPlanOfAnotherEmptyState(t *testing.T) {
 	out, errOut, code := w.run("apply", "-state=other.state", "launch.plan")
 	if code != exitError || !strings.Contains(strings.Join(strings.Fields(errOut), " "), "a plan applies only to the state it was made from") {
 		t.Errorf("the plan applied to another empty state: exit %d, want %d and a refusal\nstdout:\n%s\nstderr:\n%s", code, exitError, out, errOut)
+	}
+	// Its own state, which the plan began: changed, not another.
+	out, errOut, code = w.run("apply", "launch.plan")
+	if code != exitError || !strings.Contains(strings.Join(strings.Fields(errOut), " "), "the state changed since the plan was made (it was empty, now serial") {
+		t.Errorf("the plan applied again: exit %d, want %d and a refusal saying the state changed\nstdout:\n%s\nstderr:\n%s", code, exitError, out, errOut)
 	}
 	for phone, got := range w.srv.Stats().ByRecipient {
 		if got != 1 {

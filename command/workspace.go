@@ -114,9 +114,9 @@ func (c *cli) stateLocation(f stateFlags) (stateLoc, error) {
 	if f.sandbox {
 		return stateLoc{path: filepath.Join(c.dir, rehearsalDir, defaultStateName)}, nil
 	}
-	be, diags := config.LoadBackend(c.dir, c.env)
+	be, files, diags := config.LoadBackend(c.dir, c.env)
 	if diags.HasErrors() {
-		return stateLoc{}, fmt.Errorf("the backend block: %w", diags)
+		return stateLoc{}, &configError{diags: diags, files: files}
 	}
 	switch {
 	case be.Type == config.BackendPG && f.path != "":

@@ -53,12 +53,13 @@ var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 
 // LoadBackend reads only the backend block of the configuration in dir, for
 // the commands that need the state but not the campaigns (state list, rm,
-// pull, push). Other blocks are neither decoded nor checked.
-func LoadBackend(dir string, env []string) (*Backend, hcl.Diagnostics) {
+// pull, push). Other blocks are neither decoded nor checked. The files
+// it parsed are for printing the diagnostics.
+func LoadBackend(dir string, env []string) (*Backend, map[string]*hcl.File, hcl.Diagnostics) {
 	l := &loader{dir: dir, opts: LoadOptions{Env: env}, parser: hclparse.NewParser(), cfg: &Config{}}
 	bodies := l.parseDir()
 	if l.diags.HasErrors() {
-		return nil, l.diags
+		return nil, l.parser.Files(), l.diags
 	}
 	var blocks hcl.Blocks
 	for _, body := range bodies {
@@ -72,7 +73,7 @@ func LoadBackend(dir string, env []string) (*Backend, hcl.Diagnostics) {
 		l.diags = append(l.diags, errorf(be.DeclRange, "Missing connection string",
 			"The pg backend needs conn_str in the block or PG_CONN_STR in the environment, such as \"postgres://ops@db.internal/campaigns\"."))
 	}
-	return be, l.diags
+	return be, l.parser.Files(), l.diags
 }
 
 func (l *loader) decodeBackends(blocks hcl.Blocks) {

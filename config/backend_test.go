@@ -40,7 +40,7 @@ func TestLoadBackend(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeDir(t, map[string]string{"main.hcl": tc.src})
-			be, diags := LoadBackend(dir, tc.env)
+			be, _, diags := LoadBackend(dir, tc.env)
 			if tc.diag != "" {
 				if !strings.Contains(diags.Error(), tc.diag) {
 					t.Fatalf("diagnostics %q, want one saying %q", diags.Error(), tc.diag)

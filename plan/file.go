@@ -179,11 +179,13 @@ func (f *File) Check(now time.Time, lineage string, serial uint64, inputs map[st
 	if !now.Before(f.ExpiresAt) {
 		return fmt.Errorf("%w: it expired at %s; run \"ujumbe plan -out\" again", ErrExpired, stamp(f.ExpiresAt))
 	}
+	if f.Lineage == "" && lineage != "" {
+		// Made from the empty state where this one is now (apply checks
+		// the location): the state that has since begun.
+		return fmt.Errorf("%w: the state changed since the plan was made (it was empty, now serial %d); run \"ujumbe plan -out\" again", ErrStale, serial)
+	}
 	if lineage != f.Lineage {
 		made, now := "lineage "+f.Lineage, "lineage "+lineage
-		if f.Lineage == "" {
-			made = "an empty state"
-		}
 		if lineage == "" {
 			now = "empty"
 		}
