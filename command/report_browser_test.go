@@ -170,7 +170,7 @@ func shownFields(m *report.Message) map[string]int {
 	f := map[string]int{
 		"recipients": m.Recipients, "sent": m.Sent, "delivered": m.Delivered, "read": m.Read, "replied": m.Replied,
 		"text_replies": m.TextReplies, "opt_outs": m.OptOuts, "failed": m.Failed, "expired": m.Expired,
-		"not_taken": m.NotTaken, "suppressed": m.Suppressed, "scheduled": m.Scheduled, "retry": m.Retry,
+		"not_taken": m.NotTaken, "after_not_sent": m.AfterLost, "suppressed": m.Suppressed, "scheduled": m.Scheduled, "retry": m.Retry,
 		"unknown": m.Unknown, "orphaned": m.Orphaned,
 	}
 	for _, a := range m.Answers {

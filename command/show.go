@@ -242,6 +242,7 @@ func otherOutcomes(m *report.Message) string {
 	add(m.Failed, "failed", m.Failures)
 	add(m.Expired, "expired", nil)
 	add(m.NotTaken, "branch not taken", nil)
+	add(m.AfterLost, "previous message not sent", nil)
 	add(m.Suppressed, "suppressed", m.SuppressedBy)
 	add(m.Scheduled, "scheduled", nil)
 	add(m.Retry, "to retry", nil)

@@ -73,10 +73,9 @@ type Item struct {
 	// AwaitsReply marks a Scheduled send that only an answer to the message
 	// it follows can make due; it has no Due.
 	AwaitsReply bool
-	// NotTaken marks an Expired send of a branch not taken: its when was
-	// false for the answer (or for no answer before the window closed), or
-	// the message it follows will not be sent.
-	NotTaken bool
+	// lost says why an Expired send of a follow-up will never go, when its
+	// own rules are not why (NotTaken, AfterLost).
+	lost lostKind
 	// Holdout marks the Orphan send of a recipient in the campaign's
 	// holdout, its control group, which gets nothing from it.
 	Holdout bool
@@ -84,6 +83,25 @@ type Item struct {
 	// Items, and a number fits where the struct has padding.
 	variant uint16
 }
+
+// lostKind is why a follow-up will never go: its branch was not taken, or
+// the message it follows will not be sent. A byte, where the Item has
+// room for no more.
+type lostKind uint8
+
+const (
+	lostNot lostKind = iota
+	lostNotTaken
+	lostAfter
+)
+
+// NotTaken reports an Expired send of a branch not taken: its when was
+// false for the answer (or for no answer before the window closed).
+func (it *Item) NotTaken() bool { return it.lost == lostNotTaken }
+
+// AfterLost reports an Expired send whose message follows one that will
+// not be sent to the recipient (failed, expired, or not taken).
+func (it *Item) AfterLost() bool { return it.lost == lostAfter }
 
 // rareFields are the fields of an Item that few sends have, out of line.
 // They belong to one Item: Build and Rebuild move Items, and never change
@@ -1342,7 +1360,7 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 			case Send, Retry, Scheduled, Unknown:
 				it.Class, it.Reason = Scheduled, b.reason(j, reasonWaits, "", func() string { return "waits for message." + m.After.Name })
 			default:
-				it.Class, it.Reason, it.NotTaken = Expired, b.reason(j, reasonWillNotGo, "", func() string { return "message." + m.After.Name + " will not be sent" }), true
+				it.Class, it.Reason, it.lost = Expired, b.reason(j, reasonWillNotGo, "", func() string { return "message." + m.After.Name + " will not be sent" }), lostAfter
 			}
 			return nil
 		}
@@ -1359,14 +1377,14 @@ func (b *worker) due(it *Item, c *config.Campaign, j int, r *config.Recipient, p
 			switch {
 			case reply != nil && !take:
 				word := replyWord(reply)
-				it.Class, it.Reason, it.NotTaken = Expired, b.reason(j, reasonNotTaken, word, func() string {
+				it.Class, it.Reason, it.lost = Expired, b.reason(j, reasonNotTaken, word, func() string {
 					return fmt.Sprintf("branch not taken: the answer to message.%s was %q", m.After.Name, word)
-				}), true
+				}), lostNotTaken
 				return nil
 			case reply == nil && !take:
 				// Only an answer can make this branch due.
 				if !windowEnd.IsZero() && !b.now.Before(windowEnd) {
-					it.Class, it.Reason, it.NotTaken = Expired, fmt.Sprintf("no answer to message.%s before the 24h window closed at %s", m.After.Name, stamp(windowEnd)), true
+					it.Class, it.Reason, it.lost = Expired, fmt.Sprintf("no answer to message.%s before the 24h window closed at %s", m.After.Name, stamp(windowEnd)), lostNotTaken
 					return nil
 				}
 				it.Class, it.Reason, it.AwaitsReply = Scheduled, b.reason(j, reasonAwaits, "", func() string { return "awaits an answer to message." + m.After.Name }), true

@@ -156,7 +156,7 @@ func itemView(it *Item) map[string]any {
 	return map[string]any{
 		"class": it.Class.String(), "reason": it.Reason, "due": it.Due, "digest": it.Digest,
 		"conversation": it.ConversationID(), "attempts": it.Attempts, "window_end": it.WindowEnd(),
-		"awaits": it.AwaitsReply, "not_taken": it.NotTaken, "reply": it.Reply, "payload": it.Payload() != nil,
+		"awaits": it.AwaitsReply, "not_taken": it.NotTaken(), "after_lost": it.AfterLost(), "reply": it.Reply, "payload": it.Payload() != nil,
 	}
 }
 

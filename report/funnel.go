@@ -102,8 +102,12 @@ type Message struct {
 	// passed or the 24h window closed first.
 	Expired int `json:"expired"`
 	// NotTaken counts the sends of a branch not taken: its when was false,
-	// no answer came in time, or the message it follows was not sent.
+	// or no answer came in time.
 	NotTaken int `json:"not_taken"`
+	// AfterLost counts the sends never made because the message they
+	// follow was not sent to the recipient (it failed, expired or was a
+	// branch not taken).
+	AfterLost int `json:"after_not_sent"`
 	// Suppressed counts the recipients never messaged because a suppress
 	// block lists them or they opted out; SuppressedBy says which.
 	Suppressed   int     `json:"suppressed"`
@@ -355,9 +359,12 @@ func (b *builder) count(it *plan.Item) {
 	if !recorded {
 		switch it.Class {
 		case plan.Expired:
-			if it.NotTaken {
+			switch {
+			case it.AfterLost():
+				msg.AfterLost++
+			case it.NotTaken():
 				msg.NotTaken++
-			} else {
+			default:
 				msg.Expired++
 			}
 		case plan.Orphan:

@@ -22,7 +22,8 @@ func TestBuildCountsEveryFate(t *testing.T) {
 		Answers                             []Answer
 		Failed                              int
 		Failures                            []Tally
-		Expired, NotTaken, Suppressed       int
+		Expired, NotTaken, AfterLost        int
+		Suppressed                          int
 		SuppressedBy                        []Tally
 		Scheduled, Retry, Unknown, Orphaned int
 	}
@@ -31,7 +32,7 @@ func TestBuildCountsEveryFate(t *testing.T) {
 		for _, m := range c.Messages {
 			got = append(got, row{m.Address, m.InConfiguration, m.Recipients, m.Sent, m.Delivered, m.Read,
 				m.Replied, m.TextReplies, m.OptOuts, m.Answers, m.Failed, m.Failures,
-				m.Expired, m.NotTaken, m.Suppressed, m.SuppressedBy, m.Scheduled, m.Retry, m.Unknown, m.Orphaned})
+				m.Expired, m.NotTaken, m.AfterLost, m.Suppressed, m.SuppressedBy, m.Scheduled, m.Retry, m.Unknown, m.Orphaned})
 		}
 	}
 	const p = "campaign.black_friday.message."
@@ -42,11 +43,11 @@ func TestBuildCountsEveryFate(t *testing.T) {
 			Suppressed: 1, SuppressedBy: []Tally{byOptouts}, Retry: 1, Orphaned: 1},
 		{Address: p + "ask", InConfiguration: true, Recipients: 10, Sent: 5, Delivered: 5, Read: 4,
 			Replied: 3, TextReplies: 1, OptOuts: 1, Answers: []Answer{{"no", "No thanks", 1}, {"yes", "Yes please", 1}},
-			Expired: 1, NotTaken: 1, Suppressed: 1, SuppressedBy: []Tally{byOptouts}, Scheduled: 1, Unknown: 1},
+			Expired: 1, AfterLost: 1, Suppressed: 1, SuppressedBy: []Tally{byOptouts}, Scheduled: 1, Unknown: 1},
 		{Address: p + "code", InConfiguration: true, Recipients: 10, Sent: 1, Delivered: 1,
-			NotTaken: 5, Suppressed: 2, SuppressedBy: []Tally{{"opted out", 1}, byOptouts}, Scheduled: 2},
+			NotTaken: 3, AfterLost: 2, Suppressed: 2, SuppressedBy: []Tally{{"opted out", 1}, byOptouts}, Scheduled: 2},
 		{Address: p + "nudge", InConfiguration: true, Recipients: 10, Sent: 1, Delivered: 1, Read: 1,
-			NotTaken: 5, Suppressed: 2, SuppressedBy: []Tally{{"opted out", 1}, byOptouts}, Scheduled: 2},
+			NotTaken: 3, AfterLost: 2, Suppressed: 2, SuppressedBy: []Tally{{"opted out", 1}, byOptouts}, Scheduled: 2},
 		{Address: p + "teaser", Recipients: 1, Sent: 1, Delivered: 1, Read: 1, Orphaned: 1},
 	}
 	if d := cmp.Diff(want, got, cmpopts.EquateEmpty()); d != "" {
@@ -56,7 +57,7 @@ func TestBuildCountsEveryFate(t *testing.T) {
 		t.Errorf("OptOuts = %d, want 1", r.OptOuts)
 	}
 	for _, m := range r.Campaigns[0].Messages {
-		outcomes := m.Sent + m.Expired + m.NotTaken + m.Suppressed + m.Scheduled + m.Retry + m.Unknown
+		outcomes := m.Sent + m.Expired + m.NotTaken + m.AfterLost + m.Suppressed + m.Scheduled + m.Retry + m.Unknown
 		for _, f := range m.Failures {
 			if f.Name == "131026" { // the one refused rather than accepted
 				outcomes += f.Count

@@ -197,6 +197,7 @@ func newMessageView(m *Message) messageView {
 		{Label: "Failed", Field: "failed", N: m.Failed, Detail: m.Failures, DetailField: "failure:", Class: "bad"},
 		{Label: "Expired (stop_at or 24h window)", Field: "expired", N: m.Expired, Class: "warn"},
 		{Label: "Branch not taken", Field: "not_taken", N: m.NotTaken, Class: "muted"},
+		{Label: "Previous message not sent", Field: "after_not_sent", N: m.AfterLost, Class: "muted"},
 		{Label: "Suppressed", Field: "suppressed", N: m.Suppressed, Detail: m.SuppressedBy, DetailField: "suppressed:", Class: "muted"},
 		{Label: "Scheduled", Field: "scheduled", N: m.Scheduled},
 		{Label: "To retry", Field: "retry", N: m.Retry, Class: "warn"},
