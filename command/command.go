@@ -326,16 +326,35 @@ var flagSetCreated func(*flag.FlagSet)
 // parseFlags parses args and prints a usage error, as JSON when args ask
 // for -json. It returns false when the command must stop with exitError.
 func (c *cli) parseFlags(fs *flag.FlagSet, args []string) bool {
+	v := view{json: fs.Lookup("json") != nil && wantsJSON(args)}
 	if err := fs.Parse(args); err != nil {
 		msg := err.Error()
-		if fs.Lookup("state") != nil && fs.Lookup("lock-timeout") == nil && strings.HasSuffix(msg, " -lock-timeout") {
+		switch name, _ := strings.CutPrefix(msg, "flag provided but not defined: -"); {
+		case fs.Lookup("state") != nil && fs.Lookup("lock-timeout") == nil && name == "lock-timeout":
 			// SPEC lists -lock-timeout among the common flags, and a
 			// script written for Terraform passes it to plan.
 			msg = fs.Name() + " reads the state without taking its lock, so -lock-timeout would do nothing here: leave it out " +
 				"(apply, refresh, import and the state commands take the lock and wait for it)."
+		case name == "chdir" || strings.HasPrefix(name, "chdir="):
+			msg = fmt.Sprintf("-chdir is a global option: it goes before the command, as in: ujumbe -chdir=DIR %s", fs.Name())
 		}
-		c.usage(view{json: fs.Lookup("json") != nil && wantsJSON(args)}, fs.Name(), "%s", msg)
+		c.usage(v, fs.Name(), "%s", msg)
 		return false
+	}
+	// The flag package stops at the first argument: an option after one
+	// is taken for another argument, and then misread.
+	for _, a := range fs.Args() {
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && fs.Lookup(name) != nil {
+			var rest []string
+			for _, r := range fs.Args() {
+				if r != a {
+					rest = append(rest, shellQuote(r))
+				}
+			}
+			c.usage(v, fs.Name(), "%s is an option, and options go before the arguments: ujumbe %s %s %s.", a, fs.Name(), a, strings.Join(rest, " "))
+			return false
+		}
 	}
 	return true
 }
