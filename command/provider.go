@@ -16,6 +16,7 @@ import (
 	"github.com/ujumbe/ujumbe/briq"
 	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/inputfile"
+	"github.com/ujumbe/ujumbe/internal/jsonerr"
 	"github.com/ujumbe/ujumbe/sandbox"
 )
 
@@ -205,14 +206,14 @@ func (c *cli) rehearsalOptions() (sandbox.Options, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return so, nil
 	}
-	var rs rehearsalSettings
-	if err == nil {
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(&rs)
-	}
 	if err != nil {
 		return so, fmt.Errorf("read %s: %w", path, err)
+	}
+	var rs rehearsalSettings
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rs); err != nil {
+		return so, fmt.Errorf("read %s: %w", rehearsalFile, jsonerr.Explain(path, b, err, `{"seed": 7, "silent": 0.2, "answers": {"yes": 2, "no": 1}, "opt_out": 0.05}`))
 	}
 	so.Seed, so.Silent, so.Answers, so.OptOut = rs.Seed, rs.Silent, rs.Answers, rs.OptOut
 	so.MetaWindowRule = rs.MetaWindowRule

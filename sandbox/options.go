@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/ujumbe/ujumbe/internal/jsonerr"
 )
 
 // Options configures a Server. The zero value is a working sandbox: a random
@@ -349,7 +350,7 @@ func ReadTemplates(path string) ([]Template, error) {
 	dec.DisallowUnknownFields()
 	var ts []Template
 	if err := dec.Decode(&ts); err != nil {
-		return nil, fmt.Errorf("read templates %s: %w", path, err)
+		return nil, fmt.Errorf("read templates: %w", jsonerr.Explain(path, b, err, `[{"name": "welcome", "status": "APPROVED", "params": ["1"]}]`))
 	}
 	return ts, nil
 }
