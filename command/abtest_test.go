@@ -161,6 +161,22 @@ func TestABTestRehearsal(t *testing.T) {
 		t.Errorf("report -variants lacks %q:\n%s", row, csv)
 	}
 
+	// report -csv has a row for every recipient of every message, the
+	// holdout's too, which a spreadsheet compares with the others.
+	rows := strings.Split(strings.TrimSpace(w.mustRun(exitOK, "report", "-sandbox", "-csv=-")), "\n")[1:]
+	if want := len(camp.Recipients.Recipients) * len(camp.Messages); len(rows) != want {
+		t.Errorf("report -csv has %d rows, want %d (every recipient and message)", len(rows), want)
+	}
+	heldRows := 0
+	for _, r := range camp.Recipients.Recipients {
+		if camp.HeldOut(r.Key) && strings.Contains("\n"+strings.Join(rows, "\n")+"\n", fmt.Sprintf("\n%s,%s,spring_sale,offer,,holdout,", r.Key, r.Phone)) {
+			heldRows++
+		}
+	}
+	if heldRows != held {
+		t.Errorf("report -csv has %d holdout rows for offer, want the %d held out", heldRows, held)
+	}
+
 	// And the HTML report, in the ask message's card.
 	page := w.mustRun(exitOK, "report", "-sandbox", "-html=-")
 	card := page[strings.Index(page, `data-address="campaign.spring_sale.message.ask"`):]

@@ -312,7 +312,7 @@ func (a *applier) rounds() int {
 			} else {
 				fmt.Fprintf(a.stdout, "\n%s\n", msg)
 				fmt.Fprintln(a.stdout)
-				r, _ := a.buildReport(a.cfg, a.store.State(), a.stateName(a.o.state), a.o.state.sandbox, a.prov.now(), nil)
+				r, _ := a.buildReport(a.cfg, a.store.State(), a.stateName(a.o.state), a.o.state.sandbox, a.prov.now())
 				a.printFunnels(r)
 				fmt.Fprintf(a.stdout, "\nStatuses are those of the last refresh. Later, %q brings in deliveries, reads and answers since, and %q shows them.\n",
 					a.commandLine("refresh", a.o.state, a.o.config), a.commandLine("show", a.o.state, a.o.config))

@@ -2,9 +2,11 @@ package command
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/csv"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/ujumbe/ujumbe/addrs"
 	"github.com/ujumbe/ujumbe/atomicfile"
 	"github.com/ujumbe/ujumbe/plan"
+	"github.com/ujumbe/ujumbe/report"
 	"github.com/ujumbe/ujumbe/state"
 )
 
@@ -22,10 +25,13 @@ var reportCommand = &subcommand{
 	help: `Usage: ujumbe [global options] report -csv=FILE [options]
        ujumbe [global options] report -html=FILE [options]
 
-  Writes one CSV row per send in the state (recipient and message), in
-  address order: key, phone, campaign, message, variant (the variant of
-  the message it was sent with, for a message with variants), status (the outcome:
-  accepted, unknown, retry, failed or expired), provider_status (pending,
+  Writes one CSV row per recipient and message, in address order: key,
+  phone, campaign, message, variant (the variant of the message it was
+  sent with, for a message with variants), status (for a send the state
+  records, its outcome: accepted, unknown, retry, deferred, failed or
+  expired; for one the configuration wants that was never made, what
+  became of it: scheduled, holdout, suppressed, not_taken, after_not_sent
+  or expired, with the columns that follow empty), provider_status (pending,
   sent, delivered, read or failed), message_id, conversation_id, sent_at
   (when the accepted request left), delivered_at, read_at (RFC 3339, UTC;
   delivered and read times are when refresh first saw them), reply_id,
@@ -66,9 +72,9 @@ var reportCommand = &subcommand{
   -target narrows each of them to the sends under an address:
   -target=campaign.NAME, campaign.NAME.message.NAME, or one send,
   campaign.NAME.message.NAME["KEY"] (repeatable). An address that matches
-  nothing is an error: for -csv, no send the state records; for -html and
-  -variants, as for show, none the configuration wants or the state
-  records.
+  nothing is an error, as for show: none the configuration wants or the
+  state records. When the configuration cannot be read, -csv writes the
+  rows of the sends the state records, and says so.
 
 Options:
   -csv=FILE          Where to write the report ("-" for standard output).
@@ -147,16 +153,24 @@ func runReport(c *cli, args []string) int {
 		return c.fail(view{}, "Cannot read the state", err)
 	}
 	c.printWarnings(view{}, warnings)
+	// The rows of the sends the configuration wants that the state does
+	// not record: held out, suppressed, not taken, scheduled.
+	var unrecorded []reportRow
+	opts := report.Options{Targets: patterns}
 	if out != "" {
-		if diags := plan.CheckRecorded(st, patterns); diags.HasErrors() {
-			c.printDiags(view{}, diags, nil)
-			return exitError
+		opts.Unrecorded = func(it *plan.Item, o report.Unrecorded) {
+			a := it.Addr()
+			row := reportRow{Key: a.Key, Phone: it.Phone(), Campaign: a.Campaign, Message: a.Message, Variant: it.Variant(), Status: string(o)}
+			_, row.OptedOut = st.OptOut(row.Phone)
+			unrecorded = append(unrecorded, row)
 		}
 	}
-	if htmlOut != "" || variantsOut != "" {
-		// One report of the configuration and the state for both files:
+	cfg, cdiags := c.loadConfig(cf)
+	switch {
+	case htmlOut != "" || variantsOut != "":
+		// One report of the configuration and the state for every file:
 		// at a million recipients it plans them all.
-		r, ok := c.configReport(st, cf, sf, patterns)
+		r, ok := c.configReport(cfg, cdiags, st, sf, opts)
 		if !ok {
 			return exitError
 		}
@@ -171,6 +185,17 @@ func runReport(c *cli, args []string) int {
 				return code
 			}
 		}
+	case cdiags.HasErrors():
+		// The state alone still has the sends made.
+		if diags := plan.CheckRecorded(st, patterns); diags.HasErrors() {
+			c.printDiags(view{}, diags, nil)
+			return exitError
+		}
+		fmt.Fprintf(c.stderr, "Note: the configuration cannot be read (%s), so the report has rows only for the sends the state records.\n", cdiags[0].Summary)
+	default:
+		if _, ok := c.configReport(cfg, cdiags, st, sf, opts); !ok {
+			return exitError
+		}
 	}
 	if out == "" {
 		return exitOK
@@ -182,15 +207,22 @@ func runReport(c *cli, args []string) int {
 	if err := enc.EncodeHeader(reportRow{}); err != nil {
 		return c.fail(view{}, "Cannot write the report", err)
 	}
-	rows := 0
+	rows := unrecorded
 	for s := range st.Sends(addrs.Pattern{}) {
 		if len(patterns) > 0 && !addrs.MatchAny(patterns, s.Addr) {
 			continue
 		}
-		if err := enc.Encode(reportRowOf(st, s)); err != nil {
+		rows = append(rows, reportRowOf(st, s))
+	}
+	if len(unrecorded) > 0 {
+		slices.SortFunc(rows, func(a, b reportRow) int {
+			return cmp.Or(cmp.Compare(a.Campaign, b.Campaign), cmp.Compare(a.Message, b.Message), cmp.Compare(a.Key, b.Key))
+		})
+	}
+	for _, row := range rows {
+		if err := enc.Encode(row); err != nil {
 			return c.fail(view{}, "Cannot write the report", err)
 		}
-		rows++
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
@@ -211,7 +243,7 @@ func runReport(c *cli, args []string) int {
 		return c.fail(view{}, "Cannot write the report", err)
 	}
 	if !quiet {
-		fmt.Fprintf(c.stdout, "Wrote %s to %s.\n", plural(rows, "row"), out)
+		fmt.Fprintf(c.stdout, "Wrote %s to %s.\n", plural(len(rows), "row"), out)
 	}
 	return exitOK
 }

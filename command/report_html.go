@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/ujumbe/ujumbe/addrs"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/ujumbe/ujumbe/atomicfile"
+	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/plan"
 	"github.com/ujumbe/ujumbe/report"
 	"github.com/ujumbe/ujumbe/state"
@@ -35,19 +36,19 @@ var htmlFile = reportFile{
 	},
 }
 
-// configReport is the report of the configuration and st, narrowed to
-// targets when there are any, for -html and -variants; ok is false when it
-// printed why there is none.
-func (c *cli) configReport(st *state.State, cf configFlags, sf stateFlags, targets []addrs.Pattern) (*report.Report, bool) {
-	cfg, diags := c.loadConfig(cf)
+// configReport is the report of the configuration cfg (loaded with diags)
+// and st, narrowed to opts.Targets when there are any, for -html,
+// -variants and the unrecorded rows of -csv; ok is false when it printed
+// why there is none.
+func (c *cli) configReport(cfg *config.Config, diags hcl.Diagnostics, st *state.State, sf stateFlags, opts report.Options) (*report.Report, bool) {
 	if !diags.HasErrors() {
-		diags = append(diags, plan.CheckAddrs(cfg, st, plan.Options{Targets: targets})...)
+		diags = append(diags, plan.CheckAddrs(cfg, st, plan.Options{Targets: opts.Targets})...)
 	}
 	if diags.HasErrors() {
 		c.printDiags(view{}, diags, filesOf(cfg))
 		return nil, false
 	}
-	return c.reportOf(view{}, cfg, diags, st, sf, targets)
+	return c.reportOf(view{}, cfg, diags, st, sf, opts)
 }
 
 // writeReportFile writes f of the report r to out ("-" for standard

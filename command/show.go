@@ -119,13 +119,13 @@ func (c *cli) loadReport(v view, cf configFlags, sf stateFlags, targets []addrs.
 		c.printDiags(v, diags, cfg.Files)
 		return nil, false
 	}
-	return c.reportOf(v, cfg, diags, st, sf, targets)
+	return c.reportOf(v, cfg, diags, st, sf, report.Options{Targets: targets})
 }
 
 // reportOf builds the report of cfg (loaded with diags) and st, narrowed
 // to targets, at the current time or, with -sandbox, the rehearsal's. It
 // prints the problems; ok is false when there were errors.
-func (c *cli) reportOf(v view, cfg *config.Config, diags hcl.Diagnostics, st *state.State, sf stateFlags, targets []addrs.Pattern) (r *report.Report, ok bool) {
+func (c *cli) reportOf(v view, cfg *config.Config, diags hcl.Diagnostics, st *state.State, sf stateFlags, opts report.Options) (r *report.Report, ok bool) {
 	now := time.Now()
 	if sf.sandbox {
 		// A rehearsal's sends are judged on the sandbox's clock.
@@ -137,7 +137,8 @@ func (c *cli) reportOf(v view, cfg *config.Config, diags hcl.Diagnostics, st *st
 		now = prov.now()
 		prov.close()
 	}
-	r, d := c.buildReport(cfg, st, c.stateName(sf), sf.sandbox, now, targets)
+	opts.Now, opts.Rehearsal, opts.StatePath = now, sf.sandbox, c.stateName(sf)
+	r, d := report.Build(cfg, st, opts)
 	// A message that cannot be rendered for some recipient is the plan's
 	// error; the report counts its sends as scheduled all the same.
 	for _, dg := range d {
@@ -147,9 +148,9 @@ func (c *cli) reportOf(v view, cfg *config.Config, diags hcl.Diagnostics, st *st
 	return r, true
 }
 
-// buildReport builds the report of cfg and st at now, narrowed to targets.
-func (c *cli) buildReport(cfg *config.Config, st *state.State, statePath string, rehearsal bool, now time.Time, targets []addrs.Pattern) (*report.Report, hcl.Diagnostics) {
-	return report.Build(cfg, st, report.Options{Now: now, Rehearsal: rehearsal, StatePath: statePath, Targets: targets})
+// buildReport builds the report of cfg and st at now.
+func (c *cli) buildReport(cfg *config.Config, st *state.State, statePath string, rehearsal bool, now time.Time) (*report.Report, hcl.Diagnostics) {
+	return report.Build(cfg, st, report.Options{Now: now, Rehearsal: rehearsal, StatePath: statePath})
 }
 
 // printFunnels writes show's human output: per message, the funnel, the

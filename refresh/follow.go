@@ -327,8 +327,8 @@ func (r *run) inbound(fs *followSet, m *briq.Message, owner *followed) {
 	content, _ := briq.ParseReplyContent(m.Content)
 	optOut := r.isOptOut(content.Text, content.ID)
 	if phone == "" {
-		// One an earlier run listed was placed then, or is not ours.
-		if optOut && !m.CreatedAt.Before(r.inboundFrom(fs)) {
+		// One listed before the mark was placed then, or is not ours.
+		if read := r.store.State().InboundRead(); optOut && !m.CreatedAt.Before(read.Add(-r.opts.Skew)) {
 			fs.strangers = append(fs.strangers, *m)
 		}
 		return

@@ -227,7 +227,26 @@ type Options struct {
 	// Targets, when not empty, narrow the report to the sends they match,
 	// and to the messages they name (show -target).
 	Targets []addrs.Pattern
+	// Unrecorded, when set, is told each send the configuration wants that
+	// the state does not record, and what became of it, as Unrecorded
+	// names them, so that report -csv has a row for every recipient and
+	// message.
+	Unrecorded func(it *plan.Item, outcome Unrecorded)
 }
+
+// Unrecorded is what became of a send the state does not record: a
+// funnel's word for it.
+type Unrecorded string
+
+// The outcomes of sends the state does not record.
+const (
+	UnrecordedHoldout    Unrecorded = "holdout"        // the campaign's control group
+	UnrecordedExpired    Unrecorded = "expired"        // stop_at passed or the 24h window closed
+	UnrecordedNotTaken   Unrecorded = "not_taken"      // a branch not taken
+	UnrecordedAfterLost  Unrecorded = "after_not_sent" // the message it follows was not sent
+	UnrecordedSuppressed Unrecorded = "suppressed"     // a suppress block lists it, or it opted out
+	UnrecordedScheduled  Unrecorded = "scheduled"      // due now or later
+)
 
 // targeted reports whether m's sends are in a report narrowed to targets:
 // one of them names its campaign, and its message or none.
@@ -255,7 +274,7 @@ func Build(cfg *config.Config, st *state.State, opts Options) (*Report, hcl.Diag
 		Configuration: configInfo(cfg),
 		OptOuts:       len(st.OptOuts()),
 	}
-	b := &builder{r: r, cfg: cfg, st: st, campaigns: map[string]*Campaign{}, messages: map[[2]string]*Message{}}
+	b := &builder{r: r, cfg: cfg, st: st, opts: opts, campaigns: map[string]*Campaign{}, messages: map[[2]string]*Message{}}
 	for _, c := range cfg.Campaigns {
 		var msgs []*config.Message
 		for _, m := range c.Messages {
@@ -294,6 +313,7 @@ type builder struct {
 	r         *Report
 	cfg       *config.Config
 	st        *state.State
+	opts      Options
 	campaigns map[string]*Campaign
 	messages  map[[2]string]*Message
 	// reply holds the reply of the send count looked up last: a report
@@ -343,12 +363,20 @@ func describe(cfg *config.Config, msg *Message, m *config.Message) {
 	}
 }
 
+// unrecorded tells Options.Unrecorded of it, when set.
+func (b *builder) unrecorded(it *plan.Item, o Unrecorded) {
+	if b.opts.Unrecorded != nil {
+		b.opts.Unrecorded(it, o)
+	}
+}
+
 // count counts the plan item it into its message.
 func (b *builder) count(it *plan.Item) {
 	msg := b.message(it.Addr().Campaign, it.Addr().Message)
 	msg.Recipients++
 	if it.Holdout {
 		msg.Holdout++
+		b.unrecorded(it, UnrecordedHoldout)
 		return
 	}
 	vf := msg.variant(it.Variant())
@@ -362,10 +390,13 @@ func (b *builder) count(it *plan.Item) {
 			switch {
 			case it.AfterLost():
 				msg.AfterLost++
+				b.unrecorded(it, UnrecordedAfterLost)
 			case it.NotTaken():
 				msg.NotTaken++
+				b.unrecorded(it, UnrecordedNotTaken)
 			default:
 				msg.Expired++
+				b.unrecorded(it, UnrecordedExpired)
 			}
 		case plan.Orphan:
 			// Only suppression makes an orphan of a send never recorded.
@@ -375,9 +406,11 @@ func (b *builder) count(it *plan.Item) {
 			}
 			msg.Suppressed++
 			msg.supp[reason]++
+			b.unrecorded(it, UnrecordedSuppressed)
 		default:
 			// Due now or later, or not renderable yet (planning said why).
 			msg.Scheduled++
+			b.unrecorded(it, UnrecordedScheduled)
 		}
 		return
 	}
