@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ujumbe/ujumbe/config"
 	"github.com/ujumbe/ujumbe/plan"
 )
 
@@ -106,6 +107,18 @@ var commands = []*subcommand{
 	graphCommand,
 	sandboxCommand,
 	versionCommand,
+}
+
+// unknownCommand says name is no command, and which it may have meant.
+func unknownCommand(name string) string {
+	var names []string
+	for _, sc := range commands {
+		names = append(names, sc.name)
+	}
+	if near := config.Nearest(name, names); near != "" {
+		return fmt.Sprintf("unknown command %q. Did you mean %q?", name, near)
+	}
+	return fmt.Sprintf("unknown command %q.", name)
 }
 
 func lookup(name string) *subcommand {
@@ -214,7 +227,10 @@ func (c *cli) main(args []string) int {
 		return exitError
 	}
 	if *chdir != "" {
-		if st, err := os.Stat(*chdir); err != nil || !st.IsDir() {
+		switch st, err := os.Stat(*chdir); {
+		case errors.Is(err, os.ErrNotExist):
+			return c.usage(view{}, "", "-chdir=%s: no such directory", *chdir)
+		case err != nil || !st.IsDir():
 			return c.usage(view{}, "", "-chdir=%s: not a directory", *chdir)
 		}
 		c.dir = *chdir
@@ -236,7 +252,7 @@ func (c *cli) main(args []string) int {
 		}
 		problem := fmt.Sprintf("help takes one command name, got %q.", args[1:])
 		if sc == nil {
-			problem = fmt.Sprintf("unknown command %q.", args[1])
+			problem = unknownCommand(args[1])
 		}
 		code := c.usage(view{}, "", "%s", problem)
 		fmt.Fprint(c.stderr, mainHelp())
@@ -244,7 +260,7 @@ func (c *cli) main(args []string) int {
 	}
 	sc := lookup(args[0])
 	if sc == nil {
-		code := c.usage(view{}, "", "unknown command %q.", args[0])
+		code := c.usage(view{}, "", "%s", unknownCommand(args[0]))
 		fmt.Fprint(c.stderr, mainHelp())
 		return code
 	}

@@ -243,7 +243,7 @@ func runReport(c *cli, args []string) int {
 		return c.fail(view{}, "Cannot write the report", err)
 	}
 	if !quiet {
-		fmt.Fprintf(c.stdout, "Wrote %s to %s.\n", plural(len(rows), "row"), out)
+		fmt.Fprintf(c.stdout, "Wrote %s to %s.\n", plural(len(rows), "row"), c.path(out))
 	}
 	return exitOK
 }

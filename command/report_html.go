@@ -67,6 +67,6 @@ func (c *cli) writeReportFile(f reportFile, r *report.Report, out string) int {
 	if err := atomicfile.WriteFile(c.path(out), buf.Bytes(), 0o600); err != nil {
 		return c.fail(view{}, "Cannot write "+f.what, err)
 	}
-	fmt.Fprintf(c.stdout, "Wrote %s.\n", f.wrote(r, out))
+	fmt.Fprintf(c.stdout, "Wrote %s.\n", f.wrote(r, c.path(out)))
 	return exitOK
 }

@@ -93,7 +93,12 @@ func checkTemplate(m *config.Message, name, variant string, templates []briq.Tem
 		summary, detail := "", ""
 		switch {
 		case t.Status != briq.TemplateApproved:
-			summary, detail = "Template not approved", fmt.Sprintf(", whose status is %s; only APPROVED templates can be sent. Wait for WhatsApp's review, or use another template.", t.Status)
+			next := "Wait for WhatsApp's review, or use another template."
+			if !strings.EqualFold(t.Status, "PENDING") && !strings.EqualFold(t.Status, "IN_APPEAL") {
+				// REJECTED, PAUSED, DISABLED: no review is coming.
+				next = "Fix it and submit it again in Briq, or use another template."
+			}
+			summary, detail = "Template not approved", fmt.Sprintf(", whose status is %s; only APPROVED templates can be sent. %s", t.Status, next)
 		case rendered:
 			summary, detail = compareParams(t, vars)
 			detail = ": " + detail

@@ -244,3 +244,19 @@ func TestCSVStrayQuote(t *testing.T) {
 		})
 	}
 }
+
+// TestPhoneHints: the phone numbers spreadsheets and habits garble get a
+// hint at what to do: 00 for +, and the scientific notation that lost the
+// number's last digits.
+func TestPhoneHints(t *testing.T) {
+	for raw, want := range map[string]string{
+		"00255712000111": `Write an international number with + instead of 00: "+255712000111".`,
+		"2.55712E+11":    "A spreadsheet wrote the number in scientific notation",
+	} {
+		dir := writeDir(t, map[string]string{"main.hcl": spreadsheetConfig(""), "r.csv": "id,name,phone\nA1,Asha," + raw + "\n"})
+		cfg, diags := Load(dir, LoadOptions{})
+		if text := strings.Join(strings.Fields(diagText(cfg.Files, diags)), " "); !strings.Contains(text, "Invalid phone number") || !strings.Contains(text, want) {
+			t.Errorf("%s: diagnostics lack %q:\n%s", raw, want, text)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -241,14 +242,27 @@ func (db *dataBlock) rowRange(line int, e *expr) hcl.Range {
 	return db.table.lineRange(line)
 }
 
+// scientific matches a number a spreadsheet wrote in scientific notation,
+// as 2.55712E+11.
+var scientific = regexp.MustCompile(`^[0-9]+([.,][0-9]+)?[eE]\+?[0-9]+$`)
+
+// idd matches an international number written after 00, the calling
+// prefix of many countries (not Tanzania's, 000), as 00255712345678.
+var idd = regexp.MustCompile(`^00[1-9][0-9 ]{7,}$`)
+
 // phoneError describes an invalid phone number.
 func (db *dataBlock) phoneError(line int, raw string, err error) *hcl.Diagnostic {
 	var hint string
-	international := strings.HasPrefix(strings.TrimSpace(raw), "+")
+	trimmed := strings.TrimSpace(raw)
+	international := strings.HasPrefix(trimmed, "+")
 	switch {
 	case err == phone.ErrEmpty:
 		return errorf(db.rowRange(line, db.phone), "Missing phone number",
 			"The row on line %d of %s has no phone number.", line, db.table.name)
+	case scientific.MatchString(trimmed):
+		hint = " A spreadsheet wrote the number in scientific notation, which has lost its last digits: format the column as text, and type the numbers again or export them from where they came."
+	case idd.MatchString(trimmed):
+		hint = fmt.Sprintf(" Write an international number with + instead of 00: %q.", "+"+strings.TrimPrefix(trimmed, "00"))
 	case err == phone.ErrCountryCode && db.region == "":
 		hint = " Write numbers with their country code (+255 712 345 678), or set default_region for numbers written without it."
 	case err == phone.ErrExtension || international:
