@@ -260,3 +260,26 @@ func TestPhoneHints(t *testing.T) {
 		}
 	}
 }
+
+// TestNoRecipients: a file of no rows, or a where that keeps none, loads
+// with a warning at what to check, since it sends nothing.
+func TestNoRecipients(t *testing.T) {
+	for name, tt := range map[string]struct{ csv, attrs, want string }{
+		"no rows":    {"id,name,phone\n", "", "r.csv has no rows under its header"},
+		"none kept":  {"id,name,phone\nA1,Yes,0712000001\nA2,Yes,0712000002\n", `where = row.name == "yes"`, `r.csv (2 rows), so recipients "r" has nobody`},
+		"some kept":  {"id,name,phone\nA1,yes,0712000001\nA2,Yes,0712000002\n", `where = row.name == "yes"`, ""},
+		"bad phones": {"id,name,phone\nA1,x,12\n", "", ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := writeDir(t, map[string]string{"main.hcl": spreadsheetConfig(tt.attrs), "r.csv": tt.csv})
+			cfg, diags := Load(dir, LoadOptions{})
+			text := strings.Join(strings.Fields(diagText(cfg.Files, diags)), " ")
+			if got := strings.Contains(text, "No recipients"); got != (tt.want != "") || !strings.Contains(text, tt.want) {
+				t.Errorf("diagnostics %q, want a No recipients warning saying %q (none when empty)", text, tt.want)
+			}
+			if tt.want != "" && diags.HasErrors() {
+				t.Errorf("a warning, not an error: %s", text)
+			}
+		})
+	}
+}

@@ -313,6 +313,18 @@ func (l *loader) loadRecipients(set *RecipientSet) {
 		}
 		set.Filtered += c.filtered
 	}
+	// A file of no rows, or a where that keeps none, is valid, and sends
+	// nothing: most likely not what was meant ("Yes" is not "yes").
+	var empty *hcl.Diagnostic
+	switch {
+	case kept > 0 || db.rows == nil:
+	case set.Filtered > 0:
+		empty = &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "No recipients", Subject: db.where.Range().Ptr(),
+			Detail: fmt.Sprintf("where leaves out every row of %s (%s), so recipients %q has nobody to message. Check the condition against the file's values: a comparison is exact, and \"Yes\" is not \"yes\".", db.table.name, plural(set.Filtered, "row", "rows"), set.Name)}
+	default:
+		empty = &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "No recipients", Subject: db.csvAttr.Expr.Range().Ptr(),
+			Detail: fmt.Sprintf("%s has no rows under its header, so recipients %q has nobody to message.", db.table.name, set.Name)}
+	}
 
 	// The duplicates are looked for while the rest of the configuration
 	// is decoded (a million recipients take a CPU for a while), and their
@@ -321,7 +333,11 @@ func (l *loader) loadRecipients(set *RecipientSet) {
 	go func() { dups <- findDuplicates(set) }()
 	l.later = append(l.later, laterDiags{at: len(l.diags), wait: func() hcl.Diagnostics {
 		probs.merge(<-dups)
-		return probs.diagnostics(db.table.name, db.csvAttr.Expr.Range())
+		diags := probs.diagnostics(db.table.name, db.csvAttr.Expr.Range())
+		if empty != nil && !diags.HasErrors() {
+			diags = append(diags, empty)
+		}
+		return diags
 	}})
 }
 

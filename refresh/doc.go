@@ -18,6 +18,10 @@
 //     incomplete) with a note saying why, described on [Run];
 //   - reading the 24h windows of the conversations a free-form follow-up
 //     waits on (Options.Windows), as the provider reports them;
+//   - reading every inbound message since the last run read them (the
+//     state's InboundRead mark, by the provider's clock), whatever the
+//     look-back, so that no opt-out is missed in any thread the state
+//     knows;
 //   - recognising opt-out replies (Options.OptOutKeywords).
 //
 // It must not:
