@@ -3,6 +3,7 @@ package command
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -126,6 +127,11 @@ func (c *cli) loadReport(v view, cf configFlags, sf stateFlags, targets []addrs.
 // to targets, at the current time or, with -sandbox, the rehearsal's. It
 // prints the problems; ok is false when there were errors.
 func (c *cli) reportOf(v view, cfg *config.Config, diags hcl.Diagnostics, st *state.State, sf stateFlags, opts report.Options) (r *report.Report, ok bool) {
+	if !sf.sandbox && sf.path == "" && st.Len() == 0 && fileExists(filepath.Join(c.dir, rehearsalDir, defaultStateName)) {
+		// A newcomer's first runs are rehearsals: the real state is empty.
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "The state is empty; the rehearsal's is not",
+			Detail: fmt.Sprintf("Nothing has been sent for real yet, but a rehearsal (apply -sandbox) keeps its own state in %s: add -sandbox to see it.", rehearsalDir)})
+	}
 	now := time.Now()
 	if sf.sandbox {
 		// A rehearsal's sends are judged on the sandbox's clock.
