@@ -47,6 +47,16 @@ type csvTable struct {
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
+// utf16 reports whether a file starting with head is in UTF-16: its byte
+// order mark, or, without one, the zero byte every ASCII character of a
+// header gets beside it.
+func utf16(head []byte) bool {
+	if bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || bytes.HasPrefix(head, []byte{0xFE, 0xFF}) {
+		return true
+	}
+	return len(head) >= 4 && (head[1] == 0 && head[3] == 0 || head[0] == 0 && head[2] == 0)
+}
+
 // delimiters are the field delimiters spreadsheets write, in the order a
 // tie in detectDelimiter is decided.
 const delimiters = ",;\t"
@@ -135,6 +145,11 @@ func (t *csvTable) rows(attr hcl.Range) (*csvRows, hcl.Diagnostics) {
 	// Peek returns less than headSize at the end of the file, and its error
 	// then is the one the first read would see, which r.Read reports.
 	head, _ := it.in.Peek(headSize)
+	if utf16(head) {
+		it.close()
+		return nil, hcl.Diagnostics{errorf(attr, "CSV file in UTF-16",
+			"%s is in UTF-16 (what spreadsheets call \"Unicode text\"), which ujumbe does not read. Save it as \"CSV UTF-8\".", t.name)}
+	}
 	if bytes.HasPrefix(head, utf8BOM) {
 		t.bom = len(utf8BOM)
 	}

@@ -283,3 +283,21 @@ func TestNoRecipients(t *testing.T) {
 		})
 	}
 }
+
+// TestCSVUTF16: a spreadsheet's "Unicode text" (UTF-16, with or without
+// its byte order mark) gets one error saying how to save it, not a header
+// of unknown columns full of zero bytes.
+func TestCSVUTF16(t *testing.T) {
+	text := "id,name,phone\r\nA1,Asha,0712000001\r\n"
+	le := make([]byte, 0, 2*len(text))
+	for _, b := range []byte(text) {
+		le = append(le, b, 0)
+	}
+	for name, data := range map[string][]byte{"with BOM": append([]byte{0xFF, 0xFE}, le...), "without": le} {
+		dir := writeDir(t, map[string]string{"main.hcl": spreadsheetConfig(""), "r.csv": string(data)})
+		cfg, diags := Load(dir, LoadOptions{})
+		if len(diags) != 1 || diags[0].Summary != "CSV file in UTF-16" || !strings.Contains(diags[0].Detail, `Save it as "CSV UTF-8"`) {
+			t.Errorf("%s: want one UTF-16 error, got:\n%s", name, diagText(cfg.Files, diags))
+		}
+	}
+}
