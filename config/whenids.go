@@ -3,47 +3,53 @@ package config
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
-// checkWhenIDs reports each id that m's when compares reply.id with (==,
-// != or contains) that the interactive message m follows never offers: a
-// typo there makes a branch that is never taken, or always, and nothing
-// else would say so. It checks only when every id the message offers is
-// known at load (not read from the row) and the comparison is with a
-// constant; "" (an answer in text, not a button) is always allowed.
+// checkWhenIDs reports each id or title that m's when compares reply.id
+// or reply.title with (==, != or contains) that the interactive message m
+// follows never offers: a typo there (or "Yes Please" for "Yes please")
+// makes a branch that is never taken, or always, and nothing else would
+// say so. It checks only when every id (title) the message offers is known
+// at load (not read from the row) and the comparison is with a constant;
+// "" (an answer in text, not a button) is always allowed.
 func (l *loader) checkWhenIDs(m *Message) {
 	if m.when == nil || m.checked || m.After == nil || m.After.checked {
-		return
-	}
-	ids, ok := offeredIDs(m.After)
-	if !ok {
 		return
 	}
 	e, ok := m.when.Expression.(hclsyntax.Expression)
 	if !ok {
 		return
 	}
-	for _, lit := range replyIDLiterals(e) {
-		if lit.id == "" || slices.Contains(ids, lit.id) {
+	for _, field := range []string{"id", "title"} {
+		offered, ok := offeredIDs(m.After, field)
+		if !ok {
 			continue
 		}
-		detail := fmt.Sprintf("when compares reply.id with %q, but message %q offers only %s: no answer can have that id.",
-			lit.id, m.After.Name, describeNames(ids))
-		if near := Nearest(lit.id, ids); near != "" {
-			detail += fmt.Sprintf(" Did you mean %q?", near)
+		for _, lit := range replyLiterals(e, field) {
+			if lit.id == "" || slices.Contains(offered, lit.id) {
+				continue
+			}
+			detail := fmt.Sprintf("when compares reply.%s with %q, but message %q offers only %s: no answer can have that %s.",
+				field, lit.id, m.After.Name, describeNames(offered), field)
+			if near := Nearest(lit.id, offered); near != "" {
+				detail += fmt.Sprintf(" Did you mean %q?", near)
+			} else if i := slices.IndexFunc(offered, func(o string) bool { return strings.EqualFold(o, lit.id) }); i >= 0 {
+				detail += fmt.Sprintf(" Did you mean %q? A comparison is exact.", offered[i])
+			}
+			l.diags = append(l.diags, errorf(lit.rng, "Unknown reply "+field, "%s", detail))
 		}
-		l.diags = append(l.diags, errorf(lit.rng, "Unknown reply id", "%s", detail))
 	}
 }
 
-// offeredIDs returns the ids of the buttons or list rows the interactive
-// message m sends, in every variant; ok is false unless m is interactive
-// and each id is a string known at load.
-func offeredIDs(m *Message) (ids []string, ok bool) {
+// offeredIDs returns the ids (field "id") or titles ("title") of the
+// buttons or list rows the interactive message m sends, in every variant;
+// ok is false unless m is interactive and each is a string known at load.
+func offeredIDs(m *Message, field string) (ids []string, ok bool) {
 	for _, v := range m.variantValues() {
 		c, _ := m.contentFor(v)
 		if c == nil || c.Kind != KindInteractive || c.interactive == nil {
@@ -56,11 +62,11 @@ func offeredIDs(m *Message) (ids []string, ok bool) {
 		var found []cty.Value
 		action := attr(val, "action")
 		for _, b := range elements(attr(action, "buttons")) {
-			found = append(found, attr(attr(b, "reply"), "id"))
+			found = append(found, attr(attr(b, "reply"), field))
 		}
 		for _, s := range elements(attr(action, "sections")) {
 			for _, r := range elements(attr(s, "rows")) {
-				found = append(found, attr(r, "id"))
+				found = append(found, attr(r, field))
 			}
 		}
 		if len(found) == 0 {
@@ -107,9 +113,9 @@ type idLiteral struct {
 	rng hcl.Range
 }
 
-// replyIDLiterals returns the constants e compares reply.id with: either
-// side of == and !=, and the list of contains(LIST, reply.id).
-func replyIDLiterals(e hclsyntax.Expression) []idLiteral {
+// replyLiterals returns the constants e compares reply.FIELD with: either
+// side of == and !=, and the list of contains(LIST, reply.FIELD).
+func replyLiterals(e hclsyntax.Expression, field string) []idLiteral {
 	var out []idLiteral
 	add := func(x hclsyntax.Expression) {
 		if v, diags := x.Value(nil); !diags.HasErrors() && v.IsKnown() && !v.IsNull() && v.Type().Equals(cty.String) {
@@ -122,13 +128,13 @@ func replyIDLiterals(e hclsyntax.Expression) []idLiteral {
 			if n.Op != hclsyntax.OpEqual && n.Op != hclsyntax.OpNotEqual {
 				break
 			}
-			if isReplyID(n.LHS) {
+			if isReplyField(n.LHS, field) {
 				add(n.RHS)
-			} else if isReplyID(n.RHS) {
+			} else if isReplyField(n.RHS, field) {
 				add(n.LHS)
 			}
 		case *hclsyntax.FunctionCallExpr:
-			if n.Name != "contains" || len(n.Args) != 2 || !isReplyID(n.Args[1]) {
+			if n.Name != "contains" || len(n.Args) != 2 || !isReplyField(n.Args[1], field) {
 				break
 			}
 			if t, ok := n.Args[0].(*hclsyntax.TupleConsExpr); ok {
@@ -142,12 +148,12 @@ func replyIDLiterals(e hclsyntax.Expression) []idLiteral {
 	return out
 }
 
-// isReplyID reports whether e is exactly reply.id.
-func isReplyID(e hclsyntax.Expression) bool {
+// isReplyField reports whether e is exactly reply.FIELD.
+func isReplyField(e hclsyntax.Expression, field string) bool {
 	t, ok := e.(*hclsyntax.ScopeTraversalExpr)
 	if !ok || len(t.Traversal) != 2 || t.Traversal.RootName() != "reply" {
 		return false
 	}
 	a, ok := t.Traversal[1].(hcl.TraverseAttr)
-	return ok && a.Name == "id"
+	return ok && a.Name == field
 }

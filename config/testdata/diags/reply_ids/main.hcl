@@ -43,6 +43,13 @@ campaign "menu" {
     text  = "Thanks for answering."
   }
 
+  # A title compared in the wrong case, and one never offered.
+  message "titled" {
+    after = message.ask
+    when  = reply.title == "Yes Please" || reply.title == "Sure"
+    text  = "Thanks."
+  }
+
   # Ids offered, and a text answer (""): fine.
   message "fine" {
     after = message.ask
