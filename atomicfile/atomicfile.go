@@ -71,6 +71,14 @@ func replace(path string, data []byte, perm os.FileMode) (err error) {
 	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
+		// The temporary file's name is nothing the caller gave.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("write %s: there is no directory %s (%w)", path, filepath.Dir(path), err)
+		}
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer func() {

@@ -1,9 +1,12 @@
 package atomicfile
 
 import (
+	"errors"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,5 +151,16 @@ func TestWriteFileRefused(t *testing.T) {
 	}
 	if fi, err := os.Lstat(sock); err != nil || fi.Mode().Type() != os.ModeSocket {
 		t.Errorf("the socket was replaced: %v, %v", fi, err)
+	}
+}
+
+// TestMissingDirectory: a path in a directory that does not exist is an
+// error naming the path and the directory, not the temporary file.
+func TestMissingDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nowhere")
+	path := filepath.Join(dir, "r.csv")
+	err := WriteFile(path, []byte("x"), 0o600)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) || strings.Contains(err.Error(), ".tmp-") || !strings.Contains(err.Error(), "there is no directory "+dir+" (") {
+		t.Errorf("WriteFile in a missing directory: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package command
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -74,7 +75,11 @@ func errorDiag(summary string, err error) *hcl.Diagnostic {
 	if u, ok := errors.AsType[*usageError](err); ok {
 		return sourceless(hcl.DiagError, u.msg, u.detail())
 	}
-	return sourceless(hcl.DiagError, summary, capitalize(err.Error())+".")
+	detail := capitalize(err.Error())
+	if !strings.HasSuffix(detail, ".") && !strings.HasSuffix(detail, "?") {
+		detail += "."
+	}
+	return sourceless(hcl.DiagError, summary, detail)
 }
 
 // A usageError is a mistake on the command line: an unknown flag, a

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
 	"github.com/jszwec/csvutil"
 
 	"github.com/ujumbe/ujumbe/addrs"
@@ -191,7 +192,8 @@ func runReport(c *cli, args []string) int {
 			c.printDiags(view{}, diags, nil)
 			return exitError
 		}
-		fmt.Fprintf(c.stderr, "Note: the configuration cannot be read (%s), so the report has rows only for the sends the state records.\n", cdiags[0].Summary)
+		first := cdiags[slices.IndexFunc(cdiags, func(d *hcl.Diagnostic) bool { return d.Severity == hcl.DiagError })]
+		fmt.Fprintf(c.stderr, "Note: the configuration cannot be read (%s), so the report has rows only for the sends the state records.\n", first.Summary)
 	default:
 		if _, ok := c.configReport(cfg, cdiags, st, sf, opts); !ok {
 			return exitError

@@ -3,6 +3,7 @@ package command
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -151,15 +152,22 @@ func runState(c *cli, args []string) int {
 	defer store.Close()
 	c.printWarnings(v, warnings)
 	var total int
+	from := patterns[0]
 	if sub == "mv" {
 		total, err = store.Move(patterns[0], patterns[1])
 	} else {
 		for _, p := range patterns {
 			var n int
+			from = p
 			if n, err = store.Remove(p); err != nil {
 				break
 			}
 			total += n
+		}
+	}
+	if errors.Is(err, state.ErrNoMatch) {
+		if near := plan.NearestRecorded(store.State(), from); near != "" {
+			err = fmt.Errorf("%w. Did you mean %s?", err, near)
 		}
 	}
 	if err != nil {

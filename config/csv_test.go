@@ -301,3 +301,31 @@ func TestCSVUTF16(t *testing.T) {
 		}
 	}
 }
+
+// TestSpacedColumnHint: row.customer_name for a column "Customer Name",
+// which row.NAME cannot spell, points at row["Customer Name"].
+func TestSpacedColumnHint(t *testing.T) {
+	dir := writeDir(t, map[string]string{
+		"main.hcl": `
+recipients "r" {
+  csv            = "r.csv"
+  phone          = row.phone
+  key            = row.customer_id
+  default_region = "TZ"
+}
+campaign "c" {
+  recipients = recipients.r
+  message "m" {
+    template  = "t"
+    variables = { "1" = row["Customer ID"] }
+  }
+}
+`,
+		"r.csv": "Customer ID,phone\nA1,0712000001\n",
+	})
+	cfg, diags := Load(dir, LoadOptions{})
+	text := strings.Join(strings.Fields(diagText(cfg.Files, diags)), " ")
+	if !strings.Contains(text, `Did you mean row["Customer ID"]?`) || strings.Count(text, "Error:") != 1 {
+		t.Errorf("want one error pointing at row[\"Customer ID\"], got:\n%s", text)
+	}
+}

@@ -1,9 +1,11 @@
 package config
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -128,8 +130,14 @@ func (l *loader) checkRef(t hcl.Traversal, sc refScope, x *expr) bool {
 		}
 		col := indexOf(sc.columns, attr)
 		if col < 0 {
+			hint := didYouMean(attr, sc.columns)
+			if spaced := spacedColumn(attr, sc.columns); spaced != "" {
+				// row.customer_id for "Customer ID": a name with a space
+				// is written as an index.
+				hint = fmt.Sprintf(" Did you mean row[%q]? A column whose name is not a plain word is written so.", spaced)
+			}
 			l.diags = append(l.diags, errorf(attrRange, "Unknown CSV column",
-				"%s has no column %q.%s Its columns are %s.", sc.csv, attr, didYouMean(attr, sc.columns), describeNames(sc.columns)))
+				"%s has no column %q.%s Its columns are %s.", sc.csv, attr, hint, describeNames(sc.columns)))
 			return false
 		}
 		if sc.use != nil {
@@ -300,4 +308,17 @@ func describeValue(v cty.Value) string {
 		return "null"
 	}
 	return typeName(v.Type())
+}
+
+// spacedColumn returns the column of columns whose name, with its spaces
+// and dashes as underscores and in lower case, is attr's: the name attr
+// was written for, which row.NAME cannot spell. "" when there is none.
+func spacedColumn(attr string, columns []string) string {
+	fold := func(s string) string { return strings.ToLower(strings.NewReplacer(" ", "_", "-", "_").Replace(s)) }
+	for _, c := range columns {
+		if c != attr && strings.ContainsAny(c, " -") && fold(c) == fold(attr) {
+			return c
+		}
+	}
+	return ""
 }

@@ -37,6 +37,16 @@ func CheckRecorded(st *state.State, targets []addrs.Pattern) hcl.Diagnostics {
 	return checkAddrs(&config.Config{}, st, "target", targets, "no send the state records")
 }
 
+// NearestRecorded returns the address of a send the state records that p,
+// which selects none, may have meant, or "" when none is near.
+func NearestRecorded(st *state.State, p addrs.Pattern) string {
+	near, ok := lookupAddr(&config.Config{}, st, p)
+	if ok {
+		return ""
+	}
+	return config.Nearest(p.String(), near)
+}
+
 // checkAddrs reports the patterns ps of the flag named that lookupAddr does
 // not find, saying that each matches what.
 func checkAddrs(cfg *config.Config, st *state.State, flag string, ps []addrs.Pattern, what string) hcl.Diagnostics {
