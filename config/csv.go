@@ -47,6 +47,22 @@ type csvTable struct {
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
+// looksLikePhone reports whether s is written as a phone number is: digits
+// (seven or more), and the spaces, dashes, dots, parentheses and + between.
+func looksLikePhone(s string) bool {
+	digits := 0
+	for _, c := range strings.TrimSpace(s) {
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case strings.ContainsRune(" -.()+", c):
+		default:
+			return false
+		}
+	}
+	return digits >= 7
+}
+
 // utf16 reports whether a file starting with head is in UTF-16: its byte
 // order mark, or, without one, the zero byte every ASCII character of a
 // header gets beside it.
@@ -125,6 +141,9 @@ type csvRows struct {
 	// last is the input offset after the previous record, to detect a
 	// reader that stops making progress.
 	last int64
+	// phoneCol is the column the phone numbers are read from, -1 when
+	// they are not read from one column as it is.
+	phoneCol int
 }
 
 // rows reads the header and returns an iterator over the records, or
@@ -140,7 +159,7 @@ func (t *csvTable) rows(attr hcl.Range) (*csvRows, hcl.Diagnostics) {
 			return nil, hcl.Diagnostics{errorf(attr, "Cannot read CSV file", "%s", readFailed(t.name, err))}
 		}
 	}
-	it := &csvRows{t: t, f: f, hash: sha256.New()}
+	it := &csvRows{t: t, f: f, hash: sha256.New(), phoneCol: -1}
 	it.in = bufio.NewReaderSize(io.TeeReader(f, it.hash), headSize)
 	// Peek returns less than headSize at the end of the file, and its error
 	// then is the one the first read would see, which r.Read reports.
@@ -287,7 +306,7 @@ func (it *csvRows) next() (rec []string, line int, diag *hcl.Diagnostic, err err
 			return nil, line, errorf(it.t.lineRange(line), "Invalid CSV encoding",
 				"Line %d of %s is not valid UTF-8. Save the file as UTF-8.", line, it.t.name), nil
 		}
-		if d := it.t.lineBreak(rec, line, it.r); d != nil {
+		if d := it.t.lineBreak(rec, line, it.r, it.phoneCol); d != nil {
 			return nil, line, d, nil
 		}
 		return rec, line, nil, nil
@@ -300,22 +319,32 @@ func (it *csvRows) next() (rec []string, line int, diag *hcl.Diagnostic, err err
 // and ends). A quote opened by mistake is closed by one on some later
 // line: the rows between merge into one recipient, who gets the phone of
 // another, with nothing else amiss when the field is not used. Such a
-// field holds, before its first line break, the delimiters of the fields
-// after it on its line, or on a later line a whole row's; a spreadsheet's
-// cell that holds a line break (an address) seldom holds as many.
-func (t *csvTable) lineBreak(rec []string, line int, r *csv.Reader) *hcl.Diagnostic {
+// field holds, before its first line break, the fields after it on its
+// line, or on a later line a whole row: as many delimiters, and where the
+// phone column (phoneCol, -1 when unknown) falls, a phone number. A
+// spreadsheet's cell that holds a line break (an address) does not.
+func (t *csvTable) lineBreak(rec []string, line int, r *csv.Reader, phoneCol int) *hcl.Diagnostic {
 	last := len(rec) - 1
 	if ll, _ := r.FieldPos(last); ll == line && !strings.ContainsAny(rec[last], "\r\n") {
 		return nil
+	}
+	// row reports whether text holds the fields from column from on, as a
+	// row's part would.
+	row := func(text string, from int) bool {
+		parts := strings.Split(text, string(t.comma))
+		if from > last || len(parts) < last-from+1 {
+			return false
+		}
+		return phoneCol < from || looksLikePhone(parts[phoneCol-from])
 	}
 	for i, f := range rec {
 		lines := strings.Split(strings.ReplaceAll(f, "\r\n", "\n"), "\n")
 		if len(lines) == 1 {
 			continue
 		}
-		swallowed := last > i && strings.Count(lines[0], string(t.comma)) >= last-i
+		swallowed := i < last && row(lines[0], i)
 		for _, l := range lines[1:] {
-			swallowed = swallowed || last > 0 && strings.Count(l, string(t.comma)) >= last
+			swallowed = swallowed || last > 0 && row(l, 0)
 		}
 		if !swallowed {
 			continue

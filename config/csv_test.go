@@ -219,6 +219,7 @@ func TestCSVStrayQuote(t *testing.T) {
 		{"quote left open", "id,name,phone\nA1,Asha,0712000001\nA2,\"Juma,0712000111\nA3,Ali,0712000222\n",
 			[]string{"Malformed CSV", "The record from line 3 to line 4"}, 3},
 		{"an address", "id,name,phone\nA1,\"Asha\nPlot 4, Mikocheni\",0712000001\n", nil, 0},
+		{"an address before the phone", "id,name,address,phone\nA1,Asha,\"Plot 4, Mikocheni\nDar es Salaam, Tanzania\",0712000001\n", nil, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeDir(t, map[string]string{"main.hcl": spreadsheetConfig(""), "r.csv": tt.csv})

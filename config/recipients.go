@@ -231,6 +231,7 @@ func (l *loader) decodeDataBlock(b *hcl.Block, schema *hcl.BodySchema, nameOK bo
 	}
 	if db.rows != nil {
 		db.shape = use.shape(db.table.header)
+		db.rows.phoneCol = db.phone.col
 	}
 	return db
 }
