@@ -53,8 +53,8 @@ var reportCommand = &subcommand{
   to read offline, attach to an email or print: per message, in the
   configuration's order, the funnel sent, delivered, read and replied as
   bars with numbers and percentages; the answers per button or list row;
-  opt-outs, failures by error code, expired, branches not taken,
-  suppressed and still to come; per campaign, the sends and replies per
+  opt-outs, failures by error code, expired, branches not taken, previous
+  message not sent, suppressed and still to come; per campaign, the sends and replies per
   hour in its time zone; and when it was made, from which state (serial,
   lineage) and configuration (files and digest). Its numbers are those of
   "ujumbe show -json"; like show, it reads the configuration.

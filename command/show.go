@@ -26,8 +26,8 @@ var showCommand = &subcommand{
   read and replied to, and the answers per button or list row. Then what
   else became of the sends: opt-outs (a STOP reply is an opt-out, not an
   answer), failures by error code, expired (stop_at or the 24h window),
-  branches not taken, suppressed (a suppress block or an earlier opt-out),
-  scheduled, to retry, unknown, and orphaned (recipient or message gone from
+  branches not taken, follow-ups of a message not sent (previous message
+  not sent), suppressed (a suppress block or an earlier opt-out), scheduled, to retry, unknown, and orphaned (recipient or message gone from
   the configuration). Messages nothing was sent for are shown too.
 
   A message whose recipients are split by variant (variant blocks, and the

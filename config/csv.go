@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/ujumbe/ujumbe/inputfile"
+	"github.com/ujumbe/ujumbe/internal/phone"
 )
 
 // csvTable is a CSV file, read streaming: a pass over its records holds one
@@ -46,22 +47,6 @@ type csvTable struct {
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
-
-// looksLikePhone reports whether s is written as a phone number is: digits
-// (seven or more), and the spaces, dashes, dots, parentheses and + between.
-func looksLikePhone(s string) bool {
-	digits := 0
-	for _, c := range strings.TrimSpace(s) {
-		switch {
-		case c >= '0' && c <= '9':
-			digits++
-		case strings.ContainsRune(" -.()+", c):
-		default:
-			return false
-		}
-	}
-	return digits >= 7
-}
 
 // utf16 reports whether a file starting with head is in UTF-16: its byte
 // order mark, or, without one, the zero byte every ASCII character of a
@@ -335,7 +320,7 @@ func (t *csvTable) lineBreak(rec []string, line int, r *csv.Reader, phoneCol int
 		if from > last || len(parts) < last-from+1 {
 			return false
 		}
-		return phoneCol < from || looksLikePhone(parts[phoneCol-from])
+		return phoneCol < from || phone.Looks(parts[phoneCol-from])
 	}
 	for i, f := range rec {
 		lines := strings.Split(strings.ReplaceAll(f, "\r\n", "\n"), "\n")

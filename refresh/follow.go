@@ -289,21 +289,15 @@ func (r *run) readInbound(ctx context.Context, fs *followSet) error {
 	if from := r.inboundFrom(fs); !ok || from.Before(since) {
 		since = from
 	}
-	q := briq.MessageQuery{Direction: briq.DirectionInbound, Since: since}
-	return eachPage(ctx, r, messagePage, func(limit, offset int) (*briq.Page[briq.Message], error) {
-		q.Limit, q.Offset = limit, offset
-		p, err := r.c.ListMessages(ctx, q)
-		if err == nil && offset == 0 {
-			fs.listedAt = p.Date
-		}
-		return p, err
-	}, func(m *briq.Message) {
+	var err error
+	fs.listedAt, err = r.listMessages(ctx, briq.MessageQuery{Direction: briq.DirectionInbound, Since: since}, func(m *briq.Message) {
 		if m.PairedMessageID == "" && (fs.convPhone[m.ConversationID] != "" || fs.threadless > 0) {
 			fs.unpaired = append(fs.unpaired, *m)
 			return
 		}
 		r.inbound(fs, m, nil)
 	})
+	return err
 }
 
 // inbound takes in an inbound message: an opt-out for its phone if its text

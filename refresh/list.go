@@ -87,10 +87,22 @@ func eachPage[T any](ctx context.Context, r *run, limit int, fetch func(limit, o
 
 // eachMessage hands fn every message q matches, newest first.
 func (r *run) eachMessage(ctx context.Context, q briq.MessageQuery, fn func(*briq.Message)) error {
-	return eachPage(ctx, r, messagePage, func(limit, offset int) (*briq.Page[briq.Message], error) {
+	_, err := r.listMessages(ctx, q, fn)
+	return err
+}
+
+// listMessages is eachMessage that also returns the provider's clock as
+// the listing began: its first page's Date, zero when it gave none.
+func (r *run) listMessages(ctx context.Context, q briq.MessageQuery, fn func(*briq.Message)) (began time.Time, err error) {
+	err = eachPage(ctx, r, messagePage, func(limit, offset int) (*briq.Page[briq.Message], error) {
 		q.Limit, q.Offset = limit, offset
-		return r.c.ListMessages(ctx, q)
+		p, err := r.c.ListMessages(ctx, q)
+		if err == nil && offset == 0 {
+			began = p.Date
+		}
+		return p, err
 	}, fn)
+	return began, err
 }
 
 // forEach calls fn(ctx, i) for every i in [0, n) on at most workers

@@ -71,8 +71,8 @@ type Campaign struct {
 
 // Message is the funnel of one message: each send of it (one per
 // recipient, and those the state holds for recipients since removed) is
-// counted once among Sent, Failed (refused), Expired, NotTaken, Suppressed,
-// Scheduled, Retry and Unknown.
+// counted once among Sent, Failed (refused), Expired, NotTaken, AfterLost,
+// Suppressed, Scheduled, Retry and Unknown.
 type Message struct {
 	Address string `json:"address"`
 	Name    string `json:"name"`

@@ -105,6 +105,14 @@ func (n *Normalizer) fast(s string) (e164 string, ok bool) {
 	return n.rules.fastNational(digits)
 }
 
+// Looks reports whether s is written as a phone number is, whether or not
+// it is a valid one: seven digits or more, with an optional leading '+'
+// and spaces, dashes, dots or parentheses between them.
+func Looks(s string) bool {
+	_, digits, ok := simpleDigits(strings.TrimSpace(s))
+	return ok && len(digits) >= 7
+}
+
 // simpleDigits splits s into an optional leading '+' and its ASCII digits,
 // allowing spaces, dashes, dots and parentheses between them. It fails on
 // anything else (letters, extensions, other scripts' digits, a second '+').

@@ -109,3 +109,16 @@ func TestPhoneFastPathAgreesWithLibrary(t *testing.T) {
 		t.Errorf("the fast path answered only %d of %d inputs", answered, iterations)
 	}
 }
+
+// TestLooks: what a CSV field holding a phone number looks like, valid or
+// not; a name, an address or a short number does not.
+func TestLooks(t *testing.T) {
+	for s, want := range map[string]bool{
+		"0712000111": true, " +255 712 000 111 ": true, "(0712) 000-111": true, "255.712.000.111": true,
+		"Juma": false, " Mikocheni": false, "12345": false, "+255 712 x": false, "": false,
+	} {
+		if got := Looks(s); got != want {
+			t.Errorf("Looks(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
